@@ -1,0 +1,271 @@
+"""The explicit-state engine: breadth-first search over a model's states.
+
+Breadth-first, level by level, so the first violation of each property is
+at the smallest depth, and within that depth the first in discovery order.
+States are stored canonical (symmetry reduction is the model's `canonical`)
+with a parent link each; a trace is rebuilt later by re-executing the model
+along the chain (checker/trace.py), so no labels or full paths are kept.
+
+With `workers > 1` each level's frontier is cut into contiguous chunks that
+worker processes expand (successors, canonical forms, property checks); the
+parent process merges their answers in frontier order. The visited set and
+the numbering of states live in the parent only, so the states, counts and
+counterexamples are the same for every worker count. Nothing depends on
+hash order: dictionaries are only looked up, and lists keep discovery order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from specs.property import ACTION, INVARIANT, Property
+
+STOP_DEPTH = "depth"  # reached --depth; deeper states were not expanded
+STOP_EXHAUSTED = "exhausted"  # no new state: the reachable space is explored
+STOP_MAX_STATES = "max-states"
+STOP_INTERRUPTED = "interrupted"
+STOP_ALL_FAILED = "all-failed"  # every checked property already has a counterexample
+
+
+@dataclass
+class Violation:
+    property: str
+    message: str
+    state: int  # the violating state, or for an action property the source of the step
+    depth: int
+    next_state: Any = None  # action properties: the canonical state the step leads to
+
+
+@dataclass
+class Progress:
+    states: int
+    transitions: int
+    depth: int
+    frontier: int
+    elapsed: float
+
+
+@dataclass
+class Exploration:
+    states: list[Any] = field(default_factory=list)
+    parent: array = field(default_factory=lambda: array("q"))
+    level_start: list[int] = field(default_factory=list)  # first state index of each depth
+    transitions: int = 0
+    truncated_states: int = 0
+    deadlocks: int = 0
+    stopped: str = ""
+    violations: dict[str, Violation] = field(default_factory=dict)
+    elapsed: float = 0.0
+    checked: list[str] = field(default_factory=list)
+    expanded: int = 0  # states whose successors were computed
+
+    @property
+    def depth_reached(self) -> int:
+        return max(0, len(self.level_start) - 1)
+
+    @property
+    def exhausted(self) -> bool:
+        return self.stopped == STOP_EXHAUSTED
+
+    @property
+    def complete(self) -> bool:
+        """Every reachable state was explored (no depth cut, no model bound hit)."""
+        return self.exhausted and self.truncated_states == 0
+
+    def depth_of(self, idx: int) -> int:
+        lo, hi = 0, len(self.level_start) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.level_start[mid] <= idx:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+    def path_to(self, idx: int) -> list[int]:
+        path = []
+        while idx >= 0:
+            path.append(idx)
+            idx = self.parent[idx]
+        path.reverse()
+        return path
+
+
+# ---- the work of expanding states (run in the parent or in workers) ----------
+
+_MODEL: Any = None
+_PROPS: list[Property] = []
+
+
+def _set_model(model: Any, props: list[Property]) -> None:
+    global _MODEL, _PROPS
+    _MODEL, _PROPS = model, props
+
+
+def _expand(task: tuple[list[Any], bool, frozenset[str]]) -> list[tuple]:
+    """For each state: its distinct canonical successors, whether a model
+    bound cut a step, whether it is a deadlock, and the violations found
+    (invariants on the state, action properties on its steps)."""
+    states, expand, active = task
+    model = _MODEL
+    invariants = [p for p in _PROPS if p.kind == INVARIANT and p.id in active]
+    actions = [p for p in _PROPS if p.kind == ACTION and p.id in active]
+    check_deadlock = "deadlock" in active
+    canonical = model.canonical
+    out = []
+    for t in states:
+        found = []
+        for p in invariants:
+            msg = p.check(model, t)
+            if msg is not None:
+                found.append((p.id, msg, None))
+        if not expand:
+            out.append(((), False, False, found))
+            continue
+        succ, truncated = model.successors(t)
+        seen_here: dict[Any, None] = {}
+        for _actor, label, u in succ:
+            c = canonical(u)
+            if c not in seen_here:
+                seen_here[c] = None
+            for p in actions:
+                msg = p.check(model, t, label, u)
+                if msg is not None:
+                    found.append((p.id, msg, c))
+        dead = check_deadlock and not succ and not truncated and not model.is_final(t)
+        out.append((tuple(seen_here), truncated, dead, found))
+    return out
+
+
+def explore(
+    model: Any,
+    props: list[Property],
+    *,
+    depth: int,
+    workers: int = 1,
+    max_states: int | None = None,
+    progress: Callable[[Progress], None] | None = None,
+) -> Exploration:
+    """Breadth-first search to `depth` (0: until no new state)."""
+    ex = Exploration()
+    ex.checked = [p.id for p in props]
+    active = {p.id for p in props}
+    start = time.monotonic()
+
+    init = []
+    for s in model.initial_states():
+        c = model.canonical(s)
+        if c not in init:
+            init.append(c)
+    index: dict[Any, int] = {}
+    for c in init:
+        index[c] = len(ex.states)
+        ex.states.append(c)
+        ex.parent.append(-1)
+    ex.level_start.append(0)
+    frontier = list(range(len(init)))
+
+    pool = None
+    if workers > 1:
+        ctx = multiprocessing.get_context("fork")
+        _set_model(model, props)
+        pool = ctx.Pool(workers)
+    else:
+        _set_model(model, props)
+
+    d = 0
+    try:
+        while frontier:
+            expand = depth == 0 or d < depth
+            new_frontier: list[int] = []
+            for idx_chunk, results in _run_level(pool, workers, ex, frontier, expand, active):
+                for idx, (succs, truncated, dead, found) in zip(idx_chunk, results, strict=True):
+                    for pid, msg, nxt in found:
+                        if pid in active:
+                            active.discard(pid)
+                            ex.violations[pid] = Violation(pid, msg, idx, d, nxt)
+                    if dead and "deadlock" in active:
+                        active.discard("deadlock")
+                        ex.violations["deadlock"] = Violation(
+                            "deadlock",
+                            "no step is enabled and not every goroutine has exited",
+                            idx,
+                            d,
+                        )
+                    if dead:
+                        ex.deadlocks += 1
+                    if truncated:
+                        ex.truncated_states += 1
+                    if not expand:
+                        continue
+                    ex.expanded += 1
+                    ex.transitions += len(succs)
+                    for c in succs:
+                        if c not in index:
+                            index[c] = len(ex.states)
+                            ex.states.append(c)
+                            ex.parent.append(idx)
+                            new_frontier.append(index[c])
+                if progress is not None:
+                    progress(
+                        Progress(
+                            len(ex.states),
+                            ex.transitions,
+                            d,
+                            len(frontier),
+                            time.monotonic() - start,
+                        )
+                    )
+                if max_states is not None and len(ex.states) >= max_states:
+                    ex.stopped = STOP_MAX_STATES
+                    break
+            if ex.stopped:
+                break
+            if not active:
+                ex.stopped = STOP_ALL_FAILED
+                break
+            if not expand:
+                ex.stopped = STOP_DEPTH
+                break
+            if not new_frontier:
+                ex.stopped = STOP_EXHAUSTED
+                break
+            frontier = new_frontier
+            d += 1
+            ex.level_start.append(frontier[0])
+    except KeyboardInterrupt:
+        ex.stopped = STOP_INTERRUPTED
+        if pool is not None:
+            pool.terminate()
+            pool = None
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    if not ex.stopped:
+        ex.stopped = STOP_EXHAUSTED
+    ex.elapsed = time.monotonic() - start
+    return ex
+
+
+def _run_level(pool, workers: int, ex: Exploration, frontier: list[int], expand: bool, active):
+    """Yield (indices, results) chunk by chunk, in frontier order."""
+    act = frozenset(active)
+    chunk = 512 if pool is None else max(64, min(4096, len(frontier) // (workers * 4) + 1))
+    chunks = [frontier[i : i + chunk] for i in range(0, len(frontier), chunk)]
+    if pool is None or len(frontier) < 256:
+        for c in chunks:
+            yield c, _expand(([ex.states[i] for i in c], expand, act))
+        return
+    tasks = (([ex.states[i] for i in c], expand, act) for c in chunks)
+    yield from zip(chunks, pool.imap(_expand, tasks), strict=True)
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -1,0 +1,87 @@
+"""Counterexample traces, rebuilt by re-executing the model.
+
+The engine keeps only canonical states and parent links. A trace is
+rebuilt from a concrete initial state by taking, at each step, the first
+successor whose canonical form is the next state on the chain: the result
+is a run of the model itself (concrete ids, real labels), and every step of
+it has been executed once more, so a trace is never a guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from checker.explore import Exploration, Violation
+from specs.property import ACTION, Property
+
+
+@dataclass
+class Step:
+    actor: int | None  # None for the initial state
+    label: str
+    state: Any  # concrete
+
+
+class TraceError(RuntimeError):
+    """Re-execution could not follow the chain: the model is not deterministic
+    in its canonical forms, which is a bug in the model or its symmetry."""
+
+
+def rebuild_path(model: Any, canon_path: list[Any]) -> list[Step]:
+    first = canon_path[0]
+    for s in model.initial_states():
+        if model.canonical(s) == first:
+            cur = s
+            break
+    else:
+        raise TraceError("no initial state has the trace's first state as canonical form")
+    steps = [Step(None, "init", cur)]
+    for want in canon_path[1:]:
+        succ, _ = model.successors(cur)
+        for actor, label, u in succ:
+            if model.canonical(u) == want:
+                steps.append(Step(actor, label, u))
+                cur = u
+                break
+        else:
+            raise TraceError(f"step {len(steps)}: no successor reaches the recorded state")
+    return steps
+
+
+def rebuild(model: Any, ex: Exploration, v: Violation, prop: Property) -> list[Step]:
+    """The trace of a violation: the path to its state, and for an action
+    property the violating step out of it."""
+    steps = rebuild_path(model, [ex.states[i] for i in ex.path_to(v.state)])
+    if prop.kind == ACTION:
+        cur = steps[-1].state
+        succ, _ = model.successors(cur)
+        for actor, label, u in succ:
+            if model.canonical(u) == v.next_state and prop.check(model, cur, label, u):
+                steps.append(Step(actor, label, u))
+                break
+        else:
+            raise TraceError("the violating step could not be re-executed")
+    return steps
+
+
+def changed_fields(before: dict, after: dict, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """The fields of a view that differ, as (dotted path, old, new)."""
+    out: list[tuple[str, Any, Any]] = []
+    if isinstance(before, dict) and isinstance(after, dict):
+        for k in after:
+            out += changed_fields(before.get(k), after[k], f"{prefix}{k}.")
+        return out
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        if all(isinstance(x, dict) for x in after):
+            for i, (x, y) in enumerate(zip(before, after, strict=True)):
+                name = y.get("id", i) if isinstance(y, dict) else i
+                out += changed_fields(x, y, f"{prefix}{_entity(prefix, name)}.")
+            return out
+    if before != after:
+        out.append((prefix.rstrip("."), before, after))
+    return out
+
+
+def _entity(prefix: str, name: Any) -> str:
+    return f"[{name}]"

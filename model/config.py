@@ -1,0 +1,72 @@
+"""The model's configuration: the knobs a run sets, with Go's values as defaults."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from model.workloads import DEFAULT_WORKLOAD
+
+# Go 1.25 proc.go: `pp.schedtick%61 == 0` in findRunnable.
+GO_SCHEDTICK_PERIOD = 61
+# Go 1.25 proc.go stealWork: `const stealTries = 4`.
+GO_STEAL_TRIES = 4
+
+
+class ConfigError(ValueError):
+    """A configuration the model cannot be built with (a usage error, exit 2)."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """What a run of the model is: GOMAXPROCS, the bounds, the workload, the profile.
+
+    cores          GOMAXPROCS of the model: the number of Ps.
+    max_ms         how many Ms (OS threads) may exist; sysmon is extra. A run that
+                   would need one more reports a truncated search.
+    ring           capacity of each P's local run queue (Go: 256). Small by
+                   default so that overflow (runqputslow) is reachable; stealing
+                   takes ceil(n/2), overflow moves ring/2 + 1, as in Go.
+    period         the schedtick period of findRunnable's global-queue check
+                   (Go: 61).
+    steal_tries    passes of stealWork over all Ps (Go: 4); runnext is stolen
+                   only on the last one.
+    async_preempt  asynchronous (signal) preemption on (Go >= 1.14 default) or
+                   off (GODEBUG=asyncpreemptoff=1).
+    workload       the programs the goroutines run.
+    mutation       the name of a registered mutation, or "" for Go's scheduler.
+    """
+
+    cores: int = 4
+    max_ms: int = 0  # 0: cores + 2
+    ring: int = 2
+    period: int = GO_SCHEDTICK_PERIOD
+    steal_tries: int = GO_STEAL_TRIES
+    async_preempt: bool = True
+    workload: str = DEFAULT_WORKLOAD
+    mutation: str = ""
+    profile: str = "go1.25"
+
+    def __post_init__(self) -> None:
+        if self.cores < 1:
+            raise ConfigError(f"--cores must be at least 1 (got {self.cores})")
+        if self.cores > 8:
+            raise ConfigError(f"--cores must be at most 8 (got {self.cores})")
+        if self.max_ms and self.max_ms < 1:
+            raise ConfigError(f"--max-ms must be at least 1 (got {self.max_ms})")
+        if self.ring < 1 or self.ring > 16:
+            raise ConfigError(f"--ring must be between 1 and 16 (got {self.ring})")
+        if self.period < 1 or self.period > 250:
+            raise ConfigError(f"--period must be between 1 and 250 (got {self.period})")
+        if self.steal_tries < 1 or self.steal_tries > 8:
+            raise ConfigError(f"--steal-tries must be between 1 and 8 (got {self.steal_tries})")
+        if self.profile != "go1.25":
+            raise ConfigError(f"unknown profile {self.profile!r} (known: go1.25)")
+
+    @property
+    def ms(self) -> int:
+        return self.max_ms or self.cores + 2
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["max_ms"] = self.ms
+        return d

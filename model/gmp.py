@@ -1,0 +1,203 @@
+"""GMPModel: the Go scheduler as an explicit state machine.
+
+The model is the composition of the parts in this package, each following
+a piece of proc.go:
+
+    model/goroutine.py   user code: newproc, goready, gopark, Gosched,
+                         goexit, preemption, entersyscall(block), runqput
+    model/schedule.py    schedule, findRunnable, stealWork, stopm, execute
+    model/wake.py        wakep, startm, mstart, handoffp
+    model/syscall.py     exitsyscall, exitsyscallfast, exitsyscall0
+    model/sysmon.py      sysmon's retake and preemptone
+    model/queues.py      run queues, idle lists, acquirep/releasep
+
+It implements the engine's model protocol (checker/protocol.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from model.config import Config, ConfigError
+from model.goroutine import Goroutines
+from model.pcs import PC, PC_NAMES
+from model.schedule import Schedule
+from model.state import (
+    G_DEAD,
+    G_RUNNABLE,
+    G_RUNNING,
+    G_STATUS_NAMES,
+    NONE,
+    P_STATUS_NAMES,
+    THROW_NAMES,
+    Layout,
+    q_items,
+)
+from model.symmetry import Symmetry
+from model.syscall import Syscalls
+from model.sysmon import Sysmon
+from model.wake import Wake
+from model.workloads import WORKLOADS, Workload
+
+
+def _model_source_hash() -> str:
+    """A hash of the model's source: traces record it, so a trace written by
+    another version of the model is recognised as stale."""
+    h = hashlib.sha256()
+    for p in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+MODEL_HASH = _model_source_hash()
+
+
+class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
+    """The GMP scheduler of Go 1.25 (P in _Psyscall during a system call)."""
+
+    name = "gmp"
+    mutation_name = ""
+
+    def __init__(self, cfg: Config, workload: Workload | None = None, symmetry: bool = True):
+        if workload is None:
+            if cfg.workload not in WORKLOADS:
+                known = ", ".join(sorted(WORKLOADS))
+                raise ConfigError(f"unknown workload {cfg.workload!r} (known: {known})")
+            workload = WORKLOADS[cfg.workload]
+        self.cfg = cfg
+        self.workload = workload
+        self.code = workload.compile()
+        self.L = Layout(
+            cores=cfg.cores,
+            max_ms=cfg.ms,
+            max_gs=self.code.max_gs,
+            ring=cfg.ring,
+            semas=len(self.code.sema_names),
+        )
+        if self.L.nA > 250:
+            raise ConfigError("too many Ms for the state encoding")
+        self._bind_steps()
+        self.symmetry = Symmetry(self.L) if symmetry else None
+
+    # ---- the model protocol ---------------------------------------------------
+
+    def initial_states(self) -> list[bytes]:
+        """The program starts: m0 runs the main goroutine on allp[0], the
+        other Ps are idle (procresize puts them on sched.pidle), sysmon runs.
+        A warm-start workload also has goroutines running on P1, P2, ...,
+        each on its own M, and those beyond GOMAXPROCS in the global queue."""
+        L, code = self.L, self.code
+        s = L.blank()
+        for m in range(L.nM):
+            s[L.pc[m]] = PC.NOT_CREATED
+        for g, prog in enumerate(code.starts):
+            s[L.g_pc[g]] = code.entry[prog]
+            if g < L.nP:
+                s[L.g_status[g]] = G_RUNNING
+                self.acquirep(s, g, g)
+                s[L.curg[g]] = g
+                s[L.pc[g]] = PC.RUN
+            else:
+                s[L.g_status[g]] = G_RUNNABLE
+                self.globrunqput(s, g)
+        for p in range(L.nP - 1, len(code.starts) - 1, -1):
+            self.pidleput(s, p)
+        s[L.pc[L.SYSMON]] = PC.SYSMON
+        return [bytes(s)]
+
+    def successors(self, t: bytes) -> tuple[list[tuple[int, str, bytes]], bool]:
+        return self.step_successors(t)
+
+    def canonical(self, t: bytes) -> bytes:
+        return self.symmetry.canonical(t) if self.symmetry else t
+
+    def is_final(self, t: bytes) -> bool:
+        """A normal end: every goroutine has exited (or the runtime threw,
+        which a property reports)."""
+        L = self.L
+        return t[L.throw] != 0 or all(t[L.g_status[g]] == G_DEAD for g in range(L.nG))
+
+    def actor_names(self) -> list[str]:
+        return [f"M{m}" for m in range(self.L.nM)] + ["sysmon"]
+
+    def properties(self):
+        from specs import properties_for
+
+        return properties_for(self)
+
+    def describe(self) -> dict:
+        d = self.cfg.as_dict()
+        d["workload"] = self.workload.name
+        d["mutation"] = self.mutation_name
+        return d
+
+    def model_hash(self) -> str:
+        return MODEL_HASH
+
+    # ---- the readable view ------------------------------------------------------
+
+    def view(self, t: bytes | list[int]) -> dict:
+        """The state with named fields, as traces show it."""
+        L, code = self.L, self.code
+
+        def g_(v: int) -> int | None:
+            return None if v == NONE else v
+
+        gs = []
+        for g in range(L.nG):
+            st = t[L.g_status[g]]
+            entry = {"id": g, "status": G_STATUS_NAMES[st]}
+            if st != G_DEAD:
+                pc = t[L.g_pc[g]]
+                entry["at"] = code.describe(pc)
+                entry["preempt"] = bool(t[L.g_preempt[g]])
+            gs.append(entry)
+        ps = []
+        for p in range(L.nP):
+            ps.append(
+                {
+                    "id": p,
+                    "status": P_STATUS_NAMES[t[L.p_status[p]]],
+                    "m": g_(t[L.p_m[p]]),
+                    "runnext": g_(t[L.runnext[p]]),
+                    "runq": q_items(t, L.runq[p], L.C),
+                    "schedtick": t[L.schedtick[p]],
+                    "sysmon_sched_age": t[L.sched_age[p]],
+                    "sysmon_syscall_age": t[L.sysc_age[p]],
+                }
+            )
+        ms = []
+        for m in range(L.nA):
+            pc = t[L.pc[m]]
+            entry = {"id": "sysmon" if m == L.SYSMON else m, "pc": PC_NAMES[pc]}
+            if m != L.SYSMON:
+                entry.update(
+                    p=g_(t[L.m_p[m]]),
+                    nextp=g_(t[L.nextp[m]]),
+                    oldp=g_(t[L.oldp[m]]),
+                    curg=g_(t[L.curg[m]]),
+                    spinning=bool(t[L.spinning[m]]),
+                )
+            entry.update(
+                ret=PC_NAMES[t[L.ret[m]]] if t[L.ret[m]] else None,
+                gp=g_(t[L.gp[m]]),
+                inherit=bool(t[L.inherit[m]]),
+                pp=g_(t[L.pp[m]]),
+                spin_arg=bool(t[L.spin_arg[m]]),
+                steal_pass=t[L.steal_pass[m]],
+                mask=t[L.mask[m]],
+                batch=q_items(t, L.batch[m], L.B),
+            )
+            ms.append(entry)
+        sched = {
+            "runq": q_items(t, L.grunq, L.nG),
+            "pidle": q_items(t, L.pidle, L.nP),
+            "midle": q_items(t, L.midle, L.nM),
+            "nmspinning": t[L.nmspinning],
+            "needspinning": t[L.needspinning],
+            "throw": THROW_NAMES[t[L.throw]] or None,
+            "sema": {n: t[L.sema + i] for i, n in enumerate(code.sema_names)},
+        }
+        return {"G": gs, "P": ps, "M": ms[: L.nM], "sysmon": ms[L.SYSMON], "sched": sched}

@@ -1,0 +1,145 @@
+"""The step machinery shared by every part of the scheduler model.
+
+A step is a method `step(self, s, a, c) -> label` registered for a program
+counter with `@step(PC.X)`: it runs one runtime-atomic action of actor `a`
+(an M, or sysmon) on `s`, a mutable copy of the state, and returns the
+action's label. `c` is the nondeterministic choice the step is taken with,
+enumerated by a method registered with `@choices(PC.X)` (victims of a steal,
+waiters of a semaphore...); steps without one are deterministic.
+
+A step may return TRUNCATED when it would need more Ms or G slots than the
+configuration has: the successor is not generated and the engine reports the
+search as truncated rather than complete.
+
+Mutations and plug-in variants subclass the model and override a step method
+by name; the registry binds by name, so the override is what runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from model.config import Config
+from model.pcs import PC
+from model.state import (
+    G_DEAD,
+    G_STATUS_NAMES,
+    NONE,
+    THROW_BAD_G_STATUS,
+    Layout,
+    q_items,
+)
+from model.workloads import Code
+
+TRUNCATED = "<truncated>"
+
+
+def step(pc: PC) -> Callable:
+    def deco(fn: Callable) -> Callable:
+        fn.step_pc = pc  # type: ignore[attr-defined]
+        return fn
+
+    return deco
+
+
+def choices(pc: PC) -> Callable:
+    def deco(fn: Callable) -> Callable:
+        fn.choices_pc = pc  # type: ignore[attr-defined]
+        return fn
+
+    return deco
+
+
+class Machine:
+    """Registry, dispatch and the small helpers every step uses."""
+
+    cfg: Config
+    code: Code
+    L: Layout
+
+    def _bind_steps(self) -> None:
+        step_names: dict[int, str] = {}
+        choice_names: dict[int, str] = {}
+        for klass in reversed(type(self).__mro__):
+            for name, attr in vars(klass).items():
+                pc = getattr(attr, "step_pc", None)
+                if pc is not None:
+                    step_names[int(pc)] = name
+                pc = getattr(attr, "choices_pc", None)
+                if pc is not None:
+                    choice_names[int(pc)] = name
+        self._dispatch: list[tuple[Callable, Callable | None] | None] = [None] * 256
+        for pc, name in step_names.items():
+            chooser = getattr(self, choice_names[pc]) if pc in choice_names else None
+            self._dispatch[pc] = (getattr(self, name), chooser)
+
+    def step_successors(self, t: bytes) -> tuple[list[tuple[int, str, bytes]], bool]:
+        """Every enabled step from state t: (actor, label, next state), and
+        whether a bound of the configuration cut some step off."""
+        out: list[tuple[int, str, bytes]] = []
+        truncated = False
+        L = self.L
+        if t[L.throw]:
+            return out, False  # the runtime threw: the process is gone
+        dispatch = self._dispatch
+        for a in range(L.nA):
+            entry = dispatch[t[L.pc[a]]]
+            if entry is None:
+                continue
+            fn, chooser = entry
+            options: Iterable[Any] = (None,) if chooser is None else chooser(t, a)
+            for c in options:
+                s = list(t)
+                label = fn(s, a, c)
+                if label is TRUNCATED:
+                    truncated = True
+                    continue
+                out.append((a, label, bytes(s)))
+        return out, truncated
+
+    # ---- helpers ---------------------------------------------------------
+
+    def who(self, a: int) -> str:
+        return "sysmon" if a == self.L.SYSMON else f"m={a}"
+
+    def goto(self, s: list[int], a: int, pc: PC) -> None:
+        s[self.L.pc[a]] = pc
+
+    def ret(self, s: list[int], a: int) -> None:
+        """Return from a runtime procedure (wakep, startm, handoffp) to the caller."""
+        L = self.L
+        s[L.pc[a]] = s[L.ret[a]]
+        s[L.ret[a]] = 0
+
+    def call(self, s: list[int], a: int, pc: PC, ret: PC) -> None:
+        L = self.L
+        s[L.pc[a]] = pc
+        s[L.ret[a]] = ret
+
+    def throw(self, s: list[int], a: int, code: int) -> None:
+        """The runtime throws: record why; the process is over."""
+        s[self.L.throw] = code
+        s[self.L.pc[a]] = PC.THROWN
+
+    def casgstatus(self, s: list[int], a: int, g: int, old: int, new: int) -> bool:
+        """casgstatus(gp, old, new): Go throws when the G is not in `old`."""
+        off = self.L.g_status[g]
+        if s[off] != old:
+            self.throw(s, a, THROW_BAD_G_STATUS)
+            return False
+        s[off] = new
+        return True
+
+    def g_name(self, g: int) -> str:
+        return "-" if g == NONE else str(g)
+
+    def live_gs(self, t: bytes | list[int]) -> list[int]:
+        L = self.L
+        return [g for g in range(L.nG) if t[L.g_status[g]] != G_DEAD]
+
+    def batch_of(self, s: bytes | list[int], a: int) -> list[int]:
+        return q_items(s, self.L.batch[a], self.L.B)
+
+    def status_name(self, st: int) -> str:
+        return G_STATUS_NAMES[st]

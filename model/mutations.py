@@ -1,0 +1,324 @@
+"""Mutations: named, documented changes to one step of the scheduler that
+reproduce a real or plausible bug, and benign variants that must not be
+reported.
+
+Each entry is a subclass of GMPModel that overrides the step (or the data
+operation) it changes, plus what it must violate and the configuration at
+which the checker is expected to catch it (tests/test_mutations.py runs
+exactly that). `--mutation NAME` selects one; `--model FILE:NAME` loads a
+class or a Mutation of your own (checker/plugin.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from model.gmp import GMPModel
+from model.machine import step
+from model.pcs import PC
+from model.state import G_SYSCALL, NONE, q_items, q_pop_head, q_remove
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    model: type[GMPModel]
+    summary: str
+    history: str
+    violates: tuple[str, ...]  # the first is the property it must violate
+    # The configuration at which the checker catches it (or, for a benign
+    # variant, passes it): Config fields plus "depth".
+    check_at: dict = field(default_factory=dict)
+    benign: bool = False
+    config: dict = field(default_factory=dict)  # Config fields the variant sets
+
+
+# ---- bugs -----------------------------------------------------------------------
+
+
+class RecheckBeforeDecrement(GMPModel):
+    """The spinning M re-checks the run queues *before* it decrements
+    nmspinning (the StoreLoad order of the spinning -> non-spinning
+    transition reversed). A submitter that enqueues after the re-check and
+    reads nmspinning before the decrement sees a spinning M and wakes
+    nobody; the M then decrements and parks: the work waits with a P idle.
+    """
+
+    mutation_name = "recheck-before-decrement"
+
+    def findRunnable_drop(self, s, m, c):
+        label = super().findRunnable_drop(s, m, c)
+        if s[self.L.pc[m]] == PC.FR_SPIN_DOWN:
+            s[self.L.pc[m]] = PC.FR_RECHECK_GLOBAL  # re-check while still counted
+        return label
+
+    def findRunnable_spin_down(self, s, m, c):
+        label = super().findRunnable_spin_down(s, m, c)
+        if s[self.L.pc[m]] == PC.FR_RECHECK_GLOBAL:
+            s[self.L.pc[m]] = PC.STOPM  # the re-checks are already done
+        return label
+
+    def _then_spin_down(self, s, m):
+        if s[self.L.pc[m]] == PC.STOPM and s[self.L.spinning[m]]:
+            s[self.L.pc[m]] = PC.FR_SPIN_DOWN
+
+    def findRunnable_recheck_runqs(self, s, m, p):
+        label = super().findRunnable_recheck_runqs(s, m, p)
+        self._then_spin_down(s, m)
+        return label
+
+    def findRunnable_recheck_pidle(self, s, m, c):
+        label = super().findRunnable_recheck_pidle(s, m, c)
+        self._then_spin_down(s, m)
+        return label
+
+    def becomeSpinning(self, s, m):
+        if not s[self.L.spinning[m]]:  # found work while still spinning: already counted
+            super().becomeSpinning(s, m)
+
+
+class NoNeedspinning(GMPModel):
+    """pidlegetSpinning without `sched.needspinning = 1`: a spinning M that
+    finds work after dropping its P but no idle P for it gives up, while
+    the Ms holding the Ps drop them without re-checking (only spinning Ms
+    re-check since CL 310850, golang/go#43997). The Ps go idle with work
+    queued."""
+
+    mutation_name = "no-needspinning"
+
+    def pidlegetSpinning(self, s):
+        return self.pidleget(s)
+
+
+class ResetspinningNoWakep(GMPModel):
+    """resetspinning without its wakep(): the last spinning M that finds
+    work stops spinning and wakes nobody, although submitters skipped their
+    wakeups while it was spinning."""
+
+    mutation_name = "resetspinning-no-wakep"
+
+    def schedule_execute(self, s, m, c):
+        L = self.L
+        if s[L.spinning[m]]:
+            s[L.spinning[m]] = 0
+            if not self.nmspinning_dec(s, m):
+                return f"resetspinning(m={m}) throws"
+            s[L.pc[m]] = PC.EXEC
+            return f"resetspinning(m={m}, no wakep)"
+        return super().schedule_execute(s, m, c)
+
+
+class StealNotAtomic(GMPModel):
+    """runqgrab copies half of the victim's ring but never moves the
+    victim's runqhead (the CasRel that commits the steal is lost): the
+    victim still runs the G's the thief took."""
+
+    mutation_name = "steal-not-atomic"
+
+    def runqgrab(self, s, victim, steal_runnext):
+        ring = q_items(s, self.L.runq[victim], self.L.C)
+        n = len(ring) - len(ring) // 2
+        if n == 0:
+            return super().runqgrab(s, victim, steal_runnext)
+        return ring[:n]
+
+
+class ExitsyscallDropsG(GMPModel):
+    """exitsyscall0 finds no idle P and forgets globrunqput(gp): the G is
+    _Grunnable on no queue, and the M parks."""
+
+    mutation_name = "exitsyscall-drops-g"
+
+    def exitsyscall0(self, s, m, c):
+        L = self.L
+        g = s[L.curg[m]]
+        label = super().exitsyscall0(s, m, c)
+        if s[L.pc[m]] == PC.STOPM:  # no idle P: the G went to the global queue...
+            q_remove(s, L.grunq, L.nG, g)  # ...and here it does not
+            label += " (the G is not queued)"
+        return label
+
+
+class HandoffpIgnoresGlobalQueue(GMPModel):
+    """handoffp looks only at the P's own run queue, not the global one, and
+    idles the P: the golang/go#13645 class ("handoffp must start an M in any
+    situation where findRunnable would return a G to run on pp")."""
+
+    mutation_name = "handoffp-ignores-global-queue"
+
+    def handoffp(self, s, a, c):
+        L = self.L
+        p = s[L.pp[a]]
+        if not self.runqempty(s, p):
+            s[L.spin_arg[a]] = 0
+            s[L.pc[a]] = PC.STARTM
+            return f"handoffp({self.who(a)}, p={p}, work)"
+        s[L.pc[a]] = PC.HANDOFFP_SPIN
+        return f"handoffp({self.who(a)}, p={p}, no local work)"
+
+    def handoffp_lock(self, s, a, c):
+        L = self.L
+        p = s[L.pp[a]]
+        if self.npidle(s) == L.nP - 1:
+            s[L.spin_arg[a]] = 0
+            s[L.pc[a]] = PC.STARTM
+            return f"handoffp.lock({self.who(a)}, p={p}, last P)"
+        self.pidleput(s, p)
+        s[L.pp[a]] = NONE
+        self.ret(s, a)
+        return f"handoffp.pidleput({self.who(a)}, p={p})"
+
+
+class Exitsyscall0SkipsCasgstatus(GMPModel):
+    """exitsyscall0 queues the G without casgstatus(_Gsyscall, _Grunnable):
+    it sits on the global queue still _Gsyscall, and the M that picks it up
+    finds it in the wrong status (casgstatus throws in execute)."""
+
+    mutation_name = "exitsyscall0-skips-casgstatus"
+
+    def exitsyscall0(self, s, m, c):
+        L = self.L
+        g = s[L.curg[m]]
+        label = super().exitsyscall0(s, m, c)
+        s[L.g_status[g]] = G_SYSCALL  # the status change that did not happen
+        return label + " (still _Gsyscall)"
+
+
+class StartmReservesLate(GMPModel):
+    """startm unlocks sched.lock before the new M is counted (mReserveID
+    after the unlock): in the window, an M that parks sees no running M
+    while a G is runnable, and checkdead throws (golang/go#40368, fixed in
+    Go 1.16 by reserving the M's id under the lock)."""
+
+    mutation_name = "startm-reserves-late"
+
+    def startm(self, s, a, c):
+        L = self.L
+        if s[L.midle] == NONE:
+            s[L.pc[a]] = PC.STARTM_NEWM
+            return f"startm({self.who(a)}, p={s[L.pp[a]]}, no idle M, unlock)"
+        return super().startm(s, a, c)
+
+    @step(PC.STARTM_NEWM)
+    def startm_newm(self, s, a, c):
+        """newm after the unlock: only now does the new M exist."""
+        return super().startm(s, a, c)
+
+
+# ---- benign variants -------------------------------------------------------------
+
+
+class StealAll(GMPModel):
+    """runqgrab takes the victim's whole ring instead of half."""
+
+    mutation_name = "steal-all"
+
+    def runqgrab(self, s, victim, steal_runnext):
+        n = self.runq_len(s, victim)
+        if n == 0:
+            return super().runqgrab(s, victim, steal_runnext)
+        return q_pop_head(s, self.L.runq[victim], self.L.C, n)
+
+
+class RingFour(GMPModel):
+    """A local run queue of capacity 4 instead of 2 (Go's is 256)."""
+
+    mutation_name = "ring-4"
+
+
+def _m(*args, **kw) -> Mutation:
+    return Mutation(*args, **kw)
+
+
+MUTATIONS: dict[str, Mutation] = {
+    m.name: m
+    for m in [
+        _m(
+            "recheck-before-decrement",
+            RecheckBeforeDecrement,
+            "the spinning M re-checks the queues before it decrements nmspinning",
+            "the StoreLoad order of proc.go's spinning -> non-spinning transition "
+            "('Delicate dance'); reference §6.2",
+            ("work-conservation",),
+            {"cores": 2, "depth": 40},
+        ),
+        _m(
+            "no-needspinning",
+            NoNeedspinning,
+            "pidlegetSpinning never sets needspinning, so no M keeps its P for found work",
+            "golang/go#45867 (broken work conservation after CL 310850, #43997); fixed by "
+            "the needspinning handshake",
+            ("work-conservation",),
+            {"cores": 3, "depth": 40},
+        ),
+        _m(
+            "resetspinning-no-wakep",
+            ResetspinningNoWakep,
+            "the last spinning M to find work wakes nobody",
+            "proc.go header: 'if the last spinning thread finds work and stops spinning, it "
+            "must unpark a new spinning thread'",
+            ("work-conservation",),
+            {"cores": 3, "depth": 40},
+        ),
+        _m(
+            "steal-not-atomic",
+            StealNotAtomic,
+            "a thief copies half of the victim's ring without claiming it",
+            "runqgrab's CasRel on runqhead (proc.go)",
+            ("no-lost-g",),
+            {"cores": 2, "depth": 40, "workload": "spawn-burst"},
+        ),
+        _m(
+            "exitsyscall-drops-g",
+            ExitsyscallDropsG,
+            "exitsyscall0 with no idle P forgets to put the G on the global queue",
+            "exitsyscall0's globrunqput (proc.go)",
+            ("no-lost-g",),
+            {"cores": 1, "depth": 40, "workload": "syscall-heavy"},
+        ),
+        _m(
+            "handoffp-ignores-global-queue",
+            HandoffpIgnoresGlobalQueue,
+            "handoffp idles the P although the global queue has work",
+            "golang/go#13645 (handoffp stricter than findrunnable; soft lock-up)",
+            ("work-conservation", "no-checkdead"),
+            {"cores": 2, "depth": 40, "workload": "syscall-heavy"},
+        ),
+        _m(
+            "exitsyscall0-skips-casgstatus",
+            Exitsyscall0SkipsCasgstatus,
+            "exitsyscall0 queues the G still in _Gsyscall",
+            "casgstatus's status checks (proc.go); reference §10.6",
+            ("status-transitions",),
+            {"cores": 1, "depth": 40, "workload": "syscall-heavy"},
+        ),
+        _m(
+            "startm-reserves-late",
+            StartmReservesLate,
+            "startm drops sched.lock before the new M is counted for checkdead",
+            "golang/go#40368 ('fatal error: checkdead: runnable g'), fixed by mReserveID "
+            "under the lock",
+            ("no-checkdead",),
+            {"cores": 1, "depth": 40, "workload": "syscall-heavy"},
+        ),
+        _m(
+            "steal-all",
+            StealAll,
+            "stealing takes the victim's whole ring instead of half",
+            "benign: a different steal amount keeps every property",
+            (),
+            {"cores": 2, "depth": 14},
+            benign=True,
+        ),
+        _m(
+            "ring-4",
+            RingFour,
+            "local run queues of capacity 4",
+            "benign: the ring size changes no property",
+            (),
+            {"cores": 2, "depth": 14},
+            benign=True,
+            config={"ring": 4},
+        ),
+    ]
+}

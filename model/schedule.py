@@ -1,0 +1,316 @@
+"""schedule() and findRunnable(): how an M with a P finds the next G, and how
+it gives up its P and parks when there is none.
+
+One step per runtime-atomic action, in findRunnable's order (proc.go, Go
+1.25): the schedtick%61 global check, the local run queue, the global run
+queue, stealing, dropping the P under sched.lock, the spinning ->
+non-spinning transition and its re-checks, stopm. The sources findRunnable
+also looks at that the model does not have (GC workers, trace reader,
+timers, netpoll, finalizers) are left out; docs/model.md says why.
+"""
+
+from __future__ import annotations
+
+from model.machine import choices, step
+from model.pcs import PC
+from model.queues import Queues
+from model.state import G_RUNNABLE, G_RUNNING, NONE
+
+
+class Schedule(Queues):
+    # ---- findRunnable: the places a G can come from -----------------------
+
+    @step(PC.SCHEDULE)
+    def schedule(self, s: list[int], m: int, c: None) -> str:
+        """schedule() -> findRunnable(), first source: once every `period`
+        schedticks, take one G from the global queue before the local one
+        (`pp.schedtick%61 == 0 && !sched.runq.empty()`: lock; globrunqget();
+        unlock), so that two G's that keep readying each other on one P
+        cannot starve the global queue."""
+        L = self.L
+        p = s[L.m_p[m]]
+        if s[L.schedtick[p]] % self.cfg.period == 0:
+            g = self.globrunqget(s)
+            if g != NONE:
+                self.to_execute(s, m, g, False)
+                return f"findRunnable.globrunqget(m={m}, p={p}, g={g})"
+            s[L.pc[m]] = PC.FR_RUNQGET
+            return f"findRunnable.schedtick-check(m={m}, p={p}, empty)"
+        return self.findRunnable_runqget(s, m, None)
+
+    @step(PC.FR_RUNQGET)
+    def findRunnable_runqget(self, s: list[int], m: int, c: None) -> str:
+        """findRunnable: `runqget(pp)` — runnext first (the G inherits the
+        time slice), then the ring's head."""
+        L = self.L
+        p = s[L.m_p[m]]
+        g, inherit = self.runqget(s, p)
+        if g != NONE:
+            self.to_execute(s, m, g, inherit)
+            where = "runnext" if inherit else "ring"
+            return f"findRunnable.runqget(m={m}, p={p}, g={g}, from={where})"
+        s[L.pc[m]] = PC.FR_GLOBRUNQ
+        return f"findRunnable.runqget(m={m}, p={p}, empty)"
+
+    @step(PC.FR_GLOBRUNQ)
+    def findRunnable_globrunq(self, s: list[int], m: int, c: None) -> str:
+        """findRunnable: the global queue, in a batch — lock;
+        globrunqgetbatch(len(runq)/2); unlock; the extras go to the own ring
+        (runqputbatch, the next step: Go 1.25 does it after unlocking)."""
+        L = self.L
+        p = s[L.m_p[m]]
+        gs = self.globrunqgetbatch(s, L.C // 2)
+        if gs:
+            self.set_batch(s, m, gs[1:])
+            self.to_execute(s, m, gs[0], False)
+            return f"findRunnable.globrunqgetbatch(m={m}, p={p}, gs={gs})"
+        if s[L.spinning[m]]:
+            s[L.pc[m]] = self.steal_start()
+        else:
+            s[L.pc[m]] = PC.FR_STEAL_CHECK
+        return f"findRunnable.globrunq(m={m}, p={p}, empty)"
+
+    @step(PC.FR_STEAL_CHECK)
+    def findRunnable_steal_check(self, s: list[int], m: int, c: None) -> str:
+        """findRunnable: a non-spinning M steals only while
+        `2*nmspinning < gomaxprocs - npidle` (at most half the busy Ps spin),
+        otherwise it goes straight to dropping its P."""
+        L = self.L
+        busy = L.nP - self.npidle(s)
+        if 2 * s[L.nmspinning] < busy:
+            s[L.pc[m]] = PC.FR_BECOME_SPINNING
+            return f"findRunnable.spin-limit(m={m}, steal)"
+        s[L.pc[m]] = PC.FR_DROP
+        return f"findRunnable.spin-limit(m={m}, skip)"
+
+    @step(PC.FR_BECOME_SPINNING)
+    def findRunnable_become_spinning(self, s: list[int], m: int, c: None) -> str:
+        """mp.becomeSpinning(): m.spinning = true; nmspinning.Add(1);
+        needspinning.Store(0). (Two atomics, one step: the store only clears a
+        request that this M, now counted as spinning, will answer.)"""
+        self.becomeSpinning(s, m)
+        s[self.L.pc[m]] = self.steal_start()
+        return f"findRunnable.becomeSpinning(m={m})"
+
+    def steal_start(self) -> PC:
+        """Where a spinning M goes after the global queue: stealWork, unless
+        there is no other P to steal from."""
+        return PC.FR_STEAL if self.L.nP > 1 else PC.FR_DROP
+
+    @choices(PC.FR_STEAL)
+    def steal_choices(self, t: bytes, m: int) -> list[int]:
+        """stealWork visits every other P once per pass in a random order
+        (stealOrder); the model lets the next victim be any P not yet visited
+        in this pass."""
+        L = self.L
+        p = t[L.m_p[m]]
+        mask = t[L.mask[m]] | (1 << p)
+        return [v for v in range(L.nP) if not mask & (1 << v)]
+
+    @step(PC.FR_STEAL)
+    def findRunnable_steal(self, s: list[int], m: int, victim: int) -> str:
+        """stealWork: one victim. Idle Ps (idlepMask) are skipped; otherwise
+        runqsteal(pp, p2, stealRunNextG = last pass): half of the victim's
+        ring with one CAS on its runqhead, or on the last pass its runnext.
+        The last G stolen is run, the others are published on the own ring."""
+        L = self.L
+        p = s[L.m_p[m]]
+        last = s[L.steal_pass[m]] == self.cfg.steal_tries - 1
+        s[L.mask[m]] |= 1 << victim
+        stolen = [] if self.p_is_idle(s, victim) else self.runqgrab(s, victim, last)
+        if stolen:
+            s[L.steal_pass[m]] = 0
+            s[L.mask[m]] = 0
+            self.set_batch(s, m, stolen[:-1])
+            self.to_execute(s, m, stolen[-1], False)
+            return f"stealWork(m={m}, p={p}, victim={victim}, gs={stolen})"
+        if s[L.mask[m]] | (1 << p) == (1 << L.nP) - 1:
+            s[L.mask[m]] = 0
+            s[L.steal_pass[m]] += 1
+            if s[L.steal_pass[m]] == self.cfg.steal_tries:
+                s[L.steal_pass[m]] = 0
+                s[L.pc[m]] = PC.FR_DROP
+        return f"stealWork(m={m}, p={p}, victim={victim}, pass={int(last)}, none)"
+
+    @step(PC.RUNQPUTBATCH)
+    def runqputbatch_step(self, s: list[int], m: int, c: None) -> str:
+        """runqputbatch(pp, q) after globrunqgetbatch, or runqsteal's publish of
+        runqtail: the extras become visible on the own ring, to this M and
+        to thieves."""
+        L = self.L
+        p = s[L.m_p[m]]
+        gs = self.take_batch(s, m)
+        self.runqputbatch(s, p, gs)
+        s[L.pc[m]] = PC.EXECUTE
+        return f"runqputbatch(m={m}, p={p}, gs={gs})"
+
+    # ---- dropping the P ---------------------------------------------------
+
+    @step(PC.FR_DROP)
+    def findRunnable_drop(self, s: list[int], m: int, c: None) -> str:
+        """findRunnable, `lock(&sched.lock)` before dropping the P:
+        - the global queue is re-checked under the lock, so a globrunqput
+          (which holds the lock) cannot be missed;
+        - a non-spinning M that sees needspinning == 1 does not drop its P:
+          a spinning M found work but no idle P for it (pidlegetSpinning),
+          and this P is needed; it becomes spinning and starts over
+          (the handshake that fixed golang/go#45867);
+        - otherwise releasep(); pidleput(pp); unlock."""
+        L = self.L
+        p = s[L.m_p[m]]
+        gs = self.globrunqgetbatch(s, L.C // 2)
+        if gs:
+            self.set_batch(s, m, gs[1:])
+            self.to_execute(s, m, gs[0], False)
+            return f"findRunnable.drop.globrunqgetbatch(m={m}, p={p}, gs={gs})"
+        if not s[L.spinning[m]] and s[L.needspinning] == 1:
+            self.becomeSpinning(s, m)
+            s[L.pc[m]] = PC.SCHEDULE
+            return f"findRunnable.drop.needspinning(m={m}, p={p})"
+        self.releasep(s, m)
+        self.pidleput(s, p)
+        s[L.pc[m]] = PC.FR_SPIN_DOWN if s[L.spinning[m]] else PC.STOPM
+        return f"findRunnable.releasep(m={m}, p={p})"
+
+    @step(PC.FR_SPIN_DOWN)
+    def findRunnable_spin_down(self, s: list[int], m: int, c: None) -> str:
+        """The spinning -> non-spinning transition, part 1: m.spinning =
+        false; nmspinning.Add(-1).
+
+        The order matters (proc.go, "delicate dance"): decrement first, then
+        re-check every queue. A submitter does the opposite (enqueue, then
+        look at nmspinning in wakep). Either the submitter sees the
+        decrement and wakes an M, or this M's re-check sees the work."""
+        L = self.L
+        s[L.spinning[m]] = 0
+        if not self.nmspinning_dec(s, m):
+            return f"findRunnable.spinning-down(m={m}) throws"
+        s[L.pc[m]] = PC.FR_RECHECK_GLOBAL
+        return f"findRunnable.spinning-down(m={m})"
+
+    @step(PC.FR_RECHECK_GLOBAL)
+    def findRunnable_recheck_global(self, s: list[int], m: int, c: None) -> str:
+        """Re-check the global queue under sched.lock: if it has work, take an
+        idle P with pidlegetSpinning and a batch for it."""
+        L = self.L
+        if not self.globrunq_empty(s):
+            p = self.pidlegetSpinning(s)
+            if p != NONE:
+                gs = self.globrunqgetbatch(s, L.C // 2)
+                s[L.pp[m]] = p
+                s[L.gp[m]] = gs[0]
+                self.set_batch(s, m, gs[1:])
+                s[L.pc[m]] = PC.FR_RECHECK_ACQUIRE
+                return f"findRunnable.recheck.globrunq(m={m}, p={p}, gs={gs})"
+            s[L.pc[m]] = PC.FR_RECHECK_RUNQS
+            return f"findRunnable.recheck.globrunq(m={m}, no idle P)"
+        s[L.pc[m]] = PC.FR_RECHECK_RUNQS
+        return f"findRunnable.recheck.globrunq(m={m}, empty)"
+
+    @choices(PC.FR_RECHECK_RUNQS)
+    def recheck_choices(self, t: bytes, m: int) -> list[int]:
+        """checkRunqsNoP walks allp in order; the model lets it look at the
+        Ps in any order (an over-approximation that keeps the Ps symmetric)."""
+        L = self.L
+        mask = t[L.mask[m]]
+        return [p for p in range(L.nP) if not mask & (1 << p)]
+
+    @step(PC.FR_RECHECK_RUNQS)
+    def findRunnable_recheck_runqs(self, s: list[int], m: int, p: int) -> str:
+        """checkRunqsNoP: for one P, `!idlepMask.read(id) && !runqempty(p2)`.
+        Work found: go and get an idle P for it (next step). All Ps empty:
+        stopm."""
+        L = self.L
+        if not self.p_is_idle(s, p) and not self.runqempty(s, p):
+            s[L.mask[m]] = 0
+            s[L.pc[m]] = PC.FR_RECHECK_PIDLE
+            return f"checkRunqsNoP(m={m}, p={p}, work)"
+        s[L.mask[m]] |= 1 << p
+        if s[L.mask[m]] == (1 << L.nP) - 1:
+            s[L.mask[m]] = 0
+            s[L.pc[m]] = PC.STOPM
+        return f"checkRunqsNoP(m={m}, p={p}, empty)"
+
+    @step(PC.FR_RECHECK_PIDLE)
+    def findRunnable_recheck_pidle(self, s: list[int], m: int, c: None) -> str:
+        """checkRunqsNoP: lock; pidlegetSpinning(); unlock. No idle P: give up
+        (needspinning is now 1, so an M about to drop its P keeps it and spins
+        instead), stopm."""
+        L = self.L
+        p = self.pidlegetSpinning(s)
+        if p == NONE:
+            s[L.pc[m]] = PC.STOPM
+            return f"checkRunqsNoP.pidlegetSpinning(m={m}, none, needspinning)"
+        s[L.pp[m]] = p
+        s[L.pc[m]] = PC.FR_RECHECK_ACQUIRE
+        return f"checkRunqsNoP.pidlegetSpinning(m={m}, p={p})"
+
+    @step(PC.FR_RECHECK_ACQUIRE)
+    def findRunnable_recheck_acquire(self, s: list[int], m: int, c: None) -> str:
+        """After a re-check found work and an idle P: runqputbatch(pp, q) of
+        any extras, acquirep(pp), mp.becomeSpinning(); then run the G taken
+        from the global queue, or start findRunnable over."""
+        L = self.L
+        p = s[L.pp[m]]
+        s[L.pp[m]] = NONE
+        self.runqputbatch(s, p, self.take_batch(s, m))
+        self.acquirep(s, m, p)
+        self.becomeSpinning(s, m)
+        if s[L.gp[m]] != NONE:
+            s[L.inherit[m]] = 0
+            s[L.pc[m]] = PC.EXECUTE
+        else:
+            s[L.pc[m]] = PC.SCHEDULE
+        return f"findRunnable.recheck.acquirep(m={m}, p={p})"
+
+    @step(PC.STOPM)
+    def stopm(self, s: list[int], m: int, c: None) -> str:
+        """stopm: lock; mput(m) (checkdead runs here); unlock; mPark(). The M
+        sleeps until startm hands it a P in m.nextp."""
+        self.mput(s, m)
+        s[self.L.pc[m]] = PC.PARKED
+        return f"stopm(m={m})"
+
+    # ---- running the G found ------------------------------------------------
+
+    @step(PC.EXECUTE)
+    def schedule_execute(self, s: list[int], m: int, c: None) -> str:
+        """schedule(), after findRunnable: a spinning M stops spinning with
+        resetspinning() — m.spinning = false; nmspinning.Add(-1); wakep():
+        the last spinning M to find work must start another one, since
+        submitters did not wake anyone while it was spinning."""
+        L = self.L
+        if s[L.spinning[m]]:
+            s[L.spinning[m]] = 0
+            if not self.nmspinning_dec(s, m):
+                return f"resetspinning(m={m}) throws"
+            self.call(s, m, PC.WAKEP_CAS, PC.EXEC)
+            return f"resetspinning(m={m})"
+        return self.execute(s, m, None)
+
+    @step(PC.EXEC)
+    def execute(self, s: list[int], m: int, c: None) -> str:
+        """execute(gp, inheritTime): m.curg = gp; casgstatus(_Grunnable,
+        _Grunning); gp.preempt = false; pp.schedtick++ unless the G inherits
+        the time slice (it came from runnext)."""
+        L = self.L
+        p = s[L.m_p[m]]
+        g = s[L.gp[m]]
+        inherit = s[L.inherit[m]]
+        s[L.gp[m]] = NONE
+        s[L.inherit[m]] = 0
+        if not self.casgstatus(s, m, g, G_RUNNABLE, G_RUNNING):
+            return f"execute(m={m}, g={g}) throws"
+        s[L.curg[m]] = g
+        s[L.g_preempt[g]] = 0
+        if not inherit:
+            self.schedtick_advance(s, p)
+        s[L.pc[m]] = PC.RUN
+        return f"execute(m={m}, p={p}, g={g}, inherit={inherit})"
+
+    def schedtick_advance(self, s: list[int], p: int) -> None:
+        """pp.schedtick++ (kept modulo the period; sysmon only sees whether it
+        moved since its last look)."""
+        L = self.L
+        s[L.schedtick[p]] = (s[L.schedtick[p]] + 1) % self.cfg.period
+        s[L.sched_age[p]] = 0

@@ -1,0 +1,197 @@
+"""The state encoding: one flat vector of small ints, and its readable view.
+
+A state is a `bytes` value (every field fits in 0..255; NONE = 255 is "no G /
+no P / no M"). Steps work on a `list[int]` copy and the engine stores the
+bytes: equality and hashing are cheap, and the same state is the same bytes
+in every process.
+
+The vector is laid out in blocks, one per entity, so that symmetry reduction
+can permute whole blocks; inside a block, the fields that name other
+entities come last, grouped by what they name, so that renaming is a byte
+translation of a slice (model/symmetry.py):
+
+    G block  (one per goroutine slot)  status, pc, preempt
+    P block  (one per P)               status, schedtick, sched_age, sysc_age,
+                                       m, runnext, ring[ring]
+    actor    (one per M, then sysmon)  pc, ret, inherit, spinning, spin_arg,
+                                       steal_pass, mask, curg, gp,
+                                       batch[ring/2 + 1], p, nextp, oldp, pp
+    sched                              nmspinning, needspinning, throw,
+                                       runq[max_gs], pidle[cores], midle[max_ms],
+                                       sema[semaphores]
+
+Queues are kept packed at the front of their slots, padded with NONE: the
+local ring and the global run queue in FIFO order (head first), the idle P
+and idle M lists as stacks (top last), as `pidleput`/`mput` push and
+`pidleget`/`mget` pop. Fields that hold nothing meaningful are kept at a
+fixed value (NONE or 0) so that equal situations are equal states.
+
+`Layout` gives each field's offset: `s[L.runnext[p]]` is P p's runnext.
+"""
+
+from __future__ import annotations
+
+NONE = 255
+
+# G status (runtime2.go _Gidle.._Gdead; _Gidle is folded into dead, the
+# scan bits and _Gcopystack are not modelled).
+G_DEAD, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_WAITING = 0, 1, 2, 3, 4
+G_STATUS_NAMES = ["dead", "runnable", "running", "syscall", "waiting"]
+
+# P status (runtime2.go; _Pgcstop and _Pdead are not modelled: no STW, no
+# GOMAXPROCS change).
+P_IDLE, P_RUNNING, P_SYSCALL = 0, 1, 2
+P_STATUS_NAMES = ["idle", "running", "syscall"]
+
+# Runtime throws the model can reach. Go would crash the process there; the
+# model records which one and the throwing actor stops.
+THROW_NONE = 0
+THROW_NEGATIVE_NMSPINNING = 1  # "findRunnable: negative nmspinning" and friends
+THROW_BAD_G_STATUS = 2  # casgstatus found a status other than the one expected
+THROW_NAMES = ["", "negative nmspinning", "casgstatus: bad g status"]
+
+
+class Layout:
+    """Offsets of every field of the state vector for one configuration."""
+
+    G_WIDTH = 3
+
+    def __init__(self, cores: int, max_ms: int, max_gs: int, ring: int, semas: int):
+        self.nP, self.nM, self.nG, self.C, self.nS = cores, max_ms, max_gs, ring, semas
+        self.B = ring // 2 + 1  # runqputslow moves ring/2 + 1; a steal at most ring/2
+        self.nA = max_ms + 1  # actors: the Ms, then sysmon
+        self.SYSMON = max_ms
+        off = 0
+
+        # G blocks.
+        self.g_base = off
+        self.g_status = [off + 3 * g for g in range(max_gs)]
+        self.g_pc = [off + 3 * g + 1 for g in range(max_gs)]
+        self.g_preempt = [off + 3 * g + 2 for g in range(max_gs)]
+        off += 3 * max_gs
+
+        # P blocks: plain fields, then the M reference, then the G references.
+        self.P_WIDTH = pw = 6 + ring
+        self.p_base = off
+        self.p_status = [off + pw * p for p in range(cores)]
+        self.schedtick = [off + pw * p + 1 for p in range(cores)]
+        self.sched_age = [off + pw * p + 2 for p in range(cores)]
+        self.sysc_age = [off + pw * p + 3 for p in range(cores)]
+        self.p_m = [off + pw * p + 4 for p in range(cores)]
+        self.runnext = [off + pw * p + 5 for p in range(cores)]
+        self.runq = [off + pw * p + 6 for p in range(cores)]
+        off += pw * cores
+
+        # Actor blocks (Ms, then sysmon): plain fields, the P mask, the G
+        # references, then the P references.
+        self.A_WIDTH = aw = 13 + self.B
+        self.a_base = off
+        na = self.nA
+        self.pc = [off + aw * a for a in range(na)]
+        self.ret = [off + aw * a + 1 for a in range(na)]
+        self.inherit = [off + aw * a + 2 for a in range(na)]
+        self.spinning = [off + aw * a + 3 for a in range(na)]
+        self.spin_arg = [off + aw * a + 4 for a in range(na)]
+        self.steal_pass = [off + aw * a + 5 for a in range(na)]
+        self.mask = [off + aw * a + 6 for a in range(na)]
+        self.curg = [off + aw * a + 7 for a in range(na)]
+        self.gp = [off + aw * a + 8 for a in range(na)]
+        self.batch = [off + aw * a + 9 for a in range(na)]
+        b = 9 + self.B
+        self.m_p = [off + aw * a + b for a in range(na)]
+        self.nextp = [off + aw * a + b + 1 for a in range(na)]
+        self.oldp = [off + aw * a + b + 2 for a in range(na)]
+        self.pp = [off + aw * a + b + 3 for a in range(na)]
+        off += aw * na
+
+        # sched.
+        self.nmspinning = off
+        self.needspinning = off + 1
+        self.throw = off + 2
+        off += 3
+        self.grunq = off
+        off += max_gs
+        self.pidle = off
+        off += cores
+        self.midle = off
+        off += max_ms
+        self.sema = off
+        off += semas
+        self.size = off
+
+        # Offsets whose values name a G, a P or an M (for symmetry and checks).
+        self.g_ref_offsets = (
+            self.runnext
+            + [self.runq[p] + i for p in range(cores) for i in range(ring)]
+            + self.curg
+            + self.gp
+            + [self.batch[a] + i for a in range(na) for i in range(self.B)]
+            + [self.grunq + i for i in range(max_gs)]
+        )
+        self.p_ref_offsets = (
+            self.m_p + self.nextp + self.oldp + self.pp + [self.pidle + i for i in range(cores)]
+        )
+        self.m_ref_offsets = self.p_m + [self.midle + i for i in range(max_ms)]
+        self.g_ref_offsets_sorted = sorted(self.g_ref_offsets)
+
+    def blank(self) -> list[int]:
+        """A vector with every reference NONE and every counter 0."""
+        s = [0] * self.size
+        for off in self.g_ref_offsets + self.p_ref_offsets + self.m_ref_offsets:
+            s[off] = NONE
+        for a in range(self.nA):
+            s[self.ret[a]] = 0
+        return s
+
+
+# Packed queues. `start` is the first slot, `cap` the number of slots.
+
+
+def q_items(s: list[int] | bytes, start: int, cap: int) -> list[int]:
+    """The queue's contents, head (or bottom of stack) first."""
+    out = []
+    for i in range(start, start + cap):
+        v = s[i]
+        if v == NONE:
+            break
+        out.append(v)
+    return out
+
+
+def q_len(s: list[int] | bytes, start: int, cap: int) -> int:
+    n = 0
+    for i in range(start, start + cap):
+        if s[i] == NONE:
+            break
+        n += 1
+    return n
+
+
+def q_push(s: list[int], start: int, cap: int, v: int) -> None:
+    """Append at the tail (FIFO) or push on top (stack). The caller checks room."""
+    n = q_len(s, start, cap)
+    assert n < cap, "queue overflow in the model"
+    s[start + n] = v
+
+
+def q_pop_head(s: list[int], start: int, cap: int, n: int = 1) -> list[int]:
+    """Remove and return the first n entries (FIFO order)."""
+    items = q_items(s, start, cap)
+    taken, rest = items[:n], items[n:]
+    s[start : start + cap] = rest + [NONE] * (cap - len(rest))
+    return taken
+
+
+def q_pop_top(s: list[int], start: int, cap: int) -> int:
+    """Pop the top of a stack (the last entry); NONE if empty."""
+    n = q_len(s, start, cap)
+    if n == 0:
+        return NONE
+    v = s[start + n - 1]
+    s[start + n - 1] = NONE
+    return v
+
+
+def q_remove(s: list[int], start: int, cap: int, v: int) -> None:
+    items = [x for x in q_items(s, start, cap) if x != v]
+    s[start : start + cap] = items + [NONE] * (cap - len(items))

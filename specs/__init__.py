@@ -1,0 +1,27 @@
+"""The properties the checker checks: safety (specs/safety.py) and the
+engine's deadlock check. Each names the mutations that must violate it
+(from model/mutations.py, the one place that says so)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from specs.property import DEADLOCK_PROPERTY, Property
+from specs.safety import SAFETY
+
+
+def all_properties() -> list[Property]:
+    from model.mutations import MUTATIONS
+
+    out = []
+    for p in [*SAFETY, DEADLOCK_PROPERTY]:
+        by = tuple(m.name for m in MUTATIONS.values() if p.id in m.violates)
+        out.append(replace(p, violated_by=by))
+    return out
+
+
+def properties_for(model) -> list[Property]:
+    return all_properties()
+
+
+PROPERTY_IDS = [p.id for p in [*SAFETY, DEADLOCK_PROPERTY]]

@@ -1,0 +1,58 @@
+"""What a property is, for every engine: an id, a statement, a kind, and the
+mutations that must violate it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+INVARIANT = "invariant"  # checked on every reachable state
+ACTION = "action"  # checked on every transition (state, label, next state)
+DEADLOCK = "deadlock"  # built into the engine: a state with no successor that is not an end
+LIVENESS = "liveness"
+
+
+@dataclass(frozen=True)
+class Property:
+    id: str
+    kind: str
+    statement: str
+    # Invariants: check(model, state) -> None if it holds, else a one-line reason.
+    # Actions: check(model, state, label, next_state) -> None or a reason.
+    check: Callable[..., str | None] | None = None
+    violated_by: tuple[str, ...] = ()
+    source: str = ""  # where the runtime states or asserts it
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "statement": self.statement,
+            "violated_by": list(self.violated_by),
+            "source": self.source,
+        }
+
+
+DEADLOCK_PROPERTY = Property(
+    id="deadlock",
+    kind=DEADLOCK,
+    statement="every state that has no successor is a normal end (every goroutine has exited)",
+    source="checkdead's 'all goroutines are asleep - deadlock!' (proc.go)",
+)
+
+
+@dataclass
+class PropertySet:
+    """The properties a run checks, in a fixed order."""
+
+    items: list[Property] = field(default_factory=list)
+
+    def ids(self) -> list[str]:
+        return [p.id for p in self.items]
+
+    def get(self, pid: str) -> Property:
+        for p in self.items:
+            if p.id == pid:
+                return p
+        raise KeyError(pid)

@@ -1,0 +1,272 @@
+"""The safety properties of the GMP model (DESIGN §3, reference §10).
+
+Each check reads the state vector through the model's layout and returns
+None when the property holds, or one line saying what is wrong. They are
+on the hot path of every run, so they count rather than build views.
+"""
+
+from __future__ import annotations
+
+from model.pcs import PC
+from model.state import (
+    G_DEAD,
+    G_RUNNABLE,
+    G_RUNNING,
+    G_STATUS_NAMES,
+    G_SYSCALL,
+    G_WAITING,
+    NONE,
+    P_IDLE,
+    P_RUNNING,
+    P_STATUS_NAMES,
+    P_SYSCALL,
+    THROW_BAD_G_STATUS,
+    THROW_NEGATIVE_NMSPINNING,
+    q_items,
+)
+from specs.property import ACTION, INVARIANT, Property
+
+# ---- no-lost-g ------------------------------------------------------------------
+
+
+def g_places(model, t: bytes) -> list[list[str]]:
+    """Where each G is named: M curg / in-transit slots, runnext, rings, global queue."""
+    L = model.L
+    places: list[list[str]] = [[] for _ in range(L.nG)]
+    for a in range(L.nA):
+        who = "sysmon" if a == L.SYSMON else f"M{a}"
+        if t[L.curg[a]] != NONE:
+            places[t[L.curg[a]]].append(f"{who}.curg")
+        if t[L.gp[a]] != NONE:
+            places[t[L.gp[a]]].append(f"{who} (in transit)")
+        for g in q_items(t, L.batch[a], L.B):
+            places[g].append(f"{who} batch (in transit)")
+    for p in range(L.nP):
+        if t[L.runnext[p]] != NONE:
+            places[t[L.runnext[p]]].append(f"P{p}.runnext")
+        for g in q_items(t, L.runq[p], L.C):
+            places[g].append(f"P{p}.runq")
+    for g in q_items(t, L.grunq, L.nG):
+        places[g].append("sched.runq")
+    return places
+
+
+def no_lost_g(model, t: bytes) -> str | None:
+    L = model.L
+    count = [0] * L.nG
+    for off in L.g_ref_offsets:
+        v = t[off]
+        if v != NONE:
+            count[v] += 1
+    for g in range(L.nG):
+        st = t[L.g_status[g]]
+        want = 0 if st in (G_DEAD, G_WAITING) else 1
+        if count[g] != want:
+            where = g_places(model, t)[g] or ["nowhere"]
+            status = G_STATUS_NAMES[st]
+            if count[g] == 0:
+                return f"G{g} is {status} but in no run queue, M or transit slot: it is lost"
+            if want == 0:
+                return f"G{g} is {status} but still named in {', '.join(where)}"
+            return f"G{g} is in {count[g]} places at once: {', '.join(where)}"
+    return None
+
+
+# ---- status-transitions (an action property) --------------------------------------
+
+ALLOWED_G_EDGES = {
+    (G_DEAD, G_RUNNABLE),  # newproc1
+    (G_RUNNABLE, G_RUNNING),  # execute
+    (G_RUNNING, G_RUNNABLE),  # goschedImpl (Gosched, preemption)
+    (G_RUNNING, G_WAITING),  # park_m
+    (G_WAITING, G_RUNNABLE),  # ready
+    (G_RUNNING, G_SYSCALL),  # entersyscall, entersyscallblock
+    (G_SYSCALL, G_RUNNING),  # exitsyscall fast path
+    (G_SYSCALL, G_RUNNABLE),  # exitsyscall0
+    (G_RUNNING, G_DEAD),  # goexit0
+}
+
+
+def status_transitions(model, t: bytes, label: str, u: bytes) -> str | None:
+    L = model.L
+    if u[L.throw] == THROW_BAD_G_STATUS and t[L.throw] != THROW_BAD_G_STATUS:
+        return f"{label}: casgstatus found a G in a status it did not expect (Go throws)"
+    for g in range(L.nG):
+        a, b = t[L.g_status[g]], u[L.g_status[g]]
+        if a != b and (a, b) not in ALLOWED_G_EDGES:
+            return f"{label}: G{g} went {G_STATUS_NAMES[a]} -> {G_STATUS_NAMES[b]}"
+    return None
+
+
+# ---- p-ownership ------------------------------------------------------------------
+
+
+def p_ownership(model, t: bytes) -> str | None:
+    L = model.L
+    nP = L.nP
+    owners = [[] for _ in range(nP)]  # Ms with m.p == p
+    reserved = [[] for _ in range(nP)]  # m.nextp == p or an actor holds p in a local
+    for a in range(L.nA):
+        who = "sysmon" if a == L.SYSMON else f"M{a}"
+        v = t[L.m_p[a]]
+        if v != NONE:
+            owners[v].append(a)
+        v = t[L.nextp[a]]
+        if v != NONE:
+            reserved[v].append(f"{who}.nextp")
+        v = t[L.pp[a]]
+        if v != NONE:
+            reserved[v].append(f"{who} (local)")
+    idle = q_items(t, L.pidle, nP)
+    for p in range(nP):
+        st = t[L.p_status[p]]
+        m = t[L.p_m[p]]
+        on_idle = idle.count(p)
+        name = f"P{p} ({P_STATUS_NAMES[st]})"
+        if st == P_RUNNING:
+            if m == NONE or owners[p] != [m]:
+                return f"{name}: p.m = {m if m != NONE else '-'} but m.p == P{p} for {owners[p]}"
+            if on_idle or reserved[p]:
+                return f"{name} owned by M{m} is also on the idle list or reserved"
+        elif st == P_IDLE:
+            if m != NONE or owners[p]:
+                return f"{name} has an owner"
+            holders = on_idle + len(reserved[p])
+            if holders != 1:
+                where = (["sched.pidle"] * on_idle) + reserved[p]
+                return f"{name} is in {holders} places: {', '.join(where) or 'nowhere'}"
+            if on_idle and not model.runqempty(t, p):
+                return f"{name} is on the idle list with a non-empty run queue"
+        elif st == P_SYSCALL:
+            if m != NONE or owners[p] or reserved[p] or on_idle:
+                return f"{name} is owned, reserved or idle while in a system call"
+    return None
+
+
+# ---- spinning-accounting ------------------------------------------------------------
+
+
+def spinning_accounting(model, t: bytes) -> str | None:
+    L = model.L
+    if t[L.throw] == THROW_NEGATIVE_NMSPINNING:
+        return "nmspinning went negative (Go throws 'negative nmspinning')"
+    spinning = 0
+    reserved = 0
+    for a in range(L.nA):
+        pc = t[L.pc[a]]
+        if pc == PC.WAKEP_PIDLE or (pc in (PC.STARTM, PC.MSTART) and t[L.spin_arg[a]]):
+            reserved += 1  # an nmspinning increment whose M is not spinning yet
+        if a == L.SYSMON or not t[L.spinning[a]]:
+            continue
+        spinning += 1
+        if pc in (PC.STOPM, PC.PARKED):
+            return f"M{a} parks while spinning (Go throws 'stopm spinning')"
+        p = t[L.m_p[a]]
+        found = t[L.gp[a]] != NONE or t[L.batch[a]] != NONE
+        if p != NONE and not found and not model.runqempty(t, p):
+            return f"M{a} is spinning with local work on P{p}"
+    n = t[L.nmspinning]
+    if n != spinning + reserved:
+        return f"nmspinning = {n} but {spinning} Ms spin and {reserved} wakeups are in flight"
+    return None
+
+
+# ---- no-checkdead -------------------------------------------------------------------
+
+
+def no_checkdead(model, t: bytes) -> str | None:
+    L = model.L
+    created = 0
+    for m in range(L.nM):
+        pc = t[L.pc[m]]
+        if pc == PC.NOT_CREATED:
+            continue
+        if pc != PC.PARKED:
+            return None  # some M runs
+        created += 1
+    for g in range(L.nG):
+        st = t[L.g_status[g]]
+        if st in (G_RUNNABLE, G_RUNNING, G_SYSCALL):
+            return f"all {created} Ms are parked while G{g} is {G_STATUS_NAMES[st]} (checkdead)"
+    return None
+
+
+# ---- work-conservation ------------------------------------------------------------------
+
+QUIESCENT_M = (PC.NOT_CREATED, PC.PARKED, PC.RUN, PC.IN_SYSCALL, PC.THROWN)
+
+
+def work_conservation(model, t: bytes) -> str | None:
+    L = model.L
+    if t[L.pidle] == NONE:
+        return None  # no idle P
+    for m in range(L.nM):
+        if t[L.pc[m]] not in QUIESCENT_M:
+            return None  # some M is in the scheduler: it may yet find the work
+    if t[L.pc[L.SYSMON]] != PC.SYSMON:
+        return None
+    if t[L.needspinning]:
+        return None  # the runtime has recorded that a spinning M is wanted
+    idle = q_items(t, L.pidle, L.nP)
+    if t[L.grunq] != NONE:
+        g = t[L.grunq]
+        return f"G{g} waits in the global queue while P{idle[0]} is idle and no M looks for work"
+    for p in range(L.nP):
+        if not model.runqempty(t, p):
+            g = t[L.runnext[p]] if t[L.runnext[p]] != NONE else t[L.runq[p]]
+            return (
+                f"G{g} waits on P{p}'s run queue while P{idle[0]} is idle and no M looks for work"
+            )
+    return None
+
+
+SAFETY = [
+    Property(
+        "no-lost-g",
+        INVARIANT,
+        "every live G is in exactly one place (an M, a P's runnext or ring, the global "
+        "queue, a transit slot) or waiting; no G vanishes or is duplicated",
+        no_lost_g,
+        source="reference §10.1; runtime2.go: 'a G can only be on one gQueue or gList'",
+    ),
+    Property(
+        "p-ownership",
+        INVARIANT,
+        "a running P has exactly one owner M and the back-links agree; an idle P is on "
+        "the idle list with an empty run queue or reserved by exactly one M; a P in a "
+        "syscall belongs to nobody",
+        p_ownership,
+        source="wirep/releasep/pidleput checks (proc.go); reference §10.2",
+    ),
+    Property(
+        "spinning-accounting",
+        INVARIANT,
+        "nmspinning equals the spinning Ms plus the wakeups in flight (never negative); a "
+        "spinning M has no local work and does not park",
+        spinning_accounting,
+        source="'negative nmspinning', 'schedule: spinning with local work', 'stopm "
+        "spinning' throws (proc.go); reference §10.3",
+    ),
+    Property(
+        "status-transitions",
+        ACTION,
+        "a G's status changes only along the runtime's edges, and no step finds a G in a "
+        "status it did not expect",
+        status_transitions,
+        source="casgstatus (proc.go); reference §10.6",
+    ),
+    Property(
+        "no-checkdead",
+        INVARIANT,
+        "never are all Ms parked while some G is runnable, running or in a syscall",
+        no_checkdead,
+        source="checkdead's 'checkdead: runnable g' throw (proc.go); reference §9",
+    ),
+    Property(
+        "work-conservation",
+        INVARIANT,
+        "when no M is in the scheduler, no G waits in a run queue while a P is idle",
+        work_conservation,
+        source="the spinning protocol's promise (proc.go header); reference §10.4",
+    ),
+]
