@@ -101,11 +101,17 @@ class Exploration:
 
 _MODEL: Any = None
 _PROPS: list[Property] = []
+# Canonical forms of successors already seen in this process: the same
+# concrete successor is reached from many states, and canonicalizing is the
+# dearest part of a step. Bounded; cleared when full.
+_CANON: dict[Any, Any] = {}
+_CANON_LIMIT = 1_000_000
 
 
 def _set_model(model: Any, props: list[Property]) -> None:
     global _MODEL, _PROPS
     _MODEL, _PROPS = model, props
+    _CANON.clear()
 
 
 def _expand(task: tuple[list[Any], bool, frozenset[str]]) -> list[tuple]:
@@ -118,6 +124,9 @@ def _expand(task: tuple[list[Any], bool, frozenset[str]]) -> list[tuple]:
     actions = [p for p in _PROPS if p.kind == ACTION and p.id in active]
     check_deadlock = "deadlock" in active
     canonical = model.canonical
+    cache = _CANON
+    if len(cache) > _CANON_LIMIT:
+        cache.clear()
     out = []
     for t in states:
         found = []
@@ -131,7 +140,9 @@ def _expand(task: tuple[list[Any], bool, frozenset[str]]) -> list[tuple]:
         succ, truncated = model.successors(t)
         seen_here: dict[Any, None] = {}
         for _actor, label, u in succ:
-            c = canonical(u)
+            c = cache.get(u)
+            if c is None:
+                c = cache[u] = canonical(u)
             if c not in seen_here:
                 seen_here[c] = None
             for p in actions:
@@ -227,7 +238,7 @@ def explore(
                     break
             if ex.stopped:
                 break
-            if not active:
+            if props and not active:
                 ex.stopped = STOP_ALL_FAILED
                 break
             if not expand:

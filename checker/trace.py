@@ -63,25 +63,3 @@ def rebuild(model: Any, ex: Exploration, v: Violation, prop: Property) -> list[S
         else:
             raise TraceError("the violating step could not be re-executed")
     return steps
-
-
-def changed_fields(before: dict, after: dict, prefix: str = "") -> list[tuple[str, Any, Any]]:
-    """The fields of a view that differ, as (dotted path, old, new)."""
-    out: list[tuple[str, Any, Any]] = []
-    if isinstance(before, dict) and isinstance(after, dict):
-        for k in after:
-            out += changed_fields(before.get(k), after[k], f"{prefix}{k}.")
-        return out
-    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
-        if all(isinstance(x, dict) for x in after):
-            for i, (x, y) in enumerate(zip(before, after, strict=True)):
-                name = y.get("id", i) if isinstance(y, dict) else i
-                out += changed_fields(x, y, f"{prefix}{_entity(prefix, name)}.")
-            return out
-    if before != after:
-        out.append((prefix.rstrip("."), before, after))
-    return out
-
-
-def _entity(prefix: str, name: Any) -> str:
-    return f"[{name}]"

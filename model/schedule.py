@@ -297,10 +297,10 @@ class Schedule(Queues):
         p = s[L.m_p[m]]
         g = s[L.gp[m]]
         inherit = s[L.inherit[m]]
-        s[L.gp[m]] = NONE
-        s[L.inherit[m]] = 0
         if not self.casgstatus(s, m, g, G_RUNNABLE, G_RUNNING):
             return f"execute(m={m}, g={g}) throws"
+        s[L.gp[m]] = NONE
+        s[L.inherit[m]] = 0
         s[L.curg[m]] = g
         s[L.g_preempt[g]] = 0
         if not inherit:

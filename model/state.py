@@ -31,6 +31,8 @@ fixed value (NONE or 0) so that equal situations are equal states.
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 NONE = 255
 
 # G status (runtime2.go _Gidle.._Gdead; _Gidle is folded into dead, the
@@ -133,6 +135,11 @@ class Layout:
         )
         self.m_ref_offsets = self.p_m + [self.midle + i for i in range(max_ms)]
         self.g_ref_offsets_sorted = sorted(self.g_ref_offsets)
+        # Read many fields at once (for the properties' hot paths).
+        self.g_refs = itemgetter(*self.g_ref_offsets)
+        self.m_ps = itemgetter(*self.m_p)
+        self.nextps = itemgetter(*self.nextp)
+        self.pps = itemgetter(*self.pp)
 
     def blank(self) -> list[int]:
         """A vector with every reference NONE and every counter 0."""

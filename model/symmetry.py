@@ -1,34 +1,84 @@
 """Symmetry reduction: Ps, Ms and identical goroutines are interchangeable.
 
-Renaming the Ps (or the Ms, or two goroutines of the same program at the
-same instruction) of a state gives a state the scheduler cannot tell apart:
-no step refers to a particular id (stealing and the re-check visit the Ps
-in any order, new Ms and G's take any free slot, the idle lists are ordered
-by position, not by id). So the engine stores one representative per set
-of renamed states.
+Renaming the Ps, the Ms or the goroutines of a state gives a state the
+scheduler cannot tell apart: no step refers to a particular id (stealing
+and the re-check visit the Ps in any order, new Ms and G's take any free
+slot, the idle lists are ordered by position, not by id), and no property
+does. So the engine stores one representative per set of renamed states.
 
-`canonical(t)` orders the G's by content, the Ps by what they hold, the Ms
-by what they do, and renames every reference to match. Ties are broken by
-the current ids, so two renamings of one state can still get two
-representatives: that costs reduction, never soundness, because a
-representative is always a renaming of the state it stands for and the
-properties do not depend on names. Sysmon is not renamed.
+`canonical(t)` is a canonical form: every renaming of t gets the same
+representative. It orders
+  - the Ps by what they hold (their fields, their G's by content, their
+    owner M's state, their place on the idle list);
+  - then the Ms by what they do (their fields, their G's by content, the
+    Ps they name under the P order, their place on the idle list);
+  - then the G's by content, and G's with equal content by the first
+    place that names them.
+Where two Ps (or two Ms) are still tied, every order of the tied ones is
+tried and the smallest encoding wins, so ties never make the form depend on
+the ids it started with. Tied Ms whose blocks are equal and that nothing
+names (threads not created yet) are left in place: any order encodes the
+same. Sysmon is not renamed.
+
+Because the form is canonical, a trace can be rebuilt by re-executing the
+model from a concrete state and following canonical forms (checker/trace.py).
 
 Speed: the layout groups each block's references by what they name
-(model/state.py). The renamed state is read in one `itemgetter` call out
-of the concatenation of the state and its translations (G names, P names,
-M names, P masks), with one getter per ordering, cached.
+(model/state.py). A renamed state is read in one `itemgetter` call out of
+the concatenation of the state and its translations (G names, P names, M
+names, P masks); getters are cached per ordering.
 """
 
 from __future__ import annotations
 
+from itertools import permutations, product
 from operator import itemgetter
 
-from model.state import NONE, Layout
+from model.pcs import PC
+from model.state import G_RUNNABLE, G_RUNNING, G_SYSCALL, NONE, Layout
 
 _IDENTITY = bytes(range(256))
 PLAIN, GREF, PREF, MREF, MASK = range(5)
 _CACHE_LIMIT = 200_000
+PC_NOT_CREATED = int(PC.NOT_CREATED)
+
+
+_TABS: dict[tuple[int, ...], bytes] = {}
+
+
+def _tab(order: list[int]) -> bytes:
+    """Old id -> new id, for an order listing old ids by new position."""
+    key = tuple(order)
+    tab = _TABS.get(key)
+    if tab is None:
+        arr = bytearray(_IDENTITY)
+        for i, x in enumerate(order):
+            arr[x] = i
+        tab = _TABS[key] = bytes(arr)
+    return tab
+
+
+def _orders(keys: list, skip_ties: set[int] | None = None) -> list[list[int]]:
+    """Every order of range(len(keys)) sorted by key, ties in every order."""
+    idx = sorted(range(len(keys)), key=keys.__getitem__)
+    tied = False
+    for a, b in zip(idx, idx[1:], strict=False):
+        if keys[a] == keys[b]:
+            tied = True
+            break
+    if not tied:
+        return [idx]
+    groups: list[list[int]] = []
+    for i in idx:
+        if groups and keys[groups[-1][0]] == keys[i]:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    choices = [
+        [g] if len(g) == 1 or (skip_ties and g[0] in skip_ties) else list(permutations(g))
+        for g in groups
+    ]
+    return [[x for part in combo for x in part] for combo in product(*choices)]
 
 
 class Symmetry:
@@ -56,12 +106,19 @@ class Symmetry:
             kind[i] = MREF
         self.kind = kind
         self.g_ref_offsets = [i for i in range(L.size) if kind[i] == GREF]
+        self._g_refs = itemgetter(*self.g_ref_offsets)
+        self.m_start = self.a_start[: L.nM]
+        self._no_owner = b"\xff" * (8 + B)
+        self._p_id = list(range(nP))
+        self._m_id = list(range(L.nM))
+        self._g_id = list(range(L.nG))
         self._getters: dict[tuple, itemgetter] = {}
         self._mask_tables: dict[bytes, bytes] = {}
 
-    def _getter(self, porder: list[int], morder: list[int], gorder: list[int]) -> itemgetter:
-        """The itemgetter that reads the renamed state out of
-        state + G-translated + P-translated + M-translated + mask-translated."""
+    # ---- renaming ---------------------------------------------------------------
+
+    def _getter(self, porder, morder, gorder) -> itemgetter:
+        """Reads the renamed state out of state + G-, P-, M- and mask-translated copies."""
         key = (tuple(porder), tuple(morder), tuple(gorder))
         got = self._getters.get(key)
         if got is not None:
@@ -79,8 +136,7 @@ class Symmetry:
         for i, m in enumerate(morder):
             for k in range(L.A_WIDTH):
                 src[self.a_start[i] + k] = self.a_start[m] + k
-        idx = [src[i] + self.kind[src[i]] * L.size for i in range(L.size)]
-        got = itemgetter(*idx)
+        got = itemgetter(*[src[i] + self.kind[src[i]] * L.size for i in range(L.size)])
         self._getters[key] = got
         return got
 
@@ -96,64 +152,96 @@ class Symmetry:
             self._mask_tables[key] = tab
         return tab
 
+    def rename(self, t: bytes, porder, morder, gorder) -> bytes:
+        """The state with P porder[i] renamed i, M morder[i] renamed i, G gorder[i]
+        renamed i (sysmon stays)."""
+        ptab, mtab, gtab = _tab(porder), _tab(morder), _tab(gorder)
+        big = t + t.translate(gtab) + t.translate(ptab) + t.translate(mtab)
+        big += t.translate(self._mask_table(ptab))
+        return bytes(self._getter(porder, morder, gorder)(big))
+
+    # ---- the canonical form -----------------------------------------------------------
+
     def canonical(self, t: bytes) -> bytes:
         L = self.L
-        nP, nM, nG, pw = L.nP, L.nM, L.nG, L.P_WIDTH
-        B = L.B
+        nP, nG, pw, B = L.nP, L.nG, L.P_WIDTH, L.B
         gb = L.g_base
-
-        # G's by content (status, instruction, preempt).
         gblk = [t[gb + 3 * g : gb + 3 * g + 3] for g in range(nG)]
-        gorder = sorted(range(nG), key=gblk.__getitem__)
-        gtab = bytearray(_IDENTITY)
-        for i, g in enumerate(gorder):
-            gtab[g] = i
-        gtab = bytes(gtab)
+        # G's by content only: a renaming-blind class for the keys below.
+        distinct = sorted(set(gblk))
+        rank = {b: i for i, b in enumerate(distinct)}
+        gcls = bytearray(_IDENTITY)
+        for g in range(nG):
+            gcls[g] = rank[gblk[g]]
+        tg = t.translate(gcls)  # only its G-reference fields are read
 
-        # Ps by their fields, their G's (renamed) and their owner's state.
-        a_start, p_start = self.a_start, self.p_start
+        a_start = self.a_start
+        mown = [t[b : b + 6] + tg[b + 7 : b + 9 + B] for b in self.m_start]
+        mown.append(self._no_owner)  # mown[-1]: the owner of a P without one
         pidle = t[L.pidle : L.pidle + nP]
-        pkey = []
-        for p in range(nP):
-            b = p_start[p]
-            owner = t[b + 4]
-            mb = a_start[owner] if owner != NONE else 0
-            pkey.append(
-                (
-                    t[b : b + 4] + t[b + 5 : b + pw].translate(gtab),
-                    t[mb : mb + 6] if owner != NONE else b"",
-                    pidle.find(p),
-                    p,
+        # A P's key: its fields, its G's by content, its owner's state, its
+        # place on the idle list (255: not on it). Fixed width, compared as bytes.
+        pkey = [
+            t[b : b + 4]
+            + tg[b + 5 : b + pw]
+            + mown[-1 if t[b + 4] == NONE else t[b + 4]]
+            + bytes((pidle.find(p) & 0xFF,))
+            for p, b in enumerate(self.p_start)
+        ]
+        midle = t[L.midle : L.midle + L.nM]
+        # Threads not created yet have equal blocks and nothing names them:
+        # they come first (pc NOT_CREATED sorts lowest), in any order.
+        unborn = [m for m, b in enumerate(self.m_start) if t[b] == PC_NOT_CREATED]
+        born = [m for m, b in enumerate(self.m_start) if t[b] != PC_NOT_CREATED]
+        # G's that share their content with another G that some place may name
+        # are told apart by where they are first named; others by content alone.
+        need_first = len(distinct) < nG and self._named_ties(gblk)
+        plain_gorder = None if need_first else sorted(range(nG), key=gblk.__getitem__)
+        best = None
+        porders = _orders(pkey)
+        for porder in porders:
+            ptab = _tab(porder)
+            masktab = self._mask_table(ptab)
+            mkey = [
+                mown[m]
+                + t[a_start[m] + 9 + B : a_start[m] + 13 + B].translate(ptab)
+                + bytes((masktab[t[a_start[m] + 6]], midle.find(m) & 0xFF))
+                for m in born
+            ]
+            borders = _orders(mkey)
+            for bo in borders:
+                morder = unborn + [born[i] for i in bo]
+                if plain_gorder is None:
+                    refs = self._g_refs(self._getter(porder, morder, range(nG))(t * 5))
+                    first: dict[int, int] = {}
+                    for pos, g in enumerate(refs):
+                        if g != NONE and g not in first:
+                            first[g] = pos
+                    gorder = sorted(range(nG), key=lambda g: (gblk[g], first.get(g, 999)))
+                else:
+                    gorder = plain_gorder
+                if len(porders) == 1 and len(borders) == 1:
+                    if gorder == self._g_id and porder == self._p_id and morder == self._m_id:
+                        return t  # the only candidate, and already in order
+                big = (
+                    t
+                    + t.translate(_tab(gorder))
+                    + t.translate(ptab)
+                    + t.translate(_tab(morder))
+                    + t.translate(masktab)
                 )
-            )
-        porder = sorted(range(nP), key=pkey.__getitem__)
-        ptab = bytearray(_IDENTITY)
-        for i, p in enumerate(porder):
-            ptab[p] = i
-        ptab = bytes(ptab)
+                cand = bytes(self._getter(porder, morder, gorder)(big))
+                if best is None or cand < best:
+                    best = cand
+        return best
 
-        # Ms by what they do, the G's they hold and the Ps they name (renamed).
-        midle = t[L.midle : L.midle + nM]
-        mkey = []
-        for m in range(nM):
-            b = a_start[m]
-            mkey.append(
-                (
-                    t[b : b + 6]
-                    + t[b + 7 : b + 9 + B].translate(gtab)
-                    + t[b + 9 + B : b + 13 + B].translate(ptab),
-                    midle.find(m),
-                    m,
-                )
-            )
-        morder = sorted(range(nM), key=mkey.__getitem__)
-        identity = gorder == sorted(gorder) and porder == sorted(porder)
-        if identity and morder == sorted(morder):
-            return t
-        mtab = bytearray(_IDENTITY)
-        for i, m in enumerate(morder):
-            mtab[m] = i
-        mtab = bytes(mtab)
-        masktab = self._mask_table(ptab)
-        big = t + t.translate(gtab) + t.translate(ptab) + t.translate(mtab) + t.translate(masktab)
-        return bytes(self._getter(porder, morder, gorder)(big))
+    def _named_ties(self, gblk: list[bytes]) -> bool:
+        """Do two G's with equal content exist, one of which may be named somewhere?
+        (Dead and waiting G's are named nowhere.)"""
+        seen = set()
+        for b in gblk:
+            if b[0] in (G_RUNNABLE, G_RUNNING, G_SYSCALL):
+                if b in seen:
+                    return True
+                seen.add(b)
+        return False

@@ -1,24 +1,27 @@
 """sysmon: the M without a P that preempts long-running G's and retakes Ps
 blocked in system calls (proc.go sysmon, retake, preemptone; Go 1.25).
 
-Time is abstract. sysmon keeps, per P, how long it has seen the same tick:
+Time is abstract: "10 ms passed" is "sysmon saw the same tick on two
+passes". sysmon keeps, per P, what it saw:
 
-    sched_age  0: the P's schedtick moved since sysmon last looked
-               1: sysmon has seen this schedtick once
-               2: ... and the P's G has run since (a step of user code): on
-                  its next look sysmon finds the same G (or runnext chain)
-                  has had the P for forcePreemptNS (10ms) and preempts it.
-                  Requiring a step of user code in between keeps the model
-                  from preempting a G before it ran at all, which would be
-                  a time slice of zero length.
-    sysc_age   0: the P's syscalltick moved since sysmon last looked
-               1: seen once (>= 1 sysmon tick, 20us): the P may be retaken if
-                  there is other work to do
-               2: seen long enough (10ms): retaken even with nothing to do
+    sched_age  0: the P's schedtick moved since sysmon's last pass
+               1: sysmon's pass recorded this schedtick
+               2: ... and the P's G has run since (a step of user code); on
+                  its next pass sysmon finds the same G (or runnext chain)
+                  has had the P for forcePreemptNS and preempts it. Asking
+                  for a step of user code in between keeps the model from
+                  preempting a G before it ran at all (a time slice of
+                  zero length).
+    sysc_age   0: the P's syscalltick moved since sysmon's last pass
+               1: a pass recorded it (the P has been in the system call for
+                  at least one sysmon tick, 20us)
+               2: sysmon skipped retaking it for want of other work; next
+                  time it counts as "for 10ms" and is retaken anyway
 
-Each visit of sysmon to a P is one step, in any order and at any time
-(sysmon's sleeps and the 10ms are not modelled beyond "seen before"); a
-visit that would change nothing is not a step.
+A pass (`sysmon.retake`'s loop over allp) is one step: it records the
+ticks of every P and asks the G's that have run a whole time slice to
+yield. Taking a P out of a system call is a step of its own, per P, since
+it drops allpLock, CASes the P's status and runs handoffp.
 """
 
 from __future__ import annotations
@@ -32,67 +35,90 @@ from model.state import NONE, P_IDLE, P_RUNNING, P_SYSCALL
 class Sysmon(Queues):
     @choices(PC.SYSMON)
     def sysmon_choices(self, t: bytes, a: int) -> list[int]:
-        return [p for p in range(self.L.nP) if self.retake_would_act(t, p)]
-
-    def retake_would_act(self, t: bytes, p: int) -> bool:
+        """NONE for a pass (when it would change something), and each P in a
+        system call that sysmon may retake."""
         L = self.L
-        st = t[L.p_status[p]]
-        if st == P_IDLE:
-            return False
-        if t[L.sched_age[p]] == 0:
-            return True  # records the schedtick
-        if st == P_RUNNING:
-            if t[L.sched_age[p]] == 1:
-                return False  # nothing ran since the last look
-            m = t[L.p_m[p]]
-            g = t[L.curg[m]]
-            return g != NONE and t[L.g_preempt[g]] == 0
-        return True  # a P in a syscall, seen before: its age moves or it is retaken
+        out = [NONE] if self.pass_would_act(t) else []
+        for p in range(L.nP):
+            if t[L.p_status[p]] == P_SYSCALL and (t[L.sysc_age[p]] or t[L.sched_age[p]]):
+                out.append(p)
+        return out
+
+    def pass_would_act(self, t: bytes) -> bool:
+        L = self.L
+        for p in range(L.nP):
+            st = t[L.p_status[p]]
+            if st == P_IDLE:
+                continue
+            age = t[L.sched_age[p]]
+            if age == 0 or (st == P_SYSCALL and t[L.sysc_age[p]] == 0):
+                return True
+            if st == P_RUNNING and age == 2:
+                g = t[L.curg[t[L.p_m[p]]]]
+                if g != NONE and not t[L.g_preempt[g]]:
+                    return True
+        return False
 
     @step(PC.SYSMON)
-    def retake(self, s: list[int], a: int, p: int) -> str:
-        """retake(now), for one P:
-        - _Prunning or _Psyscall: a schedtick not seen before is recorded;
-          one seen before means the same G (or runnext chain) has run for
-          10ms: preemptone(pp) (for _Psyscall that does nothing, but it
-          sets sysretake).
-        - _Psyscall: retake "if it's there for more than 1 sysmon tick"
-          unless there is no other work (`runqempty(pp) && nmspinning +
-          npidle > 0`) and it has been less than 10ms; then
-          CAS(&pp.status, _Psyscall, _Pidle); pp.syscalltick++;
-          handoffp(pp)."""
+    def sysmon(self, s: list[int], a: int, p: int) -> str:
+        if p == NONE:
+            return self.retake_pass(s)
+        return self.retake_syscall(s, a, p)
+
+    def retake_pass(self, s: list[int]) -> str:
+        """retake(now), the loop over allp, for the Ps sysmon only looks at:
+        for _Prunning and _Psyscall Ps a schedtick not seen before is recorded
+        (pd.schedtick, pd.schedwhen); one seen on an earlier pass, with the
+        G having run since, has had the P for 10ms: preemptone(pp). For
+        _Psyscall, a syscalltick not seen before is recorded."""
         L = self.L
-        st = s[L.p_status[p]]
-        sysretake = False
-        if s[L.sched_age[p]] == 0:
-            s[L.sched_age[p]] = 1
-            if st == P_RUNNING:
-                return f"sysmon.observe(p={p})"
-        elif st == P_RUNNING:
-            return self.preemptone(s, p)  # sched_age == 2
-        else:
-            sysretake = True
-        # _Psyscall.
-        if not sysretake and s[L.sysc_age[p]] == 0:
-            s[L.sysc_age[p]] = 1
-            return f"sysmon.observe-syscall(p={p})"
+        seen, preempted = [], []
+        for p in range(L.nP):
+            st = s[L.p_status[p]]
+            if st == P_IDLE:
+                continue
+            if s[L.sched_age[p]] == 0:
+                s[L.sched_age[p]] = 1
+                seen.append(p)
+            elif st == P_RUNNING and s[L.sched_age[p]] == 2:
+                g = s[L.curg[s[L.p_m[p]]]]
+                if g != NONE and not s[L.g_preempt[g]]:
+                    self.preemptone(s, p)
+                    preempted.append(g)
+            if st == P_SYSCALL and s[L.sysc_age[p]] == 0:
+                s[L.sysc_age[p]] = 1
+                if p not in seen:
+                    seen.append(p)
+        parts = []
+        if seen:
+            parts.append("seen=" + ",".join(f"P{p}" for p in seen))
+        if preempted:
+            parts.append("preempt=" + ",".join(f"G{g}" for g in preempted))
+        return f"sysmon.retake({'; '.join(parts)})"
+
+    def retake_syscall(self, s: list[int], a: int, p: int) -> str:
+        """retake(now) for a P in a system call that sysmon has seen before:
+        "On the one hand we don't want to retake Ps if there is no other
+        work to do, but on the other hand we want to retake them
+        eventually": skip while `runqempty(pp) && nmspinning + npidle > 0`
+        and under 10ms. Otherwise incidlelocked(-1) (sysmon counts as a
+        running M until the hand-off is done, see no-checkdead);
+        CAS(&pp.status, _Psyscall, _Pidle); pp.syscalltick++; handoffp(pp)."""
+        L = self.L
         no_other_work = self.runqempty(s, p) and s[L.nmspinning] + self.npidle(s) > 0
         if no_other_work and s[L.sysc_age[p]] == 1:
             s[L.sysc_age[p]] = 2
-            return f"sysmon.observe-syscall(p={p}, no other work)"
-        assert st == P_SYSCALL
+            return f"sysmon.retake(p={p}, no other work, wait)"
         s[L.p_status[p]] = P_IDLE  # CAS(&pp.status, _Psyscall, _Pidle)
         s[L.sysc_age[p]] = 0  # pp.syscalltick++
         s[L.pp[a]] = p
         self.call(s, a, PC.HANDOFFP, PC.SYSMON)
-        return f"sysmon.retake(p={p})"
+        return f"sysmon.retake(p={p}, from syscall)"
 
-    def preemptone(self, s: list[int], p: int) -> str:
+    def preemptone(self, s: list[int], p: int) -> None:
         """preemptone(pp): gp.preempt = true; gp.stackguard0 = stackPreempt;
         and with async preemption, pp.preempt = true; preemptM(mp) (the
         signal is a step of the M: model/goroutine.py asyncPreempt)."""
         L = self.L
-        m = s[L.p_m[p]]
-        g = s[L.curg[m]]
+        g = s[L.curg[s[L.p_m[p]]]]
         s[L.g_preempt[g]] = 1
-        return f"sysmon.preemptone(p={p}, m={m}, g={g})"

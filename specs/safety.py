@@ -19,7 +19,6 @@ from model.state import (
     P_IDLE,
     P_RUNNING,
     P_STATUS_NAMES,
-    P_SYSCALL,
     THROW_BAD_G_STATUS,
     THROW_NEGATIVE_NMSPINNING,
     q_items,
@@ -53,11 +52,10 @@ def g_places(model, t: bytes) -> list[list[str]]:
 
 def no_lost_g(model, t: bytes) -> str | None:
     L = model.L
-    count = [0] * L.nG
-    for off in L.g_ref_offsets:
-        v = t[off]
-        if v != NONE:
-            count[v] += 1
+    if t[L.throw]:
+        return None  # the runtime threw: the property that owns the throw reports it
+    refs = L.g_refs(t)
+    count = [refs.count(g) for g in range(L.nG)]
     for g in range(L.nG):
         st = t[L.g_status[g]]
         want = 0 if st in (G_DEAD, G_WAITING) else 1
@@ -91,6 +89,8 @@ def status_transitions(model, t: bytes, label: str, u: bytes) -> str | None:
     L = model.L
     if u[L.throw] == THROW_BAD_G_STATUS and t[L.throw] != THROW_BAD_G_STATUS:
         return f"{label}: casgstatus found a G in a status it did not expect (Go throws)"
+    if t[L.g_base : L.p_base] == u[L.g_base : L.p_base]:
+        return None  # no G changed
     for g in range(L.nG):
         a, b = t[L.g_status[g]], u[L.g_status[g]]
         if a != b and (a, b) not in ALLOWED_G_EDGES:
@@ -103,58 +103,85 @@ def status_transitions(model, t: bytes, label: str, u: bytes) -> str | None:
 
 def p_ownership(model, t: bytes) -> str | None:
     L = model.L
-    nP = L.nP
-    owners = [[] for _ in range(nP)]  # Ms with m.p == p
-    reserved = [[] for _ in range(nP)]  # m.nextp == p or an actor holds p in a local
-    for a in range(L.nA):
-        who = "sysmon" if a == L.SYSMON else f"M{a}"
-        v = t[L.m_p[a]]
-        if v != NONE:
-            owners[v].append(a)
-        v = t[L.nextp[a]]
-        if v != NONE:
-            reserved[v].append(f"{who}.nextp")
-        v = t[L.pp[a]]
-        if v != NONE:
-            reserved[v].append(f"{who} (local)")
-    idle = q_items(t, L.pidle, nP)
-    for p in range(nP):
+    if t[L.throw]:
+        return None
+    mp, nextp, pp = L.m_ps(t), L.nextps(t), L.pps(t)
+    idle = t[L.pidle : L.pidle + L.nP]
+    for p in range(L.nP):
         st = t[L.p_status[p]]
         m = t[L.p_m[p]]
-        on_idle = idle.count(p)
-        name = f"P{p} ({P_STATUS_NAMES[st]})"
         if st == P_RUNNING:
-            if m == NONE or owners[p] != [m]:
-                return f"{name}: p.m = {m if m != NONE else '-'} but m.p == P{p} for {owners[p]}"
-            if on_idle or reserved[p]:
-                return f"{name} owned by M{m} is also on the idle list or reserved"
+            ok = (
+                m != NONE
+                and mp.count(p) == 1
+                and t[L.m_p[m]] == p
+                and p not in idle
+                and p not in nextp
+                and p not in pp
+            )
         elif st == P_IDLE:
-            if m != NONE or owners[p]:
-                return f"{name} has an owner"
-            holders = on_idle + len(reserved[p])
-            if holders != 1:
-                where = (["sched.pidle"] * on_idle) + reserved[p]
-                return f"{name} is in {holders} places: {', '.join(where) or 'nowhere'}"
-            if on_idle and not model.runqempty(t, p):
-                return f"{name} is on the idle list with a non-empty run queue"
-        elif st == P_SYSCALL:
-            if m != NONE or owners[p] or reserved[p] or on_idle:
-                return f"{name} is owned, reserved or idle while in a system call"
+            on_idle = idle.count(p)
+            ok = (
+                m == NONE
+                and p not in mp
+                and on_idle + nextp.count(p) + pp.count(p) == 1
+                and (not on_idle or model.runqempty(t, p))
+            )
+        else:
+            ok = m == NONE and p not in mp and p not in nextp and p not in pp and p not in idle
+        if not ok:
+            return _p_ownership_problem(model, t, p)
     return None
 
 
+def _p_ownership_problem(model, t: bytes, p: int) -> str:
+    """Say what is wrong with P p's ownership (off the hot path)."""
+    L = model.L
+    owners = [a for a in range(L.nA) if t[L.m_p[a]] == p]
+    reserved = []
+    for a in range(L.nA):
+        who = "sysmon" if a == L.SYSMON else f"M{a}"
+        if t[L.nextp[a]] == p:
+            reserved.append(f"{who}.nextp")
+        if t[L.pp[a]] == p:
+            reserved.append(f"{who} (local)")
+    on_idle = q_items(t, L.pidle, L.nP).count(p)
+    st = t[L.p_status[p]]
+    m = t[L.p_m[p]]
+    name = f"P{p} ({P_STATUS_NAMES[st]})"
+    if st == P_RUNNING:
+        if m == NONE or owners != [m]:
+            who = "-" if m == NONE else f"M{m}"
+            return f"{name}: p.m = {who} but m.p == P{p} for {[f'M{a}' for a in owners]}"
+        return f"{name} owned by M{m} is also on the idle list or reserved"
+    if st == P_IDLE:
+        if m != NONE or owners:
+            return f"{name} has an owner"
+        holders = on_idle + len(reserved)
+        if holders != 1:
+            where = (["sched.pidle"] * on_idle) + reserved
+            return f"{name} is in {holders} places: {', '.join(where) or 'nowhere'}"
+        return f"{name} is on the idle list with a non-empty run queue"
+    return f"{name} is owned, reserved or idle while in a system call"
+
+
 # ---- spinning-accounting ------------------------------------------------------------
+
+
+SPIN_ARG_PCS = (PC.STARTM, PC.STARTM_NEWM, PC.MSTART)
 
 
 def spinning_accounting(model, t: bytes) -> str | None:
     L = model.L
     if t[L.throw] == THROW_NEGATIVE_NMSPINNING:
         return "nmspinning went negative (Go throws 'negative nmspinning')"
+    if t[L.throw]:
+        return None
     spinning = 0
     reserved = 0
     for a in range(L.nA):
         pc = t[L.pc[a]]
-        if pc == PC.WAKEP_PIDLE or (pc in (PC.STARTM, PC.MSTART) and t[L.spin_arg[a]]):
+        if pc == PC.WAKEP_PIDLE or (pc in SPIN_ARG_PCS and t[L.spin_arg[a]]):
             reserved += 1  # an nmspinning increment whose M is not spinning yet
         if a == L.SYSMON or not t[L.spinning[a]]:
             continue
@@ -176,6 +203,14 @@ def spinning_accounting(model, t: bytes) -> str | None:
 
 def no_checkdead(model, t: bytes) -> str | None:
     L = model.L
+    if t[L.throw]:
+        return None  # the runtime threw: the property that owns the throw reports it
+    if t[L.pc[L.SYSMON]] != PC.SYSMON:
+        # retake does incidlelocked(-1) before taking a P and incidlelocked(1)
+        # after handoffp: sysmon counts as a running M meanwhile, so that the M
+        # whose P it took can leave its syscall and park without a false
+        # "checkdead: runnable g".
+        return None
     created = 0
     for m in range(L.nM):
         pc = t[L.pc[m]]
@@ -198,6 +233,8 @@ QUIESCENT_M = (PC.NOT_CREATED, PC.PARKED, PC.RUN, PC.IN_SYSCALL, PC.THROWN)
 
 def work_conservation(model, t: bytes) -> str | None:
     L = model.L
+    if t[L.throw]:
+        return None  # the runtime threw: the property that owns the throw reports it
     if t[L.pidle] == NONE:
         return None  # no idle P
     for m in range(L.nM):

@@ -1,0 +1,332 @@
+"""The command line: `python -m checker [check|list|view|bench] ...`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from dataclasses import replace
+from pathlib import Path
+
+from checker import report
+from checker.explore import Progress, default_workers, explore
+from checker.itf import TraceFileError, read_trace
+from checker.plugin import PluginError, load_plugin
+from checker.render import Style, print_lines, render_trace, use_color
+from model.config import GO_SCHEDTICK_PERIOD, GO_STEAL_TRIES, Config, ConfigError
+from model.workloads import WorkloadError
+
+EXIT_CODES = """exit codes:
+  0   every checked property holds (up to --depth, if one is given)
+  1   a safety property is violated (a counterexample is written under --out)
+  2   usage or input error
+  3   a liveness property is violated
+  4   inconclusive: the search stopped early (--max-states, Ctrl-C) or was cut
+      by a model bound with --depth 0
+  5   replay divergence
+  6   manifest mismatch (gate)
+  70  internal error"""
+
+COMMANDS = ("check", "list", "view", "bench")
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, no usage dump
+        raise UsageError(message)
+
+
+def _int(name: str, lo: int):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{name} must be a whole number, not {text!r}"
+            ) from None
+        if v < lo:
+            raise argparse.ArgumentTypeError(f"{name} must be at least {lo} (got {v})")
+        return v
+
+    return parse
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("the model")
+    g.add_argument("--cores", type=_int("--cores", 1), default=4, help="GOMAXPROCS: Ps (4)")
+    g.add_argument("--workload", default="mixed", help="the goroutines' programs (mixed)")
+    g.add_argument("--mutation", default="", help="a registered mutation (see `list`)")
+    g.add_argument("--model", default="", metavar="FILE:NAME", help="a plug-in variant")
+    g.add_argument("--max-ms", type=_int("--max-ms", 1), default=0, help="Ms (cores + 2)")
+    g.add_argument("--ring", type=_int("--ring", 1), default=2, help="local run queue size (2)")
+    g.add_argument(
+        "--period",
+        type=_int("--period", 1),
+        default=GO_SCHEDTICK_PERIOD,
+        help="schedtick period of the global-queue check (61)",
+    )
+    g.add_argument(
+        "--steal-tries", type=_int("--steal-tries", 1), default=GO_STEAL_TRIES, help="(4)"
+    )
+    g.add_argument("--no-async-preempt", action="store_true", help="GODEBUG=asyncpreemptoff=1")
+
+
+def build_parser() -> Parser:
+    top = Parser(
+        prog="python -m checker",
+        description="gmpcheck: a model checker for the Go scheduler's G-M-P design.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = top.add_subparsers(dest="command", parser_class=Parser)
+
+    c = sub.add_parser(
+        "check",
+        help="explore the model and check its properties (the default command)",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_model_args(c)
+    s = c.add_argument_group("the search")
+    s.add_argument("--depth", type=_int("--depth", 0), default=12, help="steps; 0: all (12)")
+    s.add_argument("--property", action="append", default=[], metavar="ID", help="repeatable")
+    s.add_argument("--workers", type=_int("--workers", 1), default=0, help="processes (CPUs)")
+    s.add_argument("--no-symmetry", action="store_true", help="turn symmetry reduction off")
+    s.add_argument("--max-states", type=_int("--max-states", 1), default=None)
+    s.add_argument("--out", default="reports", help="where counterexamples go (reports)")
+    s.add_argument("--json", action="store_true", help="print the summary as JSON")
+    s.add_argument("--quiet", action="store_true", help="no progress line")
+
+    lst = sub.add_parser("list", help="workloads, mutations and properties")
+    lst.add_argument("--json", action="store_true")
+
+    v = sub.add_parser("view", help="show a counterexample trace in the terminal")
+    v.add_argument("trace", help="an ITF trace written by the checker")
+    v.add_argument("--full", action="store_true", help="whole states, not only changes")
+    v.add_argument("--step", type=_int("--step", 0), default=None, help="one step only")
+    v.add_argument("--fields", default="", help="filter, e.g. P1,sched")
+    v.add_argument("--compact", action="store_true", help="first and last steps only")
+
+    b = sub.add_parser("bench", help="measure the canonical run (see README)")
+    b.add_argument("--runs", type=_int("--runs", 1), default=3)
+    b.add_argument("--cores", type=_int("--cores", 1), default=4)
+    b.add_argument("--depth", type=_int("--depth", 0), default=12)
+    b.add_argument("--workers", default="1,2", help="worker counts to measure (1,2)")
+    b.add_argument("--out", default="reports")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
+        argv.insert(0, "check")
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "check":
+            return cmd_check(args)
+        if args.command == "list":
+            return cmd_list(args)
+        if args.command == "view":
+            return cmd_view(args)
+        if args.command == "bench":
+            from checker.bench import cmd_bench
+
+            return cmd_bench(args)
+        raise UsageError(f"unknown command {args.command!r}")
+    except (UsageError, ConfigError, WorkloadError, PluginError, TraceFileError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return report.EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return report.EXIT_INCONCLUSIVE
+    except BrokenPipeError:
+        return report.EXIT_OK
+    except Exception as e:  # a bug in gmpcheck: say so in one line, keep the details
+        path = Path("reports") / "internal-error.txt"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(traceback.format_exc())
+            where = f"; details in {path}"
+        except OSError:
+            where = ""
+        print(f"internal error: {type(e).__name__}: {e}{where}", file=sys.stderr)
+        return report.EXIT_INTERNAL
+
+
+def config_from_args(args: argparse.Namespace, **extra) -> tuple[Config, dict]:
+    plugin = load_plugin(args.model) if args.model else None
+    cfg = Config(
+        cores=args.cores,
+        max_ms=args.max_ms,
+        ring=args.ring,
+        period=args.period,
+        steal_tries=args.steal_tries,
+        async_preempt=not args.no_async_preempt,
+        workload=args.workload,
+        mutation=args.mutation,
+    )
+    kw: dict = {}
+    if plugin is not None:
+        if args.mutation:
+            raise UsageError("--model and --mutation cannot be used together")
+        if plugin.config:
+            cfg = replace(cfg, **plugin.config)
+        kw = {"model_class": plugin.model_class, "workload": plugin.workload}
+    return cfg, kw
+
+
+def make_model(args: argparse.Namespace, symmetry: bool = True):
+    from model.factory import build_model
+
+    cfg, kw = config_from_args(args)
+    return build_model(cfg, symmetry=symmetry, **kw)
+
+
+def select_properties(model, wanted: list[str]):
+    props = model.properties()
+    if not wanted:
+        return props
+    ids = [p.id for p in props]
+    out = []
+    for w in wanted:
+        for one in w.split(","):
+            one = one.strip()
+            if one not in ids:
+                raise UsageError(f"unknown property {one!r} (known: {', '.join(ids)})")
+            out.append(next(p for p in props if p.id == one))
+    return out
+
+
+class ProgressLine:
+    """states, states/s, depth and frontier on stderr, for runs over a second."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, p: Progress) -> None:
+        if not self.enabled or p.elapsed < 1.0:
+            return
+        now = time.monotonic()
+        if now - self.last < (0.25 if self.tty else 10.0):
+            return
+        self.last = now
+        rate = p.states / max(p.elapsed, 1e-9)
+        line = (
+            f"states {p.states:,}  {rate:,.0f}/s  depth {p.depth}  frontier {p.frontier:,}  "
+            f"{p.elapsed:.0f}s"
+        )
+        if self.tty:
+            sys.stderr.write("\r" + line + "\x1b[K")
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown and self.tty:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    symmetry = not args.no_symmetry
+    model = make_model(args, symmetry=symmetry)
+    props = select_properties(model, args.property)
+    workers = args.workers or default_workers()
+    progress = ProgressLine(not args.quiet)
+    ex = explore(
+        model,
+        props,
+        depth=args.depth,
+        workers=workers,
+        max_states=args.max_states,
+        progress=progress,
+    )
+    progress.done()
+    summary = report.summarize(
+        model,
+        props,
+        ex,
+        depth=args.depth,
+        workers=workers,
+        symmetry=symmetry,
+        out_dir=Path(args.out),
+    )
+    if args.json:
+        summary.pop("_traces", None)
+        print(json.dumps(summary, indent=2))
+    else:
+        print_lines(report.render_summary(summary, Style(use_color(sys.stdout))))
+    return summary["exit_code"]
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from model.mutations import MUTATIONS
+    from model.workloads import WORKLOADS
+    from specs import all_properties
+
+    data = {
+        "workloads": [
+            {"name": w.name, "description": w.description, "history": w.history or None}
+            for w in WORKLOADS.values()
+        ],
+        "mutations": [
+            {
+                "name": m.name,
+                "summary": m.summary,
+                "history": m.history,
+                "benign": m.benign,
+                "violates": list(m.violates),
+                "check_at": m.check_at,
+            }
+            for m in MUTATIONS.values()
+        ],
+        "properties": [p.describe() for p in all_properties()],
+    }
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    out = ["workloads:"]
+    for w in data["workloads"]:
+        out.append(f"  {w['name']:<16} {w['description']}")
+        if w["history"]:
+            out.append(f"  {'':<16} ({w['history']})")
+    out.append("")
+    out.append("mutations (property it must violate; configuration of its test):")
+    for m in data["mutations"]:
+        what = "benign: must pass" if m["benign"] else " or ".join(m["violates"])
+        at = ", ".join(f"{k} {v}" for k, v in m["check_at"].items())
+        out.append(f"  {m['name']:<30} {what}  [{at}]")
+        out.append(f"  {'':<30} {m['summary']}; {m['history']}")
+    out.append("")
+    out.append("properties:")
+    for p in data["properties"]:
+        out.append(f"  {p['id']:<20} {p['kind']:<9} {p['statement']}")
+    print_lines(out)
+    return 0
+
+
+def cmd_view(args: argparse.Namespace) -> int:
+    doc = read_trace(args.trace)
+    n = len(doc["states"])
+    if args.step is not None and args.step >= n:
+        raise UsageError(f"--step {args.step}: the trace has steps 0..{n - 1}")
+    fields = [f for f in args.fields.split(",") if f.strip()] or None
+    lines = render_trace(
+        doc,
+        style=Style(use_color(sys.stdout)),
+        compact=args.compact,
+        full=args.full,
+        fields=fields,
+        only_step=args.step,
+    )
+    print_lines(lines)
+    return 0

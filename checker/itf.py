@@ -1,0 +1,160 @@
+"""Counterexample files in the Informal Trace Format (ITF).
+
+ITF (Apalache ADR-015) is a JSON object with `vars`, `states` and an
+optional `loop`; each state is an object from variable name to value, and
+`#meta` objects may carry anything. gmpcheck writes:
+
+    {
+      "#meta": {
+        "format": "ITF",
+        "source": "gmpcheck",
+        "schema": "gmpcheck.trace/1",
+        "gmpcheck": { "version", "engine", "model", "model_hash", "config",
+                      "workload", "mutation", "property", "kind", "message",
+                      "depth", "seed", "created_by" }
+      },
+      "vars": ["G", "P", "M", "sysmon", "sched"],
+      "states": [ { "#meta": {"index": 0, "action": "init", "actor": null},
+                    "G": [...], "P": [...], ... }, ... ],
+      "loop": 3          (lassos only: the state the cycle returns to)
+    }
+
+Values are the model's readable view (model/gmp.py `view`), with "no G / no
+P / no M" written as -1, since ITF has no null. reports/README.md documents
+every field; tests/test_itf.py checks every trace the checker writes
+against the schema here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from checker.trace import Step
+
+SCHEMA = "gmpcheck.trace/1"
+VERSION = "0.1.0"
+
+
+class TraceFileError(ValueError):
+    """A trace file that cannot be used (a usage error, exit 2)."""
+
+
+def _itf_value(v: Any) -> Any:
+    if v is None:
+        return -1
+    if isinstance(v, dict):
+        return {k: _itf_value(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_itf_value(x) for x in v]
+    return v
+
+
+def trace_document(model: Any, steps: list[Step], meta: dict, loop: int | None = None) -> dict:
+    names = model.actor_names()
+    states = []
+    for i, st in enumerate(steps):
+        view = _itf_value(model.view(st.state))
+        view["#meta"] = {
+            "index": i,
+            "action": st.label,
+            "actor": None if st.actor is None else names[st.actor],
+        }
+        states.append(view)
+    vars_ = [k for k in states[0] if k != "#meta"] if states else []
+    doc = {
+        "#meta": {
+            "format": "ITF",
+            "format-description": "https://apalache-mc.org/docs/adr/015adr-trace.html",
+            "source": "gmpcheck",
+            "schema": SCHEMA,
+            "gmpcheck": {
+                "version": VERSION,
+                "model": getattr(model, "name", type(model).__name__),
+                "model_hash": model.model_hash(),
+                "config": model.describe(),
+                **meta,
+            },
+        },
+        "vars": vars_,
+        "states": states,
+    }
+    if loop is not None:
+        doc["loop"] = loop
+    return doc
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write to a temporary file in the same directory, then rename: a reader
+    (or an interrupted run) never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_trace(path: Path, doc: dict) -> None:
+    write_atomically(path, json.dumps(doc, indent=1) + "\n")
+
+
+def read_trace(path: str | Path) -> dict:
+    """Load and validate a trace file; TraceFileError with one line if unusable."""
+    p = Path(path)
+    if not p.exists():
+        raise TraceFileError(f"{path}: no such file")
+    try:
+        doc = json.loads(p.read_text())
+    except UnicodeDecodeError:
+        raise TraceFileError(f"{path}: not a text file") from None
+    except json.JSONDecodeError as e:
+        raise TraceFileError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
+    problem = validate(doc)
+    if problem:
+        raise TraceFileError(f"{path}: {problem}")
+    return doc
+
+
+def validate(doc: Any) -> str | None:
+    """None if `doc` is a gmpcheck trace of the current schema, else why not."""
+    if not isinstance(doc, dict):
+        return "not an ITF trace (the top level is not an object)"
+    meta = doc.get("#meta")
+    if not isinstance(meta, dict) or meta.get("source") != "gmpcheck":
+        return "not a gmpcheck trace (#meta.source is not 'gmpcheck')"
+    if meta.get("schema") != SCHEMA:
+        return f"unknown trace schema {meta.get('schema')!r} (this gmpcheck reads {SCHEMA})"
+    g = meta.get("gmpcheck")
+    if not isinstance(g, dict):
+        return "#meta.gmpcheck is missing"
+    for key in ("version", "engine", "model_hash", "config", "property", "depth"):
+        if key not in g:
+            return f"#meta.gmpcheck.{key} is missing"
+    vars_ = doc.get("vars")
+    states = doc.get("states")
+    if not isinstance(vars_, list) or not all(isinstance(v, str) for v in vars_):
+        return "'vars' is not a list of names"
+    if not isinstance(states, list) or not states:
+        return "'states' is missing or empty"
+    for i, st in enumerate(states):
+        if not isinstance(st, dict):
+            return f"state {i} is not an object"
+        missing = [v for v in vars_ if v not in st]
+        if missing:
+            return f"state {i} lacks {', '.join(missing)} (truncated trace?)"
+        m = st.get("#meta")
+        if not isinstance(m, dict) or m.get("index") != i or not isinstance(m.get("action"), str):
+            return f"state {i} has no valid #meta (index, action)"
+    if g["depth"] != len(states) - 1:
+        return f"the trace has {len(states) - 1} steps but #meta says {g['depth']} (truncated?)"
+    loop = doc.get("loop")
+    if loop is not None and (not isinstance(loop, int) or not 0 <= loop < len(states)):
+        return f"'loop' = {loop!r} is not a state index"
+    return None

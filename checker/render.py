@@ -1,0 +1,166 @@
+"""Rendering traces as text: one block per step, with only what changed.
+
+Works on the ITF document (checker/itf.py), so the summary of a check run
+and `python -m checker view` draw the same thing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, TextIO
+
+NONE_VALUES = (-1, None)
+
+
+def use_color(stream: TextIO) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+class Style:
+    def __init__(self, color: bool):
+        self.color = color
+
+    def _w(self, code: str, s: str) -> str:
+        return f"\x1b[{code}m{s}\x1b[0m" if self.color else s
+
+    def bold(self, s: str) -> str:
+        return self._w("1", s)
+
+    def red(self, s: str) -> str:
+        return self._w("31;1", s)
+
+    def green(self, s: str) -> str:
+        return self._w("32", s)
+
+    def yellow(self, s: str) -> str:
+        return self._w("33", s)
+
+    def dim(self, s: str) -> str:
+        return self._w("2", s)
+
+    def old(self, s: str) -> str:
+        return self._w("31", s)
+
+    def new(self, s: str) -> str:
+        return self._w("32;1", s)
+
+
+def fmt_value(v: Any) -> str:
+    if v in NONE_VALUES and not isinstance(v, bool):
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, list):
+        return "[" + " ".join(fmt_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {fmt_value(x)}" for k, x in v.items()) + "}"
+    return str(v)
+
+
+def changed_fields(before: Any, after: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """The fields of two views that differ, as (path, old, new); entities are
+    named by id: `P[2].status`, `M[1].pc`, `sched.runq`."""
+    out: list[tuple[str, Any, Any]] = []
+    if isinstance(before, dict) and isinstance(after, dict):
+        for k in after:
+            if k == "#meta":
+                continue
+            sep = "." if prefix else ""
+            out += changed_fields(before.get(k), after[k], f"{prefix}{sep}{k}")
+        return out
+    if (
+        isinstance(before, list)
+        and isinstance(after, list)
+        and len(before) == len(after)
+        and after
+        and all(isinstance(x, dict) and "id" in x for x in after)
+    ):
+        for x, y in zip(before, after, strict=True):
+            out += changed_fields(x, y, f"{prefix}[{y['id']}]")
+        return out
+    if before != after:
+        out.append((prefix, before, after))
+    return out
+
+
+def matches(path: str, filters: list[str] | None) -> bool:
+    """--fields P1,sched: a filter `P1` matches P[1].*, `sched` matches sched.*,
+    anything else matches as a substring."""
+    if not filters:
+        return True
+    for f in filters:
+        f = f.strip()
+        if len(f) >= 2 and f[0] in "PMG" and f[1:].isdigit():
+            if path.startswith(f"{f[0]}[{f[1:]}]"):
+                return True
+        elif path == f or path.startswith(f + ".") or path.startswith(f + "[") or f in path:
+            return True
+    return False
+
+
+def render_step(
+    doc: dict, i: int, style: Style, *, full: bool = False, fields: list[str] | None = None
+) -> list[str]:
+    states = doc["states"]
+    st = states[i]
+    meta = st["#meta"]
+    loop = doc.get("loop")
+    mark = ""
+    if loop is not None and i == loop:
+        mark = style.yellow("  <- cycle starts here")
+    if loop is not None and i == len(states) - 1:
+        mark = style.yellow(f"  -> back to step {loop}")
+    lines = [f"{style.bold(f'{i:4}')}  {meta['action']}{mark}"]
+    if full:
+        for k in doc["vars"]:
+            for path, _, new in changed_fields({}, {k: st[k]}):
+                if matches(path, fields):
+                    lines.append(f"        {path} = {fmt_value(new)}")
+        return lines
+    if i == 0:
+        return lines
+    for path, old, new in changed_fields(states[i - 1], st):
+        if matches(path, fields):
+            lines.append(
+                f"        {path}: {style.old(fmt_value(old))} -> {style.new(fmt_value(new))}"
+            )
+    return lines
+
+
+def render_trace(
+    doc: dict,
+    *,
+    style: Style | None = None,
+    compact: bool = False,
+    full: bool = False,
+    fields: list[str] | None = None,
+    only_step: int | None = None,
+    head: int = 6,
+    tail: int = 14,
+) -> list[str]:
+    """The whole trace; `compact` keeps the first `head` and last `tail` steps."""
+    style = style or Style(False)
+    g = doc["#meta"]["gmpcheck"]
+    states = doc["states"]
+    n = len(states)
+    out = []
+    verdict = style.red(f"{g['property']} violated") if g.get("property") else "trace"
+    out.append(f"{verdict} after {n - 1} steps: {g.get('message', '')}")
+    if doc.get("loop") is not None:
+        out.append(f"lasso: steps {doc['loop']}..{n - 1} repeat forever")
+    idxs = list(range(n)) if only_step is None else [only_step]
+    if compact and only_step is None and n > head + tail + 1:
+        idxs = list(range(head)) + [-1] + list(range(n - tail, n))
+    for i in idxs:
+        if i == -1:
+            out.append(style.dim(f"        ... {n - head - tail} steps not shown ..."))
+            continue
+        out += render_step(doc, i, style, full=full, fields=fields)
+    if only_step is None and g.get("property"):
+        out.append(style.red(f"  {g['property']} fails here: {g.get('message', '')}"))
+    return out
+
+
+def print_lines(lines: list[str], stream: TextIO = sys.stdout) -> None:
+    stream.write("\n".join(lines) + "\n")

@@ -1,0 +1,199 @@
+"""The summary of a check run: verdicts, counts, counterexample files.
+
+`summarize` turns an exploration into a plain dict (the `--json` output,
+schema "gmpcheck.summary/1", documented in README.md) and writes one ITF
+file per counterexample; `render_summary` prints it for people.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from checker.explore import (
+    STOP_ALL_FAILED,
+    STOP_DEPTH,
+    STOP_EXHAUSTED,
+    STOP_INTERRUPTED,
+    STOP_MAX_STATES,
+    Exploration,
+)
+from checker.itf import VERSION, trace_document, write_trace
+from checker.render import Style, render_trace
+from checker.trace import rebuild
+from specs.property import ACTION, Property
+
+SUMMARY_SCHEMA = "gmpcheck.summary/1"
+
+EXIT_OK = 0
+EXIT_SAFETY = 1
+EXIT_USAGE = 2
+EXIT_LIVENESS = 3
+EXIT_INCONCLUSIVE = 4
+EXIT_REPLAY = 5
+EXIT_MANIFEST = 6
+EXIT_INTERNAL = 70
+
+STOP_TEXT = {
+    STOP_DEPTH: "stopped at the depth bound",
+    STOP_EXHAUSTED: "every reachable state explored",
+    STOP_MAX_STATES: "stopped at --max-states (partial)",
+    STOP_INTERRUPTED: "interrupted (partial)",
+    STOP_ALL_FAILED: "stopped: every checked property has a counterexample",
+}
+
+
+def trace_name(model: Any, prop: str) -> str:
+    cfg = model.describe()
+    parts = [prop, cfg.get("workload", "model")]
+    if "cores" in cfg:
+        parts.append(f"c{cfg['cores']}")
+    if cfg.get("mutation"):
+        parts.append(cfg["mutation"])
+    return "-".join(str(p) for p in parts) + ".itf.json"
+
+
+def summarize(
+    model: Any,
+    props: list[Property],
+    ex: Exploration,
+    *,
+    depth: int,
+    workers: int,
+    symmetry: bool,
+    out_dir: Path | None,
+    engine: str = "explicit",
+) -> dict:
+    complete = ex.complete
+    bounded = not complete
+    results = []
+    traces: dict[str, dict] = {}
+    for p in props:
+        entry: dict[str, Any] = {"id": p.id, "kind": p.kind, "statement": p.statement}
+        v = ex.violations.get(p.id)
+        if v is not None:
+            steps = rebuild(model, ex, v, p)
+            last = steps[-1].state
+            if p.kind == ACTION:
+                message = p.check(model, steps[-2].state, steps[-1].label, last) or v.message
+            elif p.check is not None:
+                message = p.check(model, last) or v.message
+            else:
+                message = v.message
+            doc = trace_document(
+                model,
+                steps,
+                {
+                    "engine": engine,
+                    "property": p.id,
+                    "kind": p.kind,
+                    "message": message,
+                    "depth": len(steps) - 1,
+                    "seed": None,
+                    "workload": model.describe().get("workload"),
+                    "mutation": model.describe().get("mutation") or None,
+                },
+            )
+            entry.update(verdict="fail", depth=len(steps) - 1, message=message)
+            if out_dir is not None:
+                path = out_dir / trace_name(model, p.id)
+                write_trace(path, doc)
+                entry["trace"] = str(path)
+            traces[p.id] = doc
+        elif ex.stopped in (STOP_INTERRUPTED, STOP_MAX_STATES) or (
+            ex.stopped == STOP_ALL_FAILED and not complete
+        ):
+            entry.update(verdict="unknown")
+        else:
+            entry.update(verdict="pass", bounded=bounded)
+        results.append(entry)
+
+    failed = [r for r in results if r["verdict"] == "fail"]
+    if any(r["kind"] != "liveness" for r in failed):
+        code = EXIT_SAFETY
+    elif failed:
+        code = EXIT_LIVENESS
+    elif ex.stopped in (STOP_INTERRUPTED, STOP_MAX_STATES):
+        code = EXIT_INCONCLUSIVE
+    elif depth == 0 and ex.truncated_states:
+        code = EXIT_INCONCLUSIVE  # asked for everything, a model bound cut the search
+    else:
+        code = EXIT_OK
+    elapsed = max(ex.elapsed, 1e-9)
+    summary = {
+        "schema": SUMMARY_SCHEMA,
+        "version": VERSION,
+        "engine": engine,
+        "model": model.describe(),
+        "model_hash": model.model_hash(),
+        "search": {"depth": depth, "symmetry": symmetry, "workers": workers},
+        "result": {
+            "states": len(ex.states),
+            "transitions": ex.transitions,
+            "depth_reached": ex.depth_reached,
+            "stopped": ex.stopped,
+            "complete": complete,
+            "truncated_states": ex.truncated_states,
+            "elapsed_s": round(ex.elapsed, 3),
+            "states_per_s": round(len(ex.states) / elapsed),
+        },
+        "properties": results,
+        "exit_code": code,
+    }
+    summary["_traces"] = traces  # for the text rendering; not part of --json
+    return summary
+
+
+def render_summary(summary: dict, style: Style) -> list[str]:
+    m = summary["model"]
+    r = summary["result"]
+    s = summary["search"]
+    out = [style.bold(f"gmpcheck {summary['version']} — {summary['engine']} engine")]
+    model_line = (
+        f"model     Go 1.25 GMP scheduler, workload {m.get('workload')}, cores {m.get('cores')}, "
+        f"max Ms {m.get('max_ms')}, ring {m.get('ring')}, period {m.get('period')}, "
+        f"async preemption {'on' if m.get('async_preempt') else 'off'}"
+    )
+    if "cores" not in m:
+        model_line = "model     " + ", ".join(f"{k} {v}" for k, v in m.items())
+    out.append(model_line)
+    if m.get("mutation"):
+        out.append(f"mutation  {m['mutation']}")
+    depth = "unbounded" if s["depth"] == 0 else str(s["depth"])
+    out.append(
+        f"search    depth {depth}, symmetry {'on' if s['symmetry'] else 'off'}, "
+        f"workers {s['workers']}"
+    )
+    out.append(
+        f"states    {r['states']:,} distinct, {r['transitions']:,} transitions, "
+        f"depth reached {r['depth_reached']} ({STOP_TEXT.get(r['stopped'], r['stopped'])})"
+    )
+    if r["truncated_states"]:
+        out.append(
+            style.yellow(
+                f"bounds    {r['truncated_states']:,} states had a step cut off by the "
+                "model's bounds (--max-ms, the workload's goroutine slots)"
+            )
+        )
+    out.append(f"time      {r['elapsed_s']:.1f} s, {r['states_per_s']:,} states/s")
+    out.append("")
+    width = max(len(p["id"]) for p in summary["properties"]) + 2
+    for p in summary["properties"]:
+        v = p["verdict"]
+        if v == "pass":
+            tag = style.green("PASS")
+            note = f"  (up to depth {r['depth_reached']})" if p.get("bounded") else ""
+        elif v == "fail":
+            tag = style.red("FAIL")
+            note = f"  at depth {p['depth']}"
+            if p.get("trace"):
+                note += f"  -> {p['trace']}"
+        else:
+            tag = style.yellow("UNKNOWN")
+            note = "  (search did not finish)"
+        out.append(f"  {p['id']:<{width}}{tag}{note}")
+    for p in summary["properties"]:
+        if p["verdict"] == "fail":
+            out.append("")
+            out += render_trace(summary["_traces"][p["id"]], style=style, compact=True)
+    return out
