@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from model.gmp import GMPModel
-from model.machine import step
 from model.pcs import PC
 from model.state import G_SYSCALL, NONE, q_items, q_pop_head, q_remove
 
@@ -184,27 +183,6 @@ class Exitsyscall0SkipsCasgstatus(GMPModel):
         return label + " (still _Gsyscall)"
 
 
-class StartmReservesLate(GMPModel):
-    """startm unlocks sched.lock before the new M is counted (mReserveID
-    after the unlock): in the window, an M that parks sees no running M
-    while a G is runnable, and checkdead throws (golang/go#40368, fixed in
-    Go 1.16 by reserving the M's id under the lock)."""
-
-    mutation_name = "startm-reserves-late"
-
-    def startm(self, s, a, c):
-        L = self.L
-        if s[L.midle] == NONE:
-            s[L.pc[a]] = PC.STARTM_NEWM
-            return f"startm({self.who(a)}, p={s[L.pp[a]]}, no idle M, unlock)"
-        return super().startm(s, a, c)
-
-    @step(PC.STARTM_NEWM)
-    def startm_newm(self, s, a, c):
-        """newm after the unlock: only now does the new M exist."""
-        return super().startm(s, a, c)
-
-
 # ---- benign variants -------------------------------------------------------------
 
 
@@ -290,15 +268,6 @@ MUTATIONS: dict[str, Mutation] = {
             "exitsyscall0 queues the G still in _Gsyscall",
             "casgstatus's status checks (proc.go); reference §10.6",
             ("status-transitions",),
-            {"cores": 1, "depth": 40, "workload": "syscall-heavy"},
-        ),
-        _m(
-            "startm-reserves-late",
-            StartmReservesLate,
-            "startm drops sched.lock before the new M is counted for checkdead",
-            "golang/go#40368 ('fatal error: checkdead: runnable g'), fixed by mReserveID "
-            "under the lock",
-            ("no-checkdead",),
             {"cores": 1, "depth": 40, "workload": "syscall-heavy"},
         ),
         _m(

@@ -51,7 +51,6 @@ class PC(IntEnum):
     HANDOFFP = 53
     HANDOFFP_SPIN = 54
     HANDOFFP_LOCK = 55
-    STARTM_NEWM = 56  # only in the startm-reserves-late mutation: newm after the unlock
 
     # sysmon.
     SYSMON = 60  # sysmon's loop: one retake visit per step

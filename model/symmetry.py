@@ -35,7 +35,7 @@ from itertools import permutations, product
 from operator import itemgetter
 
 from model.pcs import PC
-from model.state import G_RUNNABLE, G_RUNNING, G_SYSCALL, NONE, Layout
+from model.state import NONE, Layout
 
 _IDENTITY = bytes(range(256))
 PLAIN, GREF, PREF, MREF, MASK = range(5)
@@ -191,11 +191,14 @@ class Symmetry:
         midle = t[L.midle : L.midle + L.nM]
         # Threads not created yet have equal blocks and nothing names them:
         # they come first (pc NOT_CREATED sorts lowest), in any order.
-        unborn = [m for m, b in enumerate(self.m_start) if t[b] == PC_NOT_CREATED]
-        born = [m for m, b in enumerate(self.m_start) if t[b] != PC_NOT_CREATED]
+        named_m = set(midle) | {t[b + 4] for b in self.p_start}
+        unborn = [
+            m for m, b in enumerate(self.m_start) if t[b] == PC_NOT_CREATED and m not in named_m
+        ]
+        born = [m for m in range(L.nM) if m not in unborn]
         # G's that share their content with another G that some place may name
         # are told apart by where they are first named; others by content alone.
-        need_first = len(distinct) < nG and self._named_ties(gblk)
+        need_first = len(distinct) < nG and self._named_ties(t, gblk)
         plain_gorder = None if need_first else sorted(range(nG), key=gblk.__getitem__)
         best = None
         porders = _orders(pkey)
@@ -235,13 +238,10 @@ class Symmetry:
                     best = cand
         return best
 
-    def _named_ties(self, gblk: list[bytes]) -> bool:
-        """Do two G's with equal content exist, one of which may be named somewhere?
-        (Dead and waiting G's are named nowhere.)"""
-        seen = set()
+    def _named_ties(self, t: bytes, gblk: list[bytes]) -> bool:
+        """Do two G's with equal content exist, one of which some place names?"""
+        named = set(self._g_refs(t))
+        groups: dict[bytes, int] = {}
         for b in gblk:
-            if b[0] in (G_RUNNABLE, G_RUNNING, G_SYSCALL):
-                if b in seen:
-                    return True
-                seen.add(b)
-        return False
+            groups[b] = groups.get(b, 0) + 1
+        return any(groups[gblk[g]] > 1 for g in named if g != NONE)

@@ -168,7 +168,7 @@ def _p_ownership_problem(model, t: bytes, p: int) -> str:
 # ---- spinning-accounting ------------------------------------------------------------
 
 
-SPIN_ARG_PCS = (PC.STARTM, PC.STARTM_NEWM, PC.MSTART)
+SPIN_ARG_PCS = (PC.STARTM, PC.MSTART)
 
 
 def spinning_accounting(model, t: bytes) -> str | None:
@@ -241,13 +241,17 @@ def work_conservation(model, t: bytes) -> str | None:
         if t[L.pc[m]] not in QUIESCENT_M:
             return None  # some M is in the scheduler: it may yet find the work
     if t[L.pc[L.SYSMON]] != PC.SYSMON:
-        return None
-    if t[L.needspinning]:
-        return None  # the runtime has recorded that a spinning M is wanted
+        return None  # sysmon is handing a P off
     idle = q_items(t, L.pidle, L.nP)
     if t[L.grunq] != NONE:
+        # "we are not sloppy about thread unparking when submitting to global
+        # queue" (proc.go): every P goes idle under sched.lock after looking at it.
         g = t[L.grunq]
         return f"G{g} waits in the global queue while P{idle[0]} is idle and no M looks for work"
+    if t[L.needspinning]:
+        # Local work is the sloppy case: a submitter that found no idle P set
+        # needspinning, and the next M to drop its P must spin instead.
+        return None
     for p in range(L.nP):
         if not model.runqempty(t, p):
             g = t[L.runnext[p]] if t[L.runnext[p]] != NONE else t[L.runq[p]]
@@ -302,7 +306,8 @@ SAFETY = [
     Property(
         "work-conservation",
         INVARIANT,
-        "when no M is in the scheduler, no G waits in a run queue while a P is idle",
+        "when no M is in the scheduler, no G waits while a P is idle: none in the global "
+        "queue, and none in a local run queue unless needspinning asks the next M to spin",
         work_conservation,
         source="the spinning protocol's promise (proc.go header); reference §10.4",
     ),

@@ -1,0 +1,49 @@
+"""Shared helpers: build models, run the engine, run the CLI as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from checker.explore import explore
+from model.config import Config
+from model.factory import build_model
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def check(
+    depth: int, props: list[str] | None = None, symmetry: bool = True, workers: int = 1, **cfg
+):
+    """Explore a configuration; return (model, exploration)."""
+    model = build_model(Config(**cfg), symmetry=symmetry)
+    ps = model.properties()
+    if props is not None:
+        ps = [p for p in ps if p.id in props]
+    return model, explore(model, ps, depth=depth, workers=workers)
+
+
+def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: int = 300):
+    """`python -m checker ARGS` in a subprocess: (exit code, stdout, stderr)."""
+    full_env = dict(os.environ)
+    full_env.pop("NO_COLOR", None)
+    if env:
+        full_env.update(env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "checker", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd or ROOT,
+        timeout=timeout,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture
+def out_dir(tmp_path: Path) -> Path:
+    return tmp_path / "reports"
