@@ -119,6 +119,23 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
         L = self.L
         return t[L.throw] != 0 or all(t[L.g_status[g]] == G_DEAD for g in range(L.nG))
 
+    def checkdead_run(self, t: bytes) -> int:
+        """checkdead's `run = mcount() - nmidle - nmidlelocked - nmsys`: the Ms
+        that exist and are not parked on sched.midle. sysmon (in nmsys) does not
+        count, except between retake's incidlelocked(-1) and incidlelocked(1),
+        which bracket taking a P and handing it off: without that, the M whose
+        P sysmon took could leave its syscall, find no P, park, and make
+        checkdead see no running M while its G waits in the global queue."""
+        L = self.L
+        run = 0
+        for m in range(L.nM):
+            pc = t[L.pc[m]]
+            if pc != PC.NOT_CREATED and pc != PC.PARKED:
+                run += 1
+        if t[L.pc[L.SYSMON]] != PC.SYSMON:
+            run += 1  # incidlelocked(-1) during retake's hand-off
+        return run
+
     def actor_names(self) -> list[str]:
         return [f"M{m}" for m in range(self.L.nM)] + ["sysmon"]
 

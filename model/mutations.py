@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from model.gmp import GMPModel
 from model.pcs import PC
-from model.state import G_SYSCALL, NONE, q_items, q_pop_head, q_remove
+from model.state import G_SYSCALL, NONE, P_SYSCALL, q_items, q_pop_head, q_remove
 
 
 @dataclass(frozen=True)
@@ -183,6 +183,48 @@ class Exitsyscall0SkipsCasgstatus(GMPModel):
         return label + " (still _Gsyscall)"
 
 
+class ExitsyscallNoCas(GMPModel):
+    """exitsyscallfast re-wires its old P without checking that it is still
+    _Psyscall (no CAS): if sysmon took it meanwhile and handed it to another
+    M, two Ms now own one P — the ABA hazard the CAS and the syscalltick
+    comparison exist for."""
+
+    mutation_name = "exitsyscall-no-cas"
+
+    def exitsyscall(self, s, m, c):
+        L = self.L
+        oldp = s[L.oldp[m]]
+        if oldp != NONE and s[L.p_status[oldp]] != P_SYSCALL:
+            s[L.p_status[oldp]] = P_SYSCALL  # it takes the P whatever its state
+        return super().exitsyscall(s, m, c)
+
+
+class WakepLeaksNmspinning(GMPModel):
+    """wakep finds no idle P and returns without undoing its CAS of
+    nmspinning: the count stays at 1 with nobody spinning, and every later
+    wakep believes a spinning M exists."""
+
+    mutation_name = "wakep-leaks-nmspinning"
+
+    def nmspinning_dec(self, s, a):
+        if s[self.L.pc[a]] == PC.WAKEP_PIDLE:
+            return True  # the forgotten nmspinning.Add(-1)
+        return super().nmspinning_dec(s, a)
+
+
+class RetakeNoIncidlelocked(GMPModel):
+    """retake takes a P from a system call without incidlelocked(-1): while
+    sysmon hands the P off, the M leaving the syscall finds no P, queues its
+    G and parks, and checkdead sees no running M ("checkdead: runnable g")."""
+
+    mutation_name = "retake-no-incidlelocked"
+
+    def checkdead_run(self, t):
+        L = self.L
+        run = super().checkdead_run(t)
+        return run - 1 if t[L.pc[L.SYSMON]] != PC.SYSMON else run
+
+
 # ---- benign variants -------------------------------------------------------------
 
 
@@ -218,7 +260,7 @@ MUTATIONS: dict[str, Mutation] = {
             "the StoreLoad order of proc.go's spinning -> non-spinning transition "
             "('Delicate dance'); reference §6.2",
             ("work-conservation",),
-            {"cores": 2, "depth": 40},
+            {"cores": 2, "depth": 36, "workload": "spawn-burst"},
         ),
         _m(
             "no-needspinning",
@@ -227,7 +269,7 @@ MUTATIONS: dict[str, Mutation] = {
             "golang/go#45867 (broken work conservation after CL 310850, #43997); fixed by "
             "the needspinning handshake",
             ("work-conservation",),
-            {"cores": 3, "depth": 40},
+            {"cores": 2, "depth": 25, "workload": "spawn-burst"},
         ),
         _m(
             "resetspinning-no-wakep",
@@ -236,7 +278,7 @@ MUTATIONS: dict[str, Mutation] = {
             "proc.go header: 'if the last spinning thread finds work and stops spinning, it "
             "must unpark a new spinning thread'",
             ("work-conservation",),
-            {"cores": 3, "depth": 40},
+            {"cores": 3, "depth": 16, "workload": "spawn-burst"},
         ),
         _m(
             "steal-not-atomic",
@@ -244,7 +286,7 @@ MUTATIONS: dict[str, Mutation] = {
             "a thief copies half of the victim's ring without claiming it",
             "runqgrab's CasRel on runqhead (proc.go)",
             ("no-lost-g",),
-            {"cores": 2, "depth": 40, "workload": "spawn-burst"},
+            {"cores": 2, "depth": 13, "workload": "spawn-burst"},
         ),
         _m(
             "exitsyscall-drops-g",
@@ -252,7 +294,7 @@ MUTATIONS: dict[str, Mutation] = {
             "exitsyscall0 with no idle P forgets to put the G on the global queue",
             "exitsyscall0's globrunqput (proc.go)",
             ("no-lost-g",),
-            {"cores": 1, "depth": 40, "workload": "syscall-heavy"},
+            {"cores": 1, "depth": 11, "workload": "syscall-heavy"},
         ),
         _m(
             "handoffp-ignores-global-queue",
@@ -260,7 +302,7 @@ MUTATIONS: dict[str, Mutation] = {
             "handoffp idles the P although the global queue has work",
             "golang/go#13645 (handoffp stricter than findrunnable; soft lock-up)",
             ("work-conservation", "no-checkdead"),
-            {"cores": 2, "depth": 40, "workload": "syscall-heavy"},
+            {"cores": 2, "depth": 26, "workload": "syscall-heavy"},
         ),
         _m(
             "exitsyscall0-skips-casgstatus",
@@ -268,7 +310,32 @@ MUTATIONS: dict[str, Mutation] = {
             "exitsyscall0 queues the G still in _Gsyscall",
             "casgstatus's status checks (proc.go); reference §10.6",
             ("status-transitions",),
-            {"cores": 1, "depth": 40, "workload": "syscall-heavy"},
+            {"cores": 1, "depth": 16, "workload": "syscall-heavy"},
+        ),
+        _m(
+            "exitsyscall-no-cas",
+            ExitsyscallNoCas,
+            "exitsyscallfast takes its old P back without the CAS out of _Psyscall",
+            "exitsyscallfast's CAS and the syscalltick check (proc.go); reference §2.2 (ABA)",
+            ("p-ownership",),
+            {"cores": 1, "depth": 10, "workload": "syscall-heavy"},
+        ),
+        _m(
+            "wakep-leaks-nmspinning",
+            WakepLeaksNmspinning,
+            "wakep keeps its nmspinning increment when no P is idle",
+            "wakep's 'nmspinning.Add(-1)' when pidlegetSpinning fails (proc.go)",
+            ("spinning-accounting",),
+            {"cores": 2, "depth": 6},
+        ),
+        _m(
+            "retake-no-incidlelocked",
+            RetakeNoIncidlelocked,
+            "sysmon does not count as running while it hands off a retaken P",
+            "retake's incidlelocked(-1)/(1) bracket (proc.go comment: 'Otherwise the M from "
+            "which we retake can exit the syscall, increment nmidle and report deadlock')",
+            ("no-checkdead",),
+            {"cores": 1, "depth": 12, "workload": "syscall-heavy"},
         ),
         _m(
             "steal-all",

@@ -205,24 +205,12 @@ def no_checkdead(model, t: bytes) -> str | None:
     L = model.L
     if t[L.throw]:
         return None  # the runtime threw: the property that owns the throw reports it
-    if t[L.pc[L.SYSMON]] != PC.SYSMON:
-        # retake does incidlelocked(-1) before taking a P and incidlelocked(1)
-        # after handoffp: sysmon counts as a running M meanwhile, so that the M
-        # whose P it took can leave its syscall and park without a false
-        # "checkdead: runnable g".
+    if model.checkdead_run(t) > 0:
         return None
-    created = 0
-    for m in range(L.nM):
-        pc = t[L.pc[m]]
-        if pc == PC.NOT_CREATED:
-            continue
-        if pc != PC.PARKED:
-            return None  # some M runs
-        created += 1
     for g in range(L.nG):
         st = t[L.g_status[g]]
         if st in (G_RUNNABLE, G_RUNNING, G_SYSCALL):
-            return f"all {created} Ms are parked while G{g} is {G_STATUS_NAMES[st]} (checkdead)"
+            return f"no M is running while G{g} is {G_STATUS_NAMES[st]} (checkdead: runnable g)"
     return None
 
 
