@@ -190,7 +190,7 @@ def make_model(args: argparse.Namespace, symmetry: bool = True):
 def select_properties(model, wanted: list[str]):
     props = model.properties()
     if not wanted:
-        return props
+        return [p for p in props if p.default]
     ids = [p.id for p in props]
     out = []
     for w in wanted:

@@ -84,6 +84,22 @@ def changed_fields(before: Any, after: Any, prefix: str = "") -> list[tuple[str,
     return out
 
 
+def flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """Every leaf field of a view as (path, value), entities named by id."""
+    if isinstance(value, dict):
+        out: list[tuple[str, Any]] = []
+        for k, v in value.items():
+            if k != "#meta":
+                out += flatten(v, f"{prefix}.{k}" if prefix else k)
+        return out
+    if isinstance(value, list) and value and all(isinstance(x, dict) and "id" in x for x in value):
+        out = []
+        for x in value:
+            out += flatten({k: v for k, v in x.items() if k != "id"}, f"{prefix}[{x['id']}]")
+        return out
+    return [(prefix, value)]
+
+
 def matches(path: str, filters: list[str] | None) -> bool:
     """--fields P1,sched: a filter `P1` matches P[1].*, `sched` matches sched.*,
     anything else matches as a substring."""
@@ -113,10 +129,9 @@ def render_step(
         mark = style.yellow(f"  -> back to step {loop}")
     lines = [f"{style.bold(f'{i:4}')}  {meta['action']}{mark}"]
     if full:
-        for k in doc["vars"]:
-            for path, _, new in changed_fields({}, {k: st[k]}):
-                if matches(path, fields):
-                    lines.append(f"        {path} = {fmt_value(new)}")
+        for path, value in flatten({k: st[k] for k in doc["vars"]}):
+            if matches(path, fields):
+                lines.append(f"        {path} = {fmt_value(value)}")
         return lines
     if i == 0:
         return lines

@@ -21,6 +21,7 @@ def all_properties() -> list[Property]:
 
 
 def properties_for(model) -> list[Property]:
+    """Every property a run can check; `default` says which it checks unasked."""
     return all_properties()
 
 

@@ -23,6 +23,9 @@ class Property:
     check: Callable[..., str | None] | None = None
     violated_by: tuple[str, ...] = ()
     source: str = ""  # where the runtime states or asserts it
+    # Checked unless --property picks others. A property Go itself does not
+    # meet (a finding, docs/findings.md) is checked only when asked for.
+    default: bool = True
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -31,6 +34,7 @@ class Property:
             "statement": self.statement,
             "violated_by": list(self.violated_by),
             "source": self.source,
+            "default": self.default,
         }
 
 

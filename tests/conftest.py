@@ -21,9 +21,9 @@ def check(
 ):
     """Explore a configuration; return (model, exploration)."""
     model = build_model(Config(**cfg), symmetry=symmetry)
-    ps = model.properties()
+    ps = [p for p in model.properties() if p.default]
     if props is not None:
-        ps = [p for p in ps if p.id in props]
+        ps = [p for p in model.properties() if p.id in props]
     return model, explore(model, ps, depth=depth, workers=workers)
 
 
