@@ -259,6 +259,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         workers=workers,
         symmetry=symmetry,
         out_dir=Path(args.out),
+        all_props=[p for p in model.properties() if p.default],
     )
     if args.json:
         summary.pop("_traces", None)

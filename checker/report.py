@@ -63,6 +63,7 @@ def summarize(
     symmetry: bool,
     out_dir: Path | None,
     engine: str = "explicit",
+    all_props: list[Property] | None = None,
 ) -> dict:
     complete = ex.complete
     bounded = not complete
@@ -107,6 +108,12 @@ def summarize(
         else:
             entry.update(verdict="pass", bounded=bounded)
         results.append(entry)
+    checked = {p.id for p in props}
+    for p in all_props or []:
+        if p.id not in checked:
+            results.append(
+                {"id": p.id, "kind": p.kind, "statement": p.statement, "verdict": "not-checked"}
+            )
 
     failed = [r for r in results if r["verdict"] == "fail"]
     if any(r["kind"] != "liveness" for r in failed):
@@ -188,6 +195,9 @@ def render_summary(summary: dict, style: Style) -> list[str]:
             note = f"  at depth {p['depth']}"
             if p.get("trace"):
                 note += f"  -> {p['trace']}"
+        elif v == "not-checked":
+            tag = style.dim("not checked")
+            note = ""
         else:
             tag = style.yellow("UNKNOWN")
             note = "  (search did not finish)"
