@@ -15,7 +15,14 @@ from checker.explore import Progress, default_workers, explore
 from checker.itf import TraceFileError, read_trace
 from checker.plugin import PluginError, load_plugin
 from checker.render import Style, print_lines, render_trace, use_color
-from model.config import GO_SCHEDTICK_PERIOD, GO_STEAL_TRIES, Config, ConfigError
+from model.config import (
+    DEFAULT_PROFILE,
+    GO_SCHEDTICK_PERIOD,
+    GO_STEAL_TRIES,
+    PROFILES,
+    Config,
+    ConfigError,
+)
 from model.workloads import WorkloadError
 
 EXIT_CODES = """exit codes:
@@ -74,6 +81,12 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
         "--steal-tries", type=_int("--steal-tries", 1), default=GO_STEAL_TRIES, help="(4)"
     )
     g.add_argument("--no-async-preempt", action="store_true", help="GODEBUG=asyncpreemptoff=1")
+    g.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default=DEFAULT_PROFILE,
+        help="scheduler version: go1.25 (_Psyscall) or go1.26 (no _Psyscall) (go1.25)",
+    )
 
 
 def build_parser() -> Parser:
@@ -169,6 +182,7 @@ def config_from_args(args: argparse.Namespace, **extra) -> tuple[Config, dict]:
         async_preempt=not args.no_async_preempt,
         workload=args.workload,
         mutation=args.mutation,
+        profile=args.profile,
     )
     kw: dict = {}
     if plugin is not None:

@@ -24,6 +24,7 @@ from checker.trace import rebuild
 from specs.property import ACTION, Property
 
 SUMMARY_SCHEMA = "gmpcheck.summary/1"
+PROFILE_TEXT = {"go1.25": "Go 1.25", "go1.26": "Go 1.26 (no _Psyscall)"}
 
 EXIT_OK = 0
 EXIT_SAFETY = 1
@@ -156,8 +157,9 @@ def render_summary(summary: dict, style: Style) -> list[str]:
     r = summary["result"]
     s = summary["search"]
     out = [style.bold(f"gmpcheck {summary['version']} — {summary['engine']} engine")]
+    go = PROFILE_TEXT.get(m.get("profile", ""), "Go 1.25")
     model_line = (
-        f"model     Go 1.25 GMP scheduler, workload {m.get('workload')}, cores {m.get('cores')}, "
+        f"model     {go} GMP scheduler, workload {m.get('workload')}, cores {m.get('cores')}, "
         f"max Ms {m.get('max_ms')}, ring {m.get('ring')}, period {m.get('period')}, "
         f"async preemption {'on' if m.get('async_preempt') else 'off'}"
     )

@@ -10,6 +10,10 @@ from model.workloads import DEFAULT_WORKLOAD
 GO_SCHEDTICK_PERIOD = 61
 # Go 1.25 proc.go stealWork: `const stealTries = 4`.
 GO_STEAL_TRIES = 4
+# Scheduler versions the model can be: Go 1.25 (P in _Psyscall during a system
+# call, the default) and Go 1.26+ (no _Psyscall: model/go126.py).
+PROFILES = ("go1.25", "go1.26")
+DEFAULT_PROFILE = "go1.25"
 
 
 class ConfigError(ValueError):
@@ -34,6 +38,8 @@ class Config:
                    off (GODEBUG=asyncpreemptoff=1).
     workload       the programs the goroutines run.
     mutation       the name of a registered mutation, or "" for Go's scheduler.
+    profile        the scheduler version: "go1.25" (default) or "go1.26", whose
+                   system calls keep the P _Prunning (model/go126.py).
     """
 
     cores: int = 4
@@ -44,7 +50,7 @@ class Config:
     async_preempt: bool = True
     workload: str = DEFAULT_WORKLOAD
     mutation: str = ""
-    profile: str = "go1.25"
+    profile: str = DEFAULT_PROFILE
 
     def __post_init__(self) -> None:
         if self.cores < 1:
@@ -59,8 +65,9 @@ class Config:
             raise ConfigError(f"--period must be between 1 and 250 (got {self.period})")
         if self.steal_tries < 1 or self.steal_tries > 8:
             raise ConfigError(f"--steal-tries must be between 1 and 8 (got {self.steal_tries})")
-        if self.profile != "go1.25":
-            raise ConfigError(f"unknown profile {self.profile!r} (known: go1.25)")
+        if self.profile not in PROFILES:
+            known = ", ".join(PROFILES)
+            raise ConfigError(f"unknown profile {self.profile!r} (known: {known})")
 
     @property
     def ms(self) -> int:

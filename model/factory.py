@@ -1,5 +1,5 @@
-"""Building a model from a configuration: the mutation (or plug-in) picks the
-class, the workload picks the programs."""
+"""Building a model from a configuration: the profile and the mutation (or
+plug-in) pick the class, the workload picks the programs."""
 
 from __future__ import annotations
 
@@ -19,7 +19,10 @@ def build_model(
 ) -> GMPModel:
     """The model for `cfg`. `cfg.mutation` names a registered mutation (its
     class and any configuration it sets); `model_class` overrides it with a
-    plug-in class."""
+    plug-in class. A mutation or plug-in written against GMPModel runs on
+    the go1.26 profile by putting its class in front of the profile's (its
+    overrides win; `super()` reaches the profile's steps)."""
+    from model.go126 import Go126Model
     from model.mutations import MUTATIONS
 
     klass = model_class or GMPModel
@@ -28,7 +31,20 @@ def build_model(
             known = ", ".join(sorted(MUTATIONS))
             raise ConfigError(f"unknown mutation {cfg.mutation!r} (known: {known})")
         mut = MUTATIONS[cfg.mutation]
+        if cfg.profile not in mut.profiles:
+            raise ConfigError(
+                f"mutation {cfg.mutation!r} changes a step the {cfg.profile} profile does not "
+                f"have (it applies to: {', '.join(mut.profiles)})"
+            )
         klass = mut.model
         if mut.config:
             cfg = replace(cfg, **mut.config)
+    if cfg.profile == "go1.26" and not issubclass(klass, Go126Model):
+        klass = _on_profile(klass, Go126Model)
     return klass(cfg, workload=workload, symmetry=symmetry)
+
+
+def _on_profile(klass: type[GMPModel], profile: type[GMPModel]) -> type[GMPModel]:
+    if klass is GMPModel:
+        return profile
+    return type(f"{klass.__name__}On{profile.__name__}", (klass, profile), {})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from model.config import PROFILES
 from model.gmp import GMPModel
 from model.pcs import PC
 from model.state import G_SYSCALL, NONE, P_SYSCALL, q_items, q_pop_head, q_remove
@@ -30,6 +31,8 @@ class Mutation:
     check_at: dict = field(default_factory=dict)
     benign: bool = False
     config: dict = field(default_factory=dict)  # Config fields the variant sets
+    # The profiles whose steps it changes (model/go126.py replaces the syscall path).
+    profiles: tuple[str, ...] = PROFILES
 
 
 # ---- bugs -----------------------------------------------------------------------
@@ -319,6 +322,7 @@ MUTATIONS: dict[str, Mutation] = {
             "exitsyscallfast's CAS and the syscalltick check (proc.go); reference §2.2 (ABA)",
             ("p-ownership",),
             {"cores": 1, "depth": 10, "workload": "syscall-heavy"},
+            profiles=("go1.25",),  # Go 1.26 has no _Psyscall to CAS out of
         ),
         _m(
             "wakep-leaks-nmspinning",

@@ -20,7 +20,10 @@ class PC(IntEnum):
     RUN = 10  # executing curg's next instruction
     IN_SYSCALL = 11  # in a system call; the next step is exitsyscall
     EXITSYSCALL_PIDLE = 12  # exitsyscallfast could not CAS oldp back; try an idle P
-    EXITSYSCALL0 = 13  # the slow path: mcall(exitsyscall0)
+    EXITSYSCALL0 = 13  # the slow path: mcall(exitsyscall0) (Go 1.26: exitsyscallNoP)
+    # go1.26 profile only (model/go126.py).
+    ENTERSYSCALLBLOCK_CAS = 14  # entersyscallblock after handoffp: casgstatus to _Gsyscall
+    EXITSYSCALL_OLDP = 15  # exitsyscallTryGetP: setBlockOnExitSyscall(oldp), takeP
 
     # runqput's ring part (the kicked-out runnext), runqputslow.
     RUNQPUT_RING = 20

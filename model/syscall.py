@@ -1,6 +1,7 @@
 """Leaving a system call (Go 1.25, with the _Psyscall P state): exitsyscall's
 fast path (CAS the old P back, or an idle P) and slow path (exitsyscall0).
-Entering is a step of user code (model/goroutine.py).
+Entering is a step of user code (model/goroutine.py). The go1.26 profile
+(model/go126.py) replaces these steps with Go 1.26's path without _Psyscall.
 """
 
 from __future__ import annotations
@@ -60,16 +61,22 @@ class Syscalls(Queues):
 
         No wakep: the G went to the global queue under sched.lock, and an M
         about to idle its P re-checks the global queue under that lock."""
-        L = self.L
-        g = s[L.curg[m]]
+        g = s[self.L.curg[m]]
         if not self.casgstatus(s, m, g, G_SYSCALL, G_RUNNABLE):
             return f"exitsyscall0(m={m}, g={g}) throws"
+        return self.exitsyscall0_place(s, m, g, "exitsyscall0")
+
+    def exitsyscall0_place(self, s: list[int], m: int, g: int, name: str) -> str:
+        """The rest of exitsyscall0 (and of Go 1.26's exitsyscallNoP), the G
+        now _Grunnable: dropg; lock; pidleget; none: globrunqput(gp), unlock,
+        stopm; else unlock, acquirep(pp), execute(gp, false)."""
+        L = self.L
         s[L.curg[m]] = NONE
         p = self.pidleget(s)
         if p == NONE:
             self.globrunqput(s, g)
             s[L.pc[m]] = PC.STOPM
-            return f"exitsyscall0(m={m}, g={g}, globrunqput)"
+            return f"{name}(m={m}, g={g}, globrunqput)"
         self.acquirep(s, m, p)
         self.to_execute(s, m, g, False)
-        return f"exitsyscall0(m={m}, g={g}, p={p})"
+        return f"{name}(m={m}, g={g}, p={p})"

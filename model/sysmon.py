@@ -40,9 +40,19 @@ class Sysmon(Queues):
         L = self.L
         out = [NONE] if self.pass_would_act(t) else []
         for p in range(L.nP):
-            if t[L.p_status[p]] == P_SYSCALL and (t[L.sysc_age[p]] or t[L.sched_age[p]]):
+            if self.in_syscall(t, p) and (t[L.sysc_age[p]] or t[L.sched_age[p]]):
                 out.append(p)
         return out
+
+    def in_syscall(self, t: bytes | list[int], p: int) -> bool:
+        """Go 1.25: the P is _Psyscall (its M left it there in entersyscall).
+        The go1.26 profile (model/go126.py) answers from the G's status."""
+        return t[self.L.p_status[p]] == P_SYSCALL
+
+    def runs_user_code(self, t: bytes | list[int], p: int) -> bool:
+        """The P is _Prunning and its G is not in a system call: preemptone
+        can ask that G to yield."""
+        return t[self.L.p_status[p]] == P_RUNNING and not self.in_syscall(t, p)
 
     def pass_would_act(self, t: bytes) -> bool:
         L = self.L
@@ -51,9 +61,9 @@ class Sysmon(Queues):
             if st == P_IDLE:
                 continue
             age = t[L.sched_age[p]]
-            if age == 0 or (st == P_SYSCALL and t[L.sysc_age[p]] == 0):
+            if age == 0 or (self.in_syscall(t, p) and t[L.sysc_age[p]] == 0):
                 return True
-            if st == P_RUNNING and age == 2:
+            if age == 2 and self.runs_user_code(t, p):
                 g = t[L.curg[t[L.p_m[p]]]]
                 if g != NONE and not t[L.g_preempt[g]]:
                     return True
@@ -80,12 +90,12 @@ class Sysmon(Queues):
             if s[L.sched_age[p]] == 0:
                 s[L.sched_age[p]] = 1
                 seen.append(p)
-            elif st == P_RUNNING and s[L.sched_age[p]] == 2:
+            elif s[L.sched_age[p]] == 2 and self.runs_user_code(s, p):
                 g = s[L.curg[s[L.p_m[p]]]]
                 if g != NONE and not s[L.g_preempt[g]]:
                     self.preemptone(s, p)
                     preempted.append(g)
-            if st == P_SYSCALL and s[L.sysc_age[p]] == 0:
+            if self.in_syscall(s, p) and s[L.sysc_age[p]] == 0:
                 s[L.sysc_age[p]] = 1
                 if p not in seen:
                     seen.append(p)
@@ -109,11 +119,15 @@ class Sysmon(Queues):
         if no_other_work and s[L.sysc_age[p]] == 1:
             s[L.sysc_age[p]] = 2
             return f"sysmon.retake(p={p}, no other work, wait)"
-        s[L.p_status[p]] = P_IDLE  # CAS(&pp.status, _Psyscall, _Pidle)
+        self.retake_takep(s, p)
         s[L.sysc_age[p]] = 0  # pp.syscalltick++
         s[L.pp[a]] = p
         self.call(s, a, PC.HANDOFFP, PC.SYSMON)
         return f"sysmon.retake(p={p}, from syscall)"
+
+    def retake_takep(self, s: list[int], p: int) -> None:
+        """Go 1.25: CAS(&pp.status, _Psyscall, _Pidle); nobody owns the P."""
+        s[self.L.p_status[p]] = P_IDLE
 
     def preemptone(self, s: list[int], p: int) -> None:
         """preemptone(pp): gp.preempt = true; gp.stackguard0 = stackPreempt;
