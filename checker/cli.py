@@ -11,7 +11,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from checker import report
+from checker.conform import ConformError
 from checker.explore import Progress, default_workers, explore
+from checker.gotool import GoToolError
+from checker.gotrace import TraceFormatError
 from checker.itf import TraceFileError, read_trace
 from checker.plugin import PluginError, load_plugin
 from checker.render import Style, print_lines, render_trace, use_color
@@ -36,11 +39,14 @@ EXIT_CODES = """exit codes:
   6   manifest mismatch (gate)
   70  internal error"""
 
-COMMANDS = ("check", "list", "view", "bench")
+COMMANDS = ("check", "list", "view", "bench", "conform")
 
 
 class UsageError(Exception):
     pass
+
+
+InputError = (GoToolError, TraceFormatError, ConformError)  # conform's bad input: exit 2
 
 
 class Parser(argparse.ArgumentParser):
@@ -131,6 +137,10 @@ def build_parser() -> Parser:
     b.add_argument("--depth", type=_int("--depth", 0), default=12)
     b.add_argument("--workers", default="1,2", help="worker counts to measure (1,2)")
     b.add_argument("--out", default="reports")
+
+    from checker.conform import add_parser as add_conform_parser
+
+    add_conform_parser(sub)
     return top
 
 
@@ -150,8 +160,12 @@ def main(argv: list[str] | None = None) -> int:
             from checker.bench import cmd_bench
 
             return cmd_bench(args)
+        if args.command == "conform":
+            from checker.conform import cmd_conform
+
+            return cmd_conform(args)
         raise UsageError(f"unknown command {args.command!r}")
-    except (UsageError, ConfigError, WorkloadError, PluginError, TraceFileError) as e:
+    except (UsageError, ConfigError, WorkloadError, PluginError, TraceFileError, *InputError) as e:
         print(f"error: {e}", file=sys.stderr)
         return report.EXIT_USAGE
     except KeyboardInterrupt:

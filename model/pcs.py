@@ -54,6 +54,7 @@ class PC(IntEnum):
     HANDOFFP = 53
     HANDOFFP_SPIN = 54
     HANDOFFP_LOCK = 55
+    ALLOCM = 56  # open world (model/openworld.py): newm's allocm borrowed pp; releasep
 
     # sysmon.
     SYSMON = 60  # sysmon's loop: one retake visit per step

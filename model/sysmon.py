@@ -119,6 +119,12 @@ class Sysmon(Queues):
         if no_other_work and s[L.sysc_age[p]] == 1:
             s[L.sysc_age[p]] = 2
             return f"sysmon.retake(p={p}, no other work, wait)"
+        return self.retake_handoff(s, a, p)
+
+    def retake_handoff(self, s: list[int], a: int, p: int) -> str:
+        """retake, once it decided: take the P (retake_takep), pp.syscalltick++,
+        handoffp(pp); sysmon then goes on with its loop."""
+        L = self.L
         self.retake_takep(s, p)
         s[L.sysc_age[p]] = 0  # pp.syscalltick++
         s[L.pp[a]] = p

@@ -1,0 +1,949 @@
+"""Conformance of real executions: does the model explain a Go execution trace?
+
+The check is a search over the model's paths constrained by the trace
+(trace validation in the manner of Cirstea, Kuppe, Loillier and Merz,
+"Validating Traces of Distributed Programs Against TLA+ Specifications",
+2024). The model is the open world (model/openworld.py) of the go1.26
+profile, sized to the trace: its Ps, the threads it shows, and as many
+goroutine slots as goroutines are alive at once.
+
+    frontier := the states the trace's first statuses describe
+    for each event e of the trace:
+        closure  := every state reachable from the frontier by unobserved
+                    steps (steps that leave the projection unchanged)
+        frontier := the states reached from the closure by one observed step
+                    that does what e (with later events of its thread that
+                    the same runtime step emits) says
+        if the frontier is empty: e is the first event the model cannot
+                    explain; the closure is what was possible just before it
+
+A search node is a model state plus two bindings: which trace thread each
+model M stands for (an M is bound when it first does something the trace
+shows, and unbound when it parks: parked Ms are interchangeable), and
+which trace proc each model P is (Ps idle since the trace started are
+interchangeable until one is used). Goroutines are bound by the trace's
+ids: the model's newproc takes the lowest free slot, the same in every
+node, since creations and exits are all observed.
+
+checker/projection.py says what is observed; docs/conformance.md maps every
+trace event to the model steps that explain it and documents what the
+model abstracts (time, runtime-internal goroutines, timers, the GC).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import zlib
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from checker.gotool import GoToolError, Toolchain, build, find_toolchain, parsed_dump, run
+from checker.gotrace import (
+    Event,
+    TraceFormatError,
+    binary_format,
+    check_format,
+    parse_dump,
+    read_trace_file,
+)
+from checker.itf import write_atomically
+from checker.projection import G_NAMES, P_NAMES, TRACE_G, TRACE_P, Projection
+from checker.report import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_SAFETY
+from model.openworld import ANY_P, Expect, Snapshot, open_model
+from model.pcs import PC, PC_NAMES
+from model.state import NONE, q_items
+
+SCHEMA = "gmpcheck.conform/1"
+PROFILE = "go1.26"
+MAX_PS = 8  # the model's steal masks are one byte
+MAX_GS = 200
+# A runtime step emits at most this many events (exitsyscall that steals
+# its P back: ProcSteal, ProcStart, GoSyscallEndBlocked, GoStart).
+MAX_GROUP = 4
+GROUP_WINDOW = 64  # how far ahead (in events) the rest of a group may be
+# The searches tried in turn: bounded frontiers (a path found is a real model
+# path, so "conforms" is certain), then the exact search, the only one whose
+# failure is reported as "does not conform".
+BEAMS: tuple[int | None, ...] = (64, 2048, None)
+
+
+def _checksum(node: tuple) -> int:
+    t, mb, pb, ahead = node
+    return zlib.crc32(t + bytes(x & 0xFF for x in mb + pb) + bytes(sorted(a & 0xFF for a in ahead)))
+
+
+class ConformError(ValueError):
+    """The trace cannot be checked (exit 2, one line)."""
+
+
+# ---- reading the trace: sizes, first statuses, whose goroutines ------------------
+
+
+def _package(func: str) -> str:
+    slash = func.rfind("/")
+    dot = func.find(".", slash + 1)
+    return func[:dot] if dot > 0 else func
+
+
+def _runtime_package(pkg: str) -> bool:
+    return pkg in ("runtime", "testing") or pkg.startswith(("runtime/", "internal/"))
+
+
+@dataclass
+class Prepared:
+    """A trace read for checking: the events, the model's size, where things
+    were when it started, and where the checkable part ends."""
+
+    events: list[Event]
+    procs: int
+    threads: list[int]  # trace M ids, in order of first appearance
+    gslot: dict[int, int]  # goroutine id -> model G slot (those alive at the start)
+    slots: int  # G slots: goroutines alive at once, at most
+    snapshot: Snapshot
+    mbind: tuple[int, ...]  # model actor -> trace M index (-1: unbound)
+    pbind: tuple[int, ...]  # model P -> trace proc id (-1: unbound)
+    program_gs: set[int]
+    runtime_gs: set[int]
+    end: int  # events[:end] are checked
+    end_reason: str  # why the check stops before the last event ("" if it does not)
+
+
+def _stops_checking(ev: Event) -> str:
+    """Why this event ends the part of the trace the model can check, or ""."""
+    if ev.kind == "RangeBegin":
+        if ev.name.startswith("stop-the-world") and "trace)" not in ev.name:
+            return f"a {ev.name} (the model has no stop-the-world)"
+        if ev.name.startswith("GC "):
+            return f"a garbage collection ({ev.name}; the model has no GC)"
+    if ev.kind == "StateTransition" and ev.resource == "G":
+        if ev.frm == "NotExist" and ev.to == "Syscall":
+            return "a cgo callback into Go (GoCreateSyscall; the model has no cgo)"
+        if ev.frm == "Syscall" and ev.to == "NotExist":
+            return "a cgo callback returning (GoDestroySyscall; the model has no cgo)"
+    return ""
+
+
+def prepare(events: list[Event]) -> Prepared:
+    procs = -1
+    first_p: dict[int, Event] = {}
+    first_g: dict[int, Event] = {}
+    created: set[int] = set()
+    threads: list[int] = []
+    seen_m: set[int] = set()
+    end, end_reason = len(events), ""
+    for ev in events:
+        if ev.kind == "Metric" and ev.name == "/sched/gomaxprocs:threads" and procs < 0:
+            procs = ev.value
+        why = _stops_checking(ev)
+        if why:
+            end, end_reason = ev.index, why
+            break
+        if ev.m >= 0 and ev.m not in seen_m and ev.kind == "StateTransition":
+            seen_m.add(ev.m)
+            threads.append(ev.m)
+        if ev.kind != "StateTransition":
+            continue
+        if ev.resource == "P":
+            procs = max(procs, ev.id + 1)
+            first_p.setdefault(ev.id, ev)
+        else:
+            if ev.id not in first_g:
+                first_g[ev.id] = ev
+                if ev.frm == "NotExist":
+                    created.add(ev.id)
+    if procs < 1:
+        raise ConformError("the trace shows no proc (P): nothing to check")
+    if procs > MAX_PS:
+        raise ConformError(f"the trace has GOMAXPROCS={procs}; the model holds at most {MAX_PS}")
+    # Goroutines alive at the start: every goroutine not created in the trace,
+    # in the state of its first mention (nothing happened to it before).
+    pre = sorted(g for g in first_g if g not in created)
+    gslot = {g: i for i, g in enumerate(pre)}
+    alive = peak = len(pre)
+    for ev in events[:end]:
+        if ev.kind == "StateTransition" and ev.resource == "G":
+            if ev.frm == "NotExist":
+                alive += 1
+                peak = max(peak, alive)
+            elif ev.to == "NotExist":
+                alive -= 1
+    if peak > MAX_GS:
+        raise ConformError(f"{peak} goroutines are alive at once; the model holds at most {MAX_GS}")
+    mindex = {m: i for i, m in enumerate(threads)}
+    nM = len(threads) + 2
+    running: dict[int, tuple[int, int]] = {}
+    syscall: dict[int, tuple[int, int]] = {}
+    looking: dict[int, int] = {}
+    runnable, waiting = [], []
+    mbind = [-1] * (nM + 1)
+    pbind = [-1] * procs
+    mslot: dict[int, int] = {}
+
+    def slot_of_m(m: int) -> int:
+        if m not in mslot:
+            mslot[m] = len(mslot)
+            mbind[mslot[m]] = mindex[m]
+        return mslot[m]
+
+    for g in pre:
+        ev = first_g[g]
+        st = ev.to
+        if st == "Running":
+            if ev.m < 0 or ev.p < 0:
+                raise ConformError(f"line {ev.line}: G{g} runs on no thread or proc")
+            running[gslot[g]] = (slot_of_m(ev.m), ev.p)
+            pbind[ev.p] = ev.p
+        elif st == "Syscall":
+            if ev.m < 0:
+                raise ConformError(f"line {ev.line}: G{g} is in a syscall on no thread")
+            syscall[gslot[g]] = (slot_of_m(ev.m), ev.p if ev.p >= 0 else NONE)
+            if ev.p >= 0:
+                pbind[ev.p] = ev.p
+        elif st == "Runnable":
+            runnable.append(gslot[g])
+        else:
+            waiting.append(gslot[g])
+    busy_ps = {p for _, p in running.values()} | {p for _, p in syscall.values()}
+    idle_ps = []
+    for p in range(procs):
+        ev = first_p.get(p)
+        if ev is not None and ev.to == "Running" and p not in busy_ps:
+            if ev.m < 0:
+                raise ConformError(f"line {ev.line}: P{p} runs on no thread")
+            looking[slot_of_m(ev.m)] = p
+            pbind[p] = p
+        elif p not in busy_ps:
+            idle_ps.append(p)
+    program, runtime = _classify(events[:end], first_g, created)
+    return Prepared(
+        events=events,
+        procs=procs,
+        threads=threads,
+        gslot=gslot,
+        slots=max(peak, 1),
+        snapshot=Snapshot(running, syscall, looking, runnable, waiting, idle_ps),
+        mbind=tuple(mbind),
+        pbind=tuple(pbind),
+        program_gs=program,
+        runtime_gs=runtime,
+        end=end,
+        end_reason=end_reason,
+    )
+
+
+def _classify(
+    events: list[Event], first: dict[int, Event], created: set[int]
+) -> tuple[set[int], set[int]]:
+    """The program's goroutines and the runtime's (runtime-internal, the
+    tracer's, a test harness's). The program's: the main goroutine (G1) and
+    goroutines whose function is in package main, or that code in package
+    main created through a library (sync.WaitGroup.Go, time.AfterFunc)."""
+    program, runtime = set(), set()
+    for g, ev in first.items():
+        if g not in created:
+            (program if g == 1 else runtime).add(g)
+            continue
+        start = _package(ev.transition_stack[0]) if ev.transition_stack else ""
+        by_main = any(_package(f) == "main" for f in ev.stack)
+        if start == "main" or (not _runtime_package(start) and by_main):
+            program.add(g)
+        else:
+            runtime.add(g)
+    return program, runtime
+
+
+# ---- matching events against steps --------------------------------------------------
+
+
+def expect_for(ev: Event, slot: int) -> Expect:
+    """The user and environment steps an event can be (model/openworld.py)."""
+    if ev.resource == "P":
+        if ev.frm == "Idle" and ev.to == "Running":
+            return Expect(env=frozenset({"netpoll", "allocm"}))
+        if ev.p != ev.id:  # ProcSteal: the P is taken by a thread that does not hold it
+            return Expect(env=frozenset({"foreachp"}))
+        return Expect()
+    frm, to = ev.frm, ev.to
+    if frm == "NotExist":
+        return Expect(user=frozenset({"go-blocked" if to == "Waiting" else "go"}))
+    if frm == "Running":
+        if to == "Runnable":
+            if ev.reason == "runtime.Gosched":
+                return Expect(user=frozenset({"gosched"}))
+            return Expect(user=frozenset({"preempt", "goyield"}), preempt=slot)
+        if to == "Waiting":
+            return Expect(user=frozenset({"park"}))
+        if to == "Syscall":
+            return Expect(user=frozenset({"syscall", "syscall-block"}))
+        if to == "NotExist":
+            return Expect(user=frozenset({"exit"}))
+    if frm == "Waiting" and to == "Runnable":
+        if ev.g >= 0:
+            return Expect(user=frozenset({"ready"}), target=slot)
+        if ev.p >= 0:
+            return Expect(env=frozenset({"timer", "gcworker"}), target=slot)
+        return Expect(env=frozenset({"inject"}), target=slot)
+    if frm == "Runnable" and to == "Running":
+        return Expect(limbo=slot)
+    return Expect()
+
+
+Node = tuple[bytes, tuple[int, ...], tuple[int, ...], frozenset[int]]
+
+
+@dataclass
+class Failure:
+    event: Event
+    index: int  # among the checked events
+    before: list[Node]  # the closure: states possible just before the event
+    truncated: bool  # the closure was cut at --max-states
+
+
+@dataclass
+class Result:
+    verdict: str  # "conforms", "fails", "partial", "limit"
+    checked: int  # events checked
+    transitions: int  # state-transition events among them
+    elapsed: float
+    failure: Failure | None = None
+    reason: str = ""
+    peak_frontier: int = 0
+    peak_closure: int = 0
+    expansions: int = 0
+    stats: dict = field(default_factory=dict)
+
+
+class Search:
+    def __init__(self, prep: Prepared, max_states: int = 200_000):
+        self.prep = prep
+        self.model = open_model(PROFILE, prep.procs, len(prep.threads) + 2, prep.slots)
+        self.proj = Projection(self.model)
+        self.max_states = max_states
+        self.gslot = dict(prep.gslot)
+        self.mindex = {m: i for i, m in enumerate(prep.threads)}
+        L = self.model.L
+        self.SYSMON = L.SYSMON
+        self._pc_off = L.pc
+        self.parked = int(PC.PARKED)
+        self._alpha: dict[bytes, tuple[int, ...]] = {}
+        self.expansions = 0
+        self.peak_closure = 0
+
+    def alpha(self, t: bytes) -> tuple[int, ...]:
+        a = self._alpha.get(t)
+        if a is None:
+            if len(self._alpha) > 500_000:
+                self._alpha.clear()
+            a = self._alpha[t] = self.proj.alpha(t)
+        return a
+
+    def initial(self) -> Node:
+        t = self.model.state_of(self.prep.snapshot)
+        return (t, self.prep.mbind, self.prep.pbind, frozenset())
+
+    # -- one event ----------------------------------------------------------------
+
+    def _slot(self, ev: Event) -> int:
+        if ev.resource == "G":
+            return self.gslot.get(ev.id, NONE)
+        return NONE
+
+    def assertion(self, node: Node, ev: Event) -> Node | None:
+        """A status event (Undetermined -> X): the node survives if its
+        projection agrees, binding an M or P the event names for the first time."""
+        t, mb, pb, ahead = node
+        al = self.alpha(t)
+        proj = self.proj
+        x = self.mindex.get(ev.m, -1)
+        if ev.resource == "G":
+            g = self.gslot[ev.id]
+            st, m = al[proj.g_at(g)], al[proj.g_at(g) + 1]
+            if st != TRACE_G[ev.to]:
+                return None
+            if st in (2, 3) and x >= 0:
+                if mb[m] == -1:
+                    if x in mb:
+                        return None
+                    mb = mb[:m] + (x,) + mb[m + 1 :]
+                elif mb[m] != x:
+                    return None
+            return (t, mb, pb, ahead)
+        want = TRACE_P[ev.to]
+        if ev.id in pb:
+            q = pb.index(ev.id)
+            if al[proj.p_at(q)] != want:
+                return None
+            owner = al[proj.p_at(q) + 1]
+            if want == 1 and x >= 0 and mb[owner] not in (-1, x):
+                return None
+            return (t, mb, pb, ahead)
+        # A P the trace names for the first time has been idle since the start,
+        # and unbound idle Ps are interchangeable: it is bound when first used.
+        for q in range(self.prep.procs):
+            if pb[q] == -1 and al[proj.p_at(q)] == want == 0:
+                return node
+        return None
+
+    def _group(self, i: int) -> list[int]:
+        """Later events of event i's thread a single runtime step may also
+        have emitted: the next transitions of the same M, up to MAX_GROUP in
+        all, skipping events of other threads that touch none of them."""
+        events, end = self.prep.events, self.prep.end
+        ev = events[i]
+        out: list[int] = []
+        touched: set[tuple[str, int]] = set()
+        for j in range(i + 1, min(end, i + GROUP_WINDOW)):
+            e = events[j]
+            if e.kind != "StateTransition":
+                continue
+            if e.m == ev.m and e.frm != "Undetermined":
+                if (e.resource, e.id) in touched:
+                    break
+                out.append(j)
+                if len(out) == MAX_GROUP - 1:
+                    break
+            else:
+                touched.add((e.resource, e.id))
+        return out
+
+    def _apply(
+        self, al: list[int], ev: Event, a: int, pb: list[int], changed_ps: list[int], newg: dict
+    ) -> bool:
+        """Apply one event to a projection (in model slots) as actor a would
+        do it; False if the projection does not allow it."""
+        proj = self.proj
+        if ev.resource == "G":
+            g = self.gslot.get(ev.id, newg.get(ev.id, NONE))
+            if g == NONE:
+                if ev.frm != "NotExist":
+                    return False
+                g = next((x for x in range(proj.nG) if al[proj.g_at(x)] == 0), NONE)
+                if g == NONE:
+                    return False
+                newg[ev.id] = g
+            i = proj.g_at(g)
+            if al[i] != TRACE_G[ev.frm]:
+                return False
+            to = TRACE_G[ev.to]
+            al[i] = to
+            al[i + 1] = a if to in (2, 3) else NONE
+            return True
+        if ev.id in pb:
+            q = pb.index(ev.id)
+        else:
+            free = [q for q in changed_ps if pb[q] == -1]
+            if not free:
+                return False
+            q = free[0]
+            pb[q] = ev.id
+        i = proj.p_at(q)
+        if al[i] != TRACE_P[ev.frm]:
+            return False
+        to = TRACE_P[ev.to]
+        al[i] = to
+        al[i + 1] = a if to == 1 else NONE
+        return True
+
+    def _context_ok(self, al: tuple[int, ...], ev: Event, a: int, pb: tuple[int, ...]) -> bool:
+        """The event's thread holds the event's P and runs the event's G."""
+        proj = self.proj
+        if ev.p >= 0 and ev.p in pb:
+            q = pb.index(ev.p)
+            if al[proj.p_at(q) + 1] != a:
+                return False
+        if ev.g >= 0:
+            g = self.gslot.get(ev.g, NONE)
+            if g == NONE or al[proj.g_at(g) + 1] != a:
+                return False
+        return True
+
+    def _adds_work(self, ev: Event) -> bool:
+        """Does the event put a goroutine on its thread's P's local queue
+        (newproc, ready, goyield, a timer's goready)?"""
+        if ev.resource != "G":
+            return False
+        return (ev.frm == "NotExist" and ev.to == "Runnable") or (
+            ev.to == "Runnable"
+            and ev.frm in ("Waiting", "Running")
+            and ev.reason != "runtime.Gosched"
+        )
+
+    def _adding(self, node: Node, adds: bool) -> int:
+        """The model P the observed step may put work on, for eager_step."""
+        if not adds:
+            return NONE
+        x = self.mindex.get(self.prep.events[self._cur].m, -1)
+        mb = node[1]
+        if x < 0 or x not in mb:
+            return ANY_P
+        a = mb.index(x)
+        p = node[0][self.model.L.m_p[a]]
+        return ANY_P if p == NONE else p
+
+    def match(
+        self, node: Node, al_s: tuple[int, ...], a: int, u: bytes, i: int
+    ) -> tuple[Node, dict] | None:
+        """Is the step of actor a from node's state to u what event i (and
+        perhaps later events of its thread) shows? The node reached, and the
+        goroutine slots the events created."""
+        t, mb, pb, ahead = node
+        ev = self.prep.events[i]
+        x = self.mindex.get(ev.m, -1)
+        if x >= 0:
+            if mb[a] != x and (mb[a] != -1 or x in mb):
+                return None
+        if not self._context_ok(al_s, ev, a, pb):
+            return None
+        al_u = self.alpha(u)
+        proj = self.proj
+        base = 2 * proj.nG
+        changed_ps = [
+            (k - base) // 2
+            for k in range(base, len(al_s), 2)
+            if al_s[k] != al_u[k] or al_s[k + 1] != al_u[k + 1]
+        ]
+        exp = list(al_s)
+        pbl = list(pb)
+        newg: dict[int, int] = {}
+        if not self._apply(exp, ev, a, pbl, changed_ps, newg):
+            return None
+        consumed: list[int] = []
+        if tuple(exp) != al_u:
+            for j in self._group(i):
+                if j in ahead:
+                    break
+                if not self._apply(exp, self.prep.events[j], a, pbl, changed_ps, newg):
+                    return None
+                consumed.append(j)
+                if tuple(exp) == al_u:
+                    break
+            else:
+                return None
+            if tuple(exp) != al_u:
+                return None
+        if x >= 0 and mb[a] == -1:
+            mb = mb[:a] + (x,) + mb[a + 1 :]
+        if u[self._pc_off[a]] == self.parked:
+            mb = mb[:a] + (-1,) + mb[a + 1 :]
+        return (u, mb, tuple(pbl), ahead.union(consumed) if consumed else ahead), newg
+
+    def advance(
+        self, frontier: dict[Node, int], i: int, beam: int | None
+    ) -> tuple[dict[Node, int], list[Node], bool]:
+        """The frontier after event i (each node with the number of
+        unobserved steps taken before the observed one), the closure before
+        it (for a failure report), and whether the closure hit --max-states.
+        With a beam, only the `beam` nodes reached with the fewest unobserved
+        steps are kept (the laziest paths: the others' unobserved steps can
+        still follow); ties are broken by a checksum, so runs are repeatable."""
+        ev = self.prep.events[i]
+        self._cur = i
+        model = self.model
+        model.expect = expect_for(ev, self._slot(ev))
+        out: dict[Node, int] = {}
+        seen: dict[Node, int] = {}
+        todo: deque[Node] = deque()
+        for node in frontier:
+            if i in node[3]:  # a step matched it already, with an earlier event
+                out[(node[0], node[1], node[2], node[3] - {i})] = 0
+            elif node not in seen:
+                seen[node] = 0
+                todo.append(node)
+        newgs: dict[int, int] = {}
+        truncated = False
+        adds = self._adds_work(ev)
+        parked, pc_off = self.parked, self._pc_off
+        while todo:
+            node = todo.popleft()
+            depth = seen[node] + 1
+            t, mb, pb, ahead = node
+            al_s = self.alpha(t)
+            quiet = model.quiet_visits(t, self._adding(node, adds))
+            succ = model.successors(t)[0]
+            self.expansions += 1
+            if quiet is not None:  # the reduction: only those visits, and observed steps
+                succ = quiet + [x for x in succ if self.alpha(x[2]) != al_s]
+            for a, _label, u in succ:
+                if self.alpha(u) == al_s:
+                    nmb = mb
+                    if mb[a] != -1 and u[pc_off[a]] == parked:
+                        nmb = mb[:a] + (-1,) + mb[a + 1 :]
+                    nxt = (u, nmb, pb, ahead)
+                    if nxt not in seen:
+                        if len(seen) >= self.max_states:
+                            truncated = True
+                            continue
+                        seen[nxt] = depth
+                        todo.append(nxt)
+                    continue
+                got = self.match(node, al_s, a, u, i)
+                if got is not None:
+                    n = got[0]
+                    if n not in out:
+                        out[n] = depth - 1
+                    newgs.update(got[1])
+        self.gslot.update(newgs)
+        self.peak_closure = max(self.peak_closure, len(seen))
+        if beam is not None and len(out) > beam:
+            ranked = sorted(out.items(), key=lambda kv: (kv[1], _checksum(kv[0])))
+            out = dict(ranked[:beam])
+        return out, list(seen), truncated
+
+    def run(self, beam: int | None = None) -> Result:
+        prep = self.prep
+        start = time.monotonic()
+        self.expansions = 0
+        self.peak_closure = 0
+        self.gslot = dict(prep.gslot)
+        frontier: dict[Node, int] = {self.initial(): 0}
+        peak = 1
+        transitions = 0
+        for i in range(prep.end):
+            ev = prep.events[i]
+            if ev.kind != "StateTransition":
+                continue
+            transitions += 1
+            if ev.frm == "Undetermined":
+                nxt: dict[Node, int] = {}
+                for node in frontier:
+                    got = self.assertion(node, ev)
+                    if got is not None:
+                        nxt[got] = 0
+                if not nxt:
+                    return self._result("fails", i, start, transitions, peak, list(frontier))
+                frontier = nxt
+                continue
+            nxt, closure, truncated = self.advance(frontier, i, beam)
+            if not nxt:
+                if truncated:
+                    res = self._result("limit", i, start, transitions, peak, closure, True)
+                    res.reason = f"more than {self.max_states:,} states before one event"
+                    return res
+                return self._result("fails", i, start, transitions, peak, closure)
+            frontier = nxt
+            peak = max(peak, len(frontier))
+        verdict = "partial" if prep.end < len(prep.events) else "conforms"
+        res = Result(verdict, prep.end, transitions, time.monotonic() - start, peak_frontier=peak)
+        res.reason = prep.end_reason
+        res.peak_closure, res.expansions = self.peak_closure, self.expansions
+        res.stats = {"final_frontier": len(frontier)}
+        return res
+
+    def check(self, beams: tuple[int | None, ...] = BEAMS) -> Result:
+        """Search with each beam in turn until one explains the whole trace;
+        a rejection counts only from the exact search (beam None)."""
+        elapsed = 0.0
+        res = None
+        for beam in beams:
+            res = self.run(beam)
+            elapsed += res.elapsed
+            res.stats["beam"] = beam
+            if res.verdict in ("conforms", "partial"):
+                break
+        assert res is not None
+        res.elapsed = elapsed
+        return res
+
+    def _result(self, verdict, i, start, transitions, peak, before, truncated=False) -> Result:
+        ev = self.prep.events[i]
+        res = Result(verdict, i, transitions, time.monotonic() - start, peak_frontier=peak)
+        res.failure = Failure(ev, i, before, truncated)
+        res.peak_closure, res.expansions = self.peak_closure, self.expansions
+        return res
+
+    # -- describing states in the trace's names ---------------------------------------
+
+    def describe(self, node: Node) -> str:
+        """One model state, with goroutines, procs and threads as the trace names them."""
+        t, mb, pb, _ = node
+        L = self.model.L
+        gname = {slot: g for g, slot in self.gslot.items()}
+
+        def G(s: int) -> str:
+            return f"G{gname.get(s, '?' + str(s))}" if s != NONE else "-"
+
+        def P(q: int) -> str:
+            return f"P{pb[q]}" if pb[q] != -1 else f"P(unused {q})"
+
+        def M(a: int) -> str:
+            if a == L.SYSMON:
+                return "sysmon"
+            return f"M{self.prep.threads[mb[a]]}" if mb[a] != -1 else f"M(model {a})"
+
+        parts = []
+        for q in range(L.nP):
+            st = t[L.p_status[q]]
+            owner = t[L.p_m[q]]
+            queue = [G(g) for g in q_items(t, L.runq[q], L.C)]
+            desc = f"{P(q)} {'idle' if st == 0 else 'running'}"
+            if owner != NONE:
+                desc += f" on {M(owner)}"
+            if t[L.runnext[q]] != NONE:
+                desc += f" runnext={G(t[L.runnext[q]])}"
+            if queue:
+                desc += f" runq=[{' '.join(queue)}]"
+            parts.append(desc)
+        gq = [G(g) for g in q_items(t, L.grunq, L.nG)]
+        if gq:
+            parts.append(f"global runq=[{' '.join(gq)}]")
+        for a in range(L.nM):
+            pc = t[L.pc[a]]
+            if pc in (PC.PARKED, PC.NOT_CREATED) and mb[a] == -1:
+                continue
+            desc = f"{M(a)} at {PC_NAMES[pc]}"
+            if t[L.curg[a]] != NONE:
+                desc += f" curg={G(t[L.curg[a]])}"
+            if t[L.spinning[a]]:
+                desc += " spinning"
+            parts.append(desc)
+        parked = sum(1 for a in range(L.nM) if t[L.pc[a]] == PC.PARKED)
+        parts.append(
+            f"{parked} Ms parked, nmspinning={t[L.nmspinning]}, needspinning={t[L.needspinning]}"
+        )
+        limbo = [G(g) for g in range(L.nG) if self.model.in_limbo(t, g)]
+        if limbo:
+            parts.append(f"runnable since before the trace: {' '.join(limbo)}")
+        return "; ".join(parts)
+
+    def observed(self, node: Node) -> str:
+        """The projection of a state: what the trace can see."""
+        t, mb, pb, _ = node
+        al = self.alpha(t)
+        gname = {slot: g for g, slot in self.gslot.items()}
+        out = []
+        for s in sorted(gname, key=gname.get):
+            st = al[self.proj.g_at(s)]
+            if st != 0:
+                out.append(f"G{gname[s]} {G_NAMES[st]}")
+        for q in range(self.prep.procs):
+            st = al[self.proj.p_at(q)]
+            name = f"P{pb[q]}" if pb[q] != -1 else f"P(unused {q})"
+            out.append(f"{name} {P_NAMES[st]}")
+        return ", ".join(out)
+
+
+# ---- running it --------------------------------------------------------------------
+
+
+@dataclass
+class Checked:
+    result: Result
+    search: Search
+    source: str
+    go_version: str
+    gomaxprocs: int
+
+
+def check_events(events: list[Event], source: str, max_states: int) -> tuple[Result, Search]:
+    prep = prepare(events)
+    search = Search(prep, max_states=max_states)
+    return search.check(), search
+
+
+def load_trace(path: Path, tc_getter) -> tuple[list[Event], str]:
+    """The events of a trace file (binary: parsed by `go tool trace`; a saved
+    dump: read directly). Returns the events and the dump's text."""
+    kind, version, _ = read_trace_file(path)
+    if kind == "binary":
+        text = parsed_dump(tc_getter(), path)
+    else:
+        text = path.read_text()
+    return parse_dump(text, str(path)), text
+
+
+def trace_program(
+    program: Path,
+    *,
+    gomaxprocs: int | None,
+    godebug: str,
+    timeout: float,
+    out_dir: Path | None,
+    tc: Toolchain | None = None,
+) -> tuple[list[Event], Toolchain, Path | None, float]:
+    """Build and run PROGRAM.go with the tracer on; its events, the toolchain,
+    where the binary trace was saved (under out_dir), and the run's wall time."""
+    tc = tc or find_toolchain()
+    with tempfile.TemporaryDirectory(prefix="gmpcheck-conform-") as tmp:
+        work = Path(tmp)
+        binary = build(tc, program, work / "build")
+        trace_file = work / "trace.out"
+        res = run(tc, binary, trace_file, gomaxprocs=gomaxprocs, godebug=godebug, timeout=timeout)
+        if res.timed_out:
+            raise GoToolError(f"{program} did not finish within {timeout:g}s (see --timeout)")
+        if res.returncode != 0:
+            last = [ln for ln in res.stderr.splitlines() if ln.strip()][:1]
+            raise GoToolError(
+                f"{program} exited with status {res.returncode}: {last[0] if last else ''}".rstrip()
+            )
+        if not trace_file.is_file() or trace_file.stat().st_size == 0:
+            raise GoToolError(f"{program} wrote no trace (does it call os.Exit?)")
+        data = trace_file.read_bytes()
+        version = binary_format(data)
+        if version is None:
+            raise GoToolError(f"{program}: the trace it wrote is not a Go execution trace")
+        check_format(version, f"{program} (run by {tc.version})")
+        text = parsed_dump(tc, trace_file)
+        saved = None
+        if out_dir is not None:
+            stem = program.stem + (f"-p{gomaxprocs}" if gomaxprocs else "")
+            saved = out_dir / f"conform-{stem}.trace"
+            write_atomically(saved, data)
+            write_atomically(
+                out_dir / f"conform-{stem}.parsed.txt", f"# go 1.{version} trace\n" + text
+            )
+    return parse_dump(text, str(program)), tc, saved, res.elapsed
+
+
+def summary(res: Result, search: Search, source: str, extra: dict) -> dict:
+    prep = search.prep
+    rate = res.checked / res.elapsed if res.elapsed > 0 else 0.0
+    doc = {
+        "schema": SCHEMA,
+        "source": source,
+        "profile": PROFILE,
+        "verdict": res.verdict,
+        "events": len(prep.events),
+        "checked_events": res.checked,
+        "state_transitions": res.transitions,
+        "elapsed_s": round(res.elapsed, 3),
+        "events_per_s": round(rate),
+        "model": {
+            "procs": prep.procs,
+            "threads": len(prep.threads),
+            "goroutine_slots": prep.slots,
+        },
+        "goroutines": {
+            "program": sorted(prep.program_gs),
+            "runtime": sorted(prep.runtime_gs),
+        },
+        "search": {
+            "peak_frontier": res.peak_frontier,
+            "peak_closure": res.peak_closure,
+            "expansions": res.expansions,
+        },
+        "reason": res.reason or None,
+        **extra,
+    }
+    if res.failure is not None:
+        f = res.failure
+        doc["failure"] = {
+            "event_index": f.index,
+            "line": f.event.line,
+            "event": f.event.text,
+            "states_before": len(f.before),
+            "observed_before": search.observed(f.before[0]) if f.before else None,
+            "examples": [search.describe(n) for n in f.before[:5]],
+        }
+    return doc
+
+
+def render(doc: dict) -> list[str]:
+    out = []
+    src = doc["source"]
+    v = doc["verdict"]
+    head = (
+        f"{src}: {doc['checked_events']:,} of {doc['events']:,} events checked against the "
+        f"{doc['profile']} model in {doc['elapsed_s']:.2f} s ({doc['events_per_s']:,} events/s)"
+    )
+    out.append(head)
+    m = doc["model"]
+    g = doc["goroutines"]
+    out.append(
+        f"model: {m['procs']} Ps, {m['threads']} threads, {m['goroutine_slots']} goroutine slots; "
+        f"goroutines: {len(g['program'])} the program's, {len(g['runtime'])} the runtime's"
+    )
+    if v == "conforms":
+        out.append("conforms: the model explains every event")
+    elif v == "partial":
+        out.append(f"conforms up to event {doc['checked_events']:,}; the rest is {doc['reason']}")
+    else:
+        f = doc["failure"]
+        if v == "limit":
+            out.append(
+                f"inconclusive at event {f['event_index']:,} (line {f['line']}): {doc['reason']}"
+            )
+        else:
+            out.append(
+                f"does not conform: the model cannot explain event {f['event_index']:,} "
+                f"(line {f['line']} of the dump):"
+            )
+        out.append(f"  {f['event']}")
+        out.append(f"the trace shows, just before it: {f['observed_before']}")
+        out.append(f"the model could be in {f['states_before']:,} states then, e.g.:")
+        for ex in f["examples"]:
+            out.append(f"  - {ex}")
+    return out
+
+
+def exit_code(verdict: str) -> int:
+    return {"conforms": EXIT_OK, "fails": EXIT_SAFETY}.get(verdict, EXIT_INCONCLUSIVE)
+
+
+def add_parser(sub) -> None:
+    c = sub.add_parser(
+        "conform",
+        help="check an execution of the real Go runtime against the model",
+        description="Build and run PROGRAM.go with the execution tracer on (or read --trace FILE) "
+        "and check that the model (go1.26 profile) can produce what the trace shows.",
+    )
+    c.add_argument("program", nargs="?", help="a Go program (package main, standard library only)")
+    c.add_argument("--trace", metavar="FILE", help="check this trace instead of running a program")
+    c.add_argument("--gomaxprocs", type=int, default=None, help="GOMAXPROCS for the run")
+    c.add_argument("--godebug", default="", help="GODEBUG for the run, e.g. asyncpreemptoff=1")
+    c.add_argument("--timeout", type=float, default=60.0, help="seconds the program may run (60)")
+    c.add_argument("--max-states", type=int, default=200_000, help="per event (200,000)")
+    c.add_argument("--out", default="reports", help="where the trace is saved (reports)")
+    c.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def cmd_conform(args: argparse.Namespace) -> int:
+    from checker.cli import UsageError
+
+    if bool(args.program) == bool(args.trace):
+        raise UsageError("conform needs a PROGRAM.go or --trace FILE (one of them)")
+    if args.gomaxprocs is not None and not 1 <= args.gomaxprocs <= MAX_PS:
+        raise UsageError(f"--gomaxprocs must be between 1 and {MAX_PS}")
+    if args.max_states < 1:
+        raise UsageError("--max-states must be at least 1")
+    extra: dict = {}
+    if args.trace:
+        if args.gomaxprocs or args.godebug:
+            raise UsageError("--gomaxprocs and --godebug are for running a program, not --trace")
+        path = Path(args.trace)
+        events, _ = load_trace(path, find_toolchain)
+        source = str(path)
+    else:
+        program = Path(args.program)
+        events, tc, saved, _ = trace_program(
+            program,
+            gomaxprocs=args.gomaxprocs,
+            godebug=args.godebug,
+            timeout=args.timeout,
+            out_dir=Path(args.out),
+        )
+        source = str(program)
+        extra = {"go_version": tc.version, "gomaxprocs": args.gomaxprocs, "godebug": args.godebug}
+        if saved is not None:
+            extra["trace"] = str(saved)
+    res, search = check_events(events, source, args.max_states)
+    doc = summary(res, search, source, extra)
+    doc["exit_code"] = exit_code(res.verdict)
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        for line in render(doc):
+            print(line)
+        if extra.get("trace"):
+            print(f"trace saved: {extra['trace']} (check it again with --trace)")
+    sys.stdout.flush()
+    return doc["exit_code"]
+
+
+def iter_transitions(events: Iterable[Event]) -> Iterable[Event]:
+    return (e for e in events if e.kind == "StateTransition")

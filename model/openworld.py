@@ -1,0 +1,623 @@
+"""The open world: the scheduler with the program left open, for checking
+executions of the real runtime (checker/conform.py).
+
+A shipped workload fixes what each goroutine does next. A real program's
+goroutines do whatever the trace says they did, so here the goroutine an
+M runs may take any user step (spawn, block, wake another, yield, enter a
+system call, exit) and the conformance search picks the one the trace
+shows. The scheduler's own steps are the profile's (model/go126.py for Go
+1.26 and later), unchanged.
+
+The real runtime also has sources of work the model leaves out (timers,
+netpoll, the GC's workers, the trace reader, sysmon's injectglist; see
+docs/model.md). Where a trace shows one of them, the open world has a step
+for it, each following the Go code it stands for and named in the
+trace's vocabulary in docs/conformance.md:
+
+    timer        an M looking for work runs an expired timer that readies a
+                 goroutine: ready(gp, next=true) onto its own P, wakep(),
+                 and findRunnable starts over (findRunnable's
+                 pp.timers.check, stealWork's timer pass -> goroutineReady)
+    gcworker     findRunnable readies a runtime goroutine itself and runs
+                 it: a GC mark worker (gcController.findRunnableGCWorker) or
+                 the trace reader (traceReader); schedule() then wakep()s
+                 for the tryWakeP it returns
+    netpoll      an M the model has parked was in fact blocked in
+                 netpoll(delay) (findRunnable step r) and returns: pidleget,
+                 acquirep, and findRunnable from the top
+    inject       sysmon, or an M back from netpoll without a P, readies a
+                 goroutine with injectglist: the global queue, then
+                 startIdle starts an M on an idle P
+    allocm       startm called by an M without a P (sysmon's retake, an M
+                 in entersyscallblock) has to create a thread: newm ->
+                 allocm borrows the P (acquirep) for its allocations and
+                 releases it before the thread starts (whether an idle M
+                 existed is not in the trace, so both are allowed)
+    foreachp     forEachP (the tracer's traceAdvance, trace.Stop) run by a
+                 goroutine takes a P out of a system call
+                 (setBlockOnExitSyscall, takeP) and handoffp()s it
+    goyield      a goroutine yields to the tail of its P's ring (goyield_m:
+                 the runtime's semaphore hand-off), which the trace also
+                 reports as "preempted"
+    go-blocked   newproc1(parked=true): a goroutine created _Gwaiting
+
+Goroutines that were runnable when the trace started are in no queue the
+trace tells of. They are kept runnable in no queue (the "limbo": runnable
+and named by no queue, M or transit slot) and any M looking for work may
+take one, as if it had been in whatever queue it was in.
+
+Time is not in the model. sysmon may ask any running goroutine to yield
+and may retake any P in a system call at any moment: the 10ms and 20us
+thresholds are not checked. Likewise the `schedtick % 61` check of the
+global queue may fire on any round: schedtick is not in the trace.
+
+The search tells the model what the next observation needs (`expect`), so
+that it offers only matching user and environment choices: a choice that
+the observation does not name could not match it anyway. Two unobserved
+steps are offered only when the observation needs them, which loses no
+observable behaviour: sysmon's preemption request (its only effect is to
+allow the preemption the trace then shows) and taking a goroutine out of
+the limbo (followed by running it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from model.config import Config
+from model.gmp import GMPModel
+from model.machine import TRUNCATED, choices, step
+from model.pcs import PC
+from model.state import (
+    G_DEAD,
+    G_RUNNABLE,
+    G_RUNNING,
+    G_SYSCALL,
+    G_WAITING,
+    NONE,
+    Layout,
+    q_push,
+    q_remove,
+)
+from model.symmetry import Symmetry
+from model.workloads import Workload
+
+USER_OPS = (
+    "go",
+    "go-blocked",
+    "gosched",
+    "preempt",
+    "goyield",
+    "park",
+    "ready",
+    "syscall",
+    "syscall-block",
+    "exit",
+)
+ENV_OPS = ("timer", "gcworker", "netpoll", "inject", "allocm", "foreachp")
+
+# findRunnable's steps before it has a G, with the M holding its P: where a
+# timer can fire or a runtime goroutine can be chosen.
+LOOKING = frozenset(
+    {
+        PC.SCHEDULE,
+        PC.FR_RUNQGET,
+        PC.FR_GLOBRUNQ,
+        PC.FR_STEAL_CHECK,
+        PC.FR_BECOME_SPINNING,
+        PC.FR_STEAL,
+        PC.FR_DROP,
+    }
+)
+
+
+ANY_P = 254  # eager_step: the observed step may put work on any running P
+# Steps after which the M's own P may have more to steal, unobserved.
+PUBLISHING = frozenset({PC.RUNQPUT_RING, PC.RUNQPUTBATCH, PC.FR_RECHECK_ACQUIRE})
+# Runtime procedures that return to their caller's `ret`.
+PROCEDURES = frozenset(
+    {
+        PC.WAKEP_CAS,
+        PC.WAKEP_PIDLE,
+        PC.STARTM,
+        PC.HANDOFFP,
+        PC.HANDOFFP_SPIN,
+        PC.HANDOFFP_LOCK,
+        PC.ALLOCM,
+    }
+)
+
+
+@dataclass
+class Snapshot:
+    """Where things are when a trace starts, in model slots (state_of)."""
+
+    running: dict[int, tuple[int, int]]  # G -> (M, P)
+    syscall: dict[int, tuple[int, int]]  # G -> (M, P or NONE)
+    looking: dict[int, int]  # M -> P: Ms in the scheduler
+    runnable: list[int]  # Gs runnable in no known queue (the limbo)
+    waiting: list[int]
+    idle_ps: list[int]
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What the next observation can use: user steps (at RUN), environment
+    steps, the goroutine they name, and the lazy unobserved steps."""
+
+    user: frozenset[str] = frozenset()
+    env: frozenset[str] = frozenset()
+    target: int = NONE  # the G slot a ready/timer/gcworker/inject names
+    preempt: int = NONE  # the G slot sysmon may ask to yield
+    limbo: int = NONE  # the G slot an M may take out of the limbo
+
+
+ANYTHING = Expect(frozenset(USER_OPS), frozenset(ENV_OPS))
+
+
+def open_workload(gs: int) -> Workload:
+    """The placeholder workload of an open model: no programs, `gs` slots."""
+    return Workload(
+        "open",
+        "goroutines do what the trace says they do",
+        {"main": ["exit"]},
+        max_gs=gs,
+    )
+
+
+class OpenWorld(GMPModel):
+    """The open world, on top of a profile (build it with open_model)."""
+
+    mutation_name = ""
+
+    def __init__(self, cfg: Config, workload: Workload | None = None, symmetry: bool = False):
+        super().__init__(cfg, workload=workload, symmetry=False)
+        gs = self.L.nG
+        # A ring that holds every goroutine: runqputslow never fires, as in a
+        # real program with fewer than 256 runnable goroutines per P.
+        self.L = Layout(cores=cfg.cores, max_ms=cfg.ms, max_gs=gs, ring=max(gs, 2), semas=0)
+        self.symmetry = Symmetry(self.L) if symmetry else None
+        self.expect: Expect = ANYTHING
+
+    # ---- user code: whatever the trace says --------------------------------
+
+    @choices(PC.RUN)
+    def run_choices(self, t: bytes, m: int) -> list[tuple]:
+        L, exp = self.L, self.expect
+        g = t[L.curg[m]]
+        out: list[tuple] = []
+        for op in exp.user:
+            if op == "ready":
+                for w in self._waiting(t, exp.target):
+                    out.append(("ready", w))
+            elif op == "preempt":
+                if t[L.g_preempt[g]]:
+                    out.append(("preempt", NONE))
+            else:
+                out.append((op, NONE))
+        return out
+
+    def _waiting(self, t: bytes | list[int], target: int) -> list[int]:
+        L = self.L
+        if target != NONE:
+            return [target] if t[L.g_status[target]] == G_WAITING else []
+        return [w for w in range(L.nG) if t[L.g_status[w]] == G_WAITING]
+
+    @step(PC.RUN)
+    def run(self, s: list[int], m: int, c: tuple) -> str:
+        L = self.L
+        kind, w = c
+        g = s[L.curg[m]]
+        if kind == "go" or kind == "go-blocked":
+            return self.newproc_open(s, m, g, blocked=kind == "go-blocked")
+        if kind == "gosched":
+            return self.goschedImpl(s, m, g, "Gosched")
+        if kind == "preempt":
+            return self.gopreempt_m(s, m, g, "signal")
+        if kind == "goyield":
+            return self.goyield_m(s, m, g)
+        if kind == "park":
+            return self.gopark_open(s, m, g)
+        if kind == "ready":
+            return self.ready_open(s, m, g, w)
+        if kind == "syscall":
+            return self.entersyscall(s, m, g)
+        if kind == "syscall-block":
+            return self.entersyscallblock(s, m, g)
+        assert kind == "exit"
+        return self.goexit0(s, m, g)
+
+    def newproc_open(self, s: list[int], m: int, g: int, blocked: bool) -> str:
+        """newproc -> newproc1: the lowest free G slot becomes _Grunnable
+        and goes to runnext (runqput(pp, newg, true); wakep()), or, created
+        parked (newproc1's `parked`), _Gwaiting on no queue."""
+        L = self.L
+        child = next((x for x in range(L.nG) if s[L.g_status[x]] == G_DEAD), NONE)
+        if child == NONE:
+            return TRUNCATED
+        s[L.g_pc[child]] = 0
+        s[L.g_preempt[child]] = 0
+        p = s[L.m_p[m]]
+        if blocked:
+            s[L.g_status[child]] = G_WAITING
+            return f"newproc(m={m}, g={g}, child={child}, parked)"
+        s[L.g_status[child]] = G_RUNNABLE
+        self.runqput_next(s, m, p, child)
+        return f"newproc(m={m}, g={g}, child={child}, p={p})"
+
+    def gopark_open(self, s: list[int], m: int, g: int) -> str:
+        """gopark -> park_m: casgstatus(_Grunning, _Gwaiting); dropg;
+        schedule(). (Why it blocks — channel, mutex, sleep — is the trace's
+        reason; the scheduler does the same for all.)"""
+        L = self.L
+        if not self.casgstatus(s, m, g, G_RUNNING, G_WAITING):
+            return f"gopark(m={m}, g={g}) throws"
+        s[L.curg[m]] = NONE
+        s[L.pc[m]] = PC.SCHEDULE
+        return f"gopark(m={m}, g={g})"
+
+    def ready_open(self, s: list[int], m: int, g: int, w: int) -> str:
+        """goready(gp) -> ready(gp, next=true): casgstatus(_Gwaiting,
+        _Grunnable); runqput on the readier's P, runnext; wakep()."""
+        L = self.L
+        if not self.casgstatus(s, m, w, G_WAITING, G_RUNNABLE):
+            return f"ready(m={m}, g={g}, target={w}) throws"
+        p = s[L.m_p[m]]
+        self.runqput_next(s, m, p, w)
+        return f"goready(m={m}, g={g}, target={w}, p={p})"
+
+    def goyield_m(self, s: list[int], m: int, g: int) -> str:
+        """goyield_m: casgstatus(_Grunning, _Grunnable); dropg;
+        runqput(pp, gp, false) — the tail of the local ring, not the global
+        queue (unlike Gosched); schedule(). The trace calls it "preempted"."""
+        L = self.L
+        if not self.casgstatus(s, m, g, G_RUNNING, G_RUNNABLE):
+            return f"goyield(m={m}, g={g}) throws"
+        p = s[L.m_p[m]]
+        if not self.ring_has_room(s, p):
+            return TRUNCATED
+        s[L.curg[m]] = NONE
+        self.ring_put(s, p, g)
+        s[L.pc[m]] = PC.SCHEDULE
+        return f"goyield(m={m}, g={g}, p={p})"
+
+    # ---- what the runtime does that the model leaves out --------------------
+
+    def step_successors(self, t: bytes) -> tuple[list[tuple[int, str, bytes]], bool]:
+        out, truncated = super().step_successors(t)
+        if t[self.L.throw]:
+            return out, truncated
+        exp = self.expect
+        if exp.env or exp.limbo != NONE:
+            for a in range(self.L.nM):
+                out.extend(self.env_successors(t, a, exp))
+        return out, truncated
+
+    def env_successors(self, t: bytes, m: int, exp: Expect) -> list[tuple[int, str, bytes]]:
+        L = self.L
+        pc = t[L.pc[m]]
+        out = []
+        if pc in LOOKING:
+            if "timer" in exp.env or "gcworker" in exp.env:
+                for w in self._waiting(t, exp.target):
+                    if "timer" in exp.env:
+                        s = list(t)
+                        out.append((m, self.timer_ready(s, m, w), bytes(s)))
+                    if "gcworker" in exp.env:
+                        s = list(t)
+                        out.append((m, self.findRunnable_runtime_g(s, m, w), bytes(s)))
+            w = exp.limbo
+            if w != NONE and self.in_limbo(t, w):
+                s = list(t)
+                out.append((m, self.take_from_limbo(s, m, w), bytes(s)))
+        elif pc == PC.PARKED and self.midle_top(t) == m:
+            if "netpoll" in exp.env and t[L.pidle] != NONE:
+                s = list(t)
+                out.append((m, self.netpoll_wakes(s, m), bytes(s)))
+            if "inject" in exp.env:
+                for w in self._waiting(t, exp.target):
+                    s = list(t)
+                    out.append((m, self.netpoll_injectglist(s, m, w), bytes(s)))
+        elif pc == PC.RUN and "foreachp" in exp.env:
+            for p in range(L.nP):
+                if self.in_syscall(t, p):
+                    s = list(t)
+                    out.append((m, self.forEachP_takeP(s, m, p), bytes(s)))
+        return out
+
+    def forEachP_takeP(self, s: list[int], m: int, p: int) -> str:
+        """forEachP, run by this M's goroutine on the system stack: "Force Ps
+        currently in a system call into _Pidle and hand them off":
+        setBlockOnExitSyscall(p2); thread.takeP(); handoffp(p2). The
+        goroutine goes on afterwards."""
+        L = self.L
+        self.takeP(s, p)
+        s[L.pp[m]] = p
+        s[L.spin_arg[m]] = 0
+        self.call(s, m, PC.HANDOFFP, PC.RUN)
+        return f"forEachP.takeP(m={m}, p={p})"
+
+    # ---- startm: whether it finds an idle M is not in the trace -----------------
+
+    @choices(PC.STARTM)
+    def startm_choices(self, t: bytes, a: int) -> list[str]:
+        if "allocm" in self.expect.env and t[self.L.m_p[a]] == NONE:
+            return ["start", "allocm"]
+        return ["start"]
+
+    @step(PC.STARTM)
+    def startm(self, s: list[int], a: int, how: str) -> str:
+        """startm; or, with no idle M, newm -> allocm(pp, ...), which
+        borrows pp when the caller has no P: "temporarily borrow p for
+        mallocs in this function" (acquirep)."""
+        if how == "start":
+            return super().startm(s, a, None)
+        p = s[self.L.pp[a]]
+        self.acquirep(s, a, p)
+        s[self.L.pc[a]] = PC.ALLOCM
+        return f"allocm.acquirep({self.who(a)}, p={p})"
+
+    @step(PC.ALLOCM)
+    def allocm_releasep(self, s: list[int], a: int, c: None) -> str:
+        """allocm gives the borrowed P back (releasep) and newm starts the
+        thread with nextp = pp (a parked model M stands for the new thread)."""
+        self.releasep(s, a)
+        return "allocm.releasep; " + super().startm(s, a, None)
+
+    def _leave_findRunnable(self, s: list[int], m: int) -> None:
+        L = self.L
+        s[L.mask[m]] = 0
+        s[L.steal_pass[m]] = 0
+
+    def timer_ready(self, s: list[int], m: int, w: int) -> str:
+        """A timer run by this M (findRunnable's pp.timers.check, or
+        stealWork's pass over other Ps' timers) readies w: goroutineReady ->
+        goready -> ready(gp, next=true) onto this M's P; wakep(); and
+        findRunnable starts over (it finds w in runnext)."""
+        L = self.L
+        p = s[L.m_p[m]]
+        s[L.g_status[w]] = G_RUNNABLE
+        old = s[L.runnext[p]]
+        s[L.runnext[p]] = w
+        if old != NONE:
+            self.ring_put(s, p, old)  # the kicked-out runnext, at the ring tail
+        self._leave_findRunnable(s, m)
+        self.call(s, m, PC.WAKEP_CAS, PC.SCHEDULE)
+        return f"timer.goready(m={m}, p={p}, g={w})"
+
+    def findRunnable_runtime_g(self, s: list[int], m: int, w: int) -> str:
+        """findRunnable returns a runtime goroutine it readied itself
+        (traceReader, gcController.findRunnableGCWorker: casgstatus
+        _Gwaiting -> _Grunnable, no queue) with tryWakeP; schedule() calls
+        wakep() and runs it. (The model wakes before resetspinning instead
+        of after: both are wakeups from the same M before execute.)"""
+        L = self.L
+        s[L.g_status[w]] = G_RUNNABLE
+        s[L.gp[m]] = w
+        s[L.inherit[m]] = 0
+        self._leave_findRunnable(s, m)
+        self.call(s, m, PC.WAKEP_CAS, PC.EXECUTE)
+        return f"findRunnable.runtime-g(m={m}, g={w})"
+
+    def in_limbo(self, t: bytes | list[int], w: int) -> bool:
+        """Runnable, and named by no queue, M or transit slot."""
+        L = self.L
+        return t[L.g_status[w]] == G_RUNNABLE and w not in L.g_refs(t)
+
+    def take_from_limbo(self, s: list[int], m: int, w: int) -> str:
+        """findRunnable finds w, which was runnable before the trace began, in
+        whichever queue it was (the trace does not say)."""
+        self._leave_findRunnable(s, m)
+        self.to_execute(s, m, w, False)
+        return f"findRunnable.before-trace(m={m}, g={w})"
+
+    def midle_top(self, t: bytes | list[int]) -> int:
+        L = self.L
+        top = NONE
+        for i in range(L.nM):
+            v = t[L.midle + i]
+            if v == NONE:
+                break
+            top = v
+        return top
+
+    def netpoll_wakes(self, s: list[int], m: int) -> str:
+        """The M was not parked in stopm but blocked in netpoll(delay)
+        (findRunnable step r, for a timer or I/O); it returns, lock;
+        pidleget(); unlock; acquirep(pp); goto top. (Parked Ms are
+        interchangeable, so the top of the idle list stands for it.)"""
+        L = self.L
+        q_remove(s, L.midle, L.nM, m)
+        p = self.pidleget(s)
+        self.acquirep(s, m, p)
+        s[L.pc[m]] = PC.SCHEDULE
+        return f"netpoll.acquirep(m={m}, p={p})"
+
+    def netpoll_injectglist(self, s: list[int], m: int, w: int) -> str:
+        """The M blocked in netpoll (findRunnable step r) returns with w ready
+        and finds no idle P: injectglist(&list) — w on the global queue,
+        startIdle (pidlegetSpinning; startm for each idle P) — then stopm."""
+        L = self.L
+        q_remove(s, L.midle, L.nM, m)
+        s[L.g_status[w]] = G_RUNNABLE
+        self.globrunqput(s, w)
+        p = self.pidlegetSpinning(s)
+        if p == NONE:
+            s[L.pc[m]] = PC.STOPM
+            return f"netpoll.injectglist(m={m}, g={w}, no idle P)"
+        s[L.pp[m]] = p
+        s[L.spin_arg[m]] = 0
+        self.call(s, m, PC.STARTM, PC.STOPM)
+        return f"netpoll.injectglist(m={m}, g={w}, startm p={p})"
+
+    # ---- sysmon, with time left out ------------------------------------------
+
+    @choices(PC.SYSMON)
+    def sysmon_choices(self, t: bytes, a: int) -> list[tuple]:
+        """Retake any P in a system call (the trace's ProcSteal); ask a G to
+        yield only when the observation is its preemption; injectglist a
+        waiting G when the observation is that wakeup."""
+        L, exp = self.L, self.expect
+        out: list[tuple] = [("retake", p) for p in range(L.nP) if self.in_syscall(t, p)]
+        g = exp.preempt
+        if g != NONE and not t[L.g_preempt[g]]:
+            for p in range(L.nP):
+                if self.runs_user_code(t, p) and t[L.curg[t[L.p_m[p]]]] == g:
+                    out.append(("preempt", p))
+        if "inject" in exp.env:
+            for w in self._waiting(t, exp.target):
+                out.append(("inject", w))
+        return out
+
+    @step(PC.SYSMON)
+    def sysmon(self, s: list[int], a: int, c: tuple) -> str:
+        kind, x = c
+        if kind == "retake":
+            return self.retake_handoff(s, a, x)
+        if kind == "preempt":
+            self.preemptone(s, x)
+            return f"sysmon.retake(p={x}, preempt=G{s[self.L.curg[s[self.L.p_m[x]]]]})"
+        return self.sysmon_injectglist(s, a, x)
+
+    def sysmon_injectglist(self, s: list[int], a: int, w: int) -> str:
+        """injectglist from an M without a P (sysmon's netpoll or scavenger
+        wakeup): casgstatus(_Gwaiting, _Grunnable); lock; globrunqputbatch;
+        startIdle: pidlegetSpinning and startm(pp, false, lockheld=true)."""
+        L = self.L
+        s[L.g_status[w]] = G_RUNNABLE
+        self.globrunqput(s, w)
+        p = self.pidlegetSpinning(s)
+        label = f"injectglist(sysmon, g={w}"
+        if p == NONE:
+            return label + ", no idle P)"
+        s[L.pp[a]] = p
+        s[L.spin_arg[a]] = 0
+        self.call(s, a, PC.STARTM, PC.SYSMON)
+        return label + f", startm p={p})"
+
+    # ---- a partial-order reduction for the search ------------------------------
+
+    def quiet_visits(self, t: bytes, adding: int = NONE) -> list[tuple[int, str, bytes]] | None:
+        """The steps of one M that are visits finding nothing: a stealing M
+        (stealWork) or a re-checking M (checkRunqsNoP) all of whose
+        remaining visits this pass go to Ps that have nothing to take and
+        can get nothing before the next event without it being observed.
+        Such a visit only advances the M's own pass, so it commutes with
+        every unobserved step of the others; the search then explores from
+        that state only these visits and the steps that could be the next
+        event (not the others' unobserved steps, whose interleavings with
+        the visits lead to the same states). `adding` is the P the observed
+        step may put work on (NONE: no local queue; ANY_P: cannot tell)."""
+        L = self.L
+        for m in range(L.nM):
+            pc = t[L.pc[m]]
+            if pc == PC.FR_STEAL:
+                last = t[L.steal_pass[m]] == self.cfg.steal_tries - 1
+                ps = self.steal_choices(t, m)
+                fn = self.findRunnable_steal
+            elif pc == PC.FR_RECHECK_RUNQS:
+                last = True
+                ps = self.recheck_choices(t, m)
+                fn = self.findRunnable_recheck_runqs
+            else:
+                continue
+            if ps and all(self._nothing_for(t, v, last, adding) for v in ps):
+                out = []
+                for v in ps:
+                    s = list(t)
+                    out.append((m, fn(s, m, v), bytes(s)))
+                return out
+        return None
+
+    def _nothing_for(self, t: bytes, v: int, runnext_too: bool, adding: int) -> bool:
+        """P v has nothing a visitor would take (ring, and runnext if
+        `runnext_too`), and no step can give it some unobserved before the
+        next event (its owner is not in the scheduler or publishing a batch)."""
+        L = self.L
+        if self.p_is_idle(t, v):
+            return True
+        if t[L.runq[v]] != NONE or (runnext_too and t[L.runnext[v]] != NONE):
+            return False
+        if adding == v:
+            return False
+        owner = t[L.p_m[v]]
+        if owner == NONE:  # reserved: by an M about to publish a batch on it?
+            return not any(
+                t[L.pp[a]] == v and t[L.pc[a]] == PC.FR_RECHECK_ACQUIRE for a in range(L.nM)
+            )
+        if owner == L.SYSMON:
+            return True
+        pc = t[L.pc[owner]]
+        if pc in PUBLISHING or pc in LOOKING or (adding == ANY_P and pc == PC.RUN):
+            return False
+        return not (pc in PROCEDURES and t[L.ret[owner]] == PC.SCHEDULE)
+
+    # ---- a state from what a trace shows at its start ---------------------------
+
+    def state_of(self, snap: Snapshot) -> bytes:
+        """The state a trace's first statuses describe. Runnable goroutines
+        are in the limbo; Ms not named are parked; idle Ps are on the idle
+        list; no M spins (nmspinning = 0)."""
+        L = self.L
+        s = L.blank()
+        for g, (m, p) in snap.running.items():
+            s[L.g_status[g]] = G_RUNNING
+            s[L.curg[m]] = g
+            self.acquirep(s, m, p)
+            s[L.pc[m]] = PC.RUN
+        for g, (m, p) in snap.syscall.items():
+            s[L.g_status[g]] = G_SYSCALL
+            s[L.curg[m]] = g
+            if p != NONE:
+                self.acquirep(s, m, p)
+            s[L.oldp[m]] = p
+            s[L.pc[m]] = PC.IN_SYSCALL
+        for m, p in snap.looking.items():
+            self.acquirep(s, m, p)
+            s[L.pc[m]] = PC.SCHEDULE
+        for g in snap.runnable:
+            s[L.g_status[g]] = G_RUNNABLE
+        for g in snap.waiting:
+            s[L.g_status[g]] = G_WAITING
+        for p in snap.idle_ps:
+            self.pidleput(s, p)
+        busy = set(snap.looking) | {m for m, _ in snap.running.values()}
+        busy |= {m for m, _ in snap.syscall.values()}
+        for m in range(L.nM):
+            if m not in busy:
+                s[L.pc[m]] = PC.PARKED
+                q_push(s, L.midle, L.nM, m)
+        s[L.pc[L.SYSMON]] = PC.SYSMON
+        return bytes(s)
+
+    # ---- what the trace cannot tell ---------------------------------------------
+
+    @choices(PC.SCHEDULE)
+    def schedule_choices(self, t: bytes, m: int) -> list[bool]:
+        """schedtick is not observable: any round may be the one where
+        `schedtick % 61 == 0` takes a G from the global queue first."""
+        return [True, False] if t[self.L.grunq] != NONE else [False]
+
+    @step(PC.SCHEDULE)
+    def schedule(self, s: list[int], m: int, fairness: bool) -> str:
+        """schedule() -> findRunnable(): the global-queue check, when this
+        round is the 61st (the model lets it be any), else the local queue."""
+        L = self.L
+        p = s[L.m_p[m]]
+        if fairness:
+            g = self.globrunqget(s)
+            self.to_execute(s, m, g, False)
+            return f"findRunnable.globrunqget(m={m}, p={p}, g={g})"
+        return self.findRunnable_runqget(s, m, None)
+
+    def schedtick_advance(self, s: list[int], p: int) -> None:
+        """schedtick is not tracked (see schedule_choices)."""
+
+
+def open_model(profile: str, cores: int, ms: int, gs: int):
+    """An open-world model of the profile's scheduler with `cores` Ps, `ms`
+    Ms and `gs` goroutine slots."""
+    from model.factory import build_model
+
+    cfg = Config(cores=cores, max_ms=ms, profile=profile, workload="open")
+    return build_model(cfg, model_class=OpenWorld, workload=open_workload(gs), symmetry=False)
