@@ -11,10 +11,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from checker import report
-from checker.explore import Progress, default_workers, explore
+from checker.explore import Progress, default_workers
 from checker.itf import TraceFileError, read_trace
 from checker.plugin import PluginError, load_plugin
 from checker.render import Style, print_lines, render_trace, use_color
+from checker.run import run_check
 from model.config import GO_SCHEDTICK_PERIOD, GO_STEAL_TRIES, Config, ConfigError
 from model.workloads import WorkloadError
 
@@ -101,6 +102,19 @@ def build_parser() -> Parser:
     s.add_argument("--out", default="reports", help="where counterexamples go (reports)")
     s.add_argument("--json", action="store_true", help="print the summary as JSON")
     s.add_argument("--quiet", action="store_true", help="no progress line")
+    s.add_argument(
+        "--fairness",
+        default="",
+        metavar="A,B",
+        help="liveness assumptions, from m, sysmon, signal, syscall (default: each "
+        "property's own, printed with its verdict)",
+    )
+    s.add_argument(
+        "--steps",
+        choices=("fine", "macro"),
+        default="fine",
+        help="fine: one step per runtime-atomic action; macro: one per runtime routine",
+    )
 
     lst = sub.add_parser("list", help="workloads, mutations and properties")
     lst.add_argument("--json", action="store_true")
@@ -158,6 +172,16 @@ def main(argv: list[str] | None = None) -> int:
         return report.EXIT_INTERNAL
 
 
+def parse_fairness(text: str) -> tuple[str, ...]:
+    from specs.liveness import FAIRNESS
+
+    names = tuple(x.strip() for x in text.split(",") if x.strip())
+    for n in names:
+        if n not in FAIRNESS:
+            raise UsageError(f"unknown fairness assumption {n!r} (known: {', '.join(FAIRNESS)})")
+    return names
+
+
 def config_from_args(args: argparse.Namespace, **extra) -> tuple[Config, dict]:
     plugin = load_plugin(args.model) if args.model else None
     cfg = Config(
@@ -169,6 +193,7 @@ def config_from_args(args: argparse.Namespace, **extra) -> tuple[Config, dict]:
         async_preempt=not args.no_async_preempt,
         workload=args.workload,
         mutation=args.mutation,
+        steps=getattr(args, "steps", "fine"),
     )
     kw: dict = {}
     if plugin is not None:
@@ -237,20 +262,21 @@ class ProgressLine:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    symmetry = not args.no_symmetry
-    model = make_model(args, symmetry=symmetry)
+    model = make_model(args, symmetry=not args.no_symmetry)
     props = select_properties(model, args.property)
     workers = args.workers or default_workers()
     progress = ProgressLine(not args.quiet)
-    ex = explore(
+    run = run_check(
         model,
         props,
         depth=args.depth,
         workers=workers,
         max_states=args.max_states,
         progress=progress,
+        fairness=parse_fairness(args.fairness),
     )
     progress.done()
+    ex, symmetry = run.ex, run.symmetry
     summary = report.summarize(
         model,
         props,
@@ -260,7 +286,17 @@ def cmd_check(args: argparse.Namespace) -> int:
         symmetry=symmetry,
         out_dir=Path(args.out),
         all_props=[p for p in model.properties() if p.default],
+        liveness=run.liveness,
     )
+    if run.live_ex is not None:
+        lx = run.live_ex
+        summary["result"]["liveness_graph"] = {
+            "states": len(lx.states),
+            "edges": len(lx.edge_src),
+            "expanded": sum(lx.is_expanded),
+            "symmetry": False,
+            "elapsed_s": round(lx.elapsed, 3) if lx is not run.ex else None,
+        }
     if args.json:
         summary.pop("_traces", None)
         print(json.dumps(summary, indent=2))

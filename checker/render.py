@@ -126,7 +126,9 @@ def render_step(
     if loop is not None and i == loop:
         mark = style.yellow("  <- cycle starts here")
     if loop is not None and i == len(states) - 1:
-        mark = style.yellow(f"  -> back to step {loop}")
+        back = doc["#meta"]["gmpcheck"].get("loop_action") or ""
+        back = f": {back}" if back.startswith("(") else (f" by {back}" if back else "")
+        mark = style.yellow(f"  -> back to step {loop}{back}")
     lines = [f"{style.bold(f'{i:4}')}  {meta['action']}{mark}"]
     if full:
         for path, value in flatten({k: st[k] for k in doc["vars"]}):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from checker.explore import explore
+from checker.run import run_check
 from model.config import Config
 from model.factory import build_model
 
@@ -19,12 +20,23 @@ ROOT = Path(__file__).resolve().parent.parent
 def check(
     depth: int, props: list[str] | None = None, symmetry: bool = True, workers: int = 1, **cfg
 ):
-    """Explore a configuration; return (model, exploration)."""
+    """Explore a configuration for its safety properties (or `props`);
+    return (model, exploration)."""
+    model = build_model(Config(**cfg), symmetry=symmetry)
+    ps = [p for p in model.properties() if p.default and p.kind != "liveness"]
+    if props is not None:
+        ps = [p for p in model.properties() if p.id in props]
+    return model, explore(model, ps, depth=depth, workers=workers)
+
+
+def check_all(depth: int, props: list[str] | None = None, symmetry: bool = True, **cfg):
+    """A whole check run, liveness included, as the command line does it:
+    (model, CheckRun)."""
     model = build_model(Config(**cfg), symmetry=symmetry)
     ps = [p for p in model.properties() if p.default]
     if props is not None:
         ps = [p for p in model.properties() if p.id in props]
-    return model, explore(model, ps, depth=depth, workers=workers)
+    return model, run_check(model, ps, depth=depth)
 
 
 def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: int = 300):
