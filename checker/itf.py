@@ -115,6 +115,8 @@ def read_trace(path: str | Path) -> dict:
         raise TraceFileError(f"{path}: no such file")
     try:
         doc = json.loads(p.read_text())
+    except OSError as e:
+        raise TraceFileError(f"{path}: cannot be read ({e.strerror})") from None
     except UnicodeDecodeError:
         raise TraceFileError(f"{path}: not a text file") from None
     except json.JSONDecodeError as e:

@@ -17,6 +17,7 @@ It implements the engine's model protocol (checker/protocol.py).
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 from model.config import Config, ConfigError
@@ -53,6 +54,7 @@ def _model_source_hash() -> str:
 
 
 MODEL_HASH = _model_source_hash()
+_STOLE = re.compile(r"stealWork\([^)]*gs=\[")
 
 
 class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
@@ -145,7 +147,8 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
         """The fairness groups of liveness checking, (name, assumption,
         strength) each (specs/liveness.py FAIRNESS): each M's steps, sysmon's,
         the delivery of a preemption signal to each M, the return of each M's
-        system call (weak), and the end of each P's time slice (strong)."""
+        system call (weak), the end of each P's time slice and each M's
+        successful steals (strong)."""
         nM, nP = self.L.nM, self.L.nP
         return (
             [(f"M{m}", "m", "weak") for m in range(nM)]
@@ -153,6 +156,7 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
             + [(f"signal(M{m})", "signal", "weak") for m in range(nM)]
             + [(f"syscall(M{m})", "syscall", "weak") for m in range(nM)]
             + [(f"timeslice(P{p})", "timeslice", "strong") for p in range(nP)]
+            + [(f"steal(M{m})", "steal", "strong") for m in range(nM)]
         )
 
     def edge_groups(self, actor: int, label: str) -> int:
@@ -172,6 +176,8 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
             return (1 << actor) | (1 << (nM + 1 + actor))
         if label.startswith("exitsyscall"):
             return 1 << (2 * nM + 1 + actor)
+        if _STOLE.search(label):
+            return (1 << actor) | (1 << (3 * nM + 1 + self.L.nP + actor))
         return 1 << actor
 
     def state_groups(self, t: bytes) -> int:

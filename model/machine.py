@@ -21,13 +21,15 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from model.config import Config
-from model.pcs import PC
+from model.pcs import PC, PC_NAMES
 from model.state import (
     G_DEAD,
     G_STATUS_NAMES,
     NONE,
     THROW_BAD_G_STATUS,
+    THROW_QUEUE_OVERFLOW,
     Layout,
+    QueueOverflow,
     q_items,
 )
 from model.workloads import Code
@@ -114,12 +116,16 @@ class Machine:
                 out += [(a, label, u) for label, u in steps]
                 continue
             done: dict[bytes, str] = {}
+            seen: set[bytes] = set()  # inner states already followed (any order leads on alike)
             stack = [(label, u, 1) for label, u in reversed(steps)]
             while stack:
                 label, u, n = stack.pop()
                 if u[L.pc[a]] in MACRO_BOUNDARY or u[L.throw]:
                     done.setdefault(u, label)
                     continue
+                if u in seen:
+                    continue
+                seen.add(u)
                 if n > MACRO_LIMIT:
                     raise RuntimeError(f"actor {a} ran {n} steps without reaching a boundary")
                 more, cut = self.actor_steps(u, a)
@@ -139,7 +145,12 @@ class Machine:
         truncated = False
         for c in options:
             s = list(t)
-            label = fn(s, a, c)
+            try:
+                label = fn(s, a, c)
+            except QueueOverflow:
+                s = list(t)
+                self.throw(s, a, THROW_QUEUE_OVERFLOW)
+                label = f"{PC_NAMES[t[self.L.pc[a]]].lower()}({self.who(a)}) throws: queue overflow"
             if label is TRUNCATED:
                 truncated = True
                 continue

@@ -431,9 +431,6 @@ MUTATIONS: dict[str, Mutation] = {
                 "period": 2,
                 "async_preempt": False,
             },
-            go_also_violates="without async preemption Go's own Gosched starves the victim "
-            "too: that is golang/go#13546 itself; with async preemption neither starves it "
-            "(docs/findings.md)",
         ),
         _m(
             "no-schedtick-check",

@@ -16,6 +16,9 @@ Fairness (the assumptions a verdict rests on, printed with it):
              eventually preempted by sysmon — strong fairness, since the
              slice is only "up" while a G runs on it; a slice renewed by a
              new schedtick owes nothing
+  steal      an M that could steal work infinitely often eventually does
+             (strong fairness of successful steals): the OS does not keep
+             an M off the CPU exactly while there is something to steal
   signal     a preemption signal that stays deliverable is eventually
              delivered (async preemption works; with --no-async-preempt
              there is no signal)
@@ -36,6 +39,7 @@ FAIRNESS = {
     "m": "weak fairness of each M's steps",
     "sysmon": "weak fairness of sysmon's steps",
     "timeslice": "a time slice that keeps running out is eventually preempted (strong)",
+    "steal": "an M that can steal infinitely often eventually steals (strong)",
     "signal": "a pending preemption signal is eventually delivered",
     "syscall": "every system call eventually returns",
 }
@@ -126,7 +130,7 @@ LIVENESS_PROPERTIES = [
         source="reference §5 and §10.5: the schedtick%61 check, sysmon preemption, "
         "Gosched to the global queue",
         stuck=stuck_no_starvation,
-        fairness=("m", "sysmon", "timeslice", "signal"),
+        fairness=("m", "sysmon", "timeslice", "steal", "signal"),
     ),
     Property(
         "eventual-parallelism",
@@ -135,7 +139,7 @@ LIVENESS_PROPERTIES = [
         source="proc.go header: 'guarantees eventual maximal CPU parallelism "
         "utilization'; reference §10.4",
         stuck=stuck_eventual_parallelism,
-        fairness=("m", "sysmon", "timeslice", "signal"),
+        fairness=("m", "sysmon", "timeslice", "steal", "signal"),
     ),
     Property(
         "termination",
@@ -143,7 +147,7 @@ LIVENESS_PROPERTIES = [
         "a workload whose programs all end reaches a state where every G is dead",
         source="reference §10.4",
         stuck=stuck_termination,
-        fairness=("m", "sysmon", "timeslice", "signal", "syscall"),
+        fairness=("m", "sysmon", "timeslice", "steal", "signal", "syscall"),
         applies=terminates,
     ),
 ]
