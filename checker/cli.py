@@ -113,7 +113,9 @@ def build_parser() -> Parser:
     lst = sub.add_parser("list", help="workloads, mutations and properties")
     lst.add_argument("--json", action="store_true")
 
-    v = sub.add_parser("view", help="show a counterexample trace in the terminal")
+    v = sub.add_parser(
+        "view", help="show a counterexample trace in the terminal, or as a page (--html)"
+    )
     v.add_argument("trace", help="an ITF trace written by the checker")
     v.add_argument("--full", action="store_true", help="whole states, not only changes")
     v.add_argument("--step", type=_int("--step", 0), default=None, help="one step only")
@@ -356,20 +358,23 @@ def cmd_view(args: argparse.Namespace) -> int:
     if not args.allow_stale:
         require_current_model(doc, args.trace)
     n = len(doc["states"])
+    if args.step is not None and args.step >= n:
+        raise UsageError(f"--step {args.step}: the trace has steps 0..{n - 1}")
     if args.html:
         from checker.html import write_html
 
+        text_only = [f for f in ("full", "fields", "compact") if getattr(args, f)]
+        if text_only:
+            raise UsageError(f"--{text_only[0]} is for the text view, not --html")
         out = Path(args.html)
         if out.is_dir():
             raise UsageError(f"--html {args.html}: is a directory")
         try:
-            write_html(doc, out, source=Path(args.trace).name)
+            write_html(doc, out, source=Path(args.trace).name, step=args.step)
         except OSError as e:
             raise UsageError(f"--html {args.html}: {e.strerror or e}") from None
         print(f"wrote {out} ({n - 1} steps); open it in a browser")
         return 0
-    if args.step is not None and args.step >= n:
-        raise UsageError(f"--step {args.step}: the trace has steps 0..{n - 1}")
     fields = [f for f in args.fields.split(",") if f.strip()] or None
     lines = render_trace(
         doc,

@@ -24,8 +24,9 @@ def _asset(name: str) -> str:
     return (resources.files("checker") / "assets" / name).read_text(encoding="utf-8")
 
 
-def page_data(doc: dict, source: str = "") -> dict:
-    """Everything the page's script draws, as plain JSON data."""
+def page_data(doc: dict, source: str = "", step: int | None = None) -> dict:
+    """Everything the page's script draws, as plain JSON data. The page opens
+    at `step`, or else at the failing step (else the first)."""
     g = doc["#meta"]["gmpcheck"]
     vars_ = doc["vars"]
     states = [{k: st[k] for k in vars_} for st in doc["states"]]
@@ -61,6 +62,7 @@ def page_data(doc: dict, source: str = "") -> dict:
         "states": states,
         "steps": steps,
         "fail": failing_step(doc),
+        "initial": step,
         "loop": doc.get("loop"),
         **lane_view(doc),
     }
@@ -72,7 +74,7 @@ def _script_json(data: dict) -> str:
     return json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")
 
 
-def render_html(doc: dict, source: str = "") -> str:
+def render_html(doc: dict, source: str = "", step: int | None = None) -> str:
     g = doc["#meta"]["gmpcheck"]
     what = f"{g['property']} violated" if g.get("property") else "trace"
     title = f"{what} — {source or 'gmpcheck trace'}"
@@ -81,11 +83,11 @@ def render_html(doc: dict, source: str = "") -> str:
         ("{{TITLE}}", html.escape(title)),
         ("{{CSS}}", _asset("viewer.css")),
         ("{{JS}}", _asset("viewer.js")),
-        ("{{DATA}}", _script_json(page_data(doc, source))),  # last: data is never rescanned
+        ("{{DATA}}", _script_json(page_data(doc, source, step))),  # last: data is never rescanned
     ):
         page = page.replace(key, value)
     return page
 
 
-def write_html(doc: dict, path: Path, source: str = "") -> None:
-    write_atomically(path, render_html(doc, source))
+def write_html(doc: dict, path: Path, source: str = "", step: int | None = None) -> None:
+    write_atomically(path, render_html(doc, source, step))

@@ -237,6 +237,11 @@ def state_summary(state: dict) -> list[str]:
         if m.get("spinning"):
             text += " spinning"
         ms.append(text)
+    sysmon = state.get("sysmon", {})
+    if sysmon.get("pc", "SYSMON") != "SYSMON":  # in a retake's hand-off
+        ms.append(
+            f"sysmon {sysmon['pc']}" + ("" if sysmon["pp"] in NONE_VALUES else f" P{sysmon['pp']}")
+        )
     sc = state["sched"]
     sched = (
         f"sched runq {_refs('G', sc['runq'])} pidle {_refs('P', sc['pidle'])} "

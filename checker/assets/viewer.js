@@ -171,6 +171,8 @@
     svg.setAttribute("width", width);
     svg.setAttribute("height", height);
     svg.setAttribute("viewBox", "0 0 " + width + " " + height);
+    svg.dataset.colWidth = colW;  // the geometry, for tests and tools that click a step
+    svg.dataset.labelWidth = LABEL_W;
     svg.appendChild(defs());
 
     // Lane backgrounds; the labels are drawn last, in a group that stays
@@ -600,7 +602,9 @@
   drawSteps();
   drawLegend();
   const fromHash = /^#step=(\d+)$/.exec(location.hash);
-  sel = fromHash ? Math.min(N - 1, Number(fromHash[1])) : (D.fail !== null ? D.fail : 0);
+  if (fromHash) sel = Math.min(N - 1, Number(fromHash[1]));
+  else if (D.initial !== null) sel = D.initial;
+  else sel = D.fail !== null ? D.fail : 0;
   drawLanes();
   select(sel, { keepHash: !fromHash, center: true });
 })();
