@@ -167,10 +167,10 @@ def p_cell(state: dict, p: dict) -> Cell:
             return Cell(IDLE_WITH_WORK, "idle, " + " ".join(f"G{g}" for g in queued) + " wait")
         return Cell(IDLE, "idle")
     if _has(p["m"]):
-        cell = m_cell(state, state["M"][p["m"]])
-        if cell.kind in (RUNNING, SPINNING, SCHEDULING, RUNTIME, THROWN):
+        cell = m_cell(state, state["M"][p["m"]])  # a running P shows what its M does
+        if cell.kind not in (ABSENT, PARKED):
             return cell
-    return Cell(SCHEDULING, p["status"])
+    return Cell(SCHEDULING, p["status"])  # no owner to ask (p-ownership reports that)
 
 
 def sysmon_cell(state: dict) -> Cell:

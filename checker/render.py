@@ -170,9 +170,14 @@ def render_trace(
     if fail is None:
         out.append(f"trace of {n - 1} steps: {g.get('message') or ''}".rstrip(": "))
     else:
-        where = "by step" if g.get("kind") == "action" else "in the state after step"
+        if doc.get("loop") is not None:
+            where = f"on the cycle of steps {doc['loop']}..{fail}"
+        elif g.get("kind") == "action":
+            where = f"by step {fail}"
+        else:
+            where = f"in the state after step {fail}"
         out.append(
-            f"{style.red(g['property'] + ' violated')} after {n - 1} steps, {where} {fail}: "
+            f"{style.red(g['property'] + ' violated')} after {n - 1} steps, {where}: "
             f"{g.get('message', '')}"
         )
         summary = state_summary(states[fail])

@@ -135,3 +135,17 @@ def test_to_dot_quotes_what_it_must():
     dot = to_dot(g)
     assert 'digraph "gmpcheck a\\"b" {' in dot
     assert 'action="x(\\"y\\")\\\\"' in dot
+
+
+def test_the_graph_does_not_depend_on_workers_or_hash_seed(tmp_path):
+    files = []
+    for workers, seed in (("1", "0"), ("2", "123")):
+        out = tmp_path / f"g{workers}.graphml"
+        code, _, err = run_cli(
+            "--cores", "2", "--workload", "spawn-burst", "--depth", "9", "--quiet",
+            "--workers", workers, "--graph", str(out), "--out", str(tmp_path),
+            env={"PYTHONHASHSEED": seed},
+        )  # fmt: skip
+        assert code == 0, err
+        files.append(out.read_bytes())
+    assert files[0] == files[1]

@@ -167,3 +167,30 @@ def test_a_lasso_is_shaded(browser, mutation_traces, tmp_path):
         assert p.errors == [] and p.requests == []
     finally:
         p.page.close()
+
+
+def test_a_trace_of_another_model_renders_without_lanes(browser, tmp_path):
+    from classic.peterson import Peterson
+
+    from checker.explore import explore
+    from checker.itf import trace_document
+    from checker.trace import rebuild
+
+    model = Peterson(broken=True)
+    prop = model.properties()[0]
+    ex = explore(model, [prop], depth=0)
+    steps = rebuild(model, ex, ex.violations[prop.id], prop)
+    meta = {"engine": "explicit", "property": prop.id, "kind": prop.kind, "message": "m"}
+    doc = trace_document(model, steps, {**meta, "depth": len(steps) - 1, "seed": None})
+    out = tmp_path / "peterson.html"
+    write_html(doc, out, "peterson")
+    p = Page(browser, out)
+    try:
+        assert p.step == len(steps) - 1
+        assert not p.page.locator("#lanes-box").is_visible()
+        assert "incrit" in p.page.inner_text("#detail-body")  # the state's own fields
+        p.page.keyboard.press("Home")
+        assert p.step == 0
+        assert p.errors == [] and p.requests == []
+    finally:
+        p.page.close()

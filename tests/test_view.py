@@ -92,6 +92,7 @@ def test_a_lasso_is_marked_where_the_cycle_starts_and_ends(trace):
     doc["loop"] = 4
     lines = render_trace(doc)
     n = len(doc["states"]) - 1
+    assert f"violated after {n} steps, on the cycle of steps 4..{n}:" in lines[0]
     assert f"lasso: steps 4..{n} repeat forever" in lines
     assert any(line.startswith("   4  ") and "<- cycle starts here" in line for line in lines)
     assert any(line.startswith(f"{n:4}  ") and "-> back to step 4" in line for line in lines)

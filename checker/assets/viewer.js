@@ -86,11 +86,15 @@
       verdict.appendChild(h("span", "mark", "✖"));
       verdict.appendChild(h("span", "", m.property + " violated"));
       const at = h("span", "at");
-      at.appendChild(document.createTextNode(m.kind === "action" ? "by step " : "in the state after step "));
-      const a = h("a", "", D.fail);
-      a.addEventListener("click", () => select(D.fail));
+      const first = D.loop !== null ? D.loop : D.fail;
+      let lead = "in the state after step ";
+      if (D.loop !== null) lead = "on the cycle of steps ";
+      else if (m.kind === "action") lead = "by step ";
+      at.appendChild(document.createTextNode(lead));
+      const a = h("a", "", first);
+      a.addEventListener("click", () => select(first));
       at.appendChild(a);
-      at.appendChild(document.createTextNode(" of " + (N - 1)));
+      at.appendChild(document.createTextNode(D.loop !== null ? "–" + (N - 1) : " of " + (N - 1)));
       verdict.appendChild(at);
     } else {
       verdict.appendChild(h("span", "", "Trace of " + (N - 1) + " steps"));
@@ -546,7 +550,9 @@
     const body = document.getElementById("detail-body");
     body.textContent = "";
     if (i === D.fail) {
-      const f = card(D.meta.property + " violated " + (D.meta.kind === "action" ? "by this step" : "in this state"), "failbox");
+      let how = D.meta.kind === "action" ? "by this step" : "in this state";
+      if (D.loop !== null) how = "on the cycle of steps " + D.loop + "–" + (N - 1);
+      const f = card(D.meta.property + " violated " + how, "failbox");
       f.appendChild(h("div", "", D.meta.message || ""));
       body.appendChild(f);
     }
