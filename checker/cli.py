@@ -12,9 +12,10 @@ from pathlib import Path
 
 from checker import report
 from checker.explore import Progress, default_workers
-from checker.itf import TraceFileError, read_trace
+from checker.graph import GRAPH_MAX_STATES, GraphError, graph_format, write_graph
+from checker.itf import TraceFileError, read_trace, require_current_model
 from checker.plugin import PluginError, load_plugin
-from checker.render import Style, print_lines, render_trace, use_color
+from checker.render import Style, page_lines, print_lines, render_trace, use_color
 from checker.run import run_check
 from model.config import GO_SCHEDTICK_PERIOD, GO_STEAL_TRIES, Config, ConfigError
 from model.workloads import WorkloadError
@@ -115,16 +116,34 @@ def build_parser() -> Parser:
         default="fine",
         help="fine: one step per runtime-atomic action; macro: one per runtime routine",
     )
+    s.add_argument(
+        "--graph",
+        default="",
+        metavar="FILE",
+        help=f"export the explored state graph, counterexample paths marked: FILE.graphml or "
+        f"FILE.dot; runs of at most {GRAPH_MAX_STATES:,} states (else exit 2, nothing written)",
+    )
 
     lst = sub.add_parser("list", help="workloads, mutations and properties")
     lst.add_argument("--json", action="store_true")
 
-    v = sub.add_parser("view", help="show a counterexample trace in the terminal")
+    v = sub.add_parser(
+        "view", help="show a counterexample trace in the terminal, or as a page (--html)"
+    )
     v.add_argument("trace", help="an ITF trace written by the checker")
     v.add_argument("--full", action="store_true", help="whole states, not only changes")
     v.add_argument("--step", type=_int("--step", 0), default=None, help="one step only")
     v.add_argument("--fields", default="", help="filter, e.g. P1,sched")
     v.add_argument("--compact", action="store_true", help="first and last steps only")
+    v.add_argument(
+        "--no-pager", action="store_true", help="never page (a terminal pages long text)"
+    )
+    v.add_argument(
+        "--html", default="", metavar="OUT.html", help="write the lane view as one offline page"
+    )
+    v.add_argument(
+        "--allow-stale", action="store_true", help="show a trace written by another model version"
+    )
 
     b = sub.add_parser("bench", help="measure the canonical run (see README)")
     b.add_argument("--runs", type=_int("--runs", 1), default=3)
@@ -152,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return cmd_bench(args)
         raise UsageError(f"unknown command {args.command!r}")
-    except (UsageError, ConfigError, WorkloadError, PluginError, TraceFileError) as e:
+    except (UsageError, ConfigError, WorkloadError, PluginError, TraceFileError, GraphError) as e:
         print(f"error: {e}", file=sys.stderr)
         return report.EXIT_USAGE
     except KeyboardInterrupt:
@@ -265,18 +284,24 @@ def cmd_check(args: argparse.Namespace) -> int:
     model = make_model(args, symmetry=not args.no_symmetry)
     props = select_properties(model, args.property)
     workers = args.workers or default_workers()
+    max_states = args.max_states
+    if args.graph:
+        graph_format(args.graph)  # a bad file name is a usage error before any work
+        # Stop one state past the limit: that is enough to know it is too big.
+        max_states = min(max_states or GRAPH_MAX_STATES + 1, GRAPH_MAX_STATES + 1)
     progress = ProgressLine(not args.quiet)
     run = run_check(
         model,
         props,
         depth=args.depth,
         workers=workers,
-        max_states=args.max_states,
+        max_states=max_states,
         progress=progress,
         fairness=parse_fairness(args.fairness),
     )
     progress.done()
     ex, symmetry = run.ex, run.symmetry
+    graph = write_graph(model, ex, args.graph) if args.graph else None
     summary = report.summarize(
         model,
         props,
@@ -297,11 +322,24 @@ def cmd_check(args: argparse.Namespace) -> int:
             "symmetry": False,
             "elapsed_s": round(lx.elapsed, 3) if lx is not run.ex else None,
         }
+    if graph is not None:
+        summary["graph"] = {
+            "file": args.graph,
+            "nodes": graph.number_of_nodes(),
+            "edges": graph.number_of_edges(),
+        }
     if args.json:
         summary.pop("_traces", None)
         print(json.dumps(summary, indent=2))
     else:
-        print_lines(report.render_summary(summary, Style(use_color(sys.stdout))))
+        lines = report.render_summary(summary, Style(use_color(sys.stdout)))
+        if graph is not None:
+            lines.insert(
+                lines.index(""),
+                f"graph     {graph.number_of_nodes():,} states, {graph.number_of_edges():,} "
+                f"edges -> {args.graph}",
+            )
+        print_lines(lines)
     return summary["exit_code"]
 
 
@@ -353,9 +391,26 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_view(args: argparse.Namespace) -> int:
     doc = read_trace(args.trace)
+    if not args.allow_stale:
+        require_current_model(doc, args.trace)
     n = len(doc["states"])
     if args.step is not None and args.step >= n:
         raise UsageError(f"--step {args.step}: the trace has steps 0..{n - 1}")
+    if args.html:
+        from checker.html import write_html
+
+        text_only = [f for f in ("full", "fields", "compact") if getattr(args, f)]
+        if text_only:
+            raise UsageError(f"--{text_only[0]} is for the text view, not --html")
+        out = Path(args.html)
+        if out.is_dir():
+            raise UsageError(f"--html {args.html}: is a directory")
+        try:
+            write_html(doc, out, source=Path(args.trace).name, step=args.step)
+        except OSError as e:
+            raise UsageError(f"--html {args.html}: {e.strerror or e}") from None
+        print(f"wrote {out} ({n - 1} steps); open it in a browser")
+        return 0
     fields = [f for f in args.fields.split(",") if f.strip()] or None
     lines = render_trace(
         doc,
@@ -365,5 +420,8 @@ def cmd_view(args: argparse.Namespace) -> int:
         fields=fields,
         only_step=args.step,
     )
-    print_lines(lines)
+    if args.no_pager:
+        print_lines(lines)
+    else:
+        page_lines(lines)
     return 0

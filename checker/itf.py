@@ -163,3 +163,20 @@ def validate(doc: Any) -> str | None:
     if loop is not None and (not isinstance(loop, int) or not 0 <= loop < len(states)):
         return f"'loop' = {loop!r} is not a state index"
     return None
+
+
+def require_current_model(doc: dict, path: str | Path) -> None:
+    """TraceFileError unless a GMP trace was written by this version of the
+    model (its #meta.gmpcheck.model_hash is model.gmp.MODEL_HASH): a trace
+    of another model version may show steps this model no longer takes."""
+    g = doc["#meta"]["gmpcheck"]
+    if g.get("model") != "gmp":
+        return  # another model: its hash is its own business
+    from model.gmp import MODEL_HASH
+
+    if g["model_hash"] != MODEL_HASH:
+        raise TraceFileError(
+            f"{path}: written by another version of the model (model hash {g['model_hash']}, "
+            f"this gmpcheck has {MODEL_HASH}); re-run the check for a current trace, "
+            "or pass --allow-stale to view it anyway"
+        )

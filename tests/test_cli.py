@@ -33,7 +33,7 @@ def test_canonical_run_passes_safety_and_is_inconclusive_on_liveness(tmp_path):
         assert "PASS  (up to depth 12)" in lines[pid]
     for pid in ("progress", "no-starvation", "eventual-parallelism", "termination"):
         assert "INCONCLUSIVE" in lines[pid]
-    assert "fairness: m, sysmon, timeslice, signal, syscall" in out
+    assert "fairness: m, sysmon, timeslice, steal, signal, syscall" in out
     assert not list(tmp_path.glob("*"))  # nothing written when nothing fails
 
 
