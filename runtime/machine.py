@@ -124,6 +124,13 @@ class Machine:
     def has_step(self, a: int) -> bool:
         return self._dispatch[self.allm[a].pc] is not None
 
+    def choices_of(self, a: int) -> list | None:
+        """The choices actor a's next step has now (None: it has no choice)."""
+        entry = self._dispatch[self.allm[a].pc]
+        if entry is None or entry[1] is None:
+            return None
+        return entry[1](a)
+
     # ---- one step ---------------------------------------------------------------
 
     def take_step(self, a: int, c: Any = None, imposed: bool = False) -> str | None:

@@ -24,12 +24,14 @@ class RunQueueOverflow(RuntimeError):
 
 
 class RunQueue:
-    def __init__(self, size: int):
+    def __init__(self, size: int, atomic: type[Atomic] = Atomic):
+        # `atomic`: the tests pass a kind that yields the CPU at every access,
+        # to make the races between the accesses happen.
         self.size = size
         self.ring: list[int | None] = [None] * size
-        self.head = Atomic(0)  # runqhead: advanced by CAS, by anyone
-        self.tail = Atomic(0)  # runqtail: stored by the owner only
-        self.runnext = Atomic(None)
+        self.head = atomic(0)  # runqhead: advanced by CAS, by anyone
+        self.tail = atomic(0)  # runqtail: stored by the owner only
+        self.runnext = atomic(None)
 
     # ---- the owner's side --------------------------------------------------
 

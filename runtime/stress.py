@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from model.config import Config
 from model.pcs import PC
@@ -51,17 +51,30 @@ def stress_count(branches: int, leaves: int, pairs: int) -> int:
     return 1 + branches + branches * leaves + 2 * pairs
 
 
-class StressRuntime(Runtime):
-    """The runtime, counting the goroutines that exit (by goid)."""
+class CountExits:
+    """Mixed into a runtime: counts the goroutines that exit, by goid."""
 
-    def __init__(self, cfg: Config, workload: Workload, seed: int = 0):
-        super().__init__(cfg, workload, seed=seed, grow_gs=True)
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
         self.exits: Counter[int] = Counter()
         self._exits_mu = threading.Lock()
 
     def on_goexit(self, g: int) -> None:
         with self._exits_mu:
-            self.exits[self.allg[g].goid] += 1
+            self.exits[self.allg[g].goid] += 1  # type: ignore[attr-defined]
+
+
+def stress_runtime(cfg: Config, workload: Workload, seed: int) -> Runtime:
+    """The runtime of `cfg` (a registered mutation's, if it names one),
+    counting exits, with no G-slot bound."""
+    from model.mutations import MUTATIONS
+    from runtime.mutations import RUNTIME_MUTATIONS
+
+    base = RUNTIME_MUTATIONS[cfg.mutation] if cfg.mutation else Runtime
+    if cfg.mutation and MUTATIONS[cfg.mutation].config:
+        cfg = replace(cfg, **MUTATIONS[cfg.mutation].config)
+    klass = type(f"Stress{base.__name__}", (CountExits, base), {})
+    return klass(cfg, workload, seed=seed, grow_gs=True)
 
 
 @dataclass
@@ -86,10 +99,11 @@ def stress(
     seed: int = 1,
     seconds: float = 120.0,
     hang_after: float = 10.0,
+    mutation: str = "",
 ) -> StressResult:
     w = stress_workload(branches, leaves, pairs)
-    cfg = Config(cores=cores, max_ms=max_ms, ring=4, workload="stress")
-    rt = StressRuntime(cfg, w, seed=seed)
+    cfg = Config(cores=cores, max_ms=max_ms, ring=4, workload="stress", mutation=mutation)
+    rt = stress_runtime(cfg, w, seed)
     run = rt.run_free(seconds=seconds, hang_after=hang_after)
     res = StressResult(stress_count(branches, leaves, pairs), run)
     res.threads = sum(1 for mp in rt.allm if mp.thread is not None)
@@ -102,10 +116,11 @@ def stress(
         problems.append(f"the run did not finish by itself: {run.stopped}")
     if rt.gfree.goidgen != res.expected:
         problems.append(f"{rt.gfree.goidgen} goroutines started, {res.expected} expected")
-    twice = sorted(goid for goid, n in rt.exits.items() if n > 1)
+    exits = rt.exits  # type: ignore[attr-defined]
+    twice = sorted(goid for goid, n in exits.items() if n > 1)
     if twice:
         problems.append(f"goroutines that exited more than once: {twice[:10]}")
-    missing = res.expected - len(rt.exits)
+    missing = res.expected - len(exits)
     if missing:
         problems.append(f"{missing} goroutines never exited (lost)")
     alive = [gp.id for gp in rt.allg if gp.status != G_DEAD]

@@ -243,7 +243,7 @@ class Threads:
             elif now - last_change > hang_after:
                 stopped, dump = "hung", self.dump()
         self.stop()
-        stuck = self.join()
+        stuck = self.join(0.5 if stopped == "hung" else 2.0)
         if stuck and dump is None:
             dump = [f"threads that did not stop: {', '.join(stuck)}", *self.dump()]
         return FreeRun(stopped, journal.count(), time.monotonic() - t0, dump)
