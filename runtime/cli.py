@@ -97,7 +97,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         _model_line(g["config"]),
         f"runtime   {'mutation ' + res.mutation if res.mutation else 'Go 1.25 scheduler'}"
         + (" (--correct)" if args.correct else "")
-        + f", {res.threads} threads",
+        + f" on {len(res.threads)} threads ({', '.join(res.threads)})",
     ]
     out += [style.yellow(f"note      {n}") for n in res.notes]
     if res.divergence is not None:

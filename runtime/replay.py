@@ -61,7 +61,7 @@ class ReplayResult:
     reproduced: str | None = None  # the property's verdict on the runtime's last state
     notes: list[str] = field(default_factory=list)
     elapsed: float = 0.0
-    threads: int = 0
+    threads: list[str] = field(default_factory=list)  # the runtime's threads
     mutation: str = ""
 
 
@@ -169,7 +169,7 @@ def replay(
             label = gate.run(a, runtime_choice(c), step_timeout)
             if rt.error is not None:
                 raise ReplayError(f"{rt.error[0]} raised {rt.error[1]!r}")
-            res.threads = sum(1 for mp in rt.allm if mp.thread is not None)
+            res.threads = [mp.thread.name for mp in rt.allm if mp.thread is not None]
             d, s = _compare(model, rt, k, names[a], step, label, t)
             if d is not None:
                 res.divergence = d
