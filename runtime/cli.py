@@ -28,6 +28,7 @@ STOPPED_TEXT = {
     "throw": "the runtime threw",
     "error": "a runtime thread raised",
     "hung": "the runtime hung",
+    "interrupted": "interrupted (Ctrl-C)",
 }
 
 
@@ -59,7 +60,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     if args.loops < 1:
         raise UsageError("--loops must be at least 1")
-    doc = read_trace(args.trace)
+    try:
+        doc = read_trace(args.trace)
+    except OSError as e:  # a directory, no permission...
+        raise UsageError(f"{args.trace}: {e.strerror or e}") from None
     style = Style(use_color(sys.stdout))
     try:
         res = replay(doc, correct=args.correct, loops=args.loops)
@@ -183,7 +187,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         return _internal(
             f"the runtime hung (the recording is saved in {path})", "\n".join(run.dump or [])
         )
-    code = report.EXIT_OK
+    code = report.EXIT_INCONCLUSIVE if run.stopped == "interrupted" else report.EXIT_OK
     if divergence is not None:
         out.append(style.red("check     NOT accepted by the model"))
         out += _indent(divergence)

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from itertools import count
 from typing import Any
 
 from model.config import Config
 from model.machine import TRUNCATED
 from model.pcs import PC
-from model.state import G_STATUS_NAMES, THROW_BAD_G_STATUS, Layout
+from model.state import THROW_BAD_G_STATUS, Layout
 from model.workloads import Code
 from runtime.locks import Unit, lock_all, unlock_all
 from runtime.objects import G, GFree, M, P, Sched, Sema
@@ -60,8 +61,6 @@ class Journal:
     (runtime/record.py) also keeps what each step changed."""
 
     def __init__(self) -> None:
-        from itertools import count
-
         self._tickets = count()  # next() on it is atomic: a fetch-and-add
         self.last = -1  # the last ticket taken (read racily, for progress)
         self.throw_ticket: int | None = None  # the step at which the runtime threw
@@ -120,9 +119,6 @@ class Machine:
         for pc, name in steps.items():
             chooser = getattr(self, choosers[pc]) if pc in choosers else None
             self._dispatch[pc] = (getattr(self, name), chooser, getattr(self, plans[pc]))
-
-    def has_step(self, a: int) -> bool:
-        return self._dispatch[self.allm[a].pc] is not None
 
     def choices_of(self, a: int) -> list | None:
         """The choices actor a's next step has now (None: it has no choice)."""
@@ -235,6 +231,3 @@ class Machine:
             return False
         gp.status = new
         return True
-
-    def status_name(self, st: int) -> str:
-        return G_STATUS_NAMES[st]

@@ -137,7 +137,10 @@ def replay(
     try:
         model = build_model(cfg, symmetry=False)
     except ConfigError as e:
-        raise TraceFileError(f"the trace's model cannot be built: {e}") from None
+        raise TraceFileError(
+            f"the trace's model cannot be built: {e} (replay runs Go's scheduler and the "
+            "registered mutations, not plug-in variants)"
+        ) from None
     names = model.actor_names()
     plan = plan_steps(doc, model, loops)
     t = model.initial_states()[0]

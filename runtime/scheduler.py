@@ -203,9 +203,3 @@ class Runtime(Threads, Projection, Goroutines, Schedule, Wake, Syscalls, Sysmon)
         pcs (model/gmp.py checkdead_run); replay and record compare them."""
         s = self.sched
         return s.mcount - len(s.midle) - s.nmidlelocked - s.nmsys
-
-    def describe(self) -> dict:
-        d = self.cfg.as_dict()
-        d["workload"] = self.workload.name
-        d["mutation"] = self.mutation_name
-        return d

@@ -80,7 +80,7 @@ class ReplayGate:
 class FreeRun:
     """How a free run ended."""
 
-    stopped: str  # steps, seconds, quiescent, throw, error, hung
+    stopped: str  # steps, seconds, quiescent, throw, error, hung, interrupted
     steps: int
     elapsed: float
     dump: list[str] | None = None
@@ -222,26 +222,29 @@ class Threads:
         journal = self.journal  # type: ignore[attr-defined]
         last, last_change, quiet = journal.count(), t0, 0
         stopped, dump = "", None
-        while not stopped:
-            time.sleep(POLL)
-            now = time.monotonic()
-            n = journal.count()
-            if self.error is not None:
-                stopped = "error"
-            elif self.sched.throw:  # type: ignore[attr-defined]
-                stopped = "throw"
-            elif steps is not None and n >= steps:
-                stopped = "steps"
-            elif seconds is not None and now - t0 >= seconds:
-                stopped = "seconds"
-            elif n != last:
-                last, last_change, quiet = n, now, 0
-            elif self.all_idle():
-                quiet += 1
-                if quiet >= 3:
-                    stopped = "quiescent"
-            elif now - last_change > hang_after:
-                stopped, dump = "hung", self.dump()
+        try:
+            while not stopped:
+                time.sleep(POLL)
+                now = time.monotonic()
+                n = journal.count()
+                if self.error is not None:
+                    stopped = "error"
+                elif self.sched.throw:  # type: ignore[attr-defined]
+                    stopped = "throw"
+                elif steps is not None and n >= steps:
+                    stopped = "steps"
+                elif seconds is not None and now - t0 >= seconds:
+                    stopped = "seconds"
+                elif n != last:
+                    last, last_change, quiet = n, now, 0
+                elif self.all_idle():
+                    quiet += 1
+                    if quiet >= 3:
+                        stopped = "quiescent"
+                elif now - last_change > hang_after:
+                    stopped, dump = "hung", self.dump()
+        except KeyboardInterrupt:
+            stopped = "interrupted"  # the threads are stopped; what was recorded is kept
         self.stop()
         stuck = self.join(0.5 if stopped == "hung" else 2.0)
         if stuck and dump is None:
