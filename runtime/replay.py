@@ -31,6 +31,7 @@ from model.machine import TRUNCATED
 from runtime.conform import Divergence, itf_view, property_message, runtime_choice, state_fields
 from runtime.factory import build_runtime
 from runtime.machine import NOT_ALLOWED
+from runtime.scheduler import Runtime
 from runtime.threads import ReplayGate
 
 STEP_TIMEOUT = 10.0  # seconds a thread may take for one step before the replay calls it hung
@@ -130,8 +131,10 @@ def replay(
     correct: bool = False,
     loops: int = 1,
     step_timeout: float = STEP_TIMEOUT,
+    runtime_class: type[Runtime] | None = None,
 ) -> ReplayResult:
-    """Impose the trace `doc` (checker/itf.py read_trace) on the runtime."""
+    """Impose the trace `doc` (checker/itf.py read_trace) on the runtime (of
+    the trace's mutation, or Go's with `correct`, or `runtime_class`)."""
     g = doc["#meta"]["gmpcheck"]
     cfg = trace_config(doc)
     try:
@@ -148,7 +151,7 @@ def replay(
         raise TraceFileError(
             "state 0 is not the initial state of the trace's configuration (an edited trace?)"
         )
-    rt = build_runtime(replace(cfg, mutation="") if correct else cfg)
+    rt = build_runtime(replace(cfg, mutation="") if correct else cfg, runtime_class=runtime_class)
     res = ReplayResult(
         property=g.get("property"),
         message=g.get("message") or "",

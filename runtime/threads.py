@@ -180,6 +180,8 @@ class Threads:
                 self._free_step(a)
         except BaseException as e:  # a bug in the runtime: stop everything, report it
             self.fail(mp.thread.name if mp.thread else str(a), e)
+            if isinstance(self.gate, ReplayGate):
+                self.gate.finish(None)  # the driver is waiting for this step: let it see
         finally:
             mp.idle = True
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import time
 from dataclasses import replace
 
 import pytest
@@ -21,7 +22,8 @@ from model.config import Config
 from model.factory import build_model
 from model.mutations import MUTATIONS
 from runtime.conform import itf_view
-from runtime.replay import replay, trace_config
+from runtime.mutations import RUNTIME_MUTATIONS
+from runtime.replay import ReplayError, replay, trace_config
 
 BUGS = [m for m in MUTATIONS.values() if not m.benign]
 
@@ -137,6 +139,20 @@ def test_lasso_goes_round_its_cycle(stored_closing):
     assert res.cycles == 3
     cycle = len(doc["states"]) - doc["loop"] - (1 if stored_closing else 0)
     assert res.planned == len(doc["states"]) - 1 + (0 if stored_closing else 1) + 2 * cycle
+
+
+def test_a_thread_that_raises_ends_the_replay(good_doc):
+    """No waiting for the step to time out: the replay reports the thread
+    and its exception (the command line turns it into exit 70)."""
+
+    class RaisesInExitsyscall(RUNTIME_MUTATIONS["exitsyscall-drops-g"]):
+        def exitsyscall(self, m, c):
+            raise ValueError("injected fault")
+
+    t = time.monotonic()
+    with pytest.raises(ReplayError, match="M0 raised ValueError"):
+        replay(good_doc, runtime_class=RaisesInExitsyscall, step_timeout=30)
+    assert time.monotonic() - t < 10
 
 
 def test_any_engine_replays():
