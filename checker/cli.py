@@ -140,7 +140,9 @@ def build_parser() -> Parser:
     )
     _add_model_args(rec)
     bound = rec.add_mutually_exclusive_group()
-    bound.add_argument("--steps", type=_int("--steps", 1), default=None, help="steps (1000)")
+    bound.add_argument(  # its own dest: `check` has a --steps of its own kind
+        "--steps", dest="record_steps", type=_int("--steps", 1), default=None, help="steps (1000)"
+    )
     bound.add_argument("--seconds", type=float, default=None, help="wall-clock seconds")
     rec.add_argument("--seed", type=_int("--seed", 0), default=1, help="the runtime's choices (1)")
     rec.add_argument("--out", default="reports", help="where the recording goes (reports)")

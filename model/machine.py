@@ -98,28 +98,6 @@ class Machine:
                 out.append((a, label, bytes(s)))
         return out, truncated
 
-    def actor_steps(self, t: bytes, a: int) -> tuple[list[tuple[Any, str, bytes]], bool]:
-        """The steps actor `a` can take from state t, each with the choice it is
-        taken with: [(choice, label, next state)], and whether a bound cut one
-        off. Replay imposes the choice on the reference runtime (runtime/).
-        step_successors does the same for every actor with the loop inlined:
-        it is the engine's hot path."""
-        out: list[tuple[Any, str, bytes]] = []
-        entry = self._dispatch[t[self.L.pc[a]]]
-        if t[self.L.throw] or entry is None:
-            return out, False
-        fn, chooser = entry
-        truncated = False
-        options: Iterable[Any] = (None,) if chooser is None else chooser(t, a)
-        for c in options:
-            s = list(t)
-            label = fn(s, a, c)
-            if label is TRUNCATED:
-                truncated = True
-                continue
-            out.append((c, label, bytes(s)))
-        return out, truncated
-
     # ---- helpers ---------------------------------------------------------
 
     def who(self, a: int) -> str:

@@ -81,6 +81,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
                     "steps": res.planned,
                     "replayed": res.steps,
                     "cycles": res.cycles,
+                    "stutters": res.stutters,
+                    "fine_steps": res.fine_steps,
                     "threads": res.threads,
                     "elapsed_s": round(res.elapsed, 3),
                     "divergence": res.divergence.as_dict() if res.divergence else None,
@@ -119,7 +121,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
         f"replayed  {res.steps} of {res.planned} steps in {res.elapsed:.2f} s ({rate:,.0f} "
         "steps/s): after every step the runtime's state equals the trace's"
     )
-    if res.cycles:
+    if res.fine_steps != res.steps:
+        out.append(f"          (macro steps: {res.fine_steps} steps of the runtime's threads)")
+    if res.stutters:
+        out.append(
+            f"lasso     it stutters at step {doc['loop']}: no fair step leaves that state "
+            f"({g.get('loop_action', '').strip('()')})"
+        )
+    elif res.cycles:
         out.append(f"lasso     the cycle ran {res.cycles} time(s) on real threads")
     if res.reproduced:
         out.append(style.red(f"reproduced on real threads: {res.property}: {res.reproduced}"))
@@ -138,7 +147,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     if args.model:
         raise UsageError("--model: the runtime runs Go's scheduler or a registered mutation")
     cfg, _ = config_from_args(args)
-    steps = args.steps
+    steps = args.record_steps
     if steps is None and args.seconds is None:
         steps = DEFAULT_RECORD_STEPS
     if steps is not None and steps > MAX_RECORD_STEPS:

@@ -13,7 +13,33 @@ from typing import Any
 
 from checker.itf import _itf_value
 from checker.render import changed_fields, fmt_value
+from model.machine import TRUNCATED
 from model.state import NONE
+
+
+def model_steps(model: Any, t: bytes, a: int) -> tuple[list[tuple[Any, str, bytes]], bool]:
+    """The model's own (fine) steps of actor a from state t, each with the
+    choice it is taken with: [(choice, label, next state)], and whether a
+    bound cut one off. Replay needs the choice to impose it on the runtime,
+    and the model's successor lists do not carry it, so this reads the
+    model's step registry (model/machine.py `_dispatch`: pc -> the step and
+    its chooser)."""
+    if t[model.L.throw]:
+        return [], False  # the runtime threw: the process is gone
+    entry = model._dispatch[t[model.L.pc[a]]]
+    if entry is None:
+        return [], False
+    fn, chooser = entry
+    out = []
+    truncated = False
+    for c in (None,) if chooser is None else chooser(t, a):
+        s = list(t)
+        label = fn(s, a, c)
+        if label is TRUNCATED:
+            truncated = True
+            continue
+        out.append((c, label, bytes(s)))
+    return out, truncated
 
 
 def itf_view(model: Any, t: bytes) -> dict:

@@ -24,7 +24,7 @@ from typing import Any
 
 from checker.itf import trace_document
 from checker.trace import Step
-from runtime.conform import Divergence, state_fields
+from runtime.conform import Divergence, model_steps, state_fields
 from runtime.locks import Unit
 from runtime.machine import Journal
 from runtime.scheduler import Runtime
@@ -112,7 +112,7 @@ def check(model: Any, rec: Recording) -> tuple[Divergence | None, tuple[int, str
     actions = [p for p in model.properties() if p.default and p.kind == ACTION]
     violation = None
     for i, ((a, label, u), run) in enumerate(zip(rec.steps, rec.runs, strict=True), 1):
-        steps, _ = model.actor_steps(t, a)
+        steps, _ = model_steps(model, t, a)
         if not any(lab == label and v == u for _, lab, v in steps):
             return _divergence(model, i, names[a], label, steps, u), violation
         want = model.checkdead_run(u)

@@ -18,7 +18,7 @@ from model.config import Config
 from model.factory import build_model
 from model.mutations import MUTATIONS
 from model.workloads import WORKLOADS
-from runtime.conform import runtime_choice, state_fields
+from runtime.conform import model_steps, runtime_choice, state_fields
 from runtime.factory import build_runtime
 from runtime.mutations import RUNTIME_MUTATIONS
 from runtime.scheduler import Runtime
@@ -36,7 +36,7 @@ def walk(cfg: Config, seed: int, steps: int, make_runtime=build_runtime) -> int:
     for i in range(steps):
         moves = []
         for a in range(model.L.nA):
-            succ, cut = model.actor_steps(t, a)
+            succ, cut = model_steps(model, t, a)
             moves += [(a, c, lab, u) for c, lab, u in succ]
             offered = rt.choices_of(a)
             if offered is not None and not cut:

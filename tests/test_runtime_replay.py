@@ -21,7 +21,7 @@ from checker.trace import Step
 from model.config import Config
 from model.factory import build_model
 from model.mutations import MUTATIONS
-from runtime.conform import itf_view
+from runtime.conform import itf_view, model_steps
 from runtime.mutations import RUNTIME_MUTATIONS
 from runtime.replay import ReplayError, replay, trace_config
 
@@ -68,8 +68,8 @@ def _first_step_the_correct_scheduler_refuses(doc: dict) -> int:
     for i, st in enumerate(doc["states"][1:], 1):
         a = names.index(st["#meta"]["actor"])
         want = {k: v for k, v in st.items() if k != "#meta"}
-        u = next(u for _, lab, u in mutated.actor_steps(t, a)[0] if itf_view(mutated, u) == want)
-        allowed = any(v == u for _, _, v in correct.actor_steps(t, a)[0])
+        u = next(u for _, lab, u in model_steps(mutated, t, a)[0] if itf_view(mutated, u) == want)
+        allowed = any(v == u for _, _, v in model_steps(correct, t, a)[0])
         if not allowed or correct.checkdead_run(u) != mutated.checkdead_run(u):
             return i
         t = u
@@ -111,8 +111,11 @@ def test_replay_from_the_command_line(tmp_path):
     ]
 
 
-def _lasso(stored_closing: bool) -> dict:
-    """A lasso of the model: a walk of pingpong-hog until a state repeats."""
+def _lasso(stored_closing: bool, name_the_closing_step: bool = False) -> dict:
+    """A lasso of the model: a walk of pingpong-hog until a state repeats.
+    The step back to the loop's state is stored (the last state repeats
+    it), named in #meta.gmpcheck.loop_action (as the liveness engine
+    writes lassos), or neither (replay finds it)."""
     model = build_model(Config(cores=1, workload="pingpong-hog"), symmetry=False)
     t = model.initial_states()[0]
     steps = [Step(None, "init", t)]
@@ -128,12 +131,14 @@ def _lasso(stored_closing: bool) -> dict:
     if stored_closing:
         steps.append(Step(a, label, t))  # the last state repeats the loop's
     meta = {"engine": "explicit", "property": None, "kind": "lasso", "depth": len(steps) - 1}
+    if name_the_closing_step:
+        meta["loop_action"] = label
     return trace_document(model, steps, meta, loop=loop)
 
 
-@pytest.mark.parametrize("stored_closing", [False, True])
-def test_lasso_goes_round_its_cycle(stored_closing):
-    doc = _lasso(stored_closing)
+@pytest.mark.parametrize("stored_closing, named", [(False, False), (False, True), (True, False)])
+def test_lasso_goes_round_its_cycle(stored_closing, named):
+    doc = _lasso(stored_closing, named)
     res = replay(doc, loops=3)
     assert res.divergence is None, res.divergence.lines()
     assert res.cycles == 3
@@ -153,6 +158,49 @@ def test_a_thread_that_raises_ends_the_replay(good_doc):
     with pytest.raises(ReplayError, match="M0 raised ValueError"):
         replay(good_doc, runtime_class=RaisesInExitsyscall, step_timeout=30)
     assert time.monotonic() - t < 10
+
+
+def test_a_stuttering_lasso_replays_its_prefix(good_doc):
+    """A lasso whose cycle is its last state (nothing fair steps there)."""
+    doc = copy.deepcopy(good_doc)
+    doc["loop"] = len(doc["states"]) - 1
+    doc["#meta"]["gmpcheck"]["loop_action"] = "(stutters: M0 never steps)"
+    res = replay(doc, loops=3)
+    assert res.divergence is None and res.stutters and res.cycles == 0
+    assert res.steps == res.planned == len(doc["states"]) - 1
+
+
+def _as_macro_steps(doc: dict) -> dict:
+    """The trace with each run of one actor's consecutive steps merged into
+    one step labelled `a; b; c`, as a `--steps macro` trace has them."""
+    d = copy.deepcopy(doc)
+    states = [d["states"][0]]
+    for st in d["states"][1:]:
+        last = states[-1]["#meta"]
+        if len(states) > 1 and last["actor"] == st["#meta"]["actor"]:
+            st["#meta"]["action"] = f"{last['action']}; {st['#meta']['action']}"
+            states[-1] = st
+        else:
+            states.append(st)
+    for i, st in enumerate(states):
+        st["#meta"]["index"] = i
+    d["states"] = states
+    d["#meta"]["gmpcheck"]["config"]["steps"] = "macro"
+    d["#meta"]["gmpcheck"]["depth"] = len(states) - 1
+    return d
+
+
+def test_macro_steps_are_replayed_fine_step_by_fine_step(counterexamples):
+    doc = counterexamples["resetspinning-no-wakep"][0]
+    macro = _as_macro_steps(doc)
+    assert len(macro["states"]) < len(doc["states"])  # some steps were merged
+    res = replay(macro)
+    assert res.divergence is None, res.divergence.lines()
+    assert res.steps == len(macro["states"]) - 1
+    assert res.fine_steps == len(doc["states"]) - 1
+    assert res.reproduced == doc["#meta"]["gmpcheck"]["message"]
+    d = replay(macro, correct=True).divergence
+    assert d is not None and "fine step" in d.reason and "resetspinning" in d.reason
 
 
 def test_any_engine_replays():
