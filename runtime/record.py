@@ -81,7 +81,7 @@ def record(rt: Runtime, steps: int | None = None, seconds: float | None = None) 
         end, rec.cut = steps, f"the first {steps} steps"
     if journal.throw_ticket is not None and journal.throw_ticket + 1 < end:
         end, rec.cut = journal.throw_ticket + 1, "the process ends where the runtime threw"
-    if journal.fail_ticket is not None and journal.fail_ticket < end:
+    if journal.fail_ticket is not None and journal.fail_ticket <= end:
         end, rec.cut = journal.fail_ticket, "up to the step that raised"
     s = list(rec.initial)
     run = rec.initial_run

@@ -12,7 +12,7 @@ def test_thousands_of_goroutines_all_complete():
     res = stress(cores=4, max_ms=8, seed=1, seconds=120, hang_after=15)
     assert res.expected == stress_count(40, 50, 6) > 2000
     assert res.ok, "\n".join(res.problems + (res.run.dump or []))
-    assert res.threads == 9  # 8 Ms and sysmon: blocking syscalls needed them all
+    assert 4 < res.threads - 1 <= 8  # blocking syscalls needed more Ms than Ps, within the bound
     assert res.run.steps > 10 * res.expected
 
 
