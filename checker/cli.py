@@ -140,7 +140,7 @@ def build_parser() -> Parser:
     )
     _add_model_args(rec)
     bound = rec.add_mutually_exclusive_group()
-    bound.add_argument(  # its own dest: `check` has a --steps of its own kind
+    bound.add_argument(  # not `args.steps`: how long to record is not a model setting
         "--steps", dest="record_steps", type=_int("--steps", 1), default=None, help="steps (1000)"
     )
     bound.add_argument("--seconds", type=float, default=None, help="wall-clock seconds")
