@@ -1,4 +1,4 @@
-"""The command line: `python -m checker [check|list|view|bench] ...`."""
+"""The command line: `python -m checker [check|list|view|bench|replay|record] ...`."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ EXIT_CODES = """exit codes:
   6   manifest mismatch (gate)
   70  internal error"""
 
-COMMANDS = ("check", "list", "view", "bench")
+COMMANDS = ("check", "list", "view", "bench", "replay", "record")
 
 
 class UsageError(Exception):
@@ -151,6 +151,34 @@ def build_parser() -> Parser:
     b.add_argument("--depth", type=_int("--depth", 0), default=12)
     b.add_argument("--workers", default="1,2", help="worker counts to measure (1,2)")
     b.add_argument("--out", default="reports")
+
+    r = sub.add_parser(
+        "replay",
+        help="replay a trace on the reference runtime's threads (see README)",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    r.add_argument("trace", help="an ITF trace written by the checker (or by record)")
+    r.add_argument(
+        "--correct", action="store_true", help="replay on Go's scheduler, not the mutation"
+    )
+    r.add_argument("--loops", type=_int("--loops", 1), default=1, help="lasso cycles to replay (1)")
+    r.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    rec = sub.add_parser(
+        "record",
+        help="run the reference runtime freely on real threads, record and check it",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_model_args(rec)
+    bound = rec.add_mutually_exclusive_group()
+    bound.add_argument(  # not `args.steps`: how long to record is not a model setting
+        "--steps", dest="record_steps", type=_int("--steps", 1), default=None, help="steps (1000)"
+    )
+    bound.add_argument("--seconds", type=float, default=None, help="wall-clock seconds")
+    rec.add_argument("--seed", type=_int("--seed", 0), default=1, help="the runtime's choices (1)")
+    rec.add_argument("--out", default="reports", help="where the recording goes (reports)")
     return top
 
 
@@ -170,6 +198,14 @@ def main(argv: list[str] | None = None) -> int:
             from checker.bench import cmd_bench
 
             return cmd_bench(args)
+        if args.command == "replay":
+            from runtime.cli import cmd_replay
+
+            return cmd_replay(args)
+        if args.command == "record":
+            from runtime.cli import cmd_record
+
+            return cmd_record(args)
         raise UsageError(f"unknown command {args.command!r}")
     except (UsageError, ConfigError, WorkloadError, PluginError, TraceFileError, GraphError) as e:
         print(f"error: {e}", file=sys.stderr)
