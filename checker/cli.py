@@ -357,6 +357,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             "expanded": sum(lx.is_expanded),
             "symmetry": False,
             "elapsed_s": round(lx.elapsed, 3) if lx is not run.ex else None,
+            "analysis_s": round(run.analysis_s, 3),
         }
     if graph is not None:
         summary["graph"] = {
