@@ -46,7 +46,6 @@ from pathlib import Path
 from checker.gotool import GoToolError, Toolchain, build, find_toolchain, parsed_dump, run
 from checker.gotrace import (
     Event,
-    TraceFormatError,
     binary_format,
     check_format,
     parse_dump,
@@ -750,10 +749,7 @@ def load_trace(path: Path, tc_getter) -> tuple[list[Event], str]:
     """The events of a trace file (binary: parsed by `go tool trace`; a saved
     dump: read directly). Returns the events and the dump's text."""
     kind, version, _ = read_trace_file(path)
-    if kind == "binary":
-        text = parsed_dump(tc_getter(), path)
-    else:
-        text = path.read_text()
+    text = parsed_dump(tc_getter(), path) if kind == "binary" else path.read_text()
     return parse_dump(text, str(path)), text
 
 

@@ -40,6 +40,8 @@ class Config:
     mutation       the name of a registered mutation, or "" for Go's scheduler.
     profile        the scheduler version: "go1.25" (default) or "go1.26", whose
                    system calls keep the P _Prunning (model/go126.py).
+    steps          "fine": one step per runtime-atomic action (the model); "macro":
+                   one step per runtime routine, for exhaustive searches.
     """
 
     cores: int = 4
@@ -51,6 +53,7 @@ class Config:
     workload: str = DEFAULT_WORKLOAD
     mutation: str = ""
     profile: str = DEFAULT_PROFILE
+    steps: str = "fine"
 
     def __post_init__(self) -> None:
         if self.cores < 1:
@@ -65,6 +68,8 @@ class Config:
             raise ConfigError(f"--period must be between 1 and 250 (got {self.period})")
         if self.steal_tries < 1 or self.steal_tries > 8:
             raise ConfigError(f"--steal-tries must be between 1 and 8 (got {self.steal_tries})")
+        if self.steps not in ("fine", "macro"):
+            raise ConfigError(f"--steps must be fine or macro (got {self.steps!r})")
         if self.profile not in PROFILES:
             known = ", ".join(PROFILES)
             raise ConfigError(f"unknown profile {self.profile!r} (known: {known})")

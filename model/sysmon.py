@@ -94,7 +94,7 @@ class Sysmon(Queues):
                 g = s[L.curg[s[L.p_m[p]]]]
                 if g != NONE and not s[L.g_preempt[g]]:
                     self.preemptone(s, p)
-                    preempted.append(g)
+                    preempted.append((p, g))
             if self.in_syscall(s, p) and s[L.sysc_age[p]] == 0:
                 s[L.sysc_age[p]] = 1
                 if p not in seen:
@@ -103,7 +103,7 @@ class Sysmon(Queues):
         if seen:
             parts.append("seen=" + ",".join(f"P{p}" for p in seen))
         if preempted:
-            parts.append("preempt=" + ",".join(f"G{g}" for g in preempted))
+            parts.append("preempt=" + ",".join(f"P{p}:G{g}" for p, g in preempted))
         return f"sysmon.retake({'; '.join(parts)})"
 
     def retake_syscall(self, s: list[int], a: int, p: int) -> str:

@@ -225,7 +225,8 @@ def test_symmetric_search_finds_exactly_the_orbits_on_go126():
 def test_cli_profile_option(tmp_path):
     code, out, _ = run_cli(
         "--profile", "go1.26", "--cores", "2", "--workload", "syscall-heavy", "--depth", "8",
-        "--quiet", "--out", str(tmp_path), "--json",
+        "--property", "p-ownership", "--property", "no-lost-g", "--quiet",
+        "--out", str(tmp_path), "--json",
     )  # fmt: skip
     assert code == 0
     assert '"profile": "go1.26"' in out
