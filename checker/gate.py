@@ -13,6 +13,10 @@ A fixed matrix of check runs ("cells"), each with the verdicts it must give:
              it declares fails.
   benign     every benign variant: nothing fails.
 
+The safety and liveness cells named `go1.26` check the go1.26 profile (the
+system-call path without _Psyscall, model/go126.py); the others the default
+go1.25 profile.
+
 The distinct-state and transition counts of every run of Go's scheduler must
 equal the committed manifest (checker/gate_manifest.json): a model change
 that changes a count fails the gate with a diff until `--update-manifest`
@@ -105,6 +109,26 @@ def matrix() -> list[Cell]:
                 quick=(workload, cores) == ("tight-loop", 2),
             )
         )
+    # The go1.26 profile (model/go126.py: system calls keep the P, no
+    # _Psyscall), the scheduler `conform` checks real traces against.
+    for workload, cores in (("syscall-heavy", 2), ("syscall-heavy", 3), ("mixed", 2)):
+        cells.append(
+            Cell(
+                f"safety/go1.26/{workload}/c{cores}/d12",
+                "safety",
+                {"cores": cores, "workload": workload, "profile": "go1.26", "depth": 12},
+                {"*": "pass"},
+                props=SAFETY_IDS,
+            )
+        )
+    cells.append(
+        Cell(
+            "liveness/go1.26/syscall-heavy/c1",
+            "liveness",
+            {"cores": 1, "workload": "syscall-heavy", "profile": "go1.26", "depth": 0, **MACRO},
+            {"*": "pass"},
+        )
+    )
     cells.append(
         Cell(
             "finding/work-conservation-strict/c4/d12",
