@@ -93,6 +93,26 @@ def measure(cores: int, depth: int, workers: int, symmetry: bool, runs: int) -> 
     }
 
 
+def _bench_conformance(runs: int) -> dict:
+    """Events/s of `conform` on the corpus (tests/conform), when Go is installed."""
+    from checker.conform import bench_corpus
+    from checker.gotool import GoToolError
+
+    try:
+        version, rows = bench_corpus(runs)
+    except GoToolError as e:
+        print(f"conformance: skipped ({e})")
+        return {"skipped": str(e)}
+    for r in rows:
+        print(
+            f"conform {r['program']} GOMAXPROCS={r['gomaxprocs']}: {r['events']:,} events, "
+            f"{r['verdict']}, {r['wall_s_median']:.3f}s (median of {len(r['wall_s_all'])}), "
+            f"{r['events_per_s']:,} events/s  [{version}]",
+            flush=True,
+        )
+    return {"go_version": version, "runs": rows}
+
+
 def cmd_bench(args) -> int:
     workers = [int(w) for w in str(args.workers).split(",") if w.strip()]
     rows = []
@@ -125,6 +145,7 @@ def cmd_bench(args) -> int:
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "canonical_run": rows,
     }
+    doc["conformance"] = _bench_conformance(args.runs)
     path = Path(args.out) / "bench.json"
     write_atomically(path, json.dumps(doc, indent=2) + "\n")
     print(f"written to {path}")

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -834,9 +835,15 @@ def summary(res: Result, search: Search, source: str, extra: dict) -> dict:
             "event": f.event.text,
             "states_before": len(f.before),
             "observed_before": search.observed(f.before[0]) if f.before else None,
-            "examples": [search.describe(n) for n in f.before[:5]],
+            "examples": _distinct(search.describe(n) for n in f.before)[:5],
         }
     return doc
+
+
+def _distinct(descriptions: Iterable[str]) -> list[str]:
+    """Descriptions in order, each once (states that differ only in what the
+    description leaves out, e.g. bindings or ages, read the same)."""
+    return list(dict.fromkeys(descriptions))
 
 
 def render(doc: dict) -> list[str]:
@@ -943,3 +950,49 @@ def cmd_conform(args: argparse.Namespace) -> int:
 
 def iter_transitions(events: Iterable[Event]) -> Iterable[Event]:
     return (e for e in events if e.kind == "StateTransition")
+
+
+# The benchmark's runs: corpus programs at the GOMAXPROCS values the search
+# explains in about a second (docs/conformance.md, Performance).
+BENCH_RUNS = (
+    ("spawn", 1),
+    ("spawn", 2),
+    ("pingpong", 2),
+    ("gosched", 2),
+    ("mutex", 1),
+    ("cpubound", 2),
+    ("syscalls", 1),
+    ("pingponglong", 1),
+    ("pingponglong", 2),
+)
+CORPUS = Path(__file__).resolve().parent.parent / "tests" / "conform"
+
+
+def bench_corpus(runs: int) -> tuple[str, list[dict]]:
+    """Trace each BENCH_RUNS program once, then check its trace `runs` times:
+    the Go version and, per program, events, verdict and the median events/s.
+    GoToolError when there is no toolchain."""
+    tc = find_toolchain()
+    rows = []
+    for name, procs in BENCH_RUNS:
+        events, _, _, _ = trace_program(
+            CORPUS / f"{name}.go", gomaxprocs=procs, godebug="", timeout=60, out_dir=None, tc=tc
+        )
+        walls, verdict, checked = [], "", 0
+        for _ in range(runs):
+            res, _search = check_events(events, name, 200_000)
+            walls.append(res.elapsed)
+            verdict, checked = res.verdict, res.checked
+        wall = statistics.median(walls)
+        rows.append(
+            {
+                "program": f"{name}.go",
+                "gomaxprocs": procs,
+                "events": checked,
+                "verdict": verdict,
+                "wall_s_median": round(wall, 4),
+                "wall_s_all": [round(w, 4) for w in walls],
+                "events_per_s": round(checked / wall) if wall > 0 else 0,
+            }
+        )
+    return tc.version, rows
