@@ -117,8 +117,9 @@ def _first_lines(text: str, n: int = 2) -> str:
     return "; ".join(lines[:n]) or "(no output)"
 
 
-def build(tc: Toolchain, program: Path, workdir: Path) -> Path:
-    """Build PROGRAM.go with the tracing wrapper in `workdir`; the binary's path."""
+def build(tc: Toolchain, program: Path, workdir: Path, traced: bool = True) -> Path:
+    """Build PROGRAM.go with the tracing wrapper (or, not `traced`, as it is)
+    in `workdir`; the binary's path."""
     if not program.is_file():
         raise GoToolError(f"{program}: no such file")
     try:
@@ -130,8 +131,11 @@ def build(tc: Toolchain, program: Path, workdir: Path) -> Path:
     if not _MAIN_FUNC.search(src):
         raise GoToolError(f"{program}: no `func main()` to run")
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "main.go").write_text(_MAIN_FUNC.sub(r"func gmpcheckMain()\1", src, count=1))
-    (workdir / "zz_gmpcheck_trace.go").write_text(TRACE_MAIN)
+    if traced:
+        (workdir / "main.go").write_text(_MAIN_FUNC.sub(r"func gmpcheckMain()\1", src, count=1))
+        (workdir / "zz_gmpcheck_trace.go").write_text(TRACE_MAIN)
+    else:
+        (workdir / "main.go").write_text(src)
     (workdir / "go.mod").write_text(GO_MOD)
     binary = workdir / "prog"
     try:

@@ -192,3 +192,29 @@ def test_corpus_program_conforms(program, procs, tmp_path):
     saved = Path(doc["trace"])
     code, out, _ = run_cli("conform", "--trace", str(saved), "--json")
     assert code == 0 and json.loads(out)["checked_events"] == doc["checked_events"]
+
+
+# ---- the predictions experiment ---------------------------------------------------
+
+
+def test_predictions_bad_runs(capsys):
+    from checker.predictions import main as predictions
+
+    assert predictions(["--runs", "0"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+@needs_go
+def test_predictions_table(tmp_path):
+    from checker.predictions import EXPERIMENTS
+    from checker.predictions import main as predictions
+
+    assert predictions(["--runs", "1", "--out", str(tmp_path)]) == 0
+    doc = json.loads((tmp_path / "predictions.json").read_text())
+    assert doc["go_version"].startswith("go1.")
+    assert len(doc["experiments"]) == len(EXPERIMENTS)
+    for row in doc["experiments"]:
+        (run,) = row["runs"]
+        assert row["starved_runs"] == int(run["victim_ms"] >= run["busy_ms"] - 0.5)
+    table = (tmp_path / "predictions.md").read_text()
+    assert doc["go_version"] in table and table.count("\n| ") == len(EXPERIMENTS) + 1
