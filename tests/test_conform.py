@@ -218,3 +218,25 @@ def test_predictions_table(tmp_path):
         assert row["starved_runs"] == int(run["victim_ms"] >= run["busy_ms"] - 0.5)
     table = (tmp_path / "predictions.md").read_text()
     assert doc["go_version"] in table and table.count("\n| ") == len(EXPERIMENTS) + 1
+
+
+def test_state_limit_is_inconclusive():
+    code, out, _ = run_cli(
+        "conform", "--trace", str(TRACES / "mutex-p2.parsed.txt"), "--max-states", "5"
+    )
+    assert code == 4 and "inconclusive at event" in out and "more than 5 states" in out
+
+
+def test_check_stops_at_a_garbage_collection(tmp_path):
+    lines = (TRACES / "spawn-p2.parsed.txt").read_text().split("\n")
+    at = next(n for n, ln in enumerate(lines) if "NotExist->Runnable" in ln)
+    gc = 'M=1 P=1 G=1 RangeBegin Time=1 Name="GC concurrent mark phase" Scope=Global'
+    lines.insert(at, gc)
+    f = tmp_path / "gc.parsed.txt"
+    f.write_text("\n".join(lines))
+    events = parse_dump(f.read_text())
+    stop = next(e.index for e in events if e.kind == "RangeBegin" and e.name.startswith("GC "))
+    code, out, _ = run_cli("conform", "--trace", str(f), "--json")
+    doc = json.loads(out)
+    assert code == 4 and doc["verdict"] == "partial"
+    assert doc["checked_events"] == stop and "garbage collection" in doc["reason"]
