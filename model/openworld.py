@@ -507,7 +507,9 @@ class OpenWorld(GMPModel):
         that state only these visits and the steps that could be the next
         event (not the others' unobserved steps, whose interleavings with
         the visits lead to the same states). `adding` is the P the observed
-        step may put work on (NONE: no local queue; ANY_P: cannot tell)."""
+        step may put work on (NONE: no local queue; ANY_P: cannot tell).
+        Not sound as it stands (a trace it cut off conformed without it):
+        checker/conform.py uses it only in its bounded searches."""
         L = self.L
         for m in range(L.nM):
             pc = t[L.pc[m]]
