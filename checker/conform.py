@@ -71,7 +71,8 @@ GROUP_WINDOW = 64  # how far ahead (in events) the rest of a group may be
 # path, so "conforms" is certain), then the exact search, the only one whose
 # failure is reported as "does not conform".
 BEAMS: tuple[int | None, ...] = (64, 2048, None)
-BEAM_CLOSURE = 20_000  # states a bounded search explores before one event, at most
+# The first, quickest search also explores at most this many states before one event.
+QUICK_CLOSURE = 20_000
 
 
 def _checksum(node: tuple) -> int:
@@ -571,8 +572,8 @@ class Search:
                     full_at = depth
                 if full_at is not None and depth > full_at:
                     break
-                if len(seen) >= BEAM_CLOSURE:
-                    break  # a bounded search only: the exact one goes on
+                if beam == BEAMS[0] and len(seen) >= QUICK_CLOSURE:
+                    break  # the quick search only: the next ones go on
             t, mb, pb, ahead = node
             al_s = self.alpha(t)
             # The reduction only in the bounded searches: a trace it cut off
