@@ -345,9 +345,12 @@ class Search:
             a = self._alpha[t] = self.proj.alpha(t)
         return a
 
-    def initial(self) -> Node:
-        t = self.model.state_of(self.prep.snapshot)
-        return (t, self.prep.mbind, self.prep.pbind, frozenset())
+    def initial(self) -> list[Node]:
+        """The states the trace's start allows (model/openworld.py initial_states)."""
+        return [
+            (t, self.prep.mbind, self.prep.pbind, frozenset())
+            for t in self.model.initial_states(self.prep.snapshot)
+        ]
 
     # -- one event ----------------------------------------------------------------
 
@@ -616,7 +619,7 @@ class Search:
         self.expansions = 0
         self.peak_closure = 0
         self.gslot = dict(prep.gslot)
-        frontier: dict[Node, int] = {self.initial(): 0}
+        frontier: dict[Node, int] = dict.fromkeys(self.initial(), 0)
         peak = 1
         transitions = 0
         for i in range(prep.end):
@@ -800,15 +803,14 @@ def trace_program(
         if version is None:
             raise GoToolError(f"{program}: the trace it wrote is not a Go execution trace")
         check_format(version, f"{program} (run by {tc.version})")
-        text = parsed_dump(tc, trace_file)
+        # The version line first, so that line numbers are the saved dump's.
+        text = f"# go 1.{version} trace\n" + parsed_dump(tc, trace_file)
         saved = None
         if out_dir is not None:
             stem = program.stem + (f"-p{gomaxprocs}" if gomaxprocs else "")
             saved = out_dir / f"conform-{stem}.trace"
             write_atomically(saved, data)
-            write_atomically(
-                out_dir / f"conform-{stem}.parsed.txt", f"# go 1.{version} trace\n" + text
-            )
+            write_atomically(out_dir / f"conform-{stem}.parsed.txt", text)
     return parse_dump(text, str(program)), tc, saved, res.elapsed
 
 

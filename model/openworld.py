@@ -63,6 +63,7 @@ the limbo (followed by running it).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import permutations, product
 
 from model.config import Config
 from model.gmp import GMPModel
@@ -591,6 +592,37 @@ class OpenWorld(GMPModel):
                 q_push(s, L.midle, L.nM, m)
         s[L.pc[L.SYSMON]] = PC.SYSMON
         return bytes(s)
+
+    def initial_states(self, snap: Snapshot, most: int = 2) -> list[bytes]:
+        """state_of, and the same with the goroutines runnable at the start
+        placed in the queues they could be in: the global queue, or a busy
+        P's ring or runnext, ahead of anything the trace adds (so that
+        stealing takes as many as the runtime did, and the one it runs is
+        the runtime's). With more than `most` such goroutines, only the
+        limbo state (the placements would multiply)."""
+        base = self.state_of(snap)
+        gs = snap.runnable
+        if not gs or len(gs) > most:
+            return [base]
+        L = self.L
+        busy = sorted({p for _, p in snap.running.values()} | set(snap.looking.values()))
+        targets = [("global", NONE)] + [(k, p) for p in busy for k in ("ring", "next")]
+        out = {base: None}
+        for order in permutations(gs):
+            for where in product(targets, repeat=len(gs)):
+                nexts = [p for k, p in where if k == "next"]
+                if len(nexts) != len(set(nexts)):
+                    continue
+                s = list(base)
+                for g, (kind, p) in zip(order, where, strict=True):
+                    if kind == "global":
+                        self.globrunqput(s, g)
+                    elif kind == "ring":
+                        self.ring_put(s, p, g)
+                    else:
+                        s[L.runnext[p]] = g
+                out[bytes(s)] = None
+        return list(out)
 
     # ---- what the trace cannot tell ---------------------------------------------
 

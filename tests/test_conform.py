@@ -169,10 +169,13 @@ CORPUS_RUNS = [
     ("pingpong", 2),
     ("pingpong", 3),
     ("mutex", 1),
+    ("mutex", 4),
     ("gosched", 2),
+    ("gosched", 3),
     ("cpubound", 1),
     ("cpubound", 2),
     ("syscalls", 1),
+    ("syscalls", 2),
 ]
 
 
