@@ -51,6 +51,19 @@ def choices(pc: PC) -> Callable:
     return deco
 
 
+def foldable(fn: Callable) -> Callable:
+    """Marks a helper whose only effects are on the state it is given and
+    whose result is an int, a bool, or a tuple of them.
+
+    It changes nothing when the model runs. The symbolic engine
+    (checker/smt/symbolic.py) folds all the ways through such a helper into
+    one symbolic result and one symbolic state, so that its caller goes on
+    along one path instead of one per way through the helper (a loop over
+    the Ps calling it stays linear, not exponential, in the number of Ps)."""
+    fn.foldable = True  # type: ignore[attr-defined]
+    return fn
+
+
 class Machine:
     """Registry, dispatch and the small helpers every step uses."""
 

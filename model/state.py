@@ -140,6 +140,9 @@ class Layout:
         self.m_ps = itemgetter(*self.m_p)
         self.nextps = itemgetter(*self.nextp)
         self.pps = itemgetter(*self.pp)
+        self.pcs = itemgetter(*self.pc)
+        self.spin_args = itemgetter(*self.spin_arg)
+        self.spinnings = itemgetter(*self.spinning)
 
     def blank(self) -> list[int]:
         """A vector with every reference NONE and every counter 0."""
