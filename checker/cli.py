@@ -1,4 +1,4 @@
-"""The command line: `python -m checker [check|list|view|bench] ...`."""
+"""The command line: `python -m checker [check|list|view|bench|replay|record] ...`."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from checker import report
-from checker.explore import Progress, default_workers, explore
-from checker.itf import TraceFileError, read_trace
+from checker.explore import Progress, default_workers
+from checker.graph import GRAPH_MAX_STATES, GraphError, graph_format, write_graph
+from checker.itf import TraceFileError, read_trace, require_current_model
 from checker.plugin import PluginError, load_plugin
-from checker.render import Style, print_lines, render_trace, use_color
+from checker.render import Style, page_lines, print_lines, render_trace, use_color
+from checker.run import run_check
 from model.config import GO_SCHEDTICK_PERIOD, GO_STEAL_TRIES, Config, ConfigError
 from model.workloads import WorkloadError
 
@@ -29,7 +31,7 @@ EXIT_CODES = """exit codes:
   6   manifest mismatch (gate)
   70  internal error"""
 
-COMMANDS = ("check", "list", "view", "bench")
+COMMANDS = ("gate", "check", "list", "view", "bench", "replay", "record")
 
 
 class UsageError(Exception):
@@ -101,16 +103,63 @@ def build_parser() -> Parser:
     s.add_argument("--out", default="reports", help="where counterexamples go (reports)")
     s.add_argument("--json", action="store_true", help="print the summary as JSON")
     s.add_argument("--quiet", action="store_true", help="no progress line")
+    s.add_argument(
+        "--fairness",
+        default="",
+        metavar="A,B",
+        help="liveness assumptions, from m, sysmon, signal, syscall (default: each "
+        "property's own, printed with its verdict)",
+    )
+    s.add_argument(
+        "--steps",
+        choices=("fine", "macro"),
+        default="fine",
+        help="fine: one step per runtime-atomic action; macro: one per runtime routine",
+    )
+    s.add_argument(
+        "--graph",
+        default="",
+        metavar="FILE",
+        help=f"export the explored state graph, counterexample paths marked: FILE.graphml or "
+        f"FILE.dot; runs of at most {GRAPH_MAX_STATES:,} states (else exit 2, nothing written)",
+    )
 
     lst = sub.add_parser("list", help="workloads, mutations and properties")
     lst.add_argument("--json", action="store_true")
 
-    v = sub.add_parser("view", help="show a counterexample trace in the terminal")
+    v = sub.add_parser(
+        "view", help="show a counterexample trace in the terminal, or as a page (--html)"
+    )
     v.add_argument("trace", help="an ITF trace written by the checker")
     v.add_argument("--full", action="store_true", help="whole states, not only changes")
     v.add_argument("--step", type=_int("--step", 0), default=None, help="one step only")
     v.add_argument("--fields", default="", help="filter, e.g. P1,sched")
     v.add_argument("--compact", action="store_true", help="first and last steps only")
+    v.add_argument(
+        "--no-pager", action="store_true", help="never page (a terminal pages long text)"
+    )
+    v.add_argument(
+        "--html", default="", metavar="OUT.html", help="write the lane view as one offline page"
+    )
+    v.add_argument(
+        "--allow-stale", action="store_true", help="show a trace written by another model version"
+    )
+
+    gt = sub.add_parser(
+        "gate",
+        help="the CI gate: the matrix of verdicts and the manifest of counts",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    gt.add_argument("--workers", type=_int("--workers", 1), default=0, help="processes (CPUs)")
+    gt.add_argument("--quick", action="store_true", help="a subset for local use (< 1 min)")
+    gt.add_argument("--cell", action="append", default=[], help="only cells whose id starts so")
+    gt.add_argument("--manifest", default=str(_gate_manifest()), help="the committed counts")
+    gt.add_argument("--update-manifest", action="store_true", help="record the counts")
+    gt.add_argument("--junit", default="", metavar="FILE", help="JUnit XML, a case per cell")
+    gt.add_argument("--sarif", default="", metavar="FILE", help="SARIF of wrong verdicts")
+    gt.add_argument("--json", action="store_true", help="print the results as JSON")
+    gt.add_argument("--quiet", action="store_true", help="no per-cell progress on stderr")
 
     b = sub.add_parser("bench", help="measure the canonical run (see README)")
     b.add_argument("--runs", type=_int("--runs", 1), default=3)
@@ -118,7 +167,39 @@ def build_parser() -> Parser:
     b.add_argument("--depth", type=_int("--depth", 0), default=12)
     b.add_argument("--workers", default="1,2", help="worker counts to measure (1,2)")
     b.add_argument("--out", default="reports")
+
+    r = sub.add_parser(
+        "replay",
+        help="replay a trace on the reference runtime's threads (see README)",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    r.add_argument("trace", help="an ITF trace written by the checker (or by record)")
+    r.add_argument(
+        "--correct", action="store_true", help="replay on Go's scheduler, not the mutation"
+    )
+    r.add_argument("--loops", type=_int("--loops", 1), default=1, help="lasso cycles to replay (1)")
+    r.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    rec = sub.add_parser(
+        "record",
+        help="run the reference runtime freely on real threads, record and check it",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_model_args(rec)
+    bound = rec.add_mutually_exclusive_group()
+    bound.add_argument(  # not `args.steps`: how long to record is not a model setting
+        "--steps", dest="record_steps", type=_int("--steps", 1), default=None, help="steps (1000)"
+    )
+    bound.add_argument("--seconds", type=float, default=None, help="wall-clock seconds")
+    rec.add_argument("--seed", type=_int("--seed", 0), default=1, help="the runtime's choices (1)")
+    rec.add_argument("--out", default="reports", help="where the recording goes (reports)")
     return top
+
+
+def _gate_manifest() -> Path:
+    return Path(__file__).with_name("gate_manifest.json")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,12 +214,24 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_list(args)
         if args.command == "view":
             return cmd_view(args)
+        if args.command == "gate":
+            from checker.gate import cmd_gate
+
+            return cmd_gate(args)
         if args.command == "bench":
             from checker.bench import cmd_bench
 
             return cmd_bench(args)
+        if args.command == "replay":
+            from runtime.cli import cmd_replay
+
+            return cmd_replay(args)
+        if args.command == "record":
+            from runtime.cli import cmd_record
+
+            return cmd_record(args)
         raise UsageError(f"unknown command {args.command!r}")
-    except (UsageError, ConfigError, WorkloadError, PluginError, TraceFileError) as e:
+    except (UsageError, ConfigError, WorkloadError, PluginError, TraceFileError, GraphError) as e:
         print(f"error: {e}", file=sys.stderr)
         return report.EXIT_USAGE
     except KeyboardInterrupt:
@@ -158,6 +251,16 @@ def main(argv: list[str] | None = None) -> int:
         return report.EXIT_INTERNAL
 
 
+def parse_fairness(text: str) -> tuple[str, ...]:
+    from specs.liveness import FAIRNESS
+
+    names = tuple(x.strip() for x in text.split(",") if x.strip())
+    for n in names:
+        if n not in FAIRNESS:
+            raise UsageError(f"unknown fairness assumption {n!r} (known: {', '.join(FAIRNESS)})")
+    return names
+
+
 def config_from_args(args: argparse.Namespace, **extra) -> tuple[Config, dict]:
     plugin = load_plugin(args.model) if args.model else None
     cfg = Config(
@@ -169,6 +272,7 @@ def config_from_args(args: argparse.Namespace, **extra) -> tuple[Config, dict]:
         async_preempt=not args.no_async_preempt,
         workload=args.workload,
         mutation=args.mutation,
+        steps=getattr(args, "steps", "fine"),
     )
     kw: dict = {}
     if plugin is not None:
@@ -237,20 +341,27 @@ class ProgressLine:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    symmetry = not args.no_symmetry
-    model = make_model(args, symmetry=symmetry)
+    model = make_model(args, symmetry=not args.no_symmetry)
     props = select_properties(model, args.property)
     workers = args.workers or default_workers()
+    max_states = args.max_states
+    if args.graph:
+        graph_format(args.graph)  # a bad file name is a usage error before any work
+        # Stop one state past the limit: that is enough to know it is too big.
+        max_states = min(max_states or GRAPH_MAX_STATES + 1, GRAPH_MAX_STATES + 1)
     progress = ProgressLine(not args.quiet)
-    ex = explore(
+    run = run_check(
         model,
         props,
         depth=args.depth,
         workers=workers,
-        max_states=args.max_states,
+        max_states=max_states,
         progress=progress,
+        fairness=parse_fairness(args.fairness),
     )
     progress.done()
+    ex, symmetry = run.ex, run.symmetry
+    graph = write_graph(model, ex, args.graph) if args.graph else None
     summary = report.summarize(
         model,
         props,
@@ -260,12 +371,36 @@ def cmd_check(args: argparse.Namespace) -> int:
         symmetry=symmetry,
         out_dir=Path(args.out),
         all_props=[p for p in model.properties() if p.default],
+        liveness=run.liveness,
     )
+    if run.live_ex is not None:
+        lx = run.live_ex
+        summary["result"]["liveness_graph"] = {
+            "states": len(lx.states),
+            "edges": len(lx.edge_src),
+            "expanded": sum(lx.is_expanded),
+            "symmetry": False,
+            "elapsed_s": round(lx.elapsed, 3) if lx is not run.ex else None,
+            "analysis_s": round(run.analysis_s, 3),
+        }
+    if graph is not None:
+        summary["graph"] = {
+            "file": args.graph,
+            "nodes": graph.number_of_nodes(),
+            "edges": graph.number_of_edges(),
+        }
     if args.json:
         summary.pop("_traces", None)
         print(json.dumps(summary, indent=2))
     else:
-        print_lines(report.render_summary(summary, Style(use_color(sys.stdout))))
+        lines = report.render_summary(summary, Style(use_color(sys.stdout)))
+        if graph is not None:
+            lines.insert(
+                lines.index(""),
+                f"graph     {graph.number_of_nodes():,} states, {graph.number_of_edges():,} "
+                f"edges -> {args.graph}",
+            )
+        print_lines(lines)
     return summary["exit_code"]
 
 
@@ -317,9 +452,26 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_view(args: argparse.Namespace) -> int:
     doc = read_trace(args.trace)
+    if not args.allow_stale:
+        require_current_model(doc, args.trace)
     n = len(doc["states"])
     if args.step is not None and args.step >= n:
         raise UsageError(f"--step {args.step}: the trace has steps 0..{n - 1}")
+    if args.html:
+        from checker.html import write_html
+
+        text_only = [f for f in ("full", "fields", "compact") if getattr(args, f)]
+        if text_only:
+            raise UsageError(f"--{text_only[0]} is for the text view, not --html")
+        out = Path(args.html)
+        if out.is_dir():
+            raise UsageError(f"--html {args.html}: is a directory")
+        try:
+            write_html(doc, out, source=Path(args.trace).name, step=args.step)
+        except OSError as e:
+            raise UsageError(f"--html {args.html}: {e.strerror or e}") from None
+        print(f"wrote {out} ({n - 1} steps); open it in a browser")
+        return 0
     fields = [f for f in args.fields.split(",") if f.strip()] or None
     lines = render_trace(
         doc,
@@ -329,5 +481,8 @@ def cmd_view(args: argparse.Namespace) -> int:
         fields=fields,
         only_step=args.step,
     )
-    print_lines(lines)
+    if args.no_pager:
+        print_lines(lines)
+    else:
+        page_lines(lines)
     return 0

@@ -64,6 +64,17 @@ class Exploration:
     elapsed: float = 0.0
     checked: list[str] = field(default_factory=list)
     expanded: int = 0  # states whose successors were computed
+    # The state graph, when asked for (liveness): edges with the fairness
+    # groups they count for, and per state the groups enabled in it, its
+    # atoms (specs/liveness.py) and whether its successors were computed.
+    graph: bool = False
+    edge_src: array = field(default_factory=lambda: array("I"))
+    edge_dst: array = field(default_factory=lambda: array("I"))
+    edge_groups: array = field(default_factory=lambda: array("Q"))
+    enabled: array = field(default_factory=lambda: array("Q"))
+    atoms: array = field(default_factory=lambda: array("Q"))
+    is_expanded: bytearray = field(default_factory=bytearray)
+    is_final: bytearray = field(default_factory=bytearray)
 
     @property
     def depth_reached(self) -> int:
@@ -101,6 +112,7 @@ class Exploration:
 
 _MODEL: Any = None
 _PROPS: list[Property] = []
+_GRAPH = False
 # Canonical forms of successors already seen in this process: the same
 # concrete successor is reached from many states, and canonicalizing is the
 # dearest part of a step. Bounded; cleared when full.
@@ -108,9 +120,9 @@ _CANON: dict[Any, Any] = {}
 _CANON_LIMIT = 1_000_000
 
 
-def _set_model(model: Any, props: list[Property]) -> None:
-    global _MODEL, _PROPS
-    _MODEL, _PROPS = model, props
+def _set_model(model: Any, props: list[Property], graph: bool = False) -> None:
+    global _MODEL, _PROPS, _GRAPH
+    _MODEL, _PROPS, _GRAPH = model, props, graph
     _CANON.clear()
 
 
@@ -123,6 +135,11 @@ def _expand(task: tuple[list[Any], bool, frozenset[str]]) -> list[tuple]:
     invariants = [p for p in _PROPS if p.kind == INVARIANT and p.id in active]
     actions = [p for p in _PROPS if p.kind == ACTION and p.id in active]
     check_deadlock = "deadlock" in active
+    graph = _GRAPH
+    if graph:
+        from specs.liveness import atoms
+
+        edge_groups = getattr(model, "edge_groups", None)
     canonical = model.canonical
     cache = _CANON
     if len(cache) > _CANON_LIMIT:
@@ -134,23 +151,31 @@ def _expand(task: tuple[list[Any], bool, frozenset[str]]) -> list[tuple]:
             msg = p.check(model, t)
             if msg is not None:
                 found.append((p.id, msg, None))
+        extra = ()
+        if graph:
+            strong = model.state_groups(t) if hasattr(model, "state_groups") else 0
+            extra = (atoms(model, t), model.is_final(t), strong)
         if not expand:
-            out.append(((), False, False, found))
+            out.append(((), False, False, found, (), *extra))
             continue
         succ, truncated = model.successors(t)
-        seen_here: dict[Any, None] = {}
-        for _actor, label, u in succ:
+        seen_here: dict[Any, int] = {}
+        for actor, label, u in succ:
             c = cache.get(u)
             if c is None:
                 c = cache[u] = canonical(u)
-            if c not in seen_here:
-                seen_here[c] = None
+            if graph:
+                g = edge_groups(actor, label) if edge_groups else 1 << actor
+                seen_here[c] = seen_here.get(c, 0) | g
+            elif c not in seen_here:
+                seen_here[c] = 0
             for p in actions:
                 msg = p.check(model, t, label, u)
                 if msg is not None:
                     found.append((p.id, msg, c))
         dead = check_deadlock and not succ and not truncated and not model.is_final(t)
-        out.append((tuple(seen_here), truncated, dead, found))
+        groups = tuple(seen_here.values()) if graph else ()
+        out.append((tuple(seen_here), truncated, dead, found, groups, *extra))
     return out
 
 
@@ -162,9 +187,11 @@ def explore(
     workers: int = 1,
     max_states: int | None = None,
     progress: Callable[[Progress], None] | None = None,
+    graph: bool = False,
 ) -> Exploration:
-    """Breadth-first search to `depth` (0: until no new state)."""
-    ex = Exploration()
+    """Breadth-first search to `depth` (0: until no new state). With `graph`,
+    keep the edges and what liveness needs (Exploration.edge_* and friends)."""
+    ex = Exploration(graph=graph)
     ex.checked = [p.id for p in props]
     active = {p.id for p in props}
     start = time.monotonic()
@@ -179,16 +206,21 @@ def explore(
         index[c] = len(ex.states)
         ex.states.append(c)
         ex.parent.append(-1)
+        if graph:
+            ex.atoms.append(0)
+            ex.enabled.append(0)
+            ex.is_expanded.append(0)
+            ex.is_final.append(0)
     ex.level_start.append(0)
     frontier = list(range(len(init)))
 
     pool = None
     if workers > 1:
         ctx = multiprocessing.get_context("fork")
-        _set_model(model, props)
+        _set_model(model, props, graph)
         pool = ctx.Pool(workers)
     else:
-        _set_model(model, props)
+        _set_model(model, props, graph)
 
     d = 0
     try:
@@ -196,7 +228,9 @@ def explore(
             expand = depth == 0 or d < depth
             new_frontier: list[int] = []
             for idx_chunk, results in _run_level(pool, workers, ex, frontier, expand, active):
-                for idx, (succs, truncated, dead, found) in zip(idx_chunk, results, strict=True):
+                for idx, (succs, truncated, dead, found, groups, *extra) in zip(
+                    idx_chunk, results, strict=True
+                ):
                     for pid, msg, nxt in found:
                         if pid in active:
                             active.discard(pid)
@@ -213,6 +247,9 @@ def explore(
                         ex.deadlocks += 1
                     if truncated:
                         ex.truncated_states += 1
+                    if graph:
+                        ex.atoms[idx], ex.is_final[idx] = extra[0], extra[1]
+                        ex.enabled[idx] = extra[2]
                     if not expand:
                         continue
                     ex.expanded += 1
@@ -223,6 +260,20 @@ def explore(
                             ex.states.append(c)
                             ex.parent.append(idx)
                             new_frontier.append(index[c])
+                            if graph:
+                                ex.atoms.append(0)
+                                ex.enabled.append(0)
+                                ex.is_expanded.append(0)
+                                ex.is_final.append(0)
+                    if graph:
+                        ex.is_expanded[idx] = 0 if truncated else 1
+                        en = ex.enabled[idx]
+                        for c, g in zip(succs, groups, strict=True):
+                            ex.edge_src.append(idx)
+                            ex.edge_dst.append(index[c])
+                            ex.edge_groups.append(g)
+                            en |= g
+                        ex.enabled[idx] = en
                 if progress is not None:
                     progress(
                         Progress(

@@ -95,6 +95,9 @@ def write_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes it 0600; give it the usual mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -112,6 +115,8 @@ def read_trace(path: str | Path) -> dict:
         raise TraceFileError(f"{path}: no such file")
     try:
         doc = json.loads(p.read_text())
+    except OSError as e:
+        raise TraceFileError(f"{path}: cannot be read ({e.strerror})") from None
     except UnicodeDecodeError:
         raise TraceFileError(f"{path}: not a text file") from None
     except json.JSONDecodeError as e:
@@ -158,3 +163,20 @@ def validate(doc: Any) -> str | None:
     if loop is not None and (not isinstance(loop, int) or not 0 <= loop < len(states)):
         return f"'loop' = {loop!r} is not a state index"
     return None
+
+
+def require_current_model(doc: dict, path: str | Path) -> None:
+    """TraceFileError unless a GMP trace was written by this version of the
+    model (its #meta.gmpcheck.model_hash is model.gmp.MODEL_HASH): a trace
+    of another model version may show steps this model no longer takes."""
+    g = doc["#meta"]["gmpcheck"]
+    if g.get("model") != "gmp":
+        return  # another model: its hash is its own business
+    from model.gmp import MODEL_HASH
+
+    if g["model_hash"] != MODEL_HASH:
+        raise TraceFileError(
+            f"{path}: written by another version of the model (model hash {g['model_hash']}, "
+            f"this gmpcheck has {MODEL_HASH}); re-run the check for a current trace, "
+            "or pass --allow-stale to view it anyway"
+        )

@@ -7,6 +7,9 @@ and `python -m checker view` draw the same thing.
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
+import subprocess
 import sys
 from typing import Any, TextIO
 
@@ -126,7 +129,12 @@ def render_step(
     if loop is not None and i == loop:
         mark = style.yellow("  <- cycle starts here")
     if loop is not None and i == len(states) - 1:
-        mark = style.yellow(f"  -> back to step {loop}")
+        back = doc["#meta"]["gmpcheck"].get("loop_action") or ""
+        back = f": {back}" if back.startswith("(") else (f" by {back}" if back else "")
+        mark = style.yellow(f"  -> back to step {loop}{back}")
+    fail = failing_step(doc)
+    if i == fail:
+        mark += style.red(f"  <- {doc['#meta']['gmpcheck']['property']} fails here")
     lines = [f"{style.bold(f'{i:4}')}  {meta['action']}{mark}"]
     if full:
         for path, value in flatten({k: st[k] for k in doc["vars"]}):
@@ -160,8 +168,24 @@ def render_trace(
     states = doc["states"]
     n = len(states)
     out = []
-    verdict = style.red(f"{g['property']} violated") if g.get("property") else "trace"
-    out.append(f"{verdict} after {n - 1} steps: {g.get('message', '')}")
+    fail = failing_step(doc)
+    if fail is None:
+        out.append(f"trace of {n - 1} steps: {g.get('message') or ''}".rstrip(": "))
+    else:
+        if doc.get("loop") is not None:
+            where = f"on the cycle of steps {doc['loop']}..{fail}"
+        elif g.get("kind") == "action":
+            where = f"by step {fail}"
+        else:
+            where = f"in the state after step {fail}"
+        out.append(
+            f"{style.red(g['property'] + ' violated')} after {n - 1} steps, {where}: "
+            f"{g.get('message', '')}"
+        )
+        summary = state_summary(states[fail])
+        for k, line in enumerate(summary):
+            label = f"state {fail}" if k == 0 else ""
+            out.append(f"  {label:<9} {line}")
     if doc.get("loop") is not None:
         out.append(f"lasso: steps {doc['loop']}..{n - 1} repeat forever")
     idxs = list(range(n)) if only_step is None else [only_step]
@@ -172,10 +196,100 @@ def render_trace(
             out.append(style.dim(f"        ... {n - head - tail} steps not shown ..."))
             continue
         out += render_step(doc, i, style, full=full, fields=fields)
-    if only_step is None and g.get("property"):
+    if fail is not None and fail in idxs:
         out.append(style.red(f"  {g['property']} fails here: {g.get('message', '')}"))
     return out
 
 
+def failing_step(doc: dict) -> int | None:
+    """The step at which the trace's property fails: its last state (or, for
+    an action property, its last step); None for a trace that shows no
+    violation."""
+    if not doc["#meta"]["gmpcheck"].get("property"):
+        return None
+    return len(doc["states"]) - 1
+
+
+def _ref(prefix: str, v: Any) -> str:
+    return "-" if v in NONE_VALUES else f"{prefix}{v}"
+
+
+def _refs(prefix: str, vs: list) -> str:
+    return "[" + " ".join(_ref(prefix, v) for v in vs) + "]"
+
+
+def state_summary(state: dict) -> list[str]:
+    """Where everything is in one GMP state, in three lines: each P (status,
+    owner, runnext, ring), each M that exists (pc, P, G, spinning), and the
+    global queue, idle lists and spinning counters. Empty for other models."""
+    if not all(k in state for k in ("P", "M", "sched")):
+        return []
+    ps = []
+    for p in state["P"]:
+        text = f"P{p['id']} {p['status']}"
+        if p["m"] not in NONE_VALUES:
+            text += f" M{p['m']}"
+        if p["runnext"] not in NONE_VALUES or p["runq"]:
+            text += f" runnext {_ref('G', p['runnext'])} runq {_refs('G', p['runq'])}"
+        ps.append(text)
+    ms = []
+    for m in state["M"]:
+        if m["pc"] == "NOT_CREATED":
+            continue
+        text = f"M{m['id']} {m['pc']}"
+        if m["p"] not in NONE_VALUES:
+            text += f" P{m['p']}"
+        if m["curg"] not in NONE_VALUES:
+            text += f" G{m['curg']}"
+        if m.get("spinning"):
+            text += " spinning"
+        ms.append(text)
+    sysmon = state.get("sysmon", {})
+    if sysmon.get("pc", "SYSMON") != "SYSMON":  # in a retake's hand-off
+        ms.append(
+            f"sysmon {sysmon['pc']}" + ("" if sysmon["pp"] in NONE_VALUES else f" P{sysmon['pp']}")
+        )
+    sc = state["sched"]
+    sched = (
+        f"sched runq {_refs('G', sc['runq'])} pidle {_refs('P', sc['pidle'])} "
+        f"midle {_refs('M', sc['midle'])} nmspinning {sc['nmspinning']} "
+        f"needspinning {sc['needspinning']}"
+    )
+    if sc.get("throw") not in NONE_VALUES:
+        sched += f" throw {sc['throw']!r}"
+    return [" | ".join(ps), " | ".join(ms), sched]
+
+
 def print_lines(lines: list[str], stream: TextIO = sys.stdout) -> None:
     stream.write("\n".join(lines) + "\n")
+
+
+def page_lines(lines: list[str], stream: TextIO = sys.stdout) -> None:
+    """Print, through a pager when `stream` is a terminal and the text is
+    taller than it: $PAGER, or `less` (with LESS=FRX unless LESS is set:
+    colours pass through, and a text that fits on one screen just prints).
+    Falls back to printing when no pager can be started."""
+    rows = shutil.get_terminal_size().lines
+    pager = os.environ.get("PAGER", "less")
+    if not stream.isatty() or len(lines) < rows or not pager.strip() or pager.strip() == "cat":
+        print_lines(lines, stream)
+        return
+    env = dict(os.environ)
+    env.setdefault("LESS", "FRX")
+    try:
+        proc = subprocess.Popen(shlex.split(pager), stdin=subprocess.PIPE, text=True, env=env)
+    except (OSError, ValueError):
+        print_lines(lines, stream)
+        return
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write("\n".join(lines) + "\n")
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass  # the reader quit the pager early
+    while True:
+        try:
+            proc.wait()
+            break
+        except KeyboardInterrupt:
+            continue  # Ctrl-C belongs to the pager (less uses it to stop a search)

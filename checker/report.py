@@ -19,9 +19,10 @@ from checker.explore import (
     Exploration,
 )
 from checker.itf import VERSION, trace_document, write_trace
+from checker.liveness import LivenessVerdict
 from checker.render import Style, render_trace
 from checker.trace import rebuild
-from specs.property import ACTION, Property
+from specs.property import ACTION, LIVENESS, Property
 
 SUMMARY_SCHEMA = "gmpcheck.summary/1"
 
@@ -64,6 +65,7 @@ def summarize(
     out_dir: Path | None,
     engine: str = "explicit",
     all_props: list[Property] | None = None,
+    liveness: dict[str, LivenessVerdict] | None = None,
 ) -> dict:
     complete = ex.complete
     bounded = not complete
@@ -71,6 +73,11 @@ def summarize(
     traces: dict[str, dict] = {}
     for p in props:
         entry: dict[str, Any] = {"id": p.id, "kind": p.kind, "statement": p.statement}
+        if p.kind == LIVENESS:
+            lv = (liveness or {}).get(p.id)
+            _liveness_entry(model, p, lv, ex, entry, traces, out_dir, engine)
+            results.append(entry)
+            continue
         v = ex.violations.get(p.id)
         if v is not None:
             steps = rebuild(model, ex, v, p)
@@ -116,11 +123,13 @@ def summarize(
             )
 
     failed = [r for r in results if r["verdict"] == "fail"]
-    if any(r["kind"] != "liveness" for r in failed):
+    if any(r["kind"] != LIVENESS for r in failed):
         code = EXIT_SAFETY
     elif failed:
         code = EXIT_LIVENESS
-    elif ex.stopped in (STOP_INTERRUPTED, STOP_MAX_STATES):
+    elif ex.stopped in (STOP_INTERRUPTED, STOP_MAX_STATES) or any(
+        r["verdict"] in ("inconclusive", "unknown") for r in results
+    ):
         code = EXIT_INCONCLUSIVE
     elif depth == 0 and ex.truncated_states:
         code = EXIT_INCONCLUSIVE  # asked for everything, a model bound cut the search
@@ -151,6 +160,41 @@ def summarize(
     return summary
 
 
+def _liveness_entry(model, p, lv, ex, entry, traces, out_dir, engine) -> None:
+    if lv is None or ex.stopped in (STOP_INTERRUPTED, STOP_MAX_STATES):
+        entry.update(verdict="unknown", fairness=list(p.fairness))
+        return
+    entry.update(verdict=lv.verdict, fairness=list(lv.fairness))
+    if lv.reason:
+        entry["reason"] = lv.reason
+    if lv.verdict != "fail":
+        return
+    doc = trace_document(
+        model,
+        lv.steps,
+        {
+            "engine": engine,
+            "property": p.id,
+            "kind": p.kind,
+            "message": lv.message,
+            "depth": len(lv.steps) - 1,
+            "seed": None,
+            "workload": model.describe().get("workload"),
+            "mutation": model.describe().get("mutation") or None,
+            "fairness": list(lv.fairness),
+            "instance": lv.instance,
+            "loop_action": lv.loop_action,
+        },
+        loop=lv.loop,
+    )
+    entry.update(depth=len(lv.steps) - 1, message=lv.message, loop=lv.loop)
+    if out_dir is not None:
+        path = out_dir / trace_name(model, p.id)
+        write_trace(path, doc)
+        entry["trace"] = str(path)
+    traces[p.id] = doc
+
+
 def render_summary(summary: dict, style: Style) -> list[str]:
     m = summary["model"]
     r = summary["result"]
@@ -167,10 +211,8 @@ def render_summary(summary: dict, style: Style) -> list[str]:
     if m.get("mutation"):
         out.append(f"mutation  {m['mutation']}")
     depth = "unbounded" if s["depth"] == 0 else str(s["depth"])
-    out.append(
-        f"search    depth {depth}, symmetry {'on' if s['symmetry'] else 'off'}, "
-        f"workers {s['workers']}"
-    )
+    sym = "on" if s["symmetry"] else "off"
+    out.append(f"search    depth {depth}, symmetry {sym}, workers {s['workers']}")
     out.append(
         f"states    {r['states']:,} distinct, {r['transitions']:,} transitions, "
         f"depth reached {r['depth_reached']} ({STOP_TEXT.get(r['stopped'], r['stopped'])})"
@@ -182,7 +224,19 @@ def render_summary(summary: dict, style: Style) -> list[str]:
                 "model's bounds (--max-ms, the workload's goroutine slots)"
             )
         )
-    out.append(f"time      {r['elapsed_s']:.1f} s, {r['states_per_s']:,} states/s")
+    lg = r.get("liveness_graph")
+    if lg:
+        again = " (a second search, without symmetry)" if lg.get("elapsed_s") is not None else ""
+        out.append(
+            f"liveness  graph of {lg['states']:,} states and {lg['edges']:,} edges, "
+            f"{lg['expanded']:,} expanded{again}"
+        )
+    more = ""
+    if lg:
+        if lg.get("elapsed_s") is not None:
+            more += f"; liveness search {lg['elapsed_s']:.1f} s"
+        more += f"; liveness analysis {lg['analysis_s']:.1f} s"
+    out.append(f"time      {r['elapsed_s']:.1f} s, {r['states_per_s']:,} states/s{more}")
     out.append("")
     width = max(len(p["id"]) for p in summary["properties"]) + 2
     for p in summary["properties"]:
@@ -190,6 +244,8 @@ def render_summary(summary: dict, style: Style) -> list[str]:
         if v == "pass":
             tag = style.green("PASS")
             note = f"  (up to depth {r['depth_reached']})" if p.get("bounded") else ""
+            if p["kind"] == LIVENESS:
+                note = "  (every reachable state explored)"
         elif v == "fail":
             tag = style.red("FAIL")
             note = f"  at depth {p['depth']}"
@@ -198,10 +254,18 @@ def render_summary(summary: dict, style: Style) -> list[str]:
         elif v == "not-checked":
             tag = style.dim("not checked")
             note = ""
+        elif v == "inconclusive":
+            tag = style.yellow("INCONCLUSIVE")
+            note = f"  ({p.get('reason', '')})"
+        elif v == "not-applicable":
+            tag = style.dim("n/a")
+            note = f"  ({p.get('reason', '')})"
         else:
             tag = style.yellow("UNKNOWN")
             note = "  (search did not finish)"
         out.append(f"  {p['id']:<{width}}{tag}{note}")
+        if p.get("fairness") and v in ("pass", "fail", "inconclusive"):
+            out.append(style.dim(f"  {'':<{width}}fairness: {', '.join(p['fairness'])}"))
     for p in summary["properties"]:
         if p["verdict"] == "fail":
             out.append("")

@@ -34,6 +34,8 @@ class Config:
                    off (GODEBUG=asyncpreemptoff=1).
     workload       the programs the goroutines run.
     mutation       the name of a registered mutation, or "" for Go's scheduler.
+    steps          "fine": one step per runtime-atomic action (the model); "macro":
+                   one step per runtime routine, for exhaustive searches.
     """
 
     cores: int = 4
@@ -45,6 +47,7 @@ class Config:
     workload: str = DEFAULT_WORKLOAD
     mutation: str = ""
     profile: str = "go1.25"
+    steps: str = "fine"
 
     def __post_init__(self) -> None:
         if self.cores < 1:
@@ -59,6 +62,8 @@ class Config:
             raise ConfigError(f"--period must be between 1 and 250 (got {self.period})")
         if self.steal_tries < 1 or self.steal_tries > 8:
             raise ConfigError(f"--steal-tries must be between 1 and 8 (got {self.steal_tries})")
+        if self.steps not in ("fine", "macro"):
+            raise ConfigError(f"--steps must be fine or macro (got {self.steps!r})")
         if self.profile != "go1.25":
             raise ConfigError(f"unknown profile {self.profile!r} (known: go1.25)")
 

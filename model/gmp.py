@@ -17,6 +17,7 @@ It implements the engine's model protocol (checker/protocol.py).
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 from model.config import Config, ConfigError
@@ -29,6 +30,7 @@ from model.state import (
     G_RUNNING,
     G_STATUS_NAMES,
     NONE,
+    P_RUNNING,
     P_STATUS_NAMES,
     THROW_NAMES,
     Layout,
@@ -52,6 +54,7 @@ def _model_source_hash() -> str:
 
 
 MODEL_HASH = _model_source_hash()
+_STOLE = re.compile(r"stealWork\([^)]*gs=\[")
 
 
 class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
@@ -79,6 +82,7 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
         if self.L.nA > 250:
             raise ConfigError("too many Ms for the state encoding")
         self._bind_steps()
+        self.macro = cfg.steps == "macro"
         self.symmetry = Symmetry(self.L) if symmetry else None
 
     # ---- the model protocol ---------------------------------------------------
@@ -113,6 +117,9 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
     def canonical(self, t: bytes) -> bytes:
         return self.symmetry.canonical(t) if self.symmetry else t
 
+    def set_symmetry(self, on: bool) -> None:
+        self.symmetry = Symmetry(self.L) if on else None
+
     def is_final(self, t: bytes) -> bool:
         """A normal end: every goroutine has exited (or the runtime threw,
         which a property reports)."""
@@ -135,6 +142,59 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
         if t[L.pc[L.SYSMON]] != PC.SYSMON:
             run += 1  # incidlelocked(-1) during retake's hand-off
         return run
+
+    def fairness_groups(self) -> list[tuple[str, str, str]]:
+        """The fairness groups of liveness checking, (name, assumption,
+        strength) each (specs/liveness.py FAIRNESS): each M's steps, sysmon's,
+        the delivery of a preemption signal to each M, the return of each M's
+        system call (weak), the end of each P's time slice and each M's
+        successful steals (strong)."""
+        nM, nP = self.L.nM, self.L.nP
+        return (
+            [(f"M{m}", "m", "weak") for m in range(nM)]
+            + [("sysmon", "sysmon", "weak")]
+            + [(f"signal(M{m})", "signal", "weak") for m in range(nM)]
+            + [(f"syscall(M{m})", "syscall", "weak") for m in range(nM)]
+            + [(f"timeslice(P{p})", "timeslice", "strong") for p in range(nP)]
+            + [(f"steal(M{m})", "steal", "strong") for m in range(nM)]
+        )
+
+    def edge_groups(self, actor: int, label: str) -> int:
+        """The fairness groups a step counts for, as a bit mask over
+        fairness_groups(): a step of M m is M m's; the preemption signal it
+        takes is also signal(M m)'s; leaving a system call is syscall(M m)'s
+        only (the M was blocked in the kernel, not waiting to be scheduled);
+        a sysmon pass that preempts P p's G is also timeslice(P p)'s."""
+        nM = self.L.nM
+        if actor == self.L.SYSMON:
+            mask = 1 << nM
+            if "preempt=" in label:
+                for part in label.split("preempt=")[1].rstrip(")").split(","):
+                    mask |= 1 << (3 * nM + 1 + int(part.split(":")[0][1:]))
+            return mask
+        if label.startswith("preempt.async"):
+            return (1 << actor) | (1 << (nM + 1 + actor))
+        if label.startswith("exitsyscall"):
+            return 1 << (2 * nM + 1 + actor)
+        if _STOLE.search(label):
+            return (1 << actor) | (1 << (3 * nM + 1 + self.L.nP + actor))
+        return 1 << actor
+
+    def state_groups(self, t: bytes) -> int:
+        """The strong groups enabled in t: timeslice(P p) while P p runs a G
+        that has used up its time slice and no preemption is pending — sysmon
+        has seen its schedtick and the G ran since (model/sysmon.py).
+        Strong fairness: a slice that keeps running out is eventually ended
+        by sysmon (time passes); a slice renewed by a new schedtick is not."""
+        L = self.L
+        mask = 0
+        base = 3 * L.nM + 1
+        for p in range(L.nP):
+            if t[L.p_status[p]] == P_RUNNING and t[L.sched_age[p]] == 2:
+                g = t[L.curg[t[L.p_m[p]]]]
+                if g != NONE and not t[L.g_preempt[g]]:
+                    mask |= 1 << (base + p)
+        return mask
 
     def actor_names(self) -> list[str]:
         return [f"M{m}" for m in range(self.L.nM)] + ["sysmon"]

@@ -68,9 +68,11 @@ class Goroutines(Queues):
         if s[L.sched_age[p]] == 1:
             s[L.sched_age[p]] = 2  # time passes while user code runs (model/sysmon.py)
         op = code.ops[pc]
+        if s[L.g_preempt[g]] and op not in (Op.SPIN, Op.EXIT):
+            # Every instruction but a call-free loop and the return is a call:
+            # its prologue sees stackguard0 == stackPreempt (newstack).
+            return self.gopreempt_m(s, m, g, "sync")
         if op == Op.COMPUTE:
-            if s[L.g_preempt[g]]:
-                return self.gopreempt_m(s, m, g, "sync")
             s[L.g_pc[g]] = code.nextpc[pc]
             return f"run.compute(m={m}, g={g})"
         if op == Op.SPIN:
@@ -80,6 +82,9 @@ class Goroutines(Queues):
         if op == Op.GOSCHED:
             s[L.g_pc[g]] = code.nextpc[pc]
             return self.goschedImpl(s, m, g, "Gosched")
+        if op == Op.YIELD:
+            s[L.g_pc[g]] = code.nextpc[pc]
+            return self.goyield_m(s, m, g)
         if op == Op.PARK:
             return self.gopark(s, m, g, code.args[pc])
         if op == Op.READY:
@@ -207,6 +212,25 @@ class Goroutines(Queues):
         self.globrunqput(s, g)
         self.call(s, m, PC.WAKEP_CAS, PC.SCHEDULE)
         return f"{why}(m={m}, g={g})"
+
+    def goyield_m(self, s: list[int], m: int, g: int) -> str:
+        """goyield -> goyield_m: casgstatus(_Grunning, _Grunnable); dropg;
+        runqput(pp, gp, next=false) — the tail of the OWN ring, not the global
+        queue, and no wakep; schedule(). (sync.Mutex's starvation-mode
+        hand-off yields this way.) A full ring spills half plus the G to the
+        global queue as runqputslow does, in this same step."""
+        L = self.L
+        if not self.casgstatus(s, m, g, G_RUNNING, G_RUNNABLE):
+            return f"goyield(m={m}, g={g}) throws"
+        s[L.curg[m]] = NONE
+        p = s[L.m_p[m]]
+        if self.ring_has_room(s, p):
+            self.ring_put(s, p, g)
+        else:
+            spill = self.runqgrab_own_half(s, p, self.runq_len(s, p) // 2)
+            self.globrunqputbatch(s, spill + [g])
+        s[L.pc[m]] = PC.SCHEDULE
+        return f"goyield(m={m}, g={g}, p={p})"
 
     def gopreempt_m(self, s: list[int], m: int, g: int, how: str) -> str:
         """A preemption request honoured: gopreempt_m -> goschedImpl(gp, true).

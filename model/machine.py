@@ -21,18 +21,37 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from model.config import Config
-from model.pcs import PC
+from model.pcs import PC, PC_NAMES
 from model.state import (
     G_DEAD,
     G_STATUS_NAMES,
     NONE,
     THROW_BAD_G_STATUS,
+    THROW_QUEUE_OVERFLOW,
     Layout,
+    QueueOverflow,
     q_items,
 )
 from model.workloads import Code
 
 TRUNCATED = "<truncated>"
+
+# Where a macro step ends (--steps macro): the points at which the runtime
+# itself waits or hands control to user code.
+MACRO_BOUNDARY = frozenset(
+    int(p)
+    for p in (
+        PC.NOT_CREATED,
+        PC.PARKED,
+        PC.MSTART,
+        PC.THROWN,
+        PC.RUN,
+        PC.IN_SYSCALL,
+        PC.SCHEDULE,
+        PC.SYSMON,
+    )
+)
+MACRO_LIMIT = 10_000
 
 
 def step(pc: PC) -> Callable:
@@ -70,6 +89,7 @@ class Machine:
     cfg: Config
     code: Code
     L: Layout
+    macro: bool = False
 
     def _bind_steps(self) -> None:
         step_names: dict[int, str] = {}
@@ -89,26 +109,65 @@ class Machine:
 
     def step_successors(self, t: bytes) -> tuple[list[tuple[int, str, bytes]], bool]:
         """Every enabled step from state t: (actor, label, next state), and
-        whether a bound of the configuration cut some step off."""
+        whether a bound of the configuration cut some step off.
+
+        With `--steps macro`, a step is a whole runtime routine: the actor's
+        fine steps run back to back, with no other actor in between, until
+        it reaches a boundary pc (MACRO_BOUNDARY: running user code, in a
+        system call, parked, at the top of schedule, sysmon's loop). The
+        fine steps are the same code; only where others may interleave
+        changes. It is a coarser model for exhaustive searches (docs/model.md)."""
         out: list[tuple[int, str, bytes]] = []
         truncated = False
         L = self.L
         if t[L.throw]:
             return out, False  # the runtime threw: the process is gone
-        dispatch = self._dispatch
         for a in range(L.nA):
-            entry = dispatch[t[L.pc[a]]]
-            if entry is None:
+            steps, cut = self.actor_steps(t, a)
+            truncated |= cut
+            if not self.macro:
+                out += [(a, label, u) for label, u in steps]
                 continue
-            fn, chooser = entry
-            options: Iterable[Any] = (None,) if chooser is None else chooser(t, a)
-            for c in options:
-                s = list(t)
-                label = fn(s, a, c)
-                if label is TRUNCATED:
-                    truncated = True
+            done: dict[bytes, str] = {}
+            seen: set[bytes] = set()  # inner states already followed (any order leads on alike)
+            stack = [(label, u, 1) for label, u in reversed(steps)]
+            while stack:
+                label, u, n = stack.pop()
+                if u[L.pc[a]] in MACRO_BOUNDARY or u[L.throw]:
+                    done.setdefault(u, label)
                     continue
-                out.append((a, label, bytes(s)))
+                if u in seen:
+                    continue
+                seen.add(u)
+                if n > MACRO_LIMIT:
+                    raise RuntimeError(f"actor {a} ran {n} steps without reaching a boundary")
+                more, cut = self.actor_steps(u, a)
+                truncated |= cut
+                stack += [(f"{label}; {lb}", v, n + 1) for lb, v in reversed(more)]
+            out += [(a, label, u) for u, label in done.items()]
+        return out, truncated
+
+    def actor_steps(self, t: bytes, a: int) -> tuple[list[tuple[str, bytes]], bool]:
+        """The fine steps actor a can take from t: (label, next state)."""
+        entry = self._dispatch[t[self.L.pc[a]]]
+        if entry is None:
+            return [], False
+        fn, chooser = entry
+        options: Iterable[Any] = (None,) if chooser is None else chooser(t, a)
+        out = []
+        truncated = False
+        for c in options:
+            s = list(t)
+            try:
+                label = fn(s, a, c)
+            except QueueOverflow:
+                s = list(t)
+                self.throw(s, a, THROW_QUEUE_OVERFLOW)
+                label = f"{PC_NAMES[t[self.L.pc[a]]].lower()}({self.who(a)}) throws: queue overflow"
+            if label is TRUNCATED:
+                truncated = True
+                continue
+            out.append((label, bytes(s)))
         return out, truncated
 
     # ---- helpers ---------------------------------------------------------

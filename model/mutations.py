@@ -30,6 +30,25 @@ class Mutation:
     check_at: dict = field(default_factory=dict)
     benign: bool = False
     config: dict = field(default_factory=dict)  # Config fields the variant sets
+    # Where Go's own scheduler fails the same property at check_at too: why.
+    go_also_violates: str = ""
+
+    def check_args(self) -> list[str]:
+        """The command-line arguments of check_at: `python -m checker` + these
+        checks the mutation where its test does."""
+        return ["--mutation", self.name, *config_args(self.check_at)]
+
+
+def config_args(cfg: dict) -> list[str]:
+    """Config fields (and "depth") as `python -m checker` arguments."""
+    out = []
+    for key, value in cfg.items():
+        if key == "async_preempt":
+            if not value:
+                out.append("--no-async-preempt")
+            continue
+        out += [f"--{key.replace('_', '-')}", str(value)]
+    return out
 
 
 # ---- bugs -----------------------------------------------------------------------
@@ -225,6 +244,66 @@ class RetakeNoIncidlelocked(GMPModel):
         return run - 1 if t[L.pc[L.SYSMON]] != PC.SYSMON else run
 
 
+# ---- liveness bugs -------------------------------------------------------------
+
+
+class GoschedLocal(GMPModel):
+    """Gosched puts the yielding G on its own P's ring (runqput(pp, gp,
+    false)) instead of the global queue. The yielder never leaves its P, and
+    that P's queue is never empty, so it never steals: a G queued behind a
+    goroutine that will not yield on another P waits for ever. Go's Gosched
+    uses the global queue for this reason (dvyukov, golang/go#20168; the
+    starvation itself, with the global queue and no async preemption, is
+    golang/go#13546)."""
+
+    mutation_name = "gosched-local"
+
+    def goschedImpl(self, s, m, g, why):
+        if why != "Gosched":
+            return super().goschedImpl(s, m, g, why)
+        label = self.goyield_m(s, m, g)
+        self.call(s, m, PC.WAKEP_CAS, PC.SCHEDULE)  # Gosched still wakes an M
+        return label.replace("goyield", "Gosched.local")
+
+
+class NoSchedtickCheck(GMPModel):
+    """findRunnable without the `schedtick%61 == 0` look at the global queue:
+    two goroutines that keep the local ring busy (handing the P back and
+    forth) starve a G waiting in the global queue. ("Otherwise two
+    goroutines can completely occupy the local runqueue by constantly
+    respawning each other.")"""
+
+    mutation_name = "no-schedtick-check"
+
+    def schedule(self, s, m, c):
+        return self.findRunnable_runqget(s, m, None)
+
+
+class RunnextNoInherit(GMPModel):
+    """execute advances schedtick for a G taken from runnext too (no
+    inherited time slice). A pair that readies each other starts a new time
+    slice at every switch, so sysmon never sees the same schedtick twice and
+    never preempts them: a CPU hog queued behind them starves. Go 1.5's
+    runnext (CL 9289) shares one slice across the pair for this reason."""
+
+    mutation_name = "runnext-no-inherit"
+
+    def execute(self, s, m, c):
+        s[self.L.inherit[m]] = 0
+        return super().execute(s, m, c)
+
+
+class SysmonNoRetake(GMPModel):
+    """sysmon never takes a P back from a system call: a G queued on that
+    P waits until the call returns, which for a blocking call may be never,
+    while no other M runs anything."""
+
+    mutation_name = "sysmon-no-retake"
+
+    def sysmon_choices(self, t, a):
+        return [c for c in super().sysmon_choices(t, a) if c == NONE]
+
+
 # ---- benign variants -------------------------------------------------------------
 
 
@@ -336,6 +415,47 @@ MUTATIONS: dict[str, Mutation] = {
             "which we retake can exit the syscall, increment nmidle and report deadlock')",
             ("no-checkdead",),
             {"cores": 1, "depth": 12, "workload": "syscall-heavy"},
+        ),
+        _m(
+            "gosched-local",
+            GoschedLocal,
+            "Gosched puts the G on the local ring instead of the global queue",
+            "golang/go#13546 (goroutine starvation due to Gosched) and the rationale for the "
+            "global queue in golang/go#20168",
+            ("no-starvation",),
+            {
+                "cores": 3,
+                "depth": 0,
+                "workload": "gosched-starve",
+                "steps": "macro",
+                "period": 2,
+                "async_preempt": False,
+            },
+        ),
+        _m(
+            "no-schedtick-check",
+            NoSchedtickCheck,
+            "findRunnable never looks at the global queue while the local one has work",
+            "findRunnable's schedtick%61 check (proc.go: 'Otherwise two goroutines can "
+            "completely occupy the local runqueue by constantly respawning each other')",
+            ("no-starvation",),
+            {"cores": 1, "depth": 0, "workload": "yield-pair", "steps": "macro", "period": 2},
+        ),
+        _m(
+            "runnext-no-inherit",
+            RunnextNoInherit,
+            "a G run from runnext starts a new time slice",
+            "CL 9289 (Go 1.5, runnext and time-slice inheritance; BenchmarkPingPongHog)",
+            ("no-starvation",),
+            {"cores": 1, "depth": 0, "workload": "pingpong-hog", "steps": "macro", "period": 2},
+        ),
+        _m(
+            "sysmon-no-retake",
+            SysmonNoRetake,
+            "sysmon never retakes a P blocked in a system call",
+            "retake's _Psyscall case (proc.go); reference §8.2",
+            ("progress", "eventual-parallelism"),
+            {"cores": 1, "depth": 0, "workload": "syscall-heavy", "steps": "macro", "period": 2},
         ),
         _m(
             "steal-all",

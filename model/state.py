@@ -50,7 +50,13 @@ P_STATUS_NAMES = ["idle", "running", "syscall"]
 THROW_NONE = 0
 THROW_NEGATIVE_NMSPINNING = 1  # "findRunnable: negative nmspinning" and friends
 THROW_BAD_G_STATUS = 2  # casgstatus found a status other than the one expected
-THROW_NAMES = ["", "negative nmspinning", "casgstatus: bad g status"]
+THROW_QUEUE_OVERFLOW = 3  # a queue got more entries than it can hold (a P queued twice...)
+THROW_NAMES = ["", "negative nmspinning", "casgstatus: bad g status", "queue overflow"]
+
+
+class QueueOverflow(Exception):
+    """A queue of the model got more entries than it can hold: only a broken
+    scheduler (a mutation) gets here; the step is recorded as a throw."""
 
 
 class Layout:
@@ -180,7 +186,8 @@ def q_len(s: list[int] | bytes, start: int, cap: int) -> int:
 def q_push(s: list[int], start: int, cap: int, v: int) -> None:
     """Append at the tail (FIFO) or push on top (stack). The caller checks room."""
     n = q_len(s, start, cap)
-    assert n < cap, "queue overflow in the model"
+    if n >= cap:
+        raise QueueOverflow
     s[start + n] = v
 
 

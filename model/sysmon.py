@@ -85,12 +85,12 @@ class Sysmon(Queues):
             if saw:
                 seen.append(p)
             if g != NONE:
-                preempted.append(g)
+                preempted.append((p, g))
         parts = []
         if seen:
             parts.append("seen=" + ",".join(f"P{p}" for p in seen))
         if preempted:
-            parts.append("preempt=" + ",".join(f"G{g}" for g in preempted))
+            parts.append("preempt=" + ",".join(f"P{p}:G{g}" for p, g in preempted))
         return f"sysmon.retake({'; '.join(parts)})"
 
     @foldable

@@ -12,6 +12,8 @@ the scheduler sees it:
                     asynchronous preemption (a signal) can stop it
     go PROG         `go f()`: newproc, the child runs PROG
     gosched         runtime.Gosched()
+    yield           the runtime's goyield: back to the own ring's tail (as
+                    sync.Mutex's starvation-mode hand-off does)
     park SEM        block on semaphore SEM (gopark), unless a wakeup is pending
     ready SEM       wake one goroutine parked on SEM (goready), or leave a
                     pending wakeup when none waits
@@ -22,7 +24,9 @@ the scheduler sees it:
     goto LABEL      jump; takes no step
     LABEL:          names the next instruction
 
-A program that runs off its end exits. Semaphores are binary: `ready` on a
+A preemption request is honoured at the next instruction that is a call
+(all but `spin` and `exit`), or by a signal. A program that runs off its
+end exits. Semaphores are binary: `ready` on a
 semaphore nobody waits on stores one pending wakeup, a second is dropped, the
 way a one-slot buffered channel would drop a non-blocking send.
 
@@ -46,6 +50,7 @@ class Op(IntEnum):
     SYSCALL = 6
     SYSCALL_BLOCK = 7
     EXIT = 8
+    YIELD = 9
 
 
 _OPS = {
@@ -58,6 +63,7 @@ _OPS = {
     "syscall": Op.SYSCALL,
     "syscall-block": Op.SYSCALL_BLOCK,
     "exit": Op.EXIT,
+    "yield": Op.YIELD,
 }
 _WITH_ARG = {Op.GO, Op.PARK, Op.READY}
 
@@ -262,22 +268,35 @@ WORKLOADS: dict[str, Workload] = {
         ),
         _w(
             "tight-loop",
-            "a goroutine loops with no cooperative safe point while main waits to run "
-            "behind it; only asynchronous preemption frees the P.",
+            "main spawns a victim and then a goroutine that loops with no cooperative safe "
+            "point; the looper takes runnext and the victim waits in the ring behind it: "
+            "only asynchronous preemption frees the P.",
             history="golang/go#10958 (tight loops should be preemptible); Go 1.14 added "
             "signal-based asynchronous preemption",
-            main=["go spinner", "gosched", "exit"],
+            main=["go victim", "go spinner", "exit"],
+            victim=["compute", "exit"],
             spinner=["spin"],
         ),
         _w(
             "gosched-starve",
-            "main yields in a loop with Gosched while a CPU-bound goroutine holds a P and "
-            "a third goroutine waits in a run queue.",
-            history="golang/go#13546 (goroutine starvation due to Gosched); rationale for "
-            "Gosched using the global queue in golang/go#20168",
-            main=["go hog", "go victim", "loop: gosched", "goto loop"],
-            hog=["loop: compute", "goto loop"],
+            "main yields with Gosched in a loop on one P while another P runs a goroutine "
+            "that spawned a victim and then loops with no safe point; a third P is idle. "
+            "Spinning Ms must steal the victim.",
+            history="golang/go#13546 (goroutine starvation due to Gosched); why Gosched "
+            "uses the global queue: golang/go#20168",
+            start=("hog",),
+            main=["loop: gosched", "goto loop"],
+            hog=["go victim", "spin"],
             victim=["compute", "exit"],
+        ),
+        _w(
+            "yield-pair",
+            "two goroutines hand the P back and forth through the local ring (goyield) while "
+            "main yields to the global queue with Gosched and waits its turn there.",
+            history="findRunnable's schedtick%61 check: 'Otherwise two goroutines can "
+            "completely occupy the local runqueue by constantly respawning each other'",
+            main=["go yielder", "go yielder", "loop: gosched", "compute", "goto loop"],
+            yielder=["loop: yield", "goto loop"],
         ),
         _w(
             "pingpong-hog",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from specs.liveness import LIVENESS_PROPERTIES
 from specs.property import DEADLOCK_PROPERTY, Property
 from specs.safety import SAFETY
 
@@ -14,7 +15,7 @@ def all_properties() -> list[Property]:
     from model.mutations import MUTATIONS
 
     out = []
-    for p in [*SAFETY, DEADLOCK_PROPERTY]:
+    for p in [*SAFETY, DEADLOCK_PROPERTY, *LIVENESS_PROPERTIES]:
         by = tuple(m.name for m in MUTATIONS.values() if p.id in m.violates)
         out.append(replace(p, violated_by=by))
     return out
@@ -25,4 +26,4 @@ def properties_for(model) -> list[Property]:
     return all_properties()
 
 
-PROPERTY_IDS = [p.id for p in [*SAFETY, DEADLOCK_PROPERTY]]
+PROPERTY_IDS = [p.id for p in [*SAFETY, DEADLOCK_PROPERTY, *LIVENESS_PROPERTIES]]

@@ -35,6 +35,13 @@ class Property:
     # Checked unless --property picks others. A property Go itself does not
     # meet (a finding, docs/findings.md) is checked only when asked for.
     default: bool = True
+    # Liveness: stuck(model) -> [(instance, predicate over a state's atoms)],
+    # the states where the obligation is not met; the fairness assumptions
+    # (specs/liveness.py FAIRNESS) its verdict rests on by default; and
+    # applies(model) -> None, or why the property does not apply.
+    stuck: Callable[..., list] | None = None
+    fairness: tuple[str, ...] = ()
+    applies: Callable[..., str | None] | None = None
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -44,6 +51,7 @@ class Property:
             "violated_by": list(self.violated_by),
             "source": self.source,
             "default": self.default,
+            **({"fairness": list(self.fairness)} if self.kind == LIVENESS else {}),
         }
 
 

@@ -21,6 +21,7 @@ from model.state import (
     P_STATUS_NAMES,
     THROW_BAD_G_STATUS,
     THROW_NEGATIVE_NMSPINNING,
+    THROW_QUEUE_OVERFLOW,
     q_items,
 )
 from model.machine import foldable
@@ -105,6 +106,8 @@ def status_transitions(model, t: bytes, label: str, u: bytes) -> str | None:
 
 def p_ownership(model, t: bytes) -> str | None:
     L = model.L
+    if t[L.throw] == THROW_QUEUE_OVERFLOW:
+        return "a queue overflowed: a P or M was put on an idle list twice"
     if t[L.throw]:
         return None
     mp, nextp, pp = L.m_ps(t), L.nextps(t), L.pps(t)

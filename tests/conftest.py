@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from checker.explore import explore
+from checker.run import run_check
 from model.config import Config
 from model.factory import build_model
 
@@ -19,12 +20,23 @@ ROOT = Path(__file__).resolve().parent.parent
 def check(
     depth: int, props: list[str] | None = None, symmetry: bool = True, workers: int = 1, **cfg
 ):
-    """Explore a configuration; return (model, exploration)."""
+    """Explore a configuration for its safety properties (or `props`);
+    return (model, exploration)."""
+    model = build_model(Config(**cfg), symmetry=symmetry)
+    ps = [p for p in model.properties() if p.default and p.kind != "liveness"]
+    if props is not None:
+        ps = [p for p in model.properties() if p.id in props]
+    return model, explore(model, ps, depth=depth, workers=workers)
+
+
+def check_all(depth: int, props: list[str] | None = None, symmetry: bool = True, **cfg):
+    """A whole check run, liveness included, as the command line does it:
+    (model, CheckRun)."""
     model = build_model(Config(**cfg), symmetry=symmetry)
     ps = [p for p in model.properties() if p.default]
     if props is not None:
         ps = [p for p in model.properties() if p.id in props]
-    return model, explore(model, ps, depth=depth, workers=workers)
+    return model, run_check(model, ps, depth=depth)
 
 
 def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: int = 300):
@@ -47,3 +59,43 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeou
 @pytest.fixture
 def out_dir(tmp_path: Path) -> Path:
     return tmp_path / "reports"
+
+
+def mutation_check_args(mut) -> list[str]:
+    """The CLI arguments of a mutation's registered test configuration."""
+    args = [*mut.check_args(), "--quiet"]
+    for p in mut.violates:
+        args += ["--property", p]
+    return args
+
+
+@pytest.fixture(scope="session")
+def mutation_traces(tmp_path_factory) -> dict[str, list[Path]]:
+    """The counterexamples the checker ships: one check run per bug mutation
+    at its registered configuration (run side by side), and the trace files
+    each wrote, by mutation name."""
+    from model.mutations import MUTATIONS
+
+    root = tmp_path_factory.mktemp("mutation-traces")
+    env = dict(os.environ)
+    env.pop("NO_COLOR", None)
+    procs = {}
+    for m in MUTATIONS.values():
+        if m.benign:
+            continue
+        out = root / m.name
+        cmd = [sys.executable, "-m", "checker", *mutation_check_args(m), "--workers", "1"]
+        procs[m.name] = subprocess.Popen(
+            [*cmd, "--out", str(out)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    traces = {}
+    for name, proc in procs.items():
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode in (1, 3), f"{name}: exit {proc.returncode}: {err}"
+        traces[name] = sorted((root / name).glob("*.itf.json"))
+    return traces

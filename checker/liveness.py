@@ -1,0 +1,340 @@
+"""Liveness under fairness on the explored state graph.
+
+A liveness property (specs/liveness.py) names, per instance, the "stuck"
+states: those in which its obligation is not met (G3 runnable, for
+"G3 eventually runs"). It is violated when a fair cycle of stuck states is
+reachable, or a stuck state in which nothing can happen at all.
+
+The graph goes into networkx, restricted to the stuck states whose
+successors were computed; in each strongly connected component, weak
+fairness is checked the classic way: every fairness group enabled in all of
+the component's states must have an edge inside it (a group that is always
+enabled but can only leave the component rules out every fair cycle in
+it). From a fair component a lasso is built: the shortest prefix from the
+initial state (the breadth-first tree) and a cycle through the component
+that takes a step of every group enabled all along it. The lasso is then
+re-executed edge by edge through the model, closed (a concrete cycle
+returns to the concrete state it left), and its fairness and stuckness are
+checked again on the concrete states: a set of states is not a cycle.
+
+Depth bounds: a cycle found among expanded states is real, so FAIL is
+sound at any depth; with states left unexpanded (depth bound, model
+bounds), no fair cycle means INCONCLUSIVE, never PASS.
+
+Symmetry is off when liveness is checked: the properties name G's and the
+fairness names Ms, and a quotient by renaming would lose track of both.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from checker.explore import Exploration
+from checker.trace import Step, TraceError, rebuild_path
+from specs.property import Property
+
+
+@dataclass
+class Lasso:
+    prefix: list[int]  # state indices from the initial state to the cycle's entry
+    cycle: list[int]  # state indices of the cycle, starting at the entry (not repeated)
+    stutter: bool = False  # a stuck state where nothing can happen
+
+
+@dataclass
+class LivenessVerdict:
+    property: str
+    verdict: str  # "pass" | "fail" | "inconclusive" | "not-applicable"
+    fairness: tuple[str, ...]
+    instance: str = ""
+    message: str = ""
+    lasso: Lasso | None = None
+    steps: list[Step] = field(default_factory=list)
+    loop: int | None = None
+    loop_action: str = ""
+    expanded: int = 0
+    states: int = 0
+    reason: str = ""
+
+
+def _groups(model: Any) -> list[tuple[str, str, str]]:
+    """(name, assumption, strength) per fairness group; a model without
+    fairness_groups has one weak group per actor, all under "m"."""
+    groups = getattr(model, "fairness_groups", None)
+    if groups is None:
+        return [(n, "m", "weak") for n in model.actor_names()]
+    return groups()
+
+
+def fairness_mask(model: Any, assumptions: tuple[str, ...]) -> tuple[int, int]:
+    """The (weak, strong) fairness groups, as bit masks, that the given
+    assumptions make fair."""
+    weak = strong = 0
+    for i, (_, kind, strength) in enumerate(_groups(model)):
+        if kind in assumptions:
+            if strength == "strong":
+                strong |= 1 << i
+            else:
+                weak |= 1 << i
+    return weak, strong
+
+
+def group_names(model: Any, mask: int) -> list[str]:
+    return [n for i, (n, _, _) in enumerate(_groups(model)) if mask >> i & 1]
+
+
+def edge_groups_of(model: Any, actor: int, label: str) -> int:
+    fn = getattr(model, "edge_groups", None)
+    return fn(actor, label) if fn else 1 << actor
+
+
+def check_property(
+    model: Any, ex: Exploration, prop: Property, assumptions: tuple[str, ...]
+) -> LivenessVerdict:
+    base = LivenessVerdict(
+        prop.id, "pass", assumptions, expanded=sum(ex.is_expanded), states=len(ex.states)
+    )
+    if prop.applies is not None:
+        why = prop.applies(model)
+        if why:
+            base.verdict, base.reason = "not-applicable", why
+            return base
+    fair = fairness_mask(model, assumptions)
+    best: tuple[int, int, str, Lasso] | None = None
+    for instance, stuck in prop.stuck(model):
+        lasso = find_lasso(ex, stuck, fair)
+        if lasso is None:
+            continue
+        entry = lasso.cycle[0]
+        key = (len(lasso.prefix), entry)
+        if best is None or key < best[:2]:
+            best = (*key, instance, lasso)
+    if best is None:
+        if not ex.complete:
+            base.verdict = "inconclusive"
+            base.reason = (
+                f"no fair cycle among the {base.expanded:,} of {base.states:,} states whose "
+                "successors were explored; the rest were not"
+            )
+        return base
+    _, _, instance, lasso = best
+    base.verdict, base.instance, base.lasso = "fail", instance, lasso
+    steps, loop, loop_action = concretize(model, ex, lasso, prop, instance, fair)
+    base.steps, base.loop, base.loop_action = steps, loop, loop_action
+    what = {
+        "progress": "some G is runnable and no G ever runs again",
+        "no-starvation": f"{instance} stays runnable and never runs",
+        "eventual-parallelism": "a runnable G and an idle P persist together forever",
+        "termination": "the goroutines never all exit",
+    }.get(prop.id, f"{instance} never meets {prop.id}")
+    if lasso.stutter:
+        base.message = f"{what}: it stops in a state where no fair step is enabled"
+    else:
+        base.message = f"{what}, on a fair cycle of {len(steps) - loop} steps"
+    return base
+
+
+def find_lasso(ex: Exploration, stuck, fair: tuple[int, int]) -> Lasso | None:
+    """The fair component of stuck states nearest the initial state, as a lasso."""
+    weak, strong = fair
+    n = len(ex.states)
+    nodes = [i for i in range(n) if ex.is_expanded[i] and stuck(ex.atoms[i])]
+    if not nodes:
+        return None
+    node_set = set(nodes)
+    g = nx.DiGraph()
+    g.add_nodes_from(nodes)
+    groups: dict[tuple[int, int], int] = {}
+    src, dst, eg = ex.edge_src, ex.edge_dst, ex.edge_groups
+    for k in range(len(src)):
+        a, b = src[k], dst[k]
+        if a in node_set and b in node_set:
+            g.add_edge(a, b)
+            groups[(a, b)] = groups.get((a, b), 0) | eg[k]
+    depth = ex.depth_of
+    candidates: list[tuple[int, int, Lasso]] = []
+    for i in nodes:
+        # Stuttering for ever is a run too, as long as no fair group is
+        # enabled: a state where only unfair steps remain (a blocked system
+        # call without the syscall assumption; or nothing at all) is one.
+        if not ex.enabled[i] & (weak | strong) and not ex.is_final[i]:
+            candidates.append((depth(i), i, Lasso(ex.path_to(i), [i], True)))
+    for comp in nx.strongly_connected_components(g):
+        comp = set(comp)
+        if len(comp) == 1:
+            (only,) = comp
+            if not g.has_edge(only, only):
+                continue
+        for fair_comp in _fair_parts(ex, g, groups, comp, weak, strong):
+            entry = min(fair_comp, key=lambda i: (depth(i), i))
+            cycle = fair_cycle(ex, g, groups, fair_comp, entry, weak, strong)
+            candidates.append((depth(entry), entry, Lasso(ex.path_to(entry), cycle)))
+    if not candidates:
+        return None
+    return min(candidates, key=lambda c: (c[0], c[1]))[2]
+
+
+def _fair_parts(ex, g, groups, comp: set[int], weak: int, strong: int):
+    """The parts of a component that hold a fair cycle (Emerson-Lei): a weak
+    group enabled all over but never taken inside rules the component out; a
+    strong group enabled somewhere but never taken inside rules out the states
+    where it is enabled, and what remains is split into components again."""
+    if len(comp) == 1:
+        (only,) = comp
+        if not g.has_edge(only, only):
+            return
+    always = weak
+    sometimes = 0
+    for i in comp:
+        always &= ex.enabled[i]
+        sometimes |= ex.enabled[i]
+    taken = 0
+    for a in comp:
+        for b in g.successors(a):
+            if b in comp:
+                taken |= groups[(a, b)]
+    if always & ~taken:
+        return
+    bad = sometimes & strong & ~taken
+    if not bad:
+        yield comp
+        return
+    rest = {i for i in comp if not ex.enabled[i] & bad}
+    for sub in nx.strongly_connected_components(g.subgraph(rest)):
+        yield from _fair_parts(ex, g, groups, set(sub), weak, strong)
+
+
+def fair_cycle(ex, g, groups, comp: set[int], entry: int, weak: int, strong: int) -> list[int]:
+    """A cycle in `comp` from `entry` (as its states, entry first, the edge
+    from the last back to entry closing it) that takes a step of every group
+    with an edge inside comp, and on which no weak group is enabled all along
+    without a step."""
+
+    def path(frm: int, goal) -> list[int]:
+        """The states after frm on a shortest path inside comp to a goal state."""
+        prev: dict[int, int] = {frm: frm}
+        todo = deque([frm])
+        while todo:
+            a = todo.popleft()
+            for b in sorted(g.successors(a)):
+                if b not in comp:
+                    continue
+                if goal(b):
+                    out = [b]
+                    while a != frm:
+                        out.append(a)
+                        a = prev[a]
+                    return out[::-1]
+                if b not in prev:
+                    prev[b] = a
+                    todo.append(b)
+        raise TraceError("no path inside a strongly connected component")
+
+    def closed(cycle: list[int]) -> list[int]:
+        if g.has_edge(cycle[-1], entry):
+            return cycle
+        return cycle + path(cycle[-1], lambda x: x == entry)[:-1]
+
+    inside = [(a, b) for a in sorted(comp) for b in sorted(g.successors(a)) if b in comp]
+    bits = 0
+    for e in inside:
+        bits |= groups[e]
+    bits &= weak | strong
+    cycle = [entry]
+    while bits:  # take a step of every group that has one inside comp
+        bit = bits & -bits
+        a, b = next(e for e in inside if groups[e] & bit)
+        if cycle[-1] != a:
+            cycle += path(cycle[-1], lambda x, a=a: x == a)
+        cycle.append(b)
+        for e in zip(cycle, cycle[1:], strict=False):
+            bits &= ~groups[e]
+        bits &= ~bit
+    if cycle[-1] == entry and len(cycle) > 1:
+        cycle.pop()
+    cycle = closed(cycle)
+    for _ in range(64):
+        on_cycle = weak
+        for i in cycle:
+            on_cycle &= ex.enabled[i]
+        taken = 0
+        for e in zip(cycle, cycle[1:] + [entry], strict=True):
+            taken |= groups[e]
+        missing = on_cycle & ~taken
+        if not missing:
+            return cycle
+        # That group cannot step inside comp here: pass by a state where it is off.
+        bit = missing & -missing
+        cycle += path(cycle[-1], lambda x, bit=bit: not ex.enabled[x] & bit)
+        if cycle[-1] == entry:
+            cycle.pop()
+        cycle = closed(cycle)
+    raise TraceError("could not build a fair cycle in a fair component")
+
+
+def concretize(
+    model: Any, ex: Exploration, lasso: Lasso, prop: Property, instance: str, fair: tuple[int, int]
+) -> tuple[list[Step], int, str]:
+    """Re-execute the lasso through the model: the prefix, then the cycle as
+    many times as it takes for the concrete state to come back to itself.
+    Checks that every cycle state is stuck and the concrete cycle is fair."""
+    prefix = rebuild_path(model, [ex.states[i] for i in lasso.prefix])
+    loop = len(prefix) - 1
+    stuck = dict(prop.stuck(model))[instance]
+    from specs.liveness import atoms
+
+    if lasso.stutter:
+        last = prefix[-1].state
+        en = getattr(model, "state_groups", lambda _t: 0)(last)
+        for actor, label, _ in model.successors(last)[0]:
+            en |= edge_groups_of(model, actor, label)
+        if en & (fair[0] | fair[1]) or not stuck(atoms(model, last)):
+            raise TraceError("a stutter state that is not stuck or has a fair step")
+        left = group_names(model, en)
+        return prefix, loop, "(stutters: " + (", ".join(left) or "nothing") + " never steps)"
+    start = prefix[-1].state
+    steps = list(prefix)
+    cur = start
+    ring = [ex.states[i] for i in lasso.cycle[1:]] + [ex.states[lasso.cycle[0]]]
+    back_label = ""
+    for _ in range(48):
+        for want in ring:
+            succ, _ = model.successors(cur)
+            for actor, label, u in succ:
+                if model.canonical(u) == want:
+                    steps.append(Step(actor, label, u))
+                    cur = u
+                    break
+            else:
+                raise TraceError("the cycle could not be re-executed")
+        if cur == start:
+            back = steps.pop()  # the step back to the loop's first state
+            back_label = back.label
+            cycle_steps = steps[loop + 1 :] + [back]
+            break
+    else:
+        raise TraceError("the cycle does not return to its concrete start")
+    # Check the concrete cycle: stuck all along, and fair.
+    cycle_states = [steps[loop].state] + [s.state for s in steps[loop + 1 :]]
+    if not all(stuck(atoms(model, s)) for s in cycle_states):
+        raise TraceError("a cycle state is not stuck")
+    weak, strong = fair
+    state_groups = getattr(model, "state_groups", lambda _t: 0)
+    always, sometimes = weak, 0
+    for s in cycle_states:
+        en = state_groups(s)
+        for actor, label, _ in model.successors(s)[0]:
+            en |= edge_groups_of(model, actor, label)
+        always &= en
+        sometimes |= en
+    taken = 0
+    for st in cycle_steps:
+        taken |= edge_groups_of(model, st.actor, st.label)
+    unfair = (always & ~taken) | (sometimes & strong & ~taken)
+    if unfair:
+        raise TraceError(f"the cycle is not fair for {group_names(model, unfair)}")
+    return steps, loop, back_label

@@ -1,0 +1,78 @@
+"""One check run: explore, then judge the liveness properties on the graph.
+
+The command line and the tests both go through `run_check`, so that what a
+test checks is what a user runs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from checker.explore import STOP_INTERRUPTED, STOP_MAX_STATES, Exploration, Progress, explore
+from checker.liveness import LivenessVerdict, check_property
+from specs.property import LIVENESS, Property
+
+
+@dataclass
+class CheckRun:
+    ex: Exploration  # the search the safety verdicts come from
+    liveness: dict[str, LivenessVerdict] = field(default_factory=dict)
+    symmetry: bool = True
+    live_ex: Exploration | None = None  # the state graph of the liveness verdicts
+    analysis_s: float = 0.0  # time spent judging the liveness properties on the graph
+
+
+def run_check(
+    model: Any,
+    props: list[Property],
+    *,
+    depth: int,
+    workers: int = 1,
+    max_states: int | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    fairness: tuple[str, ...] = (),
+) -> CheckRun:
+    """Explore `model` and check `props`. Liveness is judged on a search
+    without symmetry (its properties name G's and its fairness names Ms;
+    renaming would merge them) that keeps the state graph; with symmetry on,
+    the safety properties get their own, reduced, search. `fairness`
+    overrides each liveness property's own assumptions."""
+    live = [p for p in props if p.kind == LIVENESS]
+    safety = [p for p in props if p.kind != LIVENESS]
+    symmetry = getattr(model, "symmetry", None) is not None
+    kw = {"depth": depth, "workers": workers, "max_states": max_states, "progress": progress}
+    if live and symmetry:
+        # Two searches: safety under symmetry, liveness on the plain graph.
+        ex = explore(model, safety, **kw)
+        if ex.stopped == STOP_INTERRUPTED:
+            return CheckRun(ex, symmetry=True)
+        model.set_symmetry(False)
+        try:
+            run = CheckRun(ex, symmetry=True)
+            _check_liveness(run, model, live, kw, fairness)
+        finally:
+            model.set_symmetry(True)
+        if run.live_ex.stopped == STOP_INTERRUPTED:
+            ex.stopped = STOP_INTERRUPTED
+        return run
+    if live:
+        run = CheckRun(None, symmetry=symmetry)  # type: ignore[arg-type]
+        _check_liveness(run, model, props, kw, fairness)
+        run.ex = run.live_ex
+        return run
+    return CheckRun(explore(model, props, **kw), symmetry=symmetry)
+
+
+def _check_liveness(run: CheckRun, model: Any, props, kw: dict, fairness) -> None:
+    """The graph search (symmetry already off) and the liveness verdicts on it."""
+    live_ex = explore(model, props, graph=True, **kw)
+    run.live_ex = live_ex
+    if live_ex.stopped in (STOP_INTERRUPTED, STOP_MAX_STATES):
+        return
+    start = time.monotonic()
+    for p in props:
+        if p.kind == LIVENESS:
+            run.liveness[p.id] = check_property(model, live_ex, p, fairness or p.fairness)
+    run.analysis_s = time.monotonic() - start

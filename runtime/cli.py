@@ -1,0 +1,217 @@
+"""`python -m checker replay TRACE` and `python -m checker record ...`
+(the subcommands are declared in checker/cli.py, which calls these)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+
+from checker import report
+from checker.itf import VERSION, read_trace, write_atomically, write_trace
+from checker.render import Style, print_lines, use_color
+from model.factory import build_model
+from runtime.conform import Divergence
+from runtime.factory import build_runtime
+from runtime.record import check, record, recording_document
+from runtime.replay import ReplayError, replay
+
+MAX_RECORD_STEPS = 20_000  # a recording longer than this is cut (its file would be huge)
+DEFAULT_RECORD_STEPS = 1_000
+
+STOPPED_TEXT = {
+    "steps": "the step bound was reached",
+    "seconds": "the time bound was reached",
+    "quiescent": "every thread went idle (parked, or waiting on a bound)",
+    "throw": "the runtime threw",
+    "error": "a runtime thread raised",
+    "hung": "the runtime hung",
+    "interrupted": "interrupted (Ctrl-C)",
+}
+
+
+def _model_line(cfg: dict) -> str:
+    return (
+        f"model     workload {cfg['workload']}, cores {cfg['cores']}, max Ms {cfg['max_ms']}, "
+        f"ring {cfg['ring']}, period {cfg['period']}, async preemption "
+        f"{'on' if cfg['async_preempt'] else 'off'}"
+        + (f", mutation {cfg['mutation']}" if cfg.get("mutation") else "")
+    )
+
+
+def _internal(message: str, details: str) -> int:
+    path = Path("reports") / "internal-error.txt"
+    try:
+        write_atomically(path, details)
+        message += f"; details in {path}"
+    except OSError:
+        pass
+    print(f"internal error: {message}", file=sys.stderr)
+    return report.EXIT_INTERNAL
+
+
+# ---- replay ---------------------------------------------------------------------------
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from checker.cli import UsageError
+
+    if args.loops < 1:
+        raise UsageError("--loops must be at least 1")
+    try:
+        doc = read_trace(args.trace)
+    except OSError as e:  # a directory, no permission...
+        raise UsageError(f"{args.trace}: {e.strerror or e}") from None
+    style = Style(use_color(sys.stdout))
+    try:
+        res = replay(doc, correct=args.correct, loops=args.loops)
+    except ReplayError as e:
+        return _internal(f"the runtime failed during the replay: {e}", traceback.format_exc())
+    g = doc["#meta"]["gmpcheck"]
+    code = report.EXIT_REPLAY if res.divergence else report.EXIT_OK
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "schema": "gmpcheck.replay/1",
+                    "trace": str(args.trace),
+                    "runtime_mutation": res.mutation or None,
+                    "steps": res.planned,
+                    "replayed": res.steps,
+                    "cycles": res.cycles,
+                    "stutters": res.stutters,
+                    "fine_steps": res.fine_steps,
+                    "threads": res.threads,
+                    "elapsed_s": round(res.elapsed, 3),
+                    "divergence": res.divergence.as_dict() if res.divergence else None,
+                    "property": res.property,
+                    "reproduced": res.reproduced,
+                    "notes": res.notes,
+                    "exit_code": code,
+                },
+                indent=2,
+            )
+        )
+        return code
+    out = [
+        style.bold(f"gmpcheck {VERSION} — replay on real threads"),
+        f"trace     {args.trace} ({g.get('engine')} engine, {len(doc['states']) - 1} steps"
+        + (f", lasso back to step {doc['loop']}" if doc.get("loop") is not None else "")
+        + ")",
+        _model_line(g["config"]),
+        f"runtime   {'mutation ' + res.mutation if res.mutation else 'Go 1.25 scheduler'}"
+        + (" (--correct)" if args.correct else "")
+        + f" on {len(res.threads)} threads ({', '.join(res.threads)})",
+    ]
+    out += [style.yellow(f"note      {n}") for n in res.notes]
+    if res.divergence is not None:
+        out.append(
+            f"replayed  {res.steps} of {res.planned} steps in step with the trace, "
+            f"{res.elapsed:.2f} s"
+        )
+        out += [
+            style.red(line) if i == 0 else line for i, line in enumerate(res.divergence.lines())
+        ]
+        print_lines(out)
+        return code
+    rate = res.steps / max(res.elapsed, 1e-9)
+    out.append(
+        f"replayed  {res.steps} of {res.planned} steps in {res.elapsed:.2f} s ({rate:,.0f} "
+        "steps/s): after every step the runtime's state equals the trace's"
+    )
+    if res.fine_steps != res.steps:
+        out.append(f"          (macro steps: {res.fine_steps} steps of the runtime's threads)")
+    if res.stutters:
+        out.append(
+            f"lasso     it stutters at step {doc['loop']}: no fair step leaves that state "
+            f"({g.get('loop_action', '').strip('()')})"
+        )
+    elif res.cycles:
+        out.append(f"lasso     the cycle ran {res.cycles} time(s) on real threads")
+    if res.reproduced:
+        out.append(style.red(f"reproduced on real threads: {res.property}: {res.reproduced}"))
+    elif res.property:
+        out.append(f"{res.property}: {res.message}")
+    print_lines(out)
+    return code
+
+
+# ---- record ---------------------------------------------------------------------------
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from checker.cli import UsageError, config_from_args
+
+    if args.model:
+        raise UsageError("--model: the runtime runs Go's scheduler or a registered mutation")
+    cfg, _ = config_from_args(args)
+    steps = args.record_steps
+    if steps is None and args.seconds is None:
+        steps = DEFAULT_RECORD_STEPS
+    if steps is not None and steps > MAX_RECORD_STEPS:
+        raise UsageError(f"--steps must be at most {MAX_RECORD_STEPS:,}")
+    if args.seconds is not None and not args.seconds > 0:
+        raise UsageError("--seconds must be positive")
+    model = build_model(cfg, symmetry=False)
+    rt = build_runtime(cfg, seed=args.seed)
+    rec = record(rt, steps=steps if steps is not None else MAX_RECORD_STEPS, seconds=args.seconds)
+    run = rec.run
+    assert run is not None
+    divergence, violation = check(model, rec)
+    error = None
+    if rt.error is not None:
+        who, exc, _ = rt.error
+        error = f"{who}: {type(exc).__name__}: {exc}"
+    doc = recording_document(
+        model, rec, seed=args.seed, divergence=divergence, violation=violation, error=error
+    )
+    name = f"record-{cfg.workload}-c{cfg.cores}" + (f"-{cfg.mutation}" if cfg.mutation else "")
+    path = Path(args.out) / f"{name}-seed{args.seed}.itf.json"
+    write_trace(path, doc)
+
+    style = Style(use_color(sys.stdout))
+    elapsed = max(run.elapsed, 1e-9)
+    threads = sum(1 for mp in rt.allm if mp.thread is not None)
+    out = [
+        style.bold(f"gmpcheck {VERSION} — free run on real threads"),
+        _model_line(doc["#meta"]["gmpcheck"]["config"]),
+        f"run       seed {args.seed}: {run.steps:,} steps in {run.elapsed:.2f} s "
+        f"({run.steps / elapsed:,.0f} steps/s) on {threads} threads; ended: "
+        f"{STOPPED_TEXT.get(run.stopped, run.stopped)}",
+    ]
+    if rec.cut:
+        out.append(f"recorded  {len(rec.steps):,} steps ({rec.cut})")
+    out.append(f"recording {path}")
+    if run.dump:
+        out += ["scheduler state when the run was stopped:"] + [f"  {x}" for x in run.dump]
+    if error is not None:
+        print_lines(out)
+        return _internal(
+            f"runtime thread {error} (the recording up to it is saved in {path})", rt.error[2]
+        )
+    if run.stopped == "hung":
+        print_lines(out)
+        return _internal(
+            f"the runtime hung (the recording is saved in {path})", "\n".join(run.dump or [])
+        )
+    code = report.EXIT_INCONCLUSIVE if run.stopped == "interrupted" else report.EXIT_OK
+    if divergence is not None:
+        out.append(style.red("check     NOT accepted by the model"))
+        out += _indent(divergence)
+        code = report.EXIT_REPLAY
+    else:
+        out.append(
+            style.green("check     accepted by the model: every step enabled, every state equal")
+        )
+        if violation is not None:
+            step, pid, msg = violation
+            out.append(style.red(f"property  {pid} violated at step {step}: {msg}"))
+            code = report.EXIT_SAFETY
+    print_lines(out)
+    return code
+
+
+def _indent(d: Divergence) -> list[str]:
+    return [f"  {line}" for line in d.lines()]

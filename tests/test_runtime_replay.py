@@ -1,0 +1,291 @@
+"""Replay: every counterexample of every mutation reproduces on the runtime
+with that mutation, on real threads; on the correct runtime it diverges at
+the step the correct scheduler does not allow; lassos go round their cycle;
+bad traces are refused with one line and exit 2."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import time
+from dataclasses import replace
+
+import pytest
+from conftest import check, run_cli
+
+from checker import report
+from checker.cli import main
+from checker.itf import read_trace, trace_document, write_trace
+from checker.trace import Step
+from model.config import Config
+from model.factory import build_model
+from model.mutations import MUTATIONS
+from runtime.conform import itf_view, model_steps
+from runtime.mutations import RUNTIME_MUTATIONS
+from runtime.replay import ReplayError, replay, trace_config
+
+BUGS = [m for m in MUTATIONS.values() if not m.benign]
+
+
+@pytest.fixture(scope="module")
+def counterexamples() -> dict[str, list[dict]]:
+    """mutation -> the traces the checker writes for it at its configuration."""
+    out = {}
+    for mut in BUGS:
+        at = dict(mut.check_at)
+        depth = at.pop("depth")
+        model, ex = check(depth, props=list(mut.violates), mutation=mut.name, **at)
+        props = [p for p in model.properties() if p.id in mut.violates]
+        s = report.summarize(model, props, ex, depth=depth, workers=1, symmetry=True, out_dir=None)
+        out[mut.name] = list(s["_traces"].values())
+        assert out[mut.name], f"no counterexample for {mut.name}"
+    return out
+
+
+@pytest.mark.parametrize("mut", BUGS, ids=lambda m: m.name)
+def test_counterexample_reproduces_on_the_mutated_runtime(counterexamples, mut):
+    for doc in counterexamples[mut.name]:
+        res = replay(doc)
+        g = doc["#meta"]["gmpcheck"]
+        assert res.divergence is None, res.divergence.lines()
+        assert res.steps == res.planned == len(doc["states"]) - 1
+        assert res.mutation == mut.name
+        assert "sysmon" in res.threads and "M0" in res.threads  # each on its own thread
+        assert not res.notes  # the runtime's steps carry the trace's labels
+        # The property fails on the runtime's own last state, as in the trace.
+        assert res.reproduced == g["message"]
+
+
+def _first_step_the_correct_scheduler_refuses(doc: dict) -> int:
+    """From the model alone: the first step of the trace that Go's scheduler
+    does not take to the same state (or where checkdead counts differently)."""
+    cfg = trace_config(doc)
+    mutated = build_model(cfg, symmetry=False)
+    correct = build_model(replace(cfg, mutation=""), symmetry=False)
+    names = mutated.actor_names()
+    t = mutated.initial_states()[0]
+    for i, st in enumerate(doc["states"][1:], 1):
+        a = names.index(st["#meta"]["actor"])
+        want = {k: v for k, v in st.items() if k != "#meta"}
+        u = next(u for _, lab, u in model_steps(mutated, t, a)[0] if itf_view(mutated, u) == want)
+        allowed = any(v == u for _, _, v in model_steps(correct, t, a)[0])
+        if not allowed or correct.checkdead_run(u) != mutated.checkdead_run(u):
+            return i
+        t = u
+    raise AssertionError("the correct scheduler takes every step of the trace")
+
+
+@pytest.mark.parametrize("mut", BUGS, ids=lambda m: m.name)
+def test_counterexample_diverges_on_the_correct_runtime(counterexamples, mut):
+    for doc in counterexamples[mut.name]:
+        res = replay(doc, correct=True)
+        assert res.mutation == ""
+        d = res.divergence
+        assert d is not None, f"{mut.name}: the correct runtime followed the whole trace"
+        assert d.step == _first_step_the_correct_scheduler_refuses(doc)
+        assert d.label == doc["states"][d.step]["#meta"]["action"]
+        assert d.fields or "checkdead" in d.reason
+        assert res.steps == d.step - 1
+
+
+def test_replay_from_the_command_line(tmp_path):
+    """`check` writes a counterexample, `replay` reproduces it (exit 0) and
+    with --correct names the step where Go's scheduler differs (exit 5)."""
+    out = tmp_path / "reports"
+    code, _, _ = run_cli(
+        "--mutation", "exitsyscall-drops-g", "--cores", "1", "--workload", "syscall-heavy",
+        "--depth", "11", "--property", "no-lost-g", "--out", str(out), "--quiet",
+    )  # fmt: skip
+    assert code == 1
+    (trace,) = out.glob("*.itf.json")
+    code, stdout, stderr = run_cli("replay", str(trace))
+    assert code == 0, stderr
+    assert "reproduced on real threads: no-lost-g: G0 is runnable but in no run queue" in stdout
+    code, stdout, _ = run_cli("replay", str(trace), "--correct", "--json")
+    assert code == report.EXIT_REPLAY == 5
+    result = json.loads(stdout)
+    states = read_trace(trace)["states"]
+    bug = next(i for i, st in enumerate(states) if "not queued" in st["#meta"]["action"])
+    assert result["divergence"]["step"] == bug
+    (diff,) = result["divergence"]["fields"]  # Go's exitsyscall0 queues the G
+    assert diff["field"] == "sched.runq" and diff["expected"] == [] and len(diff["runtime"]) == 1
+
+
+def _lasso(stored_closing: bool, name_the_closing_step: bool = False) -> dict:
+    """A lasso of the model: a walk of pingpong-hog until a state repeats.
+    The step back to the loop's state is stored (the last state repeats
+    it), named in #meta.gmpcheck.loop_action (as the liveness engine
+    writes lassos), or neither (replay finds it)."""
+    model = build_model(Config(cores=1, workload="pingpong-hog"), symmetry=False)
+    t = model.initial_states()[0]
+    steps = [Step(None, "init", t)]
+    seen = {t: 0}
+    rng = random.Random(5)
+    while True:
+        a, label, t = rng.choice(model.successors(t)[0])
+        if t in seen:
+            break
+        seen[t] = len(steps)
+        steps.append(Step(a, label, t))
+    loop = seen[t]
+    if stored_closing:
+        steps.append(Step(a, label, t))  # the last state repeats the loop's
+    meta = {"engine": "explicit", "property": None, "kind": "lasso", "depth": len(steps) - 1}
+    if name_the_closing_step:
+        meta["loop_action"] = label
+    return trace_document(model, steps, meta, loop=loop)
+
+
+@pytest.mark.parametrize("stored_closing, named", [(False, False), (False, True), (True, False)])
+def test_lasso_goes_round_its_cycle(stored_closing, named):
+    doc = _lasso(stored_closing, named)
+    res = replay(doc, loops=3)
+    assert res.divergence is None, res.divergence.lines()
+    assert res.cycles == 3
+    cycle = len(doc["states"]) - doc["loop"] - (1 if stored_closing else 0)
+    assert res.planned == len(doc["states"]) - 1 + (0 if stored_closing else 1) + 2 * cycle
+
+
+def test_a_thread_that_raises_ends_the_replay(good_doc):
+    """No waiting for the step to time out: the replay reports the thread
+    and its exception (the command line turns it into exit 70)."""
+
+    class RaisesInExitsyscall(RUNTIME_MUTATIONS["exitsyscall-drops-g"]):
+        def exitsyscall(self, m, c):
+            raise ValueError("injected fault")
+
+    t = time.monotonic()
+    with pytest.raises(ReplayError, match="M0 raised ValueError"):
+        replay(good_doc, runtime_class=RaisesInExitsyscall, step_timeout=30)
+    assert time.monotonic() - t < 10
+
+
+def test_a_stuttering_lasso_replays_its_prefix(good_doc):
+    """A lasso whose cycle is its last state (nothing fair steps there)."""
+    doc = copy.deepcopy(good_doc)
+    doc["loop"] = len(doc["states"]) - 1
+    doc["#meta"]["gmpcheck"]["loop_action"] = "(stutters: M0 never steps)"
+    res = replay(doc, loops=3)
+    assert res.divergence is None and res.stutters and res.cycles == 0
+    assert res.steps == res.planned == len(doc["states"]) - 1
+
+
+def _as_macro_steps(doc: dict) -> dict:
+    """The trace with each run of one actor's consecutive steps merged into
+    one step labelled `a; b; c`, as a `--steps macro` trace has them."""
+    d = copy.deepcopy(doc)
+    states = [d["states"][0]]
+    for st in d["states"][1:]:
+        last = states[-1]["#meta"]
+        if len(states) > 1 and last["actor"] == st["#meta"]["actor"]:
+            st["#meta"]["action"] = f"{last['action']}; {st['#meta']['action']}"
+            states[-1] = st
+        else:
+            states.append(st)
+    for i, st in enumerate(states):
+        st["#meta"]["index"] = i
+    d["states"] = states
+    d["#meta"]["gmpcheck"]["config"]["steps"] = "macro"
+    d["#meta"]["gmpcheck"]["depth"] = len(states) - 1
+    return d
+
+
+def test_macro_steps_are_replayed_fine_step_by_fine_step(counterexamples):
+    doc = counterexamples["resetspinning-no-wakep"][0]
+    macro = _as_macro_steps(doc)
+    assert len(macro["states"]) < len(doc["states"])  # some steps were merged
+    res = replay(macro)
+    assert res.divergence is None, res.divergence.lines()
+    assert res.steps == len(macro["states"]) - 1
+    assert res.fine_steps == len(doc["states"]) - 1
+    assert res.reproduced == doc["#meta"]["gmpcheck"]["message"]
+    d = replay(macro, correct=True).divergence
+    assert d is not None and "fine step" in d.reason and "resetspinning" in d.reason
+
+
+def test_any_engine_replays():
+    """Replay reads only the trace format: a trace from another engine (or a
+    recording) replays the same."""
+    doc = _lasso(False)
+    doc["#meta"]["gmpcheck"]["engine"] = "z3"
+    del doc["loop"]
+    assert replay(doc).divergence is None
+
+
+# ---- bad traces: one line, exit 2 ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def good_doc(counterexamples) -> dict:
+    return counterexamples["exitsyscall-drops-g"][0]
+
+
+def _bad(tmp_path, doc_or_text, capsys) -> str:
+    path = tmp_path / "bad.itf.json"
+    if isinstance(doc_or_text, str):
+        path.write_text(doc_or_text)
+    else:
+        write_trace(path, doc_or_text)
+    code = main(["replay", str(path)])
+    err = capsys.readouterr().err
+    assert code == report.EXIT_USAGE == 2
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    return err
+
+
+def _edited(doc: dict, edit) -> dict:
+    d = copy.deepcopy(doc)
+    edit(d)
+    return d
+
+
+def test_malformed_trace(tmp_path, capsys, good_doc):
+    assert "not valid JSON" in _bad(tmp_path, json.dumps(good_doc)[:-40], capsys)
+
+
+def test_truncated_trace(tmp_path, capsys, good_doc):
+    err = _bad(tmp_path, _edited(good_doc, lambda d: d["states"].pop()), capsys)
+    assert "truncated" in err
+
+
+def test_trace_of_another_model(tmp_path, capsys, good_doc):
+    err = _bad(
+        tmp_path,
+        _edited(good_doc, lambda d: d["#meta"]["gmpcheck"].update(model_hash="0123456789abcdef")),
+        capsys,
+    )
+    assert "another version of the model" in err
+
+
+def test_trace_of_another_configuration(tmp_path, capsys, good_doc):
+    err = _bad(
+        tmp_path,
+        _edited(good_doc, lambda d: d["#meta"]["gmpcheck"]["config"].update(cores=2)),
+        capsys,
+    )
+    assert "initial state" in err
+
+
+def test_trace_with_an_unknown_mutation(tmp_path, capsys, good_doc):
+    err = _bad(
+        tmp_path,
+        _edited(good_doc, lambda d: d["#meta"]["gmpcheck"]["config"].update(mutation="no-such")),
+        capsys,
+    )
+    assert "unknown mutation" in err
+
+
+def test_trace_with_an_edited_step(tmp_path, capsys, good_doc):
+    def edit(d):
+        d["states"][4]["sched"]["nmspinning"] = 3
+
+    err = _bad(tmp_path, _edited(good_doc, edit), capsys)
+    assert "no step of the model leads to state 4" in err
+
+
+def test_trace_with_an_unknown_actor(tmp_path, capsys, good_doc):
+    err = _bad(
+        tmp_path, _edited(good_doc, lambda d: d["states"][2]["#meta"].update(actor="M9")), capsys
+    )
+    assert "unknown actor 'M9'" in err
