@@ -17,6 +17,7 @@ from checker.itf import TraceFileError, read_trace, require_current_model
 from checker.plugin import PluginError, load_plugin
 from checker.render import Style, page_lines, print_lines, render_trace, use_color
 from checker.run import run_check
+from checker.smt.cli import EngineUsageError
 from model.config import GO_SCHEDTICK_PERIOD, GO_STEAL_TRIES, Config, ConfigError
 from model.workloads import WorkloadError
 
@@ -29,6 +30,7 @@ EXIT_CODES = """exit codes:
       by a model bound with --depth 0
   5   replay divergence
   6   manifest mismatch (gate)
+  7   the explicit and smt engines disagree (--engine both)
   70  internal error"""
 
 COMMANDS = ("gate", "check", "list", "view", "bench", "replay", "record")
@@ -122,6 +124,20 @@ def build_parser() -> Parser:
         metavar="FILE",
         help=f"export the explored state graph, counterexample paths marked: FILE.graphml or "
         f"FILE.dot; runs of at most {GRAPH_MAX_STATES:,} states (else exit 2, nothing written)",
+    )
+    s.add_argument(
+        "--engine",
+        choices=("explicit", "smt", "both"),
+        default="explicit",
+        help="explicit: breadth-first search; smt: bounded model checking of the safety "
+        "properties with z3 (docs/smt.md); both: run the two, exit 7 if they disagree",
+    )
+    s.add_argument(
+        "--solver-timeout",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="smt: limit per solver query; no answer in time is inconclusive (exit 4)",
     )
 
     lst = sub.add_parser("list", help="workloads, mutations and properties")
@@ -231,7 +247,15 @@ def main(argv: list[str] | None = None) -> int:
 
             return cmd_record(args)
         raise UsageError(f"unknown command {args.command!r}")
-    except (UsageError, ConfigError, WorkloadError, PluginError, TraceFileError, GraphError) as e:
+    except (
+        UsageError,
+        ConfigError,
+        WorkloadError,
+        PluginError,
+        TraceFileError,
+        GraphError,
+        EngineUsageError,
+    ) as e:
         print(f"error: {e}", file=sys.stderr)
         return report.EXIT_USAGE
     except KeyboardInterrupt:
@@ -343,6 +367,15 @@ class ProgressLine:
 def cmd_check(args: argparse.Namespace) -> int:
     model = make_model(args, symmetry=not args.no_symmetry)
     props = select_properties(model, args.property)
+    if args.engine != "explicit":
+        from checker.smt.cli import cmd_check_engine
+
+        return cmd_check_engine(args, model, props, lambda: explicit_check(args, model, props))
+    return explicit_check(args, model, props)["exit_code"]
+
+
+def explicit_check(args: argparse.Namespace, model, props) -> dict:
+    """The explicit engine's run and its printed summary."""
     workers = args.workers or default_workers()
     max_states = args.max_states
     if args.graph:
@@ -390,8 +423,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             "edges": graph.number_of_edges(),
         }
     if args.json:
-        summary.pop("_traces", None)
-        print(json.dumps(summary, indent=2))
+        if args.engine == "explicit":  # with both, the two summaries are printed together
+            print(json.dumps({k: v for k, v in summary.items() if k != "_traces"}, indent=2))
     else:
         lines = report.render_summary(summary, Style(use_color(sys.stdout)))
         if graph is not None:
@@ -401,7 +434,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                 f"edges -> {args.graph}",
             )
         print_lines(lines)
-    return summary["exit_code"]
+    return summary
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ on the hot path of every run, so they count rather than build views.
 
 from __future__ import annotations
 
+from model.machine import foldable
 from model.pcs import PC
 from model.state import (
     G_DEAD,
@@ -24,7 +25,6 @@ from model.state import (
     THROW_QUEUE_OVERFLOW,
     q_items,
 )
-from model.machine import foldable
 from specs.property import ACTION, INVARIANT, Property, explanation
 
 # ---- no-lost-g ------------------------------------------------------------------

@@ -59,6 +59,7 @@ class BmcResult:
     build_s: float
     commands: int
     stopped: str  # "depth", "all-failed", "unknown"
+    timeout_s: float | None = None
 
 
 def _check(solver: z3.Solver, lit) -> tuple[z3.CheckSatResult, str]:
@@ -123,6 +124,7 @@ def run_bmc(
     dead = and_(not_(enabled(rel)), not_(enabled(rel, rel.truncated)), not_(rel.final))
     per_depth: list[float] = []
     stopped = "depth"
+    unknown_why = ""
     reached = -1
 
     def query(name: str, f, d: int, steps: int) -> tuple[str, Any]:
@@ -144,6 +146,11 @@ def run_bmc(
     for d in range(depth + 1):
         t0 = time.perf_counter()
         r, got = query("internal", u.pred(internal, d), d, d)
+        if r == "unknown":
+            # The engine's own footing is not established at this depth: no
+            # verdict from here on can be trusted.
+            stopped, unknown_why = "unknown", f"{got or 'unknown'} (the type check at depth {d})"
+            break
         if r == "sat":
             states, cmds = got
             steps = replay(model, rel, states, cmds)
@@ -166,15 +173,18 @@ def run_bmc(
         per_depth.append(time.perf_counter() - t0)
         if progress is not None:
             progress(d, per_depth[-1])
-        if any(f.verdict == "unknown" for f in findings.values()):
-            stopped = "unknown"
-            reached = d - 1
+        stuck = [f for f in findings.values() if f.verdict == "unknown"]
+        if stuck:
+            stopped, unknown_why = "unknown", f"{stuck[0].reason} (at depth {d})"
             break
         reached = d
         if props and all(p.id in findings for p in props):
             stopped = "all-failed"
             break
     for p in props:
+        if stopped == "unknown":
+            why = f"decided up to depth {reached} only: the solver stopped, {unknown_why}"
+            findings.setdefault(p.id, Finding("unknown", reason=why))
         findings.setdefault(p.id, Finding("pass"))
     return BmcResult(
         findings=findings,
@@ -185,6 +195,7 @@ def run_bmc(
         build_s=rel.build_s,
         commands=len(rel.steps),
         stopped=stopped,
+        timeout_s=timeout_s,
     )
 
 

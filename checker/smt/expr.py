@@ -386,9 +386,7 @@ class Knowledge:
         """What this path and all the others know alike."""
         k = self.copy()
         for o in others:
-            k.allowed = {
-                x: v | o.allowed[x] for x, v in k.allowed.items() if x in o.allowed
-            }
+            k.allowed = {x: v | o.allowed[x] for x, v in k.allowed.items() if x in o.allowed}
             k.truth = {c: v for c, v in k.truth.items() if o.truth.get(c) is v}
         k.touched = {x.hid for x in k.allowed} | {c.hid for c in k.truth}
         return k
@@ -400,10 +398,7 @@ class Knowledge:
     def values(self, e: IntExpr) -> frozenset[int] | None:
         if type(e) is not Node:
             return frozenset((e,))
-        if self._untouched(e):
-            cache = self._static
-        else:
-            cache = self._vals
+        cache = self._static if self._untouched(e) else self._vals
         got = cache.get(e.hid, False)
         if got is not False:
             return got

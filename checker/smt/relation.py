@@ -52,12 +52,11 @@ from checker.smt.symbolic import (
     enumerate_paths,
     fold_paths,
     folding,
-    path,
     render,
 )
 from model.machine import TRUNCATED
 from model.pcs import PC
-from model.state import G_STATUS_NAMES, NONE, P_STATUS_NAMES, THROW_NAMES
+from model.state import G_STATUS_NAMES, NONE, P_STATUS_NAMES, THROW_NAMES, QueueOverflow
 from specs.property import ACTION, INVARIANT, Property
 
 # The program counters sysmon runs: its loop, and the handoffp/startm it calls.
@@ -269,17 +268,19 @@ def _actor_commands(sm, a: int, pc: int, know: Knowledge, base: list) -> list[Co
     for opt, rs in offered.values():
         key_o = _option_key(opt)
         when = fold_paths(
-            chosen, lambda r: r.kind == OK and any(_option_key(o) == key_o for o in r.value), BOOL
+            chosen,
+            lambda r, key_o=key_o: r.kind == OK and any(_option_key(o) == key_o for o in r.value),
+            BOOL,
         )
         k0 = rs[0].know.meet([r.know for r in rs[1:]])
-        ran = enumerate_paths(lambda opt=opt: _run_step(fn, base, a, opt), k0)
+        ran = enumerate_paths(lambda opt=opt: _run_step(sm, fn, base, a, pc, opt), k0)
         keys = {id(r): _command_key(r, base) for r in ran}
         for key in dict.fromkeys(k for k in keys.values() if k is not None):
             if key not in merged:
                 first = next(r for r in ran if keys[id(r)] == key)
                 merged[key] = _command(a, pc, first, base)
                 guards[key] = []
-            here = fold_paths(ran, lambda r, key=key: keys[id(r)] == key, BOOL)
+            here = fold_paths(ran, lambda r, key=key, keys=keys: keys[id(r)] == key, BOOL)
             guards[key].append(and_(when, here))
     for key, cmd in merged.items():
         cmd.guard = or_(*guards[key])
@@ -310,9 +311,14 @@ def _command(a: int, pc: int, r, base: list) -> Command:
     return Command(a, pc, STEP, False, effect, label, r.exprs)
 
 
-def _run_step(fn, base: list, a: int, opt: Any) -> tuple[str, list]:
+def _run_step(sm, fn, base: list, a: int, pc: int, opt: Any) -> tuple[str, list]:
+    """One step, as Machine.actor_steps runs it (an overflow is a throw)."""
     s = SymState(base)
-    return fn(s, a, opt), s.v
+    try:
+        return fn(s, a, opt), s.v
+    except QueueOverflow:
+        s = SymState(base)
+        return sm.overflow_throw(s, a, pc), s.v
 
 
 def _label_key(label: str, exprs: list) -> str:

@@ -719,7 +719,9 @@ def call_folded(fn: Callable, *args: Any) -> Any:
     for i, a in enumerate(states):
         for k, old in enumerate(before[i]):
             if any(r.value[1][i][k] is not old for r in ok):
-                a.v[k] = fold_paths(results, lambda r, i=i, k=k: value(r, lambda v: v[1][i][k]), INT)
+                a.v[k] = fold_paths(
+                    results, lambda r, i=i, k=k: value(r, lambda v: v[1][i][k]), INT
+                )
                 a.writes += 1
     return _fold_value(results, ok, lambda v: v[0], fn)
 

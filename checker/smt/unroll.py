@@ -88,7 +88,7 @@ class Unroller:
         return f
 
     def _reads_next(self, e) -> bool:
-        from checker.smt.expr import Node, support
+        from checker.smt.expr import Node
 
         if type(e) is not Node:
             return False
@@ -115,6 +115,27 @@ class Unroller:
             if z3.is_true(m.eval(c, model_completion=True)):
                 return self.rel.steps[i]
         raise ValueError(f"no command taken at step {d}")
+
+
+def solutions_from(u: Unroller, t: bytes, limit: int = 10_000) -> list[tuple[int, str, bytes]]:
+    """Every (actor, label, next state) the relation allows from the concrete
+    state t, found by the solver one at a time: each answer's command is
+    blocked before asking again (a command's effect is a function of the
+    state, so the command names the solution)."""
+    solver = z3.SolverFor("QF_BV")
+    solver.add([b == v for b, v in zip(u.enc.x, t, strict=True)])
+    solver.add(u._trans)
+    out = []
+    while solver.check() == z3.sat:
+        m = solver.model()
+        i = next(i for i, c in enumerate(u.sel) if z3.is_true(m.eval(c, model_completion=True)))
+        cmd = u.rel.steps[i]
+        after = bytes(m.eval(b, model_completion=True).as_long() for b in u.enc.y)
+        out.append((cmd.actor, cmd.label_on(t), after))
+        solver.add(z3.Not(u.sel[i]))
+        if len(out) > limit:
+            raise RuntimeError(f"more than {limit} solutions from one state")
+    return out
 
 
 def _vars(e) -> set[int]:
