@@ -125,6 +125,11 @@ def cmd_bench(args) -> int:
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "canonical_run": rows,
     }
+    if args.smt:
+        from checker.smt.bench import bench_smt
+
+        cores = [int(c) for c in args.smt.split(",") if c.strip()]
+        doc["smt"] = bench_smt(cores, args.smt_depth, args.smt_budget)
     path = Path(args.out) / "bench.json"
     write_atomically(path, json.dumps(doc, indent=2) + "\n")
     print(f"written to {path}")

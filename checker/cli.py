@@ -27,13 +27,14 @@ EXIT_CODES = """exit codes:
   2   usage or input error
   3   a liveness property is violated
   4   inconclusive: the search stopped early (--max-states, Ctrl-C) or was cut
-      by a model bound with --depth 0
+      by a model bound with --depth 0; smt: the solver gave no answer; prove:
+      a target invariant not proved
   5   replay divergence
   6   manifest mismatch (gate)
   7   the explicit and smt engines disagree (--engine both)
   70  internal error"""
 
-COMMANDS = ("gate", "check", "list", "view", "bench", "replay", "record")
+COMMANDS = ("gate", "check", "list", "view", "bench", "replay", "record", "prove")
 
 
 class UsageError(Exception):
@@ -140,6 +141,20 @@ def build_parser() -> Parser:
         help="smt: limit per solver query; no answer in time is inconclusive (exit 4)",
     )
 
+    pv = sub.add_parser(
+        "prove",
+        help="k-induction of the safety invariants with z3 (docs/smt.md)",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_model_args(pv)
+    pv.add_argument("--k", type=_int("--k", 1), default=1, help="induction depth (1)")
+    pv.add_argument(
+        "--solver-timeout", type=float, default=0.0, metavar="SECONDS", help="per query (none)"
+    )
+    pv.add_argument("--out", default="reports", help="where counterexamples to induction go")
+    pv.add_argument("--json", action="store_true", help="print the result as JSON")
+
     lst = sub.add_parser("list", help="workloads, mutations and properties")
     lst.add_argument("--json", action="store_true")
 
@@ -183,6 +198,13 @@ def build_parser() -> Parser:
     b.add_argument("--depth", type=_int("--depth", 0), default=12)
     b.add_argument("--workers", default="1,2", help="worker counts to measure (1,2)")
     b.add_argument("--out", default="reports")
+    b.add_argument(
+        "--smt", default="", metavar="CORES", help="also BMC per depth and induction, e.g. 2,3,4"
+    )
+    b.add_argument("--smt-depth", type=_int("--smt-depth", 0), default=12, help="(12)")
+    b.add_argument(
+        "--smt-budget", type=float, default=600.0, help="seconds of BMC per core count (600)"
+    )
 
     r = sub.add_parser(
         "replay",
@@ -226,6 +248,10 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command == "check":
             return cmd_check(args)
+        if args.command == "prove":
+            from checker.smt.prove import cmd_prove
+
+            return cmd_prove(args, make_model(args, symmetry=False))
         if args.command == "list":
             return cmd_list(args)
         if args.command == "view":

@@ -39,9 +39,10 @@ class Sysmon(Queues):
         system call that sysmon may retake."""
         L = self.L
         out = [NONE] if self.pass_would_act(t) else []
-        for p in range(L.nP):
-            if self.syscall_seen(t, p):
-                out.append(p)
+        if P_SYSCALL in L.p_statuses(t):  # rare: skip the per-P look otherwise
+            for p in range(L.nP):
+                if self.syscall_seen(t, p):
+                    out.append(p)
         return out
 
     @foldable

@@ -174,15 +174,12 @@ def _p_ownership_problem(model, t: bytes, p: int) -> str:
 # ---- spinning-accounting ------------------------------------------------------------
 
 
-SPIN_ARG_PCS = (PC.STARTM, PC.MSTART)
-
-
-@foldable
-def wakeup_in_flight(pc: int, spin_arg: int) -> bool:
-    """An actor at pc holds an nmspinning increment for an M that does not
-    spin yet: wakep between its CAS and startm, or startm/mstart of a
-    spinning M."""
-    return pc == PC.WAKEP_PIDLE or (pc in SPIN_ARG_PCS and spin_arg != 0)
+# (pc, spin_arg) of an actor holding an nmspinning increment for an M that
+# does not spin yet: wakep between its CAS and startm, or startm/mstart of a
+# spinning M. A set of pairs, so that counting them is one C-level pass.
+WAKEUP_IN_FLIGHT = frozenset(
+    {(PC.WAKEP_PIDLE, 0), (PC.WAKEP_PIDLE, 1), (PC.STARTM, 1), (PC.MSTART, 1)}
+)
 
 
 @foldable
@@ -210,7 +207,8 @@ def spinning_accounting(model, t: bytes) -> str | None:
                 if t[L.pc[m]] in (PC.STOPM, PC.PARKED):
                     return f"M{m} parks while spinning (Go throws 'stopm spinning')"
                 return f"M{m} is spinning with local work on P{t[L.m_p[m]]}"
-    reserved = sum(map(wakeup_in_flight, L.pcs(t), L.spin_args(t)))
+    pairs = zip(L.pcs(t), L.spin_args(t), strict=True)
+    reserved = sum(map(WAKEUP_IN_FLIGHT.__contains__, pairs))
     n = t[L.nmspinning]
     if n != spinning + reserved:
         return f"nmspinning = {n} but {spinning} Ms spin and {reserved} wakeups are in flight"
