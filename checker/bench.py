@@ -130,6 +130,9 @@ def cmd_bench(args) -> int:
 
         cores = [int(c) for c in args.smt.split(",") if c.strip()]
         doc["smt"] = bench_smt(cores, args.smt_depth, args.smt_budget)
+        from checker.smt.bench import bench_wait
+
+        doc["smt_global_queue_wait"] = bench_wait([12, 18, 24])
     path = Path(args.out) / "bench.json"
     write_atomically(path, json.dumps(doc, indent=2) + "\n")
     print(f"written to {path}")

@@ -62,5 +62,29 @@ def bench_smt(cores_list: list[int], depth: int, budget_s: float) -> list[dict]:
     return rows
 
 
+def bench_wait(depths: list[int]) -> list[dict]:
+    """The quantitative query (checker/smt/starvation.py) on GOMAXPROCS=1,
+    workload yield-pair, period 2: with findRunnable's schedtick check (Go)
+    and without it (the no-schedtick-check mutation), per depth."""
+    from checker.smt.starvation import max_global_wait
+
+    rows = []
+    for mutation in ("", "no-schedtick-check"):
+        for depth in depths:
+            cfg = Config(cores=1, workload="yield-pair", period=2, mutation=mutation)
+            model = build_model(cfg, symmetry=False)
+            t = time.perf_counter()
+            got = max_global_wait(model, 0, depth)
+            secs = time.perf_counter() - t
+            who = mutation or "go1.25"
+            print(
+                f"global-queue wait {who} depth {depth}: at most {got.executes} executes "
+                f"while G0 waits ({secs:.1f} s)",
+                flush=True,
+            )
+            rows.append({"model": who, "depth": depth, "executes": got.executes, "s": secs})
+    return rows
+
+
 class _OverBudget(Exception):
     pass

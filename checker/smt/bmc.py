@@ -145,7 +145,20 @@ def run_bmc(
 
     for d in range(depth + 1):
         t0 = time.perf_counter()
-        r, got = query("internal", u.pred(internal, d), d, d)
+        # One query for everything that could go wrong at this depth: when
+        # nothing can (the common case), that is the only proof the solver
+        # has to find; otherwise each property is asked on its own.
+        state_props = [p for p in [*invariants, *deadlock] if open_(p)]
+        anything = [u.pred(internal, d)]
+        anything += [
+            u.pred(dead if p.kind == DEADLOCK else rel.bad[p.id], d, p.id) for p in state_props
+        ]
+        r, got = query("any", z3.Or(anything), d, d)
+        if r == "unsat":
+            state_props = []
+            r, got = "unsat", None
+        else:
+            r, got = query("internal", u.pred(internal, d), d, d)
         if r == "unknown":
             # The engine's own footing is not established at this depth: no
             # verdict from here on can be trusted.
@@ -158,9 +171,7 @@ def run_bmc(
                 f"a state reachable in {d} steps breaks the symbolic engine's assumptions "
                 f"(field types, or a path on which the model fails); last step: {steps[-1].label}"
             )
-        for p in [*invariants, *deadlock]:
-            if not open_(p):
-                continue
+        for p in state_props:
             bad = dead if p.kind == DEADLOCK else rel.bad[p.id]
             r, got = query(p.id, u.pred(bad, d, p.id), d, d)
             _record(model, rel, p, r, got, d, findings)
