@@ -72,6 +72,8 @@ def cmd_check_engine(args: argparse.Namespace, model, props: list, explicit) -> 
         print(json.dumps({"explicit": ex_summary, "smt": smt_summary, "disagree": diffs}, indent=2))
     else:
         print_lines(render_bmc(smt_summary, Style(use_color(sys.stdout))))
+        if not diffs:
+            print("\nthe engines agree: same verdicts, same shortest violation depths")
     for d in diffs:
         print(f"engines disagree: {d}", file=sys.stderr)
     if diffs:
