@@ -168,9 +168,12 @@ LIVENESS_CONFIGS = [
     ("yield-pair", 2),
     ("yield-pair", 3),
     ("pingpong-hog", 2),
+    ("pingpong-hog", 3),
     ("spawn-burst", 2),
     ("syscall-heavy", 1),
+    ("syscall-heavy", 2),
     ("mixed", 1),
+    ("mixed", 2),
 ]
 QUICK_MUTATIONS = {"no-needspinning", "steal-not-atomic", "runnext-no-inherit"}
 
