@@ -158,6 +158,9 @@ def build_parser() -> Parser:
     gt.add_argument("--update-manifest", action="store_true", help="record the counts")
     gt.add_argument("--junit", default="", metavar="FILE", help="JUnit XML, a case per cell")
     gt.add_argument("--sarif", default="", metavar="FILE", help="SARIF of wrong verdicts")
+    gt.add_argument(
+        "--out", default="reports/gate", help="where wrong cells' counterexamples go (reports/gate)"
+    )
     gt.add_argument("--json", action="store_true", help="print the results as JSON")
     gt.add_argument("--quiet", action="store_true", help="no per-cell progress on stderr")
 

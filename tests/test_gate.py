@@ -17,6 +17,7 @@ from checker.gate import (
     run_cell,
     sarif,
 )
+from checker.itf import read_trace
 from checker.report import EXIT_LIVENESS, EXIT_MANIFEST, EXIT_OK, EXIT_SAFETY, EXIT_USAGE
 from model.mutations import MUTATIONS
 from tests.conftest import ROOT, run_cli
@@ -116,7 +117,7 @@ def test_an_unknown_cell_is_a_usage_error():
 
 
 @pytest.fixture(scope="module")
-def wrong_results():
+def wrong_results(tmp_path_factory):
     """Two cells whose expectations the model does not meet: a safety bug
     expected to pass, and a correct liveness configuration expected to fail."""
     bug = MUTATIONS["no-needspinning"]
@@ -142,7 +143,8 @@ def wrong_results():
         props=tuple(bug.violates),
         any_of=True,
     )
-    return [run_cell(c) for c in (safety, live, ok)]
+    out = tmp_path_factory.mktemp("gate")
+    return [run_cell(c, out_dir=out) for c in (safety, live, ok)]
 
 
 def test_wrong_verdicts_have_their_exit_codes(wrong_results):
@@ -150,6 +152,9 @@ def test_wrong_verdicts_have_their_exit_codes(wrong_results):
     assert not safety.ok and safety.exit_code == EXIT_SAFETY
     assert safety.failed_property in MUTATIONS["no-needspinning"].violates
     assert safety.excerpt, "the counterexample's last steps are kept"
+    doc = read_trace(safety.trace)  # the wrong cell's counterexample, as a trace file
+    assert doc["#meta"]["gmpcheck"]["property"] == safety.failed_property
+    assert not ok.trace, "a cell that is right writes nothing"
     assert not live.ok and live.exit_code == EXIT_LIVENESS
     assert live.verdicts["no-starvation"] == "pass"
     assert ok.ok, ok.problem
@@ -162,6 +167,8 @@ def test_junit_has_a_case_per_cell_and_a_failure_per_wrong_one(wrong_results):
     assert set(cases) == {"test/expects-pass", "test/expects-starvation", "test/expected"}
     failure = cases["test/expects-pass"].find("failure")
     assert failure is not None and "expected pass" in failure.get("message")
+    assert wrong_results[0].trace in failure.text
+    assert f"{wrong_results[0].failed_property} violated" in failure.text
     assert cases["test/expected"].find("failure") is None
 
 
