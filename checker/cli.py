@@ -169,6 +169,13 @@ def build_parser() -> Parser:
     b.add_argument("--cores", type=_int("--cores", 1), default=4)
     b.add_argument("--depth", type=_int("--depth", 0), default=12)
     b.add_argument("--workers", default="1,2", help="worker counts to measure (1,2)")
+    b.add_argument(
+        "--liveness-config",
+        type=_liveness_config,
+        default="mixed,2",
+        metavar="WORKLOAD,CORES",
+        help="the --depth 0 liveness run to measure (mixed,2: the gate's largest); '' for none",
+    )
     b.add_argument("--out", default="reports")
 
     r = sub.add_parser(
@@ -199,6 +206,12 @@ def build_parser() -> Parser:
     rec.add_argument("--seed", type=_int("--seed", 0), default=1, help="the runtime's choices (1)")
     rec.add_argument("--out", default="reports", help="where the recording goes (reports)")
     return top
+
+
+def _liveness_config(text: str):
+    from checker.bench import liveness_config
+
+    return liveness_config(text)
 
 
 def _gate_manifest() -> Path:
