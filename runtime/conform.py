@@ -14,7 +14,7 @@ from typing import Any
 from checker.itf import _itf_value
 from checker.render import changed_fields, fmt_value
 from model.machine import TRUNCATED
-from model.state import NONE
+from model.state import NONE, THROW_QUEUE_OVERFLOW, QueueOverflow
 
 
 def model_steps(model: Any, t: bytes, a: int) -> tuple[list[tuple[Any, str, bytes]], bool]:
@@ -23,10 +23,12 @@ def model_steps(model: Any, t: bytes, a: int) -> tuple[list[tuple[Any, str, byte
     bound cut one off. Replay needs the choice to impose it on the runtime,
     and the model's successor lists do not carry it, so this reads the
     model's step registry (model/machine.py `_dispatch`: pc -> the step and
-    its chooser)."""
-    if t[model.L.throw]:
+    its chooser). A step that overflows a queue is the model's throw, as
+    its `actor_steps` records it."""
+    L = model.L
+    if t[L.throw]:
         return [], False  # the runtime threw: the process is gone
-    entry = model._dispatch[t[model.L.pc[a]]]
+    entry = model._dispatch[t[L.pc[a]]]
     if entry is None:
         return [], False
     fn, chooser = entry
@@ -34,7 +36,16 @@ def model_steps(model: Any, t: bytes, a: int) -> tuple[list[tuple[Any, str, byte
     truncated = False
     for c in (None,) if chooser is None else chooser(t, a):
         s = list(t)
-        label = fn(s, a, c)
+        try:
+            label = fn(s, a, c)
+        except QueueOverflow:
+            label, u = next(
+                (lab, u)
+                for lab, u in model.actor_steps(t, a)[0]
+                if u[L.throw] == THROW_QUEUE_OVERFLOW
+            )
+            out.append((c, label, u))
+            continue
         if label is TRUNCATED:
             truncated = True
             continue
