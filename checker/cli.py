@@ -31,7 +31,7 @@ EXIT_CODES = """exit codes:
   6   manifest mismatch (gate)
   70  internal error"""
 
-COMMANDS = ("check", "list", "view", "bench", "replay", "record")
+COMMANDS = ("gate", "check", "list", "view", "bench", "replay", "record")
 
 
 class UsageError(Exception):
@@ -145,6 +145,22 @@ def build_parser() -> Parser:
         "--allow-stale", action="store_true", help="show a trace written by another model version"
     )
 
+    gt = sub.add_parser(
+        "gate",
+        help="the CI gate: the matrix of verdicts and the manifest of counts",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    gt.add_argument("--workers", type=_int("--workers", 1), default=0, help="processes (CPUs)")
+    gt.add_argument("--quick", action="store_true", help="a subset for local use (< 1 min)")
+    gt.add_argument("--cell", action="append", default=[], help="only cells whose id starts so")
+    gt.add_argument("--manifest", default=str(_gate_manifest()), help="the committed counts")
+    gt.add_argument("--update-manifest", action="store_true", help="record the counts")
+    gt.add_argument("--junit", default="", metavar="FILE", help="JUnit XML, a case per cell")
+    gt.add_argument("--sarif", default="", metavar="FILE", help="SARIF of wrong verdicts")
+    gt.add_argument("--json", action="store_true", help="print the results as JSON")
+    gt.add_argument("--quiet", action="store_true", help="no per-cell progress on stderr")
+
     b = sub.add_parser("bench", help="measure the canonical run (see README)")
     b.add_argument("--runs", type=_int("--runs", 1), default=3)
     b.add_argument("--cores", type=_int("--cores", 1), default=4)
@@ -182,6 +198,10 @@ def build_parser() -> Parser:
     return top
 
 
+def _gate_manifest() -> Path:
+    return Path(__file__).with_name("gate_manifest.json")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
@@ -194,6 +214,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_list(args)
         if args.command == "view":
             return cmd_view(args)
+        if args.command == "gate":
+            from checker.gate import cmd_gate
+
+            return cmd_gate(args)
         if args.command == "bench":
             from checker.bench import cmd_bench
 
@@ -357,6 +381,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             "expanded": sum(lx.is_expanded),
             "symmetry": False,
             "elapsed_s": round(lx.elapsed, 3) if lx is not run.ex else None,
+            "analysis_s": round(run.analysis_s, 3),
         }
     if graph is not None:
         summary["graph"] = {

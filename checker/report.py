@@ -231,7 +231,12 @@ def render_summary(summary: dict, style: Style) -> list[str]:
             f"liveness  graph of {lg['states']:,} states and {lg['edges']:,} edges, "
             f"{lg['expanded']:,} expanded{again}"
         )
-    out.append(f"time      {r['elapsed_s']:.1f} s, {r['states_per_s']:,} states/s")
+    more = ""
+    if lg:
+        if lg.get("elapsed_s") is not None:
+            more += f"; liveness search {lg['elapsed_s']:.1f} s"
+        more += f"; liveness analysis {lg['analysis_s']:.1f} s"
+    out.append(f"time      {r['elapsed_s']:.1f} s, {r['states_per_s']:,} states/s{more}")
     out.append("")
     width = max(len(p["id"]) for p in summary["properties"]) + 2
     for p in summary["properties"]:

@@ -5,6 +5,7 @@ test checks is what a user runs."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ class CheckRun:
     liveness: dict[str, LivenessVerdict] = field(default_factory=dict)
     symmetry: bool = True
     live_ex: Exploration | None = None  # the state graph of the liveness verdicts
+    analysis_s: float = 0.0  # time spent judging the liveness properties on the graph
 
 
 def run_check(
@@ -69,6 +71,8 @@ def _check_liveness(run: CheckRun, model: Any, props, kw: dict, fairness) -> Non
     run.live_ex = live_ex
     if live_ex.stopped in (STOP_INTERRUPTED, STOP_MAX_STATES):
         return
+    start = time.monotonic()
     for p in props:
         if p.kind == LIVENESS:
             run.liveness[p.id] = check_property(model, live_ex, p, fairness or p.fairness)
+    run.analysis_s = time.monotonic() - start

@@ -1,0 +1,502 @@
+"""`python -m checker gate`: the CI invariant gate.
+
+A fixed matrix of check runs ("cells"), each with the verdicts it must give:
+
+  safety     Go's scheduler at `--cores 2, 3, 4 --depth 12` (fine steps,
+             symmetry): every safety property passes.
+  liveness   Go's scheduler exhaustively (`--depth 0 --steps macro`) on
+             workloads at `--cores 2` and `3`: every liveness property passes
+             (or does not apply), and every safety property too.
+  finding    what the checker reports about Go itself (docs/findings.md): the
+             verdict it must keep giving until the finding is fixed.
+  mutation   every bug in the registry, at its own configuration: the property
+             it declares fails.
+  benign     every benign variant: nothing fails.
+
+The distinct-state and transition counts of every run of Go's scheduler must
+equal the committed manifest (checker/gate_manifest.json): a model change
+that changes a count fails the gate with a diff until `--update-manifest`
+records it, so that such changes are seen in review.
+
+Cells run in `--workers` processes, one cell each; nothing in the output
+depends on which process ran what, or on the hash seed.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from checker.itf import write_atomically
+from checker.report import (
+    EXIT_INCONCLUSIVE,
+    EXIT_LIVENESS,
+    EXIT_MANIFEST,
+    EXIT_OK,
+    EXIT_SAFETY,
+    EXIT_USAGE,
+)
+
+MANIFEST = Path(__file__).with_name("gate_manifest.json")
+MANIFEST_SCHEMA = "gmpcheck.gate-manifest/1"
+MACRO = {"steps": "macro", "period": 2}
+
+
+class GateError(Exception):
+    """The gate cannot run (bad manifest file...): exit 2."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    id: str
+    kind: str  # safety | liveness | finding | mutation | benign
+    config: dict  # Config fields, plus "depth"
+    expect: dict[str, str]  # property -> "pass" | "fail" | "n/a"; "*": all checked
+    props: tuple[str, ...] = ()  # () = every default property
+    any_of: bool = False  # mutation cells: one of the expected failures is enough
+    counted: bool = True  # its counts are in the manifest
+    quick: bool = False
+
+
+@dataclass
+class CellResult:
+    cell: Cell
+    verdicts: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    ok: bool = True
+    problem: str = ""
+    exit_code: int = EXIT_OK
+    elapsed: float = 0.0
+    trace: str = ""
+    excerpt: list[str] = field(default_factory=list)
+    location: tuple[str, int] | None = None
+    failed_property: str = ""
+
+
+def matrix() -> list[Cell]:
+    from model.mutations import MUTATIONS
+
+    cells: list[Cell] = []
+    for cores in (2, 3, 4):
+        cells.append(
+            Cell(
+                f"safety/mixed/c{cores}/d12",
+                "safety",
+                {"cores": cores, "depth": 12},
+                {"*": "pass"},
+                props=SAFETY_IDS,
+                quick=cores == 2,
+            )
+        )
+    for workload, cores in LIVENESS_CONFIGS:
+        cells.append(
+            Cell(
+                f"liveness/{workload}/c{cores}",
+                "liveness",
+                {"cores": cores, "workload": workload, "depth": 0, **MACRO},
+                {"*": "pass"},
+                quick=(workload, cores) == ("tight-loop", 2),
+            )
+        )
+    cells.append(
+        Cell(
+            "finding/work-conservation-strict/c4/d12",
+            "finding",
+            {"cores": 4, "depth": 12},
+            {"work-conservation-strict": "fail"},
+            props=("work-conservation-strict",),
+            counted=False,
+        )
+    )
+    cells.append(
+        Cell(
+            "finding/spawn-chain/c1",
+            "finding",
+            {"cores": 1, "workload": "spawn-chain", "depth": 0, **MACRO},
+            {"no-starvation": "fail"},
+            props=("no-starvation",),
+            quick=True,
+        )
+    )
+    for m in MUTATIONS.values():
+        cfg = {"mutation": m.name, **m.check_at}
+        if m.benign:
+            cells.append(
+                Cell(f"benign/{m.name}", "benign", cfg, {"*": "pass"}, props=SAFETY_IDS,
+                     counted=False)
+            )  # fmt: skip
+        else:
+            cells.append(
+                Cell(
+                    f"mutation/{m.name}",
+                    "mutation",
+                    cfg,
+                    {p: "fail" for p in m.violates},
+                    props=tuple(m.violates),
+                    any_of=True,
+                    counted=False,
+                    quick=m.name in QUICK_MUTATIONS,
+                )
+            )
+    return cells
+
+
+SAFETY_IDS = (
+    "no-lost-g",
+    "p-ownership",
+    "spinning-accounting",
+    "status-transitions",
+    "no-checkdead",
+    "work-conservation",
+    "deadlock",
+)
+# The exhaustive liveness configurations (macro steps, period 2), each small
+# enough for the gate's ten minutes on two cores; docs/findings.md and the
+# README list the larger ones run by hand.
+LIVENESS_CONFIGS = [
+    ("tight-loop", 2),
+    ("tight-loop", 3),
+    ("gosched-starve", 2),
+    ("gosched-starve", 3),
+    ("yield-pair", 2),
+    ("yield-pair", 3),
+    ("pingpong-hog", 2),
+    ("spawn-burst", 2),
+    ("syscall-heavy", 1),
+    ("mixed", 1),
+]
+QUICK_MUTATIONS = {"no-needspinning", "steal-not-atomic", "runnext-no-inherit"}
+
+
+# ---- running one cell ---------------------------------------------------------
+
+
+def run_cell(cell: Cell) -> CellResult:
+    from checker.run import run_check
+    from checker.trace import rebuild
+    from model.config import Config
+    from model.factory import build_model
+
+    start = time.monotonic()
+    cfg = dict(cell.config)
+    depth = cfg.pop("depth")
+    model = build_model(Config(**cfg))
+    props = [p for p in model.properties() if (p.id in cell.props if cell.props else p.default)]
+    run = run_check(model, props, depth=depth)
+    res = CellResult(cell)
+    ex = run.ex
+    res.counts = {"states": len(ex.states), "transitions": ex.transitions}
+    if run.live_ex is not None and run.live_ex is not ex:
+        res.counts["liveness_states"] = len(run.live_ex.states)
+        res.counts["liveness_edges"] = len(run.live_ex.edge_src)
+    for p in props:
+        if p.kind == "liveness":
+            v = run.liveness.get(p.id)
+            got = "unknown" if v is None else v.verdict
+            res.verdicts[p.id] = {"not-applicable": "n/a"}.get(got, got)
+            if got == "fail" and not res.trace:
+                res.failed_property = p.id
+                res.excerpt = [s.label for s in v.steps[-6:]]
+                res.location = _step_location(model, v.steps)
+        elif p.id in ex.violations:
+            res.verdicts[p.id] = "fail"
+            if not res.failed_property:
+                res.failed_property = p.id
+                steps = rebuild(model, ex, ex.violations[p.id], p)
+                res.excerpt = [s.label for s in steps[-6:]]
+                res.location = _step_location(model, steps)
+        else:
+            res.verdicts[p.id] = "pass" if ex.complete or depth else "unknown"
+    _judge(res)
+    res.elapsed = time.monotonic() - start
+    return res
+
+
+def _step_location(model: Any, steps: list) -> tuple[str, int] | None:
+    """Where the model defines the step the counterexample's last action ran."""
+    import inspect
+
+    if len(steps) < 2:
+        return None
+    prev = steps[-2].state
+    actor = steps[-1].actor
+    entry = model._dispatch[prev[model.L.pc[actor]]]
+    if entry is None:
+        return None
+    fn = getattr(entry[0], "__func__", entry[0])
+    try:
+        path = Path(inspect.getsourcefile(fn)).resolve()
+        line = inspect.getsourcelines(fn)[1]
+    except (OSError, TypeError):
+        return None
+    root = Path(__file__).resolve().parent.parent
+    try:
+        return str(path.relative_to(root)), line
+    except ValueError:
+        return str(path), line
+
+
+def _judge(res: CellResult) -> None:
+    cell = res.cell
+    want = cell.expect
+    if "*" in want:
+        bad = {p: v for p, v in res.verdicts.items() if v not in ("pass", "n/a")}
+        if bad:
+            res.ok = False
+            res.problem = ", ".join(f"{p} {v}" for p, v in bad.items()) + " (expected pass)"
+    else:
+        hits = [p for p, v in want.items() if res.verdicts.get(p) == v]
+        if (cell.any_of and not hits) or (not cell.any_of and len(hits) != len(want)):
+            res.ok = False
+            got = ", ".join(f"{p} {res.verdicts.get(p, 'unknown')}" for p in want)
+            res.problem = f"{got} (expected {' or '.join(f'{p} {v}' for p, v in want.items())})"
+    if res.ok:
+        return
+    verdicts = set(res.verdicts.values())
+    from specs.liveness import LIVENESS_PROPERTIES
+
+    live = {p.id for p in LIVENESS_PROPERTIES}
+    wrong_fail = [p for p, v in res.verdicts.items() if v == "fail" and want.get(p) != "fail"]
+    if verdicts & {"inconclusive", "unknown"} and not wrong_fail:
+        res.exit_code = EXIT_INCONCLUSIVE
+    elif any(p in live for p in wrong_fail) or any(p in live for p in want):
+        res.exit_code = EXIT_LIVENESS
+    else:
+        res.exit_code = EXIT_SAFETY
+
+
+# ---- the manifest ------------------------------------------------------------------
+
+
+def load_manifest(path: Path) -> dict[str, dict[str, int]]:
+    if not path.exists():
+        raise GateError(f"{path}: no manifest (run the gate with --update-manifest)")
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise GateError(f"{path}: not a readable manifest ({e})") from None
+    if not isinstance(doc, dict) or doc.get("schema") != MANIFEST_SCHEMA:
+        raise GateError(f"{path}: not a gate manifest of schema {MANIFEST_SCHEMA}")
+    cells = doc.get("cells")
+    if not isinstance(cells, dict):
+        raise GateError(f"{path}: the manifest has no 'cells'")
+    return cells
+
+
+def manifest_diff(results: list[CellResult], manifest: dict) -> list[str]:
+    diff = []
+    for r in results:
+        if not r.cell.counted:
+            continue
+        old = manifest.get(r.cell.id)
+        if old is None:
+            diff.append(f"{r.cell.id}: not in the manifest (now {_fmt_counts(r.counts)})")
+            continue
+        for k in sorted(set(old) | set(r.counts)):
+            if old.get(k) != r.counts.get(k):
+                diff.append(f"{r.cell.id}: {k} {old.get(k)} -> {r.counts.get(k)}")
+    return diff
+
+
+def _fmt_counts(c: dict) -> str:
+    return ", ".join(f"{k} {v:,}" for k, v in c.items())
+
+
+def write_manifest(path: Path, results: list[CellResult], keep: dict | None = None) -> None:
+    cells = dict(keep or {})
+    for r in results:
+        if r.cell.counted:
+            cells[r.cell.id] = r.counts
+    doc = {"schema": MANIFEST_SCHEMA, "cells": dict(sorted(cells.items()))}
+    write_atomically(path, json.dumps(doc, indent=1) + "\n")
+
+
+# ---- outputs for CI ---------------------------------------------------------------
+
+
+def junit_xml(results: list[CellResult]) -> str:
+    failures = sum(1 for r in results if not r.ok)
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<testsuite name="gmpcheck gate" tests="{len(results)}" failures="{failures}">',
+    ]
+    for r in results:
+        name = quoteattr(r.cell.id)
+        out.append(
+            f'  <testcase classname="gate.{r.cell.kind}" name={name} time="{r.elapsed:.3f}">'
+        )
+        if not r.ok:
+            body = "\n".join(r.excerpt)
+            out.append(f"    <failure message={quoteattr(r.problem)}>{escape(body)}</failure>")
+        out.append("  </testcase>")
+    out.append("</testsuite>")
+    return "\n".join(out) + "\n"
+
+
+def sarif(results: list[CellResult]) -> str:
+    """A violated property as a SARIF result, at the model step its
+    counterexample's last action ran. Unexpected verdicts only: a mutation
+    caught as expected is not a finding about the code under review."""
+    from specs import all_properties
+
+    rules = [{"id": p.id, "shortDescription": {"text": p.statement}} for p in all_properties()]
+    res = []
+    for r in results:
+        if r.ok or not r.failed_property:
+            continue
+        entry: dict[str, Any] = {
+            "ruleId": r.failed_property,
+            "level": "error",
+            "message": {"text": f"{r.cell.id}: {r.problem}. Last steps: {'; '.join(r.excerpt)}"},
+        }
+        if r.location:
+            entry["locations"] = [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": r.location[0]},
+                        "region": {"startLine": r.location[1]},
+                    }
+                }
+            ]
+        res.append(entry)
+    doc = {
+        "version": "2.1.0",
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "runs": [{"tool": {"driver": {"name": "gmpcheck", "rules": rules}}, "results": res}],
+    }
+    return json.dumps(doc, indent=1) + "\n"
+
+
+# ---- the command ---------------------------------------------------------------------
+
+
+def cmd_gate(args) -> int:
+    cells = matrix()
+    if args.quick:
+        cells = [c for c in cells if c.quick]
+    if args.cell:
+        cells = [c for c in cells if any(c.id.startswith(x) for x in args.cell)]
+        if not cells:
+            print(f"error: no gate cell matches {args.cell}", file=sys.stderr)
+            return EXIT_USAGE
+    path = Path(args.manifest)
+    manifest = {}
+    if not args.update_manifest:
+        try:
+            manifest = load_manifest(path)
+        except GateError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return EXIT_USAGE
+    workers = args.workers or len(os.sched_getaffinity(0))
+    start = time.monotonic()
+    results = _run_all(cells, workers, quiet=args.quiet)
+    elapsed = time.monotonic() - start
+    diff = [] if args.update_manifest else manifest_diff(results, manifest)
+    if args.update_manifest:
+        old = {}
+        if path.exists():
+            try:
+                old = load_manifest(path)
+            except GateError:
+                old = {}
+        write_manifest(path, results, keep=old)
+    codes = {r.exit_code for r in results if not r.ok}
+    code = EXIT_OK
+    for c in (EXIT_SAFETY, EXIT_LIVENESS, EXIT_INCONCLUSIVE):
+        if c in codes:
+            code = c
+            break
+    else:
+        if diff:
+            code = EXIT_MANIFEST
+    lines = _table(results)
+    if diff:
+        lines.append("")
+        lines.append("manifest mismatch (a model change changed these counts; review them, then")
+        lines.append(f"run `python -m checker gate --update-manifest` to record them in {path}):")
+        lines += [f"  {d}" for d in diff]
+    bad = [r for r in results if not r.ok]
+    verdict = (
+        f"gate: PASS — {len(results)} cells, counts match the manifest"
+        if code == EXIT_OK
+        else f"gate: FAIL — {len(bad)} of {len(results)} cells wrong"
+        + (f", {len(diff)} counts differ from the manifest" if diff else "")
+    )
+    if args.update_manifest:
+        verdict += f" (manifest written to {path})"
+    lines.append("")
+    lines.append(verdict)
+    if args.json:
+        print(json.dumps(_json(results, diff, code), indent=1))
+    else:
+        print("\n".join(lines))
+        if not args.quiet:
+            print(f"time: {elapsed:.0f} s with {workers} workers", file=sys.stderr)
+    if args.junit:
+        write_atomically(Path(args.junit), junit_xml(results))
+    if args.sarif:
+        write_atomically(Path(args.sarif), sarif(results))
+    return code
+
+
+def _run_all(cells: list[Cell], workers: int, quiet: bool) -> list[CellResult]:
+    if workers <= 1:
+        return [run_cell(c) for c in cells]
+    ctx = multiprocessing.get_context("fork")
+    # The largest cells first, so that the tail is short; results in matrix order.
+    order = sorted(range(len(cells)), key=lambda i: -_weight(cells[i]))
+    results: list[CellResult | None] = [None] * len(cells)
+    with ctx.Pool(workers) as pool:
+        for i, res in zip(order, pool.imap(run_cell, [cells[i] for i in order]), strict=True):
+            results[i] = res
+            if not quiet:
+                print(f"  {res.cell.id}: {'ok' if res.ok else 'WRONG'}", file=sys.stderr)
+    return results  # type: ignore[return-value]
+
+
+def _weight(c: Cell) -> int:
+    cfg = c.config
+    return cfg.get("cores", 1) * (3 if cfg.get("depth") == 0 else 1) + (
+        5 if cfg.get("workload") in ("mixed", "spawn-burst", "syscall-heavy") else 0
+    )
+
+
+def _table(results: list[CellResult]) -> list[str]:
+    w = max(len(r.cell.id) for r in results) + 2
+    out = [f"{'cell':<{w}}{'expected':<26}{'got':<10}{'states':>12}{'time':>8}"]
+    for r in results:
+        want = ", ".join(f"{p} {v}" for p, v in r.cell.expect.items()).replace("*", "all")
+        got = "ok" if r.ok else "WRONG"
+        states = r.counts.get("liveness_states", r.counts.get("states", 0))
+        out.append(f"{r.cell.id:<{w}}{want[:25]:<26}{got:<10}{states:>12,}{r.elapsed:>7.1f}s")
+        if not r.ok:
+            out.append(f"    {r.problem}")
+    return out
+
+
+def _json(results: list[CellResult], diff: list[str], code: int) -> dict:
+    return {
+        "schema": "gmpcheck.gate/1",
+        "cells": [
+            {
+                "id": r.cell.id,
+                "kind": r.cell.kind,
+                "config": r.cell.config,
+                "expect": r.cell.expect,
+                "verdicts": r.verdicts,
+                "counts": r.counts,
+                "ok": r.ok,
+                "problem": r.problem,
+            }
+            for r in results
+        ],
+        "manifest_diff": diff,
+        "exit_code": code,
+    }
