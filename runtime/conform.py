@@ -15,6 +15,7 @@ from checker.itf import _itf_value
 from checker.render import changed_fields, fmt_value
 from model.machine import TRUNCATED
 from model.state import NONE, THROW_QUEUE_OVERFLOW, QueueOverflow
+from specs.liveness import atoms
 
 
 def model_steps(model: Any, t: bytes, a: int) -> tuple[list[tuple[Any, str, bytes]], bool]:
@@ -126,3 +127,20 @@ def property_message(model: Any, pid: str | None, prev: bytes, label: str, t: by
         if not succ and not model.is_final(t):
             return "no thread can take a step and not every goroutine has exited (deadlock)"
     return None
+
+
+def lasso_message(
+    model: Any, pid: str | None, instance: str | None, cycle: list[bytes], message: str
+) -> str | None:
+    """What a liveness property says of the cycle the runtime went round (or
+    the state it stutters in): the trace's `message` if the property's
+    obligation for `instance` (a G, "some G"...) is unmet in every state of
+    it, else None. A property or instance this checker does not know says
+    nothing."""
+    p = {p.id: p for p in model.properties()}.get(pid or "")
+    if p is None or p.kind != "liveness" or not cycle:
+        return None
+    stuck = dict(p.stuck(model)).get(instance or "")
+    if stuck is None:
+        return None
+    return message if all(stuck(atoms(model, t)) for t in cycle) else None

@@ -130,6 +130,16 @@ class Machine:
             return None
         return entry[1](a)
 
+    def has_step(self, a: int) -> bool:
+        """Whether actor a has a step open now: an instruction with a step,
+        and a choice to take it with if it needs one. Read while no step
+        runs (every thread waits at the replay gate)."""
+        mp = self.allm[a]
+        if mp.pc in (PC.PARKED, PC.THROWN) or self._dispatch[mp.pc] is None:
+            return False
+        opts = self.choices_of(a)
+        return opts is None or bool(opts)
+
     # ---- one step ---------------------------------------------------------------
 
     def take_step(self, a: int, c: Any = None, imposed: bool = False) -> str | None:
