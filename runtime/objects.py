@@ -6,7 +6,7 @@ are procedure locals in Go (gp, pp, batch, inherit...) are kept on the M,
 as the model keeps them, so that an M can stop between any two steps.
 "None" is nil. `save()` and `restore()` copy an object's fields out and
 back: a step that throws a queue overflow is undone with them, as the
-model records the state before that step (runtime/machine.py take_step).
+model records the state before that step (runtime/machine.py run_step).
 """
 
 from __future__ import annotations

@@ -59,18 +59,21 @@ class Queues(Machine):
     def may_overflow(self, a: int, held: list[Unit]) -> bool:
         """Whether the step actor a is about to take, holding `held`, could
         put more into a queue than it holds: only then is the state saved
-        (runtime/machine.py take_step). A step puts at most one P or M on
-        an idle list, at most a batch (B G's) on the global queue, and at
-        most one G or the M's batch on a ring."""
+        (runtime/machine.py run_step; saving at every step would copy the
+        global queue at every step of a stress run). Go's steps put at most
+        one P or M on an idle list, a batch (B G's) on the global queue, and
+        one G or the M's batch on a ring; a broken step may put one more
+        (the same G, P or M twice), so a queue with room for less than that
+        is saved. (A step that overflows a queue with more room raises, and
+        the run ends with an internal error, not with a wrong state.)"""
         s = self.sched
-        B = self.L.B
         if s.unit in held and (
-            len(s.pidle) >= len(self.allp)
-            or len(s.midle) >= self.L.nM
-            or len(s.runq) + B > len(self.allg)
+            len(s.pidle) + 2 > len(self.allp)
+            or len(s.midle) + 2 > self.L.nM
+            or len(s.runq) + self.L.B + 1 > len(self.allg)
         ):
             return True
-        put = max(1, len(self.allm[a].batch))
+        put = max(1, len(self.allm[a].batch)) + 1
         return any(pp.unit in held and len(pp.runq) + put > pp.runq.size for pp in self.allp)
 
     # ---- the global run queue (sched.runq, under sched.lock) --------------------
