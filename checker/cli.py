@@ -438,6 +438,8 @@ def cmd_list(args: argparse.Namespace) -> int:
                 "benign": m.benign,
                 "violates": list(m.violates),
                 "check_at": m.check_at,
+                "also_violates": list(m.also_violates),
+                "also_at": m.also_at or None,
             }
             for m in MUTATIONS.values()
         ],
@@ -457,6 +459,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         what = "benign: must pass" if m["benign"] else " or ".join(m["violates"])
         at = ", ".join(f"{k} {v}" for k, v in m["check_at"].items())
         out.append(f"  {m['name']:<30} {what}  [{at}]")
+        if m["also_violates"]:
+            also = ", ".join(f"{k} {v}" for k, v in m["also_at"].items())
+            out.append(f"  {'':<30} and {' or '.join(m['also_violates'])}  [{also}]")
         out.append(f"  {'':<30} {m['summary']}; {m['history']}")
     out.append("")
     out.append("properties:")
