@@ -34,8 +34,11 @@ def counterexamples(mutation_traces) -> dict[str, list[dict]]:
     check arguments (conftest.py mutation_traces: its configuration, depth,
     step size and each property's own fairness; lassos for liveness)."""
     out = {mut.name: [read_trace(f) for f in mutation_traces[mut.name]] for mut in BUGS}
-    for name, docs in out.items():
-        assert docs, f"no counterexample for {name}"
+    for mut in BUGS:
+        # One trace per property each of its checks violates.
+        want = {p for props, _ in mut.checks() for p in props}
+        got = {d["#meta"]["gmpcheck"]["property"] for d in out[mut.name]}
+        assert got == want, f"{mut.name}: counterexamples for {got}, claims {want}"
     return out
 
 
