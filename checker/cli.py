@@ -189,6 +189,9 @@ def build_parser() -> Parser:
     gt.add_argument("--update-manifest", action="store_true", help="record the counts")
     gt.add_argument("--junit", default="", metavar="FILE", help="JUnit XML, a case per cell")
     gt.add_argument("--sarif", default="", metavar="FILE", help="SARIF of wrong verdicts")
+    gt.add_argument(
+        "--out", default="reports/gate", help="where wrong cells' counterexamples go (reports/gate)"
+    )
     gt.add_argument("--json", action="store_true", help="print the results as JSON")
     gt.add_argument("--quiet", action="store_true", help="no per-cell progress on stderr")
 
@@ -197,6 +200,13 @@ def build_parser() -> Parser:
     b.add_argument("--cores", type=_int("--cores", 1), default=4)
     b.add_argument("--depth", type=_int("--depth", 0), default=12)
     b.add_argument("--workers", default="1,2", help="worker counts to measure (1,2)")
+    b.add_argument(
+        "--liveness-config",
+        type=_liveness_config,
+        default="mixed,2",
+        metavar="WORKLOAD,CORES",
+        help="the --depth 0 liveness run to measure (mixed,2: the gate's largest); '' for none",
+    )
     b.add_argument("--out", default="reports")
     b.add_argument(
         "--smt", default="", metavar="CORES", help="also BMC per depth and induction, e.g. 2,3,4"
@@ -234,6 +244,12 @@ def build_parser() -> Parser:
     rec.add_argument("--seed", type=_int("--seed", 0), default=1, help="the runtime's choices (1)")
     rec.add_argument("--out", default="reports", help="where the recording goes (reports)")
     return top
+
+
+def _liveness_config(text: str):
+    from checker.bench import liveness_config
+
+    return liveness_config(text)
 
 
 def _gate_manifest() -> Path:
@@ -481,6 +497,8 @@ def cmd_list(args: argparse.Namespace) -> int:
                 "benign": m.benign,
                 "violates": list(m.violates),
                 "check_at": m.check_at,
+                "also_violates": list(m.also_violates),
+                "also_at": m.also_at or None,
             }
             for m in MUTATIONS.values()
         ],
@@ -500,6 +518,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         what = "benign: must pass" if m["benign"] else " or ".join(m["violates"])
         at = ", ".join(f"{k} {v}" for k, v in m["check_at"].items())
         out.append(f"  {m['name']:<30} {what}  [{at}]")
+        if m["also_violates"]:
+            also = ", ".join(f"{k} {v}" for k, v in m["also_at"].items())
+            out.append(f"  {'':<30} and {' or '.join(m['also_violates'])}  [{also}]")
         out.append(f"  {'':<30} {m['summary']}; {m['history']}")
     out.append("")
     out.append("properties:")

@@ -24,6 +24,7 @@ depends on which process ran what, or on the hash seed.
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing
 import os
@@ -34,7 +35,8 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from checker.itf import write_atomically
+from checker.itf import write_atomically, write_trace
+from checker.render import render_trace
 from checker.report import (
     EXIT_INCONCLUSIVE,
     EXIT_LIVENESS,
@@ -60,7 +62,6 @@ class Cell:
     config: dict  # Config fields, plus "depth"
     expect: dict[str, str]  # property -> "pass" | "fail" | "n/a"; "*": all checked
     props: tuple[str, ...] = ()  # () = every default property
-    any_of: bool = False  # mutation cells: one of the expected failures is enough
     counted: bool = True  # its counts are in the manifest
     quick: bool = False
 
@@ -133,18 +134,18 @@ def matrix() -> list[Cell]:
                      counted=False)
             )  # fmt: skip
         else:
-            cells.append(
-                Cell(
-                    f"mutation/{m.name}",
-                    "mutation",
-                    cfg,
-                    {p: "fail" for p in m.violates},
-                    props=tuple(m.violates),
-                    any_of=True,
-                    counted=False,
-                    quick=m.name in QUICK_MUTATIONS,
+            for k, (props, at) in enumerate(m.checks()):
+                cells.append(
+                    Cell(
+                        f"mutation/{m.name}" + (f"/{'+'.join(props)}" if k else ""),
+                        "mutation",
+                        {"mutation": m.name, **at},
+                        {p: "fail" for p in props},
+                        props=tuple(props),
+                        counted=False,
+                        quick=m.name in QUICK_MUTATIONS and not k,
+                    )
                 )
-            )
     return cells
 
 
@@ -168,9 +169,12 @@ LIVENESS_CONFIGS = [
     ("yield-pair", 2),
     ("yield-pair", 3),
     ("pingpong-hog", 2),
+    ("pingpong-hog", 3),
     ("spawn-burst", 2),
     ("syscall-heavy", 1),
+    ("syscall-heavy", 2),
     ("mixed", 1),
+    ("mixed", 2),
 ]
 QUICK_MUTATIONS = {"no-needspinning", "steal-not-atomic", "runnext-no-inherit"}
 
@@ -178,9 +182,11 @@ QUICK_MUTATIONS = {"no-needspinning", "steal-not-atomic", "runnext-no-inherit"}
 # ---- running one cell ---------------------------------------------------------
 
 
-def run_cell(cell: Cell) -> CellResult:
+def run_cell(cell: Cell, out_dir: Path | None = None) -> CellResult:
+    """Run one cell as `python -m checker` would and judge its verdicts; a
+    wrong cell's counterexample is written to `out_dir` (if given)."""
+    from checker.report import summarize
     from checker.run import run_check
-    from checker.trace import rebuild
     from model.config import Config
     from model.factory import build_model
 
@@ -196,27 +202,40 @@ def run_cell(cell: Cell) -> CellResult:
     if run.live_ex is not None and run.live_ex is not ex:
         res.counts["liveness_states"] = len(run.live_ex.states)
         res.counts["liveness_edges"] = len(run.live_ex.edge_src)
-    for p in props:
-        if p.kind == "liveness":
-            v = run.liveness.get(p.id)
-            got = "unknown" if v is None else v.verdict
-            res.verdicts[p.id] = {"not-applicable": "n/a"}.get(got, got)
-            if got == "fail" and not res.trace:
-                res.failed_property = p.id
-                res.excerpt = [s.label for s in v.steps[-6:]]
-                res.location = _step_location(model, v.steps)
-        elif p.id in ex.violations:
-            res.verdicts[p.id] = "fail"
-            if not res.failed_property:
-                res.failed_property = p.id
-                steps = rebuild(model, ex, ex.violations[p.id], p)
-                res.excerpt = [s.label for s in steps[-6:]]
-                res.location = _step_location(model, steps)
-        else:
-            res.verdicts[p.id] = "pass" if ex.complete or depth else "unknown"
+    summary = summarize(
+        model, props, ex, depth=depth, workers=1, symmetry=run.symmetry, out_dir=None,
+        liveness=run.liveness,
+    )  # fmt: skip
+    for entry in summary["properties"]:
+        v = entry["verdict"]
+        res.verdicts[entry["id"]] = {"not-applicable": "n/a"}.get(v, v)
     _judge(res)
+    # The counterexample that matters: an unexpected failure's, else the
+    # first failure (an expected one).
+    failed = [p for p, v in res.verdicts.items() if v == "fail"]
+    unexpected = [p for p in failed if cell.expect.get(p) != "fail"]
+    if failed:
+        res.failed_property = (unexpected or failed)[0]
+        doc = summary["_traces"][res.failed_property]
+        res.excerpt = render_trace(doc, compact=True, head=2, tail=6)
+        res.location = _step_location(model, _steps(model, run, props, res.failed_property))
+        if not res.ok and out_dir is not None:
+            path = out_dir / f"{cell.id.replace('/', '-')}.itf.json"
+            write_trace(path, doc)
+            res.trace = str(path)
     res.elapsed = time.monotonic() - start
     return res
+
+
+def _steps(model: Any, run: Any, props: list, prop_id: str) -> list:
+    """The steps of a property's counterexample in `run` (a lasso's, for a
+    liveness property)."""
+    from checker.trace import rebuild
+
+    if prop_id in run.liveness:
+        return run.liveness[prop_id].steps
+    prop = next(p for p in props if p.id == prop_id)
+    return rebuild(model, run.ex, run.ex.violations[prop_id], prop)
 
 
 def _step_location(model: Any, steps: list) -> tuple[str, int] | None:
@@ -253,7 +272,7 @@ def _judge(res: CellResult) -> None:
             res.problem = ", ".join(f"{p} {v}" for p, v in bad.items()) + " (expected pass)"
     else:
         hits = [p for p, v in want.items() if res.verdicts.get(p) == v]
-        if (cell.any_of and not hits) or (not cell.any_of and len(hits) != len(want)):
+        if len(hits) != len(want):
             res.ok = False
             got = ", ".join(f"{p} {res.verdicts.get(p, 'unknown')}" for p in want)
             res.problem = f"{got} (expected {' or '.join(f'{p} {v}' for p, v in want.items())})"
@@ -333,7 +352,8 @@ def junit_xml(results: list[CellResult]) -> str:
             f'  <testcase classname="gate.{r.cell.kind}" name={name} time="{r.elapsed:.3f}">'
         )
         if not r.ok:
-            body = "\n".join(r.excerpt)
+            where = f"counterexample: {r.trace}\n" if r.trace else ""
+            body = where + "\n".join(r.excerpt)
             out.append(f"    <failure message={quoteattr(r.problem)}>{escape(body)}</failure>")
         out.append("  </testcase>")
     out.append("</testsuite>")
@@ -354,7 +374,7 @@ def sarif(results: list[CellResult]) -> str:
         entry: dict[str, Any] = {
             "ruleId": r.failed_property,
             "level": "error",
-            "message": {"text": f"{r.cell.id}: {r.problem}. Last steps: {'; '.join(r.excerpt)}"},
+            "message": {"text": f"{r.cell.id}: {r.problem}" + (f" ({r.trace})" if r.trace else "")},
         }
         if r.location:
             entry["locations"] = [
@@ -396,7 +416,7 @@ def cmd_gate(args) -> int:
             return EXIT_USAGE
     workers = args.workers or len(os.sched_getaffinity(0))
     start = time.monotonic()
-    results = _run_all(cells, workers, quiet=args.quiet)
+    results = _run_all(cells, workers, quiet=args.quiet, out_dir=Path(args.out))
     elapsed = time.monotonic() - start
     diff = [] if args.update_manifest else manifest_diff(results, manifest)
     if args.update_manifest:
@@ -446,15 +466,18 @@ def cmd_gate(args) -> int:
     return code
 
 
-def _run_all(cells: list[Cell], workers: int, quiet: bool) -> list[CellResult]:
+def _run_all(
+    cells: list[Cell], workers: int, quiet: bool, out_dir: Path | None = None
+) -> list[CellResult]:
+    run = functools.partial(run_cell, out_dir=out_dir)
     if workers <= 1:
-        return [run_cell(c) for c in cells]
+        return [run(c) for c in cells]
     ctx = multiprocessing.get_context("fork")
     # The largest cells first, so that the tail is short; results in matrix order.
     order = sorted(range(len(cells)), key=lambda i: -_weight(cells[i]))
     results: list[CellResult | None] = [None] * len(cells)
     with ctx.Pool(workers) as pool:
-        for i, res in zip(order, pool.imap(run_cell, [cells[i] for i in order]), strict=True):
+        for i, res in zip(order, pool.imap(run, [cells[i] for i in order]), strict=True):
             results[i] = res
             if not quiet:
                 print(f"  {res.cell.id}: {'ok' if res.ok else 'WRONG'}", file=sys.stderr)
@@ -478,6 +501,8 @@ def _table(results: list[CellResult]) -> list[str]:
         out.append(f"{r.cell.id:<{w}}{want[:25]:<26}{got:<10}{states:>12,}{r.elapsed:>7.1f}s")
         if not r.ok:
             out.append(f"    {r.problem}")
+            if r.trace:
+                out.append(f"    counterexample: {r.trace}")
     return out
 
 
@@ -494,6 +519,7 @@ def _json(results: list[CellResult], diff: list[str], code: int) -> dict:
                 "counts": r.counts,
                 "ok": r.ok,
                 "problem": r.problem,
+                "trace": r.trace or None,
             }
             for r in results
         ],

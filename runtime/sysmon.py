@@ -103,7 +103,7 @@ class Sysmon(Queues):
         having run since, has had the P for 10ms: preemptone(pp). For
         _Psyscall, a syscalltick not seen before is recorded."""
         seen: list[int] = []
-        preempted: list[tuple[int, int]] = []
+        preempted: list[tuple[int, int]] = []  # (P, its G)
         for p, pp in enumerate(self.allp):
             st = pp.status.load()
             if st == P_IDLE:
