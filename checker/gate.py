@@ -12,6 +12,9 @@ A fixed matrix of check runs ("cells"), each with the verdicts it must give:
   mutation   every bug in the registry, at its own configuration: the property
              it declares fails.
   benign     every benign variant: nothing fails.
+  smt        the z3 engine (bounded model checking) on Go's scheduler at
+             `--cores 2 --depth 8`, and on every safety mutation whose
+             counterexample it reaches in the gate's time: the same verdict.
 
 The distinct-state and transition counts of every run of Go's scheduler must
 equal the committed manifest (checker/gate_manifest.json): a model change
@@ -146,9 +149,42 @@ def matrix() -> list[Cell]:
                         quick=m.name in QUICK_MUTATIONS and not k,
                     )
                 )
+    # The second engine (bounded model checking with z3) on the same model:
+    # Go's scheduler to a depth, and every safety mutation whose shortest
+    # counterexample is within its reach (docs/smt.md has the curve).
+    cells.append(
+        Cell(
+            f"smt/safety/mixed/c2/d{SMT_DEPTH}",
+            "smt",
+            {"cores": 2, "depth": SMT_DEPTH},
+            {"*": "pass"},
+            props=SAFETY_IDS,
+            counted=False,
+        )
+    )
+    for m in MUTATIONS.values():
+        if m.benign or not _smt_reaches(m.check_at) or set(m.violates) - set(SAFETY_IDS):
+            continue
+        cells.append(
+            Cell(
+                f"smt/mutation/{m.name}",
+                "smt",
+                {"mutation": m.name, **m.check_at},
+                {p: "fail" for p in m.violates},
+                props=tuple(m.violates),
+                counted=False,
+            )
+        )
     return cells
 
 
+def _smt_reaches(at: dict) -> bool:
+    """A configuration BMC decides in the gate's time: fine steps, at most
+    two cores and 16 steps."""
+    return at.get("steps", "fine") == "fine" and at["cores"] <= 2 and 0 < at["depth"] <= 16
+
+
+SMT_DEPTH = 8
 SAFETY_IDS = (
     "no-lost-g",
     "p-ownership",
@@ -183,29 +219,23 @@ QUICK_MUTATIONS = {"no-needspinning", "steal-not-atomic", "runnext-no-inherit"}
 
 
 def run_cell(cell: Cell, out_dir: Path | None = None) -> CellResult:
-    """Run one cell as `python -m checker` would and judge its verdicts; a
-    wrong cell's counterexample is written to `out_dir` (if given)."""
-    from checker.report import summarize
-    from checker.run import run_check
+    """Run one cell as `python -m checker` would (with `--engine smt` for an
+    smt cell) and judge its verdicts; a wrong cell's counterexample is
+    written to `out_dir` (if given)."""
     from model.config import Config
     from model.factory import build_model
 
     start = time.monotonic()
     cfg = dict(cell.config)
     depth = cfg.pop("depth")
-    model = build_model(Config(**cfg))
+    smt = cell.kind == "smt"
+    model = build_model(Config(**cfg), symmetry=not smt)
     props = [p for p in model.properties() if (p.id in cell.props if cell.props else p.default)]
-    run = run_check(model, props, depth=depth)
     res = CellResult(cell)
-    ex = run.ex
-    res.counts = {"states": len(ex.states), "transitions": ex.transitions}
-    if run.live_ex is not None and run.live_ex is not ex:
-        res.counts["liveness_states"] = len(run.live_ex.states)
-        res.counts["liveness_edges"] = len(run.live_ex.edge_src)
-    summary = summarize(
-        model, props, ex, depth=depth, workers=1, symmetry=run.symmetry, out_dir=None,
-        liveness=run.liveness,
-    )  # fmt: skip
+    if smt:
+        summary, steps_of = _smt_summary(model, props, depth, res)
+    else:
+        summary, steps_of = _explicit_summary(model, props, depth, res)
     for entry in summary["properties"]:
         v = entry["verdict"]
         res.verdicts[entry["id"]] = {"not-applicable": "n/a"}.get(v, v)
@@ -218,7 +248,7 @@ def run_cell(cell: Cell, out_dir: Path | None = None) -> CellResult:
         res.failed_property = (unexpected or failed)[0]
         doc = summary["_traces"][res.failed_property]
         res.excerpt = render_trace(doc, compact=True, head=2, tail=6)
-        res.location = _step_location(model, _steps(model, run, props, res.failed_property))
+        res.location = _step_location(model, steps_of(res.failed_property))
         if not res.ok and out_dir is not None:
             path = out_dir / f"{cell.id.replace('/', '-')}.itf.json"
             write_trace(path, doc)
@@ -227,15 +257,41 @@ def run_cell(cell: Cell, out_dir: Path | None = None) -> CellResult:
     return res
 
 
-def _steps(model: Any, run: Any, props: list, prop_id: str) -> list:
-    """The steps of a property's counterexample in `run` (a lasso's, for a
-    liveness property)."""
+def _explicit_summary(model: Any, props: list, depth: int, res: CellResult):
+    """The explicit engine's run: its summary (as `check` prints it), the
+    counts of the manifest, and each failure's steps."""
+    from checker.report import summarize
+    from checker.run import run_check
     from checker.trace import rebuild
 
-    if prop_id in run.liveness:
-        return run.liveness[prop_id].steps
-    prop = next(p for p in props if p.id == prop_id)
-    return rebuild(model, run.ex, run.ex.violations[prop_id], prop)
+    run = run_check(model, props, depth=depth)
+    ex = run.ex
+    res.counts = {"states": len(ex.states), "transitions": ex.transitions}
+    if run.live_ex is not None and run.live_ex is not ex:
+        res.counts["liveness_states"] = len(run.live_ex.states)
+        res.counts["liveness_edges"] = len(run.live_ex.edge_src)
+    summary = summarize(
+        model, props, ex, depth=depth, workers=1, symmetry=run.symmetry, out_dir=None,
+        liveness=run.liveness,
+    )  # fmt: skip
+
+    def steps_of(pid: str) -> list:
+        if pid in run.liveness:
+            return run.liveness[pid].steps
+        prop = next(p for p in props if p.id == pid)
+        return rebuild(model, ex, ex.violations[pid], prop)
+
+    return summary, steps_of
+
+
+def _smt_summary(model: Any, props: list, depth: int, res: CellResult):
+    """Bounded model checking of the same properties (`--engine smt`)."""
+    from checker.smt.bmc import run_bmc
+    from checker.smt.summary import summarize_bmc
+
+    bmc = run_bmc(model, props, depth)
+    summary = summarize_bmc(model, props, bmc, out_dir=None)
+    return summary, lambda pid: bmc.findings[pid].steps
 
 
 def _step_location(model: Any, steps: list) -> tuple[str, int] | None:
@@ -497,8 +553,9 @@ def _table(results: list[CellResult]) -> list[str]:
     for r in results:
         want = ", ".join(f"{p} {v}" for p, v in r.cell.expect.items()).replace("*", "all")
         got = "ok" if r.ok else "WRONG"
-        states = r.counts.get("liveness_states", r.counts.get("states", 0))
-        out.append(f"{r.cell.id:<{w}}{want[:25]:<26}{got:<10}{states:>12,}{r.elapsed:>7.1f}s")
+        states = r.counts.get("liveness_states", r.counts.get("states"))
+        shown = "-" if states is None else f"{states:,}"  # smt cells count no states
+        out.append(f"{r.cell.id:<{w}}{want[:25]:<26}{got:<10}{shown:>12}{r.elapsed:>7.1f}s")
         if not r.ok:
             out.append(f"    {r.problem}")
             if r.trace:

@@ -40,6 +40,9 @@ def test_the_matrix_covers_every_mutation_and_go_at_every_core_count():
     for cores in (2, 3, 4):
         assert f"safety/mixed/c{cores}/d12" in ids
     assert any(c.kind == "liveness" for c in matrix())
+    smt = {c.id for c in matrix() if c.kind == "smt"}
+    assert any(i.startswith("smt/safety/") for i in smt)
+    assert len([i for i in smt if i.startswith("smt/mutation/")]) >= 5
     assert len(ids) == len(matrix()), "cell ids are unique"
 
 
