@@ -3,8 +3,12 @@
 For each worker count, runs `--cores 4 --depth 12` several times (each in a
 fresh process, so peak memory is the run's own) and prints the medians:
 distinct states, transitions, states/s (and per worker), peak memory, bytes
-per state, wall time. Writes them to reports/bench.json with the commit and
-the machine. Benchmarks are not tests: nothing here asserts a time.
+per state, wall time. Then what the liveness pass adds (its graph search
+without symmetry and the fair-cycle analysis), in time and peak memory, to
+the canonical run and to the largest exhaustive liveness configuration the
+gate ships (`--liveness-config`). Writes everything to reports/bench.json
+with the commit and the machine. Benchmarks are not tests: nothing here
+asserts a time.
 """
 
 from __future__ import annotations
@@ -35,6 +39,28 @@ peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(json.dumps({"states": len(ex.states), "transitions": ex.transitions, "wall_s": wall,
                   "peak_rss_kib": peak, "base_rss_kib": base, "worker_peak_rss_kib": kids}))
+"""
+
+# One whole check run, as `python -m checker` does it: safety only, or with
+# the liveness properties (their graph search and analysis) too.
+_LIVENESS_CHILD = r"""
+import json, resource, sys, time
+from model.config import Config
+from model.factory import build_model
+from checker.run import run_check
+spec = json.loads(sys.argv[1])
+depth, live = spec.pop("depth"), spec.pop("liveness")
+model = build_model(Config(**spec))
+props = [p for p in model.properties() if p.default and (live or p.kind != "liveness")]
+t = time.perf_counter()
+run = run_check(model, props, depth=depth, workers=1)
+wall = time.perf_counter() - t
+lx = run.live_ex
+print(json.dumps({"states": len(run.ex.states), "wall_s": wall,
+                  "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  "graph_states": len(lx.states) if lx else 0,
+                  "graph_edges": len(lx.edge_src) if lx else 0,
+                  "analysis_s": run.analysis_s}))
 """
 
 
@@ -93,6 +119,55 @@ def measure(cores: int, depth: int, workers: int, symmetry: bool, runs: int) -> 
     }
 
 
+def _child(code: str, *argv: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout)
+
+
+def measure_liveness(spec: dict, runs: int) -> dict:
+    """Medians of whole check runs (one worker) without and with liveness."""
+    med = statistics.median
+    base = [_child(_LIVENESS_CHILD, json.dumps({**spec, "liveness": False})) for _ in range(runs)]
+    full = [_child(_LIVENESS_CHILD, json.dumps({**spec, "liveness": True})) for _ in range(runs)]
+    safety_wall, wall = med(s["wall_s"] for s in base), med(s["wall_s"] for s in full)
+    safety_peak = med(s["peak_rss_kib"] for s in base) / 1024
+    peak = med(s["peak_rss_kib"] for s in full) / 1024
+    graph_states = full[0]["graph_states"]
+    return {
+        "config": spec,
+        "runs": runs,
+        "safety_wall_s": round(safety_wall, 3),
+        "wall_s": round(wall, 3),
+        "wall_s_all": [round(s["wall_s"], 3) for s in full],
+        "liveness_adds_s": round(wall - safety_wall, 3),
+        "analysis_s": round(med(s["analysis_s"] for s in full), 3),
+        "graph_states": graph_states,
+        "graph_edges": full[0]["graph_edges"],
+        "safety_peak_rss_mib": round(safety_peak, 1),
+        "peak_rss_mib": round(peak, 1),
+        "liveness_adds_mib": round(peak - safety_peak, 1),
+        "bytes_per_graph_state": round((peak - safety_peak) * 2**20 / max(graph_states, 1)),
+    }
+
+
+def liveness_config(text: str) -> dict | None:
+    """`WORKLOAD,CORES` (argparse type): the exhaustive macro-step run to measure."""
+    import argparse
+
+    from model.workloads import WORKLOADS
+
+    if not text:
+        return None
+    workload, _, cores = text.partition(",")
+    if workload not in WORKLOADS or not cores.isdigit() or int(cores) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected WORKLOAD,CORES with a known workload, got {text!r}"
+        )
+    return {"workload": workload, "cores": int(cores), "depth": 0, "steps": "macro", "period": 2}
+
+
 def _bench_conformance(runs: int) -> dict:
     """Events/s of `conform` on the corpus (tests/conform), when Go is installed."""
     from checker.conform import bench_corpus
@@ -135,6 +210,26 @@ def cmd_bench(args) -> int:
     if (True, 1) in by and (True, 2) in by:
         ratio = by[(True, 1)]["wall_s_median"] / by[(True, 2)]["wall_s_median"]
         print(f"speed-up with 2 workers (symmetry on): {ratio:.2f}x")
+    live_rows = []
+    specs = [{"cores": args.cores, "depth": args.depth}]
+    if args.liveness_config:
+        specs.append(args.liveness_config)
+    for spec in specs:
+        t = time.perf_counter()
+        row = measure_liveness(spec, args.runs)
+        live_rows.append(row)
+        what = ", ".join(f"{k} {v}" for k, v in spec.items())
+        print(
+            f"liveness on {what}: graph {row['graph_states']:,} states, "
+            f"{row['graph_edges']:,} edges; whole run {row['wall_s']:.2f}s "
+            f"(median of {row['runs']}: {row['wall_s_all']}) against {row['safety_wall_s']:.2f}s "
+            f"for safety alone: +{row['liveness_adds_s']:.2f}s "
+            f"(analysis {row['analysis_s']:.2f}s), "
+            f"peak {row['peak_rss_mib']} MiB against {row['safety_peak_rss_mib']} MiB: "
+            f"+{row['liveness_adds_mib']} MiB, {row['bytes_per_graph_state']} B per graph state  "
+            f"[{time.perf_counter() - t:.0f}s]",
+            flush=True,
+        )
     doc = {
         "commit": _git_commit(),
         "machine": {
@@ -144,7 +239,16 @@ def cmd_bench(args) -> int:
         },
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "canonical_run": rows,
+        "liveness": live_rows,
     }
+    if args.smt:
+        from checker.smt.bench import bench_smt
+
+        cores = [int(c) for c in args.smt.split(",") if c.strip()]
+        doc["smt"] = bench_smt(cores, args.smt_depth, args.smt_budget)
+        from checker.smt.bench import bench_wait
+
+        doc["smt_global_queue_wait"] = bench_wait([12, 18, 24])
     doc["conformance"] = _bench_conformance(args.runs)
     path = Path(args.out) / "bench.json"
     write_atomically(path, json.dumps(doc, indent=2) + "\n")

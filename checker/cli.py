@@ -20,6 +20,7 @@ from checker.itf import TraceFileError, read_trace, require_current_model
 from checker.plugin import PluginError, load_plugin
 from checker.render import Style, page_lines, print_lines, render_trace, use_color
 from checker.run import run_check
+from checker.smt.cli import EngineUsageError
 from model.config import (
     DEFAULT_PROFILE,
     GO_SCHEDTICK_PERIOD,
@@ -36,12 +37,14 @@ EXIT_CODES = """exit codes:
   2   usage or input error
   3   a liveness property is violated
   4   inconclusive: the search stopped early (--max-states, Ctrl-C) or was cut
-      by a model bound with --depth 0
+      by a model bound with --depth 0; smt: the solver gave no answer; prove:
+      a target invariant not proved
   5   replay divergence
   6   manifest mismatch (gate)
+  7   the explicit and smt engines disagree (--engine both)
   70  internal error"""
 
-COMMANDS = ("gate", "check", "list", "view", "bench", "replay", "record", "conform")
+COMMANDS = ("gate", "check", "list", "view", "bench", "replay", "record", "prove", "conform")
 
 
 class UsageError(Exception):
@@ -142,6 +145,34 @@ def build_parser() -> Parser:
         help=f"export the explored state graph, counterexample paths marked: FILE.graphml or "
         f"FILE.dot; runs of at most {GRAPH_MAX_STATES:,} states (else exit 2, nothing written)",
     )
+    s.add_argument(
+        "--engine",
+        choices=("explicit", "smt", "both"),
+        default="explicit",
+        help="explicit: breadth-first search; smt: bounded model checking of the safety "
+        "properties with z3 (docs/smt.md); both: run the two, exit 7 if they disagree",
+    )
+    s.add_argument(
+        "--solver-timeout",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="smt: limit per solver query; no answer in time is inconclusive (exit 4)",
+    )
+
+    pv = sub.add_parser(
+        "prove",
+        help="k-induction of the safety invariants with z3 (docs/smt.md)",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_model_args(pv)
+    pv.add_argument("--k", type=_int("--k", 1), default=1, help="induction depth (1)")
+    pv.add_argument(
+        "--solver-timeout", type=float, default=0.0, metavar="SECONDS", help="per query (none)"
+    )
+    pv.add_argument("--out", default="reports", help="where counterexamples to induction go")
+    pv.add_argument("--json", action="store_true", help="print the result as JSON")
 
     lst = sub.add_parser("list", help="workloads, mutations and properties")
     lst.add_argument("--json", action="store_true")
@@ -177,6 +208,9 @@ def build_parser() -> Parser:
     gt.add_argument("--update-manifest", action="store_true", help="record the counts")
     gt.add_argument("--junit", default="", metavar="FILE", help="JUnit XML, a case per cell")
     gt.add_argument("--sarif", default="", metavar="FILE", help="SARIF of wrong verdicts")
+    gt.add_argument(
+        "--out", default="reports/gate", help="where wrong cells' counterexamples go (reports/gate)"
+    )
     gt.add_argument("--json", action="store_true", help="print the results as JSON")
     gt.add_argument("--quiet", action="store_true", help="no per-cell progress on stderr")
 
@@ -185,7 +219,21 @@ def build_parser() -> Parser:
     b.add_argument("--cores", type=_int("--cores", 1), default=4)
     b.add_argument("--depth", type=_int("--depth", 0), default=12)
     b.add_argument("--workers", default="1,2", help="worker counts to measure (1,2)")
+    b.add_argument(
+        "--liveness-config",
+        type=_liveness_config,
+        default="mixed,2",
+        metavar="WORKLOAD,CORES",
+        help="the --depth 0 liveness run to measure (mixed,2: the gate's largest); '' for none",
+    )
     b.add_argument("--out", default="reports")
+    b.add_argument(
+        "--smt", default="", metavar="CORES", help="also BMC per depth and induction, e.g. 2,3,4"
+    )
+    b.add_argument("--smt-depth", type=_int("--smt-depth", 0), default=12, help="(12)")
+    b.add_argument(
+        "--smt-budget", type=float, default=600.0, help="seconds of BMC per core count (600)"
+    )
 
     r = sub.add_parser(
         "replay",
@@ -221,6 +269,12 @@ def build_parser() -> Parser:
     return top
 
 
+def _liveness_config(text: str):
+    from checker.bench import liveness_config
+
+    return liveness_config(text)
+
+
 def _gate_manifest() -> Path:
     return Path(__file__).with_name("gate_manifest.json")
 
@@ -233,6 +287,10 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command == "check":
             return cmd_check(args)
+        if args.command == "prove":
+            from checker.smt.prove import cmd_prove
+
+            return cmd_prove(args, make_model(args, symmetry=False))
         if args.command == "list":
             return cmd_list(args)
         if args.command == "view":
@@ -265,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         PluginError,
         TraceFileError,
         GraphError,
+        EngineUsageError,
         *InputError,
     ) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -379,6 +438,15 @@ class ProgressLine:
 def cmd_check(args: argparse.Namespace) -> int:
     model = make_model(args, symmetry=not args.no_symmetry)
     props = select_properties(model, args.property)
+    if args.engine != "explicit":
+        from checker.smt.cli import cmd_check_engine
+
+        return cmd_check_engine(args, model, props, lambda: explicit_check(args, model, props))
+    return explicit_check(args, model, props)["exit_code"]
+
+
+def explicit_check(args: argparse.Namespace, model, props) -> dict:
+    """The explicit engine's run and its printed summary."""
     workers = args.workers or default_workers()
     max_states = args.max_states
     if args.graph:
@@ -426,8 +494,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             "edges": graph.number_of_edges(),
         }
     if args.json:
-        summary.pop("_traces", None)
-        print(json.dumps(summary, indent=2))
+        if args.engine == "explicit":  # with both, the two summaries are printed together
+            print(json.dumps({k: v for k, v in summary.items() if k != "_traces"}, indent=2))
     else:
         lines = report.render_summary(summary, Style(use_color(sys.stdout)))
         if graph is not None:
@@ -437,7 +505,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                 f"edges -> {args.graph}",
             )
         print_lines(lines)
-    return summary["exit_code"]
+    return summary
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -458,6 +526,8 @@ def cmd_list(args: argparse.Namespace) -> int:
                 "benign": m.benign,
                 "violates": list(m.violates),
                 "check_at": m.check_at,
+                "also_violates": list(m.also_violates),
+                "also_at": m.also_at or None,
             }
             for m in MUTATIONS.values()
         ],
@@ -477,6 +547,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         what = "benign: must pass" if m["benign"] else " or ".join(m["violates"])
         at = ", ".join(f"{k} {v}" for k, v in m["check_at"].items())
         out.append(f"  {m['name']:<30} {what}  [{at}]")
+        if m["also_violates"]:
+            also = ", ".join(f"{k} {v}" for k, v in m["also_at"].items())
+            out.append(f"  {'':<30} and {' or '.join(m['also_violates'])}  [{also}]")
         out.append(f"  {'':<30} {m['summary']}; {m['history']}")
     out.append("")
     out.append("properties:")

@@ -12,6 +12,9 @@ A fixed matrix of check runs ("cells"), each with the verdicts it must give:
   mutation   every bug in the registry, at its own configuration: the property
              it declares fails.
   benign     every benign variant: nothing fails.
+  smt        the z3 engine (bounded model checking) on Go's scheduler at
+             `--cores 2 --depth 8`, and on every safety mutation whose
+             counterexample it reaches in the gate's time: the same verdict.
 
 The safety and liveness cells named `go1.26` check the go1.26 profile (the
 system-call path without _Psyscall, model/go126.py); the others the default
@@ -28,6 +31,7 @@ depends on which process ran what, or on the hash seed.
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing
 import os
@@ -38,7 +42,8 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from checker.itf import write_atomically
+from checker.itf import write_atomically, write_trace
+from checker.render import render_trace
 from checker.report import (
     EXIT_INCONCLUSIVE,
     EXIT_LIVENESS,
@@ -64,7 +69,6 @@ class Cell:
     config: dict  # Config fields, plus "depth"
     expect: dict[str, str]  # property -> "pass" | "fail" | "n/a"; "*": all checked
     props: tuple[str, ...] = ()  # () = every default property
-    any_of: bool = False  # mutation cells: one of the expected failures is enough
     counted: bool = True  # its counts are in the manifest
     quick: bool = False
 
@@ -157,21 +161,54 @@ def matrix() -> list[Cell]:
                      counted=False)
             )  # fmt: skip
         else:
-            cells.append(
-                Cell(
-                    f"mutation/{m.name}",
-                    "mutation",
-                    cfg,
-                    {p: "fail" for p in m.violates},
-                    props=tuple(m.violates),
-                    any_of=True,
-                    counted=False,
-                    quick=m.name in QUICK_MUTATIONS,
+            for k, (props, at) in enumerate(m.checks()):
+                cells.append(
+                    Cell(
+                        f"mutation/{m.name}" + (f"/{'+'.join(props)}" if k else ""),
+                        "mutation",
+                        {"mutation": m.name, **at},
+                        {p: "fail" for p in props},
+                        props=tuple(props),
+                        counted=False,
+                        quick=m.name in QUICK_MUTATIONS and not k,
+                    )
                 )
+    # The second engine (bounded model checking with z3) on the same model:
+    # Go's scheduler to a depth, and every safety mutation whose shortest
+    # counterexample is within its reach (docs/smt.md has the curve).
+    cells.append(
+        Cell(
+            f"smt/safety/mixed/c2/d{SMT_DEPTH}",
+            "smt",
+            {"cores": 2, "depth": SMT_DEPTH},
+            {"*": "pass"},
+            props=SAFETY_IDS,
+            counted=False,
+        )
+    )
+    for m in MUTATIONS.values():
+        if m.benign or not _smt_reaches(m.check_at) or set(m.violates) - set(SAFETY_IDS):
+            continue
+        cells.append(
+            Cell(
+                f"smt/mutation/{m.name}",
+                "smt",
+                {"mutation": m.name, **m.check_at},
+                {p: "fail" for p in m.violates},
+                props=tuple(m.violates),
+                counted=False,
             )
+        )
     return cells
 
 
+def _smt_reaches(at: dict) -> bool:
+    """A configuration BMC decides in the gate's time: fine steps, at most
+    two cores and 16 steps."""
+    return at.get("steps", "fine") == "fine" and at["cores"] <= 2 and 0 < at["depth"] <= 16
+
+
+SMT_DEPTH = 8
 SAFETY_IDS = (
     "no-lost-g",
     "p-ownership",
@@ -192,9 +229,12 @@ LIVENESS_CONFIGS = [
     ("yield-pair", 2),
     ("yield-pair", 3),
     ("pingpong-hog", 2),
+    ("pingpong-hog", 3),
     ("spawn-burst", 2),
     ("syscall-heavy", 1),
+    ("syscall-heavy", 2),
     ("mixed", 1),
+    ("mixed", 2),
 ]
 QUICK_MUTATIONS = {"no-needspinning", "steal-not-atomic", "runnext-no-inherit"}
 
@@ -202,45 +242,80 @@ QUICK_MUTATIONS = {"no-needspinning", "steal-not-atomic", "runnext-no-inherit"}
 # ---- running one cell ---------------------------------------------------------
 
 
-def run_cell(cell: Cell) -> CellResult:
-    from checker.run import run_check
-    from checker.trace import rebuild
+def run_cell(cell: Cell, out_dir: Path | None = None) -> CellResult:
+    """Run one cell as `python -m checker` would (with `--engine smt` for an
+    smt cell) and judge its verdicts; a wrong cell's counterexample is
+    written to `out_dir` (if given)."""
     from model.config import Config
     from model.factory import build_model
 
     start = time.monotonic()
     cfg = dict(cell.config)
     depth = cfg.pop("depth")
-    model = build_model(Config(**cfg))
+    smt = cell.kind == "smt"
+    model = build_model(Config(**cfg), symmetry=not smt)
     props = [p for p in model.properties() if (p.id in cell.props if cell.props else p.default)]
-    run = run_check(model, props, depth=depth)
     res = CellResult(cell)
+    if smt:
+        summary, steps_of = _smt_summary(model, props, depth, res)
+    else:
+        summary, steps_of = _explicit_summary(model, props, depth, res)
+    for entry in summary["properties"]:
+        v = entry["verdict"]
+        res.verdicts[entry["id"]] = {"not-applicable": "n/a"}.get(v, v)
+    _judge(res)
+    # The counterexample that matters: an unexpected failure's, else the
+    # first failure (an expected one).
+    failed = [p for p, v in res.verdicts.items() if v == "fail"]
+    unexpected = [p for p in failed if cell.expect.get(p) != "fail"]
+    if failed:
+        res.failed_property = (unexpected or failed)[0]
+        doc = summary["_traces"][res.failed_property]
+        res.excerpt = render_trace(doc, compact=True, head=2, tail=6)
+        res.location = _step_location(model, steps_of(res.failed_property))
+        if not res.ok and out_dir is not None:
+            path = out_dir / f"{cell.id.replace('/', '-')}.itf.json"
+            write_trace(path, doc)
+            res.trace = str(path)
+    res.elapsed = time.monotonic() - start
+    return res
+
+
+def _explicit_summary(model: Any, props: list, depth: int, res: CellResult):
+    """The explicit engine's run: its summary (as `check` prints it), the
+    counts of the manifest, and each failure's steps."""
+    from checker.report import summarize
+    from checker.run import run_check
+    from checker.trace import rebuild
+
+    run = run_check(model, props, depth=depth)
     ex = run.ex
     res.counts = {"states": len(ex.states), "transitions": ex.transitions}
     if run.live_ex is not None and run.live_ex is not ex:
         res.counts["liveness_states"] = len(run.live_ex.states)
         res.counts["liveness_edges"] = len(run.live_ex.edge_src)
-    for p in props:
-        if p.kind == "liveness":
-            v = run.liveness.get(p.id)
-            got = "unknown" if v is None else v.verdict
-            res.verdicts[p.id] = {"not-applicable": "n/a"}.get(got, got)
-            if got == "fail" and not res.trace:
-                res.failed_property = p.id
-                res.excerpt = [s.label for s in v.steps[-6:]]
-                res.location = _step_location(model, v.steps)
-        elif p.id in ex.violations:
-            res.verdicts[p.id] = "fail"
-            if not res.failed_property:
-                res.failed_property = p.id
-                steps = rebuild(model, ex, ex.violations[p.id], p)
-                res.excerpt = [s.label for s in steps[-6:]]
-                res.location = _step_location(model, steps)
-        else:
-            res.verdicts[p.id] = "pass" if ex.complete or depth else "unknown"
-    _judge(res)
-    res.elapsed = time.monotonic() - start
-    return res
+    summary = summarize(
+        model, props, ex, depth=depth, workers=1, symmetry=run.symmetry, out_dir=None,
+        liveness=run.liveness,
+    )  # fmt: skip
+
+    def steps_of(pid: str) -> list:
+        if pid in run.liveness:
+            return run.liveness[pid].steps
+        prop = next(p for p in props if p.id == pid)
+        return rebuild(model, ex, ex.violations[pid], prop)
+
+    return summary, steps_of
+
+
+def _smt_summary(model: Any, props: list, depth: int, res: CellResult):
+    """Bounded model checking of the same properties (`--engine smt`)."""
+    from checker.smt.bmc import run_bmc
+    from checker.smt.summary import summarize_bmc
+
+    bmc = run_bmc(model, props, depth)
+    summary = summarize_bmc(model, props, bmc, out_dir=None)
+    return summary, lambda pid: bmc.findings[pid].steps
 
 
 def _step_location(model: Any, steps: list) -> tuple[str, int] | None:
@@ -277,7 +352,7 @@ def _judge(res: CellResult) -> None:
             res.problem = ", ".join(f"{p} {v}" for p, v in bad.items()) + " (expected pass)"
     else:
         hits = [p for p, v in want.items() if res.verdicts.get(p) == v]
-        if (cell.any_of and not hits) or (not cell.any_of and len(hits) != len(want)):
+        if len(hits) != len(want):
             res.ok = False
             got = ", ".join(f"{p} {res.verdicts.get(p, 'unknown')}" for p in want)
             res.problem = f"{got} (expected {' or '.join(f'{p} {v}' for p, v in want.items())})"
@@ -357,7 +432,8 @@ def junit_xml(results: list[CellResult]) -> str:
             f'  <testcase classname="gate.{r.cell.kind}" name={name} time="{r.elapsed:.3f}">'
         )
         if not r.ok:
-            body = "\n".join(r.excerpt)
+            where = f"counterexample: {r.trace}\n" if r.trace else ""
+            body = where + "\n".join(r.excerpt)
             out.append(f"    <failure message={quoteattr(r.problem)}>{escape(body)}</failure>")
         out.append("  </testcase>")
     out.append("</testsuite>")
@@ -378,7 +454,7 @@ def sarif(results: list[CellResult]) -> str:
         entry: dict[str, Any] = {
             "ruleId": r.failed_property,
             "level": "error",
-            "message": {"text": f"{r.cell.id}: {r.problem}. Last steps: {'; '.join(r.excerpt)}"},
+            "message": {"text": f"{r.cell.id}: {r.problem}" + (f" ({r.trace})" if r.trace else "")},
         }
         if r.location:
             entry["locations"] = [
@@ -420,7 +496,7 @@ def cmd_gate(args) -> int:
             return EXIT_USAGE
     workers = args.workers or len(os.sched_getaffinity(0))
     start = time.monotonic()
-    results = _run_all(cells, workers, quiet=args.quiet)
+    results = _run_all(cells, workers, quiet=args.quiet, out_dir=Path(args.out))
     elapsed = time.monotonic() - start
     diff = [] if args.update_manifest else manifest_diff(results, manifest)
     if args.update_manifest:
@@ -470,15 +546,18 @@ def cmd_gate(args) -> int:
     return code
 
 
-def _run_all(cells: list[Cell], workers: int, quiet: bool) -> list[CellResult]:
+def _run_all(
+    cells: list[Cell], workers: int, quiet: bool, out_dir: Path | None = None
+) -> list[CellResult]:
+    run = functools.partial(run_cell, out_dir=out_dir)
     if workers <= 1:
-        return [run_cell(c) for c in cells]
+        return [run(c) for c in cells]
     ctx = multiprocessing.get_context("fork")
     # The largest cells first, so that the tail is short; results in matrix order.
     order = sorted(range(len(cells)), key=lambda i: -_weight(cells[i]))
     results: list[CellResult | None] = [None] * len(cells)
     with ctx.Pool(workers) as pool:
-        for i, res in zip(order, pool.imap(run_cell, [cells[i] for i in order]), strict=True):
+        for i, res in zip(order, pool.imap(run, [cells[i] for i in order]), strict=True):
             results[i] = res
             if not quiet:
                 print(f"  {res.cell.id}: {'ok' if res.ok else 'WRONG'}", file=sys.stderr)
@@ -498,10 +577,13 @@ def _table(results: list[CellResult]) -> list[str]:
     for r in results:
         want = ", ".join(f"{p} {v}" for p, v in r.cell.expect.items()).replace("*", "all")
         got = "ok" if r.ok else "WRONG"
-        states = r.counts.get("liveness_states", r.counts.get("states", 0))
-        out.append(f"{r.cell.id:<{w}}{want[:25]:<26}{got:<10}{states:>12,}{r.elapsed:>7.1f}s")
+        states = r.counts.get("liveness_states", r.counts.get("states"))
+        shown = "-" if states is None else f"{states:,}"  # smt cells count no states
+        out.append(f"{r.cell.id:<{w}}{want[:25]:<26}{got:<10}{shown:>12}{r.elapsed:>7.1f}s")
         if not r.ok:
             out.append(f"    {r.problem}")
+            if r.trace:
+                out.append(f"    counterexample: {r.trace}")
     return out
 
 
@@ -518,6 +600,7 @@ def _json(results: list[CellResult], diff: list[str], code: int) -> dict:
                 "counts": r.counts,
                 "ok": r.ok,
                 "problem": r.problem,
+                "trace": r.trace or None,
             }
             for r in results
         ],

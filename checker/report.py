@@ -34,6 +34,7 @@ EXIT_LIVENESS = 3
 EXIT_INCONCLUSIVE = 4
 EXIT_REPLAY = 5
 EXIT_MANIFEST = 6
+EXIT_DISAGREE = 7
 EXIT_INTERNAL = 70
 
 STOP_TEXT = {
@@ -89,26 +90,7 @@ def summarize(
                 message = p.check(model, last) or v.message
             else:
                 message = v.message
-            doc = trace_document(
-                model,
-                steps,
-                {
-                    "engine": engine,
-                    "property": p.id,
-                    "kind": p.kind,
-                    "message": message,
-                    "depth": len(steps) - 1,
-                    "seed": None,
-                    "workload": model.describe().get("workload"),
-                    "mutation": model.describe().get("mutation") or None,
-                },
-            )
-            entry.update(verdict="fail", depth=len(steps) - 1, message=message)
-            if out_dir is not None:
-                path = out_dir / trace_name(model, p.id)
-                write_trace(path, doc)
-                entry["trace"] = str(path)
-            traces[p.id] = doc
+            safety_counterexample(model, p, steps, message, engine, out_dir, entry, traces)
         elif ex.stopped in (STOP_INTERRUPTED, STOP_MAX_STATES) or (
             ex.stopped == STOP_ALL_FAILED and not complete
         ):
@@ -159,6 +141,40 @@ def summarize(
     }
     summary["_traces"] = traces  # for the text rendering; not part of --json
     return summary
+
+
+def safety_counterexample(
+    model: Any,
+    p: Property,
+    steps: list,
+    message: str,
+    engine: str,
+    out_dir: Path | None,
+    entry: dict,
+    traces: dict,
+) -> None:
+    """A safety property's failing run: its ITF trace (written under out_dir)
+    and its summary entry. Both engines report through here."""
+    doc = trace_document(
+        model,
+        steps,
+        {
+            "engine": engine,
+            "property": p.id,
+            "kind": p.kind,
+            "message": message,
+            "depth": len(steps) - 1,
+            "seed": None,
+            "workload": model.describe().get("workload"),
+            "mutation": model.describe().get("mutation") or None,
+        },
+    )
+    entry.update(verdict="fail", depth=len(steps) - 1, message=message)
+    if out_dir is not None:
+        path = out_dir / trace_name(model, p.id)
+        write_trace(path, doc)
+        entry["trace"] = str(path)
+    traces[p.id] = doc
 
 
 def _liveness_entry(model, p, lv, ex, entry, traces, out_dir, engine) -> None:

@@ -44,6 +44,10 @@ class Go126Model(GMPModel):
 
     # ---- which P is in a system call ---------------------------------------
 
+    def may_be_in_syscall(self, t: bytes) -> bool:
+        """No P status tells it: look at every P (in_syscall)."""
+        return True
+
     def in_syscall(self, t: bytes | list[int], p: int) -> bool:
         """setBlockOnExitSyscall's test: pp.status == _Prunning, pp.m set, and
         that M's curg is _Gsyscall."""

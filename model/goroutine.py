@@ -10,7 +10,7 @@ exit, preemption) drops it and continues in schedule().
 
 from __future__ import annotations
 
-from model.machine import TRUNCATED, choices, step
+from model.machine import TRUNCATED, choices, foldable, step
 from model.pcs import PC
 from model.queues import Queues
 from model.state import (
@@ -38,19 +38,23 @@ class Goroutines(Queues):
         op = code.ops[pc]
         if op == Op.READY:
             sema = code.args[pc]
-            waiters = [
-                w
-                for w in range(L.nG)
-                if t[L.g_status[w]] == G_WAITING
-                and code.ops[t[L.g_pc[w]]] == Op.PARK
-                and code.args[t[L.g_pc[w]]] == sema
-            ]
+            waiters = [w for w in range(L.nG) if self.parked_on(t, w, sema)]
             opts: list[tuple] = [("ready", w) for w in waiters] or [("ready", NONE)]
         else:
             opts = [("user", NONE)]
         if self.cfg.async_preempt and t[L.g_preempt[g]]:
             opts.append(("async", NONE))
         return opts
+
+    @foldable
+    def parked_on(self, t: bytes, w: int, sema: int) -> bool:
+        """G w waits in `park` on semaphore `sema`: `ready` may wake it."""
+        L, code = self.L, self.code
+        return (
+            t[L.g_status[w]] == G_WAITING
+            and code.ops[t[L.g_pc[w]]] == Op.PARK
+            and code.args[t[L.g_pc[w]]] == sema
+        )
 
     @step(PC.RUN)
     def run(self, s: list[int], m: int, c: tuple) -> str:

@@ -70,6 +70,19 @@ def choices(pc: PC) -> Callable:
     return deco
 
 
+def foldable(fn: Callable) -> Callable:
+    """Marks a helper whose only effects are on the state it is given and
+    whose result is an int, a bool, or a tuple of them.
+
+    It changes nothing when the model runs. The symbolic engine
+    (checker/smt/symbolic.py) folds all the ways through such a helper into
+    one symbolic result and one symbolic state, so that its caller goes on
+    along one path instead of one per way through the helper (a loop over
+    the Ps calling it stays linear, not exponential, in the number of Ps)."""
+    fn.foldable = True  # type: ignore[attr-defined]
+    return fn
+
+
 class Machine:
     """Registry, dispatch and the small helpers every step uses."""
 
@@ -149,8 +162,7 @@ class Machine:
                 label = fn(s, a, c)
             except QueueOverflow:
                 s = list(t)
-                self.throw(s, a, THROW_QUEUE_OVERFLOW)
-                label = f"{PC_NAMES[t[self.L.pc[a]]].lower()}({self.who(a)}) throws: queue overflow"
+                label = self.overflow_throw(s, a, t[self.L.pc[a]])
             if label is TRUNCATED:
                 truncated = True
                 continue
@@ -180,6 +192,12 @@ class Machine:
         """The runtime throws: record why; the process is over."""
         s[self.L.throw] = code
         s[self.L.pc[a]] = PC.THROWN
+
+    def overflow_throw(self, s: list[int], a: int, pc: int) -> str:
+        """A step of actor a at pc overflowed a queue (QueueOverflow): on the
+        state before it, the runtime throws instead."""
+        self.throw(s, a, THROW_QUEUE_OVERFLOW)
+        return f"{PC_NAMES[pc].lower()}({self.who(a)}) throws: queue overflow"
 
     def casgstatus(self, s: list[int], a: int, g: int, old: int, new: int) -> bool:
         """casgstatus(gp, old, new): Go throws when the G is not in `old`."""

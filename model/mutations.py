@@ -35,11 +35,23 @@ class Mutation:
     profiles: tuple[str, ...] = PROFILES
     # Where Go's own scheduler fails the same property at check_at too: why.
     go_also_violates: str = ""
+    # A second consequence of the same bug, seen at another configuration
+    # (a safety bug that also breaks a liveness property, say): the
+    # properties it violates there, and that configuration.
+    also_violates: tuple[str, ...] = ()
+    also_at: dict = field(default_factory=dict)
 
     def check_args(self) -> list[str]:
         """The command-line arguments of check_at: `python -m checker` + these
         checks the mutation where its test does."""
         return ["--mutation", self.name, *config_args(self.check_at)]
+
+    def checks(self) -> list[tuple[tuple[str, ...], dict]]:
+        """Every (properties it violates, configuration) the registry claims."""
+        out = [(self.violates, self.check_at)]
+        if self.also_violates:
+            out.append((self.also_violates, self.also_at))
+        return out
 
 
 def config_args(cfg: dict) -> list[str]:
@@ -383,7 +395,7 @@ MUTATIONS: dict[str, Mutation] = {
             HandoffpIgnoresGlobalQueue,
             "handoffp idles the P although the global queue has work",
             "golang/go#13645 (handoffp stricter than findrunnable; soft lock-up)",
-            ("work-conservation", "no-checkdead"),
+            ("work-conservation",),
             {"cores": 2, "depth": 26, "workload": "syscall-heavy"},
         ),
         _m(
@@ -407,9 +419,19 @@ MUTATIONS: dict[str, Mutation] = {
             "wakep-leaks-nmspinning",
             WakepLeaksNmspinning,
             "wakep keeps its nmspinning increment when no P is idle",
-            "wakep's 'nmspinning.Add(-1)' when pidlegetSpinning fails (proc.go)",
+            "wakep's 'nmspinning.Add(-1)' when pidlegetSpinning fails (proc.go); with "
+            "nmspinning stuck at 1 no wakep starts an M again, the hang of golang/go#45867 "
+            "by another road",
             ("spinning-accounting",),
             {"cores": 2, "depth": 6},
+            also_violates=("eventual-parallelism",),
+            also_at={
+                "cores": 2,
+                "depth": 0,
+                "workload": "yield-pair",
+                "steps": "macro",
+                "period": 2,
+            },  # fmt: skip
         ),
         _m(
             "retake-no-incidlelocked",
@@ -458,7 +480,7 @@ MUTATIONS: dict[str, Mutation] = {
             SysmonNoRetake,
             "sysmon never retakes a P blocked in a system call",
             "retake's _Psyscall case (proc.go); reference §8.2",
-            ("progress", "eventual-parallelism"),
+            ("progress", "no-starvation"),
             {"cores": 1, "depth": 0, "workload": "syscall-heavy", "steps": "macro", "period": 2},
         ),
         _m(

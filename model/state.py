@@ -146,6 +146,10 @@ class Layout:
         self.m_ps = itemgetter(*self.m_p)
         self.nextps = itemgetter(*self.nextp)
         self.pps = itemgetter(*self.pp)
+        self.pcs = itemgetter(*self.pc)
+        self.spin_args = itemgetter(*self.spin_arg)
+        self.spinnings = itemgetter(*self.spinning)
+        self.p_statuses = fields(self.p_status)
 
     def blank(self) -> list[int]:
         """A vector with every reference NONE and every counter 0."""
@@ -155,6 +159,14 @@ class Layout:
         for a in range(self.nA):
             s[self.ret[a]] = 0
         return s
+
+
+def fields(offsets: list[int]) -> itemgetter:
+    """Reads the values at offsets as one sequence, however many there are
+    (itemgetter of a single offset would return the bare value)."""
+    if len(offsets) == 1:
+        return itemgetter(slice(offsets[0], offsets[0] + 1))
+    return itemgetter(*offsets)
 
 
 # Packed queues. `start` is the first slot, `cap` the number of slots.

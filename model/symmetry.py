@@ -114,6 +114,7 @@ class Symmetry:
         self._g_id = list(range(L.nG))
         self._getters: dict[tuple, itemgetter] = {}
         self._mask_tables: dict[bytes, bytes] = {}
+        self._g_views: dict[bytes, tuple] = {}
 
     # ---- renaming ---------------------------------------------------------------
 
@@ -166,13 +167,11 @@ class Symmetry:
         L = self.L
         nP, nG, pw, B = L.nP, L.nG, L.P_WIDTH, L.B
         gb = L.g_base
-        gblk = [t[gb + 3 * g : gb + 3 * g + 3] for g in range(nG)]
-        # G's by content only: a renaming-blind class for the keys below.
-        distinct = sorted(set(gblk))
-        rank = {b: i for i, b in enumerate(distinct)}
-        gcls = bytearray(_IDENTITY)
-        for g in range(nG):
-            gcls[g] = rank[gblk[g]]
+        greg = t[gb : gb + 3 * nG]
+        gview = self._g_views.get(greg)
+        if gview is None:
+            gview = self._g_view(greg)
+        gblk, gcls, twins, plain_gorder = gview
         tg = t.translate(gcls)  # only its G-reference fields are read
 
         a_start = self.a_start
@@ -198,8 +197,8 @@ class Symmetry:
         born = [m for m in range(L.nM) if m not in unborn]
         # G's that share their content with another G that some place may name
         # are told apart by where they are first named; others by content alone.
-        need_first = len(distinct) < nG and self._named_ties(t, gblk)
-        plain_gorder = None if need_first else sorted(range(nG), key=gblk.__getitem__)
+        if twins and not twins.isdisjoint(self._g_refs(t)):
+            plain_gorder = None
         best = None
         porders = _orders(pkey)
         for porder in porders:
@@ -238,10 +237,23 @@ class Symmetry:
                     best = cand
         return best
 
-    def _named_ties(self, t: bytes, gblk: list[bytes]) -> bool:
-        """Do two G's with equal content exist, one of which some place names?"""
-        named = set(self._g_refs(t))
-        groups: dict[bytes, int] = {}
-        for b in gblk:
-            groups[b] = groups.get(b, 0) + 1
-        return any(groups[gblk[g]] > 1 for g in named if g != NONE)
+    def _g_view(self, greg: bytes) -> tuple:
+        """What the canonical form needs of the G blocks alone (cached, as
+        few distinct G regions recur across many states): each G's block;
+        the translation of a G id to its content class (G's by content only,
+        a renaming-blind class for the P and M keys); the G's that share
+        their content with another (told apart by where they are named);
+        and the G order by content."""
+        nG = self.L.nG
+        gblk = [greg[3 * g : 3 * g + 3] for g in range(nG)]
+        distinct = sorted(set(gblk))
+        rank = {b: i for i, b in enumerate(distinct)}
+        gcls = bytearray(_IDENTITY)
+        for g in range(nG):
+            gcls[g] = rank[gblk[g]]
+        twins = frozenset(g for g in range(nG) if gblk.count(gblk[g]) > 1)
+        view = (gblk, bytes(gcls), twins, sorted(range(nG), key=gblk.__getitem__))
+        if len(self._g_views) > _CACHE_LIMIT:
+            self._g_views.clear()
+        self._g_views[greg] = view
+        return view

@@ -26,7 +26,7 @@ it drops allpLock, CASes the P's status and runs handoffp.
 
 from __future__ import annotations
 
-from model.machine import choices, step
+from model.machine import choices, foldable, step
 from model.pcs import PC
 from model.queues import Queues
 from model.state import NONE, P_IDLE, P_RUNNING, P_SYSCALL
@@ -39,10 +39,16 @@ class Sysmon(Queues):
         system call that sysmon may retake."""
         L = self.L
         out = [NONE] if self.pass_would_act(t) else []
-        for p in range(L.nP):
-            if self.in_syscall(t, p) and (t[L.sysc_age[p]] or t[L.sched_age[p]]):
-                out.append(p)
+        if self.may_be_in_syscall(t):  # rare: skip the per-P look otherwise
+            for p in range(L.nP):
+                if self.syscall_seen(t, p):
+                    out.append(p)
         return out
+
+    def may_be_in_syscall(self, t: bytes) -> bool:
+        """Go 1.25: some P is _Psyscall. The go1.26 profile answers from the
+        Gs' statuses (model/go126.py)."""
+        return P_SYSCALL in self.L.p_statuses(t)
 
     def in_syscall(self, t: bytes | list[int], p: int) -> bool:
         """Go 1.25: the P is _Psyscall (its M left it there in entersyscall).
@@ -54,6 +60,13 @@ class Sysmon(Queues):
         can ask that G to yield."""
         return t[self.L.p_status[p]] == P_RUNNING and not self.in_syscall(t, p)
 
+    @foldable
+    def syscall_seen(self, t: bytes, p: int) -> bool:
+        """P p is in a system call that a pass has seen: sysmon may retake it."""
+        L = self.L
+        return self.in_syscall(t, p) and (t[L.sysc_age[p]] != 0 or t[L.sched_age[p]] != 0)
+
+    @foldable
     def pass_would_act(self, t: bytes) -> bool:
         L = self.L
         for p in range(L.nP):
@@ -84,27 +97,40 @@ class Sysmon(Queues):
         L = self.L
         seen, preempted = [], []
         for p in range(L.nP):
-            st = s[L.p_status[p]]
-            if st == P_IDLE:
-                continue
-            if s[L.sched_age[p]] == 0:
-                s[L.sched_age[p]] = 1
+            saw, g = self.retake_look(s, p)
+            if saw:
                 seen.append(p)
-            elif s[L.sched_age[p]] == 2 and self.runs_user_code(s, p):
-                g = s[L.curg[s[L.p_m[p]]]]
-                if g != NONE and not s[L.g_preempt[g]]:
-                    self.preemptone(s, p)
-                    preempted.append((p, g))
-            if self.in_syscall(s, p) and s[L.sysc_age[p]] == 0:
-                s[L.sysc_age[p]] = 1
-                if p not in seen:
-                    seen.append(p)
+            if g != NONE:
+                preempted.append((p, g))
         parts = []
         if seen:
             parts.append("seen=" + ",".join(f"P{p}" for p in seen))
         if preempted:
             parts.append("preempt=" + ",".join(f"P{p}:G{g}" for p, g in preempted))
         return f"sysmon.retake({'; '.join(parts)})"
+
+    @foldable
+    def retake_look(self, s: list[int], p: int) -> tuple[bool, int]:
+        """One P of the pass: whether a new schedtick or syscalltick was
+        recorded, and the G asked to yield (preemptone), or NONE."""
+        L = self.L
+        st = s[L.p_status[p]]
+        saw, g = False, NONE
+        if st == P_IDLE:
+            return saw, g
+        if s[L.sched_age[p]] == 0:
+            s[L.sched_age[p]] = 1
+            saw = True
+        elif s[L.sched_age[p]] == 2 and self.runs_user_code(s, p):
+            g = s[L.curg[s[L.p_m[p]]]]
+            if g != NONE and not s[L.g_preempt[g]]:
+                self.preemptone(s, p)
+            else:
+                g = NONE
+        if self.in_syscall(s, p) and s[L.sysc_age[p]] == 0:
+            s[L.sysc_age[p]] = 1
+            saw = True
+        return saw, g
 
     def retake_syscall(self, s: list[int], a: int, p: int) -> str:
         """retake(now) for a P in a system call that sysmon has seen before:

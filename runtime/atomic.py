@@ -50,6 +50,12 @@ class Atomic:
             old, self._v = self._v, new
             return old
 
+    def save(self) -> Any:
+        return self.load()
+
+    def restore(self, v: Any) -> None:
+        self.store(v)
+
     def __repr__(self) -> str:
         return f"Atomic({self._v!r})"
 

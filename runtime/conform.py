@@ -14,7 +14,8 @@ from typing import Any
 from checker.itf import _itf_value
 from checker.render import changed_fields, fmt_value
 from model.machine import TRUNCATED
-from model.state import NONE
+from model.state import NONE, THROW_QUEUE_OVERFLOW, QueueOverflow
+from specs.liveness import atoms
 
 
 def model_steps(model: Any, t: bytes, a: int) -> tuple[list[tuple[Any, str, bytes]], bool]:
@@ -23,10 +24,12 @@ def model_steps(model: Any, t: bytes, a: int) -> tuple[list[tuple[Any, str, byte
     bound cut one off. Replay needs the choice to impose it on the runtime,
     and the model's successor lists do not carry it, so this reads the
     model's step registry (model/machine.py `_dispatch`: pc -> the step and
-    its chooser)."""
-    if t[model.L.throw]:
+    its chooser). A step that overflows a queue is the model's throw, as
+    its `actor_steps` records it."""
+    L = model.L
+    if t[L.throw]:
         return [], False  # the runtime threw: the process is gone
-    entry = model._dispatch[t[model.L.pc[a]]]
+    entry = model._dispatch[t[L.pc[a]]]
     if entry is None:
         return [], False
     fn, chooser = entry
@@ -34,7 +37,16 @@ def model_steps(model: Any, t: bytes, a: int) -> tuple[list[tuple[Any, str, byte
     truncated = False
     for c in (None,) if chooser is None else chooser(t, a):
         s = list(t)
-        label = fn(s, a, c)
+        try:
+            label = fn(s, a, c)
+        except QueueOverflow:
+            label, u = next(
+                (lab, u)
+                for lab, u in model.actor_steps(t, a)[0]
+                if u[L.throw] == THROW_QUEUE_OVERFLOW
+            )
+            out.append((c, label, u))
+            continue
         if label is TRUNCATED:
             truncated = True
             continue
@@ -115,3 +127,20 @@ def property_message(model: Any, pid: str | None, prev: bytes, label: str, t: by
         if not succ and not model.is_final(t):
             return "no thread can take a step and not every goroutine has exited (deadlock)"
     return None
+
+
+def lasso_message(
+    model: Any, pid: str | None, instance: str | None, cycle: list[bytes], message: str
+) -> str | None:
+    """What a liveness property says of the cycle the runtime went round (or
+    the state it stutters in): the trace's `message` if the property's
+    obligation for `instance` (a G, "some G"...) is unmet in every state of
+    it, else None. A property or instance this checker does not know says
+    nothing."""
+    p = {p.id: p for p in model.properties()}.get(pid or "")
+    if p is None or p.kind != "liveness" or not cycle:
+        return None
+    stuck = dict(p.stuck(model)).get(instance or "")
+    if stuck is None:
+        return None
+    return message if all(stuck(atoms(model, t)) for t in cycle) else None

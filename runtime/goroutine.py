@@ -1,6 +1,6 @@
 """User code and what it asks of the scheduler (model/goroutine.py, step for
-step): newproc, goready, gopark, Gosched, goexit, preemption, runqput's two
-halves, entering a system call.
+step): newproc, goready, gopark, Gosched, goyield, goexit, preemption,
+runqput's two halves, entering a system call.
 
 The M running a G (pc RUN) takes one step per instruction: it looks at the
 instruction the G's body stopped before and does the runtime's part of it;
@@ -43,11 +43,15 @@ class Goroutines(Queues):
     def plan_run(self, m: int, c: tuple) -> list[Unit]:
         mp = self.allm[m]
         gp = self.allg[mp.curg]  # type: ignore[index]
-        units = [mp.unit, gp.unit, self.allp[mp.p].unit]  # type: ignore[index]
+        pp = self.allp[mp.p]  # type: ignore[index]
+        units = [mp.unit, gp.unit, pp.unit]
         pc = gp.pc
         op = self.code.ops[pc]
-        if c[0] == "async" or op == Op.GOSCHED or (op == Op.COMPUTE and gp.preempt):
-            units += [self.sched.unit, self.sched.u_runqsize]  # goschedImpl: globrunqput
+        if c[0] == "async" or self.preempt_at(gp, op):
+            # gopreempt_m -> goschedImpl: globrunqput under sched.lock
+            return units + [self.sched.unit, self.sched.u_runqsize]
+        if op == Op.GOSCHED or (op == Op.YIELD and len(pp.runq) == pp.runq.size):
+            units += [self.sched.unit, self.sched.u_runqsize]  # globrunqput(batch)
         if op == Op.GO:
             units.append(self.gfree.unit)
             child = self.gfree.peek()
@@ -61,6 +65,13 @@ class Goroutines(Queues):
                 units.append(self.allg[c[1]].unit)
         return units
 
+    @staticmethod
+    def preempt_at(gp, op: int) -> bool:
+        """A preemption request is honoured at the instruction: every one but
+        a call-free loop (`spin`) and the return (`exit`) is a call, whose
+        prologue sees stackguard0 == stackPreempt (newstack)."""
+        return bool(gp.preempt) and op not in (Op.SPIN, Op.EXIT)
+
     @step(PC.RUN)
     def run(self, m: int, c: tuple) -> str:
         code = self.code
@@ -73,13 +84,14 @@ class Goroutines(Queues):
         if kind == "async":
             return self.asyncPreempt(m, g)
         op = code.ops[pc]
-        if op == Op.GO and self.gfree.peek() is None and not self.grow_gs:
+        preempt = self.preempt_at(gp, op)
+        if op == Op.GO and not preempt and self.gfree.peek() is None and not self.grow_gs:
             return TRUNCATED  # more goroutines alive than the configuration's G slots
         mp.signal = 0  # a preemption signal that found nothing to preempt
         self.allp[mp.p].userticks += 1  # type: ignore[index]  # time passes (sysmon's clock)
+        if preempt:
+            return self.gopreempt_m(m, g, "sync")
         if op == Op.COMPUTE:
-            if gp.preempt:
-                return self.gopreempt_m(m, g, "sync")
             gp.resume()
             return f"run.compute(m={m}, g={g})"
         if op == Op.SPIN:
@@ -90,6 +102,9 @@ class Goroutines(Queues):
         if op == Op.GOSCHED:
             gp.resume()
             return self.goschedImpl(m, g, "Gosched")
+        if op == Op.YIELD:
+            gp.resume()
+            return self.goyield_m(m, g)
         if op == Op.PARK:
             return self.gopark(m, g, code.args[pc])
         if op == Op.READY:
@@ -227,6 +242,25 @@ class Goroutines(Queues):
         self.globrunqput(g)
         self.call(m, PC.WAKEP_CAS, PC.SCHEDULE)
         return f"{why}(m={m}, g={g})"
+
+    def goyield_m(self, m: int, g: int) -> str:
+        """goyield -> goyield_m: casgstatus(_Grunning, _Grunnable); dropg;
+        runqput(pp, gp, next=false): the tail of the own ring, no wakep;
+        schedule(). A full ring sends its older half and the G to the
+        global queue, as runqputslow does, in this same step."""
+        if not self.casgstatus(m, g, G_RUNNING, G_RUNNABLE):
+            return f"goyield(m={m}, g={g}) throws"
+        mp = self.allm[m]
+        mp.curg = None
+        p = mp.p
+        assert p is not None
+        if self.ring_has_room(p):
+            self.ring_put(p, g)
+        else:
+            spill = self.runqgrab_own_half(p, self.runq_len(p) // 2)
+            self.globrunqputbatch(spill + [g])
+        mp.pc = PC.SCHEDULE
+        return f"goyield(m={m}, g={g}, p={p})"
 
     def gopreempt_m(self, m: int, g: int, how: str) -> str:
         """A preemption request honoured: gopreempt_m -> goschedImpl(gp, true).

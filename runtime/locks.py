@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from typing import Any
 
 # Ranks: locks are always taken in increasing rank.
 R_SCHED = 0
@@ -47,9 +48,11 @@ class Unit:
 
     `span` is where the unit's fields live in the model's state vector
     (start, end) and `encode` writes them there: a recording logs, after
-    each step, the encoding of every unit the step held."""
+    each step, the encoding of every unit the step held. `state` is the
+    object that holds the fields, with `save()` and `restore(saved)`: a
+    step that throws a queue overflow is undone (runtime/machine.py)."""
 
-    __slots__ = ("rank", "name", "mu", "span", "encode")
+    __slots__ = ("rank", "name", "mu", "span", "encode", "state")
 
     def __init__(
         self,
@@ -63,6 +66,7 @@ class Unit:
         self.mu = threading.Lock()
         self.span = span
         self.encode = encode
+        self.state: Any = None
 
     def __repr__(self) -> str:
         return f"<{self.name}>"

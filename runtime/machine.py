@@ -14,6 +14,9 @@ ready, the signal...); `@plan` names the step-lock units it touches
 the runtime's own policy picks: a random steal order, the oldest waiter, a
 pending signal; in a replay the choice is imposed), lock the plan, check
 under the locks that the plan and the choice still hold, run, log, unlock.
+A step that would put more into a queue than it holds (a P queued twice by
+a broken scheduler) is undone and throws instead, as the model records it
+(model/machine.py actor_steps): the state before the step, with the throw.
 
 Subclasses (runtime/mutations.py) override steps by name, as the model's
 mutations do; the registry binds by name, so the override is what runs.
@@ -28,8 +31,8 @@ from typing import Any
 
 from model.config import Config
 from model.machine import TRUNCATED
-from model.pcs import PC
-from model.state import THROW_BAD_G_STATUS, Layout
+from model.pcs import PC, PC_NAMES
+from model.state import THROW_BAD_G_STATUS, THROW_QUEUE_OVERFLOW, Layout, QueueOverflow
 from model.workloads import Code
 from runtime.locks import Unit, lock_all, unlock_all
 from runtime.objects import G, GFree, M, P, Sched, Sema
@@ -127,6 +130,16 @@ class Machine:
             return None
         return entry[1](a)
 
+    def has_step(self, a: int) -> bool:
+        """Whether actor a has a step open now: an instruction with a step,
+        and a choice to take it with if it needs one. Read while no step
+        runs (every thread waits at the replay gate)."""
+        mp = self.allm[a]
+        if mp.pc in (PC.PARKED, PC.THROWN) or self._dispatch[mp.pc] is None:
+            return False
+        opts = self.choices_of(a)
+        return opts is None or bool(opts)
+
     # ---- one step ---------------------------------------------------------------
 
     def take_step(self, a: int, c: Any = None, imposed: bool = False) -> str | None:
@@ -157,7 +170,7 @@ class Machine:
                     if imposed:
                         return NOT_ALLOWED
                     continue
-                label = fn(a, c)
+                label = self.run_step(fn, a, c, held)
                 if label is TRUNCATED:
                     return TRUNCATED
                 self.journal.commit(self, a, label, held)
@@ -167,6 +180,22 @@ class Machine:
                 raise
             finally:
                 unlock_all(held)
+
+    def run_step(self, fn: Callable, a: int, c: Any, held: list[Unit]) -> str:
+        """Run the step under its locks. When it could overflow a queue
+        (may_overflow), the units it holds are saved first, and an overflow
+        puts them back and throws."""
+        pc = self.allm[a].pc
+        if not self.may_overflow(a, held):
+            return fn(a, c)
+        saved = [(u, u.state.save()) for u in held]
+        try:
+            return fn(a, c)
+        except QueueOverflow:
+            for u, x in saved:
+                u.state.restore(x)
+            self.throw(a, THROW_QUEUE_OVERFLOW)
+            return f"{PC_NAMES[pc].lower()}({self.who(a)}) throws: queue overflow"
 
     def pick(self, a: int, opts: list) -> Any:
         """The runtime's own choice in a free run: a pending preemption signal
@@ -212,7 +241,10 @@ class Machine:
         self.allm[a].pc = PC.THROWN
         self.on_throw(a)
 
-    # Provided by the Runtime (runtime/threads.py, runtime/scheduler.py).
+    # Provided by the Runtime (runtime/queues.py, runtime/threads.py, runtime/scheduler.py).
+
+    def may_overflow(self, a: int, held: list[Unit]) -> bool:
+        raise NotImplementedError
 
     def on_throw(self, a: int) -> None:
         raise NotImplementedError

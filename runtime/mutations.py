@@ -180,6 +180,54 @@ class RetakeNoIncidlelocked(Runtime):
         pass
 
 
+# ---- liveness bugs -------------------------------------------------------------
+
+
+class GoschedLocal(Runtime):
+    """Gosched puts the G on its own P's ring (as goyield does) instead of
+    the global queue, and still wakes an M."""
+
+    mutation_name = "gosched-local"
+
+    def goschedImpl(self, m, g, why):
+        if why != "Gosched":
+            return super().goschedImpl(m, g, why)
+        label = self.goyield_m(m, g)
+        self.call(m, PC.WAKEP_CAS, PC.SCHEDULE)  # Gosched still wakes an M
+        return label.replace("goyield", "Gosched.local")
+
+
+class NoSchedtickCheck(Runtime):
+    """findRunnable without the schedtick%61 look at the global queue."""
+
+    mutation_name = "no-schedtick-check"
+
+    def plan_schedule(self, m, c):
+        return self.plan_own_p(m, c)  # it never takes sched.lock here
+
+    def schedule(self, m, c):
+        return self.findRunnable_runqget(m, None)
+
+
+class RunnextNoInherit(Runtime):
+    """execute advances schedtick for a G taken from runnext too."""
+
+    mutation_name = "runnext-no-inherit"
+
+    def execute(self, m, c):
+        self.allm[m].inherit = 0
+        return super().execute(m, c)
+
+
+class SysmonNoRetake(Runtime):
+    """sysmon never takes a P back from a system call."""
+
+    mutation_name = "sysmon-no-retake"
+
+    def sysmon_choices(self, a):
+        return [c for c in super().sysmon_choices(a) if c is None]
+
+
 # ---- benign variants -------------------------------------------------------------
 
 
@@ -218,6 +266,10 @@ RUNTIME_MUTATIONS: dict[str, type[Runtime]] = {
         ExitsyscallNoCas,
         WakepLeaksNmspinning,
         RetakeNoIncidlelocked,
+        GoschedLocal,
+        NoSchedtickCheck,
+        RunnextNoInherit,
+        SysmonNoRetake,
         StealAll,
         RingFour,
     ]

@@ -4,7 +4,9 @@ Field names follow runtime2.go. Each object has a step-lock unit
 (runtime/locks.py) that every step touching it holds; the M fields that
 are procedure locals in Go (gp, pp, batch, inherit...) are kept on the M,
 as the model keeps them, so that an M can stop between any two steps.
-"None" is nil.
+"None" is nil. `save()` and `restore()` copy an object's fields out and
+back: a step that throws a queue overflow is undone with them, as the
+model records the state before that step (runtime/machine.py run_step).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ class G:
     """A goroutine: its status, the instruction it runs next, its preemption
     request, and its body (a generator, runtime/program.py)."""
 
-    __slots__ = ("id", "status", "pc", "preempt", "body", "goid", "unit")
+    __slots__ = ("id", "status", "pc", "preempt", "body", "code", "goid", "unit")
 
     def __init__(self, gid: int, unit: Unit):
         self.id = gid
@@ -35,12 +37,15 @@ class G:
         self.pc = 0
         self.preempt = 0
         self.body: Iterator[int] | None = None
+        self.code: Code | None = None
         self.goid = 0  # unique per newproc (the slot is reused after goexit)
         self.unit = unit
+        unit.state = self
 
     def start(self, code: Code, entry: int, goid: int) -> None:
         """newproc1's half that sets up the G's stack: the body stops before
         its first instruction."""
+        self.code = code
         self.body = program(code, entry)
         self.pc = next(self.body)
         self.preempt = 0
@@ -59,6 +64,17 @@ class G:
         self.pc = 0
         self.preempt = 0
 
+    def save(self) -> tuple:
+        return (self.status, self.pc, self.preempt, self.body is not None, self.goid)
+
+    def restore(self, saved: tuple) -> None:
+        self.status, self.pc, self.preempt, alive, self.goid = saved
+        # The body is user code stopped before an instruction: a fresh one
+        # stopped before the saved instruction is the same body.
+        self.body = program(self.code, self.pc) if alive and self.code else None
+        if self.body is not None:
+            next(self.body)
+
 
 class SysmonTick:
     """pp.sysmontick: what sysmon last saw of a P. Time is the model's: a P's
@@ -73,6 +89,12 @@ class SysmonTick:
         self.schedwhen = 0
         self.syscalltick = -1
         self.syscallwait = False
+
+    def save(self) -> tuple:
+        return (self.schedtick, self.schedwhen, self.syscalltick, self.syscallwait)
+
+    def restore(self, saved: tuple) -> None:
+        self.schedtick, self.schedwhen, self.syscalltick, self.syscallwait = saved
 
 
 class P:
@@ -98,6 +120,24 @@ class P:
         self.userticks = 0  # steps of user code run on this P: sysmon's clock
         self.sysmontick = SysmonTick()
         self.unit = unit
+        unit.state = self
+
+    def save(self) -> tuple:
+        return (
+            self.status.load(),
+            self.m,
+            self.runq.save(),
+            self.schedtick,
+            self.syscalltick,
+            self.userticks,
+            self.sysmontick.save(),
+        )
+
+    def restore(self, saved: tuple) -> None:
+        status, self.m, runq, self.schedtick, self.syscalltick, self.userticks, tick = saved
+        self.status.store(status)
+        self.runq.restore(runq)
+        self.sysmontick.restore(tick)
 
 
 class M:
@@ -149,6 +189,32 @@ class M:
         self.thread: threading.Thread | None = None
         self.idle = False  # parked, or waiting for a bound: takes no step by itself
         self.unit = unit
+        unit.state = self
+
+    _STATE = (
+        "pc",
+        "ret",
+        "inherit",
+        "spinning",
+        "spin_arg",
+        "steal_pass",
+        "mask",
+        "curg",
+        "gp",
+        "p",
+        "nextp",
+        "oldp",
+        "pp",
+        "signal",
+    )
+
+    def save(self) -> tuple:
+        return (*(getattr(self, f) for f in self._STATE), list(self.batch))
+
+    def restore(self, saved: tuple) -> None:
+        for f, v in zip(self._STATE, saved, strict=False):
+            setattr(self, f, v)
+        self.batch = list(saved[-1])
 
 
 class Sema:
@@ -162,6 +228,14 @@ class Sema:
         self.pending = 0
         self.waiters: deque[int] = deque()
         self.unit = unit
+        unit.state = self
+
+    def save(self) -> tuple:
+        return (self.pending, list(self.waiters))
+
+    def restore(self, saved: tuple) -> None:
+        self.pending = saved[0]
+        self.waiters = deque(saved[1])
 
 
 class GFree:
@@ -173,6 +247,14 @@ class GFree:
         self.heap: list[int] = []
         self.goidgen = 0  # the last goid handed out (newproc1, under this lock here)
         self.unit = unit
+        unit.state = self
+
+    def save(self) -> tuple:
+        return (list(self.heap), self.goidgen)
+
+    def restore(self, saved: tuple) -> None:
+        self.heap = list(saved[0])
+        self.goidgen = saved[1]
 
     def put(self, g: int) -> None:
         heapq.heappush(self.heap, g)
@@ -212,3 +294,29 @@ class Sched:
         self.u_idlepMask = units["idlepMask"]
         self.u_nmspinning = units["nmspinning"]
         self.u_needspinning = units["needspinning"]
+        self.unit.state = self
+        for u, word in (
+            (self.u_runqsize, self.runqsize),
+            (self.u_npidle, self.npidle),
+            (self.u_idlepMask, self.idlepMask),
+            (self.u_nmspinning, self.nmspinning),
+            (self.u_needspinning, self.needspinning),
+        ):
+            u.state = word
+
+    def save(self) -> tuple:
+        """sched.lock's part (the atomics are units of their own)."""
+        return (
+            list(self.runq),
+            list(self.pidle),
+            list(self.midle),
+            self.mcount,
+            self.nmidlelocked,
+            self.nmsys,
+        )
+
+    def restore(self, saved: tuple) -> None:
+        runq, pidle, midle, self.mcount, self.nmidlelocked, self.nmsys = saved
+        self.runq = deque(runq)
+        self.pidle = list(pidle)
+        self.midle = list(midle)

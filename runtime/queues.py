@@ -6,12 +6,18 @@ Each is called by a step that holds the units it touches: the P's lock for
 its run queue, sched.lock for the global queue and the idle lists (with
 the atomics that mirror their sizes, npidle and the global queue's size,
 and idlepMask, which steps read without sched.lock).
+
+A queue holds at most what the model's does: a ring its size, the global
+queue every G, the idle lists every P and every M. A put beyond that (only
+a broken scheduler gets there: a P or G queued twice) raises QueueOverflow
+before it changes anything, and the step throws (runtime/machine.py).
 """
 
 from __future__ import annotations
 
 from model.pcs import PC
-from model.state import P_IDLE, P_RUNNING, THROW_NEGATIVE_NMSPINNING
+from model.state import P_IDLE, P_RUNNING, THROW_NEGATIVE_NMSPINNING, QueueOverflow
+from runtime.locks import Unit
 from runtime.machine import Machine
 
 
@@ -32,7 +38,7 @@ class Queues(Machine):
     def ring_put(self, p: int, g: int) -> None:
         """The ring half of runqput: store at tail, publish tail+1 (owner only)."""
         if not self.allp[p].runq.put_ring(g):
-            raise AssertionError(f"runqput: P{p}'s ring is full")
+            raise QueueOverflow
 
     def runqget(self, p: int) -> tuple[int | None, bool]:
         """runqget(pp): runnext first (inheriting the time slice), then the ring head."""
@@ -45,7 +51,30 @@ class Queues(Machine):
 
     def runqputbatch(self, p: int, gs: list[int]) -> None:
         """runqputbatch(pp, q): the owner appends a batch to its ring."""
-        self.allp[p].runq.putbatch(gs)
+        q = self.allp[p].runq
+        if len(q) + len(gs) > q.size:
+            raise QueueOverflow
+        q.putbatch(gs)
+
+    def may_overflow(self, a: int, held: list[Unit]) -> bool:
+        """Whether the step actor a is about to take, holding `held`, could
+        put more into a queue than it holds: only then is the state saved
+        (runtime/machine.py run_step; saving at every step would copy the
+        global queue at every step of a stress run). Go's steps put at most
+        one P or M on an idle list, a batch (B G's) on the global queue, and
+        one G or the M's batch on a ring; a broken step may put one more
+        (the same G, P or M twice), so a queue with room for less than that
+        is saved. (A step that overflows a queue with more room raises, and
+        the run ends with an internal error, not with a wrong state.)"""
+        s = self.sched
+        if s.unit in held and (
+            len(s.pidle) + 2 > len(self.allp)
+            or len(s.midle) + 2 > self.L.nM
+            or len(s.runq) + self.L.B + 1 > len(self.allg)
+        ):
+            return True
+        put = max(1, len(self.allm[a].batch)) + 1
+        return any(pp.unit in held and len(pp.runq) + put > pp.runq.size for pp in self.allp)
 
     # ---- the global run queue (sched.runq, under sched.lock) --------------------
 
@@ -54,10 +83,11 @@ class Queues(Machine):
         return self.sched.runqsize.load() == 0
 
     def globrunqput(self, g: int) -> None:
-        self.sched.runq.append(g)
-        self.sched.runqsize.add(1)
+        self.globrunqputbatch([g])
 
     def globrunqputbatch(self, gs: list[int]) -> None:
+        if len(self.sched.runq) + len(gs) > len(self.allg):
+            raise QueueOverflow
         self.sched.runq.extend(gs)
         self.sched.runqsize.add(len(gs))
 
@@ -89,6 +119,8 @@ class Queues(Machine):
     def pidleput(self, p: int) -> None:
         """pidleput(pp): push on sched.pidle; idlepMask.set; npidle++. (An idle P
         with work is for the p-ownership property to report, as in the model.)"""
+        if len(self.sched.pidle) >= len(self.allp):
+            raise QueueOverflow
         self.sched.pidle.append(p)
         self._idlepMask_set(p, True)
         self.sched.npidle.add(1)
@@ -120,6 +152,8 @@ class Queues(Machine):
 
     def mput(self, m: int) -> None:
         """mput(mp): push on sched.midle (checkdead runs here in Go)."""
+        if len(self.sched.midle) >= self.L.nM:
+            raise QueueOverflow
         self.sched.midle.append(m)
 
     def mget(self) -> int | None:

@@ -20,7 +20,10 @@ times in all. The cycle is the steps from state `loop` back to it: stored
 (the last state repeats state `loop`), or closed by one step of the model
 from the last state back to state `loop` (`#meta.gmpcheck.loop_action`
 names it, when the trace says), or nothing at all when the lasso stutters
-(no fair step is left in its last state).
+(no fair step is left in its last state): then the runtime must not offer
+a step there that the model does not. A lasso is reproduced when the
+property's obligation (the starved G...) is unmet in every state the
+runtime went through on the cycle, as in the trace.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from model.machine import TRUNCATED
 from runtime.conform import (
     Divergence,
     itf_view,
+    lasso_message,
     model_steps,
     property_message,
     runtime_choice,
@@ -178,10 +182,11 @@ def replay(
     rt.start(gate)
     start = time.perf_counter()
     before, label = t, "init"
+    reached = {0: s}  # trace index -> the runtime's state when it got there
     try:
         for k, step in enumerate(plan, 1):
             before = t
-            chain = _model_chain(model, t, step, macro)
+            chain = model_chain(model, t, step, macro)
             for j, (a, c, fine, u) in enumerate(chain):
                 label = gate.run(a, runtime_choice(c), step_timeout)
                 if rt.error is not None:
@@ -204,8 +209,16 @@ def replay(
                 break
             res.steps = k
             res.cycles += step.ends_cycle
+            reached[step.index] = s
         else:
-            res.reproduced = property_message(model, res.property, before, label, s)
+            if stutters:
+                res.divergence = _stutter_divergence(model, rt, t, len(plan) + 1, g)
+            if res.divergence is None and doc.get("loop") is not None:
+                cycle = [reached[i] for i in range(doc["loop"], len(doc["states"]))]
+                inst = g.get("instance")
+                res.reproduced = lasso_message(model, res.property, inst, cycle, res.message)
+            elif res.divergence is None:
+                res.reproduced = property_message(model, res.property, before, label, s)
     except (ReplayError, TraceFileError):
         raise
     except Exception as e:
@@ -219,7 +232,22 @@ def replay(
     return res
 
 
-def _model_chain(
+def _stutter_divergence(model: Any, rt: Any, t: bytes, k: int, g: dict) -> Divergence | None:
+    """A lasso that stutters says that nothing fair can happen in its last
+    state t: every actor with no step in the model there has none in the
+    runtime either (read while every thread waits at the gate)."""
+    names = model.actor_names()
+    for a, name in enumerate(names):
+        if rt.has_step(a) and not model_steps(model, t, a)[0]:
+            why = (
+                f"the trace stutters here, {name} having no step in its last state, "
+                f"but the runtime's {name} has one (choices {rt.choices_of(a)})"
+            )
+            return Divergence(k, name, g.get("loop_action") or "(stutters)", why)
+    return None
+
+
+def model_chain(
     model: Any, t: bytes, step: Planned, macro: bool
 ) -> list[tuple[int, Any, str, bytes]]:
     """The model's steps that take the trace from t to the planned state:

@@ -149,6 +149,18 @@ class RunQueue:
             if tail == self.tail.load():
                 return head == tail and nxt is None
 
+    # ---- saving and restoring (an undone step, under the P's lock) ---------------
+
+    def save(self) -> tuple:
+        return (list(self.ring), self.head.load(), self.tail.load(), self.runnext.load())
+
+    def restore(self, saved: tuple) -> None:
+        ring, head, tail, runnext = saved
+        self.ring = list(ring)
+        self.head.store(head)
+        self.tail.store(tail)
+        self.runnext.store(runnext)
+
     # ---- reading, for the projection and for a steal without its CAS ----------
 
     def items(self) -> list[int]:

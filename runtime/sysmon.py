@@ -103,7 +103,7 @@ class Sysmon(Queues):
         having run since, has had the P for 10ms: preemptone(pp). For
         _Psyscall, a syscalltick not seen before is recorded."""
         seen: list[int] = []
-        preempted: list[int] = []
+        preempted: list[tuple[int, int]] = []  # (P, its G)
         for p, pp in enumerate(self.allp):
             st = pp.status.load()
             if st == P_IDLE:
@@ -117,7 +117,7 @@ class Sysmon(Queues):
                 g = self.curg_of(p)
                 if g is not None and not self.allg[g].preempt:
                     self.preemptone(p)
-                    preempted.append(g)
+                    preempted.append((p, g))
             if st == P_SYSCALL and pd.syscalltick != pp.syscalltick:
                 pd.syscalltick = pp.syscalltick
                 pd.syscallwait = False
@@ -127,7 +127,7 @@ class Sysmon(Queues):
         if seen:
             parts.append("seen=" + ",".join(f"P{p}" for p in seen))
         if preempted:
-            parts.append("preempt=" + ",".join(f"G{g}" for g in preempted))
+            parts.append("preempt=" + ",".join(f"P{p}:G{g}" for p, g in preempted))
         return f"sysmon.retake({'; '.join(parts)})"
 
     def retake_syscall(self, a: int, p: int) -> str:

@@ -16,7 +16,9 @@ def all_properties() -> list[Property]:
 
     out = []
     for p in [*SAFETY, DEADLOCK_PROPERTY, *LIVENESS_PROPERTIES]:
-        by = tuple(m.name for m in MUTATIONS.values() if p.id in m.violates)
+        by = tuple(
+            m.name for m in MUTATIONS.values() if any(p.id in props for props, _ in m.checks())
+        )
         out.append(replace(p, violated_by=by))
     return out
 

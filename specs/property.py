@@ -13,6 +13,15 @@ DEADLOCK = "deadlock"  # built into the engine: a state with no successor that i
 LIVENESS = "liveness"
 
 
+def explanation(fn: Callable) -> Callable:
+    """Marks a helper that a check calls only once it knows the property is
+    violated, to say why. It changes nothing when the check runs; the
+    symbolic engine stops a path of the check there (the path fails)
+    instead of following the explanation's own branches."""
+    fn.explains_violation = True  # type: ignore[attr-defined]
+    return fn
+
+
 @dataclass(frozen=True)
 class Property:
     id: str

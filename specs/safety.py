@@ -7,6 +7,7 @@ on the hot path of every run, so they count rather than build views.
 
 from __future__ import annotations
 
+from model.machine import foldable
 from model.pcs import PC
 from model.state import (
     G_DEAD,
@@ -24,11 +25,12 @@ from model.state import (
     THROW_QUEUE_OVERFLOW,
     q_items,
 )
-from specs.property import ACTION, INVARIANT, Property
+from specs.property import ACTION, INVARIANT, Property, explanation
 
 # ---- no-lost-g ------------------------------------------------------------------
 
 
+@explanation
 def g_places(model, t: bytes) -> list[list[str]]:
     """Where each G is named: M curg / in-transit slots, runnext, rings, global queue."""
     L = model.L
@@ -137,6 +139,7 @@ def p_ownership(model, t: bytes) -> str | None:
     return None
 
 
+@explanation
 def _p_ownership_problem(model, t: bytes, p: int) -> str:
     """Say what is wrong with P p's ownership (off the hot path)."""
     L = model.L
@@ -171,7 +174,23 @@ def _p_ownership_problem(model, t: bytes, p: int) -> str:
 # ---- spinning-accounting ------------------------------------------------------------
 
 
-SPIN_ARG_PCS = (PC.STARTM, PC.MSTART)
+# (pc, spin_arg) of an actor holding an nmspinning increment for an M that
+# does not spin yet: wakep between its CAS and startm, or startm/mstart of a
+# spinning M. A set of pairs, so that counting them is one C-level pass.
+WAKEUP_IN_FLIGHT = frozenset(
+    {(PC.WAKEP_PIDLE, 0), (PC.WAKEP_PIDLE, 1), (PC.STARTM, 1), (PC.MSTART, 1)}
+)
+
+
+@foldable
+def spins_wrongly(model, t: bytes, m: int) -> bool:
+    """Spinning M m parks, or has local work on its P and has not taken it."""
+    L = model.L
+    if t[L.pc[m]] in (PC.STOPM, PC.PARKED):
+        return True
+    p = t[L.m_p[m]]
+    found = t[L.gp[m]] != NONE or t[L.batch[m]] != NONE
+    return p != NONE and not found and not model.runqempty(t, p)
 
 
 def spinning_accounting(model, t: bytes) -> str | None:
@@ -180,21 +199,16 @@ def spinning_accounting(model, t: bytes) -> str | None:
         return "nmspinning went negative (Go throws 'negative nmspinning')"
     if t[L.throw]:
         return None
-    spinning = 0
-    reserved = 0
-    for a in range(L.nA):
-        pc = t[L.pc[a]]
-        if pc == PC.WAKEP_PIDLE or (pc in SPIN_ARG_PCS and t[L.spin_arg[a]]):
-            reserved += 1  # an nmspinning increment whose M is not spinning yet
-        if a == L.SYSMON or not t[L.spinning[a]]:
-            continue
-        spinning += 1
-        if pc in (PC.STOPM, PC.PARKED):
-            return f"M{a} parks while spinning (Go throws 'stopm spinning')"
-        p = t[L.m_p[a]]
-        found = t[L.gp[a]] != NONE or t[L.batch[a]] != NONE
-        if p != NONE and not found and not model.runqempty(t, p):
-            return f"M{a} is spinning with local work on P{p}"
+    flags = L.spinnings(t)
+    spinning = sum(flags[: L.nM])  # the Ms' (sysmon does not spin)
+    if spinning:
+        for m in range(L.nM):
+            if flags[m] and spins_wrongly(model, t, m):
+                if t[L.pc[m]] in (PC.STOPM, PC.PARKED):
+                    return f"M{m} parks while spinning (Go throws 'stopm spinning')"
+                return f"M{m} is spinning with local work on P{t[L.m_p[m]]}"
+    pairs = zip(L.pcs(t), L.spin_args(t), strict=True)
+    reserved = sum(map(WAKEUP_IN_FLIGHT.__contains__, pairs))
     n = t[L.nmspinning]
     if n != spinning + reserved:
         return f"nmspinning = {n} but {spinning} Ms spin and {reserved} wakeups are in flight"

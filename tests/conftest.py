@@ -61,19 +61,24 @@ def out_dir(tmp_path: Path) -> Path:
     return tmp_path / "reports"
 
 
-def mutation_check_args(mut) -> list[str]:
-    """The CLI arguments of a mutation's registered test configuration."""
-    args = [*mut.check_args(), "--quiet"]
-    for p in mut.violates:
+def mutation_check_args(mut, props=None, at=None) -> list[str]:
+    """The CLI arguments of one of a mutation's registered checks (its
+    first, unless `props` and `at` name another of `mut.checks()`)."""
+    from model.mutations import config_args
+
+    props = mut.violates if props is None else props
+    at = mut.check_at if at is None else at
+    args = ["--mutation", mut.name, *config_args(at), "--quiet"]
+    for p in props:
         args += ["--property", p]
     return args
 
 
 @pytest.fixture(scope="session")
 def mutation_traces(tmp_path_factory) -> dict[str, list[Path]]:
-    """The counterexamples the checker ships: one check run per bug mutation
-    at its registered configuration (run side by side), and the trace files
-    each wrote, by mutation name."""
+    """The counterexamples the checker ships: one check run per registered
+    check of each bug mutation (run side by side), and the trace files each
+    wrote, by mutation name (its first check's first)."""
     from model.mutations import MUTATIONS
 
     root = tmp_path_factory.mktemp("mutation-traces")
@@ -83,19 +88,20 @@ def mutation_traces(tmp_path_factory) -> dict[str, list[Path]]:
     for m in MUTATIONS.values():
         if m.benign:
             continue
-        out = root / m.name
-        cmd = [sys.executable, "-m", "checker", *mutation_check_args(m), "--workers", "1"]
-        procs[m.name] = subprocess.Popen(
-            [*cmd, "--out", str(out)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-    traces = {}
-    for name, proc in procs.items():
+        for k, (props, at) in enumerate(m.checks()):
+            out = root / m.name / str(k)
+            cmd = [sys.executable, "-m", "checker", *mutation_check_args(m, props, at)]
+            procs[m.name, k] = subprocess.Popen(
+                [*cmd, "--workers", "1", "--out", str(out)],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+    traces: dict[str, list[Path]] = {}
+    for (name, k), proc in procs.items():
         _, err = proc.communicate(timeout=300)
-        assert proc.returncode in (1, 3), f"{name}: exit {proc.returncode}: {err}"
-        traces[name] = sorted((root / name).glob("*.itf.json"))
+        assert proc.returncode in (1, 3), f"{name} check {k}: exit {proc.returncode}: {err}"
+        traces.setdefault(name, []).extend(sorted((root / name / str(k)).glob("*.itf.json")))
     return traces

@@ -114,10 +114,13 @@ def test_a_failing_run_prints_the_trace_and_its_file(tmp_path):
         (["--cores", "9"], "--cores must be at most 8"),
         (["--bogus"], "unrecognized arguments: --bogus"),
         (["view", "missing.json"], "missing.json: no such file"),
+        (["bench", "--liveness-config", "nope,2"], "expected WORKLOAD,CORES"),
+        (["bench", "--liveness-config", "mixed,x"], "expected WORKLOAD,CORES"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, needle, tmp_path):
-    code, out, err = run_cli(*args, "--quiet" if args[0] != "view" else "--full", cwd=tmp_path)
+    extra = {"view": ["--full"], "bench": ["--runs", "1"]}.get(args[0], ["--quiet"])
+    code, out, err = run_cli(*args, *extra, cwd=tmp_path)
     assert code == 2, (out, err)
     assert needle in err
     assert len(err.strip().splitlines()) == 1

@@ -100,6 +100,28 @@ def test_every_property_but_deadlock_has_a_mutation_that_violates_it():
         assert p.violated_by, f"no mutation violates {p.id}"
 
 
+CLAIMS = [
+    (m, prop, at) for m in BUGS for props, at in m.checks() for prop in props
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "mut, prop, at",
+    CLAIMS,
+    ids=lambda x: x.name if hasattr(x, "name") else (x if isinstance(x, str) else ""),
+)
+def test_every_claimed_violation_is_caught(mut, prop, at):
+    """Each property a registry entry names fails at the configuration it
+    names: no claim in `python -m checker list` is only a claim."""
+    cfg = dict(at)
+    depth = cfg.pop("depth")
+    _, run = check_all(depth, props=[prop], mutation=mut.name, **cfg)
+    if prop in LIVENESS_IDS:
+        assert run.liveness[prop].verdict == "fail", run.liveness[prop].reason
+    else:
+        assert prop in run.ex.violations, f"{mut.name} does not violate {prop} at {at}"
+
+
 def test_registry_entries_are_documented():
     for m in MUTATIONS.values():
         assert m.summary and m.history and "depth" in m.check_at

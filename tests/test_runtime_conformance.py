@@ -9,6 +9,7 @@ test_runtime_replay.py and test_runtime_record.py."""
 from __future__ import annotations
 
 import random
+from functools import partial
 
 import pytest
 from hypothesis import given, settings
@@ -16,7 +17,9 @@ from hypothesis import strategies as st
 
 from model.config import Config
 from model.factory import build_model
+from model.gmp import GMPModel
 from model.mutations import MUTATIONS
+from model.state import THROW_QUEUE_OVERFLOW
 from model.workloads import WORKLOADS
 from runtime.conform import model_steps, runtime_choice, state_fields
 from runtime.factory import build_runtime
@@ -25,9 +28,18 @@ from runtime.scheduler import Runtime
 from specs.property import INVARIANT
 
 
-def walk(cfg: Config, seed: int, steps: int, make_runtime=build_runtime) -> int:
-    """Walk model and runtime together; return the steps taken."""
-    model = build_model(cfg, symmetry=False)
+def walk(
+    cfg: Config,
+    seed: int,
+    steps: int,
+    make_runtime=build_runtime,
+    model_class=None,
+    final: list | None = None,
+) -> int:
+    """Walk model and runtime together; return the steps taken (and put the
+    last state in `final`). Without a `model_class` the walk stops where a
+    mutation breaks an invariant; with one it goes on to the end."""
+    model = build_model(cfg, symmetry=False, model_class=model_class)
     rt = make_runtime(cfg)
     t = model.initial_states()[0]
     assert rt.snapshot() == t, state_fields(model, t, rt.snapshot())
@@ -42,6 +54,8 @@ def walk(cfg: Config, seed: int, steps: int, make_runtime=build_runtime) -> int:
             if offered is not None and not cut:
                 want = {runtime_choice(c) for c, _, _ in succ}
                 assert set(offered) == want, f"step {i}: actor {a} offers {offered}, model {want}"
+        if final is not None:
+            final[:] = [t]
         if not moves:
             return i
         a, c, lab, u = rng.choice(moves)
@@ -50,7 +64,9 @@ def walk(cfg: Config, seed: int, steps: int, make_runtime=build_runtime) -> int:
         assert (label, s) == (lab, u), (i, lab, label, state_fields(model, u, s))
         assert rt.checkdead_run() == model.checkdead_run(u), (i, lab)
         t = u
-        if any(p.check(model, t) for p in invariants):
+        if final is not None:
+            final[:] = [t]
+        if model_class is None and any(p.check(model, t) for p in invariants):
             return i + 1  # a mutation broke the state: the model stops meaning much
     return steps
 
@@ -95,3 +111,48 @@ def test_a_runtime_that_differs_from_the_model_is_caught():
 
     with pytest.raises(AssertionError, match="execute"):
         walk(Config(cores=2, workload="spawn-burst"), 1, 200, NoSchedtick)
+
+
+class PidleputTwiceModel(GMPModel):
+    def pidleput(self, s, p):
+        super().pidleput(s, p)
+        super().pidleput(s, p)
+
+
+class PidleputTwice(Runtime):
+    def pidleput(self, p):
+        super().pidleput(p)
+        super().pidleput(p)
+
+
+class RingPutTwiceModel(GMPModel):
+    def ring_put(self, s, p, g):
+        super().ring_put(s, p, g)
+        super().ring_put(s, p, g)
+
+
+class RingPutTwice(Runtime):
+    def ring_put(self, p, g):
+        super().ring_put(p, g)
+        super().ring_put(p, g)
+
+
+@pytest.mark.parametrize(
+    "model_class, runtime_class, workload",
+    [
+        (PidleputTwiceModel, PidleputTwice, "spawn-burst"),
+        (RingPutTwiceModel, RingPutTwice, "yield-pair"),
+    ],
+    ids=["idle list", "ring"],
+)
+def test_a_queue_overflow_is_the_models_throw(model_class, runtime_class, workload):
+    """A scheduler that queues a P or a G twice in one step overflows the
+    queue (one P; a ring of two): the model records the throw with the
+    state before the step, and so must the runtime (its step undone under
+    its locks), at the same step."""
+    cfg = Config(cores=1, workload=workload)
+    final: list = []
+    make = partial(build_runtime, runtime_class=runtime_class)
+    walk(cfg, 0, 200, make, model_class=model_class, final=final)
+    model = build_model(cfg, symmetry=False)
+    assert final[0][model.L.throw] == THROW_QUEUE_OVERFLOW

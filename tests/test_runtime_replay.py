@@ -12,7 +12,7 @@ import time
 from dataclasses import replace
 
 import pytest
-from conftest import check, run_cli
+from conftest import run_cli
 
 from checker import report
 from checker.cli import main
@@ -21,25 +21,24 @@ from checker.trace import Step
 from model.config import Config
 from model.factory import build_model
 from model.mutations import MUTATIONS
-from runtime.conform import itf_view, model_steps
+from runtime.conform import model_steps
 from runtime.mutations import RUNTIME_MUTATIONS
-from runtime.replay import ReplayError, replay, trace_config
+from runtime.replay import ReplayError, model_chain, plan_steps, replay, trace_config
 
 BUGS = [m for m in MUTATIONS.values() if not m.benign]
 
 
 @pytest.fixture(scope="module")
-def counterexamples() -> dict[str, list[dict]]:
-    """mutation -> the traces the checker writes for it at its configuration."""
-    out = {}
+def counterexamples(mutation_traces) -> dict[str, list[dict]]:
+    """mutation -> the traces `python -m checker` writes for it with its own
+    check arguments (conftest.py mutation_traces: its configuration, depth,
+    step size and each property's own fairness; lassos for liveness)."""
+    out = {mut.name: [read_trace(f) for f in mutation_traces[mut.name]] for mut in BUGS}
     for mut in BUGS:
-        at = dict(mut.check_at)
-        depth = at.pop("depth")
-        model, ex = check(depth, props=list(mut.violates), mutation=mut.name, **at)
-        props = [p for p in model.properties() if p.id in mut.violates]
-        s = report.summarize(model, props, ex, depth=depth, workers=1, symmetry=True, out_dir=None)
-        out[mut.name] = list(s["_traces"].values())
-        assert out[mut.name], f"no counterexample for {mut.name}"
+        # One trace per property each of its checks violates.
+        want = {p for props, _ in mut.checks() for p in props}
+        got = {d["#meta"]["gmpcheck"]["property"] for d in out[mut.name]}
+        assert got == want, f"{mut.name}: counterexamples for {got}, claims {want}"
     return out
 
 
@@ -49,30 +48,47 @@ def test_counterexample_reproduces_on_the_mutated_runtime(counterexamples, mut):
         res = replay(doc)
         g = doc["#meta"]["gmpcheck"]
         assert res.divergence is None, res.divergence.lines()
-        assert res.steps == res.planned == len(doc["states"]) - 1
+        assert res.steps == res.planned == len(doc["states"]) - 1 + _closing_steps(doc)
         assert res.mutation == mut.name
         assert "sysmon" in res.threads and "M0" in res.threads  # each on its own thread
         assert not res.notes  # the runtime's steps carry the trace's labels
-        # The property fails on the runtime's own last state, as in the trace.
+        if doc.get("loop") is not None:  # a lasso goes round its cycle, or stutters
+            assert res.cycles == 1 or res.stutters
+        # The property fails on the runtime's own states, as in the trace: its
+        # last state, or every state of the lasso's cycle.
         assert res.reproduced == g["message"]
 
 
-def _first_step_the_correct_scheduler_refuses(doc: dict) -> int:
-    """From the model alone: the first step of the trace that Go's scheduler
-    does not take to the same state (or where checkdead counts differently)."""
+def _closing_steps(doc: dict) -> int:
+    """1 if the trace is a lasso whose last state does not repeat its loop
+    state (replay takes the step back), else 0."""
+    loop = doc.get("loop")
+    if loop is None or doc["#meta"]["gmpcheck"].get("loop_action", "").startswith("(stutters"):
+        return 0
+    strip = [{k: v for k, v in doc["states"][i].items() if k != "#meta"} for i in (loop, -1)]
+    return int(strip[0] != strip[1])
+
+
+def _first_step_the_correct_scheduler_refuses(doc: dict) -> tuple[int, str]:
+    """From the model alone: the first step of the replay (the trace's steps,
+    the step closing a lasso, the stutter) that Go's scheduler does not take
+    to the same state, or where checkdead counts differently, or (a
+    stutter) where it has a step the trace's model does not; its label."""
     cfg = trace_config(doc)
     mutated = build_model(cfg, symmetry=False)
     correct = build_model(replace(cfg, mutation=""), symmetry=False)
-    names = mutated.actor_names()
+    plan, stutters = plan_steps(doc, mutated, loops=1)
     t = mutated.initial_states()[0]
-    for i, st in enumerate(doc["states"][1:], 1):
-        a = names.index(st["#meta"]["actor"])
-        want = {k: v for k, v in st.items() if k != "#meta"}
-        u = next(u for _, lab, u in model_steps(mutated, t, a)[0] if itf_view(mutated, u) == want)
-        allowed = any(v == u for _, _, v in model_steps(correct, t, a)[0])
-        if not allowed or correct.checkdead_run(u) != mutated.checkdead_run(u):
-            return i
-        t = u
+    macro = cfg.steps == "macro"
+    for k, step in enumerate(plan, 1):
+        for a, _, fine, u in model_chain(mutated, t, step, macro):
+            allowed = any(v == u for _, _, v in model_steps(correct, t, a)[0])
+            if not allowed or correct.checkdead_run(u) != mutated.checkdead_run(u):
+                return k, step.label or fine
+            t = u
+    for a in range(len(mutated.actor_names())) if stutters else ():
+        if model_steps(correct, t, a)[0] and not model_steps(mutated, t, a)[0]:
+            return len(plan) + 1, doc["#meta"]["gmpcheck"]["loop_action"]
     raise AssertionError("the correct scheduler takes every step of the trace")
 
 
@@ -83,9 +99,8 @@ def test_counterexample_diverges_on_the_correct_runtime(counterexamples, mut):
         assert res.mutation == ""
         d = res.divergence
         assert d is not None, f"{mut.name}: the correct runtime followed the whole trace"
-        assert d.step == _first_step_the_correct_scheduler_refuses(doc)
-        assert d.label == doc["states"][d.step]["#meta"]["action"]
-        assert d.fields or "checkdead" in d.reason
+        assert (d.step, d.label) == _first_step_the_correct_scheduler_refuses(doc)
+        assert d.fields or "checkdead" in d.reason or "stutters" in d.reason
         assert res.steps == d.step - 1
 
 
@@ -110,6 +125,22 @@ def test_replay_from_the_command_line(tmp_path):
     assert result["divergence"]["step"] == bug
     (diff,) = result["divergence"]["fields"]  # Go's exitsyscall0 queues the G
     assert diff["field"] == "sched.runq" and diff["expected"] == [] and len(diff["runtime"]) == 1
+
+
+def test_a_lasso_whose_obligation_is_met_on_the_runtime_is_not_reproduced(counterexamples):
+    """A lasso is reproduced only if the property's obligation is unmet in
+    every state of the cycle on the runtime: for a G that does run on the
+    cycle, it is not."""
+    (doc,) = counterexamples["runnext-no-inherit"]
+    starved = doc["#meta"]["gmpcheck"]["instance"]
+    cycle = doc["states"][doc["loop"] :]
+    ran = next(f"G{g['id']}" for st in cycle for g in st["G"] if g["status"] == "running")
+    assert ran != starved
+    other = copy.deepcopy(doc)
+    other["#meta"]["gmpcheck"]["instance"] = ran
+    assert replay(doc).reproduced == doc["#meta"]["gmpcheck"]["message"]
+    res = replay(other)
+    assert res.divergence is None and res.cycles == 1 and res.reproduced is None
 
 
 def _lasso(stored_closing: bool, name_the_closing_step: bool = False) -> dict:

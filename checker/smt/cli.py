@@ -1,0 +1,112 @@
+"""`check --engine smt|both`: bounded model checking from the command line,
+and the cross-check of the two engines' verdicts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from checker import report
+from checker.render import Style, print_lines, use_color
+from specs.property import LIVENESS
+
+
+class EngineUsageError(ValueError):
+    """An option the symbolic engine cannot honour (a usage error, exit 2)."""
+
+
+def check_smt_args(args: argparse.Namespace) -> None:
+    """Options that make no sense for BMC are refused before any work."""
+    if args.depth == 0:
+        raise EngineUsageError(f"--engine {args.engine} needs a depth bound: --depth 1 or more")
+    if getattr(args, "steps", "fine") != "fine":
+        raise EngineUsageError(f"--engine {args.engine} checks fine steps only (not --steps macro)")
+    if args.graph:
+        raise EngineUsageError("--graph is for the explicit engine")
+    if not args.solver_timeout >= 0:
+        raise EngineUsageError(
+            f"--solver-timeout must be 0 (none) or more seconds (got {args.solver_timeout})"
+        )
+
+
+def safety_only(props: list) -> list:
+    """The properties BMC decides; a liveness property asked for by name is refused."""
+    live = [p.id for p in props if p.kind == LIVENESS]
+    if live and len(live) == len(props):
+        raise EngineUsageError(f"the smt engine checks safety properties, not {', '.join(live)}")
+    return [p for p in props if p.kind != LIVENESS]
+
+
+def run_smt(args: argparse.Namespace, model, props: list, out_dir: Path, progress: bool) -> dict:
+    from checker.smt.bmc import run_bmc
+    from checker.smt.summary import summarize_bmc
+
+    def show(d: int, secs: float) -> None:
+        if progress:
+            print(f"bmc depth {d}: {secs:.2f} s", file=sys.stderr, flush=True)
+
+    res = run_bmc(model, props, args.depth, timeout_s=args.solver_timeout or None, progress=show)
+    all_props = [p for p in model.properties() if p.default]
+    return summarize_bmc(model, props, res, out_dir=out_dir, all_props=all_props)
+
+
+def cmd_check_engine(args: argparse.Namespace, model, props: list, explicit) -> int:
+    """--engine smt: BMC alone. --engine both: the explicit run (`explicit()`,
+    returning its summary) and BMC, and exit 7 if their verdicts differ."""
+    from checker.smt.summary import render_bmc
+
+    check_smt_args(args)
+    safety = safety_only(props)
+    if args.engine == "smt":
+        summary = run_smt(args, model, safety, Path(args.out), not args.quiet)
+        _print(args, summary, render_bmc)
+        return summary["exit_code"]
+    ex_summary = explicit()
+    smt_summary = run_smt(args, model, safety, Path(args.out) / "smt", not args.quiet)
+    diffs = disagreements(ex_summary, smt_summary)
+    if args.json:
+        for s in (ex_summary, smt_summary):
+            s.pop("_traces", None)
+        print(json.dumps({"explicit": ex_summary, "smt": smt_summary, "disagree": diffs}, indent=2))
+    else:
+        print_lines(render_bmc(smt_summary, Style(use_color(sys.stdout))))
+        if not diffs:
+            print("\nthe engines agree: same verdicts, same shortest violation depths")
+    for d in diffs:
+        print(f"engines disagree: {d}", file=sys.stderr)
+    if diffs:
+        return report.EXIT_DISAGREE
+    return ex_summary["exit_code"]
+
+
+def disagreements(ex: dict, smt: dict) -> list[str]:
+    """Each safety property whose verdict or shortest violation depth differs.
+    A property either engine could not decide is not compared."""
+    theirs = {p["id"]: p for p in smt["properties"]}
+    out = []
+    for p in ex["properties"]:
+        q = theirs.get(p["id"])
+        if q is None or p["kind"] == LIVENESS or "not-checked" in (p["verdict"], q["verdict"]):
+            continue
+        if {p["verdict"], q["verdict"]} - {"pass", "fail"}:
+            continue
+        a = (p["verdict"], p.get("depth"))
+        b = (q["verdict"], q.get("depth"))
+        if a != b:
+            bound = ex["search"]["depth"]
+            out.append(f"{p['id']}: explicit {_say(*a)}, smt {_say(*b)} (depth bound {bound})")
+    return out
+
+
+def _say(verdict: str, depth: int | None) -> str:
+    return f"fails at depth {depth}" if verdict == "fail" else "holds"
+
+
+def _print(args: argparse.Namespace, summary: dict, render) -> None:
+    if args.json:
+        summary.pop("_traces", None)
+        print(json.dumps(summary, indent=2))
+    else:
+        print_lines(render(summary, Style(use_color(sys.stdout))))

@@ -1,0 +1,131 @@
+"""`python -m checker prove`: k-induction of the safety invariants
+(checker/smt/induction.py), with each counterexample to induction written
+as an ITF trace the viewer shows like any other."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from checker import report
+from checker.itf import VERSION, trace_document, write_trace
+from checker.render import Style, print_lines, render_trace, use_color
+from checker.smt.induction import DEFINED, TYPES, prove
+from specs.property import INVARIANT
+
+# What the issue asks to prove; the other invariants help as auxiliaries.
+TARGETS = ("no-lost-g", "p-ownership", "spinning-accounting")
+
+
+def cmd_prove(args: argparse.Namespace, model) -> int:
+    from checker.smt.cli import EngineUsageError
+
+    if getattr(args, "steps", "fine") != "fine":
+        raise EngineUsageError("prove checks fine steps only (not --steps macro)")
+    if not args.solver_timeout >= 0:
+        raise EngineUsageError(f"--solver-timeout must be 0 or more (got {args.solver_timeout})")
+    invs = [p for p in model.properties() if p.default and p.kind == INVARIANT]
+    res = prove(model, invs, k=args.k, timeout_s=args.solver_timeout or None)
+    out_dir = Path(args.out)
+    entries = []
+    docs: dict[str, dict] = {}
+    for c in [*TARGETS, *[p.id for p in invs if p.id not in TARGETS], TYPES, DEFINED]:
+        e: dict = {"id": c, "target": c in TARGETS}
+        if c in res.base_failed:
+            e.update(verdict="fail", reason=res.base_failed[c])
+        elif c in res.proved:
+            e.update(verdict="proved", k=res.k)
+        elif c in res.not_proved:
+            cti = res.not_proved[c]
+            try:
+                doc = trace_document(
+                    model,
+                    cti.steps,
+                    {
+                        "engine": "smt-induction",
+                        "property": c,
+                        "kind": "counterexample-to-induction",
+                        "message": f"{', '.join(cti.broken)} broken after {cti.k} step(s) from "
+                        "a state satisfying every candidate invariant",
+                        "depth": len(cti.steps) - 1,
+                        "seed": None,
+                        "workload": model.describe().get("workload"),
+                        "mutation": model.describe().get("mutation") or None,
+                    },
+                )
+            except (IndexError, KeyError, ValueError):
+                # A state outside the field types has no readable view.
+                e.update(verdict="not-proved", broken=cti.broken, trace=None)
+                e["states"] = [st.state.hex() for st in cti.steps]
+                entries.append(e)
+                continue
+            path = out_dir / f"cti-{report.trace_name(model, c)}"
+            write_trace(path, doc)
+            docs[c] = doc
+            e.update(verdict="not-proved", broken=cti.broken, trace=str(path))
+        else:
+            e.update(verdict="unknown", reason=res.unknown or "not reached")
+        entries.append(e)
+    targets = [e for e in entries if e["target"]]
+    if any(e["verdict"] == "fail" for e in targets):
+        code = report.EXIT_SAFETY
+    elif all(e["verdict"] == "proved" for e in targets):
+        code = report.EXIT_OK
+    else:
+        code = report.EXIT_INCONCLUSIVE
+    summary = {
+        "schema": "gmpcheck.proof/1",
+        "version": VERSION,
+        "model": model.describe(),
+        "model_hash": model.model_hash(),
+        "k": res.k,
+        "rounds": res.rounds,
+        "elapsed_s": round(res.elapsed_s, 3),
+        "per_round_s": [round(t, 3) for t in res.per_round_s],
+        "invariants": entries,
+        "exit_code": code,
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print_lines(render_proof(summary, docs, Style(use_color(sys.stdout))))
+    return code
+
+
+def render_proof(summary: dict, docs: dict, style: Style) -> list[str]:
+    m = summary["model"]
+    out = [style.bold(f"gmpcheck {summary['version']} — k-induction (k = {summary['k']})")]
+    out.append(
+        f"model     workload {m.get('workload')}, cores {m.get('cores')}, "
+        f"max Ms {m.get('max_ms')}, ring {m.get('ring')}, period {m.get('period')}"
+        + (f", mutation {m['mutation']}" if m.get("mutation") else "")
+    )
+    out.append(f"time      {summary['elapsed_s']:.1f} s, {summary['rounds']} round(s)")
+    out.append("")
+    width = max(len(e["id"]) for e in summary["invariants"]) + 2
+    for e in summary["invariants"]:
+        v = e["verdict"]
+        role = "" if e["target"] else style.dim("  (auxiliary)")
+        if v == "proved":
+            line = style.green("PROVED") + f"  for every reachable state (k = {e['k']})"
+        elif v == "fail":
+            line = style.red("FAIL") + f"  {e['reason']}"
+        elif v == "not-proved":
+            line = (
+                style.yellow("NOT PROVED")
+                + f"  counterexample to induction breaks {', '.join(e['broken'])}"
+                + (f" -> {e['trace']}" if e["trace"] else " (a state outside the field types)")
+            )
+        else:
+            line = style.yellow("UNKNOWN") + f"  ({e['reason']})"
+        out.append(f"  {e['id']:<{width}}{line}{role}")
+    shown: set[int] = set()
+    for e in summary["invariants"]:
+        doc = docs.get(e["id"])
+        if doc is not None and e["target"] and id(doc) not in shown:
+            shown.add(id(doc))
+            out.append("")
+            out += render_trace(doc, style=style, compact=True)
+    return out

@@ -1,0 +1,126 @@
+"""The summary of a bounded model checking run, in the shape of the explicit
+engine's (checker/report.py): same schema, same verdict names, same
+counterexample files and exit codes; the `result` block says what the
+solver did instead of how many states were stored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from checker.itf import VERSION
+from checker.render import Style, render_trace
+from checker.report import (
+    EXIT_INCONCLUSIVE,
+    EXIT_OK,
+    EXIT_SAFETY,
+    SUMMARY_SCHEMA,
+    safety_counterexample,
+)
+from checker.smt.bmc import BmcResult
+from specs.property import Property
+
+STOP_TEXT = {
+    "depth": "every property decided up to the depth",
+    "all-failed": "stopped: every checked property has a counterexample",
+    "unknown": "stopped: the solver gave no answer",
+}
+
+
+def summarize_bmc(
+    model: Any,
+    props: list[Property],
+    res: BmcResult,
+    *,
+    out_dir: Path | None,
+    all_props: list[Property] | None = None,
+) -> dict:
+    results = []
+    traces: dict[str, dict] = {}
+    for p in props:
+        entry: dict[str, Any] = {"id": p.id, "kind": p.kind, "statement": p.statement}
+        f = res.findings[p.id]
+        if f.verdict == "fail":
+            safety_counterexample(model, p, f.steps, f.message, "smt", out_dir, entry, traces)
+        elif f.verdict == "unknown":
+            entry.update(verdict="inconclusive", reason=f"solver: {f.reason}")
+        else:
+            entry.update(verdict="pass", bounded=True)
+        results.append(entry)
+    checked = {p.id for p in props}
+    for p in all_props or []:
+        if p.id not in checked:
+            entry = {"id": p.id, "kind": p.kind, "statement": p.statement}
+            results.append({**entry, "verdict": "not-checked"})
+    verdicts = {r["verdict"] for r in results}
+    if "fail" in verdicts:
+        code = EXIT_SAFETY
+    elif "inconclusive" in verdicts:
+        code = EXIT_INCONCLUSIVE
+    else:
+        code = EXIT_OK
+    summary = {
+        "schema": SUMMARY_SCHEMA,
+        "version": VERSION,
+        "engine": "smt",
+        "model": model.describe(),
+        "model_hash": model.model_hash(),
+        "search": {"depth": res.depth, "solver_timeout_s": res.timeout_s},
+        "result": {
+            "depth_reached": res.depth_reached,
+            "stopped": res.stopped,
+            "commands": res.commands,
+            "build_s": round(res.build_s, 3),
+            "elapsed_s": round(res.elapsed_s, 3),
+            "per_depth_s": [round(t, 3) for t in res.per_depth_s],
+        },
+        "properties": results,
+        "exit_code": code,
+    }
+    summary["_traces"] = traces
+    return summary
+
+
+def render_bmc(summary: dict, style: Style) -> list[str]:
+    m, r, s = summary["model"], summary["result"], summary["search"]
+    out = [style.bold(f"gmpcheck {summary['version']} — smt engine (bounded model checking)")]
+    out.append(
+        f"model     Go 1.25 GMP scheduler, workload {m.get('workload')}, cores {m.get('cores')}, "
+        f"max Ms {m.get('max_ms')}, ring {m.get('ring')}, period {m.get('period')}, "
+        f"async preemption {'on' if m.get('async_preempt') else 'off'}"
+    )
+    if m.get("mutation"):
+        out.append(f"mutation  {m['mutation']}")
+    timeout = s["solver_timeout_s"]
+    out.append(
+        f"search    depth {s['depth']}, solver timeout "
+        + (f"{timeout:g} s per query" if timeout else "none")
+    )
+    out.append(
+        f"relation  {r['commands']:,} guarded commands from the model's steps, "
+        f"built in {r['build_s']:.1f} s"
+    )
+    out.append(
+        f"solver    depth reached {r['depth_reached']} "
+        f"({STOP_TEXT.get(r['stopped'], r['stopped'])}), {r['elapsed_s']:.1f} s"
+    )
+    out.append("")
+    width = max(len(p["id"]) for p in summary["properties"]) + 2
+    for p in summary["properties"]:
+        v = p["verdict"]
+        if v == "pass":
+            tag, note = style.green("PASS"), f"  (up to depth {r['depth_reached']})"
+        elif v == "fail":
+            tag, note = style.red("FAIL"), f"  at depth {p['depth']}"
+            if p.get("trace"):
+                note += f"  -> {p['trace']}"
+        elif v == "inconclusive":
+            tag, note = style.yellow("INCONCLUSIVE"), f"  ({p.get('reason', '')})"
+        else:
+            tag, note = style.dim("not checked"), ""
+        out.append(f"  {p['id']:<{width}}{tag}{note}")
+    for p in summary["properties"]:
+        if p["verdict"] == "fail":
+            out.append("")
+            out += render_trace(summary["_traces"][p["id"]], style=style, compact=True)
+    return out

@@ -1,0 +1,162 @@
+"""Bounded model checking against the explicit engine: the same violated
+property at the same shortest depth for the mutations, no violation for the
+correct model, and the command line's verdicts, traces and exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import run_cli
+
+from checker.explore import explore
+from checker.itf import read_trace
+from checker.smt.bmc import run_bmc
+from checker.smt.cli import disagreements
+from checker.trace import rebuild
+from model.config import Config
+from model.factory import build_model
+from model.mutations import MUTATIONS
+
+# Safety mutations whose shortest violation BMC reaches within the test budget
+# (cores 1 or 2, depth <= 14)...
+SHALLOW = [
+    "exitsyscall-no-cas",
+    "wakep-leaks-nmspinning",
+    "exitsyscall-drops-g",
+    "retake-no-incidlelocked",
+    "exitsyscall0-skips-casgstatus",
+    "steal-not-atomic",
+]
+# ...and those whose shortest violation is deep (23 steps and more): there
+# both engines must agree that nothing fails in the first DEEP_PREFIX steps.
+SAFETY_MUTATIONS = [
+    m.name
+    for m in MUTATIONS.values()
+    if m.violates and not m.benign and m.check_at.get("steps", "fine") == "fine"
+]
+DEEP = [m for m in SAFETY_MUTATIONS if m not in SHALLOW]
+DEEP_PREFIX = 5
+
+
+def test_the_lists_cover_every_safety_mutation():
+    assert set(SHALLOW) <= set(SAFETY_MUTATIONS)
+    assert DEEP, "the deep list is what the shallow one leaves"
+
+
+def setup(name: str):
+    m = MUTATIONS[name]
+    at = dict(m.check_at)
+    depth = at.pop("depth")
+    model = build_model(Config(mutation=name, **at), symmetry=False)
+    props = [p for p in model.properties() if p.default and p.kind != "liveness"]
+    return model, props, depth
+
+
+def explicit_depths(model, props, depth: int) -> dict[str, int]:
+    ex = explore(model, props, depth=depth)
+    by_id = {p.id: p for p in props}
+    return {pid: len(rebuild(model, ex, v, by_id[pid])) - 1 for pid, v in ex.violations.items()}
+
+
+@pytest.mark.parametrize("name", SHALLOW)
+def test_same_violation_at_the_same_shortest_depth(name):
+    model, props, depth = setup(name)
+    want = explicit_depths(model, props, depth)
+    first = min(want.values())
+    assert set(want) & set(MUTATIONS[name].violates)
+    res = run_bmc(model, props, first)
+    got = {pid: f.depth for pid, f in res.findings.items() if f.verdict == "fail"}
+    # Every property the explicit engine found failing by `first` steps, and no other.
+    assert got == {pid: d for pid, d in want.items() if d <= first}
+    for pid in got:
+        steps = res.findings[pid].steps
+        assert steps[0].state in model.initial_states()
+        assert res.findings[pid].message
+
+
+@pytest.mark.parametrize("name", DEEP)
+def test_deep_violations_agree_on_the_prefix(name):
+    model, props, _ = setup(name)
+    res = run_bmc(model, props, DEEP_PREFIX)
+    assert {f.verdict for f in res.findings.values()} == {"pass"}
+    assert explicit_depths(model, props, DEEP_PREFIX) == {}
+
+
+def test_correct_model_agrees_no_violation():
+    model = build_model(Config(cores=2), symmetry=False)
+    props = [p for p in model.properties() if p.default and p.kind != "liveness"]
+    res = run_bmc(model, props, 6)
+    assert res.depth_reached == 6
+    assert {f.verdict for f in res.findings.values()} == {"pass"}
+    assert explicit_depths(model, props, 6) == {}
+
+
+def test_cli_smt_writes_a_trace_the_viewer_reads(out_dir):
+    code, out, err = run_cli(
+        "--engine", "smt", "--mutation", "exitsyscall-no-cas", "--cores", "1",
+        "--workload", "syscall-heavy", "--depth", "8", "--json", "--quiet", "--out", str(out_dir),
+    )  # fmt: skip
+    assert code == 1, err
+    summary = json.loads(out)
+    fail = [p for p in summary["properties"] if p["verdict"] == "fail"]
+    assert [p["id"] for p in fail] == ["p-ownership"]
+    doc = read_trace(fail[0]["trace"])
+    assert doc["#meta"]["gmpcheck"]["engine"] == "smt"
+    assert len(doc["states"]) == fail[0]["depth"] + 1
+    code, out, err = run_cli("view", fail[0]["trace"], "--no-pager", "--compact")
+    assert code == 0 and "p-ownership" in out, err
+
+
+def test_cli_both_agree(out_dir):
+    code, out, err = run_cli(
+        "--engine", "both", "--mutation", "wakep-leaks-nmspinning", "--cores", "2",
+        "--depth", "4", "--property", "spinning-accounting,no-lost-g", "--json", "--quiet",
+        "--out", str(out_dir),
+    )  # fmt: skip
+    assert code == 1, err
+    doc = json.loads(out)
+    assert doc["disagree"] == []
+    assert (out_dir / "smt").is_dir()
+
+
+def test_disagreement_is_reported():
+    ex = {"search": {"depth": 6}, "properties": [
+        {"id": "a", "kind": "invariant", "verdict": "fail", "depth": 3},
+        {"id": "b", "kind": "invariant", "verdict": "pass"},
+        {"id": "c", "kind": "invariant", "verdict": "pass"},
+    ]}  # fmt: skip
+    smt = {"properties": [
+        {"id": "a", "kind": "invariant", "verdict": "fail", "depth": 4},
+        {"id": "b", "kind": "invariant", "verdict": "pass"},
+        {"id": "c", "kind": "invariant", "verdict": "inconclusive"},
+    ]}  # fmt: skip
+    got = disagreements(ex, smt)
+    assert len(got) == 1 and got[0].startswith("a: explicit fails at depth 3, smt fails at depth 4")
+
+
+def test_solver_timeout_is_inconclusive(out_dir):
+    code, out, err = run_cli(
+        "--engine", "smt", "--cores", "2", "--depth", "12", "--solver-timeout", "0.001",
+        "--json", "--quiet", "--out", str(out_dir),
+    )  # fmt: skip
+    assert code == 4, err
+    summary = json.loads(out)
+    reasons = [p.get("reason", "") for p in summary["properties"] if p["verdict"] == "inconclusive"]
+    assert reasons and all(r.startswith("solver: ") for r in reasons)
+    assert not [p for p in summary["properties"] if p["verdict"] == "pass"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--depth", "0"),
+        ("--steps", "macro"),
+        ("--solver-timeout", "-1"),
+        ("--property", "progress"),
+    ],
+)
+def test_cli_smt_usage_errors(args, out_dir):
+    code, out, err = run_cli("--engine", "smt", "--cores", "1", *args, "--out", str(out_dir))
+    assert code == 2
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1

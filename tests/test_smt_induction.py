@@ -1,0 +1,64 @@
+"""k-induction: every counterexample to induction is made of real steps of
+the model and breaks what it says it breaks; a property violated from the
+initial state is reported as a failure, not as unproved."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import run_cli
+
+from checker.itf import read_trace
+from checker.smt.expr import evaluate
+from checker.smt.induction import CTI_START, DEFINED, TYPES, candidates, prove
+from checker.smt.relation import relation_for
+from model.config import Config
+from model.factory import build_model
+
+
+def invariants(model):
+    return [p for p in model.properties() if p.default and p.kind == "invariant"]
+
+
+def test_counterexamples_to_induction_are_steps_of_the_model():
+    model = build_model(Config(cores=1, workload="syscall-heavy"), symmetry=False)
+    invs = invariants(model)
+    res = prove(model, invs, k=1)
+    assert not res.base_failed and not res.unknown
+    assert set(res.proved) | set(res.not_proved) == {p.id for p in invs} | {TYPES, DEFINED}
+    cand = candidates(relation_for(model, invs), invs)
+    for name, cti in res.not_proved.items():
+        first, second = cti.steps
+        assert first.label == CTI_START and name in cti.broken
+        # The step is one the model takes from that state, label included...
+        if evaluate(cand[TYPES], first.state) and evaluate(cand[DEFINED], first.state):
+            succ, _ = model.successors(first.state)
+            assert (second.actor, second.label, second.state) in succ
+        # ...and the second state breaks the candidate, the first does not.
+        assert not evaluate(cand[name], second.state)
+        assert evaluate(cand[name], first.state)
+
+
+def test_a_violation_from_the_initial_state_is_a_failure():
+    model = build_model(Config(cores=2, mutation="wakep-leaks-nmspinning"), symmetry=False)
+    res = prove(model, invariants(model), k=4)  # it fails after 3 steps
+    assert "spinning-accounting" in res.base_failed
+    assert "spinning-accounting" not in res.proved
+
+
+def test_cli_prove_writes_viewable_counterexamples(out_dir):
+    code, out, err = run_cli(
+        "prove", "--cores", "1", "--workload", "syscall-heavy", "--json", "--out", str(out_dir)
+    )
+    assert code in (0, 4), err
+    doc = json.loads(out)
+    targets = [e for e in doc["invariants"] if e["target"]]
+    assert [e["id"] for e in targets] == ["no-lost-g", "p-ownership", "spinning-accounting"]
+    assert code == (0 if all(e["verdict"] == "proved" for e in targets) else 4)
+    for e in doc["invariants"]:
+        if e["verdict"] == "not-proved" and e["trace"]:
+            trace = read_trace(e["trace"])
+            assert len(trace["states"]) == 2
+            assert trace["#meta"]["gmpcheck"]["engine"] == "smt-induction"
+            code, text, err = run_cli("view", e["trace"], "--no-pager")
+            assert code == 0, err
