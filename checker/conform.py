@@ -80,6 +80,11 @@ def _checksum(node: tuple) -> int:
     return zlib.crc32(t + bytes(x & 0xFF for x in mb + pb) + bytes(sorted(a & 0xFF for a in ahead)))
 
 
+# The Log event conform's wrapper emits when the program's main returns
+# (checker/gotool.py TRACE_MAIN): the check ends there.
+END_MARK = 'Category="gmpcheck" Message="main returned"'
+
+
 class ConformError(ValueError):
     """The trace cannot be checked (exit 2, one line)."""
 
@@ -142,6 +147,9 @@ def prepare(events: list[Event]) -> Prepared:
     for ev in events:
         if ev.kind == "Metric" and ev.name == "/sched/gomaxprocs:threads" and procs < 0:
             procs = ev.value
+        if ev.kind == "Log" and END_MARK in ev.text:
+            end = ev.index  # the program's part ends; the tracer's shutdown is not checked
+            break
         why = _stops_checking(ev)
         if why:
             end, end_reason = ev.index, why
@@ -646,7 +654,7 @@ class Search:
                 return self._result("fails", i, start, transitions, peak, closure)
             frontier = nxt
             peak = max(peak, len(frontier))
-        verdict = "partial" if prep.end < len(prep.events) else "conforms"
+        verdict = "partial" if prep.end_reason else "conforms"
         res = Result(verdict, prep.end, transitions, time.monotonic() - start, peak_frontier=peak)
         res.reason = prep.end_reason
         res.peak_closure, res.expansions = self.peak_closure, self.expansions
@@ -842,6 +850,8 @@ def summary(res: Result, search: Search, source: str, extra: dict) -> dict:
             "expansions": res.expansions,
         },
         "reason": res.reason or None,
+        # Checked up to the wrapper's end mark: the rest is the tracer's shutdown.
+        "program_end": prep.end < len(prep.events) and not prep.end_reason,
         **extra,
     }
     if res.failure is not None:
@@ -878,7 +888,12 @@ def render(doc: dict) -> list[str]:
         f"model: {m['procs']} Ps, {m['threads']} threads, {m['goroutine_slots']} goroutine slots; "
         f"goroutines: {len(g['program'])} the program's, {len(g['runtime'])} the runtime's"
     )
-    if v == "conforms":
+    if v == "conforms" and doc["program_end"]:
+        out.append(
+            "conforms: the model explains every event up to the program's end "
+            "(the rest is the tracer's shutdown)"
+        )
+    elif v == "conforms":
         out.append("conforms: the model explains every event")
     elif v == "partial":
         out.append(f"conforms up to event {doc['checked_events']:,}; the rest is {doc['reason']}")

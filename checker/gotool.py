@@ -36,6 +36,7 @@ GO_MOD = "module gmpcheckconform\n\ngo 1.22\n"
 TRACE_MAIN = """package main
 
 import (
+\t"context"
 \t"os"
 \t"runtime/trace"
 )
@@ -50,6 +51,8 @@ func main() {
 \t\tpanic(err)
 \t}
 \tgmpcheckMain()
+\t// The end of the program's part: what follows is the tracer's shutdown.
+\ttrace.Log(context.Background(), "gmpcheck", "main returned")
 \ttrace.Stop()
 \tif err := f.Close(); err != nil {
 \t\tpanic(err)
