@@ -145,8 +145,8 @@ def prepare(events: list[Event]) -> Prepared:
     seen_m: set[int] = set()
     end, end_reason = len(events), ""
     for ev in events:
-        if ev.kind == "Metric" and ev.name == "/sched/gomaxprocs:threads" and procs < 0:
-            procs = ev.value
+        if ev.kind == "Metric" and ev.name == "/sched/gomaxprocs:threads":
+            procs = max(procs, ev.value)  # it may come after the first Ps' statuses
         if ev.kind == "Log" and END_MARK in ev.text:
             end = ev.index  # the program's part ends; the tracer's shutdown is not checked
             break
