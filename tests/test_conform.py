@@ -154,7 +154,7 @@ def test_no_toolchain(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(gotool.importlib.util, "find_spec", lambda name: None)
     monkeypatch.setattr(gotool.shutil, "which", lambda name: None)
     err = _one_line_error(capsys, ["conform", str(CORPUS / "spawn.go")])
-    assert "pip install" in err and "gmpcheck[go]" in err
+    assert "pip install" in err and "'.[go]'" in err
 
 
 def test_program_and_trace_are_exclusive(capsys):
