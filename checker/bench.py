@@ -64,6 +64,19 @@ print(json.dumps({"states": len(run.ex.states), "wall_s": wall,
 """
 
 
+def provenance() -> dict:
+    """What a benchmark's figures were measured on: the commit, the machine, the date."""
+    return {
+        "commit": _git_commit(),
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
 def _git_commit() -> str:
     try:
         out = subprocess.run(
@@ -231,13 +244,7 @@ def cmd_bench(args) -> int:
             flush=True,
         )
     doc = {
-        "commit": _git_commit(),
-        "machine": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-        },
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **provenance(),
         "canonical_run": rows,
         "liveness": live_rows,
     }

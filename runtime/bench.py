@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 
-from checker.bench import _git_commit
+from checker.bench import provenance
 from checker.itf import write_atomically
 from model.config import Config
 from model.factory import build_model
@@ -117,13 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     doc = {
-        "commit": _git_commit(),
-        "machine": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-        },
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **provenance(),
         "runtime": rows,
     }
     path = Path(args.out) / "runtime-bench.json"
