@@ -40,7 +40,7 @@ from model.symmetry import Symmetry
 from model.syscall import Syscalls
 from model.sysmon import Sysmon
 from model.wake import Wake
-from model.workloads import WORKLOADS, Workload
+from model.workloads import Workload, workload_for
 
 
 def _model_source_hash() -> str:
@@ -65,10 +65,7 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
 
     def __init__(self, cfg: Config, workload: Workload | None = None, symmetry: bool = True):
         if workload is None:
-            if cfg.workload not in WORKLOADS:
-                known = ", ".join(sorted(WORKLOADS))
-                raise ConfigError(f"unknown workload {cfg.workload!r} (known: {known})")
-            workload = WORKLOADS[cfg.workload]
+            workload = workload_for(cfg)
         self.cfg = cfg
         self.workload = workload
         self.code = workload.compile()

@@ -322,3 +322,14 @@ WORKLOADS: dict[str, Workload] = {
 }
 
 DEFAULT_WORKLOAD = "mixed"
+
+
+def workload_for(cfg) -> Workload:
+    """The workload a Config names (`--workload`); an unknown name is a
+    ConfigError, one line."""
+    from model.config import ConfigError
+
+    if cfg.workload not in WORKLOADS:
+        known = ", ".join(sorted(WORKLOADS))
+        raise ConfigError(f"unknown workload {cfg.workload!r} (known: {known})")
+    return WORKLOADS[cfg.workload]

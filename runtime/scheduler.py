@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import random
 
-from model.config import Config, ConfigError
+from model.config import Config
 from model.pcs import PC
 from model.state import G_RUNNABLE, G_RUNNING, Layout
-from model.workloads import WORKLOADS, Workload
+from model.workloads import Workload, workload_for
 from runtime.goroutine import Goroutines
 from runtime.locks import (
     R_G,
@@ -63,10 +63,7 @@ class Runtime(Threads, Projection, Goroutines, Schedule, Wake, Syscalls, Sysmon)
         grow_gs: bool = False,
     ):
         if workload is None:
-            if cfg.workload not in WORKLOADS:
-                known = ", ".join(sorted(WORKLOADS))
-                raise ConfigError(f"unknown workload {cfg.workload!r} (known: {known})")
-            workload = WORKLOADS[cfg.workload]
+            workload = workload_for(cfg)
         self.cfg = cfg
         self.workload = workload
         self.code = workload.compile()
