@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 import z3
 
 from checker.smt.bmc import run_bmc
-from checker.smt.expr import evaluate, not_, or_
-from checker.smt.relation import Relation, relation_for
-from checker.smt.unroll import Unroller, type_ok
+from checker.smt.encode import Encoder
+from checker.smt.expr import Node, evaluate, not_, or_
+from checker.smt.relation import Command, Relation, relation_for
+from checker.smt.unroll import Unroller, state_bytes, type_ok
 from checker.trace import Step
 from specs.property import INVARIANT, Property
 
@@ -69,6 +70,30 @@ def candidates(rel: Relation, props: list[Property]) -> dict[str, object]:
     return out
 
 
+def conjuncts(cand: dict[str, object]) -> dict[str, tuple[str, object]]:
+    """Each candidate cut into its conjuncts (`name#i` -> (candidate, formula)).
+
+    Houdini then drops only the conjunct a counterexample breaks, not the
+    whole candidate: what is left of a candidate still strengthens the
+    others, and a step that touches none of a conjunct's bytes cannot break
+    it (the step case skips it)."""
+    out: dict[str, tuple[str, object]] = {}
+    for name, f in cand.items():
+        for i, part in enumerate(_split(f)):
+            out[f"{name}#{i}"] = (name, part)
+    return out
+
+
+def _split(f) -> list:
+    if type(f) is not Node:
+        return [f]
+    if f.op == "and":
+        return [x for a in f.args for x in _split(a)]
+    if f.op == "not" and type(f.args[0]) is Node and f.args[0].op == "or":
+        return [x for a in f.args[0].args for x in _split(not_(a))]
+    return [f]
+
+
 def prove(model, props: list[Property], k: int = 1, timeout_s: float | None = None) -> ProofResult:
     """k-induction of every invariant in `props`, each strengthened by the others."""
     start = time.perf_counter()
@@ -86,8 +111,112 @@ def prove(model, props: list[Property], k: int = 1, timeout_s: float | None = No
     if res.unknown:
         res.elapsed_s = time.perf_counter() - start
         return res
-    cand = candidates(rel, invs)
-    live = [c for c in cand if c not in res.base_failed]
+    parts = conjuncts(candidates(rel, invs))
+    live = [n for n, (c, _) in parts.items() if c not in res.base_failed]
+    step_case = _step_case_by_command if k == 1 else _step_case_unrolled
+    live = step_case(rel, {n: parts[n][1] for n in live}, k, timeout_s, res)
+    if not res.unknown:
+        whole = dict.fromkeys(c for c, _ in parts.values() if c not in res.base_failed)
+        res.proved = [c for c in whole if all(parts[n][0] != c or n in live for n in parts)]
+    res.elapsed_s = time.perf_counter() - start
+    return res
+
+
+def _drop(res: ProofResult, cti_steps: list[Step], broken_parts: list[str], k: int) -> None:
+    owners = list(dict.fromkeys(n.rsplit("#", 1)[0] for n in broken_parts))
+    cti = Cti(k, owners, cti_steps)
+    for c in owners:
+        res.not_proved.setdefault(c, cti)
+
+
+def _step_case_by_command(rel: Relation, live: dict[str, object], k: int, timeout_s, res) -> set:
+    """The step case for k = 1, asked one program counter at a time.
+
+    With one step there is no path to constrain, so "some step from a state
+    satisfying every live conjunct breaks one" splits into one query per
+    actor and program counter: that actor's commands there, and only the
+    conjuncts that read a byte they write (a conjunct over untouched bytes
+    keeps its value). Many small queries are far cheaper for z3 than one
+    over the whole relation.
+
+    Dropping a conjunct weakens the hypothesis of every query answered
+    before, so a program counter is asked again only if something was
+    dropped since its last "no" (Houdini's fixpoint, without re-asking the
+    queries whose hypothesis did not change)."""
+    enc = Encoder(rel.size)
+    terms = {n: enc.bool_term(f) for n, f in live.items()}
+    reads = {n: state_bytes(f) for n, f in live.items()}
+    groups: dict[tuple[int, int], list[Command]] = {}
+    for c in rel.steps:
+        groups.setdefault((c.actor, c.pc), []).append(c)
+    alive = set(live)
+    generation = 0  # how many drops so far
+    proved_at = dict.fromkeys(groups, -1)
+    while any(g < generation or g < 0 for g in proved_at.values()):
+        t0 = time.perf_counter()
+        res.rounds += 1
+        for key, cmds in groups.items():
+            if proved_at[key] == generation:
+                continue
+            while True:
+                found = _break_at(enc, terms, reads, alive, cmds, timeout_s)
+                if found is None:
+                    proved_at[key] = generation
+                    break
+                if isinstance(found, str):
+                    res.unknown = found
+                    res.per_round_s.append(time.perf_counter() - t0)
+                    return alive
+                before, cmd, broken = found
+                step = Step(cmd.actor, cmd.label_on(before), cmd.apply(before))
+                _drop(res, [Step(None, CTI_START, before), step], broken, k)
+                alive -= set(broken)
+                generation += 1
+        res.per_round_s.append(time.perf_counter() - t0)
+    return alive
+
+
+def _break_at(enc: Encoder, terms, reads, alive: set, cmds: list[Command], timeout_s):
+    """A state satisfying every live conjunct from which one of `cmds` steps
+    to a state breaking one: (state, command, broken conjuncts), None if
+    there is none, or the solver's reason if it has no answer."""
+    written = set().union(*(c.effect for c in cmds))
+    touched = [n for n in terms if n in alive and reads[n] & written]
+    if not touched:
+        return None
+    sel = [z3.Bool(f"cmd{i}") for i in range(len(cmds))]
+    after = {}
+    for k in sorted(written):
+        rhs = enc.x[k]
+        for i, c in enumerate(cmds):
+            if k in c.effect:
+                rhs = z3.If(sel[i], enc.byte_term(c.effect[k]), rhs)
+        after[k] = rhs
+    pairs = list((enc.x[k], v) for k, v in after.items())
+    nxt = {n: z3.substitute(terms[n], pairs) for n in touched}
+    solver = z3.SolverFor("QF_BV")
+    if timeout_s:
+        solver.set("timeout", int(timeout_s * 1000))
+    solver.add([terms[n] for n in terms if n in alive])
+    solver.add(z3.Or(sel), z3.AtMost(*sel, 1))
+    solver.add([z3.Implies(s, enc.bool_term(c.guard)) for s, c in zip(sel, cmds, strict=True)])
+    solver.add(z3.Or([z3.Not(nxt[n]) for n in touched]))
+    r = solver.check()
+    if r == z3.unknown:
+        return solver.reason_unknown() or "unknown"
+    if r == z3.unsat:
+        return None
+    m = solver.model()
+    before = bytes(m.eval(b, model_completion=True).as_long() for b in enc.x)
+    cmd = next(c for s, c in zip(sel, cmds, strict=True) if z3.is_true(m.eval(s, True)))
+    broken = [n for n in touched if z3.is_false(m.eval(nxt[n], model_completion=True))]
+    return before, cmd, broken
+
+
+def _step_case_unrolled(rel: Relation, live: dict[str, object], k: int, timeout_s, res) -> set:
+    """The step case for k > 1: one query over k unrolled steps of the whole
+    relation, on a shortest path (distinct states: k-induction is complete
+    with it)."""
     u = Unroller(rel)
     solver = z3.SolverFor("QF_BV")
     if timeout_s:
@@ -96,18 +225,22 @@ def prove(model, props: list[Property], k: int = 1, timeout_s: float | None = No
         solver.add(u.trans(d))
     for i in range(k + 1):
         for j in range(i + 1, k + 1):
-            solver.add(u.distinct(i, j))  # a shortest path: k-induction is complete with it
-    lits = {c: [z3.Bool(f"inv_{c}_{d}") for d in range(k + 1)] for c in cand}
-    for c, f in cand.items():
+            solver.add(u.distinct(i, j))
+    lits = {n: [z3.Bool(f"inv_{n}_{d}") for d in range(k + 1)] for n in live}
+    for n, f in live.items():
         for d in range(k + 1):
-            solver.add(z3.Implies(lits[c][d], u.pred(f, d, f"inv:{c}")))
-    while live:
+            solver.add(z3.Implies(lits[n][d], u.pred(f, d, f"inv:{n}")))
+    alive = set(live)
+    while alive:
         t0 = time.perf_counter()
         res.rounds += 1
-        assume = [lits[c][d] for c in live for d in range(k)]
+        assume = [lits[n][d] for n in live if n in alive for d in range(k)]
         some_breaks = z3.Bool(f"breaks_{res.rounds}")
         solver.add(
-            z3.Implies(some_breaks, z3.Or([z3.Not(u.pred(cand[c], k, f"inv:{c}")) for c in live]))
+            z3.Implies(
+                some_breaks,
+                z3.Or([z3.Not(u.pred(live[n], k, f"inv:{n}")) for n in live if n in alive]),
+            )
         )
         r = solver.check(*assume, some_breaks)
         res.per_round_s.append(time.perf_counter() - t0)
@@ -115,21 +248,16 @@ def prove(model, props: list[Property], k: int = 1, timeout_s: float | None = No
             res.unknown = solver.reason_unknown()
             break
         if r == z3.unsat:
-            res.proved = list(live)
             break
         m = solver.model()
         states = [u.decode_state(m, d) for d in range(k + 1)]
         cmds = [u.decode_command(m, d) for d in range(k)]
-        last = states[-1]
-        broken = [c for c in live if not evaluate(cand[c], last)]
+        broken = [n for n in live if n in alive and not evaluate(live[n], states[-1])]
         if not broken:
             raise RuntimeError("the solver's counterexample to induction breaks no invariant")
         steps = [Step(None, CTI_START, states[0])]
         for d, cmd in enumerate(cmds):
             steps.append(Step(cmd.actor, cmd.label_on(states[d]), states[d + 1]))
-        cti = Cti(k, broken, steps)
-        for c in broken:
-            res.not_proved[c] = cti
-        live = [c for c in live if c not in broken]
-    res.elapsed_s = time.perf_counter() - start
-    return res
+        _drop(res, steps, broken, k)
+        alive -= set(broken)
+    return alive

@@ -13,6 +13,7 @@ from checker import report
 from checker.itf import VERSION, trace_document, write_trace
 from checker.render import Style, print_lines, render_trace, use_color
 from checker.smt.induction import DEFINED, TYPES, prove
+from specs.control import control_invariants
 from specs.property import INVARIANT
 
 # What the issue asks to prove; the other invariants help as auxiliaries.
@@ -27,6 +28,7 @@ def cmd_prove(args: argparse.Namespace, model) -> int:
     if not args.solver_timeout >= 0:
         raise EngineUsageError(f"--solver-timeout must be 0 or more (got {args.solver_timeout})")
     invs = [p for p in model.properties() if p.default and p.kind == INVARIANT]
+    invs += control_invariants(model)  # the auxiliary invariants the proof needs
     res = prove(model, invs, k=args.k, timeout_s=args.solver_timeout or None)
     out_dir = Path(args.out)
     entries = []

@@ -428,7 +428,7 @@ def relation_for(model, props: list[Property] | None = None) -> Relation:
     key = (type(model), model.cfg, model.workload.name, id(model.workload), ids)
     rel = _CACHE.get(key)
     if rel is None or rel.model.model_hash() != model.model_hash():
-        wanted = [p for p in model.properties() if p.id in ids]
+        wanted = [p for p in props or [] if p.check is not None]
         rel = build_relation(model, wanted)
         if len(_CACHE) > 16:
             _CACHE.clear()

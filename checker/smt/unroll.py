@@ -92,7 +92,7 @@ class Unroller:
 
         if type(e) is not Node:
             return False
-        return any(v >= self.size for v in _vars(e))
+        return any(v >= self.size for v in state_bytes(e))
 
     def init(self, states: list[bytes]):
         """X_0 is one of the given concrete states."""
@@ -138,7 +138,8 @@ def solutions_from(u: Unroller, t: bytes, limit: int = 10_000) -> list[tuple[int
     return out
 
 
-def _vars(e) -> set[int]:
+def state_bytes(e) -> set[int]:
+    """The indexes of the state bytes e reads (size + k: the next state's byte k)."""
     from checker.smt.expr import Node
 
     out: set[int] = set()
