@@ -87,3 +87,17 @@ def test_over_every_run_length_the_check_bounds_the_wait_and_its_absence_does_no
     # state twice each: the depth-bounded search reaches the bound by then.
     at = explicit_global_wait(model_for(""), 0, 2 * go.states)
     assert at.executes == go.executes
+
+
+def test_the_explicit_bound_command(capsys):
+    from checker.waitbound import main
+
+    assert main(["12", "--period", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    # two models, each: one line per depth and one over every run length
+    assert len(out) == 4 and all(line.startswith("global-queue wait ") for line in out)
+    assert "no-schedtick-check any length: no bound" in out[-1]
+    for bad in (["x"], ["0"], ["12", "--period", "300"], []):
+        assert main(bad) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1
