@@ -24,6 +24,11 @@ over every depth up to `depth` and every state. The run reaching it is kept
 z3 asks for runs of exactly `depth` steps: the two bounds are the same when
 no run stops short of `depth` (`dead_ends` is 0). Steps a model bound cut
 off (`truncated`) are in neither engine's runs.
+
+`unbounded_global_wait` answers the same over runs of every length, where
+the reachable space is finite: by the strongly connected components of the
+graph of stretch steps. `python -m checker.waitbound DEPTH...` prints both
+for the configuration docs/smt.md reports.
 """
 
 from __future__ import annotations
