@@ -65,8 +65,10 @@ def bench_smt(cores_list: list[int], depth: int, budget_s: float) -> list[dict]:
 def bench_wait(depths: list[int]) -> list[dict]:
     """The quantitative query (checker/smt/starvation.py) on GOMAXPROCS=1,
     workload yield-pair, period 2: with findRunnable's schedtick check (Go)
-    and without it (the no-schedtick-check mutation), per depth."""
+    and without it (the no-schedtick-check mutation), per depth; beside
+    each, the same bound by the explicit search (checker/waitbound.py)."""
     from checker.smt.starvation import max_global_wait
+    from checker.waitbound import explicit_global_wait
 
     rows = []
     for mutation in ("", "no-schedtick-check"):
@@ -76,13 +78,24 @@ def bench_wait(depths: list[int]) -> list[dict]:
             t = time.perf_counter()
             got = max_global_wait(model, 0, depth)
             secs = time.perf_counter() - t
+            ex = explicit_global_wait(model, 0, depth)
             who = mutation or "go1.25"
             print(
                 f"global-queue wait {who} depth {depth}: at most {got.executes} executes "
-                f"while G0 waits ({secs:.1f} s)",
+                f"while G0 waits ({secs:.1f} s); explicit search: {ex.executes} "
+                f"({ex.elapsed_s:.2f} s)",
                 flush=True,
             )
-            rows.append({"model": who, "depth": depth, "executes": got.executes, "s": secs})
+            rows.append(
+                {
+                    "model": who,
+                    "depth": depth,
+                    "executes": got.executes,
+                    "s": secs,
+                    "explicit_executes": ex.executes,
+                    "explicit_s": round(ex.elapsed_s, 3),
+                }
+            )
     return rows
 
 
