@@ -279,12 +279,26 @@ def _gate_manifest() -> Path:
     return Path(__file__).with_name("gate_manifest.json")
 
 
+def check_out_dir(out: str | None) -> None:
+    """--out names a directory, or a path one can be made at: found before
+    any work, not when the first report is written."""
+    if not out:
+        return
+    path = Path(out)
+    for p in (path, *path.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise UsageError(f"--out {out}: {p} is not a directory")
+            return
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
         argv.insert(0, "check")
     try:
         args = build_parser().parse_args(argv)
+        check_out_dir(getattr(args, "out", None))
         if args.command == "check":
             return cmd_check(args)
         if args.command == "prove":

@@ -15,7 +15,7 @@ def bench_smt(cores_list: list[int], depth: int, budget_s: float) -> list[dict]:
     depth (all safety properties), and k = 1 induction. A core count whose
     BMC passes `budget_s` stops at the depth it reached (the curve so far)."""
     from checker.smt.bmc import run_bmc
-    from checker.smt.induction import prove
+    from checker.smt.induction import proof_invariants, prove
     from checker.smt.relation import relation_for
 
     rows = []
@@ -40,7 +40,7 @@ def bench_smt(cores_list: list[int], depth: int, budget_s: float) -> list[dict]:
         except _OverBudget:
             stopped = f"over the budget of {budget_s:g} s"
         t = time.perf_counter()
-        proof = prove(model, [p for p in props if p.kind == "invariant"], k=1)
+        proof = prove(model, proof_invariants(model), k=1)
         ind = time.perf_counter() - t
         print(
             f"induction cores {cores} k 1: {ind:.1f} s, {proof.rounds} rounds, "

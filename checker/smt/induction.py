@@ -59,6 +59,15 @@ class ProofResult:
     per_round_s: list[float] = field(default_factory=list)
 
 
+def proof_invariants(model) -> list[Property]:
+    """What `prove` proves together: the model's default safety invariants and
+    the control-state invariants (specs/control.py) that strengthen them."""
+    from specs.control import control_invariants
+
+    invs = [p for p in model.properties() if p.default and p.kind == INVARIANT]
+    return invs + control_invariants(model)
+
+
 def candidates(rel: Relation, props: list[Property]) -> dict[str, object]:
     """Each candidate invariant as a formula over the state (true = holds)."""
     out: dict[str, object] = {

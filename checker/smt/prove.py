@@ -12,11 +12,9 @@ from pathlib import Path
 from checker import report
 from checker.itf import VERSION, trace_document, write_trace
 from checker.render import Style, print_lines, render_trace, use_color
-from checker.smt.induction import DEFINED, TYPES, prove
-from specs.control import control_invariants
-from specs.property import INVARIANT
+from checker.smt.induction import DEFINED, TYPES, proof_invariants, prove
 
-# What the issue asks to prove; the other invariants help as auxiliaries.
+# The invariants `prove` is for; the others help as auxiliaries.
 TARGETS = ("no-lost-g", "p-ownership", "spinning-accounting")
 
 
@@ -27,8 +25,7 @@ def cmd_prove(args: argparse.Namespace, model) -> int:
         raise EngineUsageError("prove checks fine steps only (not --steps macro)")
     if not args.solver_timeout >= 0:
         raise EngineUsageError(f"--solver-timeout must be 0 or more (got {args.solver_timeout})")
-    invs = [p for p in model.properties() if p.default and p.kind == INVARIANT]
-    invs += control_invariants(model)  # the auxiliary invariants the proof needs
+    invs = proof_invariants(model)
     res = prove(model, invs, k=args.k, timeout_s=args.solver_timeout or None)
     out_dir = Path(args.out)
     entries = []
