@@ -10,7 +10,14 @@ from conftest import run_cli
 
 from checker.itf import read_trace
 from checker.smt.expr import evaluate
-from checker.smt.induction import CTI_START, DEFINED, TYPES, candidates, prove
+from checker.smt.induction import (
+    CTI_START,
+    DEFINED,
+    TYPES,
+    candidates,
+    proof_invariants,
+    prove,
+)
 from checker.smt.relation import relation_for
 from model.config import Config
 from model.factory import build_model
@@ -39,8 +46,57 @@ def test_counterexamples_to_induction_are_steps_of_the_model():
         assert evaluate(cand[name], first.state)
 
 
+TARGETS = {"no-lost-g", "p-ownership", "spinning-accounting"}
+
+
+def assert_real_cti(model, invs, name, cti):
+    """The counterexample to induction starts in a state satisfying the
+    candidates, takes a step of the model (label included) and breaks `name`."""
+    cand = candidates(relation_for(model, invs), invs)
+    first, second = cti.steps
+    assert first.label == CTI_START and name in cti.broken
+    succ, _ = model.successors(first.state)
+    assert (second.actor, second.label, second.state) in succ
+    assert evaluate(cand[name], first.state) and not evaluate(cand[name], second.state)
+
+
+def test_the_targets_are_proved_with_the_control_state_invariants():
+    model = build_model(Config(cores=1, workload="syscall-heavy"), symmetry=False)
+    res = prove(model, proof_invariants(model), k=1)
+    assert not res.base_failed and not res.unknown
+    assert set(res.proved) >= TARGETS
+    # Without the control-state invariants, the targets are not inductive.
+    weaker = prove(model, invariants(model), k=1)
+    assert not set(weaker.proved) >= TARGETS
+
+
+def test_asking_per_program_counter_finds_what_one_query_finds():
+    """Houdini's result is the largest inductive subset, whatever order the
+    queries come in: the two ways of asking must agree exactly."""
+    model = build_model(Config(cores=1, workload="syscall-heavy"), symmetry=False)
+    invs = proof_invariants(model)
+    split = prove(model, invs, k=1)
+    whole = prove(model, invs, k=1, by_command=False)
+    assert not split.unknown and not whole.unknown
+    assert split.proved == whole.proved
+    assert set(split.not_proved) == set(whole.not_proved)
+
+
+def test_a_broken_step_is_not_proved():
+    """A mutation whose step loses a G: the base case holds (the initial state
+    is fine) and the step case must find the step that breaks no-lost-g."""
+    model = build_model(
+        Config(cores=1, workload="syscall-heavy", mutation="exitsyscall-drops-g"), symmetry=False
+    )
+    invs = proof_invariants(model)
+    res = prove(model, invs, k=1)
+    assert not res.base_failed and not res.unknown
+    assert "no-lost-g" not in res.proved
+    assert_real_cti(model, invs, "no-lost-g", res.not_proved["no-lost-g"])
+
+
 def test_a_violation_from_the_initial_state_is_a_failure():
-    model = build_model(Config(cores=2, mutation="wakep-leaks-nmspinning"), symmetry=False)
+    model = build_model(Config(cores=1, mutation="wakep-leaks-nmspinning"), symmetry=False)
     res = prove(model, invariants(model), k=4)  # it fails after 3 steps
     assert "spinning-accounting" in res.base_failed
     assert "spinning-accounting" not in res.proved

@@ -103,8 +103,18 @@ def _split(f) -> list:
     return [f]
 
 
-def prove(model, props: list[Property], k: int = 1, timeout_s: float | None = None) -> ProofResult:
-    """k-induction of every invariant in `props`, each strengthened by the others."""
+def prove(
+    model,
+    props: list[Property],
+    k: int = 1,
+    timeout_s: float | None = None,
+    by_command: bool = True,
+) -> ProofResult:
+    """k-induction of every invariant in `props`, each strengthened by the others.
+
+    For k = 1 the step case is asked one program counter at a time
+    (`by_command`); False asks it as one query over the whole relation, as
+    for k > 1 (the tests check that both find the same invariants)."""
     start = time.perf_counter()
     invs = [p for p in props if p.kind == INVARIANT and p.check is not None]
     rel = relation_for(model, invs)
@@ -122,7 +132,7 @@ def prove(model, props: list[Property], k: int = 1, timeout_s: float | None = No
         return res
     parts = conjuncts(candidates(rel, invs))
     live = [n for n, (c, _) in parts.items() if c not in res.base_failed]
-    step_case = _step_case_by_command if k == 1 else _step_case_unrolled
+    step_case = _step_case_by_command if k == 1 and by_command else _step_case_unrolled
     live = step_case(rel, {n: parts[n][1] for n in live}, k, timeout_s, res)
     if not res.unknown:
         whole = dict.fromkeys(c for c, _ in parts.values() if c not in res.base_failed)
@@ -131,8 +141,12 @@ def prove(model, props: list[Property], k: int = 1, timeout_s: float | None = No
     return res
 
 
+def _owner(conjunct: str) -> str:
+    return conjunct.rsplit("#", 1)[0]
+
+
 def _drop(res: ProofResult, cti_steps: list[Step], broken_parts: list[str], k: int) -> None:
-    owners = list(dict.fromkeys(n.rsplit("#", 1)[0] for n in broken_parts))
+    owners = list(dict.fromkeys(_owner(n) for n in broken_parts))
     cti = Cti(k, owners, cti_steps)
     for c in owners:
         res.not_proved.setdefault(c, cti)
@@ -223,9 +237,10 @@ def _break_at(enc: Encoder, terms, reads, alive: set, cmds: list[Command], timeo
 
 
 def _step_case_unrolled(rel: Relation, live: dict[str, object], k: int, timeout_s, res) -> set:
-    """The step case for k > 1: one query over k unrolled steps of the whole
+    """The step case as one query over k unrolled steps of the whole
     relation, on a shortest path (distinct states: k-induction is complete
-    with it)."""
+    with it). Each round is one such query, and dear: for k > 1 a broken
+    conjunct drops its whole candidate, so that there are few rounds."""
     u = Unroller(rel)
     solver = z3.SolverFor("QF_BV")
     if timeout_s:
@@ -264,6 +279,9 @@ def _step_case_unrolled(rel: Relation, live: dict[str, object], k: int, timeout_
         broken = [n for n in live if n in alive and not evaluate(live[n], states[-1])]
         if not broken:
             raise RuntimeError("the solver's counterexample to induction breaks no invariant")
+        if k > 1:
+            owners = {_owner(n) for n in broken}
+            broken = [n for n in live if n in alive and _owner(n) in owners]
         steps = [Step(None, CTI_START, states[0])]
         for d, cmd in enumerate(cmds):
             steps.append(Step(cmd.actor, cmd.label_on(states[d]), states[d + 1]))
