@@ -15,6 +15,8 @@ A fixed matrix of check runs ("cells"), each with the verdicts it must give:
   smt        the z3 engine (bounded model checking) on Go's scheduler at
              `--cores 2 --depth 8`, and on every safety mutation whose
              counterexample it reaches in the gate's time: the same verdict.
+  proof      `prove --cores 2`: k-induction proves no-lost-g, p-ownership
+             and spinning-accounting for every reachable state.
 
 The safety and liveness cells named `go1.26` check the go1.26 profile (the
 system-call path without _Psyscall, model/go126.py); the others the default
@@ -65,9 +67,9 @@ class GateError(Exception):
 @dataclass(frozen=True)
 class Cell:
     id: str
-    kind: str  # safety | liveness | finding | mutation | benign
-    config: dict  # Config fields, plus "depth"
-    expect: dict[str, str]  # property -> "pass" | "fail" | "n/a"; "*": all checked
+    kind: str  # safety | liveness | finding | mutation | benign | smt | proof
+    config: dict  # Config fields, plus "depth" (not for a proof)
+    expect: dict[str, str]  # property -> "pass" | "fail" | "n/a" | "proved"; "*": all pass
     props: tuple[str, ...] = ()  # () = every default property
     counted: bool = True  # its counts are in the manifest
     quick: bool = False
@@ -199,6 +201,19 @@ def matrix() -> list[Cell]:
                 counted=False,
             )
         )
+    # k-induction: the targets hold at every depth, not only to the depth bound.
+    from checker.smt.induction import TARGETS as PROOF_TARGETS
+
+    cells.append(
+        Cell(
+            "proof/mixed/c2",
+            "proof",
+            {"cores": 2},
+            {p: "proved" for p in PROOF_TARGETS},
+            props=PROOF_TARGETS,
+            counted=False,
+        )
+    )
     return cells
 
 
@@ -250,6 +265,8 @@ def run_cell(cell: Cell, out_dir: Path | None = None) -> CellResult:
     from model.factory import build_model
 
     start = time.monotonic()
+    if cell.kind == "proof":
+        return _run_proof(cell, start)
     cfg = dict(cell.config)
     depth = cfg.pop("depth")
     smt = cell.kind == "smt"
@@ -277,6 +294,40 @@ def run_cell(cell: Cell, out_dir: Path | None = None) -> CellResult:
             path = out_dir / f"{cell.id.replace('/', '-')}.itf.json"
             write_trace(path, doc)
             res.trace = str(path)
+    res.elapsed = time.monotonic() - start
+    return res
+
+
+def _run_proof(cell: Cell, start: float) -> CellResult:
+    """k-induction as `prove` runs it; a target not proved names the
+    candidates its counterexample to induction breaks."""
+    from checker.smt.induction import proof_invariants, prove
+    from model.config import Config
+    from model.factory import build_model
+
+    model = build_model(Config(**cell.config), symmetry=False)
+    proof = prove(model, proof_invariants(model), k=1)
+    res = CellResult(cell)
+    for p in cell.props:
+        if p in proof.base_failed:
+            res.verdicts[p] = "fail"
+        elif p in proof.proved:
+            res.verdicts[p] = "proved"
+        elif p in proof.not_proved:
+            res.verdicts[p] = "not-proved"
+        else:
+            res.verdicts[p] = "unknown"
+    _judge(res)
+    if not res.ok:
+        why = [f"{p}: {proof.base_failed[p]}" for p in cell.props if p in proof.base_failed]
+        why += [
+            f"{p}: counterexample to induction breaks {', '.join(proof.not_proved[p].broken)}"
+            for p in cell.props
+            if p in proof.not_proved
+        ]
+        if proof.unknown:
+            why.append(f"the solver gave no answer: {proof.unknown}")
+        res.problem += "; " + "; ".join(why) if why else ""
     res.elapsed = time.monotonic() - start
     return res
 
@@ -363,7 +414,7 @@ def _judge(res: CellResult) -> None:
 
     live = {p.id for p in LIVENESS_PROPERTIES}
     wrong_fail = [p for p, v in res.verdicts.items() if v == "fail" and want.get(p) != "fail"]
-    if verdicts & {"inconclusive", "unknown"} and not wrong_fail:
+    if verdicts & {"inconclusive", "unknown", "not-proved"} and not wrong_fail:
         res.exit_code = EXIT_INCONCLUSIVE
     elif any(p in live for p in wrong_fail) or any(p in live for p in want):
         res.exit_code = EXIT_LIVENESS

@@ -18,7 +18,14 @@ from checker.gate import (
     sarif,
 )
 from checker.itf import read_trace
-from checker.report import EXIT_LIVENESS, EXIT_MANIFEST, EXIT_OK, EXIT_SAFETY, EXIT_USAGE
+from checker.report import (
+    EXIT_INCONCLUSIVE,
+    EXIT_LIVENESS,
+    EXIT_MANIFEST,
+    EXIT_OK,
+    EXIT_SAFETY,
+    EXIT_USAGE,
+)
 from model.mutations import MUTATIONS
 from tests.conftest import ROOT, run_cli
 
@@ -198,3 +205,24 @@ def test_gate_writes_junit_and_sarif_files(tmp_path: Path):
     assert code == EXIT_OK, err
     assert ET.fromstring(junit.read_text()).get("failures") == "0"
     assert json.loads(sar.read_text())["runs"][0]["results"] == []
+
+
+def test_a_proof_cell_passes_only_when_the_targets_are_proved():
+    """The gate's proof cell on a model whose step loses a G: no-lost-g is
+    not proved (exit 4, with what broke it); the same cell on Go's scheduler
+    is right."""
+    targets = ("no-lost-g", "p-ownership", "spinning-accounting")
+    cfg = {"cores": 1, "workload": "syscall-heavy"}
+    go = run_cell(Cell("test/proof", "proof", cfg, dict.fromkeys(targets, "proved"), targets))
+    assert go.ok, go.problem
+    broken = Cell(
+        "test/proof-broken",
+        "proof",
+        {**cfg, "mutation": "exitsyscall-drops-g"},
+        dict.fromkeys(targets, "proved"),
+        targets,
+    )
+    res = run_cell(broken)
+    assert not res.ok and res.exit_code == EXIT_INCONCLUSIVE
+    assert res.verdicts["no-lost-g"] == "not-proved"
+    assert "counterexample to induction breaks" in res.problem and "no-lost-g" in res.problem

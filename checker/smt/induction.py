@@ -34,6 +34,9 @@ from specs.property import INVARIANT, Property
 TYPES = "field-types"  # the auxiliary invariant: every byte within its type
 DEFINED = "model-defined"  # and no step or check of the model fails there
 
+# The invariants `prove` is for; the others help as auxiliaries.
+TARGETS = ("no-lost-g", "p-ownership", "spinning-accounting")
+
 CTI_START = "any state satisfying the candidate invariants"
 
 

@@ -12,10 +12,7 @@ from pathlib import Path
 from checker import report
 from checker.itf import VERSION, trace_document, write_trace
 from checker.render import Style, print_lines, render_trace, use_color
-from checker.smt.induction import DEFINED, TYPES, proof_invariants, prove
-
-# The invariants `prove` is for; the others help as auxiliaries.
-TARGETS = ("no-lost-g", "p-ownership", "spinning-accounting")
+from checker.smt.induction import DEFINED, TARGETS, TYPES, proof_invariants, prove
 
 
 def cmd_prove(args: argparse.Namespace, model) -> int:
