@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from model.machine import foldable
 from model.pcs import PC, PC_NAMES
-from model.state import G_RUNNABLE, G_RUNNING, G_SYSCALL, NONE
+from model.state import G_RUNNABLE, G_RUNNING, G_SYSCALL, NONE, P_SYSCALL
 from specs.property import INVARIANT, Property
 
 # Where an M runs wakep/startm/handoffp as a procedure, and where it returns.
@@ -351,6 +351,26 @@ def midle_is_parked(model, t: bytes) -> str | None:
     return None
 
 
+def syscall_p_has_its_m(model, t: bytes) -> str | None:
+    """A P in _Psyscall is the oldp of an M in a system call: only
+    entersyscall puts a P there, and that M keeps it as oldp until
+    exitsyscall. (Not exactly one: after sysmon's retake another M may take
+    the P into a system call of its own while the first still names it.)"""
+    L = model.L
+    for p in range(L.nP):
+        if not syscall_p_ok(model, t, p):
+            return f"P{p} is in _Psyscall but no M in a system call has it as oldp"
+    return None
+
+
+@foldable
+def syscall_p_ok(model, t: bytes, p: int) -> bool:
+    L = model.L
+    if t[L.p_status[p]] != P_SYSCALL:
+        return True
+    return any(t[L.oldp[m]] == p and t[L.pc[m]] == PC.IN_SYSCALL for m in range(L.nM))
+
+
 def queued_gs_runnable(model, t: bytes) -> str | None:
     """A G named in a run queue, a runnext or an M's transit slots is runnable."""
     L = model.L
@@ -444,6 +464,11 @@ CONTROL_INVARIANTS = [
     ),
     _inv("no-throw", "the runtime never throws; every actor stays at pcs of its own", no_throw),
     _inv("midle-is-parked", "an M is on sched.midle, once, exactly when parked", midle_is_parked),
+    _inv(
+        "syscall-p-has-its-m",
+        "a P in _Psyscall is the oldp of an M in a system call",
+        syscall_p_has_its_m,
+    ),
     _inv("queued-gs-runnable", "a G in a queue or in transit is runnable", queued_gs_runnable),
     _inv("queues-packed", "every queue is packed at the front of its slots", queues_packed),
 ]

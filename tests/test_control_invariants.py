@@ -11,7 +11,7 @@ from checker.explore import explore
 from model.config import Config
 from model.factory import build_model
 from model.pcs import PC
-from model.state import NONE
+from model.state import NONE, P_SYSCALL
 from specs.control import control_invariants
 
 
@@ -49,6 +49,10 @@ def test_each_shape_of_unreachable_state_is_rejected():
     bad[L.pc[1]] = PC.PARKED
     bad[L.spinning[1]] = 1
     assert by_id["spinning-matches-pc"].check(model, bytes(bad))
+    # A P in a system call that no M in a system call names as its oldp.
+    bad = bytearray(s)
+    bad[L.p_status[1]] = P_SYSCALL
+    assert by_id["syscall-p-has-its-m"].check(model, bytes(bad))
     # Sysmon holding a G.
     bad = bytearray(s)
     bad[L.curg[L.SYSMON]] = 0
