@@ -5,15 +5,19 @@ k steps from an initial state violates it, and (step) any k consecutive
 states that satisfy it, joined by steps, are followed by a state that
 satisfies it. P alone is rarely inductive: a state that satisfies P but is
 not reachable may step out of it. So P is strengthened with auxiliary
-invariants — here the model's other safety invariants, the field types and
-"the model never fails here" — and the whole conjunction is proved at once
-(each conjunct is then proved as well, never merely assumed).
+invariants — here the model's other safety invariants, the control-state
+invariants of specs/control.py (what each M's registers hold at each
+program counter), the field types and "the model never fails here" — and
+the whole conjunction is proved at once (each conjunct is then proved as
+well, never merely assumed).
 
 Which conjuncts go in is found Houdini-style: start with all of them; when
 the step case fails, the conjuncts the counterexample's last state breaks
 are not inductive relative to the others: they are dropped (with the
 counterexample to induction kept, to show) and the rest is tried again. At
 the fixpoint what is left is k-inductive; with the base case, it is proved.
+For k = 1 the step case is asked one actor and program counter at a time
+(`_step_case_by_command`), which is what makes it finish.
 """
 
 from __future__ import annotations
