@@ -102,6 +102,7 @@ def run_bmc(
     timeout_s: float | None = None,
     progress: Callable[[int, float], None] | None = None,
     rel: Relation | None = None,
+    lemmas: Any = True,
 ) -> BmcResult:
     start = time.perf_counter()
     rel = rel or relation_for(model, props)
@@ -145,6 +146,8 @@ def run_bmc(
 
     for d in range(depth + 1):
         t0 = time.perf_counter()
+        if lemmas is not True:
+            solver.add(u.pred(lemmas, d, "lemmas"))
         # One query for everything that could go wrong at this depth: when
         # nothing can (the common case), that is the only proof the solver
         # has to find; otherwise each property is asked on its own.
