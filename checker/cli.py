@@ -159,6 +159,12 @@ def build_parser() -> Parser:
         metavar="SECONDS",
         help="smt: limit per solver query; no answer in time is inconclusive (exit 4)",
     )
+    s.add_argument(
+        "--lemmas",
+        action="store_true",
+        help="smt: first prove the invariants by k-induction (as `prove`), then assume the "
+        "proved ones in every state BMC unrolls: the same verdicts, far deeper",
+    )
 
     pv = sub.add_parser(
         "prove",

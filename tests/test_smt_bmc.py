@@ -13,6 +13,7 @@ from checker.explore import explore
 from checker.itf import read_trace
 from checker.smt.bmc import run_bmc
 from checker.smt.cli import disagreements
+from checker.smt.induction import proof_invariants, prove
 from checker.trace import rebuild
 from model.config import Config
 from model.factory import build_model
@@ -90,6 +91,39 @@ def test_correct_model_agrees_no_violation():
     assert res.depth_reached == 6
     assert {f.verdict for f in res.findings.values()} == {"pass"}
     assert explicit_depths(model, props, 6) == {}
+
+
+@pytest.mark.parametrize("name", ["exitsyscall-drops-g", "exitsyscall-no-cas"])
+def test_lemmas_change_no_verdict_and_no_depth(name):
+    """BMC assuming the invariants k-induction proved for this model finds the
+    same violations at the same depths: the mutation's broken invariant is
+    not among the lemmas (prove does not prove it), so nothing real is cut."""
+    model, props, depth = setup(name)
+    proof = prove(model, proof_invariants(model), k=1)
+    assert not set(MUTATIONS[name].violates) & set(proof.proved)
+    plain = run_bmc(model, props, depth)
+    strengthened = run_bmc(model, props, depth, lemmas=proof.lemmas)
+
+    def verdicts(res):
+        return {pid: (f.verdict, f.depth) for pid, f in res.findings.items()}
+
+    assert verdicts(strengthened) == verdicts(plain)
+    assert any(f.verdict == "fail" for f in strengthened.findings.values())
+
+
+def test_cli_both_with_lemmas_agree(out_dir):
+    code, out, err = run_cli(
+        "--engine", "both", "--lemmas", "--mutation", "exitsyscall-drops-g", "--cores", "1",
+        "--workload", "syscall-heavy", "--depth", "11", "--json", "--quiet",
+        "--out", str(out_dir),
+    )  # fmt: skip
+    assert code == 1, err
+    doc = json.loads(out)
+    assert doc["disagree"] == []
+    lemmas = doc["smt"]["lemmas"]
+    assert lemmas["proved"] and "no-lost-g" not in lemmas["proved"]
+    failed = {p["id"]: p["depth"] for p in doc["smt"]["properties"] if p["verdict"] == "fail"}
+    assert "no-lost-g" in failed  # at the depth the explicit engine finds (disagree is empty)
 
 
 def test_cli_smt_writes_a_trace_the_viewer_reads(out_dir):

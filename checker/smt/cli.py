@@ -47,9 +47,30 @@ def run_smt(args: argparse.Namespace, model, props: list, out_dir: Path, progres
         if progress:
             print(f"bmc depth {d}: {secs:.2f} s", file=sys.stderr, flush=True)
 
-    res = run_bmc(model, props, args.depth, timeout_s=args.solver_timeout or None, progress=show)
+    timeout_s = args.solver_timeout or None
+    lemmas, proof = True, None
+    if args.lemmas:
+        from checker.smt.induction import proof_invariants, prove
+
+        proof = prove(model, proof_invariants(model), k=1, timeout_s=timeout_s)
+        if progress:
+            print(
+                f"lemmas: {len(proof.proved)} invariants proved by k-induction in "
+                f"{proof.elapsed_s:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+        lemmas = proof.lemmas
+    res = run_bmc(model, props, args.depth, timeout_s=timeout_s, progress=show, lemmas=lemmas)
     all_props = [p for p in model.properties() if p.default]
-    return summarize_bmc(model, props, res, out_dir=out_dir, all_props=all_props)
+    summary = summarize_bmc(model, props, res, out_dir=out_dir, all_props=all_props)
+    if proof is not None:
+        summary["lemmas"] = {
+            "proved": proof.proved,
+            "unknown": proof.unknown,
+            "elapsed_s": round(proof.elapsed_s, 3),
+        }
+    return summary
 
 
 def cmd_check_engine(args: argparse.Namespace, model, props: list, explicit) -> int:

@@ -29,7 +29,7 @@ import z3
 
 from checker.smt.bmc import run_bmc
 from checker.smt.encode import Encoder
-from checker.smt.expr import Node, evaluate, not_, or_
+from checker.smt.expr import Node, and_, evaluate, not_, or_
 from checker.smt.relation import Command, Relation, relation_for
 from checker.smt.unroll import Unroller, state_bytes, type_ok
 from checker.trace import Step
@@ -60,6 +60,7 @@ class ProofResult:
     not_proved: dict[str, Cti]  # dropped, with the CTI that dropped it
     base_failed: dict[str, str]  # violated from an initial state (depth, message)
     unknown: str = ""  # the solver's reason, if a query had no answer
+    lemmas: object = True  # every proved conjunct, one formula: holds in every reachable state
     k: int = 1
     rounds: int = 0
     elapsed_s: float = 0.0
@@ -142,6 +143,7 @@ def prove(
     step_case = _step_case_by_command if k == 1 and by_command else _step_case_unrolled
     live = step_case(rel, {n: parts[n][1] for n in live}, k, timeout_s, res)
     if not res.unknown:
+        res.lemmas = and_(*(parts[n][1] for n in parts if n in live))
         whole = dict.fromkeys(c for c, _ in parts.values() if c not in res.base_failed)
         res.proved = [c for c in whole if all(parts[n][0] != c or n in live for n in parts)]
     res.elapsed_s = time.perf_counter() - start
