@@ -12,9 +12,9 @@ from model.factory import build_model
 
 def bench_smt(cores_list: list[int], depth: int, budget_s: float) -> list[dict]:
     """For each core count: the relation's build time, the time of each BMC
-    depth (all safety properties), and k = 1 induction. A core count whose
-    BMC passes `budget_s` stops at the depth it reached (the curve so far)."""
-    from checker.smt.bmc import run_bmc
+    depth (all safety properties), k = 1 induction, and BMC again assuming
+    what the induction proved (`--lemmas`). A BMC run that passes `budget_s`
+    stops at the depth it reached (the curve so far)."""
     from checker.smt.induction import proof_invariants, prove
     from checker.smt.relation import relation_for
 
@@ -25,20 +25,7 @@ def bench_smt(cores_list: list[int], depth: int, budget_s: float) -> list[dict]:
         rel = relation_for(model, props)
         build = rel.build_s
         print(f"relation cores {cores}: {len(rel.steps)} commands, {build:.1f} s", flush=True)
-        start = time.perf_counter()
-        per_depth: list[float] = []
-
-        def show(d: int, secs: float, cores=cores, per_depth=per_depth, start=start) -> None:
-            per_depth.append(secs)
-            total = time.perf_counter() - start
-            print(f"bmc cores {cores} depth {d}: {secs:.2f} s (total {total:.1f} s)", flush=True)
-            if total > budget_s:
-                raise _OverBudget
-
-        try:
-            stopped = run_bmc(model, props, depth, progress=show, rel=rel).stopped
-        except _OverBudget:
-            stopped = f"over the budget of {budget_s:g} s"
+        plain, stopped = _bmc_curve("bmc", model, props, rel, depth, budget_s, True)
         t = time.perf_counter()
         proof = prove(model, proof_invariants(model), k=1)
         ind = time.perf_counter() - t
@@ -47,19 +34,47 @@ def bench_smt(cores_list: list[int], depth: int, budget_s: float) -> list[dict]:
             f"proved {', '.join(proof.proved) or 'nothing'}",
             flush=True,
         )
+        strong, strong_stopped = _bmc_curve(
+            "bmc --lemmas", model, props, rel, depth, budget_s, proof.lemmas
+        )
         rows.append(
             {
                 "cores": cores,
                 "depth": depth,
                 "relation_build_s": round(build, 3),
-                "bmc_per_depth_s": [round(x, 3) for x in per_depth],
-                "bmc_total_s": round(sum(per_depth), 3),
+                "bmc_per_depth_s": [round(x, 3) for x in plain],
+                "bmc_total_s": round(sum(plain), 3),
                 "bmc_stopped": stopped,
                 "induction_k1_s": round(ind, 3),
                 "induction_proved": proof.proved,
+                "bmc_lemmas_per_depth_s": [round(x, 3) for x in strong],
+                "bmc_lemmas_total_s": round(sum(strong), 3),
+                "bmc_lemmas_stopped": strong_stopped,
             }
         )
     return rows
+
+
+def _bmc_curve(name: str, model, props, rel, depth: int, budget_s: float, lemmas):
+    """One BMC run's seconds per depth, printed as they come, and why it stopped."""
+    from checker.smt.bmc import run_bmc
+
+    cores = model.cfg.cores
+    start = time.perf_counter()
+    per_depth: list[float] = []
+
+    def show(d: int, secs: float) -> None:
+        per_depth.append(secs)
+        total = time.perf_counter() - start
+        print(f"{name} cores {cores} depth {d}: {secs:.2f} s (total {total:.1f} s)", flush=True)
+        if total > budget_s:
+            raise _OverBudget
+
+    try:
+        stopped = run_bmc(model, props, depth, progress=show, rel=rel, lemmas=lemmas).stopped
+    except _OverBudget:
+        stopped = f"over the budget of {budget_s:g} s"
+    return per_depth, stopped
 
 
 def bench_wait(depths: list[int]) -> list[dict]:
