@@ -1,11 +1,14 @@
-"""k-induction: every counterexample to induction is made of real steps of
-the model and breaks what it says it breaks; a property violated from the
+"""k-induction: the targets are proved with the control-state invariants and
+not without them, nor for a model whose step loses a G; both ways of asking
+the step case agree; every counterexample to induction is made of real steps
+of the model and breaks what it says it breaks; a property violated from the
 initial state is reported as a failure, not as unproved."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import run_cli
 
 from checker.itf import read_trace
@@ -58,9 +61,15 @@ def assert_real_cti(model, invs, name, cti):
     assert evaluate(cand[name], first.state) and not evaluate(cand[name], second.state)
 
 
-def test_the_targets_are_proved_with_the_control_state_invariants():
+@pytest.fixture(scope="module")
+def proved():
+    """k = 1 induction at --cores 1, syscall-heavy, asked per program counter."""
     model = build_model(Config(cores=1, workload="syscall-heavy"), symmetry=False)
-    res = prove(model, proof_invariants(model), k=1)
+    return model, prove(model, proof_invariants(model), k=1)
+
+
+def test_the_targets_are_proved_with_the_control_state_invariants(proved):
+    model, res = proved
     assert not res.base_failed and not res.unknown
     assert set(res.proved) >= set(TARGETS)
     # Without the control-state invariants, the targets are not inductive.
@@ -68,13 +77,11 @@ def test_the_targets_are_proved_with_the_control_state_invariants():
     assert not set(weaker.proved) >= set(TARGETS)
 
 
-def test_asking_per_program_counter_finds_what_one_query_finds():
+def test_asking_per_program_counter_finds_what_one_query_finds(proved):
     """Houdini's result is the largest inductive subset, whatever order the
     queries come in: the two ways of asking must agree exactly."""
-    model = build_model(Config(cores=1, workload="syscall-heavy"), symmetry=False)
-    invs = proof_invariants(model)
-    split = prove(model, invs, k=1)
-    whole = prove(model, invs, k=1, by_command=False)
+    model, split = proved
+    whole = prove(model, proof_invariants(model), k=1, by_command=False)
     assert not split.unknown and not whole.unknown
     assert split.proved == whole.proved
     assert set(split.not_proved) == set(whole.not_proved)
