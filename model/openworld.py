@@ -69,6 +69,7 @@ from model.config import Config
 from model.gmp import GMPModel
 from model.machine import TRUNCATED, choices, step
 from model.pcs import PC
+from model.pcs import PROCEDURES as CLOSED_WORLD_PROCEDURES
 from model.state import (
     G_DEAD,
     G_RUNNABLE,
@@ -115,18 +116,8 @@ LOOKING = frozenset(
 ANY_P = 254  # eager_step: the observed step may put work on any running P
 # Steps after which the M's own P may have more to steal, unobserved.
 PUBLISHING = frozenset({PC.RUNQPUT_RING, PC.RUNQPUTBATCH, PC.FR_RECHECK_ACQUIRE})
-# Runtime procedures that return to their caller's `ret`.
-PROCEDURES = frozenset(
-    {
-        PC.WAKEP_CAS,
-        PC.WAKEP_PIDLE,
-        PC.STARTM,
-        PC.HANDOFFP,
-        PC.HANDOFFP_SPIN,
-        PC.HANDOFFP_LOCK,
-        PC.ALLOCM,
-    }
-)
+# Runtime procedures that return to their caller's `ret`, newm's allocm too.
+PROCEDURES = CLOSED_WORLD_PROCEDURES | {PC.ALLOCM}
 
 
 @dataclass

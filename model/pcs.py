@@ -61,3 +61,11 @@ class PC(IntEnum):
 
 
 PC_NAMES = {int(p): p.name for p in PC}
+
+# wakep, startm and handoffp: procedures an M calls with m.ret set to where
+# they return; sysmon calls startm and handoffp the same way.
+PROCEDURES = frozenset(
+    {PC.WAKEP_CAS, PC.WAKEP_PIDLE, PC.STARTM, PC.HANDOFFP, PC.HANDOFFP_SPIN, PC.HANDOFFP_LOCK}
+)
+# The program counters sysmon runs: its loop, and the handoffp/startm it calls.
+SYSMON_PCS = frozenset({PC.SYSMON, PC.STARTM, PC.HANDOFFP, PC.HANDOFFP_SPIN, PC.HANDOFFP_LOCK})

@@ -17,13 +17,11 @@ formula per actor, and the module's constant sets become symbolic sets.
 from __future__ import annotations
 
 from model.machine import foldable
-from model.pcs import PC, PC_NAMES
+from model.pcs import PC, PC_NAMES, PROCEDURES, SYSMON_PCS
 from model.state import G_RUNNABLE, G_RUNNING, G_SYSCALL, NONE, P_SYSCALL
 from specs.property import INVARIANT, Property
 
-# Where an M runs wakep/startm/handoffp as a procedure, and where it returns.
-PROCEDURE_PCS = frozenset({PC.WAKEP_CAS, PC.WAKEP_PIDLE, PC.STARTM, PC.HANDOFFP})
-PROCEDURE_PCS = PROCEDURE_PCS | {PC.HANDOFFP_SPIN, PC.HANDOFFP_LOCK}
+# Where an M runs wakep/startm/handoffp as a procedure (PROCEDURES), and where it returns.
 WAKEP_PCS = frozenset({PC.WAKEP_CAS, PC.WAKEP_PIDLE, PC.STARTM})
 HANDOFFP_PCS = frozenset({PC.HANDOFFP, PC.HANDOFFP_SPIN, PC.HANDOFFP_LOCK})
 # wakep returns to the G's code (newproc, ready), to schedule() (Gosched) or
@@ -82,7 +80,6 @@ RUNQ_SEEN_EMPTY_PCS = frozenset(
 NO_WORK_PCS = frozenset({PC.HANDOFFP_SPIN, PC.HANDOFFP_LOCK, PC.FR_RECHECK_ACQUIRE})
 # pcs of other profiles (go1.26, the open world) and sysmon's own.
 FOREIGN_M_PCS = frozenset({PC.ENTERSYSCALLBLOCK_CAS, PC.EXITSYSCALL_OLDP, PC.ALLOCM, PC.SYSMON})
-SYSMON_PCS = frozenset({PC.SYSMON}) | P_ARG_PCS
 
 
 PC_NAME_LIST = tuple(PC(i).name if i in PC_NAMES else str(i) for i in range(max(PC) + 1))
@@ -138,7 +135,7 @@ def curg_ok(model, t: bytes, a: int) -> bool:
         pc == PC.RUN
         or pc in RUNQPUT_PCS
         or pc in SYSCALL_PCS
-        or (pc in PROCEDURE_PCS and (ret == PC.RUN or ret == PC.IN_SYSCALL))
+        or (pc in PROCEDURES and (ret == PC.RUN or ret == PC.IN_SYSCALL))
     )
     if not has:
         return g == NONE

@@ -55,14 +55,10 @@ from checker.smt.symbolic import (
     render,
 )
 from model.machine import TRUNCATED
-from model.pcs import PC
+from model.pcs import PC, SYSMON_PCS
 from model.state import G_STATUS_NAMES, NONE, P_STATUS_NAMES, THROW_NAMES, QueueOverflow
 from specs.property import ACTION, INVARIANT, Property
 
-# The program counters sysmon runs: its loop, and the handoffp/startm it calls.
-SYSMON_PCS = frozenset(
-    int(p) for p in (PC.SYSMON, PC.HANDOFFP, PC.HANDOFFP_SPIN, PC.HANDOFFP_LOCK, PC.STARTM)
-)
 M_PCS = frozenset(int(p) for p in PC if p != PC.SYSMON)
 
 
