@@ -31,7 +31,7 @@ from checker.smt.bmc import run_bmc
 from checker.smt.encode import Encoder
 from checker.smt.expr import Node, and_, evaluate, not_, or_
 from checker.smt.relation import Command, Relation, relation_for
-from checker.smt.unroll import Unroller, state_bytes, type_ok
+from checker.smt.unroll import Unroller, command_step, state_bytes, type_ok
 from checker.trace import Step
 from specs.property import INVARIANT, Property
 
@@ -56,8 +56,8 @@ class Cti:
 
 @dataclass
 class ProofResult:
-    proved: list[str]  # conjuncts of the inductive strengthening
-    not_proved: dict[str, Cti]  # dropped, with the CTI that dropped it
+    proved: list[str]  # candidates whose every conjunct is in the inductive strengthening
+    not_proved: dict[str, Cti]  # a conjunct dropped, with the CTI that dropped it
     base_failed: dict[str, str]  # violated from an initial state (depth, message)
     unknown: str = ""  # the solver's reason, if a query had no answer
     lemmas: object = True  # every proved conjunct, one formula: holds in every reachable state
@@ -65,6 +65,16 @@ class ProofResult:
     rounds: int = 0
     elapsed_s: float = 0.0
     per_round_s: list[float] = field(default_factory=list)
+
+    def verdict(self, candidate: str) -> str:
+        """fail (from an initial state), proved, not-proved or unknown."""
+        if candidate in self.base_failed:
+            return "fail"
+        if candidate in self.proved:
+            return "proved"
+        if candidate in self.not_proved:
+            return "not-proved"
+        return "unknown"
 
 
 def proof_invariants(model) -> list[Property]:
@@ -144,8 +154,9 @@ def prove(
     live = step_case(rel, {n: parts[n][1] for n in live}, k, timeout_s, res)
     if not res.unknown:
         res.lemmas = and_(*(parts[n][1] for n in parts if n in live))
-        whole = dict.fromkeys(c for c, _ in parts.values() if c not in res.base_failed)
-        res.proved = [c for c in whole if all(parts[n][0] != c or n in live for n in parts)]
+        dropped = {c for n, (c, _) in parts.items() if n not in live}
+        whole = dict.fromkeys(c for c, _ in parts.values())
+        res.proved = [c for c in whole if c not in dropped and c not in res.base_failed]
     res.elapsed_s = time.perf_counter() - start
     return res
 
@@ -184,7 +195,7 @@ def _step_case_by_command(rel: Relation, live: dict[str, object], k: int, timeou
     alive = set(live)
     generation = 0  # how many drops so far
     proved_at = dict.fromkeys(groups, -1)
-    while any(g < generation or g < 0 for g in proved_at.values()):
+    while any(g < generation for g in proved_at.values()):
         t0 = time.perf_counter()
         res.rounds += 1
         for key, cmds in groups.items():
@@ -217,21 +228,14 @@ def _break_at(enc: Encoder, terms, reads, alive: set, cmds: list[Command], timeo
     if not touched:
         return None
     sel = [z3.Bool(f"cmd{i}") for i in range(len(cmds))]
-    after = {}
-    for k in sorted(written):
-        rhs = enc.x[k]
-        for i, c in enumerate(cmds):
-            if k in c.effect:
-                rhs = z3.If(sel[i], enc.byte_term(c.effect[k]), rhs)
-        after[k] = rhs
+    taken, after = command_step(enc, cmds, sel)
     pairs = list((enc.x[k], v) for k, v in after.items())
     nxt = {n: z3.substitute(terms[n], pairs) for n in touched}
     solver = z3.SolverFor("QF_BV")
     if timeout_s:
         solver.set("timeout", int(timeout_s * 1000))
     solver.add([terms[n] for n in terms if n in alive])
-    solver.add(z3.Or(sel), z3.AtMost(*sel, 1))
-    solver.add([z3.Implies(s, enc.bool_term(c.guard)) for s, c in zip(sel, cmds, strict=True)])
+    solver.add(taken)
     solver.add(z3.Or([z3.Not(nxt[n]) for n in touched]))
     r = solver.check()
     if r == z3.unknown:

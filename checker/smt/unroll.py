@@ -33,17 +33,9 @@ class Unroller:
         # One Boolean per command, exactly one of them true: cheaper for the
         # SAT solver than a binary selector compared with each index.
         self.sel = [z3.Bool(f"c{i}") for i in range(len(steps))]
-        parts = [z3.Or(self.sel), z3.AtMost(*self.sel, 1)] if steps else [z3.BoolVal(False)]
-        writers: dict[int, list[tuple[int, Any]]] = {}
-        for i, c in enumerate(steps):
-            parts.append(z3.Implies(self.sel[i], enc.bool_term(c.guard)))
-            for k, e in c.effect.items():
-                writers.setdefault(k, []).append((i, e))
+        parts, written = command_step(enc, steps, self.sel)
         for k in range(n):
-            rhs = enc.x[k]
-            for i, e in reversed(writers.get(k, [])):
-                rhs = z3.If(self.sel[i], enc.byte_term(e), rhs)
-            parts.append(enc.y[k] == rhs)
+            parts.append(enc.y[k] == written.get(k, enc.x[k]))
         self._trans = z3.And(parts)
         self._states: list[list[Any]] = []
         self._sels: list[list[Any]] = []
@@ -115,6 +107,26 @@ class Unroller:
             if z3.is_true(m.eval(c, model_completion=True)):
                 return self.rel.steps[i]
         raise ValueError(f"no command taken at step {d}")
+
+
+def command_step(enc: Encoder, cmds: list[Command], sel: list) -> tuple[list, dict[int, Any]]:
+    """One of `cmds` is taken, sel[i] saying it is cmds[i]: the constraints
+    (exactly one selector true, and its command's guard holds), and each byte
+    the commands write as an if-then-else over the selectors of its writers
+    (the old byte where none of them is taken)."""
+    parts = [z3.Or(sel), z3.AtMost(*sel, 1)] if cmds else [z3.BoolVal(False)]
+    writers: dict[int, list[tuple[int, Any]]] = {}
+    for i, c in enumerate(cmds):
+        parts.append(z3.Implies(sel[i], enc.bool_term(c.guard)))
+        for k, e in c.effect.items():
+            writers.setdefault(k, []).append((i, e))
+    written = {}
+    for k in sorted(writers):
+        rhs = enc.x[k]
+        for i, e in reversed(writers[k]):
+            rhs = z3.If(sel[i], enc.byte_term(e), rhs)
+        written[k] = rhs
+    return parts, written
 
 
 def solutions_from(u: Unroller, t: bytes, limit: int = 10_000) -> list[tuple[int, str, bytes]]:
