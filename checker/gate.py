@@ -308,15 +308,7 @@ def _run_proof(cell: Cell, start: float) -> CellResult:
     model = build_model(Config(**cell.config), symmetry=False)
     proof = prove(model, proof_invariants(model), k=1)
     res = CellResult(cell)
-    for p in cell.props:
-        if p in proof.base_failed:
-            res.verdicts[p] = "fail"
-        elif p in proof.proved:
-            res.verdicts[p] = "proved"
-        elif p in proof.not_proved:
-            res.verdicts[p] = "not-proved"
-        else:
-            res.verdicts[p] = "unknown"
+    res.verdicts = {p: proof.verdict(p) for p in cell.props}
     _judge(res)
     if not res.ok:
         why = [f"{p}: {proof.base_failed[p]}" for p in cell.props if p in proof.base_failed]
@@ -327,7 +319,8 @@ def _run_proof(cell: Cell, start: float) -> CellResult:
         ]
         if proof.unknown:
             why.append(f"the solver gave no answer: {proof.unknown}")
-        res.problem += "; " + "; ".join(why) if why else ""
+        if why:
+            res.problem += "; " + "; ".join(why)
     res.elapsed = time.monotonic() - start
     return res
 

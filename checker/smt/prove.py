@@ -28,12 +28,13 @@ def cmd_prove(args: argparse.Namespace, model) -> int:
     entries = []
     docs: dict[str, dict] = {}
     for c in [*TARGETS, *[p.id for p in invs if p.id not in TARGETS], TYPES, DEFINED]:
-        e: dict = {"id": c, "target": c in TARGETS}
-        if c in res.base_failed:
-            e.update(verdict="fail", reason=res.base_failed[c])
-        elif c in res.proved:
-            e.update(verdict="proved", k=res.k)
-        elif c in res.not_proved:
+        v = res.verdict(c)
+        e: dict = {"id": c, "target": c in TARGETS, "verdict": v}
+        if v == "fail":
+            e["reason"] = res.base_failed[c]
+        elif v == "proved":
+            e["k"] = res.k
+        elif v == "not-proved":
             cti = res.not_proved[c]
             try:
                 doc = trace_document(
@@ -53,16 +54,16 @@ def cmd_prove(args: argparse.Namespace, model) -> int:
                 )
             except (IndexError, KeyError, ValueError):
                 # A state outside the field types has no readable view.
-                e.update(verdict="not-proved", broken=cti.broken, trace=None)
+                e.update(broken=cti.broken, trace=None)
                 e["states"] = [st.state.hex() for st in cti.steps]
                 entries.append(e)
                 continue
             path = out_dir / f"cti-{report.trace_name(model, c)}"
             write_trace(path, doc)
             docs[c] = doc
-            e.update(verdict="not-proved", broken=cti.broken, trace=str(path))
+            e.update(broken=cti.broken, trace=str(path))
         else:
-            e.update(verdict="unknown", reason=res.unknown or "not reached")
+            e["reason"] = res.unknown or "not reached"
         entries.append(e)
     targets = [e for e in entries if e["target"]]
     if any(e["verdict"] == "fail" for e in targets):
