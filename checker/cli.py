@@ -456,6 +456,8 @@ class ProgressLine:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    if args.lemmas and args.engine == "explicit":
+        raise UsageError("--lemmas is for --engine smt or both")
     model = make_model(args, symmetry=not args.no_symmetry)
     props = select_properties(model, args.property)
     if args.engine != "explicit":

@@ -116,6 +116,7 @@ def test_a_failing_run_prints_the_trace_and_its_file(tmp_path):
         (["view", "missing.json"], "missing.json: no such file"),
         (["bench", "--liveness-config", "nope,2"], "expected WORKLOAD,CORES"),
         (["bench", "--liveness-config", "mixed,x"], "expected WORKLOAD,CORES"),
+        (["--lemmas"], "--lemmas is for --engine smt or both"),
         (["--out", "/dev/null"], "--out /dev/null: /dev/null is not a directory"),
         (["--out", "/dev/null/sub"], "/dev/null is not a directory"),
     ],
