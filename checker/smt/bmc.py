@@ -104,6 +104,11 @@ def run_bmc(
     rel: Relation | None = None,
     lemmas: Any = True,
 ) -> BmcResult:
+    """Every property in `props` checked on every run of at most `depth` steps
+    from the initial states. `lemmas`, a formula over the state that holds in
+    every reachable state (what k-induction proved, `--lemmas`), is asserted
+    in each state the unrolling reaches: no real run is cut, and the solver
+    need not look at unreachable ones."""
     start = time.perf_counter()
     rel = rel or relation_for(model, props)
     init = model.initial_states()
