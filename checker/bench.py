@@ -181,6 +181,22 @@ def liveness_config(text: str) -> dict | None:
     return {"workload": workload, "cores": int(cores), "depth": 0, "steps": "macro", "period": 2}
 
 
+def _bench_against(args) -> int:
+    from checker.bench_against import AgainstError, compare, describe
+    from checker.cli import UsageError
+
+    try:
+        doc = {**provenance(), **compare(args.against, args.runs, args.cores, args.depth)}
+    except AgainstError as e:
+        raise UsageError(f"--against: {e}") from None
+    for line in describe(doc, doc["commit"]):
+        print(line, flush=True)
+    path = Path(args.out) / "bench-against.json"
+    write_atomically(path, json.dumps(doc, indent=2) + "\n")
+    print(f"written to {path}")
+    return 0
+
+
 def _bench_conformance(runs: int) -> dict:
     """Events/s of `conform` on the corpus (tests/conform), when Go is installed."""
     from checker.conform import bench_corpus
@@ -202,6 +218,8 @@ def _bench_conformance(runs: int) -> dict:
 
 
 def cmd_bench(args) -> int:
+    if args.against:
+        return _bench_against(args)
     workers = [int(w) for w in str(args.workers).split(",") if w.strip()]
     rows = []
     for symmetry in (True, False):

@@ -238,6 +238,12 @@ def build_parser() -> Parser:
     )
     b.add_argument("--smt-depth", type=_int("--smt-depth", 0), default=12, help="(12)")
     b.add_argument(
+        "--against",
+        metavar="REV",
+        help="instead: the explicit engine here against commit REV, CPU time of the "
+        "canonical run, alternating runs (writes bench-against.json)",
+    )
+    b.add_argument(
         "--smt-budget", type=float, default=600.0, help="seconds of BMC per core count (600)"
     )
 
