@@ -5,6 +5,7 @@ correct model, and the command line's verdicts, traces and exit codes."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from conftest import run_cli
@@ -82,6 +83,39 @@ def test_deep_violations_agree_on_the_prefix(name):
     res = run_bmc(model, props, DEEP_PREFIX)
     assert {f.verdict for f in res.findings.values()} == {"pass"}
     assert explicit_depths(model, props, DEEP_PREFIX) == {}
+
+
+# The deep mutations BMC reaches at full depth once it assumes what k-induction
+# proved (--lemmas), at their registry configuration or a smaller one with a
+# shorter counterexample: 3 to 5 minutes each, so only with GMPCHECK_SMT_DEEP=1.
+# recheck-before-decrement is out of reach (docs/smt.md).
+DEEP_FULL = {
+    "no-needspinning": {},
+    "resetspinning-no-wakep": {},
+    "handoffp-ignores-global-queue": {"cores": 3, "workload": "mixed", "depth": 9},
+}
+
+
+def test_the_deep_full_list_is_deep():
+    assert set(DEEP_FULL) <= set(DEEP)
+
+
+@pytest.mark.skipif(
+    os.environ.get("GMPCHECK_SMT_DEEP") != "1", reason="minutes each: GMPCHECK_SMT_DEEP=1"
+)
+@pytest.mark.parametrize("name", sorted(DEEP_FULL))
+def test_deep_violation_at_the_same_shortest_depth_with_lemmas(name):
+    at = {**MUTATIONS[name].check_at, **DEEP_FULL[name]}
+    depth = at.pop("depth")
+    model = build_model(Config(mutation=name, **at), symmetry=False)
+    props = [p for p in model.properties() if p.default and p.kind != "liveness"]
+    want = explicit_depths(model, props, depth)
+    first = min(want.values())
+    assert set(want) & set(MUTATIONS[name].violates)
+    proof = prove(model, proof_invariants(model), k=1)
+    res = run_bmc(model, props, first, lemmas=proof.lemmas)
+    got = {pid: f.depth for pid, f in res.findings.items() if f.verdict == "fail"}
+    assert got == {pid: d for pid, d in want.items() if d <= first}
 
 
 def test_correct_model_agrees_no_violation():
