@@ -75,8 +75,8 @@ def _summary(samples: list[dict]) -> dict:
     states = max(samples[0]["states"], 1)
     return {
         "states": states,
-        "cpu_s_median": cpu,
-        "cpu_s_fastest": min(s["cpu_s"] for s in samples),
+        "cpu_s_median": round(cpu, 3),
+        "cpu_s_fastest": round(min(s["cpu_s"] for s in samples), 3),
         "cpu_s_all": [round(s["cpu_s"], 3) for s in samples],
         "us_per_state": round(cpu / states * 1e6, 2),
     }
