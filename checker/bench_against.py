@@ -108,8 +108,8 @@ def compare(rev: str, runs: int, cores: int, depth: int, here: Path | None = Non
                 a, b = _summary(samples["here"]), _summary(samples["rev"])
                 same = a["states"] == b["states"]
                 # CPU time per state: with the same states, the ratio of CPU times.
-                there = b["cpu_s_median"] / b["states"]
-                ratio = a["cpu_s_median"] / a["states"] / there if there > 0 else None
+                there = b["us_per_state"]
+                ratio = a["us_per_state"] / there if there > 0 else None
                 rows.append(
                     {
                         "symmetry": symmetry,

@@ -49,7 +49,8 @@ def test_each_side_runs_its_own_commit(clone):
         assert [r["symmetry"] for r in doc["rows"]] == [True, False]
         for r in doc["rows"]:
             assert len(r["here"]["cpu_s_all"]) == len(r["rev"]["cpu_s_all"]) == runs
-            assert r["ratio"] > 0
+            # The ratio is of the figures printed beside it: CPU time per state.
+            assert r["ratio"] == round(r["here"]["us_per_state"] / r["rev"]["us_per_state"], 4)
     assert all(r["same_states"] for r in same["rows"])
     # The other commit explores another workload: its run is its own code's.
     assert not any(r["same_states"] for r in changed["rows"])
