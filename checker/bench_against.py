@@ -21,8 +21,7 @@ from pathlib import Path
 
 # Runs in the tree being measured (its own model, engine and properties).
 _CHILD = r"""
-import json, sys, time
-import checker, model
+import json, os, sys, time
 from model.config import Config
 from model.factory import build_model
 from checker.explore import explore
@@ -32,8 +31,12 @@ props = [p for p in m.properties() if p.default]
 t = time.process_time()
 ex = explore(m, props, depth=depth, workers=1)
 cpu = time.process_time() - t
-print(json.dumps({"states": len(ex.states), "cpu_s": cpu,
-                  "root": [model.__path__[0], checker.__path__[0]]}))
+tree = os.path.realpath(sys.argv[4]) + os.sep
+outside = sorted(n for n, mod in sys.modules.items()
+                 if n.split(".")[0] in ("model", "checker", "specs", "runtime")
+                 and getattr(mod, "__file__", None)
+                 and not os.path.realpath(mod.__file__).startswith(tree))
+print(json.dumps({"states": len(ex.states), "cpu_s": cpu, "outside": outside}))
 """
 
 
@@ -51,10 +54,10 @@ def _git(*argv: str, cwd: Path) -> str:
     return out.stdout.strip()
 
 
-def _run(tree: Path, cores: int, depth: int, symmetry: bool) -> dict:
+def _run(tree: Path, name: str, cores: int, depth: int, symmetry: bool) -> dict:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(cores), str(depth), str(int(symmetry))],
+        [sys.executable, "-c", _CHILD, str(cores), str(depth), str(int(symmetry)), str(tree)],
         cwd=tree,
         env=env,
         capture_output=True,
@@ -62,11 +65,14 @@ def _run(tree: Path, cores: int, depth: int, symmetry: bool) -> dict:
     )
     if out.returncode != 0:
         last = out.stderr.strip().splitlines()[-1:] or ["no output"]
-        raise AgainstError(f"the canonical run failed in {tree}: {last[0]}")
+        raise AgainstError(f"the canonical run failed at {name}: {last[0]}")
     row = json.loads(out.stdout)
-    # The tree's own code must be what ran, not an installed copy.
-    if not all(Path(r).resolve().is_relative_to(tree.resolve()) for r in row["root"]):
-        raise AgainstError(f"the run in {tree} imported the project from {row['root'][0]}")
+    # The tree's own code must be what ran: a module the commit lacks would
+    # otherwise be found in the installed project.
+    if row["outside"]:
+        raise AgainstError(
+            f"the run at {name} imported {row['outside'][0]} from outside its own tree"
+        )
     return row
 
 
@@ -103,8 +109,9 @@ def compare(rev: str, runs: int, cores: int, depth: int, here: Path | None = Non
                 samples: dict[str, list[dict]] = {"here": [], "rev": []}
                 for i in range(runs):
                     order = (("here", root), ("rev", other))
-                    for name, tree in order if i % 2 == 0 else order[::-1]:
-                        samples[name].append(_run(tree, cores, depth, symmetry))
+                    for side, tree in order if i % 2 == 0 else order[::-1]:
+                        name = "the working tree" if side == "here" else rev
+                        samples[side].append(_run(tree, name, cores, depth, symmetry))
                 a, b = _summary(samples["here"]), _summary(samples["rev"])
                 same = a["states"] == b["states"]
                 # CPU time per state: with the same states, the ratio of CPU times.

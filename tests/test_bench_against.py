@@ -85,3 +85,17 @@ def test_cli_writes_the_comparison(clone, monkeypatch, capsys):
     doc = json.loads((d / "r" / "bench-against.json").read_text())
     assert doc["rev"] == "HEAD" and len(doc["rows"]) == 2
     assert capsys.readouterr().out.count("here / there") == 2
+
+
+def test_a_commit_whose_run_fails_is_one_error_and_leaves_no_worktree(clone):
+    d, _ = clone
+    _git("rm", "-q", "--cached", "model/factory.py", cwd=d)
+    tree = _git("write-tree", cwd=d)
+    _git("reset", "-q", cwd=d)
+    broken = _git("commit-tree", tree, "-p", "HEAD", "-m", "no factory", cwd=d)
+    with pytest.raises(
+        AgainstError, match=f"the run at {broken} imported model.factory from outside"
+    ):
+        compare(broken, 1, 1, 2, here=d)
+    assert _git("worktree", "list", cwd=d).count("\n") == 0
+    assert _git("status", "--porcelain", "--untracked-files=no", cwd=d) == ""
