@@ -26,6 +26,7 @@ from checker.report import (
     EXIT_SAFETY,
     EXIT_USAGE,
 )
+from checker.smt.induction import TARGETS
 from model.mutations import MUTATIONS
 from tests.conftest import ROOT, run_cli
 
@@ -211,16 +212,15 @@ def test_a_proof_cell_passes_only_when_the_targets_are_proved():
     """The gate's proof cell on a model whose step loses a G: no-lost-g is
     not proved (exit 4, with what broke it); the same cell on Go's scheduler
     is right."""
-    targets = ("no-lost-g", "p-ownership", "spinning-accounting")
     cfg = {"cores": 1, "workload": "syscall-heavy"}
-    go = run_cell(Cell("test/proof", "proof", cfg, dict.fromkeys(targets, "proved"), targets))
+    go = run_cell(Cell("test/proof", "proof", cfg, dict.fromkeys(TARGETS, "proved"), TARGETS))
     assert go.ok, go.problem
     broken = Cell(
         "test/proof-broken",
         "proof",
         {**cfg, "mutation": "exitsyscall-drops-g"},
-        dict.fromkeys(targets, "proved"),
-        targets,
+        dict.fromkeys(TARGETS, "proved"),
+        TARGETS,
     )
     res = run_cell(broken)
     assert not res.ok and res.exit_code == EXIT_INCONCLUSIVE

@@ -46,9 +46,10 @@ def test_the_lists_cover_every_safety_mutation():
     assert DEEP, "the deep list is what the shallow one leaves"
 
 
-def setup(name: str):
-    m = MUTATIONS[name]
-    at = dict(m.check_at)
+def setup(name: str, **instead):
+    """The mutation's model at its registry configuration, or with `instead`'s
+    fields (depth included) in place of the registry's."""
+    at = {**MUTATIONS[name].check_at, **instead}
     depth = at.pop("depth")
     model = build_model(Config(mutation=name, **at), symmetry=False)
     props = [p for p in model.properties() if p.default and p.kind != "liveness"]
@@ -61,17 +62,23 @@ def explicit_depths(model, props, depth: int) -> dict[str, int]:
     return {pid: len(rebuild(model, ex, v, by_id[pid])) - 1 for pid, v in ex.violations.items()}
 
 
-@pytest.mark.parametrize("name", SHALLOW)
-def test_same_violation_at_the_same_shortest_depth(name):
-    model, props, depth = setup(name)
+def assert_same_shortest(name: str, model, props, depth: int, lemmas=True):
+    """BMC to the explicit engine's shortest violation finds every property the
+    explicit engine found failing by then, at the same depth, and no other."""
     want = explicit_depths(model, props, depth)
     first = min(want.values())
     assert set(want) & set(MUTATIONS[name].violates)
-    res = run_bmc(model, props, first)
+    res = run_bmc(model, props, first, lemmas=lemmas)
     got = {pid: f.depth for pid, f in res.findings.items() if f.verdict == "fail"}
-    # Every property the explicit engine found failing by `first` steps, and no other.
     assert got == {pid: d for pid, d in want.items() if d <= first}
-    for pid in got:
+    return res
+
+
+@pytest.mark.parametrize("name", SHALLOW)
+def test_same_violation_at_the_same_shortest_depth(name):
+    model, props, depth = setup(name)
+    res = assert_same_shortest(name, model, props, depth)
+    for pid in (p for p, f in res.findings.items() if f.verdict == "fail"):
         steps = res.findings[pid].steps
         assert steps[0].state in model.initial_states()
         assert res.findings[pid].message
@@ -105,17 +112,9 @@ def test_the_deep_full_list_is_deep():
 )
 @pytest.mark.parametrize("name", sorted(DEEP_FULL))
 def test_deep_violation_at_the_same_shortest_depth_with_lemmas(name):
-    at = {**MUTATIONS[name].check_at, **DEEP_FULL[name]}
-    depth = at.pop("depth")
-    model = build_model(Config(mutation=name, **at), symmetry=False)
-    props = [p for p in model.properties() if p.default and p.kind != "liveness"]
-    want = explicit_depths(model, props, depth)
-    first = min(want.values())
-    assert set(want) & set(MUTATIONS[name].violates)
+    model, props, depth = setup(name, **DEEP_FULL[name])
     proof = prove(model, proof_invariants(model), k=1)
-    res = run_bmc(model, props, first, lemmas=proof.lemmas)
-    got = {pid: f.depth for pid, f in res.findings.items() if f.verdict == "fail"}
-    assert got == {pid: d for pid, d in want.items() if d <= first}
+    assert_same_shortest(name, model, props, depth, lemmas=proof.lemmas)
 
 
 def test_correct_model_agrees_no_violation():
