@@ -75,6 +75,14 @@ class Exploration:
     atoms: array = field(default_factory=lambda: array("Q"))
     is_expanded: bytearray = field(default_factory=bytearray)
     is_final: bytearray = field(default_factory=bytearray)
+    # How a stored state is told: by its canonical bytes, or (a compiled
+    # search without --exact) by its 64-bit fingerprint. `key_of` gives the
+    # key of a canonical state, `keys_of` the keys of stored states by number.
+    key_of: Callable[[Any], Any] = field(default=lambda c: c, repr=False)
+    keys_of: Callable[[list[int]], list[Any]] | None = field(default=None, repr=False)
+    fingerprints: bool = False
+    kernel: str = "python"
+    search: Any = field(default=None, repr=False)  # the compiled search, when one ran
 
     @property
     def depth_reached(self) -> int:
@@ -98,6 +106,12 @@ class Exploration:
             else:
                 hi = mid - 1
         return lo
+
+    def keys(self, indices: list[int]) -> list[Any]:
+        """The keys (see key_of) of the states numbered `indices`."""
+        if self.keys_of is not None:
+            return self.keys_of(indices)
+        return [self.states[i] for i in indices]
 
     def path_to(self, idx: int) -> list[int]:
         path = []

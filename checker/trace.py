@@ -9,6 +9,7 @@ it has been executed once more, so a trace is never a guess.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,19 +29,23 @@ class TraceError(RuntimeError):
     in its canonical forms, which is a bug in the model or its symmetry."""
 
 
-def rebuild_path(model: Any, canon_path: list[Any]) -> list[Step]:
-    first = canon_path[0]
+def rebuild_path(
+    model: Any, keys: list[Any], key_of: Callable[[Any], Any] = lambda c: c
+) -> list[Step]:
+    """The run through the stored states whose keys are `keys` (canonical
+    states, or their fingerprints with `key_of` the fingerprint)."""
+    first = keys[0]
     for s in model.initial_states():
-        if model.canonical(s) == first:
+        if key_of(model.canonical(s)) == first:
             cur = s
             break
     else:
         raise TraceError("no initial state has the trace's first state as canonical form")
     steps = [Step(None, "init", cur)]
-    for want in canon_path[1:]:
+    for want in keys[1:]:
         succ, _ = model.successors(cur)
         for actor, label, u in succ:
-            if model.canonical(u) == want:
+            if key_of(model.canonical(u)) == want:
                 steps.append(Step(actor, label, u))
                 cur = u
                 break
@@ -52,12 +57,13 @@ def rebuild_path(model: Any, canon_path: list[Any]) -> list[Step]:
 def rebuild(model: Any, ex: Exploration, v: Violation, prop: Property) -> list[Step]:
     """The trace of a violation: the path to its state, and for an action
     property the violating step out of it."""
-    steps = rebuild_path(model, [ex.states[i] for i in ex.path_to(v.state)])
+    steps = rebuild_path(model, ex.keys(ex.path_to(v.state)), ex.key_of)
     if prop.kind == ACTION:
         cur = steps[-1].state
         succ, _ = model.successors(cur)
+        want = ex.key_of(v.next_state)
         for actor, label, u in succ:
-            if model.canonical(u) == v.next_state and prop.check(model, cur, label, u):
+            if ex.key_of(model.canonical(u)) == want and prop.check(model, cur, label, u):
                 steps.append(Step(actor, label, u))
                 break
         else:

@@ -31,6 +31,8 @@ says anything about.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from model.state import G_DEAD, G_RUNNABLE, G_RUNNING, NONE
 from model.workloads import Op
 from specs.property import LIVENESS, Property
@@ -49,19 +51,29 @@ _IDLE_P = 62
 _ALL_DEAD = 63
 
 
-def atoms(model, t: bytes) -> int:
+def atom_predicates(model) -> list[tuple[int, Callable[[bytes], bool]]]:
+    """The atoms, each as (bit, predicate over a state): the one definition
+    that `atoms` evaluates and the compiled kernel is generated from."""
     L = model.L
-    a = 0
+    preds: list[tuple[int, Callable[[bytes], bool]]] = []
     for g in range(L.nG):
-        st = t[L.g_status[g]]
-        if st == G_RUNNABLE:
-            a |= 1 << (2 * g)
-        elif st == G_RUNNING:
-            a |= 1 << (2 * g + 1)
-    if t[L.pidle] != NONE:
-        a |= 1 << _IDLE_P
-    if all(t[L.g_status[g]] == G_DEAD for g in range(L.nG)):
-        a |= 1 << _ALL_DEAD
+        off = L.g_status[g]
+        preds.append((2 * g, lambda t, off=off: t[off] == G_RUNNABLE))
+        preds.append((2 * g + 1, lambda t, off=off: t[off] == G_RUNNING))
+    preds.append((_IDLE_P, lambda t: t[L.pidle] != NONE))
+    status = L.g_status
+    preds.append((_ALL_DEAD, lambda t: all(t[off] == G_DEAD for off in status)))
+    return preds
+
+
+def atoms(model, t: bytes) -> int:
+    preds = model.__dict__.get("_atom_predicates")
+    if preds is None:
+        preds = model.__dict__["_atom_predicates"] = atom_predicates(model)
+    a = 0
+    for bit, holds in preds:
+        if holds(t):
+            a |= 1 << bit
     return a
 
 

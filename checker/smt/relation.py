@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
-from checker.smt.expr import BOOL, Knowledge, and_, evaluate, isin, not_, or_, var
+from checker.smt.expr import BOOL, INT, Knowledge, and_, evaluate, isin, not_, or_, var
 from checker.smt.symbolic import (
     DONT_CARE,
     EXPLAINED,
@@ -194,6 +194,11 @@ class Command:
     label: str = ""
     exprs: list = field(default_factory=list)
     why: str = ""
+    # Where the step comes in Machine.actor_steps' list: (condition, position)
+    # pairs, one per chooser option the command is taken with; where several
+    # hold at once the smallest position counts (the options give the same
+    # step). The compiled kernel orders an actor's steps by it, as the model does.
+    order: list = field(default_factory=list)
 
     def label_on(self, state: bytes | list[int]) -> str:
         memo: dict = {}
@@ -268,6 +273,7 @@ def _actor_commands(sm, a: int, pc: int, know: Knowledge, base: list) -> list[Co
             lambda r, key_o=key_o: r.kind == OK and any(_option_key(o) == key_o for o in r.value),
             BOOL,
         )
+        position = fold_paths(chosen, lambda r, key_o=key_o: _position(r, key_o), INT)
         k0 = rs[0].know.meet([r.know for r in rs[1:]])
         ran = enumerate_paths(lambda opt=opt: _run_step(sm, fn, base, a, pc, opt), k0)
         keys = {id(r): _command_key(r, base) for r in ran}
@@ -278,10 +284,21 @@ def _actor_commands(sm, a: int, pc: int, know: Knowledge, base: list) -> list[Co
                 guards[key] = []
             here = fold_paths(ran, lambda r, key=key, keys=keys: keys[id(r)] == key, BOOL)
             guards[key].append(and_(when, here))
+            merged[key].order.append((and_(when, here), _care(position)))
     for key, cmd in merged.items():
         cmd.guard = or_(*guards[key])
         cmds.append(cmd)
     return cmds
+
+
+def _position(r, key_o: Any) -> Any:
+    """Where option key_o comes in the chooser's list on path r."""
+    if r.kind != OK:
+        return DONT_CARE
+    for i, o in enumerate(r.value):
+        if _option_key(o) == key_o:
+            return i
+    return DONT_CARE
 
 
 def _command_key(r, base: list) -> tuple | None:

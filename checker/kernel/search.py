@@ -1,0 +1,384 @@
+"""Breadth-first search on the compiled kernel.
+
+The same search as checker/explore.py, state for state: the same numbering
+(states in discovery order, each level in frontier order, each state's
+successors in the model's order), the same first violation of every
+property, the same stop rules. What differs is where the work happens:
+phase A of each chunk of the frontier (properties, successors, canonical
+forms, fingerprints) runs in C, in `workers` threads at once (the C calls
+release the GIL); phase B (numbering the new states) runs in C in frontier
+order, so the result does not depend on the number of threads.
+
+The visited set holds 64-bit fingerprints (engine.c), or with `exact` the
+canonical states too. Counterexamples are rebuilt by re-executing the
+Python model and matching fingerprints (checker/trace.py), and their
+properties checked again on the rebuilt states, so a fingerprint collision
+can cost a state, never produce a false counterexample.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from checker.explore import (
+    STOP_ALL_FAILED,
+    STOP_DEPTH,
+    STOP_EXHAUSTED,
+    STOP_INTERRUPTED,
+    STOP_MAX_STATES,
+    Exploration,
+    Progress,
+    Violation,
+)
+from checker.kernel.build import Kernel, ffi
+from specs.property import ACTION, INVARIANT, Property
+
+# States per phase-A call: large enough that a call outweighs the thread
+# hand-off, small enough that Ctrl-C and progress lines stay prompt.
+CHUNK = 4096
+
+
+class KernelError(RuntimeError):
+    """The compiled search met a state it cannot decide the way the Python
+    model would (a byte out of its type, a step or check the model would
+    fail on): the caller falls back to the Python kernel."""
+
+
+ERRORS = {
+    1: "a step the Python model would fail on",
+    2: "a step wrote a value outside its field's type",
+    4: "a property check the Python model would fail on",
+    5: "out of memory",
+    8: "a macro step ran too long",
+}
+
+
+def _error_text(code: int) -> str:
+    if code == 5:
+        return ERRORS[5]
+    return "; ".join(t for b, t in ERRORS.items() if b != 5 and code & b) or f"error {code}"
+
+
+class StoredStates:
+    """The states of a compiled search: their number, and with `exact` the
+    canonical bytes of each."""
+
+    def __init__(self, search: CompiledSearch):
+        self._s = search
+
+    def __len__(self) -> int:
+        return self._s.stat(0)
+
+    def __getitem__(self, i: int) -> bytes:
+        return self._s.state_bytes(i)
+
+
+class CompiledSearch:
+    def __init__(
+        self,
+        kernel: Kernel,
+        model: Any,
+        *,
+        graph: bool,
+        symmetry: bool,
+        exact: bool,
+        workers: int,
+    ):
+        self.k, self.lib, self.ffi = kernel, kernel.lib, ffi()
+        self.model = model
+        self.size = kernel.meta["size"]
+        self.graph, self.exact = graph, exact
+        self.workers = max(1, workers)
+        e = self.lib.eng_new(int(model.macro), int(graph), int(symmetry), int(exact), self.workers)
+        if e == self.ffi.NULL:
+            raise MemoryError("the compiled engine could not allocate its tables")
+        self.e = self.ffi.gc(e, self.lib.eng_free)
+        self._stats = self.ffi.new("int64_t[10]")
+        self._labels: list[tuple[int, str]] = []  # per label id: (actor, text)
+        self._fp_index: dict[int, int] = {}
+
+    # ---- reading the engine --------------------------------------------------------
+
+    def stat(self, i: int) -> int:
+        self.lib.eng_stats(self.e, self._stats)
+        return int(self._stats[i])
+
+    def stats(self) -> list[int]:
+        self.lib.eng_stats(self.e, self._stats)
+        return [int(x) for x in self._stats]
+
+    def memory(self) -> tuple[int, int, int]:
+        out = self.ffi.new("int64_t[3]")
+        self.lib.eng_memory(self.e, out)
+        return int(out[0]), int(out[1]), int(out[2])
+
+    def _array(self, ptr: Any, dtype: Any, n: int) -> np.ndarray:
+        if n == 0 or ptr == self.ffi.NULL:
+            return np.zeros(0, dtype=dtype)
+        itemsize = np.dtype(dtype).itemsize
+        return np.frombuffer(self.ffi.buffer(ptr, n * itemsize), dtype=dtype).copy()
+
+    def parents(self) -> np.ndarray:
+        n = self.stat(0)
+        p = self._array(self.lib.eng_parent(self.e), np.uint32, n).astype(np.int64)
+        p[p == 0xFFFFFFFF] = -1
+        return p
+
+    def state_bytes(self, i: int) -> bytes:
+        if not self.exact:
+            raise KeyError("the states are stored as fingerprints (run with --exact to keep them)")
+        return bytes(self.ffi.buffer(self.lib.eng_states(self.e) + i * self.size, self.size))
+
+    def fingerprint(self, c: bytes) -> int:
+        return int(self.lib.k_fingerprint(c))
+
+    def fingerprints_of(self, indices: list[int]) -> dict[int, int]:
+        """The fingerprint of each state number asked for."""
+        missing = [i for i in indices if i not in self._fp_index]
+        if missing:
+            cap = self.stat(8)
+            fp = np.frombuffer(self.ffi.buffer(self.lib.eng_table_fp(self.e), cap * 8), np.uint64)
+            idx = np.frombuffer(self.ffi.buffer(self.lib.eng_table_idx(self.e), cap * 4), np.uint32)
+            hit = np.isin(idx, np.array(missing, dtype=np.uint32)) & (fp != 0)
+            for f, i in zip(fp[hit].tolist(), idx[hit].tolist(), strict=True):
+                self._fp_index[int(i)] = int(f)
+        return {i: self._fp_index[i] for i in indices}
+
+    def label(self, lid: int) -> tuple[int, str]:
+        """(actor, text) of a label id."""
+        while len(self._labels) <= lid:
+            n = len(self._labels)
+            buf = self.ffi.new("char[]", 4096)
+            actor = self.ffi.new("int *")
+            need = self.lib.eng_label(self.e, n, buf, 4096, actor)
+            if need >= 4096:
+                buf = self.ffi.new("char[]", need + 1)
+                self.lib.eng_label(self.e, n, buf, need + 1, actor)
+            self._labels.append((int(actor[0]), self.ffi.string(buf).decode()))
+        return self._labels[lid]
+
+    def coverage(self) -> np.ndarray:
+        n = self.k.meta and len(self.k.meta["commands"])
+        out = self.ffi.new("uint64_t[]", max(1, n))
+        self.lib.eng_coverage(self.e, out)
+        return np.frombuffer(self.ffi.buffer(out, n * 8), np.uint64).copy()
+
+
+def explore_compiled(
+    kernel: Kernel,
+    model: Any,
+    props: list[Property],
+    *,
+    depth: int,
+    workers: int = 1,
+    max_states: int | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    graph: bool = False,
+    exact: bool = False,
+) -> Exploration:
+    """The breadth-first search of checker/explore.py, on the compiled kernel."""
+    meta = kernel.meta
+    inv_bits = {pid: i for i, pid in enumerate(meta["invariants"])}
+    act_bits = {pid: i for i, pid in enumerate(meta["actions"])}
+    for p in props:
+        if p.kind == INVARIANT and p.id not in inv_bits:
+            raise KernelError(f"the kernel was built without property {p.id}")
+        if p.kind == ACTION and p.id not in act_bits:
+            raise KernelError(f"the kernel was built without property {p.id}")
+    symmetry = getattr(model, "symmetry", None) is not None
+    s = CompiledSearch(kernel, model, graph=graph, symmetry=symmetry, exact=exact, workers=workers)
+    lib = s.lib
+    ex = Exploration(graph=graph)
+    ex.checked = [p.id for p in props]
+    active = {p.id for p in props}
+    start = time.monotonic()
+
+    for st in model.initial_states():
+        if lib.eng_add_initial(s.e, st) < 0:
+            raise MemoryError("the compiled engine ran out of memory")
+    n = lib.eng_next_level(s.e)
+    ex.level_start.append(0)
+    by_id = {p.id: p for p in props}
+    d = 0
+    pool = ThreadPoolExecutor(max_workers=s.workers) if s.workers > 1 else None
+
+    def masks() -> tuple[int, int, int]:
+        inv = sum(1 << inv_bits[pid] for pid in active if pid in inv_bits)
+        act = sum(1 << act_bits[pid] for pid in active if pid in act_bits)
+        return inv, act, int("deadlock" in active)
+
+    found_inv: dict[str, tuple[int, int]] = {}
+    found_act: dict[str, tuple[int, int, bytes]] = {}
+    found_dead: tuple[int, int] | None = None
+    idx_ = s.ffi.new("int64_t *")
+    dep_ = s.ffi.new("int64_t *")
+    nxt_ = s.ffi.new("uint8_t[]", s.size)
+
+    def collect() -> None:
+        nonlocal found_dead
+        for pid, b in inv_bits.items():
+            if pid in active and pid not in found_inv and lib.eng_violation_inv(s.e, b, idx_, dep_):
+                found_inv[pid] = (int(idx_[0]), int(dep_[0]))
+                active.discard(pid)
+        for pid, b in act_bits.items():
+            if pid in active and pid not in found_act:
+                if lib.eng_violation_act(s.e, b, idx_, dep_, nxt_):
+                    found_act[pid] = (int(idx_[0]), int(dep_[0]), bytes(s.ffi.buffer(nxt_)))
+                    active.discard(pid)
+        if "deadlock" in active and found_dead is None:
+            if lib.eng_violation_dead(s.e, idx_, dep_):
+                found_dead = (int(idx_[0]), int(dep_[0]))
+                active.discard("deadlock")
+
+    limit = max_states or 0
+    try:
+        while n:
+            expand = depth == 0 or d < depth
+            pos = 0
+            while pos < n:
+                inv, act, dead = masks()
+                per = max(256, min(CHUNK, (n - pos + s.workers - 1) // s.workers))
+                parts = []
+                for w in range(s.workers):
+                    lo = pos + w * per
+                    if lo >= n:
+                        break
+                    parts.append((w, lo, min(per, n - lo)))
+                args = [(s.e, w, lo, cnt, int(expand), inv, act, dead) for w, lo, cnt in parts]
+                if pool is not None and len(parts) > 1:
+                    codes = list(pool.map(lambda a: lib.eng_phase_a(*a), args))
+                else:
+                    codes = [lib.eng_phase_a(*a) for a in args]
+                for code in codes:
+                    if code:
+                        if code == 5:
+                            raise MemoryError("the compiled engine ran out of memory")
+                        raise KernelError(_error_text(code))
+                stopped = False
+                for w, lo, cnt in parts:
+                    done = lib.eng_phase_b(s.e, w, lo, d, limit)
+                    if done < 0:
+                        raise MemoryError("the compiled engine ran out of memory")
+                    if done < cnt:
+                        stopped = True
+                        break
+                    if limit and s.stat(0) >= limit:
+                        stopped = True
+                        break
+                collect()
+                pos += sum(c for _, _, c in parts)
+                st = s.stats()
+                if progress is not None:
+                    progress(Progress(st[0], st[1], d, n, time.monotonic() - start))
+                if stopped:
+                    ex.stopped = STOP_MAX_STATES
+                    break
+            if ex.stopped:
+                break
+            if props and not active:
+                ex.stopped = STOP_ALL_FAILED
+                break
+            if not expand:
+                ex.stopped = STOP_DEPTH
+                break
+            n = lib.eng_next_level(s.e)
+            if not n:
+                ex.stopped = STOP_EXHAUSTED
+                break
+            d += 1
+            ex.level_start.append(s.stat(0) - n)
+    except KeyboardInterrupt:
+        ex.stopped = STOP_INTERRUPTED
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+    if not ex.stopped:
+        ex.stopped = STOP_EXHAUSTED
+    ex.elapsed = time.monotonic() - start
+
+    st = s.stats()
+    ex.transitions, ex.truncated_states, ex.deadlocks, ex.expanded = st[1], st[2], st[3], st[4]
+    ex.parent = s.parents()
+    ex.states = StoredStates(s)
+    ex.search = s
+    if not exact:
+        ex.key_of = s.fingerprint
+        ex.keys_of = lambda idxs: [s.fingerprints_of(list(idxs))[i] for i in idxs]
+        ex.fingerprints = True
+    if graph:
+        _graph_arrays(ex, s, model)
+    for pid, (idx, dep) in found_inv.items():
+        ex.violations[pid] = Violation(pid, "", idx, dep)
+    for pid, (idx, dep, nxt) in found_act.items():
+        ex.violations[pid] = Violation(pid, "", idx, dep, nxt)
+    if found_dead is not None:
+        ex.violations["deadlock"] = Violation(
+            "deadlock",
+            "no step is enabled and not every goroutine has exited",
+            found_dead[0],
+            found_dead[1],
+        )
+    _fill_messages(ex, model, by_id)
+    return ex
+
+
+def _graph_arrays(ex: Exploration, s: CompiledSearch, model: Any) -> None:
+    """The state graph as arrays: edges with their fairness groups (from the
+    labels' text, by the model's own edge_groups), and per state the groups
+    enabled, its atoms and flags."""
+    from checker.liveness import edge_groups_of
+
+    n = s.stat(0)
+    nrow = int(s.lib.eng_nrow(s.e))
+    n_edges = s.stat(5)
+    row = s._array(s.lib.eng_row(s.e), np.uint64, nrow).astype(np.int64)
+    col = s._array(s.lib.eng_col(s.e), np.uint32, n_edges)
+    lab = s._array(s.lib.eng_elab(s.e), np.uint32, n_edges)
+    n_labels = s.stat(6)
+    groups = np.zeros(max(1, n_labels), dtype=np.uint64)
+    for lid in range(n_labels):
+        actor, text = s.label(lid)
+        groups[lid] = edge_groups_of(model, actor, text)
+    src = np.zeros(n_edges, dtype=np.uint32)
+    if nrow > 1:
+        counts = np.diff(row[:nrow])
+        src = np.repeat(np.arange(nrow - 1, dtype=np.uint32), counts)
+    eg = groups[lab] if n_edges else np.zeros(0, dtype=np.uint64)
+    flags = s._array(s.lib.eng_flags(s.e), np.uint8, n)
+    enabled = s._array(s.lib.eng_strong(s.e), np.uint64, n)
+    if n_edges:
+        np.bitwise_or.at(enabled, src, eg)
+    ex.edge_src, ex.edge_dst, ex.edge_groups = src, col, eg
+    ex.enabled = enabled
+    ex.atoms = s._array(s.lib.eng_atoms(s.e), np.uint64, n)
+    ex.is_expanded = (flags & 1).astype(np.uint8)
+    ex.is_final = ((flags >> 1) & 1).astype(np.uint8)
+
+
+def _fill_messages(ex: Exploration, model: Any, by_id: dict[str, Property]) -> None:
+    """Each violation's one-line reason, from the property's own check on the
+    state the search found (re-executed: the engine keeps no states)."""
+    from checker.trace import rebuild_path
+
+    for pid, v in ex.violations.items():
+        if v.message:
+            continue
+        prop = by_id[pid]
+        steps = rebuild_path(model, ex.keys(ex.path_to(v.state)), ex.key_of)
+        t = model.canonical(steps[-1].state)
+        if prop.kind == INVARIANT:
+            v.message = prop.check(model, t) or ""
+        else:
+            for _actor, label, u in model.successors(t)[0]:
+                if ex.key_of(model.canonical(u)) == ex.key_of(v.next_state):
+                    msg = prop.check(model, t, label, u)
+                    if msg is not None:
+                        v.message = msg
+                        break
+        if not v.message:
+            raise KernelError(f"the compiled kernel and the model disagree on {pid}")
