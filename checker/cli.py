@@ -139,6 +139,20 @@ def build_parser() -> Parser:
         help="fine: one step per runtime-atomic action; macro: one per runtime routine",
     )
     s.add_argument(
+        "--kernel",
+        choices=("auto", "compiled", "python"),
+        default="auto",  # $GMPCHECK_KERNEL overrides auto
+        help="the successor function: compiled (C, generated from the model and cached) or "
+        "python (the model's own steps); auto: compiled where a C compiler exists and the "
+        "model can be compiled, else python, with the reason (auto)",
+    )
+    s.add_argument(
+        "--exact",
+        action="store_true",
+        help="compiled kernel: keep every state, not its 64-bit fingerprint (no collision "
+        "can merge two states; more memory)",
+    )
+    s.add_argument(
         "--graph",
         default="",
         metavar="FILE",
@@ -490,6 +504,8 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
         max_states=max_states,
         progress=progress,
         fairness=parse_fairness(args.fairness),
+        kernel=args.kernel,
+        exact=args.exact or bool(args.graph),
     )
     progress.done()
     ex, symmetry = run.ex, run.symmetry
@@ -505,12 +521,15 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
         all_props=[p for p in model.properties() if p.default],
         liveness=run.liveness,
     )
+    summary["search"]["kernel"] = run.kernel
+    summary["search"]["kernel_note"] = run.kernel_note
+    summary["result"]["memory"] = report.memory_figures(run)
     if run.live_ex is not None:
         lx = run.live_ex
         summary["result"]["liveness_graph"] = {
             "states": len(lx.states),
             "edges": len(lx.edge_src),
-            "expanded": sum(lx.is_expanded),
+            "expanded": int(sum(lx.is_expanded)),
             "symmetry": False,
             "elapsed_s": round(lx.elapsed, 3) if lx is not run.ex else None,
             "analysis_s": round(run.analysis_s, 3),

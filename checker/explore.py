@@ -288,6 +288,11 @@ def explore(
                             ex.edge_groups.append(g)
                             en |= g
                         ex.enabled[idx] = en
+                    # The bound is checked state by state, so where the search
+                    # stops does not depend on how the frontier was cut up.
+                    if max_states is not None and len(ex.states) >= max_states:
+                        ex.stopped = STOP_MAX_STATES
+                        break
                 if progress is not None:
                     progress(
                         Progress(
@@ -298,8 +303,7 @@ def explore(
                             time.monotonic() - start,
                         )
                     )
-                if max_states is not None and len(ex.states) >= max_states:
-                    ex.stopped = STOP_MAX_STATES
+                if ex.stopped:
                     break
             if ex.stopped:
                 break

@@ -5,8 +5,10 @@ states: those in which its obligation is not met (G3 runnable, for
 "G3 eventually runs"). It is violated when a fair cycle of stuck states is
 reachable, or a stuck state in which nothing can happen at all.
 
-The graph goes into networkx, restricted to the stuck states whose
-successors were computed; in each strongly connected component, weak
+The graph is held in arrays (an edge list sorted by source; per state its
+atoms, enabled groups and flags) and decomposed by scipy's strongly
+connected components, restricted to the stuck states whose successors
+were computed; in each strongly connected component, weak
 fairness is checked the classic way: every fairness group enabled in all of
 the component's states must have an edge inside it (a group that is always
 enabled but can only leave the component rules out every fair cycle in
@@ -31,7 +33,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from checker.explore import Exploration
 from checker.trace import Step, TraceError, rebuild_path
@@ -96,7 +100,11 @@ def check_property(
     model: Any, ex: Exploration, prop: Property, assumptions: tuple[str, ...]
 ) -> LivenessVerdict:
     base = LivenessVerdict(
-        prop.id, "pass", assumptions, expanded=sum(ex.is_expanded), states=len(ex.states)
+        prop.id,
+        "pass",
+        assumptions,
+        expanded=int(np.count_nonzero(np.asarray(ex.is_expanded))),
+        states=len(ex.states),
     )
     if prop.applies is not None:
         why = prop.applies(model)
@@ -138,81 +146,134 @@ def check_property(
     return base
 
 
+class StateGraph:
+    """The explored graph as arrays: edges (src, dst, fairness groups), sorted
+    by source, and per state its atoms, the groups enabled in it, whether its
+    successors were computed and whether it is an end, and its depth."""
+
+    def __init__(self, ex: Exploration):
+        n = len(ex.states)
+        self.n = n
+        self.src = np.asarray(ex.edge_src, dtype=np.uint32)
+        self.dst = np.asarray(ex.edge_dst, dtype=np.uint32)
+        self.groups = np.asarray(ex.edge_groups, dtype=np.uint64)
+        self.enabled = np.asarray(ex.enabled, dtype=np.uint64)[:n]
+        self.atoms = np.asarray(ex.atoms, dtype=np.uint64)[:n]
+        self.expanded = np.asarray(ex.is_expanded, dtype=np.uint8)[:n].astype(bool)
+        self.final = np.asarray(ex.is_final, dtype=np.uint8)[:n].astype(bool)
+        starts = np.asarray(ex.level_start, dtype=np.int64)
+        self.depth = np.searchsorted(starts, np.arange(n), side="right") - 1
+
+    def stuck(self, stuck) -> np.ndarray:
+        """The expanded states whose atoms the predicate calls stuck."""
+        values, inverse = np.unique(self.atoms, return_inverse=True)
+        hit = np.array([bool(stuck(int(a))) for a in values.tolist()], dtype=bool)
+        return hit[inverse] & self.expanded
+
+    def first(self, nodes: np.ndarray) -> int:
+        """Of the states in `nodes` (ids), the shallowest, lowest-numbered one."""
+        order = np.lexsort((nodes, self.depth[nodes]))
+        return int(nodes[order[0]])
+
+
+def _graph(ex: Exploration) -> StateGraph:
+    g = getattr(ex, "_state_graph", None)
+    if g is None:
+        g = StateGraph(ex)
+        ex._state_graph = g  # type: ignore[attr-defined]
+    return g
+
+
 def find_lasso(ex: Exploration, stuck, fair: tuple[int, int]) -> Lasso | None:
     """The fair component of stuck states nearest the initial state, as a lasso."""
     weak, strong = fair
-    n = len(ex.states)
-    nodes = [i for i in range(n) if ex.is_expanded[i] and stuck(ex.atoms[i])]
-    if not nodes:
+    g = _graph(ex)
+    nodes = g.stuck(stuck)
+    if not nodes.any():
         return None
-    node_set = set(nodes)
-    g = nx.DiGraph()
-    g.add_nodes_from(nodes)
-    groups: dict[tuple[int, int], int] = {}
-    src, dst, eg = ex.edge_src, ex.edge_dst, ex.edge_groups
-    for k in range(len(src)):
-        a, b = src[k], dst[k]
-        if a in node_set and b in node_set:
-            g.add_edge(a, b)
-            groups[(a, b)] = groups.get((a, b), 0) | eg[k]
-    depth = ex.depth_of
-    candidates: list[tuple[int, int, Lasso]] = []
-    for i in nodes:
-        # Stuttering for ever is a run too, as long as no fair group is
-        # enabled: a state where only unfair steps remain (a blocked system
-        # call without the syscall assumption; or nothing at all) is one.
-        if not ex.enabled[i] & (weak | strong) and not ex.is_final[i]:
-            candidates.append((depth(i), i, Lasso(ex.path_to(i), [i], True)))
-    for comp in nx.strongly_connected_components(g):
-        comp = set(comp)
-        if len(comp) == 1:
-            (only,) = comp
-            if not g.has_edge(only, only):
-                continue
-        for fair_comp in _fair_parts(ex, g, groups, comp, weak, strong):
-            entry = min(fair_comp, key=lambda i: (depth(i), i))
-            cycle = fair_cycle(ex, g, groups, fair_comp, entry, weak, strong)
-            candidates.append((depth(entry), entry, Lasso(ex.path_to(entry), cycle)))
+    candidates: list[tuple[int, int, Lasso | np.ndarray]] = []
+    # Stuttering for ever is a run too, as long as no fair group is enabled:
+    # a state where only unfair steps remain (a blocked system call without
+    # the syscall assumption; or nothing at all) is one.
+    stutter = np.flatnonzero(nodes & ((g.enabled & np.uint64(weak | strong)) == 0) & ~g.final)
+    if len(stutter):
+        i = g.first(stutter)
+        candidates.append((int(g.depth[i]), i, Lasso(ex.path_to(i), [i], True)))
+    for comp in fair_components(g, nodes, weak, strong):
+        entry = g.first(comp)
+        candidates.append((int(g.depth[entry]), entry, comp))
     if not candidates:
         return None
-    return min(candidates, key=lambda c: (c[0], c[1]))[2]
+    _, entry, best = min(candidates, key=lambda c: (c[0], c[1]))
+    if isinstance(best, Lasso):
+        return best
+    cycle = fair_cycle(g, best, entry, weak, strong)
+    return Lasso(ex.path_to(entry), cycle)
 
 
-def _fair_parts(ex, g, groups, comp: set[int], weak: int, strong: int):
-    """The parts of a component that hold a fair cycle (Emerson-Lei): a weak
-    group enabled all over but never taken inside rules the component out; a
-    strong group enabled somewhere but never taken inside rules out the states
-    where it is enabled, and what remains is split into components again."""
-    if len(comp) == 1:
-        (only,) = comp
-        if not g.has_edge(only, only):
-            return
-    always = weak
-    sometimes = 0
-    for i in comp:
-        always &= ex.enabled[i]
-        sometimes |= ex.enabled[i]
-    taken = 0
-    for a in comp:
-        for b in g.successors(a):
-            if b in comp:
-                taken |= groups[(a, b)]
-    if always & ~taken:
-        return
-    bad = sometimes & strong & ~taken
-    if not bad:
-        yield comp
-        return
-    rest = {i for i in comp if not ex.enabled[i] & bad}
-    for sub in nx.strongly_connected_components(g.subgraph(rest)):
-        yield from _fair_parts(ex, g, groups, set(sub), weak, strong)
+def fair_components(g: StateGraph, nodes: np.ndarray, weak: int, strong: int) -> list[np.ndarray]:
+    """The parts of the graph on `nodes` that hold a fair cycle (Emerson-Lei):
+    in each strongly connected component, a weak group enabled all over but
+    never taken inside rules the component out; a strong group enabled
+    somewhere but never taken inside rules out the states where it is
+    enabled, and what remains is split into components again."""
+    out: list[np.ndarray] = []
+    alive = nodes.copy()
+    weak_, strong_ = np.uint64(weak), np.uint64(strong)
+    while alive.any():
+        live_edges = alive[g.src] & alive[g.dst]
+        src, dst, grp = g.src[live_edges], g.dst[live_edges], g.groups[live_edges]
+        m = sp.csr_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(g.n, g.n))
+        ncomp, label = connected_components(m, directed=True, connection="strong")
+        inside = label[src] == label[dst]
+        src, dst, grp = src[inside], dst[inside], grp[inside]
+        ids = np.flatnonzero(alive)
+        lab = label[ids]
+        size = np.bincount(lab, minlength=ncomp)
+        cyclic = size > 1
+        cyclic[label[src[src == dst]]] = True
+        taken = np.zeros(ncomp, dtype=np.uint64)
+        np.bitwise_or.at(taken, label[src], grp)
+        always = np.full(ncomp, weak_, dtype=np.uint64)
+        np.bitwise_and.at(always, lab, g.enabled[ids])
+        sometimes = np.zeros(ncomp, dtype=np.uint64)
+        np.bitwise_or.at(sometimes, lab, g.enabled[ids])
+        ok = cyclic & ((always & ~taken) == 0) & (size > 0)
+        bad = sometimes & strong_ & ~taken
+        fair = ok & (bad == 0)
+        if fair.any():
+            order = np.argsort(lab, kind="stable")
+            bounds = np.searchsorted(lab[order], np.flatnonzero(fair))
+            ends = np.searchsorted(lab[order], np.flatnonzero(fair), side="right")
+            out += [ids[order[a:b]] for a, b in zip(bounds, ends, strict=True)]
+        split = ok & (bad != 0)
+        if not split.any():
+            break
+        alive = np.zeros(g.n, dtype=bool)
+        keep = split[lab] & ((g.enabled[ids] & bad[lab]) == 0)
+        alive[ids[keep]] = True
+    return out
 
 
-def fair_cycle(ex, g, groups, comp: set[int], entry: int, weak: int, strong: int) -> list[int]:
+def fair_cycle(g: StateGraph, comp: np.ndarray, entry: int, weak: int, strong: int) -> list[int]:
     """A cycle in `comp` from `entry` (as its states, entry first, the edge
     from the last back to entry closing it) that takes a step of every group
     with an edge inside comp, and on which no weak group is enabled all along
     without a step."""
+    members = np.zeros(g.n, dtype=bool)
+    members[comp] = True
+    inside_e = members[g.src] & members[g.dst]
+    adj: dict[int, dict[int, int]] = {}
+    for a, b, grp in zip(
+        g.src[inside_e].tolist(), g.dst[inside_e].tolist(), g.groups[inside_e].tolist(), strict=True
+    ):
+        row = adj.setdefault(a, {})
+        row[b] = row.get(b, 0) | grp
+    succ = {a: sorted(row) for a, row in adj.items()}
+    enabled = g.enabled
+
+    def groups(e: tuple[int, int]) -> int:
+        return adj[e[0]][e[1]]
 
     def path(frm: int, goal) -> list[int]:
         """The states after frm on a shortest path inside comp to a goal state."""
@@ -220,9 +281,7 @@ def fair_cycle(ex, g, groups, comp: set[int], entry: int, weak: int, strong: int
         todo = deque([frm])
         while todo:
             a = todo.popleft()
-            for b in sorted(g.successors(a)):
-                if b not in comp:
-                    continue
+            for b in succ.get(a, ()):
                 if goal(b):
                     out = [b]
                     while a != frm:
@@ -235,24 +294,24 @@ def fair_cycle(ex, g, groups, comp: set[int], entry: int, weak: int, strong: int
         raise TraceError("no path inside a strongly connected component")
 
     def closed(cycle: list[int]) -> list[int]:
-        if g.has_edge(cycle[-1], entry):
+        if entry in adj.get(cycle[-1], ()):
             return cycle
         return cycle + path(cycle[-1], lambda x: x == entry)[:-1]
 
-    inside = [(a, b) for a in sorted(comp) for b in sorted(g.successors(a)) if b in comp]
+    inside = [(a, b) for a in sorted(succ) for b in succ[a]]
     bits = 0
     for e in inside:
-        bits |= groups[e]
+        bits |= groups(e)
     bits &= weak | strong
     cycle = [entry]
     while bits:  # take a step of every group that has one inside comp
         bit = bits & -bits
-        a, b = next(e for e in inside if groups[e] & bit)
+        a, b = next(e for e in inside if groups(e) & bit)
         if cycle[-1] != a:
             cycle += path(cycle[-1], lambda x, a=a: x == a)
         cycle.append(b)
         for e in zip(cycle, cycle[1:], strict=False):
-            bits &= ~groups[e]
+            bits &= ~groups(e)
         bits &= ~bit
     if cycle[-1] == entry and len(cycle) > 1:
         cycle.pop()
@@ -260,16 +319,16 @@ def fair_cycle(ex, g, groups, comp: set[int], entry: int, weak: int, strong: int
     for _ in range(64):
         on_cycle = weak
         for i in cycle:
-            on_cycle &= ex.enabled[i]
+            on_cycle &= int(enabled[i])
         taken = 0
         for e in zip(cycle, cycle[1:] + [entry], strict=True):
-            taken |= groups[e]
+            taken |= groups(e)
         missing = on_cycle & ~taken
         if not missing:
             return cycle
         # That group cannot step inside comp here: pass by a state where it is off.
         bit = missing & -missing
-        cycle += path(cycle[-1], lambda x, bit=bit: not ex.enabled[x] & bit)
+        cycle += path(cycle[-1], lambda x, bit=bit: not int(enabled[x]) & bit)
         if cycle[-1] == entry:
             cycle.pop()
         cycle = closed(cycle)
@@ -282,7 +341,7 @@ def concretize(
     """Re-execute the lasso through the model: the prefix, then the cycle as
     many times as it takes for the concrete state to come back to itself.
     Checks that every cycle state is stuck and the concrete cycle is fair."""
-    prefix = rebuild_path(model, [ex.states[i] for i in lasso.prefix])
+    prefix = rebuild_path(model, ex.keys(lasso.prefix), ex.key_of)
     loop = len(prefix) - 1
     stuck = dict(prop.stuck(model))[instance]
     from specs.liveness import atoms
@@ -299,13 +358,13 @@ def concretize(
     start = prefix[-1].state
     steps = list(prefix)
     cur = start
-    ring = [ex.states[i] for i in lasso.cycle[1:]] + [ex.states[lasso.cycle[0]]]
+    ring = ex.keys(lasso.cycle[1:] + [lasso.cycle[0]])
     back_label = ""
     for _ in range(48):
         for want in ring:
             succ, _ = model.successors(cur)
             for actor, label, u in succ:
-                if model.canonical(u) == want:
+                if ex.key_of(model.canonical(u)) == want:
                     steps.append(Step(actor, label, u))
                     cur = u
                     break

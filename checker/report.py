@@ -212,6 +212,39 @@ def _liveness_entry(model, p, lv, ex, entry, traces, out_dir, engine) -> None:
     traces[p.id] = doc
 
 
+def memory_figures(run: Any) -> dict:
+    """What the run held: bytes per state of the visited set (and of the
+    liveness graph), the chance that two states shared a fingerprint, and
+    the process's peak resident memory."""
+    import resource
+
+    out: dict[str, Any] = {
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    }
+    ex = run.ex
+    if ex is not None and ex.search is not None:
+        visited, graph, _ = ex.search.memory()
+        n = max(1, len(ex.states))
+        out["visited_bytes_per_state"] = round(visited / n, 1)
+        if ex.fingerprints:
+            out["fingerprint_collision_probability"] = collision_probability(len(ex.states))
+    lx = run.live_ex
+    if lx is not None and lx is not ex and lx.search is not None:
+        visited, graph, _ = lx.search.memory()
+        n = max(1, len(lx.states))
+        out["graph_bytes_per_state"] = round((visited + graph) / n, 1)
+    elif lx is not None and lx.search is not None:
+        visited, graph, _ = lx.search.memory()
+        out["graph_bytes_per_state"] = round((visited + graph) / max(1, len(lx.states)), 1)
+    return out
+
+
+def collision_probability(n: int) -> float:
+    """The chance that two of n states got one 64-bit fingerprint, as TLC
+    estimates it: about n(n-1)/2 pairs, each colliding with probability 2^-64."""
+    return n * (n - 1) / 2 / 2.0**64
+
+
 def render_summary(summary: dict, style: Style) -> list[str]:
     m = summary["model"]
     r = summary["result"]
@@ -231,6 +264,8 @@ def render_summary(summary: dict, style: Style) -> list[str]:
     depth = "unbounded" if s["depth"] == 0 else str(s["depth"])
     sym = "on" if s["symmetry"] else "off"
     out.append(f"search    depth {depth}, symmetry {sym}, workers {s['workers']}")
+    if s.get("kernel_note"):
+        out.append(f"kernel    {s['kernel_note']}")
     out.append(
         f"states    {r['states']:,} distinct, {r['transitions']:,} transitions, "
         f"depth reached {r['depth_reached']} ({STOP_TEXT.get(r['stopped'], r['stopped'])})"
@@ -255,6 +290,20 @@ def render_summary(summary: dict, style: Style) -> list[str]:
             more += f"; liveness search {lg['elapsed_s']:.1f} s"
         more += f"; liveness analysis {lg['analysis_s']:.1f} s"
     out.append(f"time      {r['elapsed_s']:.1f} s, {r['states_per_s']:,} states/s{more}")
+    mem = r.get("memory")
+    if mem:
+        parts = []
+        if "visited_bytes_per_state" in mem:
+            parts.append(f"visited set {mem['visited_bytes_per_state']:.0f} bytes/state")
+        if "graph_bytes_per_state" in mem:
+            parts.append(f"liveness graph {mem['graph_bytes_per_state']:.0f} bytes/state")
+        parts.append(f"peak {mem['peak_rss_mb']:,.0f} MB")
+        out.append("memory    " + ", ".join(parts))
+        if "fingerprint_collision_probability" in mem:
+            out.append(
+                "          64-bit fingerprints: the chance that two states were merged is "
+                f"{mem['fingerprint_collision_probability']:.1e} (--exact to rule it out)"
+            )
     out.append("")
     width = max(len(p["id"]) for p in summary["properties"]) + 2
     for p in summary["properties"]:

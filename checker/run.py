@@ -22,6 +22,8 @@ class CheckRun:
     symmetry: bool = True
     live_ex: Exploration | None = None  # the state graph of the liveness verdicts
     analysis_s: float = 0.0  # time spent judging the liveness properties on the graph
+    kernel: str = "python"  # the kernel that ran: "compiled" or "python"
+    kernel_note: str = ""  # one line: which kernel ran, and why
 
 
 def run_check(
@@ -33,41 +35,77 @@ def run_check(
     max_states: int | None = None,
     progress: Callable[[Progress], None] | None = None,
     fairness: tuple[str, ...] = (),
+    kernel: str = "auto",
+    exact: bool = False,
 ) -> CheckRun:
     """Explore `model` and check `props`. Liveness is judged on a search
     without symmetry (its properties name G's and its fairness names Ms;
     renaming would merge them) that keeps the state graph; with symmetry on,
     the safety properties get their own, reduced, search. `fairness`
-    overrides each liveness property's own assumptions."""
+    overrides each liveness property's own assumptions. `kernel` picks the
+    compiled or the Python steps (auto: compiled where it can be built);
+    `exact` keeps every state rather than its fingerprint."""
+    from checker.kernel import select_kernel
+
+    choice = select_kernel(model, props, kernel, long_run=depth == 0)
+    search = _Search(choice.kernel, choice.note, exact)
     live = [p for p in props if p.kind == LIVENESS]
     safety = [p for p in props if p.kind != LIVENESS]
     symmetry = getattr(model, "symmetry", None) is not None
     kw = {"depth": depth, "workers": workers, "max_states": max_states, "progress": progress}
     if live and symmetry:
         # Two searches: safety under symmetry, liveness on the plain graph.
-        ex = explore(model, safety, **kw)
+        ex = search.explore(model, safety, **kw)
         if ex.stopped == STOP_INTERRUPTED:
-            return CheckRun(ex, symmetry=True)
+            return search.done(CheckRun(ex, symmetry=True))
         model.set_symmetry(False)
         try:
             run = CheckRun(ex, symmetry=True)
-            _check_liveness(run, model, live, kw, fairness)
+            _check_liveness(run, search, model, live, kw, fairness)
         finally:
             model.set_symmetry(True)
         if run.live_ex.stopped == STOP_INTERRUPTED:
             ex.stopped = STOP_INTERRUPTED
-        return run
+        return search.done(run)
     if live:
         run = CheckRun(None, symmetry=symmetry)  # type: ignore[arg-type]
-        _check_liveness(run, model, props, kw, fairness)
+        _check_liveness(run, search, model, props, kw, fairness)
         run.ex = run.live_ex
+        return search.done(run)
+    return search.done(CheckRun(search.explore(model, props, **kw), symmetry=symmetry))
+
+
+class _Search:
+    """The kernel a run's searches use; a compiled search that cannot go on
+    as the model would is run again on the Python steps, and the note says so."""
+
+    def __init__(self, kernel: Any, note: str, exact: bool):
+        self.kernel, self.note, self.exact = kernel, note, exact
+
+    def explore(self, model: Any, props: list[Property], **kw: Any) -> Exploration:
+        if self.kernel is not None:
+            from checker.kernel.search import KernelError, explore_compiled
+
+            try:
+                ex = explore_compiled(self.kernel, model, props, exact=self.exact, **kw)
+                ex.kernel = "compiled"
+                return ex
+            except KernelError as e:
+                self.kernel = None
+                self.note = (
+                    f"python (the compiled search stopped: {e}; run again on the Python steps)"
+                )
+        return explore(model, props, **kw)
+
+    def done(self, run: CheckRun) -> CheckRun:
+        run.kernel = "compiled" if self.kernel is not None else "python"
+        run.kernel_note = self.note
         return run
-    return CheckRun(explore(model, props, **kw), symmetry=symmetry)
 
 
-def _check_liveness(run: CheckRun, model: Any, props, kw: dict, fairness) -> None:
+def _check_liveness(run: CheckRun, search: _Search, model: Any, props, kw: dict, fairness) -> None:
     """The graph search (symmetry already off) and the liveness verdicts on it."""
-    live_ex = explore(model, props, graph=True, **kw)
+    live_ex = search.explore(model, props, graph=True, **kw)
     run.live_ex = live_ex
     if live_ex.stopped in (STOP_INTERRUPTED, STOP_MAX_STATES):
         return

@@ -16,6 +16,12 @@ from model.factory import build_model
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The suite runs the Python steps unless a test asks for the compiled kernel
+# (tests/test_kernel.py compares the two): building a kernel for each of the
+# many configurations here would cost minutes. The gate in CI runs the
+# compiled kernel on every cell.
+os.environ.setdefault("GMPCHECK_KERNEL", "python")
+
 
 def check(
     depth: int, props: list[str] | None = None, symmetry: bool = True, workers: int = 1, **cfg

@@ -1,0 +1,130 @@
+"""The compiled kernel: the model's steps, canonical form and properties in C.
+
+`select_kernel` decides which kernel a run uses and says why in one line:
+the compiled one where a C compiler exists and the model is one the
+generator can render (checker/kernel/codegen.py), else the Python steps,
+which stay the specification. A compiled kernel is checked against the
+Python steps on the first states of the search before it is trusted, and a
+compiled search that meets a state it cannot decide as the model would
+(engine.c's error bits) is run again on the Python kernel: the fallback
+costs time, never a wrong answer.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+KERNELS = ("auto", "compiled", "python")
+SPOT_CHECK_STATES = 200
+
+
+@dataclass
+class KernelChoice:
+    kernel: Any  # a build.Kernel, or None for the Python steps
+    note: str  # one line: which kernel runs, and why
+
+
+def unsupported_reason(model: Any) -> str | None:
+    """Why the generator cannot render this model, or None. The generator
+    reads the step registry (Machine._dispatch); a model that replaces the
+    machinery around it, or its own symmetry, is run on the Python steps."""
+    from model.gmp import GMPModel
+    from model.machine import Machine
+    from model.state import Layout
+    from model.symmetry import Symmetry
+
+    klass = type(model)
+    for name, owner in (
+        ("successors", GMPModel),
+        ("step_successors", Machine),
+        ("actor_steps", Machine),
+        ("canonical", GMPModel),
+        ("set_symmetry", GMPModel),
+    ):
+        if getattr(klass, name, None) is not getattr(owner, name):
+            return f"the model replaces {name}()"
+    if type(model.L) is not Layout:
+        return "the model has its own state layout"
+    sym = getattr(model, "symmetry", None)
+    if sym is not None and type(sym) is not Symmetry:
+        return "the model has its own symmetry"
+    return None
+
+
+def kernel_properties(model: Any, props: list) -> list:
+    """What a kernel checks: every property of the model with a check, and
+    any other the run asks for, so that one kernel serves every run of a
+    configuration whatever --property picks."""
+    out = {p.id: p for p in model.properties() if getattr(p, "check", None) is not None}
+    for p in props:
+        if getattr(p, "check", None) is not None:
+            out.setdefault(p.id, p)
+    return list(out.values())
+
+
+def requested_kernel(requested: str = "auto") -> str:
+    """auto, unless $GMPCHECK_KERNEL says otherwise (compiled or python)."""
+    if requested == "auto":
+        env = os.environ.get("GMPCHECK_KERNEL", "auto")
+        if env in KERNELS:
+            return env
+    return requested
+
+
+def select_kernel(
+    model: Any, props: list, requested: str = "auto", *, long_run: bool = False
+) -> KernelChoice:
+    """The kernel a run uses. A kernel not in the cache is built: optimised
+    ("fast") for a long run (an exhaustive search), else compiled quickly
+    ("quick": a bounded search is over in seconds either way)."""
+    if requested_kernel(requested) == "python":
+        why = "--kernel python" if requested == "python" else "GMPCHECK_KERNEL=python"
+        return KernelChoice(None, f"python (asked for with {why})")
+    why = unsupported_reason(model)
+    if why is not None:
+        return KernelChoice(None, f"python ({why}: the compiled kernel cannot follow it)")
+    from checker.kernel.build import BuildError, build_kernel, cached_kernel, compiler
+
+    if compiler() is None:
+        return KernelChoice(None, "python (no C compiler: cc, gcc or clang, on PATH)")
+    wanted = kernel_properties(model, props)
+    k = cached_kernel(model, wanted)
+    if k is None:
+        try:
+            k = build_kernel(model, wanted, level="fast" if long_run else "quick")
+        except BuildError as e:
+            return KernelChoice(None, f"python ({e})")
+    mismatch = spot_check(k, model)
+    if mismatch is not None:
+        return KernelChoice(
+            None, f"python (the compiled kernel disagrees with the model: {mismatch})"
+        )
+    how = f"built in {k.built_s:.0f} s" if k.built_s else "cached"
+    return KernelChoice(k, f"compiled ({k.meta.get('level', 'fast')}, {how}, {k.path.name})")
+
+
+def spot_check(k: Any, model: Any, limit: int = SPOT_CHECK_STATES) -> str | None:
+    """Compare the compiled successors (states, actors, labels) and canonical
+    forms with the Python model's on the first `limit` states of a
+    breadth-first search; None if they agree, else where they do not."""
+    from checker.kernel.diff import compare_state
+
+    seen: set[bytes] = set()
+    todo = [model.canonical(s) for s in model.initial_states()]
+    n = 0
+    while todo and n < limit:
+        t = todo.pop(0)
+        if t in seen:
+            continue
+        seen.add(t)
+        n += 1
+        diff = compare_state(k, model, t)
+        if diff is not None:
+            return diff
+        for _a, _label, u in model.successors(t)[0]:
+            c = model.canonical(u)
+            if c not in seen:
+                todo.append(c)
+    return None

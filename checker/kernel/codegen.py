@@ -311,7 +311,9 @@ def _label_tables(rel: Relation, cmd_ids: dict[int, int]) -> tuple[list[str], in
     return lines, max_vals
 
 
-def _group_function(em: _Emitter, a: int, pc: int, cmds: list, cmd_ids: dict[int, int]) -> str:
+def _group_function(
+    em: _Emitter, a: int, pc: int, cmds: list, cmd_ids: dict[int, int], fault: int | None = None
+) -> str:
     """One actor at one program counter: its guards, then its enabled commands."""
     guard_roots = [c.guard for c in cmds]
     have: set[int] = set()
@@ -357,8 +359,11 @@ def _group_function(em: _Emitter, a: int, pc: int, cmds: list, cmd_ids: dict[int
             inner.append("        " + em.define(n))
             local.add(n.hid)
         inner.append(f"        uint8_t *u = step_begin(o, x, {cid});")
-        for k, e in sorted(c.effect.items()):
-            inner.append(f"        step_write(o, u, {k}, {em.atom(e)});")
+        for i, (k, e) in enumerate(sorted(c.effect.items())):
+            value = em.atom(e)
+            if cid == fault and i == 0:
+                value = f"({value} ^ 1)"  # the test seam: a wrong expression, on purpose
+            inner.append(f"        step_write(o, u, {k}, {value});")
         order_terms = []
         for cond, pos in c.order:
             order_terms.append(f"        if ({em.atom(cond)}) pos = min64(pos, {em.atom(pos)});")
@@ -399,8 +404,11 @@ def _int_function(em: _Emitter, name: str, e: Any, params: str) -> str:
     return f"static uint64_t {name}({params}) {{\n" + "\n".join(body) + "\n}\n"
 
 
-def generate(model, rel: Relation, props: list[Property]) -> Generated:
-    """The C source of the model-specific half of the kernel."""
+def generate(model, rel: Relation, props: list[Property], fault: int | None = None) -> Generated:
+    """The C source of the model-specific half of the kernel. `fault` is a
+    seam for the tests: the first byte command number `fault` writes is
+    computed wrong (its lowest bit flipped), which the comparison with the
+    Python model must notice."""
     from specs.liveness import atom_predicates
 
     L = model.L
@@ -413,7 +421,7 @@ def generate(model, rel: Relation, props: list[Property]) -> Generated:
     dispatch = []
     max_group = 1
     for (a, pc), cmds in sorted(by_group.items()):
-        funcs.append(_group_function(em, a, pc, cmds, cmd_ids))
+        funcs.append(_group_function(em, a, pc, cmds, cmd_ids, fault))
         max_group = max(max_group, sum(1 for c in cmds if c.kind == STEP))
     for a in range(L.nA):
         cases = [

@@ -996,10 +996,15 @@ API int64_t eng_phase_b(eng_t *e, int wi, int64_t start, int depth, int64_t max_
             if (oom) return -1;
             /* rows are kept per expanded state, in index order */
             e->row[idx] = e->n_edges;
-            for (uint32_t q = r->pair_start; q < r->pair_start + r->npair; q++) {
-                e->col[e->n_edges] = dst[w->pair_c[q]];
-                e->elab[e->n_edges] = (uint32_t)w->pair_l[q];
-                e->n_edges++;
+            /* by successor, in the order they were found: the labels of one
+             * successor (parallel steps) are contiguous */
+            for (uint32_t k = 0; k < r->ncand; k++) {
+                for (uint32_t q = r->pair_start; q < r->pair_start + r->npair; q++) {
+                    if (w->pair_c[q] != k) continue;
+                    e->col[e->n_edges] = dst[k];
+                    e->elab[e->n_edges] = (uint32_t)w->pair_l[q];
+                    e->n_edges++;
+                }
             }
             e->row[idx + 1] = e->n_edges;
             if (idx + 2 > e->n_row) e->n_row = idx + 2;

@@ -328,9 +328,10 @@ def explore_compiled(
 
 
 def _graph_arrays(ex: Exploration, s: CompiledSearch, model: Any) -> None:
-    """The state graph as arrays: edges with their fairness groups (from the
-    labels' text, by the model's own edge_groups), and per state the groups
-    enabled, its atoms and flags."""
+    """The state graph as arrays: one edge per pair of states, with the
+    fairness groups of every step between them (from the labels' text, by
+    the model's own edge_groups), and per state the groups enabled, its
+    atoms and flags."""
     from checker.liveness import edge_groups_of
 
     n = s.stat(0)
@@ -344,20 +345,26 @@ def _graph_arrays(ex: Exploration, s: CompiledSearch, model: Any) -> None:
     for lid in range(n_labels):
         actor, text = s.label(lid)
         groups[lid] = edge_groups_of(model, actor, text)
-    src = np.zeros(n_edges, dtype=np.uint32)
-    if nrow > 1:
-        counts = np.diff(row[:nrow])
-        src = np.repeat(np.arange(nrow - 1, dtype=np.uint32), counts)
-    eg = groups[lab] if n_edges else np.zeros(0, dtype=np.uint64)
+    src = np.zeros(0, dtype=np.uint32)
+    eg = np.zeros(0, dtype=np.uint64)
+    if n_edges and nrow > 1:
+        src = np.repeat(np.arange(nrow - 1, dtype=np.uint32), np.diff(row[:nrow]))
+        # Parallel steps (one pair of states, several labels) are one edge
+        # that counts for all their groups, as in the Python search.
+        first = np.ones(n_edges, dtype=bool)
+        first[1:] = (src[1:] != src[:-1]) | (col[1:] != col[:-1])
+        starts = np.flatnonzero(first)
+        eg = np.bitwise_or.reduceat(groups[lab], starts)
+        src, col = src[starts], col[starts]
     flags = s._array(s.lib.eng_flags(s.e), np.uint8, n)
     enabled = s._array(s.lib.eng_strong(s.e), np.uint64, n)
-    if n_edges:
+    if len(src):
         np.bitwise_or.at(enabled, src, eg)
     ex.edge_src, ex.edge_dst, ex.edge_groups = src, col, eg
     ex.enabled = enabled
     ex.atoms = s._array(s.lib.eng_atoms(s.e), np.uint64, n)
-    ex.is_expanded = (flags & 1).astype(np.uint8)
-    ex.is_final = ((flags >> 1) & 1).astype(np.uint8)
+    ex.is_expanded = bytearray((flags & 1).astype(np.uint8).tobytes())
+    ex.is_final = bytearray(((flags >> 1) & 1).astype(np.uint8).tobytes())
 
 
 def _fill_messages(ex: Exploration, model: Any, by_id: dict[str, Property]) -> None:
