@@ -221,19 +221,35 @@ def fair_components(g: StateGraph, nodes: np.ndarray, weak: int, strong: int) ->
     alive = nodes.copy()
     weak_, strong_ = np.uint64(weak), np.uint64(strong)
     while alive.any():
-        live_edges = alive[g.src] & alive[g.dst]
-        src, dst, grp = g.src[live_edges], g.dst[live_edges], g.groups[live_edges]
-        m = sp.csr_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(g.n, g.n))
+        keep = alive[g.src] & alive[g.dst]
+        src = g.src[keep]
+        dst = g.dst[keep]
+        del keep
+        # The edges are sorted by source: the sparse matrix is built in
+        # place, 32-bit indices, one byte of data per edge.
+        indptr = np.zeros(g.n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(src, minlength=g.n), out=indptr[1:])
+        index_t = np.int32 if len(src) < 2**31 and g.n < 2**31 else np.int64
+        m = sp.csr_matrix(
+            (np.ones(len(src), dtype=np.int8), dst.astype(index_t), indptr.astype(index_t)),
+            shape=(g.n, g.n),
+        )
         ncomp, label = connected_components(m, directed=True, connection="strong")
-        inside = label[src] == label[dst]
-        src, dst, grp = src[inside], dst[inside], grp[inside]
+        del m, indptr
+        lab_src = label[src]
+        inside = lab_src == label[dst]
+        grp = g.groups[alive[g.src] & alive[g.dst]][inside]
+        lab_in = lab_src[inside]
+        loops = lab_in[src[inside] == dst[inside]]
+        del src, dst, lab_src, inside
         ids = np.flatnonzero(alive)
         lab = label[ids]
         size = np.bincount(lab, minlength=ncomp)
         cyclic = size > 1
-        cyclic[label[src[src == dst]]] = True
+        cyclic[loops] = True
         taken = np.zeros(ncomp, dtype=np.uint64)
-        np.bitwise_or.at(taken, label[src], grp)
+        np.bitwise_or.at(taken, lab_in, grp)
+        del grp, lab_in
         always = np.full(ncomp, weak_, dtype=np.uint64)
         np.bitwise_and.at(always, lab, g.enabled[ids])
         sometimes = np.zeros(ncomp, dtype=np.uint64)
@@ -243,15 +259,17 @@ def fair_components(g: StateGraph, nodes: np.ndarray, weak: int, strong: int) ->
         fair = ok & (bad == 0)
         if fair.any():
             order = np.argsort(lab, kind="stable")
-            bounds = np.searchsorted(lab[order], np.flatnonzero(fair))
-            ends = np.searchsorted(lab[order], np.flatnonzero(fair), side="right")
-            out += [ids[order[a:b]] for a, b in zip(bounds, ends, strict=True)]
+            sorted_lab = lab[order]
+            which = np.flatnonzero(fair)
+            lo = np.searchsorted(sorted_lab, which)
+            hi = np.searchsorted(sorted_lab, which, side="right")
+            out += [ids[order[a:b]] for a, b in zip(lo, hi, strict=True)]
         split = ok & (bad != 0)
         if not split.any():
             break
         alive = np.zeros(g.n, dtype=bool)
-        keep = split[lab] & ((g.enabled[ids] & bad[lab]) == 0)
-        alive[ids[keep]] = True
+        stay = split[lab] & ((g.enabled[ids] & bad[lab]) == 0)
+        alive[ids[stay]] = True
     return out
 
 

@@ -143,17 +143,33 @@ static inline int find_byte(const uint8_t *s, int n, int v) {
     return -1;
 }
 
+/* The offsets of each P block and each M block, to copy as a block's source. */
+static int PSRC[NP > 0 ? NP : 1][PW];
+static int ASRC[NA][AW];
+static pthread_once_t block_tables_once = PTHREAD_ONCE_INIT;
+
+static void block_tables(void) {
+    for (int p = 0; p < NP; p++)
+        for (int k = 0; k < PW; k++) PSRC[p][k] = P_BASE + PW * p + k;
+    for (int a = 0; a < NA; a++)
+        for (int k = 0; k < AW; k++) ASRC[a][k] = A_BASE + AW * a + k;
+}
+
 static void canonical(const uint8_t *restrict t, uint8_t *restrict best) {
+    pthread_once(&block_tables_once, block_tables);
     uint8_t gcls[256];
     for (int i = 0; i < 256; i++) gcls[i] = (uint8_t)i;
     const uint8_t *gb = t + G_BASE;
     int twins = 0, twin[NG > 0 ? NG : 1];
     int plain_g[NG > 0 ? NG : 1];
+    uint32_t gkey[NG > 0 ? NG : 1]; /* a G's block as one number: compares as its bytes */
+    for (int g = 0; g < NG; g++)
+        gkey[g] = (uint32_t)gb[3 * g] << 16 | (uint32_t)gb[3 * g + 1] << 8 | gb[3 * g + 2];
     /* the G's by content (stable), their content classes, their twins */
     for (int g = 0; g < NG; g++) plain_g[g] = g;
     for (int i = 1; i < NG; i++) {
         int v = plain_g[i], j = i - 1;
-        while (j >= 0 && memcmp(gb + 3 * plain_g[j], gb + 3 * v, 3) > 0) {
+        while (j >= 0 && gkey[plain_g[j]] > gkey[v]) {
             plain_g[j + 1] = plain_g[j];
             j--;
         }
@@ -163,7 +179,7 @@ static void canonical(const uint8_t *restrict t, uint8_t *restrict best) {
     int rank = 0;
     for (int i = 0; i < NG; i++) {
         if (i > 0) {
-            if (memcmp(gb + 3 * plain_g[i - 1], gb + 3 * plain_g[i], 3) == 0) {
+            if (gkey[plain_g[i - 1]] == gkey[plain_g[i]]) {
                 twin[plain_g[i - 1]] = twin[plain_g[i]] = 1;
                 twins = 1;
             } else {
@@ -217,20 +233,23 @@ static void canonical(const uint8_t *restrict t, uint8_t *restrict best) {
     uint8_t cand[SIZE];
     int src[SIZE];
     for (int i = 0; i < SIZE; i++) src[i] = i;
+    /* The translations of each field kind (K_PLAIN..K_MASK), identity but
+     * for the ids renamed; only their first entries change per candidate. */
+    uint8_t tabs[5][256];
+    for (int k = 0; k < 5; k++)
+        for (int i = 0; i < 256; i++) tabs[k][i] = (uint8_t)i;
+    uint8_t *gtab = tabs[K_GREF], *ptab = tabs[K_PREF], *mtab = tabs[K_MREF];
+    uint8_t *masktab = tabs[K_MASK];
     do {
-        uint8_t ptab[256], masktab[256];
-        for (int i = 0; i < 256; i++) ptab[i] = (uint8_t)i;
         for (int i = 0; i < NP; i++) ptab[po.order[i]] = (uint8_t)i;
-        for (int mask = 0; mask < 256; mask++) {
-            if (mask < (1 << NP)) {
-                int v = 0;
-                for (int p = 0; p < NP; p++)
-                    if (mask >> p & 1) v |= 1 << ptab[p];
-                masktab[mask] = (uint8_t)v;
-            } else {
-                masktab[mask] = (uint8_t)mask;
-            }
+        for (int mask = 0; mask < (1 << NP); mask++) {
+            int v = 0;
+            for (int p = 0; p < NP; p++)
+                if (mask >> p & 1) v |= 1 << ptab[p];
+            masktab[mask] = (uint8_t)v;
         }
+        for (int i = 0; i < NP; i++)
+            memcpy(src + P_BASE + PW * i, PSRC[po.order[i]], PW * sizeof(int));
         uint8_t mkey[NM > 0 ? NM : 1][MKEY_LEN];
         for (int j = 0; j < nborn; j++) {
             int m = born[j];
@@ -246,15 +265,13 @@ static void canonical(const uint8_t *restrict t, uint8_t *restrict best) {
             for (int i = 0; i < nunborn; i++) morder[i] = unborn[i];
             for (int i = 0; i < nborn; i++) morder[nunborn + i] = born[mo.order[i]];
             /* where each block of the renamed state comes from */
-            for (int i = 0; i < NP; i++)
-                for (int k = 0; k < PW; k++) src[P_BASE + PW * i + k] = P_BASE + PW * po.order[i] + k;
             for (int i = 0; i < NM; i++)
-                for (int k = 0; k < AW; k++) src[A_BASE + AW * i + k] = A_BASE + AW * morder[i] + k;
+                memcpy(src + A_BASE + AW * i, ASRC[morder[i]], AW * sizeof(int));
             int gorder[NG > 0 ? NG : 1];
             if (use_plain) {
                 for (int g = 0; g < NG; g++) gorder[g] = plain_g[g];
             } else {
-                int first[256];
+                int first[NG > 0 ? NG : 1];
                 for (int g = 0; g < NG; g++) first[g] = 999;
                 for (int i = 0; i < NGREF; i++) {
                     int v = t[src[GREF_OFF[i]]];
@@ -264,8 +281,8 @@ static void canonical(const uint8_t *restrict t, uint8_t *restrict best) {
                 for (int i = 1; i < NG; i++) {
                     int v = gorder[i], j = i - 1;
                     while (j >= 0) {
-                        int c = memcmp(gb + 3 * gorder[j], gb + 3 * v, 3);
-                        if (c > 0 || (c == 0 && first[gorder[j]] > first[v])) {
+                        uint32_t kj = gkey[gorder[j]], kv = gkey[v];
+                        if (kj > kv || (kj == kv && first[gorder[j]] > first[v])) {
                             gorder[j + 1] = gorder[j];
                             j--;
                         } else {
@@ -275,26 +292,19 @@ static void canonical(const uint8_t *restrict t, uint8_t *restrict best) {
                     gorder[j + 1] = v;
                 }
             }
-            for (int i = 0; i < NG; i++)
-                for (int k = 0; k < 3; k++) src[G_BASE + 3 * i + k] = G_BASE + 3 * gorder[i] + k;
-            uint8_t gtab[256], mtab[256];
-            for (int i = 0; i < 256; i++) gtab[i] = mtab[i] = (uint8_t)i;
-            for (int i = 0; i < NG; i++) gtab[gorder[i]] = (uint8_t)i;
-            for (int i = 0; i < NM; i++) mtab[morder[i]] = (uint8_t)i;
-            for (int i = 0; i < SIZE; i++) {
-                uint8_t v = t[src[i]];
-                switch (KIND[i]) {
-                case K_GREF: v = gtab[v]; break;
-                case K_PREF: v = ptab[v]; break;
-                case K_MREF: v = mtab[v]; break;
-                case K_MASK: v = masktab[v]; break;
-                default: break;
-                }
-                cand[i] = v;
+            for (int i = 0; i < NG; i++) {
+                src[G_BASE + 3 * i] = G_BASE + 3 * gorder[i];
+                src[G_BASE + 3 * i + 1] = G_BASE + 3 * gorder[i] + 1;
+                src[G_BASE + 3 * i + 2] = G_BASE + 3 * gorder[i] + 2;
+                gtab[gorder[i]] = (uint8_t)i;
             }
-            if (!have || memcmp(cand, best, SIZE) < 0) {
-                memcpy(best, cand, SIZE);
+            for (int i = 0; i < NM; i++) mtab[morder[i]] = (uint8_t)i;
+            if (!have) { /* the first candidate (most often the only one) */
+                for (int i = 0; i < SIZE; i++) best[i] = tabs[KIND[i]][t[src[i]]];
                 have = 1;
+            } else {
+                for (int i = 0; i < SIZE; i++) cand[i] = tabs[KIND[i]][t[src[i]]];
+                if (memcmp(cand, best, SIZE) < 0) memcpy(best, cand, SIZE);
             }
         } while (orders_next(&mo));
     } while (orders_next(&po));
@@ -522,6 +532,7 @@ typedef struct eng {
     size_t n_row, cap_row;
     uint32_t *col;
     uint32_t *elab;
+    uint64_t *egroups;      /* after eng_graph_finish: each edge's fairness groups */
     size_t n_edges, cap_col, cap_elab;
     uint64_t *atoms, *strong;
     uint8_t *flags;         /* bit 0 expanded (and not truncated), bit 1 final */
@@ -804,7 +815,7 @@ API void eng_free(eng_t *e) {
     intern_free(&e->seq);
     free(e->tab_fp); free(e->tab_idx); free(e->parent); free(e->states);
     free(e->cur); free(e->nxt); free(e->cur_idx); free(e->nxt_idx);
-    free(e->row); free(e->col); free(e->elab); free(e->atoms); free(e->strong); free(e->flags);
+    free(e->row); free(e->col); free(e->elab); free(e->egroups); free(e->atoms); free(e->strong); free(e->flags);
     free(e->act_next);
     pthread_mutex_destroy(&e->lock);
     free(e);
@@ -1014,6 +1025,48 @@ API int64_t eng_phase_b(eng_t *e, int wi, int64_t start, int depth, int64_t max_
     return (int64_t)w->nrec;
 }
 
+/* After a graph search: the fairness groups of every label (Python computes
+ * them from the label's text), into one mask per edge; parallel edges (one
+ * pair of states, several labels: they are contiguous) merged into one edge
+ * that counts for all their groups, as the Python search keeps them; each
+ * state's enabled groups gain those of its edges. The label ids are freed.
+ * Returns the number of edges left. */
+API int64_t eng_graph_finish(eng_t *e, const uint64_t *label_groups, int64_t nlabels) {
+    size_t n = e->n_edges;
+    uint64_t *g = (uint64_t *)malloc((n ? n : 1) * sizeof(uint64_t));
+    if (!g) return -1;
+    size_t out = 0;
+    uint64_t prev_end = e->n_row ? e->row[0] : 0;
+    for (size_t i = 0; i + 1 < e->n_row; i++) {
+        uint64_t a = prev_end, b = e->row[i + 1];
+        prev_end = b;
+        e->row[i] = out;
+        size_t first = out;
+        for (uint64_t k = a; k < b; k++) {
+            uint32_t lab = e->elab[k];
+            uint64_t gm = (int64_t)lab < nlabels ? label_groups[lab] : 0;
+            if (out > first && e->col[out - 1] == e->col[k]) {
+                g[out - 1] |= gm;
+            } else {
+                e->col[out] = e->col[k];
+                g[out] = gm;
+                out++;
+            }
+            e->strong[i] |= gm;
+        }
+    }
+    if (e->n_row) e->row[e->n_row - 1] = out;
+    free(e->elab);
+    e->elab = NULL;
+    e->cap_elab = 0;
+    free(e->egroups);
+    e->egroups = g;
+    e->n_edges = out;
+    return (int64_t)out;
+}
+
+API uint64_t *eng_egroups(eng_t *e) { return e->egroups; }
+
 /* ---- what Python reads ------------------------------------------------------ */
 
 API void eng_stats(eng_t *e, int64_t *out) {
@@ -1033,7 +1086,8 @@ API void eng_stats(eng_t *e, int64_t *out) {
 API void eng_memory(eng_t *e, int64_t *out) {
     out[0] = (int64_t)(e->tab_cap * (sizeof(uint64_t) + sizeof(uint32_t)) +
                        e->cap_parent * sizeof(uint32_t) + e->cap_states);
-    out[1] = (int64_t)(e->cap_row * 8 + e->cap_col * 4 + e->cap_elab * 4 + e->cap_atoms * 8 +
+    out[1] = (int64_t)(e->cap_row * 8 + e->cap_col * 4 + e->cap_elab * 4 +
+                       (e->egroups ? e->n_edges * 8 : 0) + e->cap_atoms * 8 +
                        e->cap_strong * 8 + e->cap_flags);
     out[2] = (int64_t)(e->cap_cur + e->cap_nxt + (e->cap_cur_idx + e->cap_nxt_idx) * 4);
 }

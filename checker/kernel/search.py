@@ -117,15 +117,17 @@ class CompiledSearch:
         self.lib.eng_memory(self.e, out)
         return int(out[0]), int(out[1]), int(out[2])
 
-    def _array(self, ptr: Any, dtype: Any, n: int) -> np.ndarray:
+    def view(self, ptr: Any, dtype: Any, n: int) -> np.ndarray:
+        """The engine's array, read in place (valid while the engine lives:
+        the exploration keeps it)."""
         if n == 0 or ptr == self.ffi.NULL:
             return np.zeros(0, dtype=dtype)
         itemsize = np.dtype(dtype).itemsize
-        return np.frombuffer(self.ffi.buffer(ptr, n * itemsize), dtype=dtype).copy()
+        return np.frombuffer(self.ffi.buffer(ptr, n * itemsize), dtype=dtype)
 
     def parents(self) -> np.ndarray:
         n = self.stat(0)
-        p = self._array(self.lib.eng_parent(self.e), np.uint32, n).astype(np.int64)
+        p = self.view(self.lib.eng_parent(self.e), np.uint32, n).astype(np.int64)
         p[p == 0xFFFFFFFF] = -1
         return p
 
@@ -328,43 +330,33 @@ def explore_compiled(
 
 
 def _graph_arrays(ex: Exploration, s: CompiledSearch, model: Any) -> None:
-    """The state graph as arrays: one edge per pair of states, with the
-    fairness groups of every step between them (from the labels' text, by
-    the model's own edge_groups), and per state the groups enabled, its
-    atoms and flags."""
+    """The state graph as arrays over the engine's own memory (no copies):
+    one edge per pair of states, sorted by source, with the fairness groups
+    of every step between them (from the labels' text, by the model's own
+    edge_groups), and per state the groups enabled, its atoms and flags."""
     from checker.liveness import edge_groups_of
 
     n = s.stat(0)
-    nrow = int(s.lib.eng_nrow(s.e))
-    n_edges = s.stat(5)
-    row = s._array(s.lib.eng_row(s.e), np.uint64, nrow).astype(np.int64)
-    col = s._array(s.lib.eng_col(s.e), np.uint32, n_edges)
-    lab = s._array(s.lib.eng_elab(s.e), np.uint32, n_edges)
     n_labels = s.stat(6)
     groups = np.zeros(max(1, n_labels), dtype=np.uint64)
     for lid in range(n_labels):
         actor, text = s.label(lid)
         groups[lid] = edge_groups_of(model, actor, text)
-    src = np.zeros(0, dtype=np.uint32)
-    eg = np.zeros(0, dtype=np.uint64)
-    if n_edges and nrow > 1:
-        src = np.repeat(np.arange(nrow - 1, dtype=np.uint32), np.diff(row[:nrow]))
-        # Parallel steps (one pair of states, several labels) are one edge
-        # that counts for all their groups, as in the Python search.
-        first = np.ones(n_edges, dtype=bool)
-        first[1:] = (src[1:] != src[:-1]) | (col[1:] != col[:-1])
-        starts = np.flatnonzero(first)
-        eg = np.bitwise_or.reduceat(groups[lab], starts)
-        src, col = src[starts], col[starts]
-    flags = s._array(s.lib.eng_flags(s.e), np.uint8, n)
-    enabled = s._array(s.lib.eng_strong(s.e), np.uint64, n)
-    if len(src):
-        np.bitwise_or.at(enabled, src, eg)
-    ex.edge_src, ex.edge_dst, ex.edge_groups = src, col, eg
-    ex.enabled = enabled
-    ex.atoms = s._array(s.lib.eng_atoms(s.e), np.uint64, n)
-    ex.is_expanded = bytearray((flags & 1).astype(np.uint8).tobytes())
-    ex.is_final = bytearray(((flags >> 1) & 1).astype(np.uint8).tobytes())
+    ptr = s.ffi.cast("uint64_t *", groups.ctypes.data)
+    n_edges = int(s.lib.eng_graph_finish(s.e, ptr, n_labels))
+    if n_edges < 0:
+        raise MemoryError("the compiled engine ran out of memory")
+    nrow = int(s.lib.eng_nrow(s.e))
+    row = s.view(s.lib.eng_row(s.e), np.uint64, nrow)
+    counts = np.diff(row.view(np.int64)) if nrow > 1 else np.zeros(0, dtype=np.int64)
+    ex.edge_src = np.repeat(np.arange(len(counts), dtype=np.uint32), counts)
+    ex.edge_dst = s.view(s.lib.eng_col(s.e), np.uint32, n_edges)
+    ex.edge_groups = s.view(s.lib.eng_egroups(s.e), np.uint64, n_edges)
+    ex.enabled = s.view(s.lib.eng_strong(s.e), np.uint64, n)
+    ex.atoms = s.view(s.lib.eng_atoms(s.e), np.uint64, n)
+    flags = s.view(s.lib.eng_flags(s.e), np.uint8, n)
+    ex.is_expanded = bytearray((flags & 1).tobytes())
+    ex.is_final = bytearray(((flags >> 1) & 1).tobytes())
 
 
 def _fill_messages(ex: Exploration, model: Any, by_id: dict[str, Property]) -> None:
