@@ -196,6 +196,26 @@ def test_workers_and_hash_seeds_give_the_same_search():
     assert outs[0] == outs[1]
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_levels_of_many_chunks_give_the_same_search(monkeypatch, workers):
+    """Levels cut into many chunks, phase A of one overlapping phase B of
+    the last: the same search as the Python steps."""
+    import checker.kernel.search as search
+
+    monkeypatch.setattr(search, "CHUNK", 16)
+    for cfg in (
+        {"cores": 2, "workload": "spawn-burst", **MACRO},
+        {"cores": 3, "workload": "mixed"},
+    ):
+        model = build_model(Config(**cfg))
+        k = kernel_for(model)
+        props = safety(model)
+        depth = 0 if cfg.get("steps") else 8
+        a = explore(model, props, depth=depth, max_states=20_000)
+        b = explore_compiled(k, model, props, depth=depth, workers=workers, max_states=20_000)
+        same_search(a, b)
+
+
 def test_exact_storage_gives_the_same_search():
     model = build_model(Config(cores=2, workload="spawn-burst", mutation="steal-not-atomic"))
     k = kernel_for(model)

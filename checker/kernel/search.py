@@ -64,6 +64,16 @@ def _error_text(code: int) -> str:
     return "; ".join(t for b, t in ERRORS.items() if b != 5 and code & b) or f"error {code}"
 
 
+class _Done:
+    """A finished call, for the one-worker path (no pool)."""
+
+    def __init__(self, value: int):
+        self.value = value
+
+    def result(self) -> int:
+        return self.value
+
+
 class StoredStates:
     """The states of a compiled search: their number, and with `exact` the
     canonical bytes of each."""
@@ -94,7 +104,9 @@ class CompiledSearch:
         self.size = kernel.meta["size"]
         self.graph, self.exact = graph, exact
         self.workers = max(1, workers)
-        e = self.lib.eng_new(int(model.macro), int(graph), int(symmetry), int(exact), self.workers)
+        # Two sets of worker slots: one in phase B while the other is in phase A.
+        slots = 2 * self.workers if self.workers > 1 else 1
+        e = self.lib.eng_new(int(model.macro), int(graph), int(symmetry), int(exact), slots)
         if e == self.ffi.NULL:
             raise MemoryError("the compiled engine could not allocate its tables")
         self.e = self.ffi.gc(e, self.lib.eng_free)
@@ -238,48 +250,69 @@ def explore_compiled(
                 active.discard("deadlock")
 
     limit = max_states or 0
+    workers = s.workers
+
+    def launch(pos: int, n: int, expand: bool, round_: int) -> tuple[list, list, int]:
+        """Phase A of the next chunks: one part per worker, in the round's
+        half of the engine's slots (the other half may still be in phase B)."""
+        inv, act, dead = masks()
+        per = max(min(256, CHUNK), min(CHUNK, (n - pos + workers - 1) // workers))
+        base = (round_ % 2) * workers if workers > 1 else 0
+        parts = []
+        for w in range(workers):
+            lo = pos + w * per
+            if lo >= n:
+                break
+            parts.append((base + w, lo, min(per, n - lo)))
+        args = [(s.e, slot, lo, cnt, int(expand), inv, act, dead) for slot, lo, cnt in parts]
+        if pool is not None:
+            futures = [pool.submit(lib.eng_phase_a, *a) for a in args]
+        else:
+            futures = [_Done(lib.eng_phase_a(*a)) for a in args]
+        return parts, futures, pos + sum(c for _, _, c in parts)
+
+    in_flight: list = []
     try:
         while n:
             expand = depth == 0 or d < depth
-            pos = 0
-            while pos < n:
-                inv, act, dead = masks()
-                per = max(256, min(CHUNK, (n - pos + s.workers - 1) // s.workers))
-                parts = []
-                for w in range(s.workers):
-                    lo = pos + w * per
-                    if lo >= n:
-                        break
-                    parts.append((w, lo, min(per, n - lo)))
-                args = [(s.e, w, lo, cnt, int(expand), inv, act, dead) for w, lo, cnt in parts]
-                if pool is not None and len(parts) > 1:
-                    codes = list(pool.map(lambda a: lib.eng_phase_a(*a), args))
-                else:
-                    codes = [lib.eng_phase_a(*a) for a in args]
-                for code in codes:
+            round_ = 0
+            cur = launch(0, n, expand, round_)
+            while cur is not None:
+                parts, futures, next_pos = cur
+                in_flight = futures
+                for code in [f.result() for f in futures]:
+                    if code == 5:
+                        raise MemoryError("the compiled engine ran out of memory")
                     if code:
-                        if code == 5:
-                            raise MemoryError("the compiled engine ran out of memory")
                         raise KernelError(_error_text(code))
+                # With a pool, the next chunks' phase A runs while this one's
+                # phase B does (in the other half of the slots); one worker
+                # has one slot, so it goes on after phase B.
+                round_ += 1
+                cur = None
+                if pool is not None and next_pos < n:
+                    cur = launch(next_pos, n, expand, round_)
+                    in_flight = cur[1]
                 stopped = False
-                for w, lo, cnt in parts:
-                    done = lib.eng_phase_b(s.e, w, lo, d, limit)
+                for slot, lo, cnt in parts:
+                    done = lib.eng_phase_b(s.e, slot, lo, d, limit)
                     if done < 0:
                         raise MemoryError("the compiled engine ran out of memory")
-                    if done < cnt:
-                        stopped = True
-                        break
-                    if limit and s.stat(0) >= limit:
+                    if done < cnt or (limit and s.stat(0) >= limit):
                         stopped = True
                         break
                 collect()
-                pos += sum(c for _, _, c in parts)
                 st = s.stats()
                 if progress is not None:
                     progress(Progress(st[0], st[1], d, n, time.monotonic() - start))
                 if stopped:
                     ex.stopped = STOP_MAX_STATES
                     break
+                if pool is None and next_pos < n:
+                    cur = launch(next_pos, n, expand, round_)
+            for f in in_flight:  # a stop leaves the next chunks' phase A running
+                f.result()
+            in_flight = []
             if ex.stopped:
                 break
             if props and not active:
@@ -298,7 +331,7 @@ def explore_compiled(
         ex.stopped = STOP_INTERRUPTED
     finally:
         if pool is not None:
-            pool.shutdown(wait=True)
+            pool.shutdown(wait=True)  # no C call may outlive the engine
     if not ex.stopped:
         ex.stopped = STOP_EXHAUSTED
     ex.elapsed = time.monotonic() - start
