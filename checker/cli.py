@@ -147,6 +147,13 @@ def build_parser() -> Parser:
         "model can be compiled, else python, with the reason (auto)",
     )
     s.add_argument(
+        "--distributed",
+        default="",
+        metavar="ADDRESS",
+        help="partition the search (safety properties) over a Dask cluster: local:N starts "
+        "N workers on this machine, tcp://HOST:PORT uses a running scheduler",
+    )
+    s.add_argument(
         "--exact",
         action="store_true",
         help="compiled kernel: keep every state, not its 64-bit fingerprint (no collision "
@@ -489,6 +496,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def explicit_check(args: argparse.Namespace, model, props) -> dict:
     """The explicit engine's run and its printed summary."""
+    if args.distributed:
+        return distributed_check(args, model, props)
     workers = args.workers or default_workers()
     max_states = args.max_states
     if args.graph:
@@ -552,6 +561,58 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
                 f"edges -> {args.graph}",
             )
         print_lines(lines)
+    return summary
+
+
+def distributed_check(args: argparse.Namespace, model, props) -> dict:
+    """The safety properties, the search partitioned over a Dask cluster
+    (checker/kernel/distributed.py); liveness needs the whole graph on one
+    machine and is left unchecked."""
+    from checker.kernel.distributed import DistributedError, explore_distributed
+
+    for flag, bad in (
+        ("--max-states", args.max_states),
+        ("--graph", args.graph),
+        ("--kernel python", args.kernel == "python"),
+        ("--exact", args.exact),
+    ):
+        if bad:
+            raise UsageError(f"{flag} is not offered with --distributed")
+    safety = [p for p in props if p.kind != "liveness"]
+    progress = ProgressLine(not args.quiet)
+    plugin = ""
+    if args.model:
+        path, _, name = args.model.rpartition(":")
+        plugin = f"{Path(path).resolve()}:{name}"
+    try:
+        ex = explore_distributed(
+            model, safety, depth=args.depth, address=args.distributed, plugin=plugin,
+            progress=progress,
+        )  # fmt: skip
+    except DistributedError as e:
+        progress.done()
+        print(f"error: --distributed: {e}", file=sys.stderr)
+        return {"exit_code": report.EXIT_INCONCLUSIVE}
+    progress.done()
+    summary = report.summarize(
+        model,
+        safety,
+        ex,
+        depth=args.depth,
+        workers=ex.partitions,
+        symmetry=getattr(model, "symmetry", None) is not None,
+        out_dir=Path(args.out),
+        all_props=[p for p in model.properties() if p.default],
+    )
+    summary["search"]["kernel"] = "compiled"
+    summary["search"]["kernel_note"] = (
+        f"compiled, distributed over {args.distributed} ({ex.partitions} partitions; "
+        "liveness is not checked: it needs the whole graph on one machine)"
+    )
+    if args.json:
+        print(json.dumps({k: v for k, v in summary.items() if k != "_traces"}, indent=2))
+    else:
+        print_lines(report.render_summary(summary, Style(use_color(sys.stdout))))
     return summary
 
 

@@ -82,6 +82,7 @@ class Exploration:
     keys_of: Callable[[list[int]], list[Any]] | None = field(default=None, repr=False)
     fingerprints: bool = False
     kernel: str = "python"
+    partitions: int = 0  # a distributed search: how many workers held the states
     search: Any = field(default=None, repr=False)  # the compiled search, when one ran
 
     @property

@@ -62,6 +62,16 @@ void eng_coverage(eng_t *e, uint64_t *out);
 int64_t eng_graph_finish(eng_t *e, const uint64_t *label_groups, int64_t nlabels);
 uint64_t *eng_egroups(eng_t *e);
 int eng_label(eng_t *e, int64_t id, char *buf, int cap, int *actor);
+int eng_set_frontier(eng_t *e, const uint8_t *states, int64_t n);
+void eng_wk_counts(eng_t *e, int wi, int64_t *out);
+void eng_wk_states(eng_t *e, int wi, uint64_t *inv, uint32_t *ncand, uint32_t *nact,
+                   uint8_t *flags);
+uint64_t *eng_wk_cfp(eng_t *e, int wi);
+uint8_t *eng_wk_cst(eng_t *e, int wi);
+int *eng_wk_act_bit(eng_t *e, int wi);
+uint8_t *eng_wk_act_st(eng_t *e, int wi);
+int eng_visit_batch(eng_t *e, const uint64_t *fps, const uint8_t *states, int64_t n,
+                    uint8_t *is_new);
 int k_size(void);
 int k_ncmd(void);
 int k_ninv(void);

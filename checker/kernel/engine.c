@@ -1067,6 +1067,60 @@ API int64_t eng_graph_finish(eng_t *e, const uint64_t *label_groups, int64_t nla
 
 API uint64_t *eng_egroups(eng_t *e) { return e->egroups; }
 
+/* ---- a partition of a distributed search (checker/kernel/distributed.py) --- */
+
+/* The frontier is given: n canonical states, by their position in it. */
+API int eng_set_frontier(eng_t *e, const uint8_t *states, int64_t n) {
+    oom = 0;
+    GROW(e->cur, e->cap_cur, (size_t)n * SIZE + 1, uint8_t);
+    GROW(e->cur_idx, e->cap_cur_idx, (size_t)n + 1, uint32_t);
+    if (oom) return -1;
+    if (n) memcpy(e->cur, states, (size_t)n * SIZE);
+    for (int64_t i = 0; i < n; i++) e->cur_idx[i] = (uint32_t)i;
+    e->n_cur = (size_t)n;
+    return 0;
+}
+
+/* Phase A's output of worker w, read out: counts (states, successors,
+ * action violations), then per state its invariant bits, distinct
+ * successors, action violations and flags (1 expanded, 2 truncated, 4 dead). */
+API void eng_wk_counts(eng_t *e, int wi, int64_t *out) {
+    wk_t *w = &e->wk[wi];
+    out[0] = (int64_t)w->nrec;
+    out[1] = (int64_t)w->ncand_out;
+    out[2] = (int64_t)w->nact_out;
+}
+
+API void eng_wk_states(eng_t *e, int wi, uint64_t *inv, uint32_t *ncand, uint32_t *nact,
+                       uint8_t *flags) {
+    wk_t *w = &e->wk[wi];
+    for (size_t j = 0; j < w->nrec; j++) {
+        struct rec *r = &w->rec[j];
+        inv[j] = r->inv;
+        ncand[j] = r->ncand;
+        nact[j] = r->nact;
+        flags[j] = (uint8_t)(r->expanded | r->truncated << 1 | r->dead << 2);
+    }
+}
+
+API uint64_t *eng_wk_cfp(eng_t *e, int wi) { return e->wk[wi].cfp; }
+API uint8_t *eng_wk_cst(eng_t *e, int wi) { return e->wk[wi].cst; }
+API int *eng_wk_act_bit(eng_t *e, int wi) { return e->wk[wi].act_bit; }
+API uint8_t *eng_wk_act_st(eng_t *e, int wi) { return e->wk[wi].act_st; }
+
+/* The partition's visited set: each state in turn (the caller has put them
+ * in discovery order) is looked up and, if new, added: is_new[i] says which. */
+API int eng_visit_batch(eng_t *e, const uint64_t *fps, const uint8_t *states, int64_t n,
+                        uint8_t *is_new) {
+    oom = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int fresh = 0;
+        if (visit(e, states + (size_t)i * SIZE, fps[i], &fresh) < 0) return -1;
+        is_new[i] = (uint8_t)fresh;
+    }
+    return 0;
+}
+
 /* ---- what Python reads ------------------------------------------------------ */
 
 API void eng_stats(eng_t *e, int64_t *out) {

@@ -1,0 +1,109 @@
+"""The search partitioned over a Dask cluster (checker/kernel/distributed.py):
+the same states, counts and counterexamples as one process, on a local
+cluster of two workers the tests start and stop themselves; a worker that
+dies ends the run with exit 4 and the reason, never a hang."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import ROOT, run_cli
+
+from checker.explore import explore
+from checker.trace import rebuild
+from model.config import Config
+from model.factory import build_model
+
+pytest.importorskip("dask.distributed")
+psutil = pytest.importorskip("psutil")
+
+
+def test_same_search_as_one_process():
+    from checker.kernel.distributed import explore_distributed
+
+    cfg = Config(cores=2, workload="spawn-burst", mutation="steal-not-atomic")
+    model = build_model(cfg)
+    props = [p for p in model.properties() if p.kind != "liveness"]
+    one = explore(model, props, depth=13)
+    two = explore_distributed(model, props, depth=13, address="local:2")
+    assert two.partitions == 2
+    assert len(one.states) == len(two.states) and one.transitions == two.transitions
+    assert one.level_start == two.level_start and one.stopped == two.stopped
+    assert sorted(one.violations) == sorted(two.violations) == ["no-lost-g"]
+    for pid, v in one.violations.items():
+        w = two.violations[pid]
+        assert (v.state, v.depth, v.message) == (w.state, w.depth, w.message)
+        prop = next(p for p in props if p.id == pid)
+        a = [s.label for s in rebuild(model, one, v, prop)]
+        b = [s.label for s in rebuild(model, two, w, prop)]
+        assert a == b
+
+
+def test_the_command_line_gives_the_same_counts(tmp_path):
+    args = ["--cores", "2", "--workload", "yield-pair", "--steps", "macro", "--period", "2"]
+    args += ["--depth", "0", "--json", "--quiet", "--out", str(tmp_path)]
+    code1, out1, err1 = run_cli(*args, "--property", "no-lost-g,work-conservation")
+    code2, out2, err2 = run_cli(
+        *args, "--property", "no-lost-g,work-conservation", "--distributed", "local:2"
+    )
+    assert code1 == 0 and code2 == 0, err2
+    a, b = json.loads(out1), json.loads(out2)
+    assert a["result"]["states"] == b["result"]["states"]
+    assert a["result"]["transitions"] == b["result"]["transitions"]
+    assert [p["verdict"] for p in a["properties"]] == [p["verdict"] for p in b["properties"]]
+    assert "distributed over local:2" in b["search"]["kernel_note"]
+
+
+def test_what_distributed_does_not_offer_is_refused():
+    code, _, err = run_cli("--distributed", "local:2", "--max-states", "10", "--quiet")
+    assert code == 2 and "--max-states is not offered with --distributed" in err
+    code, _, err = run_cli("--distributed", "local:x", "--depth", "2", "--quiet")
+    assert code == 4 and "expected local:N" in err
+
+
+def test_a_killed_worker_ends_the_run_with_the_reason(tmp_path):
+    """SIGKILL to one worker (what the OOM killer does): exit 4 within
+    seconds, the reason on stderr, no worker left behind."""
+    cmd = [sys.executable, "-m", "checker", "--cores", "3", "--workload", "mixed"]
+    cmd += ["--depth", "0", "--steps", "macro", "--period", "2", "--distributed", "local:2"]
+    cmd += ["--quiet", "--out", str(tmp_path)]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    me = psutil.Process(proc.pid)
+    try:
+        workers: list = []
+        deadline = time.monotonic() + 240  # building the kernel first may take a while
+        while time.monotonic() < deadline and len(workers) < 2:
+            time.sleep(0.5)
+            workers = [
+                c for c in me.children(recursive=True) if "spawn_main" in " ".join(c.cmdline())
+            ]
+        assert len(workers) >= 2, "the local cluster did not start"
+        time.sleep(6)  # into the search
+        assert proc.poll() is None, proc.communicate()
+        everyone = me.children(recursive=True)
+        os.kill(workers[0].pid, signal.SIGKILL)
+        killed = time.monotonic()
+        out, err = proc.communicate(timeout=60)
+        took = time.monotonic() - killed
+        assert proc.returncode == 4, (out, err)
+        assert took < 10, took
+        assert "left the cluster" in err or "Worker" in err or "worker" in err, err
+        assert "established before" in err
+        assert "Traceback" not in err
+        time.sleep(1)
+        left = [p for p in everyone if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        assert not left, left
+    finally:
+        if proc.poll() is None:
+            for c in me.children(recursive=True):
+                c.kill()
+            proc.kill()
+            proc.wait()
