@@ -230,6 +230,11 @@ def build_parser() -> Parser:
     )
     gt.add_argument("--workers", type=_int("--workers", 1), default=0, help="processes (CPUs)")
     gt.add_argument("--quick", action="store_true", help="a subset for local use (< 1 min)")
+    gt.add_argument(
+        "--full",
+        action="store_true",
+        help="also the exhaustive liveness cells at 3 and 4 Ps (tens of minutes, GBs of memory)",
+    )
     gt.add_argument("--cell", action="append", default=[], help="only cells whose id starts so")
     gt.add_argument("--manifest", default=str(_gate_manifest()), help="the committed counts")
     gt.add_argument("--update-manifest", action="store_true", help="record the counts")
@@ -254,6 +259,18 @@ def build_parser() -> Parser:
         help="the --depth 0 liveness run to measure (mixed,2: the gate's largest); '' for none",
     )
     b.add_argument("--out", default="reports")
+    b.add_argument(
+        "--kernels",
+        default="compiled,python",
+        metavar="K,K",
+        help="the kernels to measure (compiled,python)",
+    )
+    b.add_argument(
+        "--exhaustive",
+        action="store_true",
+        help="also the exhaustive runs at 3 and 4 Ps (mixed and syscall-heavy at 3; tight-loop, "
+        "yield-pair and spawn-burst at 4): minutes each",
+    )
     b.add_argument(
         "--smt", default="", metavar="CORES", help="also BMC per depth and induction, e.g. 2,3,4"
     )

@@ -18,6 +18,9 @@ A fixed matrix of check runs ("cells"), each with the verdicts it must give:
   proof      `prove --cores 2`: k-induction proves no-lost-g, p-ownership
              and spinning-accounting for every reachable state.
 
+`--full` adds the exhaustive liveness cells at 3 and 4 Ps (FULL_LIVENESS_
+CONFIGS: minutes and gigabytes each, so not on every CI run).
+
 The safety and liveness cells named `go1.26` check the go1.26 profile (the
 system-call path without _Psyscall, model/go126.py); the others the default
 go1.25 profile.
@@ -73,6 +76,7 @@ class Cell:
     props: tuple[str, ...] = ()  # () = every default property
     counted: bool = True  # its counts are in the manifest
     quick: bool = False
+    full: bool = False  # run only by `gate --full` (minutes each)
 
 
 @dataclass
@@ -113,6 +117,18 @@ def matrix() -> list[Cell]:
                 {"cores": cores, "workload": workload, "depth": 0, **MACRO},
                 {"*": "pass"},
                 quick=(workload, cores) == ("tight-loop", 2),
+            )
+        )
+    # The exhaustive verdicts at 3 and 4 Ps that the compiled kernel reaches
+    # (minutes and gigabytes each): `gate --full` only.
+    for workload, cores in FULL_LIVENESS_CONFIGS:
+        cells.append(
+            Cell(
+                f"liveness/{workload}/c{cores}",
+                "liveness",
+                {"cores": cores, "workload": workload, "depth": 0, **MACRO},
+                {"*": "pass"},
+                full=True,
             )
         )
     # The go1.26 profile (model/go126.py: system calls keep the P, no
@@ -250,6 +266,16 @@ LIVENESS_CONFIGS = [
     ("syscall-heavy", 2),
     ("mixed", 1),
     ("mixed", 2),
+]
+# Exhaustive liveness configurations beyond the default gate's time (each
+# several minutes on two cores; docs/findings.md has the figures).
+FULL_LIVENESS_CONFIGS = [
+    ("spawn-burst", 3),
+    ("syscall-heavy", 3),
+    ("mixed", 3),
+    ("tight-loop", 4),
+    ("yield-pair", 4),
+    ("spawn-burst", 4),
 ]
 QUICK_MUTATIONS = {"no-needspinning", "steal-not-atomic", "runnext-no-inherit"}
 
@@ -523,6 +549,8 @@ def sarif(results: list[CellResult]) -> str:
 
 def cmd_gate(args) -> int:
     cells = matrix()
+    if not getattr(args, "full", False):
+        cells = [c for c in cells if not c.full]
     if args.quick:
         cells = [c for c in cells if c.quick]
     if args.cell:
