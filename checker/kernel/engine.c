@@ -470,7 +470,7 @@ static int render_fine(int cmd, const int64_t *vals, char *buf, int cap) {
 
 typedef struct {
     int err;
-    uint64_t *cover;        /* per command: fine steps taken */
+    uint64_t *cover;        /* per (actor, pc): the states in which it took a fine step */
     stepbuf_t *sb;
     int order[MAXFINE];
     /* macro depth-first search */
@@ -574,8 +574,8 @@ static int fine_steps(wk_t *w, const uint8_t *x, int a, int want_labels) {
             j--;
         }
         w->order[j + 1] = v;
-        if (w->cover) w->cover[o->cmd[i]]++;
     }
+    if (o->n && w->cover) w->cover[a * 256 + x[PC_OFF[a]]]++;
     return o->n;
 }
 
@@ -835,7 +835,7 @@ API eng_t *eng_new(int macro, int graph, int symmetry, int exact, int nworkers) 
     if (!e->wk || !e->act_next || !e->tab_fp || !e->tab_idx) { eng_free(e); return NULL; }
     for (int i = 0; i < e->nworkers; i++) {
         e->wk[i].sb = (stepbuf_t *)malloc(sizeof(stepbuf_t));
-        e->wk[i].cover = (uint64_t *)calloc(NCMD ? NCMD : 1, sizeof(uint64_t));
+        e->wk[i].cover = (uint64_t *)calloc((size_t)NA * 256, sizeof(uint64_t));
         if (!e->wk[i].sb || !e->wk[i].cover) { eng_free(e); return NULL; }
     }
     return e;
@@ -1177,8 +1177,10 @@ API uint64_t *eng_strong(eng_t *e) { return e->strong; }
 API uint8_t *eng_flags(eng_t *e) { return e->flags; }
 API uint8_t *eng_states(eng_t *e) { return e->states; }
 
+/* Coverage: per actor a and program counter pc (out[a * 256 + pc]), the
+ * states (inner states of macro steps included) from which a took a step. */
 API void eng_coverage(eng_t *e, uint64_t *out) {
-    for (int c = 0; c < NCMD; c++) {
+    for (int c = 0; c < NA * 256; c++) {
         out[c] = 0;
         for (int i = 0; i < e->nworkers; i++) out[c] += e->wk[i].cover[c];
     }

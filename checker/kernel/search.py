@@ -176,11 +176,14 @@ class CompiledSearch:
             self._labels.append((int(actor[0]), self.ffi.string(buf).decode()))
         return self._labels[lid]
 
-    def coverage(self) -> np.ndarray:
-        n = self.k.meta and len(self.k.meta["commands"])
-        out = self.ffi.new("uint64_t[]", max(1, n))
+    def coverage(self) -> dict[tuple[int, int], int]:
+        """(actor, program counter) -> the states from which the actor took a
+        step there (inner states of macro steps included)."""
+        n = self.model.L.nA * 256
+        out = self.ffi.new("uint64_t[]", n)
         self.lib.eng_coverage(self.e, out)
-        return np.frombuffer(self.ffi.buffer(out, n * 8), np.uint64).copy()
+        got = np.frombuffer(self.ffi.buffer(out, n * 8), np.uint64)
+        return {(int(i) // 256, int(i) % 256): int(got[i]) for i in np.flatnonzero(got)}
 
 
 def explore_compiled(
