@@ -163,10 +163,14 @@ class StateGraph:
         self.final = np.asarray(ex.is_final, dtype=np.uint8)[:n].astype(bool)
         starts = np.asarray(ex.level_start, dtype=np.int64)
         self.depth = np.searchsorted(starts, np.arange(n), side="right") - 1
+        self._distinct: tuple[np.ndarray, np.ndarray] | None = None
 
     def stuck(self, stuck) -> np.ndarray:
-        """The expanded states whose atoms the predicate calls stuck."""
-        values, inverse = np.unique(self.atoms, return_inverse=True)
+        """The expanded states whose atoms the predicate calls stuck (asked
+        once per distinct set of atoms: they are few)."""
+        if self._distinct is None:
+            self._distinct = np.unique(self.atoms, return_inverse=True)
+        values, inverse = self._distinct
         hit = np.array([bool(stuck(int(a))) for a in values.tolist()], dtype=bool)
         return hit[inverse] & self.expanded
 
