@@ -18,6 +18,7 @@ from checker.gotrace import TraceFormatError
 from checker.graph import GRAPH_MAX_STATES, GraphError, graph_format, write_graph
 from checker.itf import TraceFileError, read_trace, require_current_model
 from checker.plugin import PluginError, load_plugin
+from checker.progress import Phases
 from checker.render import Style, page_lines, print_lines, render_trace, use_color
 from checker.run import run_check
 from checker.smt.cli import EngineUsageError
@@ -32,19 +33,42 @@ from model.config import (
 from model.workloads import WorkloadError
 
 EXIT_CODES = """exit codes:
-  0   every checked property holds (up to --depth, if one is given)
+  0   no checked property is violated and the run did what it was asked: a
+      verdict its bounds leave open (liveness at a --depth bound) is printed
+      as INCONCLUSIVE with its reason and does not fail the run (as TLC and
+      Apalache treat a bounded run that finds no error); --strict makes it 4
   1   a safety property is violated (a counterexample is written under --out)
-  2   usage or input error
+  2   usage or input error (one line on stderr)
   3   a liveness property is violated
-  4   inconclusive: the search stopped early (--max-states, Ctrl-C) or was cut
-      by a model bound with --depth 0; smt: the solver gave no answer; prove:
-      a target invariant not proved
+  4   the run stopped before it did what it was asked, and prints what it
+      established: --max-states, Ctrl-C, SIGTERM or SIGHUP, a worker process
+      that died, out of memory, a model bound with --depth 0; smt: the solver
+      gave no answer; prove: a target invariant not proved; with --strict,
+      also any INCONCLUSIVE verdict
   5   replay divergence
   6   manifest mismatch (gate)
   7   the explicit and smt engines disagree (--engine both)
-  70  internal error"""
+  70  internal error (a bug in gmpcheck)"""
 
-COMMANDS = ("gate", "check", "list", "view", "bench", "replay", "record", "prove", "conform")
+REPLAY_EXIT_CODES = """exit codes:
+  0   every step replayed in step with the trace (a violation it shows is
+      then reproduced on real threads)
+  2   the trace is malformed, truncated, of another configuration or model
+      version, or of a profile the runtime does not implement (go1.26)
+  4   interrupted (Ctrl-C, SIGTERM, SIGHUP)
+  5   the runtime parts ways with the trace (the first step and the fields)
+  70  a runtime thread raised or hung (the scheduler's state is printed)"""
+
+RECORD_EXIT_CODES = """exit codes:
+  0   the recording is accepted by the model: every step enabled, every state equal
+  1   accepted, but a safety property is violated along it (a mutation)
+  2   usage error (go1.26 is refused: the runtime implements go1.25)
+  4   interrupted (Ctrl-C, SIGTERM, SIGHUP): the steps so far are kept and checked
+  5   not accepted: the first step the model does not allow, the fields that differ
+  70  a runtime thread raised (the recording up to it is kept) or the runtime hung"""
+
+COMMANDS = ("check", "list", "view", "gate", "bench", "replay", "record", "prove", "conform")
+TOP_OPTIONS = ("-h", "--help", "--version")
 
 
 class UsageError(Exception):
@@ -100,6 +124,12 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _fairness() -> dict[str, str]:
+    from specs.liveness import FAIRNESS
+
+    return FAIRNESS
+
+
 def build_parser() -> Parser:
     top = Parser(
         prog="python -m checker",
@@ -107,7 +137,8 @@ def build_parser() -> Parser:
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = top.add_subparsers(dest="command", parser_class=Parser)
+    top.add_argument("--version", action="version", version=f"gmpcheck {_version()}")
+    sub = top.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
 
     c = sub.add_parser(
         "check",
@@ -121,16 +152,33 @@ def build_parser() -> Parser:
     s.add_argument("--property", action="append", default=[], metavar="ID", help="repeatable")
     s.add_argument("--workers", type=_int("--workers", 1), default=0, help="processes (CPUs)")
     s.add_argument("--no-symmetry", action="store_true", help="turn symmetry reduction off")
-    s.add_argument("--max-states", type=_int("--max-states", 1), default=None)
+    s.add_argument(
+        "--max-states",
+        type=_int("--max-states", 1),
+        default=None,
+        metavar="N",
+        help="stop after N distinct states and print what was established (exit 4)",
+    )
     s.add_argument("--out", default="reports", help="where counterexamples go (reports)")
     s.add_argument("--json", action="store_true", help="print the summary as JSON")
-    s.add_argument("--quiet", action="store_true", help="no progress line")
+    s.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress lines on stderr (none either when stderr is not a terminal)",
+    )
+    s.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 4 when any verdict is INCONCLUSIVE (by default a verdict a --depth bound "
+        "leaves open is printed with its reason and the run exits 0)",
+    )
     s.add_argument(
         "--fairness",
         default="",
         metavar="A,B",
-        help="liveness assumptions, from m, sysmon, signal, syscall (default: each "
-        "property's own, printed with its verdict)",
+        help="liveness assumptions, from "
+        + "; ".join(f"{k}: {v}" for k, v in _fairness().items())
+        + " (default: each property's own, printed with its verdict)",
     )
     s.add_argument(
         "--steps",
@@ -181,7 +229,7 @@ def build_parser() -> Parser:
     pv.add_argument("--json", action="store_true", help="print the result as JSON")
 
     lst = sub.add_parser("list", help="workloads, mutations and properties")
-    lst.add_argument("--json", action="store_true")
+    lst.add_argument("--json", action="store_true", help="print them as JSON")
 
     v = sub.add_parser(
         "view", help="show a counterexample trace in the terminal, or as a page (--html)"
@@ -209,7 +257,13 @@ def build_parser() -> Parser:
     )
     gt.add_argument("--workers", type=_int("--workers", 1), default=0, help="processes (CPUs)")
     gt.add_argument("--quick", action="store_true", help="a subset for local use (< 1 min)")
-    gt.add_argument("--cell", action="append", default=[], help="only cells whose id starts so")
+    gt.add_argument(
+        "--cell",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="only cells whose id starts so (repeatable; each must match a cell)",
+    )
     gt.add_argument("--manifest", default=str(_gate_manifest()), help="the committed counts")
     gt.add_argument("--update-manifest", action="store_true", help="record the counts")
     gt.add_argument("--junit", default="", metavar="FILE", help="JUnit XML, a case per cell")
@@ -221,9 +275,13 @@ def build_parser() -> Parser:
     gt.add_argument("--quiet", action="store_true", help="no per-cell progress on stderr")
 
     b = sub.add_parser("bench", help="measure the canonical run (see README)")
-    b.add_argument("--runs", type=_int("--runs", 1), default=3)
-    b.add_argument("--cores", type=_int("--cores", 1), default=4)
-    b.add_argument("--depth", type=_int("--depth", 0), default=12)
+    b.add_argument("--runs", type=_int("--runs", 1), default=3, help="runs per figure; medians (3)")
+    b.add_argument(
+        "--cores", type=_int("--cores", 1), default=4, help="the canonical run's cores (4)"
+    )
+    b.add_argument(
+        "--depth", type=_int("--depth", 0), default=12, help="the canonical run's depth (12)"
+    )
     b.add_argument("--workers", default="1,2", help="worker counts to measure (1,2)")
     b.add_argument(
         "--liveness-config",
@@ -232,7 +290,9 @@ def build_parser() -> Parser:
         metavar="WORKLOAD,CORES",
         help="the --depth 0 liveness run to measure (mixed,2: the gate's largest); '' for none",
     )
-    b.add_argument("--out", default="reports")
+    b.add_argument(
+        "--out", default="reports", help="where bench.json and failing evidence go (reports)"
+    )
     b.add_argument(
         "--smt", default="", metavar="CORES", help="also BMC per depth and induction, e.g. 2,3,4"
     )
@@ -250,7 +310,7 @@ def build_parser() -> Parser:
     r = sub.add_parser(
         "replay",
         help="replay a trace on the reference runtime's threads (see README)",
-        epilog=EXIT_CODES,
+        epilog=REPLAY_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     r.add_argument("trace", help="an ITF trace written by the checker (or by record)")
@@ -263,7 +323,7 @@ def build_parser() -> Parser:
     rec = sub.add_parser(
         "record",
         help="run the reference runtime freely on real threads, record and check it",
-        epilog=EXIT_CODES,
+        epilog=RECORD_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_model_args(rec)
@@ -271,7 +331,9 @@ def build_parser() -> Parser:
     bound.add_argument(  # not `args.steps`: how long to record is not a model setting
         "--steps", dest="record_steps", type=_int("--steps", 1), default=None, help="steps (1000)"
     )
-    bound.add_argument("--seconds", type=float, default=None, help="wall-clock seconds")
+    bound.add_argument(
+        "--seconds", type=float, default=None, help="wall-clock seconds instead of --steps"
+    )
     rec.add_argument("--seed", type=_int("--seed", 0), default=1, help="the runtime's choices (1)")
     rec.add_argument("--out", default="reports", help="where the recording goes (reports)")
 
@@ -279,6 +341,12 @@ def build_parser() -> Parser:
 
     add_conform_parser(sub)
     return top
+
+
+def _version() -> str:
+    from checker.itf import VERSION
+
+    return VERSION
 
 
 def _liveness_config(text: str):
@@ -306,9 +374,11 @@ def check_out_dir(out: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
-        argv.insert(0, "check")
     try:
+        if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+            raise UsageError(f"unknown command {argv[0]!r} (commands: {', '.join(COMMANDS)})")
+        if not argv or (argv[0] not in COMMANDS and argv[0] not in TOP_OPTIONS):
+            argv.insert(0, "check")
         args = build_parser().parse_args(argv)
         check_out_dir(getattr(args, "out", None))
         if args.command == "check":
@@ -427,38 +497,68 @@ def select_properties(model, wanted: list[str]):
     return out
 
 
-class ProgressLine:
-    """states, states/s, depth and frontier on stderr, for runs over a second."""
+class SearchProgress:
+    """The explicit engine's phases on one progress display (checker/progress.py):
+    the search's states, rate, depth and frontier, the liveness analysis's
+    properties; and before an unbounded search that will not finish soon,
+    an estimate of its time and memory (checker/estimate.py), printed once
+    unless --quiet, terminal or not."""
 
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self.tty = sys.stderr.isatty()
-        self.last = 0.0
-        self.shown = False
+    def __init__(self, phases, *, unbounded: bool, quiet: bool):
+        self.phases = phases
+        self.current = None
+        self.name = ""
+        self.unbounded = unbounded
+        self.quiet = quiet
+        self.levels: list[int] = []
+        self.level_depth = -1
+        self.warned = False
+        self.base_rss = 0
+
+    def phase(self, name: str, done: int, total: int | None) -> None:
+        if name != self.name:
+            if self.current is not None:
+                self.current.finish()
+            unit = "" if name == "liveness analysis" else "states"
+            self.current = self.phases.phase(name, total=total, unit=unit)
+            self.name = name
+            self.levels, self.level_depth = [], -1
+            from checker.estimate import rss_bytes
+
+            self.base_rss = rss_bytes()
+        if name == "liveness analysis":
+            self.current.update(done, total, info="properties")
 
     def __call__(self, p: Progress) -> None:
-        if not self.enabled or p.elapsed < 1.0:
-            return
-        now = time.monotonic()
-        if now - self.last < (0.25 if self.tty else 10.0):
-            return
-        self.last = now
-        rate = p.states / max(p.elapsed, 1e-9)
-        line = (
-            f"states {p.states:,}  {rate:,.0f}/s  depth {p.depth}  frontier {p.frontier:,}  "
-            f"{p.elapsed:.0f}s"
+        if self.current is None:
+            self.phase("search", 0, None)
+        self.current.update(
+            p.states, info=f"depth {p.depth}  frontier {p.frontier:,}  {p.transitions:,} steps"
         )
-        if self.tty:
-            sys.stderr.write("\r" + line + "\x1b[K")
-        else:
-            sys.stderr.write(line + "\n")
-        sys.stderr.flush()
-        self.shown = True
+        if p.depth != self.level_depth:
+            self.level_depth = p.depth
+            self.levels.append(p.frontier)
+            self._estimate(p)
+
+    def _estimate(self, p: Progress) -> None:
+        if not self.unbounded or self.warned or self.quiet:
+            return
+        from checker.estimate import estimate, machine_memory, rss_bytes, warning
+
+        per_state = max(100.0, (rss_bytes() - self.base_rss) / max(p.states, 1))
+        e = estimate(self.levels[:-1], p.states, p.elapsed, per_state)
+        line = warning(e, machine_memory()) if e else None
+        if line:
+            self.warned = True
+            if self.phases.progress is not None:
+                self.phases.note(line)
+            else:
+                print(line, file=sys.stderr, flush=True)
 
     def done(self) -> None:
-        if self.shown and self.tty:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
+        if self.current is not None:
+            self.current.finish()
+            self.current = None
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -475,23 +575,29 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def explicit_check(args: argparse.Namespace, model, props) -> dict:
     """The explicit engine's run and its printed summary."""
+    started = time.monotonic()
     workers = args.workers or default_workers()
     max_states = args.max_states
     if args.graph:
         graph_format(args.graph)  # a bad file name is a usage error before any work
         # Stop one state past the limit: that is enough to know it is too big.
         max_states = min(max_states or GRAPH_MAX_STATES + 1, GRAPH_MAX_STATES + 1)
-    progress = ProgressLine(not args.quiet)
-    run = run_check(
-        model,
-        props,
-        depth=args.depth,
-        workers=workers,
-        max_states=max_states,
-        progress=progress,
-        fairness=parse_fairness(args.fairness),
-    )
-    progress.done()
+    phases = Phases(not args.quiet)
+    progress = SearchProgress(phases, unbounded=args.depth == 0, quiet=args.quiet)
+    try:
+        run = run_check(
+            model,
+            props,
+            depth=args.depth,
+            workers=workers,
+            max_states=max_states,
+            progress=progress,
+            fairness=parse_fairness(args.fairness),
+            phase=progress.phase,
+        )
+    finally:
+        progress.done()
+        phases.close()
     ex, symmetry = run.ex, run.symmetry
     graph = write_graph(model, ex, args.graph) if args.graph else None
     summary = report.summarize(
@@ -504,7 +610,11 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
         out_dir=Path(args.out),
         all_props=[p for p in model.properties() if p.default],
         liveness=run.liveness,
+        live_ex=run.live_ex,
+        interrupted=run.interrupted,
+        strict=args.strict,
     )
+    summary["result"]["total_s"] = round(time.monotonic() - started, 3)
     if run.live_ex is not None:
         lx = run.live_ex
         summary["result"]["liveness_graph"] = {

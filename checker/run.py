@@ -22,6 +22,7 @@ class CheckRun:
     symmetry: bool = True
     live_ex: Exploration | None = None  # the state graph of the liveness verdicts
     analysis_s: float = 0.0  # time spent judging the liveness properties on the graph
+    interrupted: bool = False  # the liveness pass was cut (Ctrl-C, a signal)
 
 
 def run_check(
@@ -33,46 +34,59 @@ def run_check(
     max_states: int | None = None,
     progress: Callable[[Progress], None] | None = None,
     fairness: tuple[str, ...] = (),
+    phase: Callable[[str, int, int | None], None] | None = None,
 ) -> CheckRun:
     """Explore `model` and check `props`. Liveness is judged on a search
     without symmetry (its properties name G's and its fairness names Ms;
     renaming would merge them) that keeps the state graph; with symmetry on,
     the safety properties get their own, reduced, search. `fairness`
-    overrides each liveness property's own assumptions."""
+    overrides each liveness property's own assumptions. `phase(name, done,
+    total)`, if given, is told when a phase starts ("safety search",
+    "liveness search", "liveness analysis") and how far the analysis is."""
     live = [p for p in props if p.kind == LIVENESS]
     safety = [p for p in props if p.kind != LIVENESS]
     symmetry = getattr(model, "symmetry", None) is not None
     kw = {"depth": depth, "workers": workers, "max_states": max_states, "progress": progress}
+    say = phase or (lambda name, done, total: None)
     if live and symmetry:
         # Two searches: safety under symmetry, liveness on the plain graph.
+        say("safety search", 0, None)
         ex = explore(model, safety, **kw)
         if ex.stopped == STOP_INTERRUPTED:
             return CheckRun(ex, symmetry=True)
         model.set_symmetry(False)
         try:
             run = CheckRun(ex, symmetry=True)
-            _check_liveness(run, model, live, kw, fairness)
+            _check_liveness(run, model, live, kw, fairness, say)
         finally:
             model.set_symmetry(True)
-        if run.live_ex.stopped == STOP_INTERRUPTED:
-            ex.stopped = STOP_INTERRUPTED
+        # The safety search finished: its verdicts stand even when the
+        # liveness pass was cut (run.interrupted says so).
         return run
     if live:
         run = CheckRun(None, symmetry=symmetry)  # type: ignore[arg-type]
-        _check_liveness(run, model, props, kw, fairness)
+        _check_liveness(run, model, props, kw, fairness, say)
         run.ex = run.live_ex
         return run
+    say("safety search", 0, None)
     return CheckRun(explore(model, props, **kw), symmetry=symmetry)
 
 
-def _check_liveness(run: CheckRun, model: Any, props, kw: dict, fairness) -> None:
+def _check_liveness(run: CheckRun, model: Any, props, kw: dict, fairness, say) -> None:
     """The graph search (symmetry already off) and the liveness verdicts on it."""
+    say("liveness search", 0, None)
     live_ex = explore(model, props, graph=True, **kw)
     run.live_ex = live_ex
     if live_ex.stopped in (STOP_INTERRUPTED, STOP_MAX_STATES):
+        run.interrupted = live_ex.stopped == STOP_INTERRUPTED
         return
     start = time.monotonic()
-    for p in props:
-        if p.kind == LIVENESS:
+    todo = [p for p in props if p.kind == LIVENESS]
+    try:
+        for i, p in enumerate(todo):
+            say("liveness analysis", i, len(todo))
             run.liveness[p.id] = check_property(model, live_ex, p, fairness or p.fairness)
+        say("liveness analysis", len(todo), len(todo))
+    except KeyboardInterrupt:
+        run.interrupted = True  # the verdicts judged so far stand; the rest are unknown
     run.analysis_s = time.monotonic() - start
