@@ -227,6 +227,7 @@ def build_parser() -> Parser:
     )
     pv.add_argument("--out", default="reports", help="where counterexamples to induction go")
     pv.add_argument("--json", action="store_true", help="print the result as JSON")
+    pv.add_argument("--quiet", action="store_true", help="no progress line on stderr")
 
     lst = sub.add_parser("list", help="workloads, mutations and properties")
     lst.add_argument("--json", action="store_true", help="print them as JSON")

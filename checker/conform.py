@@ -40,7 +40,7 @@ import tempfile
 import time
 import zlib
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -344,6 +344,8 @@ class Search:
         self._alpha: dict[bytes, tuple[int, ...]] = {}
         self.expansions = 0
         self.peak_closure = 0
+        # progress(event index, events): told every few events (a progress line)
+        self.progress: Callable[[int, int], None] | None = None
 
     def alpha(self, t: bytes) -> tuple[int, ...]:
         a = self._alpha.get(t)
@@ -631,6 +633,8 @@ class Search:
         peak = 1
         transitions = 0
         for i in range(prep.end):
+            if self.progress is not None and not i & 255:
+                self.progress(i, prep.end)
             ev = prep.events[i]
             if ev.kind != "StateTransition":
                 continue
@@ -766,9 +770,12 @@ class Checked:
     gomaxprocs: int
 
 
-def check_events(events: list[Event], source: str, max_states: int) -> tuple[Result, Search]:
+def check_events(
+    events: list[Event], source: str, max_states: int, progress=None
+) -> tuple[Result, Search]:
     prep = prepare(events)
     search = Search(prep, max_states=max_states)
+    search.progress = progress
     return search.check(), search
 
 
@@ -935,6 +942,7 @@ def add_parser(sub) -> None:
     c.add_argument("--max-states", type=int, default=200_000, help="per event (200,000)")
     c.add_argument("--out", default="reports", help="where the trace is saved (reports)")
     c.add_argument("--json", action="store_true", help="print the result as JSON")
+    c.add_argument("--quiet", action="store_true", help="no progress line on stderr")
 
 
 def cmd_conform(args: argparse.Namespace) -> int:
@@ -966,7 +974,12 @@ def cmd_conform(args: argparse.Namespace) -> int:
         extra = {"go_version": tc.version, "gomaxprocs": args.gomaxprocs, "godebug": args.godebug}
         if saved is not None:
             extra["trace"] = str(saved)
-    res, search = check_events(events, source, args.max_states)
+    from checker.progress import Phases
+
+    with Phases(not args.quiet) as phases, phases.phase("conformance search", unit="events") as ph:
+        res, search = check_events(
+            events, source, args.max_states, lambda i, n: ph.update(i, n, info="events")
+        )
     doc = summary(res, search, source, extra)
     doc["exit_code"] = exit_code(res.verdict)
     if args.json:

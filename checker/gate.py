@@ -593,18 +593,31 @@ def cmd_gate(args) -> int:
 def _run_all(
     cells: list[Cell], workers: int, quiet: bool, out_dir: Path | None = None
 ) -> list[CellResult]:
+    from checker.progress import Phases
+
     run = functools.partial(run_cell, out_dir=out_dir)
-    if workers <= 1:
-        return [run(c) for c in cells]
-    ctx = multiprocessing.get_context("fork")
-    # The largest cells first, so that the tail is short; results in matrix order.
-    order = sorted(range(len(cells)), key=lambda i: -_weight(cells[i]))
-    results: list[CellResult | None] = [None] * len(cells)
-    with ctx.Pool(workers) as pool:
-        for i, res in zip(order, pool.imap(run, [cells[i] for i in order]), strict=True):
-            results[i] = res
-            if not quiet:
-                print(f"  {res.cell.id}: {'ok' if res.ok else 'WRONG'}", file=sys.stderr)
+    with Phases(not quiet) as phases, phases.phase("gate cells", total=len(cells)) as ph:
+
+        def done(res: CellResult, n: int) -> None:
+            ph.update(n, info=f"last: {res.cell.id} {'ok' if res.ok else 'WRONG'}")
+            phases.note(f"  {res.cell.id}: {'ok' if res.ok else 'WRONG'} ({res.elapsed:.1f} s)")
+
+        if workers <= 1:
+            out = []
+            for c in cells:
+                out.append(run(c))
+                done(out[-1], len(out))
+            return out
+        ctx = multiprocessing.get_context("fork")
+        # The largest cells first, so that the tail is short; results in matrix order.
+        order = sorted(range(len(cells)), key=lambda i: -_weight(cells[i]))
+        results: list[CellResult | None] = [None] * len(cells)
+        with ctx.Pool(workers) as pool:
+            for n, (i, res) in enumerate(
+                zip(order, pool.imap(run, [cells[i] for i in order]), strict=True), 1
+            ):
+                results[i] = res
+                done(res, n)
     return results  # type: ignore[return-value]
 
 
