@@ -32,6 +32,19 @@ STOPPED_TEXT = {
 }
 
 
+# The reference runtime implements Go 1.25's system-call path (_Psyscall);
+# go1.26's (model/go126.py) is the model's alone.
+RUNTIME_PROFILE = "go1.25"
+
+
+def profile_refusal(profile: str) -> str:
+    return (
+        f"the reference runtime implements the {RUNTIME_PROFILE} profile only, not {profile} "
+        f"(its system calls keep the P without _Psyscall); check {profile} with the model "
+        "(`check --profile`) and the real runtime with `conform`"
+    )
+
+
 def _model_line(cfg: dict) -> str:
     return (
         f"model     workload {cfg['workload']}, cores {cfg['cores']}, max Ms {cfg['max_ms']}, "
@@ -64,6 +77,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
         doc = read_trace(args.trace)
     except OSError as e:  # a directory, no permission...
         raise UsageError(f"{args.trace}: {e.strerror or e}") from None
+    profile = doc["#meta"]["gmpcheck"]["config"].get("profile", "go1.25")
+    if profile != RUNTIME_PROFILE:
+        raise UsageError(f"{args.trace}: {profile_refusal(profile)}")
     style = Style(use_color(sys.stdout))
     try:
         res = replay(doc, correct=args.correct, loops=args.loops)
@@ -146,6 +162,8 @@ def cmd_record(args: argparse.Namespace) -> int:
 
     if args.model:
         raise UsageError("--model: the runtime runs Go's scheduler or a registered mutation")
+    if args.profile != RUNTIME_PROFILE:
+        raise UsageError(f"--profile {args.profile}: {profile_refusal(args.profile)}")
     cfg, _ = config_from_args(args)
     steps = args.record_steps
     if steps is None and args.seconds is None:
