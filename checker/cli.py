@@ -124,6 +124,31 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _max_size(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = float("nan")
+    if not 0 < v <= 1e6:  # NaN fails this too
+        raise argparse.ArgumentTypeError(
+            f"--max-size must be a number of MB, 0 < MB <= 1e6 ({text!r})"
+        )
+    return v
+
+
+def _add_max_size(p: argparse.ArgumentParser) -> None:
+    from checker.schemas import MAX_INPUT_MB
+
+    p.add_argument(
+        "--max-size",
+        type=_max_size,
+        default=MAX_INPUT_MB,
+        metavar="MB",
+        help=f"the largest input file read, in megabytes ({MAX_INPUT_MB}); a larger one is "
+        "refused with exit 2",
+    )
+
+
 def _fairness() -> dict[str, str]:
     from specs.liveness import FAIRNESS
 
@@ -249,6 +274,7 @@ def build_parser() -> Parser:
     v.add_argument(
         "--allow-stale", action="store_true", help="show a trace written by another model version"
     )
+    _add_max_size(v)
 
     gt = sub.add_parser(
         "gate",
@@ -320,6 +346,7 @@ def build_parser() -> Parser:
     )
     r.add_argument("--loops", type=_int("--loops", 1), default=1, help="lasso cycles to replay (1)")
     r.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_max_size(r)
 
     rec = sub.add_parser(
         "record",
@@ -699,7 +726,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_view(args: argparse.Namespace) -> int:
-    doc = read_trace(args.trace)
+    doc = read_trace(args.trace, max_mb=args.max_size)
     if not args.allow_stale:
         require_current_model(doc, args.trace)
     n = len(doc["states"])

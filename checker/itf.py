@@ -108,20 +108,19 @@ def write_trace(path: Path, doc: dict) -> None:
     write_atomically(path, json.dumps(doc, indent=1) + "\n")
 
 
-def read_trace(path: str | Path) -> dict:
-    """Load and validate a trace file; TraceFileError with one line if unusable."""
-    p = Path(path)
-    if not p.exists():
-        raise TraceFileError(f"{path}: no such file")
+def read_trace(path: str | Path, max_mb: float | None = None) -> dict:
+    """Load and validate a trace file; TraceFileError with one line if unusable.
+    At most `max_mb` megabytes are read (checker/schemas.py MAX_INPUT_MB);
+    the trace is checked against its schema and, for the GMP model, every
+    state against its configuration (checker/schemas.py)."""
+    from checker.schemas import MAX_INPUT_MB, InputError, check_trace, load_json
+
+    limit = int((max_mb or MAX_INPUT_MB) * 2**20)
     try:
-        doc = json.loads(p.read_text())
-    except OSError as e:
-        raise TraceFileError(f"{path}: cannot be read ({e.strerror})") from None
-    except UnicodeDecodeError:
-        raise TraceFileError(f"{path}: not a text file") from None
-    except json.JSONDecodeError as e:
-        raise TraceFileError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
-    problem = validate(doc)
+        doc = load_json(path, limit, "trace")
+    except InputError as e:
+        raise TraceFileError(str(e)) from None
+    problem = validate(doc) or check_trace(doc)
     if problem:
         raise TraceFileError(f"{path}: {problem}")
     return doc

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from checker import report
 from checker.itf import VERSION, read_trace, write_atomically, write_trace
-from checker.render import Style, print_lines, use_color
+from checker.render import Style, escape_text, print_lines, use_color
 from model.factory import build_model
 from runtime.conform import Divergence
 from runtime.factory import build_runtime
@@ -74,7 +74,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.loops < 1:
         raise UsageError("--loops must be at least 1")
     try:
-        doc = read_trace(args.trace)
+        doc = read_trace(args.trace, max_mb=args.max_size)
     except OSError as e:  # a directory, no permission...
         raise UsageError(f"{args.trace}: {e.strerror or e}") from None
     profile = doc["#meta"]["gmpcheck"]["config"].get("profile", "go1.25")
@@ -121,15 +121,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
         + (" (--correct)" if args.correct else "")
         + f" on {len(res.threads)} threads ({', '.join(res.threads)})",
     ]
-    out += [style.yellow(f"note      {n}") for n in res.notes]
+    out += [style.yellow(f"note      {escape_text(n)}") for n in res.notes]
     if res.divergence is not None:
         out.append(
             f"replayed  {res.steps} of {res.planned} steps in step with the trace, "
             f"{res.elapsed:.2f} s"
         )
-        out += [
-            style.red(line) if i == 0 else line for i, line in enumerate(res.divergence.lines())
-        ]
+        lines = [escape_text(line) for line in res.divergence.lines()]
+        out += [style.red(line) if i == 0 else line for i, line in enumerate(lines)]
         print_lines(out)
         return code
     rate = res.steps / max(res.elapsed, 1e-9)
