@@ -1013,16 +1013,28 @@ BENCH_RUNS = (
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "conform"
 
 
-def bench_corpus(runs: int) -> tuple[str, list[dict]]:
+def bench_corpus(runs: int, evidence_dir: Path | None = None) -> tuple[str, list[dict]]:
     """Trace each BENCH_RUNS program once, then check its trace `runs` times:
     the Go version and, per program, events, verdict and the median events/s.
-    GoToolError when there is no toolchain."""
+    A run that does not conform keeps its trace (binary and dump) in
+    `evidence_dir`, named in its row. GoToolError when there is no toolchain."""
+    import shutil
+
     tc = find_toolchain()
     rows = []
     for name, procs in BENCH_RUNS:
-        events, _, _, _ = trace_program(
-            CORPUS / f"{name}.go", gomaxprocs=procs, godebug="", timeout=60, out_dir=None, tc=tc
-        )
+        with tempfile.TemporaryDirectory(prefix="gmpcheck-bench-") as tmp:
+            events, _, saved, _ = trace_program(
+                CORPUS / f"{name}.go", gomaxprocs=procs, godebug="", timeout=60,
+                out_dir=Path(tmp), tc=tc,
+            )  # fmt: skip
+            first, _search = check_events(events, name, 200_000)
+            evidence = None
+            if first.verdict != "conforms" and evidence_dir is not None and saved is not None:
+                evidence_dir.mkdir(parents=True, exist_ok=True)
+                for f in sorted(Path(tmp).iterdir()):
+                    shutil.copyfile(f, evidence_dir / f.name)
+                evidence = str(evidence_dir / saved.name)
         walls, verdict, checked = [], "", 0
         for _ in range(runs):
             res, _search = check_events(events, name, 200_000)
@@ -1035,6 +1047,8 @@ def bench_corpus(runs: int) -> tuple[str, list[dict]]:
                 "gomaxprocs": procs,
                 "events": checked,
                 "verdict": verdict,
+                "first_verdict": first.verdict,
+                "evidence": evidence,
                 "wall_s_median": round(wall, 4),
                 "wall_s_all": [round(w, 4) for w in walls],
                 "events_per_s": round(checked / wall) if wall > 0 else 0,
