@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import traceback
@@ -387,21 +388,66 @@ def _gate_manifest() -> Path:
     return Path(__file__).with_name("gate_manifest.json")
 
 
-def check_out_dir(out: str | None) -> None:
-    """--out names a directory, or a path one can be made at: found before
-    any work, not when the first report is written."""
+def _probe_dir(d: Path, what: str) -> None:
+    """UsageError unless a file can be created in the existing directory d."""
+    import tempfile
+
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".gmpcheck-probe-", dir=d)
+    except OSError as e:
+        raise UsageError(f"{what}: cannot write in {d} ({e.strerror or e})") from None
+    os.close(fd)
+    os.unlink(tmp)
+
+
+def _name_lengths(path: Path, what: str) -> None:
+    for part in path.parts:
+        if len(part.encode()) > 255:
+            raise UsageError(f"{what}: a name in the path is longer than 255 bytes")
+
+
+def check_out_dir(out: str | None, what: str = "--out") -> None:
+    """--out names a directory, or a path one can be made at, in which files
+    can be written: found before any work, not when the first report is
+    written."""
     if not out:
         return
     path = Path(out)
+    what = f"{what} {out}"
+    _name_lengths(path, what)
     for p in (path, *path.parents):
+        if p.is_symlink() and not p.exists():
+            raise UsageError(f"{what}: {p} is a dangling symbolic link")
         if p.exists():
             if not p.is_dir():
-                raise UsageError(f"--out {out}: {p} is not a directory")
+                raise UsageError(f"{what}: {p} is not a directory")
+            _probe_dir(p, what)
             return
+
+
+def check_output_file(name: str | None, what: str) -> None:
+    """An output file named on the command line (--html, --graph, --junit,
+    --sarif): a regular file or a new path in a directory that can be
+    written, or a device, FIFO or /dev/stdout (written in place)."""
+    if not name:
+        return
+    path = Path(name)
+    what = f"{what} {name}"
+    _name_lengths(path, what)
+    if path.is_symlink() and not path.exists():
+        raise UsageError(f"{what}: is a dangling symbolic link")
+    if path.is_dir():
+        raise UsageError(f"{what}: is a directory")
+    if path.exists() and not path.is_file():
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"{what}: cannot be written")
+        return
+    check_out_dir(str(path.parent), what.split()[0] + " directory")
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    args = None
     try:
         if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
             raise UsageError(f"unknown command {argv[0]!r} (commands: {', '.join(COMMANDS)})")
@@ -409,6 +455,8 @@ def main(argv: list[str] | None = None) -> int:
             argv.insert(0, "check")
         args = build_parser().parse_args(argv)
         check_out_dir(getattr(args, "out", None))
+        for flag in ("html", "graph", "junit", "sarif"):
+            check_output_file(getattr(args, flag, None), f"--{flag}")
         if args.command == "check":
             return cmd_check(args)
         if args.command == "prove":
@@ -455,18 +503,43 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return report.EXIT_INCONCLUSIVE
+    except MemoryError:
+        from checker.progress import CURRENT
+
+        where = f" during the {CURRENT['phase']}" if CURRENT.get("phase") else ""
+        reached = f" after {CURRENT['done']:,} {CURRENT['unit']}" if CURRENT.get("done") else ""
+        print(
+            f"error: out of memory{where}{reached}; a smaller run: --max-states N, a lower "
+            "--depth, fewer --cores or --workers",
+            file=sys.stderr,
+        )
+        return report.EXIT_INCONCLUSIVE
     except BrokenPipeError:
         return report.EXIT_OK
     except Exception as e:  # a bug in gmpcheck: say so in one line, keep the details
-        path = Path("reports") / "internal-error.txt"
+        return internal_error(e, getattr(args, "out", None))
+
+
+def internal_error(e: BaseException, out: str | None) -> int:
+    """One line on stderr; the traceback in internal-error.txt under --out (or
+    reports), written like every other file (atomically, never through a
+    planted link)."""
+    from checker.itf import write_atomically
+
+    details = traceback.format_exc()
+    where = ""
+    for base in (out, "reports"):
+        if not base:
+            continue
+        path = Path(base) / "internal-error.txt"
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(traceback.format_exc())
+            write_atomically(path, details)
             where = f"; details in {path}"
+            break
         except OSError:
-            where = ""
-        print(f"internal error: {type(e).__name__}: {e}{where}", file=sys.stderr)
-        return report.EXIT_INTERNAL
+            continue
+    print(f"internal error: {type(e).__name__}: {e}{where}", file=sys.stderr)
+    return report.EXIT_INTERNAL
 
 
 def parse_fairness(text: str) -> tuple[str, ...]:
@@ -627,7 +700,12 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
         progress.done()
         phases.close()
     ex, symmetry = run.ex, run.symmetry
-    graph = write_graph(model, ex, args.graph) if args.graph else None
+    graph, graph_error = None, ""
+    if args.graph:
+        try:
+            graph = write_graph(model, ex, args.graph)
+        except OSError as e:
+            graph_error = f"{args.graph}: {e.strerror or e}"
     summary = report.summarize(
         model,
         props,
@@ -641,6 +719,7 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
         live_ex=run.live_ex,
         interrupted=run.interrupted,
         strict=args.strict,
+        stop_reason=run.stop_reason,
     )
     summary["result"]["total_s"] = round(time.monotonic() - started, 3)
     if run.live_ex is not None:
@@ -659,6 +738,10 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
             "nodes": graph.number_of_nodes(),
             "edges": graph.number_of_edges(),
         }
+    unwritten = [p["write_error"] for p in summary["properties"] if p.get("write_error")]
+    unwritten += [graph_error] if graph_error else []
+    if unwritten and summary["exit_code"] == report.EXIT_OK:
+        summary["exit_code"] = report.EXIT_USAGE  # the run's verdicts stand; a file is missing
     if args.json:
         if args.engine == "explicit":  # with both, the two summaries are printed together
             print(json.dumps({k: v for k, v in summary.items() if k != "_traces"}, indent=2))
@@ -671,6 +754,8 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
                 f"edges -> {args.graph}",
             )
         print_lines(lines)
+    for u in unwritten:
+        print(f"error: could not write {u}", file=sys.stderr)
     return summary
 
 

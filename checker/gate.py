@@ -540,7 +540,10 @@ def cmd_gate(args) -> int:
             return EXIT_USAGE
     workers = args.workers or len(os.sched_getaffinity(0))
     start = time.monotonic()
-    results = _run_all(cells, workers, quiet=args.quiet, out_dir=Path(args.out))
+    try:
+        results = _run_all(cells, workers, quiet=args.quiet, out_dir=Path(args.out))
+    except GateStopped as stop:
+        return _stopped(args, stop, len(cells), time.monotonic() - start)
     elapsed = time.monotonic() - start
     diff = [] if args.update_manifest else manifest_diff(results, manifest)
     if args.update_manifest:
@@ -583,19 +586,32 @@ def cmd_gate(args) -> int:
         print("\n".join(lines))
         if not args.quiet:
             print(f"time: {elapsed:.0f} s with {workers} workers", file=sys.stderr)
-    if args.junit:
-        write_atomically(Path(args.junit), junit_xml(results))
-    if args.sarif:
-        write_atomically(Path(args.sarif), sarif(results))
+    _write_ci_files(args, results)
     return code
+
+
+class GateStopped(Exception):
+    """The gate stopped before every cell ran: Ctrl-C, a signal, a dead worker."""
+
+    def __init__(self, reason: str, results: list[CellResult | None]):
+        super().__init__(reason)
+        self.reason = reason
+        self.results = results
 
 
 def _run_all(
     cells: list[Cell], workers: int, quiet: bool, out_dir: Path | None = None
 ) -> list[CellResult]:
+    """Every cell's result, in matrix order. GateStopped, with the results of
+    the cells that finished, if the run is interrupted or a worker dies."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
     from checker.progress import Phases
+    from checker.signals import pool_failure, terminate_pool, worker_init
 
     run = functools.partial(run_cell, out_dir=out_dir)
+    results: list[CellResult | None] = [None] * len(cells)
     with Phases(not quiet) as phases, phases.phase("gate cells", total=len(cells)) as ph:
 
         def done(res: CellResult, n: int) -> None:
@@ -603,22 +619,76 @@ def _run_all(
             phases.note(f"  {res.cell.id}: {'ok' if res.ok else 'WRONG'} ({res.elapsed:.1f} s)")
 
         if workers <= 1:
-            out = []
-            for c in cells:
-                out.append(run(c))
-                done(out[-1], len(out))
-            return out
+            try:
+                for i, c in enumerate(cells):
+                    results[i] = run(c)
+                    done(results[i], i + 1)
+            except KeyboardInterrupt:
+                raise GateStopped("interrupted", results) from None
+            except MemoryError:
+                raise GateStopped(f"out of memory in cell {cells[i].id}", results) from None
+            return results  # type: ignore[return-value]
         ctx = multiprocessing.get_context("fork")
         # The largest cells first, so that the tail is short; results in matrix order.
         order = sorted(range(len(cells)), key=lambda i: -_weight(cells[i]))
-        results: list[CellResult | None] = [None] * len(cells)
-        with ctx.Pool(workers) as pool:
-            for n, (i, res) in enumerate(
-                zip(order, pool.imap(run, [cells[i] for i in order]), strict=True), 1
-            ):
-                results[i] = res
-                done(res, n)
+        pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init)
+        reason = ""
+        try:
+            pending = {pool.submit(run, cells[i]): i for i in order}
+            n = 0
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    i = pending.pop(f)
+                    results[i] = f.result()
+                    n += 1
+                    done(results[i], n)
+        except KeyboardInterrupt:
+            reason = "interrupted"
+        except BrokenProcessPool:
+            running = [cells[i].id for f, i in pending.items() if f.running() or f.done()]
+            reason = pool_failure(pool) + (
+                f" while running {', '.join(running[:3])}" if running else ""
+            )
+        except MemoryError:
+            reason = "out of memory"
+        finally:
+            if reason:
+                terminate_pool(pool)
+            else:
+                pool.shutdown(wait=True)
+        if reason:
+            raise GateStopped(reason, results)
     return results  # type: ignore[return-value]
+
+
+def _stopped(args, stop: GateStopped, total: int, elapsed: float) -> int:
+    """An interrupted gate: the table of the cells that finished, their JUnit
+    and SARIF, and exit 4 with the reason."""
+    results = [r for r in stop.results if r is not None]
+    lines = _table(results) if results else []
+    wrong = sum(1 for r in results if not r.ok)
+    lines.append("")
+    lines.append(
+        f"gate: STOPPED — {stop.reason}; {len(results)} of {total} cells finished"
+        + (f", {wrong} of them wrong" if wrong else "")
+        + f", in {elapsed:.0f} s (no manifest comparison)"
+    )
+    if args.json:
+        doc = _json(results, [], EXIT_INCONCLUSIVE)
+        doc["stopped"] = stop.reason
+        print(json.dumps(doc, indent=1))
+    else:
+        print("\n".join(lines))
+    _write_ci_files(args, results)
+    return EXIT_INCONCLUSIVE
+
+
+def _write_ci_files(args, results: list[CellResult]) -> None:
+    if args.junit:
+        write_atomically(Path(args.junit), junit_xml(results))
+    if args.sarif:
+        write_atomically(Path(args.sarif), sarif(results))
 
 
 def _weight(c: Cell) -> int:

@@ -36,6 +36,10 @@ def stderr_is_terminal() -> bool:
         return False
 
 
+# The phase under way and how far it got, for a message when memory runs out.
+CURRENT: dict[str, Any] = {}
+
+
 class _Count(ProgressColumn):
     """done/total, or done alone when the total is not known."""
 
@@ -72,6 +76,7 @@ class Phase:
     def update(self, done: int | None = None, total: int | None = None, info: str = "") -> None:
         if done is not None:
             self.done = done
+            CURRENT["done"] = done
         if self._owner is None or self._task is None:
             return
         elapsed = max(time.monotonic() - self._start, 1e-9)
@@ -117,6 +122,7 @@ class Phases:
             self.progress.start()
 
     def phase(self, name: str, total: int | None = None, unit: str = "") -> Phase:
+        CURRENT.update(phase=name, done=0, unit=unit or "steps")
         if self.progress is None:
             return Phase(None, None, unit)
         task = self.progress.add_task(name, total=total, info="")

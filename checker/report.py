@@ -65,14 +65,63 @@ def established_text(n: int, d: int) -> str:
     return f"no violation in {n:,} states, complete to depth {d}"
 
 
-def trace_name(model: Any, prop: str) -> str:
+_NAME_DEFAULTS = {
+    "profile": ("go1.25", "{}"),
+    "steps": ("fine", "{}"),
+    "max_ms": (None, "m{}"),  # None: cores + 2
+    "ring": (2, "r{}"),
+    "period": (61, "p{}"),
+    "steal_tries": (4, "t{}"),
+    "async_preempt": (True, "noasync"),
+}
+
+
+def trace_name(model: Any, prop: str, engine: str = "explicit", depth: int | None = None) -> str:
+    """The file name of a counterexample: the property, the workload, the
+    cores and the mutation, then every setting that differs from Go's
+    defaults (go1.26, macro, m8, r4, p2, t2, noasync), the engine when it is
+    not the explicit one, and for a lasso the depth bound (d0: unbounded),
+    so that runs of different configurations never write the same file.
+    Runs of the same configuration write the same content."""
     cfg = model.describe()
     parts = [prop, cfg.get("workload", "model")]
     if "cores" in cfg:
         parts.append(f"c{cfg['cores']}")
     if cfg.get("mutation"):
         parts.append(cfg["mutation"])
-    return "-".join(str(p) for p in parts) + ".itf.json"
+    for key, (default, fmt) in _NAME_DEFAULTS.items():
+        if key not in cfg:
+            continue
+        v = cfg[key]
+        if key == "max_ms":
+            default = cfg.get("cores", 0) + 2
+        if v != default:
+            parts.append(fmt.format(v))
+    if engine not in ("explicit", ""):
+        parts.append(engine)
+    if depth is not None:
+        parts.append(f"d{depth}")
+    return "-".join(_safe(str(p)) for p in parts) + ".itf.json"
+
+
+def _safe(part: str) -> str:
+    """A name part with nothing but letters, digits, '.', '_' and '-' (a
+    plug-in's names go into file names)."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]", "_", part).lstrip(".")[:80] or "_"
+
+
+def write_counterexample(out_dir: Path, name: str, doc: dict, entry: dict) -> None:
+    """Write a counterexample and name it in its summary entry; a file that
+    cannot be written is named with the reason (the verdict stands)."""
+    path = out_dir / name
+    try:
+        write_trace(path, doc)
+    except OSError as e:
+        entry["write_error"] = f"{path}: {e.strerror or e}"
+        return
+    entry["trace"] = str(path)
 
 
 def summarize(
@@ -90,6 +139,7 @@ def summarize(
     live_ex: Exploration | None = None,
     interrupted: bool = False,
     strict: bool = False,
+    stop_reason: str = "",
 ) -> dict:
     """`live_ex`: the liveness search, when it is another search than `ex`;
     `interrupted`: the liveness pass was cut (the safety verdicts of a
@@ -104,7 +154,8 @@ def summarize(
         entry: dict[str, Any] = {"id": p.id, "kind": p.kind, "statement": p.statement}
         if p.kind == LIVENESS:
             lv = (liveness or {}).get(p.id)
-            _liveness_entry(model, p, lv, live_stop, entry, traces, out_dir, engine)
+            stop = live_stop if live_ex is not None or not stopped_early else "not-reached"
+            _liveness_entry(model, p, lv, stop, entry, traces, out_dir, engine, depth)
             results.append(entry)
             continue
         v = ex.violations.get(p.id)
@@ -167,6 +218,7 @@ def summarize(
             "depth_reached": ex.depth_reached,
             "stopped": ex.stopped,
             "liveness_stopped": "interrupted" if interrupted else None,
+            "stop_reason": ex.stop_reason or stop_reason or None,
             "complete": complete,
             "truncated_states": ex.truncated_states,
             "elapsed_s": round(ex.elapsed, 3),
@@ -207,16 +259,15 @@ def safety_counterexample(
     )
     entry.update(verdict="fail", depth=len(steps) - 1, message=message)
     if out_dir is not None:
-        path = out_dir / trace_name(model, p.id)
-        write_trace(path, doc)
-        entry["trace"] = str(path)
+        write_counterexample(out_dir, trace_name(model, p.id, engine), doc, entry)
     traces[p.id] = doc
 
 
-def _liveness_entry(model, p, lv, live_stop, entry, traces, out_dir, engine) -> None:
+def _liveness_entry(model, p, lv, live_stop, entry, traces, out_dir, engine, bound) -> None:
     if lv is None:
         why = {
             STOP_MAX_STATES: "the liveness search stopped at --max-states",
+            "not-reached": "not reached: the run stopped before the liveness search",
         }.get(live_stop, "the liveness pass was interrupted")
         entry.update(verdict="unknown", fairness=list(p.fairness), reason=why)
         return
@@ -245,9 +296,8 @@ def _liveness_entry(model, p, lv, live_stop, entry, traces, out_dir, engine) -> 
     )
     entry.update(depth=len(lv.steps) - 1, message=lv.message, loop=lv.loop)
     if out_dir is not None:
-        path = out_dir / trace_name(model, p.id)
-        write_trace(path, doc)
-        entry["trace"] = str(path)
+        name = trace_name(model, p.id, engine, depth=bound)
+        write_counterexample(out_dir, name, doc, entry)
     traces[p.id] = doc
 
 
@@ -334,6 +384,14 @@ def render_summary(summary: dict, style: Style) -> list[str]:
         )
     else:
         out.append(f"time      {r['elapsed_s']:.1f} s, {r['states_per_s']:,} states/s{more}")
+    if r.get("stop_reason"):
+        out.append(style.yellow(f"stopped   {r['stop_reason']}"))
+        out.append(
+            style.yellow(
+                "          what was established is below; for a smaller run: --max-states N, "
+                "a lower --depth or fewer --cores, fewer --workers"
+            )
+        )
     if r.get("liveness_stopped"):
         out.append(
             style.yellow(
@@ -354,6 +412,8 @@ def render_summary(summary: dict, style: Style) -> list[str]:
             note = f"  at depth {p['depth']}"
             if p.get("trace"):
                 note += f"  -> {p['trace']}"
+            elif p.get("write_error"):
+                note += f"  (not written: {p['write_error']})"
         elif v == "not-checked":
             tag = style.dim("not checked")
             note = ""

@@ -23,6 +23,7 @@ class CheckRun:
     live_ex: Exploration | None = None  # the state graph of the liveness verdicts
     analysis_s: float = 0.0  # time spent judging the liveness properties on the graph
     interrupted: bool = False  # the liveness pass was cut (Ctrl-C, a signal)
+    stop_reason: str = ""  # why, when not Ctrl-C (a dead worker, out of memory)
 
 
 def run_check(
@@ -79,6 +80,7 @@ def _check_liveness(run: CheckRun, model: Any, props, kw: dict, fairness, say) -
     run.live_ex = live_ex
     if live_ex.stopped in (STOP_INTERRUPTED, STOP_MAX_STATES):
         run.interrupted = live_ex.stopped == STOP_INTERRUPTED
+        run.stop_reason = live_ex.stop_reason
         return
     start = time.monotonic()
     todo = [p for p in props if p.kind == LIVENESS]
@@ -89,4 +91,7 @@ def _check_liveness(run: CheckRun, model: Any, props, kw: dict, fairness, say) -
         say("liveness analysis", len(todo), len(todo))
     except KeyboardInterrupt:
         run.interrupted = True  # the verdicts judged so far stand; the rest are unknown
+    except MemoryError:
+        run.interrupted = True
+        run.stop_reason = "out of memory in the liveness analysis"
     run.analysis_s = time.monotonic() - start

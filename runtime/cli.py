@@ -54,8 +54,8 @@ def _model_line(cfg: dict) -> str:
     )
 
 
-def _internal(message: str, details: str) -> int:
-    path = Path("reports") / "internal-error.txt"
+def _internal(message: str, details: str, out: str = "reports") -> int:
+    path = Path(out) / "internal-error.txt"
     try:
         write_atomically(path, details)
         message += f"; details in {path}"
@@ -206,12 +206,16 @@ def cmd_record(args: argparse.Namespace) -> int:
     if error is not None:
         print_lines(out)
         return _internal(
-            f"runtime thread {error} (the recording up to it is saved in {path})", rt.error[2]
+            f"runtime thread {error} (the recording up to it is saved in {path})",
+            rt.error[2],
+            args.out,
         )
     if run.stopped == "hung":
         print_lines(out)
         return _internal(
-            f"the runtime hung (the recording is saved in {path})", "\n".join(run.dump or [])
+            f"the runtime hung (the recording is saved in {path})",
+            "\n".join(run.dump or []),
+            args.out,
         )
     code = report.EXIT_INCONCLUSIVE if run.stopped == "interrupted" else report.EXIT_OK
     if divergence is not None:
