@@ -72,6 +72,10 @@ COMMANDS = ("check", "list", "view", "gate", "bench", "replay", "record", "prove
 TOP_OPTIONS = ("-h", "--help", "--version")
 
 
+# The liveness graph keeps each edge's fairness groups in 64 bits (explore.py).
+MAX_FAIRNESS_GROUPS = 64
+
+
 class UsageError(Exception):
     pass
 
@@ -667,6 +671,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UsageError("--lemmas is for --engine smt or both")
     model = make_model(args, symmetry=not args.no_symmetry)
     props = select_properties(model, args.property)
+    groups = getattr(model, "fairness_groups", None)
+    if args.engine == "explicit" and groups and any(p.kind == "liveness" for p in props):
+        n = len(groups())
+        if n > MAX_FAIRNESS_GROUPS:
+            raise UsageError(
+                f"the liveness properties handle at most {MAX_FAIRNESS_GROUPS} fairness groups "
+                f"(threads, sysmon, Ps), and this configuration has {n}: use fewer --max-ms or "
+                "--cores, or check the safety properties alone (--property)"
+            )
     if args.engine != "explicit":
         from checker.smt.cli import cmd_check_engine
 

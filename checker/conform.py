@@ -144,6 +144,11 @@ def prepare(events: list[Event]) -> Prepared:
     threads: list[int] = []
     seen_m: set[int] = set()
     end, end_reason = len(events), ""
+    if events and END_MARK not in "".join(e.text for e in events if e.kind == "Log"):
+        if events[-1].kind != "Sync":
+            # A whole dump ends with the tracer's closing Sync; one cut short
+            # (a truncated file) is checked as far as it goes, and says so.
+            end_reason = "missing: the dump ends in the middle of the trace (truncated?)"
     for ev in events:
         if ev.kind == "Metric" and ev.name == "/sched/gomaxprocs:threads":
             procs = max(procs, ev.value)  # it may come after the first Ps' statuses
@@ -779,10 +784,10 @@ def check_events(
     return search.check(), search
 
 
-def load_trace(path: Path, tc_getter) -> tuple[list[Event], str]:
+def load_trace(path: Path, tc_getter, max_bytes: int | None = None) -> tuple[list[Event], str]:
     """The events of a trace file (binary: parsed by `go tool trace`; a saved
     dump: read directly). Returns the events and the dump's text."""
-    kind, version, _ = read_trace_file(path)
+    kind, version, data = read_trace_file(path, max_bytes)
     text = parsed_dump(tc_getter(), path) if kind == "binary" else path.read_text()
     return parse_dump(text, str(path)), text
 
@@ -943,6 +948,9 @@ def add_parser(sub) -> None:
     c.add_argument("--out", default="reports", help="where the trace is saved (reports)")
     c.add_argument("--json", action="store_true", help="print the result as JSON")
     c.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    from checker.cli import _add_max_size
+
+    _add_max_size(c)
 
 
 def cmd_conform(args: argparse.Namespace) -> int:
@@ -954,12 +962,16 @@ def cmd_conform(args: argparse.Namespace) -> int:
         raise UsageError(f"--gomaxprocs must be between 1 and {MAX_PS}")
     if args.max_states < 1:
         raise UsageError("--max-states must be at least 1")
+    if not 0 < args.timeout <= 86_400:  # NaN fails this too
+        raise UsageError(
+            f"--timeout must be a number of seconds above 0, at most 86400 (got {args.timeout})"
+        )
     extra: dict = {}
     if args.trace:
         if args.gomaxprocs or args.godebug:
             raise UsageError("--gomaxprocs and --godebug are for running a program, not --trace")
         path = Path(args.trace)
-        events, _ = load_trace(path, find_toolchain)
+        events, _ = load_trace(path, find_toolchain, int(args.max_size * 2**20))
         source = str(path)
     else:
         program = Path(args.program)
