@@ -176,15 +176,27 @@ def cmd_record(args: argparse.Namespace) -> int:
     rec = record(rt, steps=steps if steps is not None else MAX_RECORD_STEPS, seconds=args.seconds)
     run = rec.run
     assert run is not None
-    divergence, violation = check(model, rec)
+    check_interrupted = False
+    try:
+        divergence, violation = check(model, rec)
+    except KeyboardInterrupt:
+        # The run cannot be repeated: keep the recording, unchecked.
+        divergence, violation, check_interrupted = None, None, True
     error = None
     if rt.error is not None:
         who, exc, _ = rt.error
         error = f"{who}: {type(exc).__name__}: {exc}"
     doc = recording_document(
-        model, rec, seed=args.seed, divergence=divergence, violation=violation, error=error
+        model,
+        rec,
+        seed=args.seed,
+        divergence=divergence,
+        violation=violation,
+        error=error,
+        checked=not check_interrupted,
     )
-    name = f"record-{cfg.workload}-c{cfg.cores}" + (f"-{cfg.mutation}" if cfg.mutation else "")
+    # record-<workload>-c<cores>[-<mutation>][-<settings not the default>]-seed<X>
+    name = report.trace_name(model, "record").removesuffix(".itf.json")
     path = Path(args.out) / f"{name}-seed{args.seed}.itf.json"
     write_trace(path, doc)
 
@@ -218,6 +230,15 @@ def cmd_record(args: argparse.Namespace) -> int:
             args.out,
         )
     code = report.EXIT_INCONCLUSIVE if run.stopped == "interrupted" else report.EXIT_OK
+    if check_interrupted:
+        out.append(
+            style.yellow(
+                "check     interrupted: the recording is kept, not checked (check it again "
+                f"with `python -m checker replay {path}`)"
+            )
+        )
+        print_lines(out)
+        return report.EXIT_INCONCLUSIVE
     if divergence is not None:
         out.append(style.red("check     NOT accepted by the model"))
         out += _indent(divergence)
