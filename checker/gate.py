@@ -418,19 +418,40 @@ def _judge(res: CellResult) -> None:
 # ---- the manifest ------------------------------------------------------------------
 
 
+MANIFEST_JSON_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["schema", "cells"],
+    "properties": {
+        "schema": {"const": MANIFEST_SCHEMA},
+        "cells": {
+            "type": "object",
+            "propertyNames": {"maxLength": 200},
+            "additionalProperties": {
+                "type": "object",
+                "propertyNames": {"maxLength": 40},
+                "additionalProperties": {"type": "integer", "minimum": 0},
+            },
+        },
+    },
+}
+
+
 def load_manifest(path: Path) -> dict[str, dict[str, int]]:
+    """The committed counts, validated (checker/schemas.py, jsonschema) before
+    any cell runs; GateError with one line otherwise."""
+    from checker.schemas import MAX_INPUT_MB, InputError, first_error, load_json
+
     if not path.exists():
         raise GateError(f"{path}: no manifest (run the gate with --update-manifest)")
     try:
-        doc = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise GateError(f"{path}: not a readable manifest ({e})") from None
-    if not isinstance(doc, dict) or doc.get("schema") != MANIFEST_SCHEMA:
-        raise GateError(f"{path}: not a gate manifest of schema {MANIFEST_SCHEMA}")
-    cells = doc.get("cells")
-    if not isinstance(cells, dict):
-        raise GateError(f"{path}: the manifest has no 'cells'")
-    return cells
+        doc = load_json(path, MAX_INPUT_MB * 2**20, "gate manifest")
+    except InputError as e:
+        raise GateError(f"not a readable manifest: {e}") from None
+    problem = first_error(MANIFEST_JSON_SCHEMA, doc)
+    if problem:
+        raise GateError(f"{path}: not a gate manifest of schema {MANIFEST_SCHEMA} ({problem})")
+    return doc["cells"]
 
 
 def manifest_diff(results: list[CellResult], manifest: dict) -> list[str]:
@@ -526,18 +547,24 @@ def cmd_gate(args) -> int:
     if args.quick:
         cells = [c for c in cells if c.quick]
     if args.cell:
-        cells = [c for c in cells if any(c.id.startswith(x) for x in args.cell)]
-        if not cells:
-            print(f"error: no gate cell matches {args.cell}", file=sys.stderr)
+        unknown = [x for x in args.cell if not any(c.id.startswith(x) for c in cells)]
+        if unknown:
+            print(
+                f"error: no gate cell matches --cell {unknown[0]!r} (gate --json lists them)",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
+        cells = [c for c in cells if any(c.id.startswith(x) for x in args.cell)]
     path = Path(args.manifest)
     manifest = {}
-    if not args.update_manifest:
-        try:
+    try:
+        if not args.update_manifest or path.exists():
+            # --update-manifest keeps the cells it does not run: an old manifest
+            # it cannot read is an error, not something to drop silently.
             manifest = load_manifest(path)
-        except GateError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return EXIT_USAGE
+    except GateError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
     workers = args.workers or len(os.sched_getaffinity(0))
     start = time.monotonic()
     try:
@@ -547,13 +574,7 @@ def cmd_gate(args) -> int:
     elapsed = time.monotonic() - start
     diff = [] if args.update_manifest else manifest_diff(results, manifest)
     if args.update_manifest:
-        old = {}
-        if path.exists():
-            try:
-                old = load_manifest(path)
-            except GateError:
-                old = {}
-        write_manifest(path, results, keep=old)
+        write_manifest(path, results, keep=manifest)
     codes = {r.exit_code for r in results if not r.ok}
     code = EXIT_OK
     for c in (EXIT_SAFETY, EXIT_LIVENESS, EXIT_INCONCLUSIVE):
