@@ -803,11 +803,15 @@ def trace_program(
 ) -> tuple[list[Event], Toolchain, Path | None, float]:
     """Build and run PROGRAM.go with the tracer on; its events, the toolchain,
     where the binary trace was saved (under out_dir), and the run's wall time."""
+    from checker.progress import announce
+
     tc = tc or find_toolchain()
     with tempfile.TemporaryDirectory(prefix="gmpcheck-conform-") as tmp:
         work = Path(tmp)
+        announce("go build")
         binary = build(tc, program, work / "build")
         trace_file = work / "trace.out"
+        announce("running the program")
         res = run(tc, binary, trace_file, gomaxprocs=gomaxprocs, godebug=godebug, timeout=timeout)
         if res.timed_out:
             raise GoToolError(f"{program} did not finish within {timeout:g}s (see --timeout)")
@@ -824,6 +828,7 @@ def trace_program(
             raise GoToolError(f"{program}: the trace it wrote is not a Go execution trace")
         check_format(version, f"{program} (run by {tc.version})")
         # The version line first, so that line numbers are the saved dump's.
+        announce("go tool trace")
         text = f"# go 1.{version} trace\n" + parsed_dump(tc, trace_file)
         saved = None
         if out_dir is not None:

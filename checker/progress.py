@@ -11,6 +11,7 @@ line from zero, so no counter goes backwards when the next phase starts.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import Any
@@ -38,6 +39,17 @@ def stderr_is_terminal() -> bool:
 
 # The phase under way and how far it got, for a message when memory runs out.
 CURRENT: dict[str, Any] = {}
+
+
+def announce(name: str, unit: str = "") -> None:
+    """A phase starts: remembered for the out-of-memory message, and appended
+    to the file named by GMPCHECK_PHASE_FILE when it is set (the tests use it
+    to send a signal into a given phase)."""
+    CURRENT.update(phase=name, done=0, unit=unit or "steps")
+    path = os.environ.get("GMPCHECK_PHASE_FILE")
+    if path:
+        with open(path, "a") as f:
+            f.write(name + "\n")
 
 
 class _Count(ProgressColumn):
@@ -122,7 +134,7 @@ class Phases:
             self.progress.start()
 
     def phase(self, name: str, total: int | None = None, unit: str = "") -> Phase:
-        CURRENT.update(phase=name, done=0, unit=unit or "steps")
+        announce(name, unit)
         if self.progress is None:
             return Phase(None, None, unit)
         task = self.progress.add_task(name, total=total, info="")

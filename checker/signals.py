@@ -45,6 +45,7 @@ def install() -> None:
     for s in STOP_SIGNALS:
         with contextlib.suppress(OSError, ValueError):
             signal.signal(s, _handler)
+    threading.excepthook = quiet_thread_errors
     _start_z3_canceller()
 
 
@@ -109,22 +110,35 @@ def describe_exit(exitcode: int | None) -> str:
 def pool_failure(executor) -> str:
     """Which worker of a broken ProcessPoolExecutor died, and how (best effort)."""
     procs = getattr(executor, "_processes", None) or {}
-    dead = []
-    for pid, p in list(procs.items()):
-        code = p.exitcode
-        if code is not None and code != 0:
-            dead.append(f"worker process {pid} {describe_exit(code)}")
-    return "; ".join(dead) or "a worker process died"
+    dead = [(pid, p.exitcode) for pid, p in list(procs.items()) if p.exitcode not in (None, 0)]
+    # Once the pool sees a dead worker it ends the others with SIGTERM: the
+    # first cause is a worker that ended otherwise, when there is one.
+    first = [(pid, c) for pid, c in dead if c != -signal.SIGTERM] or dead
+    return "; ".join(f"worker process {pid} {describe_exit(c)}" for pid, c in first) or (
+        "a worker process died"
+    )
 
 
 def terminate_pool(executor) -> None:
-    """End a ProcessPoolExecutor now: its workers are killed, not waited for."""
-    procs = getattr(executor, "_processes", None) or {}
+    """End a ProcessPoolExecutor now: its workers are killed, not waited for.
+    The pool's own threads may then wait for ever on a pipe a killed worker
+    left half written; the command line ends the process with os._exit once
+    its output is flushed (checker/__main__.py), so they cannot hold it."""
+    _state["pool_terminated"] = True
+    procs = dict(getattr(executor, "_processes", None) or {})  # shutdown() forgets them
+    with contextlib.suppress(Exception):
+        executor.shutdown(wait=False)
     for p in list(procs.values()):
         with contextlib.suppress(Exception):
             p.terminate()
-    with contextlib.suppress(Exception):
-        executor.shutdown(wait=False, cancel_futures=True)
     for p in list(procs.values()):
         with contextlib.suppress(Exception):
             p.join(timeout=2)
+
+
+def quiet_thread_errors(args) -> None:
+    """threading.excepthook: after a pool was terminated its threads may fail
+    on the broken pipes; that is expected and not shown."""
+    if _state.get("pool_terminated"):
+        return
+    sys.__excepthook__(args.exc_type, args.exc_value, args.exc_traceback)

@@ -173,11 +173,15 @@ def cmd_record(args: argparse.Namespace) -> int:
         raise UsageError("--seconds must be positive")
     model = build_model(cfg, symmetry=False)
     rt = build_runtime(cfg, seed=args.seed)
+    from checker.progress import announce
+
+    announce("recording")
     rec = record(rt, steps=steps if steps is not None else MAX_RECORD_STEPS, seconds=args.seconds)
     run = rec.run
     assert run is not None
     check_interrupted = False
     try:
+        announce("record check")
         divergence, violation = check(model, rec)
     except KeyboardInterrupt:
         # The run cannot be repeated: keep the recording, unchecked.
