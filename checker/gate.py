@@ -546,15 +546,6 @@ def cmd_gate(args) -> int:
     cells = matrix()
     if args.quick:
         cells = [c for c in cells if c.quick]
-    if args.cell:
-        unknown = [x for x in args.cell if not any(c.id.startswith(x) for c in cells)]
-        if unknown:
-            print(
-                f"error: no gate cell matches --cell {unknown[0]!r} (gate --json lists them)",
-                file=sys.stderr,
-            )
-            return EXIT_USAGE
-        cells = [c for c in cells if any(c.id.startswith(x) for x in args.cell)]
     path = Path(args.manifest)
     manifest = {}
     try:
@@ -565,6 +556,15 @@ def cmd_gate(args) -> int:
     except GateError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    if args.cell:
+        unknown = [x for x in args.cell if not any(c.id.startswith(x) for c in cells)]
+        if unknown:
+            print(
+                f"error: no gate cell matches --cell {unknown[0]!r} (gate --json lists them)",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        cells = [c for c in cells if any(c.id.startswith(x) for x in args.cell)]
     workers = args.workers or len(os.sched_getaffinity(0))
     start = time.monotonic()
     try:
