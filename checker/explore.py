@@ -315,7 +315,7 @@ def explore(
         ex.stop_reason = pool_failure(pool)
     except MemoryError:
         ex.stopped = STOP_INTERRUPTED
-        ex.stop_reason = "out of memory"
+        ex.stop_reason = f"out of memory after {len(ex.states):,} distinct states"
     finally:
         if pool is not None:
             from checker.signals import terminate_pool

@@ -44,9 +44,19 @@ class TraceFileError(ValueError):
     """A trace file that cannot be used (a usage error, exit 2)."""
 
 
+_SCALARS = (int, str, bool, float)
+
+
 def _itf_value(v: Any) -> Any:
+    """The view with None written as -1 (scalars are passed through without a
+    call: a 20,000-step recording has millions of them)."""
     if v is None:
         return -1
+    t = type(v)
+    if t is dict:
+        return {k: x if type(x) in _SCALARS else _itf_value(x) for k, x in v.items()}
+    if t is list or t is tuple:
+        return [x if type(x) in _SCALARS else _itf_value(x) for x in v]
     if isinstance(v, dict):
         return {k: _itf_value(x) for k, x in v.items()}
     if isinstance(v, list | tuple):
@@ -118,8 +128,14 @@ def write_atomically(path: Path, text: str | bytes) -> None:
         raise
 
 
+INDENTED_STATES = 2_000  # longer traces are written compact: indenting is Python-slow
+
+
 def write_trace(path: Path, doc: dict) -> None:
-    write_atomically(path, json.dumps(doc, indent=1) + "\n")
+    if len(doc.get("states", ())) <= INDENTED_STATES:
+        write_atomically(path, json.dumps(doc, indent=1) + "\n")
+    else:
+        write_atomically(path, json.dumps(doc, separators=(",", ":")) + "\n")
 
 
 def read_trace(path: str | Path, max_mb: float | None = None) -> dict:

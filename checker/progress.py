@@ -41,6 +41,14 @@ def stderr_is_terminal() -> bool:
 CURRENT: dict[str, Any] = {}
 
 
+def mark(text: str) -> None:
+    """A point within a phase, for the tests (GMPCHECK_PHASE_FILE); nothing else."""
+    path = os.environ.get("GMPCHECK_PHASE_FILE")
+    if path:
+        with open(path, "a") as f:
+            f.write(text + "\n")
+
+
 def announce(name: str, unit: str = "") -> None:
     """A phase starts: remembered for the out-of-memory message, and appended
     to the file named by GMPCHECK_PHASE_FILE when it is set (the tests use it

@@ -165,16 +165,23 @@ def test_a_signal_during_the_lemmas_proof_stops_before_bmc(tmp_path, sig):
         "--out", str(tmp_path / "out"),
     )  # fmt: skip
     r.wait_phase("lemmas proof (k-induction)")
-    code, out, err, took, kids = r.signal(sig, delay=1.0)
+    code, out, err, took, kids = r.signal(sig, delay=4.0)
     _stopped(code, out, err, took, kids, needle="interrupted during the --lemmas proof")
     assert "bmc" not in r.phases.read_text().splitlines()
 
 
 def test_a_signal_during_bmc_keeps_the_depths_decided(tmp_path):
     r = Run(tmp_path, "--engine", "smt", "--cores", "3", "--depth", "14")
-    r.wait_phase("bmc")
-    code, out, err, took, kids = r.signal(signal.SIGTERM, delay=3.0)
+    r.wait_phase("bmc: depth 3 decided")
+    code, out, err, took, kids = r.signal(signal.SIGTERM, delay=0.0)
     _stopped(code, out, err, took, kids, needle="decided up to depth")
+    assert "inconclusive" in out.lower()
+
+
+def test_a_signal_before_the_proof_starts_says_so(tmp_path):
+    r = Run(tmp_path, "--engine", "smt", "--lemmas", "--cores", "2", "--depth", "10")
+    r.wait_phase("lemmas proof (k-induction)")
+    _stopped(*r.signal(signal.SIGTERM, delay=0.0), needle="--lemmas proof")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -205,13 +212,13 @@ def test_record_keeps_the_recording_when_interrupted(tmp_path):
     for phase in ("recording", "record check"):
         r = Run(
             tmp_path, "record", "--cores", "4", "--workload", "tight-loop", "--steps",
-            "20000", "--out", str(out_dir),
+            "5000", "--out", str(out_dir),
         )  # fmt: skip
         r.wait_phase(phase)
-        code, out, err, took, kids = r.signal(signal.SIGTERM, delay=0.0)
+        code, out, err, took, kids = r.signal(signal.SIGTERM, delay=0.02)
         if code == 0:  # the phase ended before the signal came: nothing to judge
             continue
-        _stopped(code, out, err, took, kids, needle="recording")
+        _stopped(code, out, err, took, kids, needle="recording ")
         (rec,) = out_dir.glob("record-*.itf.json")
         read_trace(rec)
         rec.unlink()
@@ -297,7 +304,7 @@ def test_a_killed_worker_ends_the_gate_within_10_s(tmp_path):
 def test_running_out_of_memory_is_exit_4_with_the_reason(tmp_path, workers):
     r = Run(
         tmp_path, "--cores", "4", "--depth", "0", "--workers", workers, "--property",
-        "no-lost-g", "--out", str(tmp_path), limit_mb=900,
+        "no-lost-g", "--out", str(tmp_path), limit_mb=450,
     )  # fmt: skip
     code, out, err = r.finish(timeout=600)
     assert code == 4, (code, out[-2000:], err[-2000:])

@@ -40,7 +40,7 @@ def safety_only(props: list) -> list:
 
 
 def run_smt(args: argparse.Namespace, model, props: list, out_dir: Path, progress: bool) -> dict:
-    from checker.progress import Phases
+    from checker.progress import Phases, mark
     from checker.smt.bmc import run_bmc
     from checker.smt.summary import summarize_bmc
 
@@ -51,15 +51,23 @@ def run_smt(args: argparse.Namespace, model, props: list, out_dir: Path, progres
             from checker.smt.induction import proof_invariants, prove
 
             with phases.phase("lemmas proof (k-induction)") as ph:
-                proof = prove(
-                    model,
-                    proof_invariants(model),
-                    k=1,
-                    timeout_s=timeout_s,
-                    progress=lambda done, total: ph.update(
-                        done, total, info="queries of the round"
-                    ),
-                )
+                try:
+                    proof = prove(
+                        model,
+                        proof_invariants(model),
+                        k=1,
+                        timeout_s=timeout_s,
+                        progress=lambda done, total: ph.update(
+                            done, total, info="queries of the round"
+                        ),
+                    )
+                except KeyboardInterrupt:
+                    print(
+                        "interrupted during the --lemmas proof (before its first round): "
+                        "no invariant proved, BMC not run",
+                        file=sys.stderr,
+                    )
+                    raise
             if proof.interrupted:
                 # Nothing was proved; BMC is not started on a stopped run.
                 print(
@@ -77,10 +85,19 @@ def run_smt(args: argparse.Namespace, model, props: list, out_dir: Path, progres
 
             def show(d: int, secs: float) -> None:
                 ph.update(d + 1, info=f"depth {d} in {secs:.2f} s")
+                mark(f"bmc: depth {d} decided")
 
-            res = run_bmc(
-                model, props, args.depth, timeout_s=timeout_s, progress=show, lemmas=lemmas
-            )
+            try:
+                res = run_bmc(
+                    model, props, args.depth, timeout_s=timeout_s, progress=show, lemmas=lemmas
+                )
+            except KeyboardInterrupt:
+                print(
+                    "interrupted before BMC decided depth 0 (while it built the transition "
+                    "relation): no property decided",
+                    file=sys.stderr,
+                )
+                raise
     all_props = [p for p in model.properties() if p.default]
     summary = summarize_bmc(model, props, res, out_dir=out_dir, all_props=all_props)
     if proof is not None:
