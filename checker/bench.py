@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from checker.itf import write_atomically
+from checker.report import EXIT_SAFETY
 
 _CHILD = r"""
 import json, resource, sys, time
@@ -263,16 +264,19 @@ def _bench_against(args) -> int:
     return 0
 
 
-def _bench_conformance(runs: int) -> dict:
-    """Events/s of `conform` on the corpus (tests/conform), when Go is installed."""
+def _bench_conformance(runs: int, out: Path) -> dict:
+    """Events/s of `conform` on the corpus (tests/conform), when Go is installed.
+    Every corpus run must conform: one that does not is a wrong verdict, and
+    its trace is kept under `out`/bench-conform-failures."""
     from checker.conform import bench_corpus
     from checker.gotool import GoToolError
 
     try:
-        version, rows = bench_corpus(runs)
+        version, rows = bench_corpus(runs, evidence_dir=out / "bench-conform-failures")
     except GoToolError as e:
         print(f"conformance: skipped ({e})")
         return {"skipped": str(e)}
+    wrong = []
     for r in rows:
         print(
             f"conform {r['program']} GOMAXPROCS={r['gomaxprocs']}: {r['events']:,} events, "
@@ -280,7 +284,17 @@ def _bench_conformance(runs: int) -> dict:
             f"{r['events_per_s']:,} events/s  [{version}]",
             flush=True,
         )
-    return {"go_version": version, "runs": rows}
+        if r["verdict"] != "conforms" or r["first_verdict"] != "conforms":
+            wrong.append(r)
+    for r in wrong:
+        print(
+            f"WRONG VERDICT: {r['program']} at GOMAXPROCS={r['gomaxprocs']} "
+            f"{r['first_verdict']} (the corpus must conform); trace kept: {r['evidence']} "
+            "(check it again with `conform --trace`)",
+            file=sys.stderr,
+            flush=True,
+        )
+    return {"go_version": version, "runs": rows, "wrong": len(wrong)}
 
 
 def cmd_bench(args) -> int:
@@ -370,8 +384,15 @@ def cmd_bench(args) -> int:
         from checker.smt.bench import bench_wait
 
         doc["smt_global_queue_wait"] = bench_wait([12, 18, 24])
-    doc["conformance"] = _bench_conformance(args.runs)
+    doc["conformance"] = _bench_conformance(args.runs, Path(args.out))
     path = Path(args.out) / "bench.json"
     write_atomically(path, json.dumps(doc, indent=2) + "\n")
     print(f"written to {path}")
+    if doc["conformance"].get("wrong"):
+        # A benchmark that met a wrong verdict is not a measurement to keep quiet about.
+        print(
+            f"bench: FAIL — {doc['conformance']['wrong']} conformance run(s) gave a wrong verdict",
+            file=sys.stderr,
+        )
+        return EXIT_SAFETY
     return 0

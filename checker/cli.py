@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import traceback
@@ -18,6 +19,7 @@ from checker.gotrace import TraceFormatError
 from checker.graph import GRAPH_MAX_STATES, GraphError, graph_format, write_graph
 from checker.itf import TraceFileError, read_trace, require_current_model
 from checker.plugin import PluginError, load_plugin
+from checker.progress import Phases
 from checker.render import Style, page_lines, print_lines, render_trace, use_color
 from checker.run import run_check
 from checker.smt.cli import EngineUsageError
@@ -32,19 +34,46 @@ from model.config import (
 from model.workloads import WorkloadError
 
 EXIT_CODES = """exit codes:
-  0   every checked property holds (up to --depth, if one is given)
+  0   no checked property is violated and the run did what it was asked: a
+      verdict its bounds leave open (liveness at a --depth bound) is printed
+      as INCONCLUSIVE with its reason and does not fail the run (as TLC and
+      Apalache treat a bounded run that finds no error); --strict makes it 4
   1   a safety property is violated (a counterexample is written under --out)
-  2   usage or input error
+  2   usage or input error (one line on stderr)
   3   a liveness property is violated
-  4   inconclusive: the search stopped early (--max-states, Ctrl-C) or was cut
-      by a model bound with --depth 0; smt: the solver gave no answer; prove:
-      a target invariant not proved
+  4   the run stopped before it did what it was asked, and prints what it
+      established: --max-states, Ctrl-C, SIGTERM or SIGHUP, a worker process
+      that died, out of memory, a model bound with --depth 0; smt: the solver
+      gave no answer; prove: a target invariant not proved; with --strict,
+      also any INCONCLUSIVE verdict
   5   replay divergence
   6   manifest mismatch (gate)
   7   the explicit and smt engines disagree (--engine both)
-  70  internal error"""
+  70  internal error (a bug in gmpcheck)"""
 
-COMMANDS = ("gate", "check", "list", "view", "bench", "replay", "record", "prove", "conform")
+REPLAY_EXIT_CODES = """exit codes:
+  0   every step replayed in step with the trace (a violation it shows is
+      then reproduced on real threads)
+  2   the trace is malformed, truncated, of another configuration or model
+      version, or of a profile the runtime does not implement (go1.26)
+  4   interrupted (Ctrl-C, SIGTERM, SIGHUP)
+  5   the runtime parts ways with the trace (the first step and the fields)
+  70  a runtime thread raised or hung (the scheduler's state is printed)"""
+
+RECORD_EXIT_CODES = """exit codes:
+  0   the recording is accepted by the model: every step enabled, every state equal
+  1   accepted, but a safety property is violated along it (a mutation)
+  2   usage error (go1.26 is refused: the runtime implements go1.25)
+  4   interrupted (Ctrl-C, SIGTERM, SIGHUP): the steps so far are kept and checked
+  5   not accepted: the first step the model does not allow, the fields that differ
+  70  a runtime thread raised (the recording up to it is kept) or the runtime hung"""
+
+COMMANDS = ("check", "list", "view", "gate", "bench", "replay", "record", "prove", "conform")
+TOP_OPTIONS = ("-h", "--help", "--version")
+
+
+# The liveness graph keeps each edge's fairness groups in 64 bits (explore.py).
+MAX_FAIRNESS_GROUPS = 64
 
 
 class UsageError(Exception):
@@ -100,6 +129,37 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _max_size(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = float("nan")
+    if not 0 < v <= 1e6:  # NaN fails this too
+        raise argparse.ArgumentTypeError(
+            f"--max-size must be a number of MB, 0 < MB <= 1e6 ({text!r})"
+        )
+    return v
+
+
+def _add_max_size(p: argparse.ArgumentParser) -> None:
+    from checker.schemas import MAX_INPUT_MB
+
+    p.add_argument(
+        "--max-size",
+        type=_max_size,
+        default=MAX_INPUT_MB,
+        metavar="MB",
+        help=f"the largest input file read, in megabytes ({MAX_INPUT_MB}); a larger one is "
+        "refused with exit 2",
+    )
+
+
+def _fairness() -> dict[str, str]:
+    from specs.liveness import FAIRNESS
+
+    return FAIRNESS
+
+
 def build_parser() -> Parser:
     top = Parser(
         prog="python -m checker",
@@ -107,7 +167,8 @@ def build_parser() -> Parser:
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = top.add_subparsers(dest="command", parser_class=Parser)
+    top.add_argument("--version", action="version", version=f"gmpcheck {_version()}")
+    sub = top.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
 
     c = sub.add_parser(
         "check",
@@ -121,16 +182,33 @@ def build_parser() -> Parser:
     s.add_argument("--property", action="append", default=[], metavar="ID", help="repeatable")
     s.add_argument("--workers", type=_int("--workers", 1), default=0, help="processes (CPUs)")
     s.add_argument("--no-symmetry", action="store_true", help="turn symmetry reduction off")
-    s.add_argument("--max-states", type=_int("--max-states", 1), default=None)
+    s.add_argument(
+        "--max-states",
+        type=_int("--max-states", 1),
+        default=None,
+        metavar="N",
+        help="stop after N distinct states and print what was established (exit 4)",
+    )
     s.add_argument("--out", default="reports", help="where counterexamples go (reports)")
     s.add_argument("--json", action="store_true", help="print the summary as JSON")
-    s.add_argument("--quiet", action="store_true", help="no progress line")
+    s.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress lines on stderr (none either when stderr is not a terminal)",
+    )
+    s.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 4 when any verdict is INCONCLUSIVE (by default a verdict a --depth bound "
+        "leaves open is printed with its reason and the run exits 0)",
+    )
     s.add_argument(
         "--fairness",
         default="",
         metavar="A,B",
-        help="liveness assumptions, from m, sysmon, signal, syscall (default: each "
-        "property's own, printed with its verdict)",
+        help="liveness assumptions, from "
+        + "; ".join(f"{k}: {v}" for k, v in _fairness().items())
+        + " (default: each property's own, printed with its verdict)",
     )
     s.add_argument(
         "--steps",
@@ -200,9 +278,10 @@ def build_parser() -> Parser:
     )
     pv.add_argument("--out", default="reports", help="where counterexamples to induction go")
     pv.add_argument("--json", action="store_true", help="print the result as JSON")
+    pv.add_argument("--quiet", action="store_true", help="no progress line on stderr")
 
     lst = sub.add_parser("list", help="workloads, mutations and properties")
-    lst.add_argument("--json", action="store_true")
+    lst.add_argument("--json", action="store_true", help="print them as JSON")
 
     v = sub.add_parser(
         "view", help="show a counterexample trace in the terminal, or as a page (--html)"
@@ -221,6 +300,7 @@ def build_parser() -> Parser:
     v.add_argument(
         "--allow-stale", action="store_true", help="show a trace written by another model version"
     )
+    _add_max_size(v)
 
     gt = sub.add_parser(
         "gate",
@@ -235,7 +315,13 @@ def build_parser() -> Parser:
         action="store_true",
         help="also the exhaustive liveness cells at 3 and 4 Ps (tens of minutes, GBs of memory)",
     )
-    gt.add_argument("--cell", action="append", default=[], help="only cells whose id starts so")
+    gt.add_argument(
+        "--cell",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="only cells whose id starts so (repeatable; each must match a cell)",
+    )
     gt.add_argument("--manifest", default=str(_gate_manifest()), help="the committed counts")
     gt.add_argument("--update-manifest", action="store_true", help="record the counts")
     gt.add_argument("--junit", default="", metavar="FILE", help="JUnit XML, a case per cell")
@@ -247,9 +333,13 @@ def build_parser() -> Parser:
     gt.add_argument("--quiet", action="store_true", help="no per-cell progress on stderr")
 
     b = sub.add_parser("bench", help="measure the canonical run (see README)")
-    b.add_argument("--runs", type=_int("--runs", 1), default=3)
-    b.add_argument("--cores", type=_int("--cores", 1), default=4)
-    b.add_argument("--depth", type=_int("--depth", 0), default=12)
+    b.add_argument("--runs", type=_int("--runs", 1), default=3, help="runs per figure; medians (3)")
+    b.add_argument(
+        "--cores", type=_int("--cores", 1), default=4, help="the canonical run's cores (4)"
+    )
+    b.add_argument(
+        "--depth", type=_int("--depth", 0), default=12, help="the canonical run's depth (12)"
+    )
     b.add_argument("--workers", default="1,2", help="worker counts to measure (1,2)")
     b.add_argument(
         "--liveness-config",
@@ -258,7 +348,9 @@ def build_parser() -> Parser:
         metavar="WORKLOAD,CORES",
         help="the --depth 0 liveness run to measure (mixed,2: the gate's largest); '' for none",
     )
-    b.add_argument("--out", default="reports")
+    b.add_argument(
+        "--out", default="reports", help="where bench.json and failing evidence go (reports)"
+    )
     b.add_argument(
         "--kernels",
         default="compiled,python",
@@ -288,7 +380,7 @@ def build_parser() -> Parser:
     r = sub.add_parser(
         "replay",
         help="replay a trace on the reference runtime's threads (see README)",
-        epilog=EXIT_CODES,
+        epilog=REPLAY_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     r.add_argument("trace", help="an ITF trace written by the checker (or by record)")
@@ -297,11 +389,12 @@ def build_parser() -> Parser:
     )
     r.add_argument("--loops", type=_int("--loops", 1), default=1, help="lasso cycles to replay (1)")
     r.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_max_size(r)
 
     rec = sub.add_parser(
         "record",
         help="run the reference runtime freely on real threads, record and check it",
-        epilog=EXIT_CODES,
+        epilog=RECORD_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_model_args(rec)
@@ -309,7 +402,9 @@ def build_parser() -> Parser:
     bound.add_argument(  # not `args.steps`: how long to record is not a model setting
         "--steps", dest="record_steps", type=_int("--steps", 1), default=None, help="steps (1000)"
     )
-    bound.add_argument("--seconds", type=float, default=None, help="wall-clock seconds")
+    bound.add_argument(
+        "--seconds", type=float, default=None, help="wall-clock seconds instead of --steps"
+    )
     rec.add_argument("--seed", type=_int("--seed", 0), default=1, help="the runtime's choices (1)")
     rec.add_argument("--out", default="reports", help="where the recording goes (reports)")
 
@@ -317,6 +412,12 @@ def build_parser() -> Parser:
 
     add_conform_parser(sub)
     return top
+
+
+def _version() -> str:
+    from checker.itf import VERSION
+
+    return VERSION
 
 
 def _liveness_config(text: str):
@@ -329,26 +430,75 @@ def _gate_manifest() -> Path:
     return Path(__file__).with_name("gate_manifest.json")
 
 
-def check_out_dir(out: str | None) -> None:
-    """--out names a directory, or a path one can be made at: found before
-    any work, not when the first report is written."""
+def _probe_dir(d: Path, what: str) -> None:
+    """UsageError unless a file can be created in the existing directory d."""
+    import tempfile
+
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".gmpcheck-probe-", dir=d)
+    except OSError as e:
+        raise UsageError(f"{what}: cannot write in {d} ({e.strerror or e})") from None
+    os.close(fd)
+    os.unlink(tmp)
+
+
+def _name_lengths(path: Path, what: str) -> None:
+    for part in path.parts:
+        if len(part.encode()) > 255:
+            raise UsageError(f"{what}: a name in the path is longer than 255 bytes")
+
+
+def check_out_dir(out: str | None, what: str = "--out") -> None:
+    """--out names a directory, or a path one can be made at, in which files
+    can be written: found before any work, not when the first report is
+    written."""
     if not out:
         return
     path = Path(out)
+    what = f"{what} {out}"
+    _name_lengths(path, what)
     for p in (path, *path.parents):
+        if p.is_symlink() and not p.exists():
+            raise UsageError(f"{what}: {p} is a dangling symbolic link")
         if p.exists():
             if not p.is_dir():
-                raise UsageError(f"--out {out}: {p} is not a directory")
+                raise UsageError(f"{what}: {p} is not a directory")
+            _probe_dir(p, what)
             return
+
+
+def check_output_file(name: str | None, what: str) -> None:
+    """An output file named on the command line (--html, --graph, --junit,
+    --sarif): a regular file or a new path in a directory that can be
+    written, or a device, FIFO or /dev/stdout (written in place)."""
+    if not name:
+        return
+    path = Path(name)
+    what = f"{what} {name}"
+    _name_lengths(path, what)
+    if path.is_symlink() and not path.exists():
+        raise UsageError(f"{what}: is a dangling symbolic link")
+    if path.is_dir():
+        raise UsageError(f"{what}: is a directory")
+    if path.exists() and not path.is_file():
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"{what}: cannot be written")
+        return
+    check_out_dir(str(path.parent), what.split()[0] + " directory")
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
-        argv.insert(0, "check")
+    args = None
     try:
+        if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+            raise UsageError(f"unknown command {argv[0]!r} (commands: {', '.join(COMMANDS)})")
+        if not argv or (argv[0] not in COMMANDS and argv[0] not in TOP_OPTIONS):
+            argv.insert(0, "check")
         args = build_parser().parse_args(argv)
         check_out_dir(getattr(args, "out", None))
+        for flag in ("html", "graph", "junit", "sarif"):
+            check_output_file(getattr(args, flag, None), f"--{flag}")
         if args.command == "check":
             return cmd_check(args)
         if args.command == "prove":
@@ -395,18 +545,43 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return report.EXIT_INCONCLUSIVE
+    except MemoryError:
+        from checker.progress import CURRENT
+
+        where = f" during the {CURRENT['phase']}" if CURRENT.get("phase") else ""
+        reached = f" after {CURRENT['done']:,} {CURRENT['unit']}" if CURRENT.get("done") else ""
+        print(
+            f"error: out of memory{where}{reached}; a smaller run: --max-states N, a lower "
+            "--depth, fewer --cores or --workers",
+            file=sys.stderr,
+        )
+        return report.EXIT_INCONCLUSIVE
     except BrokenPipeError:
         return report.EXIT_OK
     except Exception as e:  # a bug in gmpcheck: say so in one line, keep the details
-        path = Path("reports") / "internal-error.txt"
+        return internal_error(e, getattr(args, "out", None))
+
+
+def internal_error(e: BaseException, out: str | None) -> int:
+    """One line on stderr; the traceback in internal-error.txt under --out (or
+    reports), written like every other file (atomically, never through a
+    planted link)."""
+    from checker.itf import write_atomically
+
+    details = traceback.format_exc()
+    where = ""
+    for base in (out, "reports"):
+        if not base:
+            continue
+        path = Path(base) / "internal-error.txt"
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(traceback.format_exc())
+            write_atomically(path, details)
             where = f"; details in {path}"
+            break
         except OSError:
-            where = ""
-        print(f"internal error: {type(e).__name__}: {e}{where}", file=sys.stderr)
-        return report.EXIT_INTERNAL
+            continue
+    print(f"internal error: {type(e).__name__}: {e}{where}", file=sys.stderr)
+    return report.EXIT_INTERNAL
 
 
 def parse_fairness(text: str) -> tuple[str, ...]:
@@ -465,38 +640,68 @@ def select_properties(model, wanted: list[str]):
     return out
 
 
-class ProgressLine:
-    """states, states/s, depth and frontier on stderr, for runs over a second."""
+class SearchProgress:
+    """The explicit engine's phases on one progress display (checker/progress.py):
+    the search's states, rate, depth and frontier, the liveness analysis's
+    properties; and before an unbounded search that will not finish soon,
+    an estimate of its time and memory (checker/estimate.py), printed once
+    unless --quiet, terminal or not."""
 
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self.tty = sys.stderr.isatty()
-        self.last = 0.0
-        self.shown = False
+    def __init__(self, phases, *, unbounded: bool, quiet: bool):
+        self.phases = phases
+        self.current = None
+        self.name = ""
+        self.unbounded = unbounded
+        self.quiet = quiet
+        self.levels: list[int] = []
+        self.level_depth = -1
+        self.warned = False
+        self.base_rss = 0
+
+    def phase(self, name: str, done: int, total: int | None) -> None:
+        if name != self.name:
+            if self.current is not None:
+                self.current.finish()
+            unit = "" if name == "liveness analysis" else "states"
+            self.current = self.phases.phase(name, total=total, unit=unit)
+            self.name = name
+            self.levels, self.level_depth = [], -1
+            from checker.estimate import rss_bytes
+
+            self.base_rss = rss_bytes()
+        if name == "liveness analysis":
+            self.current.update(done, total, info="properties")
 
     def __call__(self, p: Progress) -> None:
-        if not self.enabled or p.elapsed < 1.0:
-            return
-        now = time.monotonic()
-        if now - self.last < (0.25 if self.tty else 10.0):
-            return
-        self.last = now
-        rate = p.states / max(p.elapsed, 1e-9)
-        line = (
-            f"states {p.states:,}  {rate:,.0f}/s  depth {p.depth}  frontier {p.frontier:,}  "
-            f"{p.elapsed:.0f}s"
+        if self.current is None:
+            self.phase("search", 0, None)
+        self.current.update(
+            p.states, info=f"depth {p.depth}  frontier {p.frontier:,}  {p.transitions:,} steps"
         )
-        if self.tty:
-            sys.stderr.write("\r" + line + "\x1b[K")
-        else:
-            sys.stderr.write(line + "\n")
-        sys.stderr.flush()
-        self.shown = True
+        if p.depth != self.level_depth:
+            self.level_depth = p.depth
+            self.levels.append(p.frontier)
+            self._estimate(p)
+
+    def _estimate(self, p: Progress) -> None:
+        if not self.unbounded or self.warned or self.quiet:
+            return
+        from checker.estimate import estimate, machine_memory, rss_bytes, warning
+
+        per_state = max(100.0, (rss_bytes() - self.base_rss) / max(p.states, 1))
+        e = estimate(self.levels[:-1], p.states, p.elapsed, per_state)
+        line = warning(e, machine_memory()) if e else None
+        if line:
+            self.warned = True
+            if self.phases.progress is not None:
+                self.phases.note(line)
+            else:
+                print(line, file=sys.stderr, flush=True)
 
     def done(self) -> None:
-        if self.shown and self.tty:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
+        if self.current is not None:
+            self.current.finish()
+            self.current = None
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -504,6 +709,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UsageError("--lemmas is for --engine smt or both")
     model = make_model(args, symmetry=not args.no_symmetry)
     props = select_properties(model, args.property)
+    groups = getattr(model, "fairness_groups", None)
+    if args.engine == "explicit" and groups and any(p.kind == "liveness" for p in props):
+        n = len(groups())
+        if n > MAX_FAIRNESS_GROUPS:
+            raise UsageError(
+                f"the liveness properties handle at most {MAX_FAIRNESS_GROUPS} fairness groups "
+                f"(threads, sysmon, Ps), and this configuration has {n}: use fewer --max-ms or "
+                "--cores, or check the safety properties alone (--property)"
+            )
     if args.engine != "explicit":
         from checker.smt.cli import cmd_check_engine
 
@@ -515,27 +729,38 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
     """The explicit engine's run and its printed summary."""
     if args.distributed:
         return distributed_check(args, model, props)
+    started = time.monotonic()
     workers = args.workers or default_workers()
     max_states = args.max_states
     if args.graph:
         graph_format(args.graph)  # a bad file name is a usage error before any work
         # Stop one state past the limit: that is enough to know it is too big.
         max_states = min(max_states or GRAPH_MAX_STATES + 1, GRAPH_MAX_STATES + 1)
-    progress = ProgressLine(not args.quiet)
-    run = run_check(
-        model,
-        props,
-        depth=args.depth,
-        workers=workers,
-        max_states=max_states,
-        progress=progress,
-        fairness=parse_fairness(args.fairness),
-        kernel=args.kernel,
-        exact=args.exact or bool(args.graph),
-    )
-    progress.done()
+    phases = Phases(not args.quiet)
+    progress = SearchProgress(phases, unbounded=args.depth == 0, quiet=args.quiet)
+    try:
+        run = run_check(
+            model,
+            props,
+            depth=args.depth,
+            workers=workers,
+            max_states=max_states,
+            progress=progress,
+            fairness=parse_fairness(args.fairness),
+            phase=progress.phase,
+            kernel=args.kernel,
+            exact=args.exact or bool(args.graph),
+        )
+    finally:
+        progress.done()
+        phases.close()
     ex, symmetry = run.ex, run.symmetry
-    graph = write_graph(model, ex, args.graph) if args.graph else None
+    graph, graph_error = None, ""
+    if args.graph:
+        try:
+            graph = write_graph(model, ex, args.graph)
+        except OSError as e:
+            graph_error = f"{args.graph}: {e.strerror or e}"
     summary = report.summarize(
         model,
         props,
@@ -546,10 +771,15 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
         out_dir=Path(args.out),
         all_props=[p for p in model.properties() if p.default],
         liveness=run.liveness,
+        live_ex=run.live_ex,
+        interrupted=run.interrupted,
+        strict=args.strict,
+        stop_reason=run.stop_reason,
     )
     summary["search"]["kernel"] = run.kernel
     summary["search"]["kernel_note"] = run.kernel_note
     summary["result"]["memory"] = report.memory_figures(run)
+    summary["result"]["total_s"] = round(time.monotonic() - started, 3)
     if run.live_ex is not None:
         lx = run.live_ex
         summary["result"]["liveness_graph"] = {
@@ -566,6 +796,10 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
             "nodes": graph.number_of_nodes(),
             "edges": graph.number_of_edges(),
         }
+    unwritten = [p["write_error"] for p in summary["properties"] if p.get("write_error")]
+    unwritten += [graph_error] if graph_error else []
+    if unwritten and summary["exit_code"] == report.EXIT_OK:
+        summary["exit_code"] = report.EXIT_USAGE  # the run's verdicts stand; a file is missing
     if args.json:
         if args.engine == "explicit":  # with both, the two summaries are printed together
             print(json.dumps({k: v for k, v in summary.items() if k != "_traces"}, indent=2))
@@ -578,6 +812,8 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
                 f"edges -> {args.graph}",
             )
         print_lines(lines)
+    for u in unwritten:
+        print(f"error: could not write {u}", file=sys.stderr)
     return summary
 
 
@@ -596,21 +832,24 @@ def distributed_check(args: argparse.Namespace, model, props) -> dict:
         if bad:
             raise UsageError(f"{flag} is not offered with --distributed")
     safety = [p for p in props if p.kind != "liveness"]
-    progress = ProgressLine(not args.quiet)
     plugin = ""
     if args.model:
         path, _, name = args.model.rpartition(":")
         plugin = f"{Path(path).resolve()}:{name}"
+    phases = Phases(not args.quiet)
+    progress = SearchProgress(phases, unbounded=args.depth == 0, quiet=args.quiet)
+    started = time.monotonic()
     try:
         ex = explore_distributed(
             model, safety, depth=args.depth, address=args.distributed, plugin=plugin,
             progress=progress,
         )  # fmt: skip
     except DistributedError as e:
-        progress.done()
         print(f"error: --distributed: {e}", file=sys.stderr)
         return {"exit_code": report.EXIT_INCONCLUSIVE}
-    progress.done()
+    finally:
+        progress.done()
+        phases.close()
     summary = report.summarize(
         model,
         safety,
@@ -620,7 +859,9 @@ def distributed_check(args: argparse.Namespace, model, props) -> dict:
         symmetry=getattr(model, "symmetry", None) is not None,
         out_dir=Path(args.out),
         all_props=[p for p in model.properties() if p.default],
+        strict=args.strict,
     )
+    summary["result"]["total_s"] = round(time.monotonic() - started, 3)
     summary["search"]["kernel"] = "compiled"
     summary["search"]["kernel_note"] = (
         f"compiled, distributed over {args.distributed} ({ex.partitions} partitions; "
@@ -685,7 +926,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_view(args: argparse.Namespace) -> int:
-    doc = read_trace(args.trace)
+    doc = read_trace(args.trace, max_mb=args.max_size)
     if not args.allow_stale:
         require_current_model(doc, args.trace)
     n = len(doc["states"])

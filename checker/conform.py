@@ -40,7 +40,7 @@ import tempfile
 import time
 import zlib
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,6 +144,11 @@ def prepare(events: list[Event]) -> Prepared:
     threads: list[int] = []
     seen_m: set[int] = set()
     end, end_reason = len(events), ""
+    if events and END_MARK not in "".join(e.text for e in events if e.kind == "Log"):
+        if events[-1].kind != "Sync":
+            # A whole dump ends with the tracer's closing Sync; one cut short
+            # (a truncated file) is checked as far as it goes, and says so.
+            end_reason = "missing: the dump ends in the middle of the trace (truncated?)"
     for ev in events:
         if ev.kind == "Metric" and ev.name == "/sched/gomaxprocs:threads":
             procs = max(procs, ev.value)  # it may come after the first Ps' statuses
@@ -344,6 +349,8 @@ class Search:
         self._alpha: dict[bytes, tuple[int, ...]] = {}
         self.expansions = 0
         self.peak_closure = 0
+        # progress(event index, events): told every few events (a progress line)
+        self.progress: Callable[[int, int], None] | None = None
 
     def alpha(self, t: bytes) -> tuple[int, ...]:
         a = self._alpha.get(t)
@@ -631,6 +638,8 @@ class Search:
         peak = 1
         transitions = 0
         for i in range(prep.end):
+            if self.progress is not None and not i & 255:
+                self.progress(i, prep.end)
             ev = prep.events[i]
             if ev.kind != "StateTransition":
                 continue
@@ -766,16 +775,19 @@ class Checked:
     gomaxprocs: int
 
 
-def check_events(events: list[Event], source: str, max_states: int) -> tuple[Result, Search]:
+def check_events(
+    events: list[Event], source: str, max_states: int, progress=None
+) -> tuple[Result, Search]:
     prep = prepare(events)
     search = Search(prep, max_states=max_states)
+    search.progress = progress
     return search.check(), search
 
 
-def load_trace(path: Path, tc_getter) -> tuple[list[Event], str]:
+def load_trace(path: Path, tc_getter, max_bytes: int | None = None) -> tuple[list[Event], str]:
     """The events of a trace file (binary: parsed by `go tool trace`; a saved
     dump: read directly). Returns the events and the dump's text."""
-    kind, version, _ = read_trace_file(path)
+    kind, version, data = read_trace_file(path, max_bytes)
     text = parsed_dump(tc_getter(), path) if kind == "binary" else path.read_text()
     return parse_dump(text, str(path)), text
 
@@ -791,11 +803,15 @@ def trace_program(
 ) -> tuple[list[Event], Toolchain, Path | None, float]:
     """Build and run PROGRAM.go with the tracer on; its events, the toolchain,
     where the binary trace was saved (under out_dir), and the run's wall time."""
+    from checker.progress import announce
+
     tc = tc or find_toolchain()
     with tempfile.TemporaryDirectory(prefix="gmpcheck-conform-") as tmp:
         work = Path(tmp)
+        announce("go build")
         binary = build(tc, program, work / "build")
         trace_file = work / "trace.out"
+        announce("running the program")
         res = run(tc, binary, trace_file, gomaxprocs=gomaxprocs, godebug=godebug, timeout=timeout)
         if res.timed_out:
             raise GoToolError(f"{program} did not finish within {timeout:g}s (see --timeout)")
@@ -812,6 +828,7 @@ def trace_program(
             raise GoToolError(f"{program}: the trace it wrote is not a Go execution trace")
         check_format(version, f"{program} (run by {tc.version})")
         # The version line first, so that line numbers are the saved dump's.
+        announce("go tool trace")
         text = f"# go 1.{version} trace\n" + parsed_dump(tc, trace_file)
         saved = None
         if out_dir is not None:
@@ -935,6 +952,10 @@ def add_parser(sub) -> None:
     c.add_argument("--max-states", type=int, default=200_000, help="per event (200,000)")
     c.add_argument("--out", default="reports", help="where the trace is saved (reports)")
     c.add_argument("--json", action="store_true", help="print the result as JSON")
+    c.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    from checker.cli import _add_max_size
+
+    _add_max_size(c)
 
 
 def cmd_conform(args: argparse.Namespace) -> int:
@@ -946,12 +967,16 @@ def cmd_conform(args: argparse.Namespace) -> int:
         raise UsageError(f"--gomaxprocs must be between 1 and {MAX_PS}")
     if args.max_states < 1:
         raise UsageError("--max-states must be at least 1")
+    if not 0 < args.timeout <= 86_400:  # NaN fails this too
+        raise UsageError(
+            f"--timeout must be a number of seconds above 0, at most 86400 (got {args.timeout})"
+        )
     extra: dict = {}
     if args.trace:
         if args.gomaxprocs or args.godebug:
             raise UsageError("--gomaxprocs and --godebug are for running a program, not --trace")
         path = Path(args.trace)
-        events, _ = load_trace(path, find_toolchain)
+        events, _ = load_trace(path, find_toolchain, int(args.max_size * 2**20))
         source = str(path)
     else:
         program = Path(args.program)
@@ -966,7 +991,12 @@ def cmd_conform(args: argparse.Namespace) -> int:
         extra = {"go_version": tc.version, "gomaxprocs": args.gomaxprocs, "godebug": args.godebug}
         if saved is not None:
             extra["trace"] = str(saved)
-    res, search = check_events(events, source, args.max_states)
+    from checker.progress import Phases
+
+    with Phases(not args.quiet) as phases, phases.phase("conformance search", unit="events") as ph:
+        res, search = check_events(
+            events, source, args.max_states, lambda i, n: ph.update(i, n, info="events")
+        )
     doc = summary(res, search, source, extra)
     doc["exit_code"] = exit_code(res.verdict)
     if args.json:
@@ -1000,16 +1030,28 @@ BENCH_RUNS = (
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "conform"
 
 
-def bench_corpus(runs: int) -> tuple[str, list[dict]]:
+def bench_corpus(runs: int, evidence_dir: Path | None = None) -> tuple[str, list[dict]]:
     """Trace each BENCH_RUNS program once, then check its trace `runs` times:
     the Go version and, per program, events, verdict and the median events/s.
-    GoToolError when there is no toolchain."""
+    A run that does not conform keeps its trace (binary and dump) in
+    `evidence_dir`, named in its row. GoToolError when there is no toolchain."""
+    import shutil
+
     tc = find_toolchain()
     rows = []
     for name, procs in BENCH_RUNS:
-        events, _, _, _ = trace_program(
-            CORPUS / f"{name}.go", gomaxprocs=procs, godebug="", timeout=60, out_dir=None, tc=tc
-        )
+        with tempfile.TemporaryDirectory(prefix="gmpcheck-bench-") as tmp:
+            events, _, saved, _ = trace_program(
+                CORPUS / f"{name}.go", gomaxprocs=procs, godebug="", timeout=60,
+                out_dir=Path(tmp), tc=tc,
+            )  # fmt: skip
+            first, _search = check_events(events, name, 200_000)
+            evidence = None
+            if first.verdict != "conforms" and evidence_dir is not None and saved is not None:
+                evidence_dir.mkdir(parents=True, exist_ok=True)
+                for f in sorted(Path(tmp).iterdir()):
+                    shutil.copyfile(f, evidence_dir / f.name)
+                evidence = str(evidence_dir / saved.name)
         walls, verdict, checked = [], "", 0
         for _ in range(runs):
             res, _search = check_events(events, name, 200_000)
@@ -1022,6 +1064,8 @@ def bench_corpus(runs: int) -> tuple[str, list[dict]]:
                 "gomaxprocs": procs,
                 "events": checked,
                 "verdict": verdict,
+                "first_verdict": first.verdict,
+                "evidence": evidence,
                 "wall_s_median": round(wall, 4),
                 "wall_s_all": [round(w, 4) for w in walls],
                 "events_per_s": round(checked / wall) if wall > 0 else 0,

@@ -21,6 +21,8 @@ import os
 import time
 from array import array
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +64,7 @@ class Exploration:
     stopped: str = ""
     violations: dict[str, Violation] = field(default_factory=dict)
     elapsed: float = 0.0
+    stop_reason: str = ""  # why an interrupted search stopped, when not Ctrl-C
     checked: list[str] = field(default_factory=list)
     expanded: int = 0  # states whose successors were computed
     # The state graph, when asked for (liveness): edges with the fairness
@@ -230,12 +233,14 @@ def explore(
     frontier = list(range(len(init)))
 
     pool = None
+    _set_model(model, props, graph)
     if workers > 1:
+        # A pool that reports a dead worker (BrokenProcessPool) instead of
+        # waiting for its result for ever; workers leave signals to the parent.
+        from checker.signals import worker_init
+
         ctx = multiprocessing.get_context("fork")
-        _set_model(model, props, graph)
-        pool = ctx.Pool(workers)
-    else:
-        _set_model(model, props, graph)
+        pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init)
 
     d = 0
     try:
@@ -322,13 +327,22 @@ def explore(
             ex.level_start.append(frontier[0])
     except KeyboardInterrupt:
         ex.stopped = STOP_INTERRUPTED
-        if pool is not None:
-            pool.terminate()
-            pool = None
+    except BrokenProcessPool:
+        from checker.signals import pool_failure
+
+        ex.stopped = STOP_INTERRUPTED
+        ex.stop_reason = pool_failure(pool)
+    except MemoryError:
+        ex.stopped = STOP_INTERRUPTED
+        ex.stop_reason = f"out of memory after {len(ex.states):,} distinct states"
     finally:
         if pool is not None:
-            pool.close()
-            pool.join()
+            from checker.signals import terminate_pool
+
+            if ex.stopped == STOP_INTERRUPTED:
+                terminate_pool(pool)
+            else:
+                pool.shutdown(wait=True)
     if not ex.stopped:
         ex.stopped = STOP_EXHAUSTED
     ex.elapsed = time.monotonic() - start
@@ -345,7 +359,7 @@ def _run_level(pool, workers: int, ex: Exploration, frontier: list[int], expand:
             yield c, _expand(([ex.states[i] for i in c], expand, act))
         return
     tasks = (([ex.states[i] for i in c], expand, act) for c in chunks)
-    yield from zip(chunks, pool.imap(_expand, tasks), strict=True)
+    yield from zip(chunks, pool.map(_expand, tasks), strict=True)
 
 
 def default_workers() -> int:

@@ -444,19 +444,40 @@ def _judge(res: CellResult) -> None:
 # ---- the manifest ------------------------------------------------------------------
 
 
+MANIFEST_JSON_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["schema", "cells"],
+    "properties": {
+        "schema": {"const": MANIFEST_SCHEMA},
+        "cells": {
+            "type": "object",
+            "propertyNames": {"maxLength": 200},
+            "additionalProperties": {
+                "type": "object",
+                "propertyNames": {"maxLength": 40},
+                "additionalProperties": {"type": "integer", "minimum": 0},
+            },
+        },
+    },
+}
+
+
 def load_manifest(path: Path) -> dict[str, dict[str, int]]:
+    """The committed counts, validated (checker/schemas.py, jsonschema) before
+    any cell runs; GateError with one line otherwise."""
+    from checker.schemas import MAX_INPUT_MB, InputError, first_error, load_json
+
     if not path.exists():
         raise GateError(f"{path}: no manifest (run the gate with --update-manifest)")
     try:
-        doc = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise GateError(f"{path}: not a readable manifest ({e})") from None
-    if not isinstance(doc, dict) or doc.get("schema") != MANIFEST_SCHEMA:
-        raise GateError(f"{path}: not a gate manifest of schema {MANIFEST_SCHEMA}")
-    cells = doc.get("cells")
-    if not isinstance(cells, dict):
-        raise GateError(f"{path}: the manifest has no 'cells'")
-    return cells
+        doc = load_json(path, MAX_INPUT_MB * 2**20, "gate manifest")
+    except InputError as e:
+        raise GateError(f"not a readable manifest: {e}") from None
+    problem = first_error(MANIFEST_JSON_SCHEMA, doc)
+    if problem:
+        raise GateError(f"{path}: not a gate manifest of schema {MANIFEST_SCHEMA} ({problem})")
+    return doc["cells"]
 
 
 def manifest_diff(results: list[CellResult], manifest: dict) -> list[str]:
@@ -553,32 +574,35 @@ def cmd_gate(args) -> int:
         cells = [c for c in cells if not c.full]
     if args.quick:
         cells = [c for c in cells if c.quick]
-    if args.cell:
-        cells = [c for c in cells if any(c.id.startswith(x) for x in args.cell)]
-        if not cells:
-            print(f"error: no gate cell matches {args.cell}", file=sys.stderr)
-            return EXIT_USAGE
     path = Path(args.manifest)
     manifest = {}
-    if not args.update_manifest:
-        try:
+    try:
+        if not args.update_manifest or path.exists():
+            # --update-manifest keeps the cells it does not run: an old manifest
+            # it cannot read is an error, not something to drop silently.
             manifest = load_manifest(path)
-        except GateError as e:
-            print(f"error: {e}", file=sys.stderr)
+    except GateError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.cell:
+        unknown = [x for x in args.cell if not any(c.id.startswith(x) for c in cells)]
+        if unknown:
+            print(
+                f"error: no gate cell matches --cell {unknown[0]!r} (gate --json lists them)",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
+        cells = [c for c in cells if any(c.id.startswith(x) for x in args.cell)]
     workers = args.workers or len(os.sched_getaffinity(0))
     start = time.monotonic()
-    results = _run_all(cells, workers, quiet=args.quiet, out_dir=Path(args.out))
+    try:
+        results = _run_all(cells, workers, quiet=args.quiet, out_dir=Path(args.out))
+    except GateStopped as stop:
+        return _stopped(args, stop, len(cells), time.monotonic() - start)
     elapsed = time.monotonic() - start
     diff = [] if args.update_manifest else manifest_diff(results, manifest)
     if args.update_manifest:
-        old = {}
-        if path.exists():
-            try:
-                old = load_manifest(path)
-            except GateError:
-                old = {}
-        write_manifest(path, results, keep=old)
+        write_manifest(path, results, keep=manifest)
     codes = {r.exit_code for r in results if not r.ok}
     code = EXIT_OK
     for c in (EXIT_SAFETY, EXIT_LIVENESS, EXIT_INCONCLUSIVE):
@@ -611,29 +635,109 @@ def cmd_gate(args) -> int:
         print("\n".join(lines))
         if not args.quiet:
             print(f"time: {elapsed:.0f} s with {workers} workers", file=sys.stderr)
-    if args.junit:
-        write_atomically(Path(args.junit), junit_xml(results))
-    if args.sarif:
-        write_atomically(Path(args.sarif), sarif(results))
+    _write_ci_files(args, results)
     return code
+
+
+class GateStopped(Exception):
+    """The gate stopped before every cell ran: Ctrl-C, a signal, a dead worker."""
+
+    def __init__(self, reason: str, results: list[CellResult | None]):
+        super().__init__(reason)
+        self.reason = reason
+        self.results = results
 
 
 def _run_all(
     cells: list[Cell], workers: int, quiet: bool, out_dir: Path | None = None
 ) -> list[CellResult]:
+    """Every cell's result, in matrix order. GateStopped, with the results of
+    the cells that finished, if the run is interrupted or a worker dies."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    from checker.progress import Phases
+    from checker.signals import pool_failure, terminate_pool, worker_init
+
     run = functools.partial(run_cell, out_dir=out_dir)
-    if workers <= 1:
-        return [run(c) for c in cells]
-    ctx = multiprocessing.get_context("fork")
-    # The largest cells first, so that the tail is short; results in matrix order.
-    order = sorted(range(len(cells)), key=lambda i: -_weight(cells[i]))
     results: list[CellResult | None] = [None] * len(cells)
-    with ctx.Pool(workers) as pool:
-        for i, res in zip(order, pool.imap(run, [cells[i] for i in order]), strict=True):
-            results[i] = res
-            if not quiet:
-                print(f"  {res.cell.id}: {'ok' if res.ok else 'WRONG'}", file=sys.stderr)
+    with Phases(not quiet) as phases, phases.phase("gate cells", total=len(cells)) as ph:
+
+        def done(res: CellResult, n: int) -> None:
+            ph.update(n, info=f"last: {res.cell.id} {'ok' if res.ok else 'WRONG'}")
+            phases.note(f"  {res.cell.id}: {'ok' if res.ok else 'WRONG'} ({res.elapsed:.1f} s)")
+
+        if workers <= 1:
+            try:
+                for i, c in enumerate(cells):
+                    results[i] = run(c)
+                    done(results[i], i + 1)
+            except KeyboardInterrupt:
+                raise GateStopped("interrupted", results) from None
+            except MemoryError:
+                raise GateStopped(f"out of memory in cell {cells[i].id}", results) from None
+            return results  # type: ignore[return-value]
+        ctx = multiprocessing.get_context("fork")
+        # The largest cells first, so that the tail is short; results in matrix order.
+        order = sorted(range(len(cells)), key=lambda i: -_weight(cells[i]))
+        pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init)
+        reason = ""
+        try:
+            pending = {pool.submit(run, cells[i]): i for i in order}
+            n = 0
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    i = pending.pop(f)
+                    results[i] = f.result()
+                    n += 1
+                    done(results[i], n)
+        except KeyboardInterrupt:
+            reason = "interrupted"
+        except BrokenProcessPool:
+            running = [cells[i].id for f, i in pending.items() if f.running() or f.done()]
+            reason = pool_failure(pool) + (
+                f" while running {', '.join(running[:3])}" if running else ""
+            )
+        except MemoryError:
+            reason = "out of memory"
+        finally:
+            if reason:
+                terminate_pool(pool)
+            else:
+                pool.shutdown(wait=True)
+        if reason:
+            raise GateStopped(reason, results)
     return results  # type: ignore[return-value]
+
+
+def _stopped(args, stop: GateStopped, total: int, elapsed: float) -> int:
+    """An interrupted gate: the table of the cells that finished, their JUnit
+    and SARIF, and exit 4 with the reason."""
+    results = [r for r in stop.results if r is not None]
+    lines = _table(results) if results else []
+    wrong = sum(1 for r in results if not r.ok)
+    lines.append("")
+    lines.append(
+        f"gate: STOPPED — {stop.reason}; {len(results)} of {total} cells finished"
+        + (f", {wrong} of them wrong" if wrong else "")
+        + f", in {elapsed:.0f} s (no manifest comparison)"
+    )
+    if args.json:
+        doc = _json(results, [], EXIT_INCONCLUSIVE)
+        doc["stopped"] = stop.reason
+        print(json.dumps(doc, indent=1))
+    else:
+        print("\n".join(lines))
+    _write_ci_files(args, results)
+    return EXIT_INCONCLUSIVE
+
+
+def _write_ci_files(args, results: list[CellResult]) -> None:
+    if args.junit:
+        write_atomically(Path(args.junit), junit_xml(results))
+    if args.sarif:
+        write_atomically(Path(args.sarif), sarif(results))
 
 
 def _weight(c: Cell) -> int:

@@ -16,10 +16,12 @@ program that calls os.Exit leaves no trace.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -142,13 +144,8 @@ def build(tc: Toolchain, program: Path, workdir: Path, traced: bool = True) -> P
     (workdir / "go.mod").write_text(GO_MOD)
     binary = workdir / "prog"
     try:
-        out = subprocess.run(
-            [str(tc.go), "build", "-o", str(binary), "."],
-            cwd=workdir,
-            capture_output=True,
-            text=True,
-            env=tc.env(),
-            timeout=900,
+        out = run_in_group(
+            [str(tc.go), "build", "-o", str(binary), "."], cwd=workdir, env=tc.env(), timeout=900
         )
     except subprocess.TimeoutExpired:
         raise GoToolError(f"{program}: go build did not finish in 15 minutes") from None
@@ -187,18 +184,93 @@ def run(
     if gogc_off:
         extra["GOGC"] = "off"
     start = time.monotonic()
+    # The program runs in a session of its own, so that a timeout, Ctrl-C or a
+    # signal ends it and every process it started (the whole group). Its
+    # output is read as it comes and only the last OUTPUT_KEPT bytes of each
+    # stream are kept: a program that prints hundreds of megabytes costs no
+    # memory.
+    proc = subprocess.Popen(
+        [str(binary)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=tc.env(extra),
+        cwd=binary.parent,
+        start_new_session=True,
+    )
+    drains = [_Drain(proc.stdout), _Drain(proc.stderr)]
+    timed_out = False
     try:
-        out = subprocess.run(
-            [str(binary)],
-            capture_output=True,
-            text=True,
-            env=tc.env(extra),
-            timeout=timeout,
-            cwd=binary.parent,
-        )
-    except subprocess.TimeoutExpired as e:
-        return RunResult(-1, time.monotonic() - start, _text(e.stdout), _text(e.stderr), True)
-    return RunResult(out.returncode, time.monotonic() - start, out.stdout, out.stderr, False)
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    finally:
+        kill_group(proc)
+        for d in drains:
+            d.join()
+    elapsed = time.monotonic() - start
+    rc = -1 if timed_out else proc.returncode
+    return RunResult(rc, elapsed, drains[0].text(), drains[1].text(), timed_out)
+
+
+OUTPUT_KEPT = 64 * 1024
+
+
+class _Drain:
+    """Reads a pipe to its end in a thread, keeping only its last OUTPUT_KEPT bytes."""
+
+    def __init__(self, pipe):
+        import threading
+
+        self.pipe = pipe
+        self.tail = bytearray()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while chunk := self.pipe.read1(1 << 16):
+                self.tail += chunk
+                if len(self.tail) > 2 * OUTPUT_KEPT:
+                    del self.tail[:-OUTPUT_KEPT]
+        except (OSError, ValueError):
+            pass
+
+    def join(self) -> None:
+        self.thread.join(timeout=5)
+        with contextlib.suppress(OSError):
+            self.pipe.close()
+
+    def text(self) -> str:
+        return bytes(self.tail[-OUTPUT_KEPT:]).decode(errors="replace")
+
+
+def run_in_group(cmd: list[str], *, timeout: float, **kw) -> subprocess.CompletedProcess:
+    """subprocess.run(capture_output=True, text=True) in a session of its own:
+    on a timeout, Ctrl-C or a signal the command and all it started are killed."""
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        **kw,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except BaseException:
+        kill_group(proc)
+        raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """End a program started in its own session and everything it started."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
 
 
 def _text(b: bytes | str | None) -> str:
@@ -212,12 +284,8 @@ def parsed_dump(tc: Toolchain, trace_file: Path) -> str:
     puts them, one block per event (checker/gotrace.py reads it). The first
     call builds cmd/trace (a minute); later ones use the build cache."""
     try:
-        out = subprocess.run(
-            [str(tc.go), "tool", "trace", "-d=parsed", str(trace_file)],
-            capture_output=True,
-            text=True,
-            env=tc.env(),
-            timeout=900,
+        out = run_in_group(
+            [str(tc.go), "tool", "trace", "-d=parsed", str(trace_file)], env=tc.env(), timeout=900
         )
     except subprocess.TimeoutExpired:
         raise GoToolError(f"{trace_file}: go tool trace did not finish in 15 minutes") from None

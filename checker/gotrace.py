@@ -98,12 +98,20 @@ def dump_format(text: str, source: str) -> int:
     )
 
 
-def read_trace_file(path: Path) -> tuple[str, int | None, bytes | None]:
+def read_trace_file(
+    path: Path, max_bytes: int | None = None
+) -> tuple[str, int | None, bytes | None]:
     """("binary", format, data) for a binary trace, ("dump", format, None) for
-    a text dump; TraceFormatError for anything else."""
+    a text dump; TraceFormatError for anything else. At most `max_bytes` are
+    read (checker/schemas.py MAX_INPUT_MB by default)."""
+    from checker.schemas import MAX_INPUT_MB, InputError, read_bounded
+
     if not path.is_file():
         raise TraceFormatError(f"{path}: no such file")
-    data = path.read_bytes()
+    try:
+        data = read_bounded(path, max_bytes or MAX_INPUT_MB * 2**20, "trace")
+    except InputError as e:
+        raise TraceFormatError(str(e)) from None
     version = binary_format(data)
     if version is not None:
         check_format(version, str(path))

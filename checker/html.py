@@ -90,4 +90,12 @@ def render_html(doc: dict, source: str = "", step: int | None = None) -> str:
 
 
 def write_html(doc: dict, path: Path, source: str = "", step: int | None = None) -> None:
+    """The page of a trace; TraceFileError (nothing written) for a trace that
+    is not valid for its configuration: the page never draws impossible values."""
+    from checker.itf import TraceFileError, validate
+    from checker.schemas import check_trace
+
+    problem = validate(doc) or check_trace(doc)
+    if problem:
+        raise TraceFileError(f"{source or 'trace'}: {problem}")
     write_atomically(path, render_html(doc, source, step))

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -43,9 +44,19 @@ class TraceFileError(ValueError):
     """A trace file that cannot be used (a usage error, exit 2)."""
 
 
+_SCALARS = (int, str, bool, float)
+
+
 def _itf_value(v: Any) -> Any:
+    """The view with None written as -1 (scalars are passed through without a
+    call: a 20,000-step recording has millions of them)."""
     if v is None:
         return -1
+    t = type(v)
+    if t is dict:
+        return {k: x if type(x) in _SCALARS else _itf_value(x) for k, x in v.items()}
+    if t is list or t is tuple:
+        return [x if type(x) in _SCALARS else _itf_value(x) for x in v]
     if isinstance(v, dict):
         return {k: _itf_value(x) for k, x in v.items()}
     if isinstance(v, list | tuple):
@@ -89,7 +100,20 @@ def trace_document(model: Any, steps: list[Step], meta: dict, loop: int | None =
 
 def write_atomically(path: Path, text: str | bytes) -> None:
     """Write to a temporary file in the same directory, then rename: a reader
-    (or an interrupted run) never sees half a file."""
+    (or an interrupted run) never sees half a file. Only a regular file (or
+    a new path) is replaced so: a character device (/dev/null, a terminal),
+    a FIFO, a socket or /dev/stdout is written to in place, never replaced."""
+    path = Path(path)
+    try:
+        st = os.stat(path)  # follows links: /dev/stdout -> /proc/self/fd/1 -> a pipe
+    except (FileNotFoundError, NotADirectoryError):
+        st = None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(21, "is a directory", str(path))
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        with open(path, "wb" if isinstance(text, bytes) else "w") as f:
+            f.write(text)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -104,24 +128,29 @@ def write_atomically(path: Path, text: str | bytes) -> None:
         raise
 
 
+INDENTED_STATES = 2_000  # longer traces are written compact: indenting is Python-slow
+
+
 def write_trace(path: Path, doc: dict) -> None:
-    write_atomically(path, json.dumps(doc, indent=1) + "\n")
+    if len(doc.get("states", ())) <= INDENTED_STATES:
+        write_atomically(path, json.dumps(doc, indent=1) + "\n")
+    else:
+        write_atomically(path, json.dumps(doc, separators=(",", ":")) + "\n")
 
 
-def read_trace(path: str | Path) -> dict:
-    """Load and validate a trace file; TraceFileError with one line if unusable."""
-    p = Path(path)
-    if not p.exists():
-        raise TraceFileError(f"{path}: no such file")
+def read_trace(path: str | Path, max_mb: float | None = None) -> dict:
+    """Load and validate a trace file; TraceFileError with one line if unusable.
+    At most `max_mb` megabytes are read (checker/schemas.py MAX_INPUT_MB);
+    the trace is checked against its schema and, for the GMP model, every
+    state against its configuration (checker/schemas.py)."""
+    from checker.schemas import MAX_INPUT_MB, InputError, check_trace, load_json
+
+    limit = int((max_mb or MAX_INPUT_MB) * 2**20)
     try:
-        doc = json.loads(p.read_text())
-    except OSError as e:
-        raise TraceFileError(f"{path}: cannot be read ({e.strerror})") from None
-    except UnicodeDecodeError:
-        raise TraceFileError(f"{path}: not a text file") from None
-    except json.JSONDecodeError as e:
-        raise TraceFileError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
-    problem = validate(doc)
+        doc = load_json(path, limit, "trace")
+    except InputError as e:
+        raise TraceFileError(str(e)) from None
+    problem = validate(doc) or check_trace(doc)
     if problem:
         raise TraceFileError(f"{path}: {problem}")
     return doc

@@ -20,6 +20,7 @@ Example (examples/my_mutation.py in the README):
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,20 @@ class Plugin:
     workload: Workload | None = None
     config: dict | None = None
     name: str = ""
+
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def _check_name(file: str, attr: str, value) -> None:
+    """A plug-in's names go into file names and summaries: letters, digits,
+    '.', '_' and '-' only, at most 64 characters."""
+    if value == "" and attr == "mutation_name":
+        return
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
+        raise PluginError(
+            f"--model: {file}: {attr} {value!r} must be 1 to 64 letters, digits, '.', '_' or '-'"
+        )
 
 
 def load_plugin(spec: str) -> Plugin:
@@ -64,10 +79,13 @@ def load_plugin(spec: str) -> Plugin:
         raise PluginError(f"--model: {file} does not define {name!r}")
     obj = getattr(module, name)
     if isinstance(obj, type) and issubclass(obj, GMPModel):
+        _check_name(file, "mutation_name", getattr(obj, "mutation_name", ""))
         return Plugin(model_class=obj, name=getattr(obj, "mutation_name", "") or name)
     if isinstance(obj, Mutation):
+        _check_name(file, "name", obj.name)
         return Plugin(model_class=obj.model, config=dict(obj.config), name=obj.name)
     if isinstance(obj, Workload):
+        _check_name(file, "name", obj.name)
         return Plugin(workload=obj, name=obj.name)
     raise PluginError(
         f"--model: {file}:{name} is a {type(obj).__name__}, not a GMPModel subclass, "

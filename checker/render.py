@@ -162,8 +162,11 @@ def render_trace(
     head: int = 6,
     tail: int = 14,
 ) -> list[str]:
-    """The whole trace; `compact` keeps the first `head` and last `tail` steps."""
+    """The whole trace; `compact` keeps the first `head` and last `tail` steps.
+    Control characters in the trace's strings are shown escaped (`\\x1b`):
+    a trace's labels never reach the terminal as escape sequences."""
     style = style or Style(False)
+    doc = escape_controls(doc)
     g = doc["#meta"]["gmpcheck"]
     states = doc["states"]
     n = len(states)
@@ -199,6 +202,28 @@ def render_trace(
     if fail is not None and fail in idxs:
         out.append(style.red(f"  {g['property']} fails here: {g.get('message', '')}"))
     return out
+
+
+_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)]}
+_CONTROLS.pop(ord(" "), None)
+
+
+def escape_text(s: str) -> str:
+    """`s` with every C0/C1 control character (ESC, BEL, CR, newline...) written
+    as a visible escape, so that it prints as text and never acts on a terminal."""
+    return s.translate(_CONTROLS)
+
+
+def escape_controls(v: Any) -> Any:
+    """A copy of a JSON value with `escape_text` applied to every string;
+    the value itself when it holds no control character."""
+    if isinstance(v, str):
+        return escape_text(v)
+    if isinstance(v, dict):
+        return {escape_text(k): escape_controls(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [escape_controls(x) for x in v]
+    return v
 
 
 def failing_step(doc: dict) -> int | None:

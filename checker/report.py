@@ -40,20 +40,88 @@ EXIT_INTERNAL = 70
 STOP_TEXT = {
     STOP_DEPTH: "stopped at the depth bound",
     STOP_EXHAUSTED: "every reachable state explored",
-    STOP_MAX_STATES: "stopped at --max-states (partial)",
-    STOP_INTERRUPTED: "interrupted (partial)",
+    STOP_MAX_STATES: "stopped at --max-states, partial",
+    STOP_INTERRUPTED: "interrupted, partial",
     STOP_ALL_FAILED: "stopped: every checked property has a counterexample",
 }
 
 
-def trace_name(model: Any, prop: str) -> str:
+def established(ex: Exploration) -> tuple[int, int]:
+    """What a search that stopped early still established: (n, d), every one
+    of the n states within d steps of an initial state was checked, and
+    every step from those within d - 1 steps (d = -1: not even the initial
+    states). Breadth-first numbering puts the states of depth < d first."""
+    if ex.stopped not in (STOP_INTERRUPTED, STOP_MAX_STATES, STOP_ALL_FAILED):
+        return len(ex.states), ex.depth_reached
+    d = ex.depth_reached  # the level being expanded when the search stopped
+    if d == 0:
+        return 0, -1
+    return ex.level_start[d], d - 1
+
+
+def established_text(n: int, d: int) -> str:
+    if d < 0:
+        return "no state checked"
+    return f"no violation in {n:,} states, complete to depth {d}"
+
+
+_NAME_DEFAULTS = {
+    "profile": ("go1.25", "{}"),
+    "steps": ("fine", "{}"),
+    "max_ms": (None, "m{}"),  # None: cores + 2
+    "ring": (2, "r{}"),
+    "period": (61, "p{}"),
+    "steal_tries": (4, "t{}"),
+    "async_preempt": (True, "noasync"),
+}
+
+
+def trace_name(model: Any, prop: str, engine: str = "explicit", depth: int | None = None) -> str:
+    """The file name of a counterexample: the property, the workload, the
+    cores and the mutation, then every setting that differs from Go's
+    defaults (go1.26, macro, m8, r4, p2, t2, noasync), the engine when it is
+    not the explicit one, and for a lasso the depth bound (d0: unbounded),
+    so that runs of different configurations never write the same file.
+    Runs of the same configuration write the same content."""
     cfg = model.describe()
     parts = [prop, cfg.get("workload", "model")]
     if "cores" in cfg:
         parts.append(f"c{cfg['cores']}")
     if cfg.get("mutation"):
         parts.append(cfg["mutation"])
-    return "-".join(str(p) for p in parts) + ".itf.json"
+    for key, (default, fmt) in _NAME_DEFAULTS.items():
+        if key not in cfg:
+            continue
+        v = cfg[key]
+        if key == "max_ms":
+            default = cfg.get("cores", 0) + 2
+        if v != default:
+            parts.append(fmt.format(v))
+    if engine not in ("explicit", ""):
+        parts.append(engine)
+    if depth is not None:
+        parts.append(f"d{depth}")
+    return "-".join(_safe(str(p)) for p in parts) + ".itf.json"
+
+
+def _safe(part: str) -> str:
+    """A name part with nothing but letters, digits, '.', '_' and '-' (a
+    plug-in's names go into file names)."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]", "_", part).lstrip(".")[:80] or "_"
+
+
+def write_counterexample(out_dir: Path, name: str, doc: dict, entry: dict) -> None:
+    """Write a counterexample and name it in its summary entry; a file that
+    cannot be written is named with the reason (the verdict stands)."""
+    path = out_dir / name
+    try:
+        write_trace(path, doc)
+    except OSError as e:
+        entry["write_error"] = f"{path}: {e.strerror or e}"
+        return
+    entry["trace"] = str(path)
 
 
 def summarize(
@@ -68,8 +136,17 @@ def summarize(
     engine: str = "explicit",
     all_props: list[Property] | None = None,
     liveness: dict[str, LivenessVerdict] | None = None,
+    live_ex: Exploration | None = None,
+    interrupted: bool = False,
+    strict: bool = False,
+    stop_reason: str = "",
 ) -> dict:
+    """`live_ex`: the liveness search, when it is another search than `ex`;
+    `interrupted`: the liveness pass was cut (the safety verdicts of a
+    finished `ex` stand); `strict`: an INCONCLUSIVE verdict makes exit 4."""
     complete = ex.complete
+    stopped_early = ex.stopped in (STOP_INTERRUPTED, STOP_MAX_STATES) or interrupted
+    live_stop = live_ex.stopped if live_ex is not None else ex.stopped
     bounded = not complete
     results = []
     traces: dict[str, dict] = {}
@@ -77,7 +154,8 @@ def summarize(
         entry: dict[str, Any] = {"id": p.id, "kind": p.kind, "statement": p.statement}
         if p.kind == LIVENESS:
             lv = (liveness or {}).get(p.id)
-            _liveness_entry(model, p, lv, ex, entry, traces, out_dir, engine)
+            stop = live_stop if live_ex is not None or not stopped_early else "not-reached"
+            _liveness_entry(model, p, lv, stop, entry, traces, out_dir, engine, depth)
             results.append(entry)
             continue
         v = ex.violations.get(p.id)
@@ -94,7 +172,13 @@ def summarize(
         elif ex.stopped in (STOP_INTERRUPTED, STOP_MAX_STATES) or (
             ex.stopped == STOP_ALL_FAILED and not complete
         ):
-            entry.update(verdict="unknown")
+            n, d = established(ex)
+            entry.update(
+                verdict="unknown",
+                checked_states=n,
+                complete_depth=d,
+                reason=f"{established_text(n, d)}; {STOP_TEXT[ex.stopped].split(',')[0]}",
+            )
         else:
             entry.update(verdict="pass", bounded=bounded)
         results.append(entry)
@@ -110,13 +194,15 @@ def summarize(
         code = EXIT_SAFETY
     elif failed:
         code = EXIT_LIVENESS
-    elif ex.stopped in (STOP_INTERRUPTED, STOP_MAX_STATES) or any(
-        r["verdict"] in ("inconclusive", "unknown") for r in results
-    ):
-        code = EXIT_INCONCLUSIVE
-    elif depth == 0 and ex.truncated_states:
+    elif stopped_early or any(r["verdict"] == "unknown" for r in results):
+        code = EXIT_INCONCLUSIVE  # the run stopped before what it was asked to do
+    elif depth == 0 and (ex.truncated_states or (live_ex is not None and live_ex.truncated_states)):
         code = EXIT_INCONCLUSIVE  # asked for everything, a model bound cut the search
+    elif strict and any(r["verdict"] == "inconclusive" for r in results):
+        code = EXIT_INCONCLUSIVE  # --strict: a verdict the bound left open fails the run
     else:
+        # Every verdict this bound allows was reached and nothing is violated;
+        # an INCONCLUSIVE verdict stays in the summary with its reason.
         code = EXIT_OK
     elapsed = max(ex.elapsed, 1e-9)
     summary = {
@@ -125,12 +211,14 @@ def summarize(
         "engine": engine,
         "model": model.describe(),
         "model_hash": model.model_hash(),
-        "search": {"depth": depth, "symmetry": symmetry, "workers": workers},
+        "search": {"depth": depth, "symmetry": symmetry, "workers": workers, "strict": strict},
         "result": {
             "states": len(ex.states),
             "transitions": ex.transitions,
             "depth_reached": ex.depth_reached,
             "stopped": ex.stopped,
+            "liveness_stopped": "interrupted" if interrupted else None,
+            "stop_reason": ex.stop_reason or stop_reason or None,
             "complete": complete,
             "truncated_states": ex.truncated_states,
             "elapsed_s": round(ex.elapsed, 3),
@@ -171,15 +259,17 @@ def safety_counterexample(
     )
     entry.update(verdict="fail", depth=len(steps) - 1, message=message)
     if out_dir is not None:
-        path = out_dir / trace_name(model, p.id)
-        write_trace(path, doc)
-        entry["trace"] = str(path)
+        write_counterexample(out_dir, trace_name(model, p.id, engine), doc, entry)
     traces[p.id] = doc
 
 
-def _liveness_entry(model, p, lv, ex, entry, traces, out_dir, engine) -> None:
-    if lv is None or ex.stopped in (STOP_INTERRUPTED, STOP_MAX_STATES):
-        entry.update(verdict="unknown", fairness=list(p.fairness))
+def _liveness_entry(model, p, lv, live_stop, entry, traces, out_dir, engine, bound) -> None:
+    if lv is None:
+        why = {
+            STOP_MAX_STATES: "the liveness search stopped at --max-states",
+            "not-reached": "not reached: the run stopped before the liveness search",
+        }.get(live_stop, "the liveness pass was interrupted")
+        entry.update(verdict="unknown", fairness=list(p.fairness), reason=why)
         return
     entry.update(verdict=lv.verdict, fairness=list(lv.fairness))
     if lv.reason:
@@ -206,9 +296,8 @@ def _liveness_entry(model, p, lv, ex, entry, traces, out_dir, engine) -> None:
     )
     entry.update(depth=len(lv.steps) - 1, message=lv.message, loop=lv.loop)
     if out_dir is not None:
-        path = out_dir / trace_name(model, p.id)
-        write_trace(path, doc)
-        entry["trace"] = str(path)
+        name = trace_name(model, p.id, engine, depth=bound)
+        write_counterexample(out_dir, name, doc, entry)
     traces[p.id] = doc
 
 
@@ -243,6 +332,39 @@ def collision_probability(n: int) -> float:
     """The chance that two of n states got one 64-bit fingerprint, as TLC
     estimates it: about n(n-1)/2 pairs, each colliding with probability 2^-64."""
     return n * (n - 1) / 2 / 2.0**64
+
+
+VERDICT_WORDS = (
+    ("fail", "FAIL"),
+    ("pass", "PASS"),
+    ("inconclusive", "INCONCLUSIVE"),
+    ("unknown", "UNKNOWN"),
+    ("not-applicable", "n/a"),
+)
+
+
+def result_line(summary: dict, style: Style) -> str:
+    """The summary's last line: the verdicts counted, and the exit code with
+    why, so that a bounded run's INCONCLUSIVE is not taken for a failure nor
+    the exit code for a proof."""
+    verdicts = [p["verdict"] for p in summary["properties"]]
+    counts = ", ".join(f"{verdicts.count(v)} {w}" for v, w in VERDICT_WORDS if v in verdicts)
+    code = summary["exit_code"]
+    strict = summary["search"].get("strict")
+    if code == EXIT_OK and "inconclusive" in verdicts:
+        why = "nothing violated; INCONCLUSIVE is what this bound allows (--strict: exit 4)"
+    elif code == EXIT_OK:
+        why = "nothing violated"
+    elif code in (EXIT_SAFETY, EXIT_LIVENESS):
+        why = "a property is violated"
+    elif code == EXIT_INCONCLUSIVE and strict and "unknown" not in verdicts:
+        why = "--strict: an INCONCLUSIVE verdict fails the run"
+    elif code == EXIT_INCONCLUSIVE and "unknown" not in verdicts:
+        why = "asked for every state (--depth 0), a model bound cut the search"
+    else:
+        why = "the run stopped before it finished"
+    text = f"result    {counts}: exit {code}, {why}"
+    return style.green(text) if code == EXIT_OK else style.yellow(text)
 
 
 def render_summary(summary: dict, style: Style) -> list[str]:
@@ -289,7 +411,28 @@ def render_summary(summary: dict, style: Style) -> list[str]:
         if lg.get("elapsed_s") is not None:
             more += f"; liveness search {lg['elapsed_s']:.1f} s"
         more += f"; liveness analysis {lg['analysis_s']:.1f} s"
-    out.append(f"time      {r['elapsed_s']:.1f} s, {r['states_per_s']:,} states/s{more}")
+    if r.get("total_s") is not None:
+        first = "safety search" if lg and lg.get("elapsed_s") is not None else "search"
+        out.append(
+            f"time      {r['total_s']:.1f} s in all: {first} {r['elapsed_s']:.1f} s "
+            f"({r['states_per_s']:,} states/s){more}"
+        )
+    else:
+        out.append(f"time      {r['elapsed_s']:.1f} s, {r['states_per_s']:,} states/s{more}")
+    if r.get("stop_reason"):
+        out.append(style.yellow(f"stopped   {r['stop_reason']}"))
+        out.append(
+            style.yellow(
+                "          what was established is below; for a smaller run: --max-states N, "
+                "a lower --depth or fewer --cores, fewer --workers"
+            )
+        )
+    if r.get("liveness_stopped"):
+        out.append(
+            style.yellow(
+                "stopped   the liveness pass was interrupted; the safety verdicts above it stand"
+            )
+        )
     mem = r.get("memory")
     if mem:
         parts = []
@@ -318,6 +461,8 @@ def render_summary(summary: dict, style: Style) -> list[str]:
             note = f"  at depth {p['depth']}"
             if p.get("trace"):
                 note += f"  -> {p['trace']}"
+            elif p.get("write_error"):
+                note += f"  (not written: {p['write_error']})"
         elif v == "not-checked":
             tag = style.dim("not checked")
             note = ""
@@ -329,10 +474,11 @@ def render_summary(summary: dict, style: Style) -> list[str]:
             note = f"  ({p.get('reason', '')})"
         else:
             tag = style.yellow("UNKNOWN")
-            note = "  (search did not finish)"
+            note = f"  ({p.get('reason') or 'the search did not finish'})"
         out.append(f"  {p['id']:<{width}}{tag}{note}")
         if p.get("fairness") and v in ("pass", "fail", "inconclusive"):
             out.append(style.dim(f"  {'':<{width}}fairness: {', '.join(p['fairness'])}"))
+    out.append(result_line(summary, style))
     for p in summary["properties"]:
         if p["verdict"] == "fail":
             out.append("")

@@ -22,6 +22,8 @@ class CheckRun:
     symmetry: bool = True
     live_ex: Exploration | None = None  # the state graph of the liveness verdicts
     analysis_s: float = 0.0  # time spent judging the liveness properties on the graph
+    interrupted: bool = False  # the liveness pass was cut (Ctrl-C, a signal)
+    stop_reason: str = ""  # why, when not Ctrl-C (a dead worker, out of memory)
     kernel: str = "python"  # the kernel that ran: "compiled" or "python"
     kernel_note: str = ""  # one line: which kernel ran, and why
 
@@ -35,6 +37,7 @@ def run_check(
     max_states: int | None = None,
     progress: Callable[[Progress], None] | None = None,
     fairness: tuple[str, ...] = (),
+    phase: Callable[[str, int, int | None], None] | None = None,
     kernel: str = "auto",
     exact: bool = False,
 ) -> CheckRun:
@@ -42,11 +45,15 @@ def run_check(
     without symmetry (its properties name G's and its fairness names Ms;
     renaming would merge them) that keeps the state graph; with symmetry on,
     the safety properties get their own, reduced, search. `fairness`
-    overrides each liveness property's own assumptions. `kernel` picks the
-    compiled or the Python steps (auto: compiled where it can be built);
-    `exact` keeps every state rather than its fingerprint."""
+    overrides each liveness property's own assumptions. `phase(name, done,
+    total)`, if given, is told when a phase starts ("safety search",
+    "liveness search", "liveness analysis") and how far the analysis is.
+    `kernel` picks the compiled or the Python steps (auto: compiled where it
+    can be built); `exact` keeps every state rather than its fingerprint."""
     from checker.kernel import select_kernel
 
+    say = phase or (lambda name, done, total: None)
+    say("building the kernel", 0, None)
     choice = select_kernel(model, props, kernel, long_run=depth == 0)
     search = _Search(choice.kernel, choice.note, exact)
     live = [p for p in props if p.kind == LIVENESS]
@@ -55,23 +62,25 @@ def run_check(
     kw = {"depth": depth, "workers": workers, "max_states": max_states, "progress": progress}
     if live and symmetry:
         # Two searches: safety under symmetry, liveness on the plain graph.
+        say("safety search", 0, None)
         ex = search.explore(model, safety, **kw)
         if ex.stopped == STOP_INTERRUPTED:
             return search.done(CheckRun(ex, symmetry=True))
         model.set_symmetry(False)
         try:
             run = CheckRun(ex, symmetry=True)
-            _check_liveness(run, search, model, live, kw, fairness)
+            _check_liveness(run, search, model, live, kw, fairness, say)
         finally:
             model.set_symmetry(True)
-        if run.live_ex.stopped == STOP_INTERRUPTED:
-            ex.stopped = STOP_INTERRUPTED
+        # The safety search finished: its verdicts stand even when the
+        # liveness pass was cut (run.interrupted says so).
         return search.done(run)
     if live:
         run = CheckRun(None, symmetry=symmetry)  # type: ignore[arg-type]
-        _check_liveness(run, search, model, props, kw, fairness)
+        _check_liveness(run, search, model, props, kw, fairness, say)
         run.ex = run.live_ex
         return search.done(run)
+    say("safety search", 0, None)
     return search.done(CheckRun(search.explore(model, props, **kw), symmetry=symmetry))
 
 
@@ -103,14 +112,27 @@ class _Search:
         return run
 
 
-def _check_liveness(run: CheckRun, search: _Search, model: Any, props, kw: dict, fairness) -> None:
+def _check_liveness(
+    run: CheckRun, search: _Search, model: Any, props, kw: dict, fairness, say
+) -> None:
     """The graph search (symmetry already off) and the liveness verdicts on it."""
+    say("liveness search", 0, None)
     live_ex = search.explore(model, props, graph=True, **kw)
     run.live_ex = live_ex
     if live_ex.stopped in (STOP_INTERRUPTED, STOP_MAX_STATES):
+        run.interrupted = live_ex.stopped == STOP_INTERRUPTED
+        run.stop_reason = live_ex.stop_reason
         return
     start = time.monotonic()
-    for p in props:
-        if p.kind == LIVENESS:
+    todo = [p for p in props if p.kind == LIVENESS]
+    try:
+        for i, p in enumerate(todo):
+            say("liveness analysis", i, len(todo))
             run.liveness[p.id] = check_property(model, live_ex, p, fairness or p.fairness)
+        say("liveness analysis", len(todo), len(todo))
+    except KeyboardInterrupt:
+        run.interrupted = True  # the verdicts judged so far stand; the rest are unknown
+    except MemoryError:
+        run.interrupted = True
+        run.stop_reason = "out of memory in the liveness analysis"
     run.analysis_s = time.monotonic() - start

@@ -16,6 +16,10 @@ PROFILES = ("go1.25", "go1.26")
 DEFAULT_PROFILE = "go1.25"
 
 
+# One byte per actor in a state, sysmon included (model/gmp.py).
+MAX_MS = 249
+
+
 class ConfigError(ValueError):
     """A configuration the model cannot be built with (a usage error, exit 2)."""
 
@@ -56,12 +60,28 @@ class Config:
     steps: str = "fine"
 
     def __post_init__(self) -> None:
+        # Every value is checked before anything is allocated for it (a trace's
+        # config comes from a file: a float, a string or 10**8 Ms is refused here).
+        for name in ("cores", "max_ms", "ring", "period", "steal_tries"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool):
+                flag = "--" + name.replace("_", "-")
+                raise ConfigError(f"{flag} must be a whole number (got {v!r})")
+        if not isinstance(self.async_preempt, bool):
+            raise ConfigError(f"async_preempt must be true or false (got {self.async_preempt!r})")
+        for name in ("workload", "mutation", "profile", "steps"):
+            if not isinstance(getattr(self, name), str):
+                raise ConfigError(f"{name} must be a name (got {getattr(self, name)!r})")
         if self.cores < 1:
             raise ConfigError(f"--cores must be at least 1 (got {self.cores})")
         if self.cores > 8:
             raise ConfigError(f"--cores must be at most 8 (got {self.cores})")
         if self.max_ms and self.max_ms < 1:
             raise ConfigError(f"--max-ms must be at least 1 (got {self.max_ms})")
+        if self.max_ms > MAX_MS:
+            raise ConfigError(
+                f"--max-ms must be at most {MAX_MS}, the state encoding's limit (got {self.max_ms})"
+            )
         if self.ring < 1 or self.ring > 16:
             raise ConfigError(f"--ring must be between 1 and 16 (got {self.ring})")
         if self.period < 1 or self.period > 250:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from checker import report
 from checker.itf import VERSION, read_trace, write_atomically, write_trace
-from checker.render import Style, print_lines, use_color
+from checker.render import Style, escape_text, print_lines, use_color
 from model.factory import build_model
 from runtime.conform import Divergence
 from runtime.factory import build_runtime
@@ -32,6 +32,19 @@ STOPPED_TEXT = {
 }
 
 
+# The reference runtime implements Go 1.25's system-call path (_Psyscall);
+# go1.26's (model/go126.py) is the model's alone.
+RUNTIME_PROFILE = "go1.25"
+
+
+def profile_refusal(profile: str) -> str:
+    return (
+        f"the reference runtime implements the {RUNTIME_PROFILE} profile only, not {profile} "
+        f"(its system calls keep the P without _Psyscall); check {profile} with the model "
+        "(`check --profile`) and the real runtime with `conform`"
+    )
+
+
 def _model_line(cfg: dict) -> str:
     return (
         f"model     workload {cfg['workload']}, cores {cfg['cores']}, max Ms {cfg['max_ms']}, "
@@ -41,8 +54,8 @@ def _model_line(cfg: dict) -> str:
     )
 
 
-def _internal(message: str, details: str) -> int:
-    path = Path("reports") / "internal-error.txt"
+def _internal(message: str, details: str, out: str = "reports") -> int:
+    path = Path(out) / "internal-error.txt"
     try:
         write_atomically(path, details)
         message += f"; details in {path}"
@@ -61,9 +74,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.loops < 1:
         raise UsageError("--loops must be at least 1")
     try:
-        doc = read_trace(args.trace)
+        doc = read_trace(args.trace, max_mb=args.max_size)
     except OSError as e:  # a directory, no permission...
         raise UsageError(f"{args.trace}: {e.strerror or e}") from None
+    profile = doc["#meta"]["gmpcheck"]["config"].get("profile", "go1.25")
+    if profile != RUNTIME_PROFILE:
+        raise UsageError(f"{args.trace}: {profile_refusal(profile)}")
     style = Style(use_color(sys.stdout))
     try:
         res = replay(doc, correct=args.correct, loops=args.loops)
@@ -105,15 +121,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
         + (" (--correct)" if args.correct else "")
         + f" on {len(res.threads)} threads ({', '.join(res.threads)})",
     ]
-    out += [style.yellow(f"note      {n}") for n in res.notes]
+    out += [style.yellow(f"note      {escape_text(n)}") for n in res.notes]
     if res.divergence is not None:
         out.append(
             f"replayed  {res.steps} of {res.planned} steps in step with the trace, "
             f"{res.elapsed:.2f} s"
         )
-        out += [
-            style.red(line) if i == 0 else line for i, line in enumerate(res.divergence.lines())
-        ]
+        lines = [escape_text(line) for line in res.divergence.lines()]
+        out += [style.red(line) if i == 0 else line for i, line in enumerate(lines)]
         print_lines(out)
         return code
     rate = res.steps / max(res.elapsed, 1e-9)
@@ -146,6 +161,8 @@ def cmd_record(args: argparse.Namespace) -> int:
 
     if args.model:
         raise UsageError("--model: the runtime runs Go's scheduler or a registered mutation")
+    if args.profile != RUNTIME_PROFILE:
+        raise UsageError(f"--profile {args.profile}: {profile_refusal(args.profile)}")
     cfg, _ = config_from_args(args)
     steps = args.record_steps
     if steps is None and args.seconds is None:
@@ -156,18 +173,34 @@ def cmd_record(args: argparse.Namespace) -> int:
         raise UsageError("--seconds must be positive")
     model = build_model(cfg, symmetry=False)
     rt = build_runtime(cfg, seed=args.seed)
+    from checker.progress import announce
+
+    announce("recording")
     rec = record(rt, steps=steps if steps is not None else MAX_RECORD_STEPS, seconds=args.seconds)
     run = rec.run
     assert run is not None
-    divergence, violation = check(model, rec)
+    check_interrupted = False
+    try:
+        announce("record check")
+        divergence, violation = check(model, rec)
+    except KeyboardInterrupt:
+        # The run cannot be repeated: keep the recording, unchecked.
+        divergence, violation, check_interrupted = None, None, True
     error = None
     if rt.error is not None:
         who, exc, _ = rt.error
         error = f"{who}: {type(exc).__name__}: {exc}"
     doc = recording_document(
-        model, rec, seed=args.seed, divergence=divergence, violation=violation, error=error
+        model,
+        rec,
+        seed=args.seed,
+        divergence=divergence,
+        violation=violation,
+        error=error,
+        checked=not check_interrupted,
     )
-    name = f"record-{cfg.workload}-c{cfg.cores}" + (f"-{cfg.mutation}" if cfg.mutation else "")
+    # record-<workload>-c<cores>[-<mutation>][-<settings not the default>]-seed<X>
+    name = report.trace_name(model, "record").removesuffix(".itf.json")
     path = Path(args.out) / f"{name}-seed{args.seed}.itf.json"
     write_trace(path, doc)
 
@@ -189,14 +222,27 @@ def cmd_record(args: argparse.Namespace) -> int:
     if error is not None:
         print_lines(out)
         return _internal(
-            f"runtime thread {error} (the recording up to it is saved in {path})", rt.error[2]
+            f"runtime thread {error} (the recording up to it is saved in {path})",
+            rt.error[2],
+            args.out,
         )
     if run.stopped == "hung":
         print_lines(out)
         return _internal(
-            f"the runtime hung (the recording is saved in {path})", "\n".join(run.dump or [])
+            f"the runtime hung (the recording is saved in {path})",
+            "\n".join(run.dump or []),
+            args.out,
         )
     code = report.EXIT_INCONCLUSIVE if run.stopped == "interrupted" else report.EXIT_OK
+    if check_interrupted:
+        out.append(
+            style.yellow(
+                "check     interrupted: the recording is kept, not checked (check it again "
+                f"with `python -m checker replay {path}`)"
+            )
+        )
+        print_lines(out)
+        return report.EXIT_INCONCLUSIVE
     if divergence is not None:
         out.append(style.red("check     NOT accepted by the model"))
         out += _indent(divergence)

@@ -159,8 +159,10 @@ def recording_document(
     divergence: Divergence | None,
     violation: tuple[int, str, str] | None,
     error: str | None,
+    checked: bool = True,
 ) -> dict:
-    """The recording as an ITF trace (checker/itf.py), viewable and replayable."""
+    """The recording as an ITF trace (checker/itf.py), viewable and replayable.
+    `checked` False: the check against the model was interrupted."""
     steps = [Step(None, "init", rec.initial)]
     steps += [Step(a, label, u) for a, label, u in rec.steps]
     run = rec.run
@@ -171,6 +173,8 @@ def recording_document(
         message = f"not accepted by the model: step {divergence.step}: {divergence.reason}"
     elif violation is not None:
         message = f"step {violation[0]}: {violation[2]}"
+    elif not checked:
+        message = "not checked against the model (the check was interrupted)"
     else:
         message = "accepted by the model: every step enabled, every state equal"
     meta = {
@@ -187,7 +191,7 @@ def recording_document(
             "cut": rec.cut or None,
             "steps_taken": run.steps,
             "elapsed_s": round(run.elapsed, 3),
-            "accepted": divergence is None and not error,
+            "accepted": (divergence is None and not error) if checked else None,
             "divergence": divergence.as_dict() if divergence else None,
         },
     }

@@ -108,12 +108,27 @@ def test_update_manifest_records_counts_that_then_pass(tmp_path: Path):
         (None, "no manifest"),
         ("{not json", "not a readable manifest"),
         (json.dumps({"schema": "other/1", "cells": {}}), "not a gate manifest"),
-        (json.dumps({"schema": MANIFEST_SCHEMA}), "no 'cells'"),
+        (json.dumps({"schema": MANIFEST_SCHEMA}), "'cells' is a required property"),
+        # Hostile manifests: refused before any cell runs.
+        (b"\x00\xff\xfe binary", "not a text file"),
+        ("[" * 5000 + "]" * 5000, "nested"),
+        (json.dumps({"schema": MANIFEST_SCHEMA, "cells": {"a": 3}}), "cells.a: 3 is not of type"),
+        (json.dumps({"schema": MANIFEST_SCHEMA, "cells": {"a": [1]}}), "is not of type 'object'"),
+        (
+            json.dumps({"schema": MANIFEST_SCHEMA, "cells": {"a": {"states": 1.5}}}),
+            "is not of type 'integer'",
+        ),
+        (
+            '{"schema": "' + MANIFEST_SCHEMA + '", "cells": {"a": {"s": ' + "9" * 5000 + "}}}",
+            "not valid JSON",
+        ),
     ],
 )
 def test_a_bad_manifest_is_one_line_and_exit_2(tmp_path: Path, content, why):
     path = tmp_path / "m.json"
-    if content is not None:
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
         path.write_text(content)
     code, out, err = run_cli("gate", "--cell", QUICK_SAFETY, "--manifest", str(path))
     assert code == EXIT_USAGE
@@ -124,6 +139,19 @@ def test_a_bad_manifest_is_one_line_and_exit_2(tmp_path: Path, content, why):
 def test_an_unknown_cell_is_a_usage_error():
     code, _, err = run_cli("gate", "--cell", "no/such/cell")
     assert code == EXIT_USAGE and "no gate cell matches" in err
+    # One known prefix does not hide a typo beside it.
+    code, out, err = run_cli("gate", "--cell", QUICK_SAFETY, "--cell", "safty/typo")
+    assert code == EXIT_USAGE and "'safty/typo'" in err and out == ""
+
+
+def test_update_manifest_refuses_an_unreadable_old_manifest(tmp_path: Path):
+    path = tmp_path / "m.json"
+    path.write_text("{broken")
+    code, _, err = run_cli(
+        "gate", "--cell", QUICK_SAFETY, "--manifest", str(path), "--update-manifest"
+    )
+    assert code == EXIT_USAGE and "not a readable manifest" in err
+    assert path.read_text() == "{broken"  # not silently replaced
 
 
 # ---- a wrong verdict, as CI sees it --------------------------------------------------

@@ -146,6 +146,6 @@ def test_the_graph_does_not_depend_on_workers_or_hash_seed(tmp_path):
             "--workers", workers, "--graph", str(out), "--out", str(tmp_path),
             env={"PYTHONHASHSEED": seed},
         )  # fmt: skip
-        assert code == 4, err  # safety holds to depth 9; liveness is undecided
+        assert code == 0, err  # safety holds to depth 9; liveness is undecided (not a failure)
         files.append(out.read_bytes())
     assert files[0] == files[1]

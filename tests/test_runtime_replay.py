@@ -295,7 +295,7 @@ def test_trace_of_another_configuration(tmp_path, capsys, good_doc):
         _edited(good_doc, lambda d: d["#meta"]["gmpcheck"]["config"].update(cores=2)),
         capsys,
     )
-    assert "initial state" in err
+    assert "states[0].P: 1 entries, where there must be at least 2" in err
 
 
 def test_trace_with_an_unknown_mutation(tmp_path, capsys, good_doc):

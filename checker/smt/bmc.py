@@ -58,12 +58,25 @@ class BmcResult:
     elapsed_s: float
     build_s: float
     commands: int
-    stopped: str  # "depth", "all-failed", "unknown"
+    stopped: str  # "depth", "all-failed", "unknown", "interrupted"
     timeout_s: float | None = None
+
+
+# z3 takes SIGINT for itself while it solves: the query returns unknown with
+# one of these reasons, and Python never sees the KeyboardInterrupt.
+INTERRUPTED = ("interrupted from keyboard", "canceled")
+
+
+def raise_if_interrupted(solver: z3.Solver, r: z3.CheckSatResult) -> None:
+    """A query z3 gave up on because of Ctrl-C (or a signal turned into a
+    cancellation) stops the run like Ctrl-C anywhere else."""
+    if r == z3.unknown and solver.reason_unknown() in INTERRUPTED:
+        raise KeyboardInterrupt
 
 
 def _check(solver: z3.Solver, lit) -> tuple[z3.CheckSatResult, str]:
     r = solver.check(lit)
+    raise_if_interrupted(solver, r)
     return r, (solver.reason_unknown() if r == z3.unknown else "")
 
 
@@ -122,16 +135,10 @@ def run_bmc(
         solver.set("timeout", int(timeout_s * 1000))
     solver.add(u.init(init))
 
-    invariants = [p for p in props if p.kind == INVARIANT]
-    actions = [p for p in props if p.kind == ACTION]
-    deadlock = [p for p in props if p.kind == DEADLOCK]
     findings: dict[str, Finding] = {}
     internal = or_(not_(tok), *rel.undefined_guards(), *rel.bad_undefined.values())
     dead = and_(not_(enabled(rel)), not_(enabled(rel, rel.truncated)), not_(rel.final))
     per_depth: list[float] = []
-    stopped = "depth"
-    unknown_why = ""
-    reached = -1
 
     def query(name: str, f, d: int, steps: int) -> tuple[str, Any]:
         lit = z3.Bool(f"q_{name}_{d}")
@@ -145,6 +152,49 @@ def run_bmc(
         if r == z3.unknown:
             return "unknown", why
         return "unsat", None
+
+    try:
+        stopped, unknown_why, reached = _unroll(
+            model, rel, u, solver, props, depth, findings, per_depth, progress, lemmas, query,
+            internal, dead, tok,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        stopped, unknown_why = "interrupted", "interrupted"
+        reached = len(per_depth) - 1
+        for p in props:  # a property that failed at the depth being decided stays failed
+            if p.id in findings and findings[p.id].verdict != "fail":
+                del findings[p.id]
+    for p in props:
+        if stopped in ("unknown", "interrupted"):
+            why = (
+                f"decided up to depth {reached} only: interrupted"
+                if stopped == "interrupted"
+                else f"decided up to depth {reached} only: the solver stopped, {unknown_why}"
+            )
+            findings.setdefault(p.id, Finding("unknown", reason=why))
+        findings.setdefault(p.id, Finding("pass"))
+    return BmcResult(
+        findings=findings,
+        depth=depth,
+        depth_reached=reached,
+        per_depth_s=per_depth,
+        elapsed_s=time.perf_counter() - start,
+        build_s=rel.build_s,
+        commands=len(rel.steps),
+        stopped=stopped,
+        timeout_s=timeout_s,
+    )
+
+
+def _unroll(
+    model, rel, u, solver, props, depth, findings, per_depth, progress, lemmas, query,
+    internal, dead, tok,
+) -> tuple[str, str, int]:  # fmt: skip
+    """The depths, one by one: (stopped, why the solver stopped, depth reached)."""
+    invariants = [p for p in props if p.kind == INVARIANT]
+    actions = [p for p in props if p.kind == ACTION]
+    deadlock = [p for p in props if p.kind == DEADLOCK]
+    stopped, unknown_why, reached = "depth", "", -1
 
     def open_(p: Property) -> bool:
         return p.id not in findings
@@ -200,22 +250,7 @@ def run_bmc(
         if props and all(p.id in findings for p in props):
             stopped = "all-failed"
             break
-    for p in props:
-        if stopped == "unknown":
-            why = f"decided up to depth {reached} only: the solver stopped, {unknown_why}"
-            findings.setdefault(p.id, Finding("unknown", reason=why))
-        findings.setdefault(p.id, Finding("pass"))
-    return BmcResult(
-        findings=findings,
-        depth=depth,
-        depth_reached=reached,
-        per_depth_s=per_depth,
-        elapsed_s=time.perf_counter() - start,
-        build_s=rel.build_s,
-        commands=len(rel.steps),
-        stopped=stopped,
-        timeout_s=timeout_s,
-    )
+    return stopped, unknown_why, reached
 
 
 def _record(model, rel, p: Property, r: str, got, steps_n: int, findings: dict) -> None:

@@ -40,28 +40,64 @@ def safety_only(props: list) -> list:
 
 
 def run_smt(args: argparse.Namespace, model, props: list, out_dir: Path, progress: bool) -> dict:
+    from checker.progress import Phases, mark
     from checker.smt.bmc import run_bmc
     from checker.smt.summary import summarize_bmc
 
-    def show(d: int, secs: float) -> None:
-        if progress:
-            print(f"bmc depth {d}: {secs:.2f} s", file=sys.stderr, flush=True)
+    with Phases(progress) as phases:
+        timeout_s = args.solver_timeout or None
+        lemmas, proof = True, None
+        if args.lemmas:
+            from checker.smt.induction import proof_invariants, prove
 
-    timeout_s = args.solver_timeout or None
-    lemmas, proof = True, None
-    if args.lemmas:
-        from checker.smt.induction import proof_invariants, prove
-
-        proof = prove(model, proof_invariants(model), k=1, timeout_s=timeout_s)
-        if progress:
-            print(
+            with phases.phase("lemmas proof (k-induction)") as ph:
+                try:
+                    proof = prove(
+                        model,
+                        proof_invariants(model),
+                        k=1,
+                        timeout_s=timeout_s,
+                        progress=lambda done, total: ph.update(
+                            done, total, info="queries of the round"
+                        ),
+                    )
+                except KeyboardInterrupt:
+                    print(
+                        "interrupted during the --lemmas proof (before its first round): "
+                        "no invariant proved, BMC not run",
+                        file=sys.stderr,
+                    )
+                    raise
+            if proof.interrupted:
+                # Nothing was proved; BMC is not started on a stopped run.
+                print(
+                    f"interrupted during the --lemmas proof ({proof.unknown}, after "
+                    f"{proof.elapsed_s:.1f} s): no invariant proved, BMC not run",
+                    file=sys.stderr,
+                )
+                raise KeyboardInterrupt
+            phases.note(
                 f"lemmas: {len(proof.proved)} invariants proved by k-induction in "
-                f"{proof.elapsed_s:.1f} s",
-                file=sys.stderr,
-                flush=True,
+                f"{proof.elapsed_s:.1f} s"
             )
-        lemmas = proof.lemmas
-    res = run_bmc(model, props, args.depth, timeout_s=timeout_s, progress=show, lemmas=lemmas)
+            lemmas = proof.lemmas
+        with phases.phase("bmc", total=args.depth + 1, unit="") as ph:
+
+            def show(d: int, secs: float) -> None:
+                ph.update(d + 1, info=f"depth {d} in {secs:.2f} s")
+                mark(f"bmc: depth {d} decided")
+
+            try:
+                res = run_bmc(
+                    model, props, args.depth, timeout_s=timeout_s, progress=show, lemmas=lemmas
+                )
+            except KeyboardInterrupt:
+                print(
+                    "interrupted before BMC decided depth 0 (while it built the transition "
+                    "relation): no property decided",
+                    file=sys.stderr,
+                )
+                raise
     all_props = [p for p in model.properties() if p.default]
     summary = summarize_bmc(model, props, res, out_dir=out_dir, all_props=all_props)
     if proof is not None:

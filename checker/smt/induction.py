@@ -23,11 +23,12 @@ For k = 1 the step case is asked one actor and program counter at a time
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import z3
 
-from checker.smt.bmc import run_bmc
+from checker.smt.bmc import raise_if_interrupted, run_bmc
 from checker.smt.encode import Encoder
 from checker.smt.expr import Node, and_, evaluate, not_, or_
 from checker.smt.relation import Command, Relation, relation_for
@@ -65,6 +66,7 @@ class ProofResult:
     rounds: int = 0
     elapsed_s: float = 0.0
     per_round_s: list[float] = field(default_factory=list)
+    interrupted: bool = False  # Ctrl-C or a signal stopped the proof
 
     def verdict(self, candidate: str) -> str:
         """fail (from an initial state), proved, not-proved or unknown."""
@@ -127,12 +129,15 @@ def prove(
     k: int = 1,
     timeout_s: float | None = None,
     by_command: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ProofResult:
     """k-induction of every invariant in `props`, each strengthened by the others.
 
     For k = 1 the step case is asked one program counter at a time
     (`by_command`); False asks it as one query over the whole relation, as
-    for k > 1 (the tests check that both find the same invariants)."""
+    for k > 1 (the tests check that both find the same invariants).
+    `progress(done, total)` is told how many queries of the round are
+    answered (by command; a round of the unrolled step case is one query)."""
     start = time.perf_counter()
     invs = [p for p in props if p.kind == INVARIANT and p.check is not None]
     rel = relation_for(model, invs)
@@ -145,13 +150,23 @@ def prove(
             res.base_failed[pid] = f"fails at depth {f.depth}: {f.message}"
         elif f.verdict == "unknown":
             res.unknown = f.reason
+    if base.stopped == "interrupted":
+        res.interrupted = True
     if res.unknown:
         res.elapsed_s = time.perf_counter() - start
         return res
     parts = conjuncts(candidates(rel, invs))
     live = [n for n, (c, _) in parts.items() if c not in res.base_failed]
     step_case = _step_case_by_command if k == 1 and by_command else _step_case_unrolled
-    live = step_case(rel, {n: parts[n][1] for n in live}, k, timeout_s, res)
+    try:
+        live = step_case(rel, {n: parts[n][1] for n in live}, k, timeout_s, res, progress)
+    except KeyboardInterrupt:
+        # Nothing is proved until the fixpoint is reached: an interrupted
+        # proof proves nothing, and says where it was.
+        res.unknown = f"interrupted in round {res.rounds} of the step case"
+        res.interrupted = True
+        res.elapsed_s = time.perf_counter() - start
+        return res
     if not res.unknown:
         res.lemmas = and_(*(parts[n][1] for n in parts if n in live))
         dropped = {c for n, (c, _) in parts.items() if n not in live}
@@ -172,7 +187,9 @@ def _drop(res: ProofResult, cti_steps: list[Step], broken_parts: list[str], k: i
         res.not_proved.setdefault(c, cti)
 
 
-def _step_case_by_command(rel: Relation, live: dict[str, object], k: int, timeout_s, res) -> set:
+def _step_case_by_command(
+    rel: Relation, live: dict[str, object], k: int, timeout_s, res, progress=None
+) -> set:
     """The step case for k = 1, asked one program counter at a time.
 
     With one step there is no path to constrain, so "some step from a state
@@ -198,7 +215,9 @@ def _step_case_by_command(rel: Relation, live: dict[str, object], k: int, timeou
     while any(g < generation for g in proved_at.values()):
         t0 = time.perf_counter()
         res.rounds += 1
-        for key, cmds in groups.items():
+        for done, (key, cmds) in enumerate(groups.items()):
+            if progress is not None:
+                progress(done, len(groups))
             if proved_at[key] == generation:
                 continue
             while True:
@@ -238,6 +257,7 @@ def _break_at(enc: Encoder, terms, reads, alive: set, cmds: list[Command], timeo
     solver.add(taken)
     solver.add(z3.Or([z3.Not(nxt[n]) for n in touched]))
     r = solver.check()
+    raise_if_interrupted(solver, r)
     if r == z3.unknown:
         return solver.reason_unknown() or "unknown"
     if r == z3.unsat:
@@ -249,7 +269,9 @@ def _break_at(enc: Encoder, terms, reads, alive: set, cmds: list[Command], timeo
     return before, cmd, broken
 
 
-def _step_case_unrolled(rel: Relation, live: dict[str, object], k: int, timeout_s, res) -> set:
+def _step_case_unrolled(
+    rel: Relation, live: dict[str, object], k: int, timeout_s, res, progress=None
+) -> set:
     """The step case as one query over k unrolled steps of the whole
     relation, on a shortest path (distinct states: k-induction is complete
     with it). Each round is one such query, and dear: for k > 1 a broken
@@ -270,6 +292,8 @@ def _step_case_unrolled(rel: Relation, live: dict[str, object], k: int, timeout_
     alive = set(live)
     while alive:
         t0 = time.perf_counter()
+        if progress is not None:
+            progress(res.rounds, len(live))
         res.rounds += 1
         assume = [lits[n][d] for n in live if n in alive for d in range(k)]
         some_breaks = z3.Bool(f"breaks_{res.rounds}")
@@ -280,6 +304,7 @@ def _step_case_unrolled(rel: Relation, live: dict[str, object], k: int, timeout_
             )
         )
         r = solver.check(*assume, some_breaks)
+        raise_if_interrupted(solver, r)
         res.per_round_s.append(time.perf_counter() - t0)
         if r == z3.unknown:
             res.unknown = solver.reason_unknown()

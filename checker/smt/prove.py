@@ -23,7 +23,16 @@ def cmd_prove(args: argparse.Namespace, model) -> int:
     if not args.solver_timeout >= 0:
         raise EngineUsageError(f"--solver-timeout must be 0 or more (got {args.solver_timeout})")
     invs = proof_invariants(model)
-    res = prove(model, invs, k=args.k, timeout_s=args.solver_timeout or None)
+    from checker.progress import Phases
+
+    with Phases(not args.quiet) as phases, phases.phase("k-induction") as ph:
+        res = prove(
+            model,
+            invs,
+            k=args.k,
+            timeout_s=args.solver_timeout or None,
+            progress=lambda done, total: ph.update(done, total, info="queries of the round"),
+        )
     out_dir = Path(args.out)
     entries = []
     docs: dict[str, dict] = {}

@@ -24,6 +24,7 @@ STOP_TEXT = {
     "depth": "every property decided up to the depth",
     "all-failed": "stopped: every checked property has a counterexample",
     "unknown": "stopped: the solver gave no answer",
+    "interrupted": "interrupted, partial",
 }
 
 
@@ -43,7 +44,10 @@ def summarize_bmc(
         if f.verdict == "fail":
             safety_counterexample(model, p, f.steps, f.message, "smt", out_dir, entry, traces)
         elif f.verdict == "unknown":
-            entry.update(verdict="inconclusive", reason=f"solver: {f.reason}")
+            interrupted = res.stopped == "interrupted"
+            entry.update(
+                verdict="inconclusive", reason=f.reason if interrupted else f"solver: {f.reason}"
+            )
         else:
             entry.update(verdict="pass", bounded=True)
         results.append(entry)
@@ -55,7 +59,7 @@ def summarize_bmc(
     verdicts = {r["verdict"] for r in results}
     if "fail" in verdicts:
         code = EXIT_SAFETY
-    elif "inconclusive" in verdicts:
+    elif "inconclusive" in verdicts or res.stopped == "interrupted":
         code = EXIT_INCONCLUSIVE
     else:
         code = EXIT_OK
