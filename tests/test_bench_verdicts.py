@@ -37,7 +37,7 @@ def test_a_wrong_conformance_verdict_fails_the_bench_and_keeps_the_trace(
     monkeypatch.setattr(bench, "measure_liveness", lambda *a, **k: _live())
     args = argparse.Namespace(
         against=None, workers="1", runs=1, cores=1, depth=1, liveness_config=None,
-        smt="", out=str(tmp_path),
+        smt="", out=str(tmp_path), kernels="compiled", exhaustive=False,
     )  # fmt: skip
     code = bench.cmd_bench(args)
     err = capsys.readouterr().err
@@ -54,6 +54,8 @@ def _row() -> dict:
         "cores": 1, "depth": 1, "workers": 1, "symmetry": True, "runs": 1, "states": 1,
         "transitions": 1, "wall_s_median": 0.1, "wall_s_all": [0.1], "states_per_s": 10,
         "states_per_s_per_worker": 10, "peak_rss_mib": 1.0, "bytes_per_state": 1,
+        "kernel": "compiled", "cpu_s_median": 0.1, "states_per_cpu_s": 10,
+        "visited_bytes_per_state": 30.0,
     }  # fmt: skip
 
 
@@ -62,4 +64,5 @@ def _live() -> dict:
         "runs": 1, "graph_states": 1, "graph_edges": 1, "wall_s": 0.1, "wall_s_all": [0.1],
         "safety_wall_s": 0.1, "liveness_adds_s": 0.0, "analysis_s": 0.0, "peak_rss_mib": 1,
         "safety_peak_rss_mib": 1, "liveness_adds_mib": 0, "bytes_per_graph_state": 1,
+        "kernel": "compiled", "stored_bytes_per_graph_state": 100.0,
     }  # fmt: skip
