@@ -223,9 +223,12 @@ def compile_sources(sources: dict[str, str], out: Path, cc: str, level: str = "f
         out.parent.mkdir(parents=True, exist_ok=True)
         src_dir = out.with_suffix(".src")
         tmp_src = out.with_name(out.stem + f".src.{os.getpid()}.tmp")
-        shutil.copytree(tmp, tmp_src, ignore=shutil.ignore_patterns("*.o", "*.so"))
-        shutil.rmtree(src_dir, ignore_errors=True)
-        os.replace(tmp_src, src_dir)
+        try:  # the sources are kept to be read; another run may be writing them too
+            shutil.copytree(tmp, tmp_src, ignore=shutil.ignore_patterns("*.o", "*.so"))
+            shutil.rmtree(src_dir, ignore_errors=True)
+            os.replace(tmp_src, src_dir)
+        except OSError:
+            shutil.rmtree(tmp_src, ignore_errors=True)
         tmp_out = out.with_name(out.name + f".{os.getpid()}.tmp")
         shutil.copyfile(so, tmp_out)
         os.replace(tmp_out, out)
