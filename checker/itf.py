@@ -34,10 +34,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from checker import __version__
 from checker.trace import Step
 
 SCHEMA = "gmpcheck.trace/1"
-VERSION = "0.1.0"
+VERSION = __version__
 
 
 class TraceFileError(ValueError):
