@@ -67,6 +67,20 @@ def test_what_distributed_does_not_offer_is_refused():
     assert code == 4 and "expected local:N" in err
 
 
+def _is_worker(p) -> bool:
+    try:
+        return "spawn_main" in " ".join(p.cmdline())
+    except psutil.Error:  # gone, or a zombie, meanwhile
+        return False
+
+
+def _alive(p) -> bool:
+    try:
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
 def test_a_killed_worker_ends_the_run_with_the_reason(tmp_path):
     """SIGKILL to one worker (what the OOM killer does): exit 4 within
     seconds, the reason on stderr, no worker left behind."""
@@ -82,9 +96,7 @@ def test_a_killed_worker_ends_the_run_with_the_reason(tmp_path):
         deadline = time.monotonic() + 240  # building the kernel first may take a while
         while time.monotonic() < deadline and len(workers) < 2:
             time.sleep(0.5)
-            workers = [
-                c for c in me.children(recursive=True) if "spawn_main" in " ".join(c.cmdline())
-            ]
+            workers = [c for c in me.children(recursive=True) if _is_worker(c)]
         assert len(workers) >= 2, "the local cluster did not start"
         time.sleep(6)  # into the search
         assert proc.poll() is None, proc.communicate()
@@ -99,7 +111,7 @@ def test_a_killed_worker_ends_the_run_with_the_reason(tmp_path):
         assert "established before" in err
         assert "Traceback" not in err
         time.sleep(1)
-        left = [p for p in everyone if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        left = [p for p in everyone if _alive(p)]
         assert not left, left
     finally:
         if proc.poll() is None:

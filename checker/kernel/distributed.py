@@ -36,6 +36,7 @@ that dies ends the run within seconds with what was established (exit 4).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import operator
 import time
@@ -335,6 +336,17 @@ class Cluster:
                 "--distributed needs Dask: pip install 'gmpcheck[distributed]'"
             ) from None
         self.local = None
+        try:
+            self._start(address, Client, LocalCluster)
+        except DistributedError:
+            raise
+        except Exception as e:  # noqa: BLE001 - Dask's own failures to start, in one line
+            self.close()
+            raise DistributedError(
+                f"--distributed {address}: the cluster did not start ({e})"
+            ) from None
+
+    def _start(self, address: str, Client: Any, LocalCluster: Any) -> None:
         if address.startswith("local:"):
             n = address.split(":", 1)[1]
             if not n.isdigit() or int(n) < 1:
@@ -362,11 +374,14 @@ class Cluster:
         return set(self.client.run_on_scheduler(_scheduler_workers))
 
     def close(self) -> None:
-        try:
-            self.client.close()
-        finally:
-            if self.local is not None:
-                self.local.close()
+        """Stop the client and a local cluster's workers; bounded in time (a
+        worker that died may leave its nanny restarting it)."""
+        # After a failure there is nothing more to do if closing fails too.
+        with contextlib.suppress(Exception):
+            self.client.close(timeout=5)
+        if self.local is not None:
+            with contextlib.suppress(Exception):
+                self.local.close(timeout=10)
 
 
 def _scheduler_workers(dask_scheduler: Any = None) -> list[str]:
@@ -379,18 +394,33 @@ def _wait(cluster: Cluster, futures: list, what: str) -> list:
     from dask.distributed import wait
 
     ours = set(cluster.workers)
-    while True:
-        with contextlib.suppress(TimeoutError):
-            wait(futures, timeout=WATCH_S)
+
+    def check() -> None:
         for f in futures:
             if f.status in ("error", "cancelled", "lost"):
                 exc = f.exception() if f.status == "error" else f.status
                 raise DistributedError(f"{what}: {type(exc).__name__}: {exc}")
-        if all(f.status == "finished" for f in futures):
-            return [f.result() for f in futures]
         lost = ours - cluster.alive()
         if lost:
             raise DistributedError(f"{what}: worker {', '.join(sorted(lost))} left the cluster")
+
+    while True:
+        with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+            wait(futures, timeout=WATCH_S)
+        check()
+        if all(f.status == "finished" for f in futures):
+            break
+    # A finished task's result lives on its worker: fetching it from a worker
+    # that died since would wait for ever, so it is fetched in short waits too.
+    results = []
+    for f in futures:
+        while True:
+            try:
+                results.append(f.result(timeout=WATCH_S))
+                break
+            except TimeoutError:
+                check()
+    return results
 
 
 class DistributedParents:
