@@ -26,6 +26,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
+from checker.signals import checkpoint, consume
 from specs.property import ACTION, INVARIANT, Property
 
 STOP_DEPTH = "depth"  # reached --depth; deeper states were not expanded
@@ -299,6 +300,7 @@ def explore(
                     if max_states is not None and len(ex.states) >= max_states:
                         ex.stopped = STOP_MAX_STATES
                         break
+                checkpoint()
                 if progress is not None:
                     progress(
                         Progress(
@@ -326,6 +328,7 @@ def explore(
             d += 1
             ex.level_start.append(frontier[0])
     except KeyboardInterrupt:
+        consume()
         ex.stopped = STOP_INTERRUPTED
     except BrokenProcessPool:
         from checker.signals import pool_failure

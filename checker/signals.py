@@ -35,7 +35,23 @@ def _handler(signum: int, frame) -> None:
     if _state["first"] and now - _state["first"] < GRACE_S:
         return
     _state["first"] = now
+    _state["pending"] = True
     raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def checkpoint() -> None:
+    """Raise, once, the KeyboardInterrupt of a signal that Python could not
+    deliver where it arrived: an exception raised inside os.fork's at-fork
+    handlers (a pool starting its workers) is printed and dropped, and the
+    run would go on. The searches call this between chunks."""
+    if _state.get("pending"):
+        _state["pending"] = False
+        raise KeyboardInterrupt("a signal")
+
+
+def consume() -> None:
+    """The KeyboardInterrupt was handled: checkpoint() has nothing to raise."""
+    _state["pending"] = False
 
 
 def install() -> None:
