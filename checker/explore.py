@@ -222,13 +222,15 @@ def explore(
     if workers > 1:
         # A pool that reports a dead worker (BrokenProcessPool) instead of
         # waiting for its result for ever; workers leave signals to the parent.
-        from checker.signals import worker_init
+        from checker.signals import start_pool, worker_init
 
         ctx = multiprocessing.get_context("fork")
         pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init)
 
     d = 0
     try:
+        if pool is not None:
+            start_pool(pool)
         while frontier:
             expand = depth == 0 or d < depth
             new_frontier: list[int] = []

@@ -74,12 +74,26 @@ def _start_z3_canceller() -> None:
     threading.Thread(target=watch, name="signal-watch", daemon=True).start()
 
 
+def start_pool(executor) -> None:
+    """Start a fork-based ProcessPoolExecutor's workers with the stop signals
+    blocked: a signal that arrives while the parent forks would otherwise be
+    run by Python inside the fork's own handlers, where the exception it
+    raises is ignored (and lost), or be inherited by a child before its
+    initializer. The parent gets it as soon as the workers exist."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        executor.submit(int).result()  # the first task starts every worker (fork)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def worker_init() -> None:
     """A worker process: Ctrl-C and SIGHUP are its parent's business, SIGTERM
     ends it at once (the parent sees a broken pool), nothing on stderr."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked by start_pool
     with contextlib.suppress(OSError, ValueError):
         signal.set_wakeup_fd(-1)
     try:
@@ -110,6 +124,10 @@ def describe_exit(exitcode: int | None) -> str:
 def pool_failure(executor) -> str:
     """Which worker of a broken ProcessPoolExecutor died, and how (best effort)."""
     procs = getattr(executor, "_processes", None) or {}
+    for p in list(procs.values()):
+        if p.exitcode is None:  # a worker just killed may not have been reaped yet
+            with contextlib.suppress(Exception):
+                p.join(timeout=0.2)
     dead = [(pid, p.exitcode) for pid, p in list(procs.items()) if p.exitcode not in (None, 0)]
     # Once the pool sees a dead worker it ends the others with SIGTERM: the
     # first cause is a worker that ended otherwise, when there is one.

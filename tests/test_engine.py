@@ -105,6 +105,7 @@ def _summary(model_args: list[str], workers: int, seed: str, out: Path):
     d = json.loads(stdout)
     d["result"].pop("elapsed_s")
     d["result"].pop("states_per_s")
+    d["result"].pop("total_s")
     for timing in ("elapsed_s", "analysis_s"):
         d["result"].get("liveness_graph", {}).pop(timing, None)
     d["search"].pop("workers")
