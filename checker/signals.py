@@ -4,7 +4,9 @@
 or SIGHUP; each becomes a KeyboardInterrupt in the main thread, so every
 phase that handles Ctrl-C (keep what was established, print it, exit 4,
 write only whole files) handles them too. The first signal raises; more
-within a few seconds are ignored, so that the summary is printed whole.
+within a few seconds are ignored, so that the summary is printed whole. A
+signal that comes while a finalizer runs (where Python would print the
+exception and drop it) is raised again 50 ms later, outside it.
 
 z3 takes SIGINT for itself while it solves and never sees SIGTERM: a
 thread woken by Python's signal wake-up descriptor cancels the running
@@ -30,12 +32,39 @@ _state = {"first": 0.0}
 GRACE_S = 3.0  # later signals within this time of the first are ignored
 
 
+# Code where an exception is swallowed ("Exception ignored in ..."): a
+# finalizer run by the garbage collector, the fork's own handlers.
+_SWALLOWING = {"__del__", "_releaseLock", "_after_fork", "_at_fork_reinit", "_run_finalizers"}
+RETRY_S = 0.05
+
+
+def _swallowed_here(frame) -> bool:
+    f, depth = frame, 0
+    while f is not None and depth < 64:
+        if f.f_code.co_name in _SWALLOWING:
+            return True
+        f, depth = f.f_back, depth + 1
+    return False
+
+
 def _handler(signum: int, frame) -> None:
     now = time.monotonic()
     if _state["first"] and now - _state["first"] < GRACE_S:
         return
+    if _swallowed_here(frame):
+        # Raised here, the KeyboardInterrupt would be printed and dropped:
+        # try again a moment later, outside the finalizer.
+        _state["pending"] = signum
+        signal.setitimer(signal.ITIMER_REAL, RETRY_S)
+        return
     _state["first"] = now
     raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _retry(signum: int, frame) -> None:
+    pending = _state.pop("pending", None)
+    if pending is not None:
+        _handler(pending, frame)
 
 
 def install() -> None:
@@ -45,6 +74,8 @@ def install() -> None:
     for s in STOP_SIGNALS:
         with contextlib.suppress(OSError, ValueError):
             signal.signal(s, _handler)
+    with contextlib.suppress(OSError, ValueError):
+        signal.signal(signal.SIGALRM, _retry)
     threading.excepthook = quiet_thread_errors
     _start_z3_canceller()
 
