@@ -9,6 +9,7 @@ no process behind and no partial file."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -97,12 +98,24 @@ class Run:
         kids = _descendants(self.proc.pid)
         t = time.monotonic()
         self.proc.send_signal(sig)
-        out, err = self.proc.communicate(timeout=60)
+        out, err = self._communicate(60, kids)
         return self.proc.returncode, out, err, time.monotonic() - t, kids
 
     def finish(self, timeout: float = 120) -> tuple[int, str, str]:
-        out, err = self.proc.communicate(timeout=timeout)
+        out, err = self._communicate(timeout, _descendants(self.proc.pid))
         return self.proc.returncode, out, err
+
+    def _communicate(self, timeout: float, kids: set[int]) -> tuple[str, str]:
+        """The run's output; a run that does not end in time is killed, with
+        its processes, so that a failing test leaves nothing behind."""
+        try:
+            return self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            for k in [self.proc.pid, *kids]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(k, signal.SIGKILL)
+            self.proc.communicate()
+            raise
 
 
 def _clean(out_dir: Path) -> None:
