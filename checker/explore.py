@@ -26,7 +26,6 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
-from checker.signals import checkpoint, consume
 from specs.property import ACTION, INVARIANT, Property
 
 STOP_DEPTH = "depth"  # reached --depth; deeper states were not expanded
@@ -238,13 +237,15 @@ def explore(
     if workers > 1:
         # A pool that reports a dead worker (BrokenProcessPool) instead of
         # waiting for its result for ever; workers leave signals to the parent.
-        from checker.signals import worker_init
+        from checker.signals import start_pool, worker_init
 
         ctx = multiprocessing.get_context("fork")
         pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init)
 
     d = 0
     try:
+        if pool is not None:
+            start_pool(pool)
         while frontier:
             expand = depth == 0 or d < depth
             new_frontier: list[int] = []
@@ -300,7 +301,6 @@ def explore(
                     if max_states is not None and len(ex.states) >= max_states:
                         ex.stopped = STOP_MAX_STATES
                         break
-                checkpoint()
                 if progress is not None:
                     progress(
                         Progress(
@@ -328,7 +328,6 @@ def explore(
             d += 1
             ex.level_start.append(frontier[0])
     except KeyboardInterrupt:
-        consume()
         ex.stopped = STOP_INTERRUPTED
     except BrokenProcessPool:
         from checker.signals import pool_failure

@@ -657,7 +657,7 @@ def _run_all(
     from concurrent.futures.process import BrokenProcessPool
 
     from checker.progress import Phases
-    from checker.signals import pool_failure, terminate_pool, worker_init
+    from checker.signals import pool_failure, start_pool, terminate_pool, worker_init
 
     run = functools.partial(run_cell, out_dir=out_dir)
     results: list[CellResult | None] = [None] * len(cells)
@@ -682,7 +682,9 @@ def _run_all(
         order = sorted(range(len(cells)), key=lambda i: -_weight(cells[i]))
         pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init)
         reason = ""
+        pending: dict = {}
         try:
+            start_pool(pool)
             pending = {pool.submit(run, cells[i]): i for i in order}
             n = 0
             while pending:

@@ -80,7 +80,7 @@ def trace_name(model: Any, prop: str, engine: str = "explicit", depth: int | Non
     """The file name of a counterexample: the property, the workload, the
     cores and the mutation, then every setting that differs from Go's
     defaults (go1.26, macro, m8, r4, p2, t2, noasync), the engine when it is
-    not the explicit one, and for a lasso the depth bound (d0: unbounded),
+    not the explicit one, and for a lasso of a bounded search the depth bound,
     so that runs of different configurations never write the same file.
     Runs of the same configuration write the same content."""
     cfg = model.describe()
@@ -99,7 +99,7 @@ def trace_name(model: Any, prop: str, engine: str = "explicit", depth: int | Non
             parts.append(fmt.format(v))
     if engine not in ("explicit", ""):
         parts.append(engine)
-    if depth is not None:
+    if depth:  # a lasso of a bounded search (an unbounded one, d0, is the usual case)
         parts.append(f"d{depth}")
     return "-".join(_safe(str(p)) for p in parts) + ".itf.json"
 

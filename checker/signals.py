@@ -4,7 +4,9 @@
 or SIGHUP; each becomes a KeyboardInterrupt in the main thread, so every
 phase that handles Ctrl-C (keep what was established, print it, exit 4,
 write only whole files) handles them too. The first signal raises; more
-within a few seconds are ignored, so that the summary is printed whole.
+within a few seconds are ignored, so that the summary is printed whole. A
+signal that comes while a finalizer runs (where Python would print the
+exception and drop it) is raised again 50 ms later, outside it.
 
 z3 takes SIGINT for itself while it solves and never sees SIGTERM: a
 thread woken by Python's signal wake-up descriptor cancels the running
@@ -30,28 +32,39 @@ _state = {"first": 0.0}
 GRACE_S = 3.0  # later signals within this time of the first are ignored
 
 
+# Code where an exception is swallowed ("Exception ignored in ..."): a
+# finalizer run by the garbage collector, the fork's own handlers.
+_SWALLOWING = {"__del__", "_releaseLock", "_after_fork", "_at_fork_reinit", "_run_finalizers"}
+RETRY_S = 0.05
+
+
+def _swallowed_here(frame) -> bool:
+    f, depth = frame, 0
+    while f is not None and depth < 64:
+        if f.f_code.co_name in _SWALLOWING:
+            return True
+        f, depth = f.f_back, depth + 1
+    return False
+
+
 def _handler(signum: int, frame) -> None:
     now = time.monotonic()
     if _state["first"] and now - _state["first"] < GRACE_S:
         return
+    if _swallowed_here(frame):
+        # Raised here, the KeyboardInterrupt would be printed and dropped:
+        # try again a moment later, outside the finalizer.
+        _state["pending"] = signum
+        signal.setitimer(signal.ITIMER_REAL, RETRY_S)
+        return
     _state["first"] = now
-    _state["pending"] = True
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
-def checkpoint() -> None:
-    """Raise, once, the KeyboardInterrupt of a signal that Python could not
-    deliver where it arrived: an exception raised inside os.fork's at-fork
-    handlers (a pool starting its workers) is printed and dropped, and the
-    run would go on. The searches call this between chunks."""
-    if _state.get("pending"):
-        _state["pending"] = False
-        raise KeyboardInterrupt("a signal")
-
-
-def consume() -> None:
-    """The KeyboardInterrupt was handled: checkpoint() has nothing to raise."""
-    _state["pending"] = False
+def _retry(signum: int, frame) -> None:
+    pending = _state.pop("pending", None)
+    if pending is not None:
+        _handler(pending, frame)
 
 
 def install() -> None:
@@ -61,6 +74,8 @@ def install() -> None:
     for s in STOP_SIGNALS:
         with contextlib.suppress(OSError, ValueError):
             signal.signal(s, _handler)
+    with contextlib.suppress(OSError, ValueError):
+        signal.signal(signal.SIGALRM, _retry)
     threading.excepthook = quiet_thread_errors
     _start_z3_canceller()
 
@@ -90,12 +105,26 @@ def _start_z3_canceller() -> None:
     threading.Thread(target=watch, name="signal-watch", daemon=True).start()
 
 
+def start_pool(executor) -> None:
+    """Start a fork-based ProcessPoolExecutor's workers with the stop signals
+    blocked: a signal that arrives while the parent forks would otherwise be
+    run by Python inside the fork's own handlers, where the exception it
+    raises is ignored (and lost), or be inherited by a child before its
+    initializer. The parent gets it as soon as the workers exist."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        executor.submit(int).result()  # the first task starts every worker (fork)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def worker_init() -> None:
     """A worker process: Ctrl-C and SIGHUP are its parent's business, SIGTERM
     ends it at once (the parent sees a broken pool), nothing on stderr."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked by start_pool
     with contextlib.suppress(OSError, ValueError):
         signal.set_wakeup_fd(-1)
     try:
@@ -126,6 +155,10 @@ def describe_exit(exitcode: int | None) -> str:
 def pool_failure(executor) -> str:
     """Which worker of a broken ProcessPoolExecutor died, and how (best effort)."""
     procs = getattr(executor, "_processes", None) or {}
+    for p in list(procs.values()):
+        if p.exitcode is None:  # a worker just killed may not have been reaped yet
+            with contextlib.suppress(Exception):
+                p.join(timeout=0.2)
     dead = [(pid, p.exitcode) for pid, p in list(procs.items()) if p.exitcode not in (None, 0)]
     # Once the pool sees a dead worker it ends the others with SIGTERM: the
     # first cause is a worker that ended otherwise, when there is one.

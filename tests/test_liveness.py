@@ -66,7 +66,8 @@ def test_a_lasso_is_itf_with_loop_and_the_view_marks_the_cycle(tmp_path):
         "--quiet", "--out", str(tmp_path),
     )  # fmt: skip
     assert code == 3, out
-    f = tmp_path / "no-starvation-pingpong-hog-c1-runnext-no-inherit.itf.json"
+    # --steps macro and --period 2 are in the name: they are not the defaults.
+    f = tmp_path / "no-starvation-pingpong-hog-c1-runnext-no-inherit-macro-p2.itf.json"
     doc = read_trace(f)
     loop = doc["loop"]
     assert 0 < loop < len(doc["states"]) - 1

@@ -55,7 +55,6 @@ from checker.explore import (
     Progress,
     Violation,
 )
-from checker.signals import checkpoint, consume
 
 # How often the client looks at the cluster's workers while it waits.
 WATCH_S = 0.5
@@ -397,7 +396,6 @@ def _wait(cluster: Cluster, futures: list, what: str) -> list:
     ours = set(cluster.workers)
 
     def check() -> None:
-        checkpoint()
         for f in futures:
             if f.status in ("error", "cancelled", "lost"):
                 exc = f.exception() if f.status == "error" else f.status
@@ -598,7 +596,6 @@ def explore_distributed(
         if not ex.stopped:
             ex.stopped = STOP_EXHAUSTED
     except KeyboardInterrupt:
-        consume()
         ex.stopped = STOP_INTERRUPTED
     except DistributedError as e:
         cluster.close()

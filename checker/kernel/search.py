@@ -36,7 +36,6 @@ from checker.explore import (
     Violation,
 )
 from checker.kernel.build import Kernel, ffi
-from checker.signals import checkpoint, consume
 from specs.property import ACTION, INVARIANT, Property
 
 # States per phase-A call: large enough that a call outweighs the thread
@@ -306,7 +305,6 @@ def explore_compiled(
                         stopped = True
                         break
                 collect()
-                checkpoint()
                 st = s.stats()
                 if progress is not None:
                     progress(Progress(st[0], st[1], d, n, time.monotonic() - start))
@@ -333,7 +331,6 @@ def explore_compiled(
             d += 1
             ex.level_start.append(s.stat(0) - n)
     except KeyboardInterrupt:
-        consume()
         ex.stopped = STOP_INTERRUPTED
     finally:
         if pool is not None:

@@ -25,9 +25,9 @@ def check_smt_args(args: argparse.Namespace) -> None:
         raise EngineUsageError(f"--engine {args.engine} checks fine steps only (not --steps macro)")
     if args.graph:
         raise EngineUsageError("--graph is for the explicit engine")
-    if not args.solver_timeout >= 0:
+    if not 0 <= args.solver_timeout <= 86_400:  # NaN and inf fail this too
         raise EngineUsageError(
-            f"--solver-timeout must be 0 (none) or more seconds (got {args.solver_timeout})"
+            f"--solver-timeout must be 0 (none) to 86400 seconds (got {args.solver_timeout})"
         )
 
 

@@ -20,8 +20,10 @@ def cmd_prove(args: argparse.Namespace, model) -> int:
 
     if getattr(args, "steps", "fine") != "fine":
         raise EngineUsageError("prove checks fine steps only (not --steps macro)")
-    if not args.solver_timeout >= 0:
-        raise EngineUsageError(f"--solver-timeout must be 0 or more (got {args.solver_timeout})")
+    if not 0 <= args.solver_timeout <= 86_400:  # NaN and inf fail this too
+        raise EngineUsageError(
+            f"--solver-timeout must be 0 to 86400 seconds (got {args.solver_timeout})"
+        )
     invs = proof_invariants(model)
     from checker.progress import Phases
 
