@@ -126,6 +126,12 @@ def build_parser() -> Parser:
     s.add_argument("--json", action="store_true", help="print the summary as JSON")
     s.add_argument("--quiet", action="store_true", help="no progress line")
     s.add_argument(
+        "--coverage",
+        action="store_true",
+        help="print, for every step of the model (actor, program counter, @step method), "
+        "from how many states it was taken, and the steps never taken",
+    )
+    s.add_argument(
         "--fairness",
         default="",
         metavar="A,B",
@@ -566,6 +572,12 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
             "nodes": graph.number_of_nodes(),
             "edges": graph.number_of_edges(),
         }
+    table = None
+    if getattr(args, "coverage", False):
+        from checker import coverage
+
+        table = coverage.rows(model, coverage.by_kind(model, ex.coverage))
+        summary["coverage"] = coverage.as_json(table)
     if args.json:
         if args.engine == "explicit":  # with both, the two summaries are printed together
             print(json.dumps({k: v for k, v in summary.items() if k != "_traces"}, indent=2))
@@ -577,6 +589,10 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
                 f"graph     {graph.number_of_nodes():,} states, {graph.number_of_edges():,} "
                 f"edges -> {args.graph}",
             )
+        if table is not None:
+            from checker import coverage
+
+            lines += ["", *coverage.render(table)]
         print_lines(lines)
     return summary
 

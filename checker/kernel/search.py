@@ -344,6 +344,7 @@ def explore_compiled(
     ex.parent = s.parents()
     ex.states = StoredStates(s)
     ex.search = s
+    ex.coverage = s.coverage()
     if not exact:
         ex.key_of = s.fingerprint
         ex.keys_of = lambda idxs: [s.fingerprints_of(list(idxs))[i] for i in idxs]
