@@ -251,6 +251,12 @@ def build_parser() -> Parser:
     )
     gt.add_argument("--json", action="store_true", help="print the results as JSON")
     gt.add_argument("--quiet", action="store_true", help="no per-cell progress on stderr")
+    gt.add_argument(
+        "--coverage",
+        action="store_true",
+        help="print every step of Go's scheduler with the states and cells that reached it; "
+        "fail when a step is reached by no cell (always checked on the whole matrix)",
+    )
 
     b = sub.add_parser("bench", help="measure the canonical run (see README)")
     b.add_argument("--runs", type=_int("--runs", 1), default=3)

@@ -69,6 +69,12 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
         self.cfg = cfg
         self.workload = workload
         self.code = workload.compile()
+        running = min(len(self.code.starts), cfg.cores)
+        if cfg.ms < running:
+            raise ConfigError(
+                f"--max-ms {cfg.ms} is below the {running} threads workload {workload.name!r} "
+                f"starts with at --cores {cfg.cores} (one per goroutine running at the start)"
+            )
         self.L = Layout(
             cores=cfg.cores,
             max_ms=cfg.ms,

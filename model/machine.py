@@ -94,6 +94,9 @@ class Machine:
     # which the actor took at least one step at pc (macro steps' inner
     # states included). None: not collected.
     coverage: dict[tuple[int, int], int] | None = None
+    # Likewise the states in which a bound of the configuration cut a step of
+    # actor a at pc off (pc STARTM: the M bound; RUN: the goroutine slots).
+    cuts: dict[tuple[int, int], int] | None = None
 
     # Steps a configuration of Go's scheduler cannot take, with the reason:
     # (actor kind "M" or "sysmon", pc name) -> why. The gate's coverage check
@@ -132,13 +135,16 @@ class Machine:
         L = self.L
         if t[L.throw]:
             return out, False  # the runtime threw: the process is gone
-        cover = self.coverage
+        cover, cuts = self.coverage, self.cuts
         for a in range(L.nA):
             steps, cut = self.actor_steps(t, a)
             truncated |= cut
             if cover is not None and steps:
                 key = (a, t[L.pc[a]])
                 cover[key] = cover.get(key, 0) + 1
+            if cuts is not None and cut:
+                key = (a, t[L.pc[a]])
+                cuts[key] = cuts.get(key, 0) + 1
             if not self.macro:
                 out += [(a, label, u) for label, u in steps]
                 continue
@@ -160,6 +166,9 @@ class Machine:
                 if cover is not None and more:
                     key = (a, u[L.pc[a]])
                     cover[key] = cover.get(key, 0) + 1
+                if cuts is not None and cut:
+                    key = (a, u[L.pc[a]])
+                    cuts[key] = cuts.get(key, 0) + 1
                 stack += [(f"{label}; {lb}", v, n + 1) for lb, v in reversed(more)]
             out += [(a, label, u) for u, label in done.items()]
         return out, truncated

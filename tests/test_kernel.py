@@ -56,6 +56,7 @@ def same_search(a, b) -> None:
     assert sorted(a.violations) == sorted(b.violations)
     if a.stopped != "max-states":  # a stop mid-chunk: chunks differ between the kernels
         assert a.coverage == b.coverage
+        assert a.cuts == b.cuts
     for pid, va in a.violations.items():
         vb = b.violations[pid]
         assert (va.state, va.depth, va.message) == (vb.state, vb.depth, vb.message), pid
