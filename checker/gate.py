@@ -155,6 +155,41 @@ def matrix() -> list[Cell]:
             {"*": "pass"},
         )
     )
+    # The paths the cells above do not reach (the coverage check below): the
+    # ring overflowing into the global queue and global batches of two (a
+    # ring of 4), a spinning M's re-check finding work on another P (fine
+    # steps, 34 deep), handoffp idling the P under the lock in Go 1.26.
+    for profile in COVERAGE_PROFILES:
+        on = {} if profile == "go1.25" else {"profile": profile}
+        tag = "" if profile == "go1.25" else "go1.26/"
+        rings = (2, 4) if profile == "go1.25" else (4,)
+        for ring in rings:
+            cells.append(
+                Cell(
+                    f"liveness/{tag}spawn-overflow/c1" + ("" if ring == 2 else f"/ring{ring}"),
+                    "liveness",
+                    {"cores": 1, "workload": "spawn-overflow", "ring": ring, **on, "depth": 0,
+                     **MACRO},
+                    {"*": "pass"},
+                )
+            )  # fmt: skip
+        cells.append(
+            Cell(
+                f"safety/{tag}spawn-burst/c2/d34",
+                "safety",
+                {"cores": 2, "workload": "spawn-burst", **on, "depth": 34},
+                {"*": "pass"},
+                props=SAFETY_IDS,
+            )
+        )
+    cells.append(
+        Cell(
+            "liveness/go1.26/syscall-heavy/c2",
+            "liveness",
+            {"cores": 2, "workload": "syscall-heavy", "profile": "go1.26", "depth": 0, **MACRO},
+            {"*": "pass"},
+        )
+    )
     cells.append(
         Cell(
             "finding/work-conservation-strict/c4/d12",

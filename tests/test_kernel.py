@@ -181,6 +181,35 @@ def test_a_wrong_generated_expression_is_caught():
     assert spot_check(bad, model) is not None
 
 
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        {"cores": 2, "workload": "spawn-overflow", "ring": 4, **MACRO},
+        {"cores": 1, "workload": "syscall-heavy", "max_ms": 1},  # the thread bound is hit
+        {"cores": 2, "workload": "spawn-burst"},
+    ],
+)
+def test_coverage_tables_agree(cfg):
+    """The per-step coverage table (checker/coverage.py) and the bounds hit:
+    the same from both kernels, with one worker or two."""
+    from checker import coverage
+
+    model = build_model(Config(**cfg))
+    k = kernel_for(model)
+    depth = 0 if cfg.get("steps") == "macro" else 14
+    tables = []
+    for ex in (
+        explore(model, [], depth=depth),
+        explore(model, [], depth=depth, workers=2),
+        explore_compiled(k, model, [], depth=depth),
+        explore_compiled(k, model, [], depth=depth, workers=2),
+    ):
+        table = coverage.rows(model, coverage.by_kind(model, ex.coverage))
+        tables.append((coverage.render(table), sorted(ex.cuts.items())))
+    assert all(t == tables[0] for t in tables)
+    assert any(r.states for r in coverage.rows(model, coverage.by_kind(model, ex.coverage)))
+
+
 def test_workers_and_hash_seeds_give_the_same_search():
     model = build_model(Config(cores=3, workload="mixed"))
     k = kernel_for(model)
