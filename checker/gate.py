@@ -286,6 +286,9 @@ SAFETY_IDS = (
     "status-transitions",
     "no-checkdead",
     "work-conservation",
+    "m-accounting",
+    "spinning-policy",
+    "queue-bounds",
     "deadlock",
 )
 # The exhaustive liveness configurations (macro steps, period 2), each small

@@ -131,7 +131,8 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
 
     def checkdead_run(self, t: bytes) -> int:
         """checkdead's `run = mcount() - nmidle - nmidlelocked - nmsys`: the Ms
-        that exist and are not parked on sched.midle. sysmon (in nmsys) does not
+        that exist less those on sched.midle (an M parked off the idle list,
+        which m-accounting reports, counts as running, as in Go). sysmon (in nmsys) does not
         count, except between retake's incidlelocked(-1) and incidlelocked(1),
         which bracket taking a P and handing it off: without that, the M whose
         P sysmon took could leave its syscall, find no P, park, and make
@@ -139,9 +140,9 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
         L = self.L
         run = 0
         for m in range(L.nM):
-            pc = t[L.pc[m]]
-            if pc != PC.NOT_CREATED and pc != PC.PARKED:
-                run += 1
+            if t[L.pc[m]] != PC.NOT_CREATED:
+                run += 1  # mcount(): the threads created
+        run -= self.nmidle(t)  # the Ms on sched.midle, not those parked
         if t[L.pc[L.SYSMON]] != PC.SYSMON:
             run += 1  # incidlelocked(-1) during retake's hand-off
         return run

@@ -27,9 +27,8 @@ from model.state import (
     G_STATUS_NAMES,
     NONE,
     THROW_BAD_G_STATUS,
-    THROW_QUEUE_OVERFLOW,
     Layout,
-    QueueOverflow,
+    QueueError,
     q_items,
 )
 from model.workloads import Code
@@ -186,9 +185,9 @@ class Machine:
             s = list(t)
             try:
                 label = fn(s, a, c)
-            except QueueOverflow:
+            except QueueError as e:
                 s = list(t)
-                label = self.overflow_throw(s, a, t[self.L.pc[a]])
+                label = self.queue_throw(s, a, t[self.L.pc[a]], e)
             if label is TRUNCATED:
                 truncated = True
                 continue
@@ -246,11 +245,11 @@ class Machine:
         s[self.L.throw] = code
         s[self.L.pc[a]] = PC.THROWN
 
-    def overflow_throw(self, s: list[int], a: int, pc: int) -> str:
-        """A step of actor a at pc overflowed a queue (QueueOverflow): on the
-        state before it, the runtime throws instead."""
-        self.throw(s, a, THROW_QUEUE_OVERFLOW)
-        return f"{PC_NAMES[pc].lower()}({self.who(a)}) throws: queue overflow"
+    def queue_throw(self, s: list[int], a: int, pc: int, e: QueueError) -> str:
+        """A step of actor a at pc overflowed or underflowed a queue
+        (QueueError): on the state before it, the runtime throws instead."""
+        self.throw(s, a, e.code)
+        return f"{self.pc_name(pc).lower()}({self.who(a)}) throws: {e.what}"
 
     def casgstatus(self, s: list[int], a: int, g: int, old: int, new: int) -> bool:
         """casgstatus(gp, old, new): Go throws when the G is not in `old`."""

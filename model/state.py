@@ -51,12 +51,38 @@ THROW_NONE = 0
 THROW_NEGATIVE_NMSPINNING = 1  # "findRunnable: negative nmspinning" and friends
 THROW_BAD_G_STATUS = 2  # casgstatus found a status other than the one expected
 THROW_QUEUE_OVERFLOW = 3  # a queue got more entries than it can hold (a P queued twice...)
-THROW_NAMES = ["", "negative nmspinning", "casgstatus: bad g status", "queue overflow"]
+THROW_QUEUE_UNDERFLOW = 4  # more taken from a queue than it holds, or a negative count
+THROW_NAMES = [
+    "",
+    "negative nmspinning",
+    "casgstatus: bad g status",
+    "queue overflow",
+    "queue underflow",
+]
 
 
-class QueueOverflow(Exception):
-    """A queue of the model got more entries than it can hold: only a broken
-    scheduler (a mutation) gets here; the step is recorded as a throw."""
+class QueueError(Exception):
+    """A queue operation Go cannot do: only a broken scheduler (a mutation)
+    gets here, and the step is recorded as the runtime's throw (`code`), on
+    the state before it, never carried out halfway or clamped."""
+
+    code = 0
+    what = ""
+
+
+class QueueOverflow(QueueError):
+    """A queue of the model got more entries than it can hold."""
+
+    code = THROW_QUEUE_OVERFLOW
+    what = "queue overflow"
+
+
+class QueueUnderflow(QueueError):
+    """More entries were taken from a queue than it holds, or a negative
+    number: Go would pop a nil G (and crash on it) or corrupt the queue."""
+
+    code = THROW_QUEUE_UNDERFLOW
+    what = "queue underflow"
 
 
 class Layout:
@@ -144,6 +170,7 @@ class Layout:
         # Read many fields at once (for the properties' hot paths).
         self.g_refs = itemgetter(*self.g_ref_offsets)
         self.m_ps = itemgetter(*self.m_p)
+        self.p_ms = fields(self.p_m)
         self.nextps = itemgetter(*self.nextp)
         self.pps = itemgetter(*self.pp)
         self.pcs = itemgetter(*self.pc)
@@ -201,8 +228,13 @@ def q_push(s: list[int], start: int, cap: int, v: int) -> None:
 
 
 def q_pop_head(s: list[int], start: int, cap: int, n: int = 1) -> list[int]:
-    """Remove and return the first n entries (FIFO order)."""
+    """Remove and return the first n entries (FIFO order). Taking more than
+    the queue holds, or a negative number, is QueueUnderflow: the caller
+    checks how many there are (a pop from a queue that may be empty asks
+    q_len first)."""
     items = q_items(s, start, cap)
+    if n < 0 or n > len(items):
+        raise QueueUnderflow
     taken, rest = items[:n], items[n:]
     s[start : start + cap] = rest + [NONE] * (cap - len(rest))
     return taken

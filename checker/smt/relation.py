@@ -56,7 +56,7 @@ from checker.smt.symbolic import (
 )
 from model.machine import TRUNCATED
 from model.pcs import PC, SYSMON_PCS
-from model.state import G_STATUS_NAMES, NONE, P_STATUS_NAMES, THROW_NAMES, QueueOverflow
+from model.state import G_STATUS_NAMES, NONE, P_STATUS_NAMES, THROW_NAMES, QueueError
 from specs.property import ACTION, INVARIANT, Property
 
 M_PCS = frozenset(int(p) for p in PC if p != PC.SYSMON)
@@ -325,13 +325,13 @@ def _command(a: int, pc: int, r, base: list) -> Command:
 
 
 def _run_step(sm, fn, base: list, a: int, pc: int, opt: Any) -> tuple[str, list]:
-    """One step, as Machine.actor_steps runs it (an overflow is a throw)."""
+    """One step, as Machine.actor_steps runs it (a queue error is a throw)."""
     s = SymState(base)
     try:
         return fn(s, a, opt), s.v
-    except QueueOverflow:
+    except QueueError as e:
         s = SymState(base)
-        return sm.overflow_throw(s, a, pc), s.v
+        return sm.queue_throw(s, a, pc, e), s.v
 
 
 def _label_key(label: str, exprs: list) -> str:
