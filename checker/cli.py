@@ -17,10 +17,12 @@ from checker.gotool import GoToolError
 from checker.gotrace import TraceFormatError
 from checker.graph import GRAPH_MAX_STATES, GraphError, graph_format, write_graph
 from checker.itf import TraceFileError, read_trace, require_current_model
+from checker.kernel import KernelUnavailable
 from checker.plugin import PluginError, load_plugin
 from checker.render import Style, page_lines, print_lines, render_trace, use_color
 from checker.run import run_check
 from checker.smt.cli import EngineUsageError
+from checker.smt.relation import RelationUnsupported
 from model.config import (
     DEFAULT_PROFILE,
     GO_SCHEDTICK_PERIOD,
@@ -29,7 +31,7 @@ from model.config import (
     Config,
     ConfigError,
 )
-from model.workloads import WorkloadError
+from model.workloads import DEFAULT_WORKLOAD, WorkloadError
 
 EXIT_CODES = """exit codes:
   0   every checked property holds (up to --depth, if one is given)
@@ -77,7 +79,7 @@ def _int(name: str, lo: int):
 def _add_model_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("the model")
     g.add_argument("--cores", type=_int("--cores", 1), default=4, help="GOMAXPROCS: Ps (4)")
-    g.add_argument("--workload", default="mixed", help="the goroutines' programs (mixed)")
+    g.add_argument("--workload", default=None, help="the goroutines' programs (mixed)")
     g.add_argument("--mutation", default="", help="a registered mutation (see `list`)")
     g.add_argument("--model", default="", metavar="FILE:NAME", help="a plug-in variant")
     g.add_argument("--max-ms", type=_int("--max-ms", 1), default=0, help="Ms (cores + 2)")
@@ -397,6 +399,8 @@ def main(argv: list[str] | None = None) -> int:
         ConfigError,
         WorkloadError,
         PluginError,
+        KernelUnavailable,
+        RelationUnsupported,
         TraceFileError,
         GraphError,
         EngineUsageError,
@@ -440,7 +444,7 @@ def config_from_args(args: argparse.Namespace, **extra) -> tuple[Config, dict]:
         period=args.period,
         steal_tries=args.steal_tries,
         async_preempt=not args.no_async_preempt,
-        workload=args.workload,
+        workload=args.workload or DEFAULT_WORKLOAD,
         mutation=args.mutation,
         steps=getattr(args, "steps", "fine"),
         profile=getattr(args, "profile", DEFAULT_PROFILE),
@@ -449,9 +453,23 @@ def config_from_args(args: argparse.Namespace, **extra) -> tuple[Config, dict]:
     if plugin is not None:
         if args.mutation:
             raise UsageError("--model and --mutation cannot be used together")
+        if plugin.workload is not None:
+            if args.workload:
+                raise UsageError(
+                    f"--model {args.model} brings its own workload ({plugin.workload.name}): "
+                    "--workload cannot be given with it"
+                )
+            cfg = replace(cfg, workload=plugin.workload.name)
         if plugin.config:
-            cfg = replace(cfg, **plugin.config)
-        kw = {"model_class": plugin.model_class, "workload": plugin.workload}
+            try:
+                cfg = replace(cfg, **plugin.config)
+            except TypeError as e:
+                raise UsageError(f"--model {args.model}: its configuration: {e}") from None
+        kw = {
+            "model_class": plugin.model_class,
+            "workload": plugin.workload,
+            "plugin": plugin.describe(),
+        }
     return cfg, kw
 
 
@@ -544,6 +562,7 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
         fairness=parse_fairness(args.fairness),
         kernel=args.kernel,
         exact=args.exact or bool(args.graph),
+        strict_kernel=getattr(model, "plugin", None) is not None,
     )
     progress.done()
     ex, symmetry = run.ex, run.symmetry

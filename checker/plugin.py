@@ -1,32 +1,36 @@
 """`--model FILE:NAME`: check a variant of your own without editing the package.
 
 NAME in FILE may be:
-  - a subclass of model.gmp.GMPModel (override the step methods you change),
-  - a model.mutations.Mutation (its class, and the configuration it sets),
+  - a subclass of model.gmp.GMPModel (override the step methods you change;
+    add program counters and state fields, model/extension.py); the class
+    may bring its own workload (`plugin_workload = Workload(...)`) and the
+    configuration it needs (`plugin_config = {"ring": 4}`),
+  - a model.mutations.Mutation (its class, the configuration it sets, and
+    its class's workload if it has one),
   - a model.workloads.Workload (Go's scheduler, running your programs).
 
-Example (examples/my_mutation.py in the README):
+Provenance: a plug-in is named by its `mutation_name` (a class), its `name`
+(a Mutation or Workload), or else NAME; a name that a registered mutation
+(or, for a workload, a shipped workload) already has is refused. The
+summary, the traces and the HTML view name the plug-in, its file and the
+SHA-256 of the file, so that `view` and `replay` notice a trace written by
+another version of the plug-in (checker/itf.py).
 
-    from model.gmp import GMPModel
-
-    class NoWakepOnNewproc(GMPModel):
-        mutation_name = "no-wakep-on-newproc"
-        def runqput_next(self, s, m, p, g):
-            super().runqput_next(s, m, p, g)
-            if s[self.L.pc[m]] == PC.WAKEP_CAS:
-                self.ret(s, m)
+examples/ holds plug-ins to start from; examples/README.md has the pattern
+for an override's label.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from model.gmp import GMPModel
-from model.mutations import Mutation
-from model.workloads import Workload
+from model.mutations import MUTATIONS, Mutation
+from model.workloads import WORKLOADS, Workload
 
 
 class PluginError(ValueError):
@@ -39,6 +43,25 @@ class Plugin:
     workload: Workload | None = None
     config: dict | None = None
     name: str = ""
+    file: str = ""  # the file, resolved
+    object: str = ""  # NAME in FILE
+    sha256: str = ""  # of the file when it was loaded
+    notes: list[str] = field(default_factory=list)
+
+    def describe(self) -> dict:
+        """What traces and summaries record of the plug-in (#meta.gmpcheck.plugin)."""
+        return {
+            "name": self.name,
+            "file": self.file,
+            "object": self.object,
+            "sha256": self.sha256,
+            "kind": "model" if self.model_class is not None else "workload",
+            "workload": self.workload.name if self.workload is not None else None,
+        }
+
+
+def file_hash(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def load_plugin(spec: str) -> Plugin:
@@ -48,7 +71,46 @@ def load_plugin(spec: str) -> Plugin:
     path = Path(file)
     if not path.is_file():
         raise PluginError(f"--model: {file}: no such file")
-    mod_name = f"gmpcheck_plugin_{abs(hash(path.resolve())) & 0xFFFFFF:x}"
+    obj = _load_object(path, name, file)
+    if isinstance(obj, type) and issubclass(obj, GMPModel):
+        plugin = Plugin(
+            model_class=obj,
+            workload=_workload_of(obj, file, name),
+            config=_config_of(obj, file, name),
+            name=vars(obj).get("mutation_name") or name,
+        )
+    elif isinstance(obj, Mutation):
+        plugin = Plugin(
+            model_class=obj.model,
+            workload=_workload_of(obj.model, file, name),
+            config={**(_config_of(obj.model, file, name) or {}), **obj.config} or None,
+            name=obj.name,
+        )
+    elif isinstance(obj, Workload):
+        if obj.name in WORKLOADS:
+            raise PluginError(
+                f"--model: {file}:{name} is named {obj.name!r}, which is a shipped workload's "
+                "name: give it a name of its own"
+            )
+        plugin = Plugin(workload=obj, name=obj.name)
+    else:
+        raise PluginError(
+            f"--model: {file}:{name} is a {type(obj).__name__}, not a GMPModel subclass, "
+            "a Mutation or a Workload"
+        )
+    if plugin.model_class is not None and plugin.name in MUTATIONS:
+        raise PluginError(
+            f"--model: {file}:{name} is named {plugin.name!r}, which is a registered "
+            "mutation's name: give it a mutation_name of its own"
+        )
+    plugin.file = str(path.resolve())
+    plugin.object = name
+    plugin.sha256 = file_hash(path)
+    return plugin
+
+
+def _load_object(path: Path, name: str, file: str) -> object:
+    mod_name = f"gmpcheck_plugin_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]}"
     try:
         loader_spec = importlib.util.spec_from_file_location(mod_name, path)
         if loader_spec is None or loader_spec.loader is None:
@@ -62,14 +124,42 @@ def load_plugin(spec: str) -> Plugin:
         raise PluginError(f"--model: {file} failed to load: {type(e).__name__}: {e}") from None
     if not hasattr(module, name):
         raise PluginError(f"--model: {file} does not define {name!r}")
-    obj = getattr(module, name)
-    if isinstance(obj, type) and issubclass(obj, GMPModel):
-        return Plugin(model_class=obj, name=getattr(obj, "mutation_name", "") or name)
-    if isinstance(obj, Mutation):
-        return Plugin(model_class=obj.model, config=dict(obj.config), name=obj.name)
-    if isinstance(obj, Workload):
-        return Plugin(workload=obj, name=obj.name)
-    raise PluginError(
-        f"--model: {file}:{name} is a {type(obj).__name__}, not a GMPModel subclass, "
-        "a Mutation or a Workload"
-    )
+    return getattr(module, name)
+
+
+def _workload_of(klass: type, file: str, name: str) -> Workload | None:
+    w = getattr(klass, "plugin_workload", None)
+    if w is not None and not isinstance(w, Workload):
+        raise PluginError(f"--model: {file}:{name}.plugin_workload is not a Workload")
+    if w is not None and w.name in WORKLOADS:
+        raise PluginError(
+            f"--model: {file}:{name}.plugin_workload is named {w.name!r}, which is a shipped "
+            "workload's name: give it a name of its own"
+        )
+    return w
+
+
+def _config_of(klass: type, file: str, name: str) -> dict | None:
+    c = getattr(klass, "plugin_config", None)
+    if c is not None and not isinstance(c, dict):
+        raise PluginError(f"--model: {file}:{name}.plugin_config is not a dict of Config fields")
+    return dict(c) if c else None
+
+
+def load_recorded(meta: dict) -> Plugin:
+    """The plug-in a trace was written with (#meta.gmpcheck.plugin), loaded
+    again from its file; PluginError if the file is gone or has changed
+    since (its SHA-256 differs)."""
+    file, obj = meta.get("file") or "", meta.get("object") or ""
+    if not Path(file).is_file():
+        raise PluginError(
+            f"the trace was written with plug-in {meta.get('name')!r} from {file}, which is gone"
+        )
+    now = file_hash(file)
+    if now != meta.get("sha256"):
+        raise PluginError(
+            f"the trace was written with plug-in {meta.get('name')!r} from {file}, which has "
+            f"changed since (sha256 {str(meta.get('sha256'))[:12]}…, now {now[:12]}…): "
+            "check it again for a current trace"
+        )
+    return load_plugin(f"{file}:{obj}")

@@ -140,6 +140,8 @@ def summarize(
         "properties": results,
         "exit_code": code,
     }
+    if getattr(model, "plugin", None):
+        summary["plugin"] = model.plugin
     summary["_traces"] = traces  # for the text rendering; not part of --json
     return summary
 
@@ -274,7 +276,14 @@ def render_summary(summary: dict, style: Style) -> list[str]:
     if "cores" not in m:
         model_line = "model     " + ", ".join(f"{k} {v}" for k, v in m.items())
     out.append(model_line)
-    if m.get("mutation"):
+    plugin = summary.get("plugin")
+    if plugin:
+        out.append(
+            f"plug-in   {plugin['name']} ({plugin['file']}:{plugin['object']}, sha256 "
+            f"{plugin['sha256'][:12]})"
+            + (f", workload {plugin['workload']}" if plugin.get("workload") else "")
+        )
+    elif m.get("mutation"):
         out.append(f"mutation  {m['mutation']}")
     depth = "unbounded" if s["depth"] == 0 else str(s["depth"])
     sym = "on" if s["symmetry"] else "off"

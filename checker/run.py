@@ -37,6 +37,7 @@ def run_check(
     fairness: tuple[str, ...] = (),
     kernel: str = "auto",
     exact: bool = False,
+    strict_kernel: bool = False,
 ) -> CheckRun:
     """Explore `model` and check `props`. Liveness is judged on a search
     without symmetry (its properties name G's and its fairness names Ms;
@@ -47,7 +48,7 @@ def run_check(
     `exact` keeps every state rather than its fingerprint."""
     from checker.kernel import select_kernel
 
-    choice = select_kernel(model, props, kernel, long_run=depth == 0)
+    choice = select_kernel(model, props, kernel, long_run=depth == 0, strict=strict_kernel)
     search = _Search(choice.kernel, choice.note, exact)
     live = [p for p in props if p.kind == LIVENESS]
     safety = [p for p in props if p.kind != LIVENESS]

@@ -90,7 +90,9 @@ class Layout:
 
     G_WIDTH = 3
 
-    def __init__(self, cores: int, max_ms: int, max_gs: int, ring: int, semas: int):
+    def __init__(
+        self, cores: int, max_ms: int, max_gs: int, ring: int, semas: int, extra: tuple = ()
+    ):
         self.nP, self.nM, self.nG, self.C, self.nS = cores, max_ms, max_gs, ring, semas
         self.B = ring // 2 + 1  # runqputslow moves ring/2 + 1; a steal at most ring/2
         self.nA = max_ms + 1  # actors: the Ms, then sysmon
@@ -151,6 +153,19 @@ class Layout:
         off += max_ms
         self.sema = off
         off += semas
+        self.base_size = off
+
+        # Fields a variant adds (model/extension.py StateField), after the
+        # model's own: one byte for a sched field, one per G, P or M else.
+        self.extra_fields = tuple(extra)
+        self.extra: dict[str, int | list[int]] = {}
+        count = {"sched": 1, "G": max_gs, "P": cores, "M": max_ms}
+        for f in self.extra_fields:
+            if f.scope == "sched":
+                self.extra[f.name] = off
+            else:
+                self.extra[f.name] = list(range(off, off + count[f.scope]))
+            off += count[f.scope]
         self.size = off
 
         # Offsets whose values name a G, a P or an M (for symmetry and checks).
@@ -183,6 +198,9 @@ class Layout:
         s = [0] * self.size
         for off in self.g_ref_offsets + self.p_ref_offsets + self.m_ref_offsets:
             s[off] = NONE
+        for f in self.extra_fields:
+            if f.is_ref:
+                s[self.extra[f.name]] = NONE
         for a in range(self.nA):
             s[self.ret[a]] = 0
         return s

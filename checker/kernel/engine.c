@@ -219,6 +219,7 @@ static void canonical(const uint8_t *restrict t, uint8_t *restrict best) {
     memset(named, 0, sizeof named);
     for (int i = 0; i < NM; i++) named[midle[i]] = 1;
     for (int p = 0; p < NP; p++) named[t[P_BASE + PW * p + 4]] = 1;
+    for (int i = 0; i < NXMREF; i++) named[t[XMREF_OFF[i]]] = 1;
     int unborn[NM], nunborn = 0, born[NM], nborn = 0;
     for (int m = 0; m < NM; m++) {
         if (t[A_BASE + AW * m] == PC_NOT_CREATED && !named[m])
