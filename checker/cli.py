@@ -580,6 +580,11 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
     )
     summary["search"]["kernel"] = run.kernel
     summary["search"]["kernel_note"] = run.kernel_note
+    plugin = getattr(model, "plugin", None)
+    if plugin is not None and plugin.get("kind") == "model":
+        from checker.plugin import label_audit
+
+        summary["plugin_notes"] = label_audit(model)
     summary["result"]["memory"] = report.memory_figures(run)
     if run.live_ex is not None:
         lx = run.live_ex

@@ -163,3 +163,46 @@ def load_recorded(meta: dict) -> Plugin:
             "check it again for a current trace"
         )
     return load_plugin(f"{file}:{obj}")
+
+
+def label_audit(model, limit: int = 300) -> list[str]:
+    """The overrides that change what a step does but keep the label of the
+    step they override (examples/README.md: an override says what it did).
+
+    The plug-in's model and Go's scheduler (its profile, same configuration)
+    are run side by side on the plug-in's first `limit` states: a step of the
+    plug-in whose label Go's step also has, but whose next state differs
+    (in the fields both have), is reported, once per method."""
+    from collections import deque
+    from dataclasses import replace
+
+    from model.factory import build_model
+
+    base = build_model(replace(model.cfg, mutation=""), symmetry=False, workload=model.workload)
+    size = base.L.size
+    seen: set[bytes] = set()
+    todo = deque(model.initial_states())
+    found: dict[str, str] = {}
+    while todo and len(seen) < limit:
+        t = todo.popleft()
+        if t in seen:
+            continue
+        seen.add(t)
+        for a in range(model.L.nA):
+            pc = t[model.L.pc[a]]
+            mine = model.step_method(pc)
+            if mine is None or mine is base.step_method(pc):
+                continue
+            theirs = dict(base.actor_steps(t[:size], a)[0]) if base._dispatch[pc] else {}
+            for label, u in model.actor_steps(t, a)[0]:
+                if label in theirs and theirs[label] != u[:size]:
+                    name = mine.__qualname__
+                    found.setdefault(
+                        name,
+                        f"{name} keeps the label {label!r} of Go's step but does something else: "
+                        "append what the override did (examples/README.md)",
+                    )
+        for _a, _label, u in model.successors(t)[0]:
+            if u not in seen:
+                todo.append(u)
+    return list(found.values())

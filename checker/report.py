@@ -283,6 +283,8 @@ def render_summary(summary: dict, style: Style) -> list[str]:
             f"{plugin['sha256'][:12]})"
             + (f", workload {plugin['workload']}" if plugin.get("workload") else "")
         )
+        for note in summary.get("plugin_notes") or ():
+            out.append(style.yellow(f"note      {note}"))
     elif m.get("mutation"):
         out.append(f"mutation  {m['mutation']}")
     depth = "unbounded" if s["depth"] == 0 else str(s["depth"])

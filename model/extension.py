@@ -55,7 +55,7 @@ class StateField:
     name: str
     scope: str = "sched"
     kind: str = "count"
-    limit: int = 255
+    limit: int = 254
     doc: str = ""
 
     def check(self) -> None:
