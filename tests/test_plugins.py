@@ -249,7 +249,7 @@ def test_the_symmetric_search_finds_exactly_the_orbits_with_plug_in_fields(name)
     # the fields are set along the way
     L = plain.L
     assert any(s[L.extra["last_g"]] != NONE for s in ex_plain.states)
-    assert any(s[L.extra["last_idle_p"]] != NONE for s in ex_plain.states)
+    assert any(s[L.extra["wakeups"]] for s in ex_plain.states)
 
 
 @pytest.fixture(scope="module")
