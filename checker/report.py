@@ -276,6 +276,8 @@ def render_summary(summary: dict, style: Style) -> list[str]:
     if "cores" not in m:
         model_line = "model     " + ", ".join(f"{k} {v}" for k, v in m.items())
     out.append(model_line)
+    if m.get("mutation"):
+        out.append(f"mutation  {m['mutation']}")
     plugin = summary.get("plugin")
     if plugin:
         out.append(
@@ -285,8 +287,6 @@ def render_summary(summary: dict, style: Style) -> list[str]:
         )
         for note in summary.get("plugin_notes") or ():
             out.append(style.yellow(f"note      {note}"))
-    elif m.get("mutation"):
-        out.append(f"mutation  {m['mutation']}")
     depth = "unbounded" if s["depth"] == 0 else str(s["depth"])
     sym = "on" if s["symmetry"] else "off"
     out.append(f"search    depth {depth}, symmetry {sym}, workers {s['workers']}")
