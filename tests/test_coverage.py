@@ -157,3 +157,17 @@ def test_a_step_declared_unreachable_is_not_asked_for(monkeypatch):
     assert "M RUNQPUTBATCH" not in {r.step.name for r in coverage.missing(table)}
     text = "\n".join(coverage.render(table))
     assert "unreachable by design: M RUNQPUTBATCH: only a mutation goes there" in text
+
+
+def test_hitting_the_thread_bound_is_reported_not_silently_cut(tmp_path):
+    args = ["--cores", "1", "--workload", "syscall-heavy", "--max-ms", "1", "--depth", "10"]
+    code, out, err = run_cli(*args, "--property", "no-lost-g", "--quiet", cwd=tmp_path)
+    assert code == 0, err
+    line = next(x for x in out.splitlines() if x.startswith("bounds"))
+    assert "the thread bound (--max-ms 1) at startm" in line
+    code, out, _ = run_cli(*args, "--property", "no-lost-g", "--quiet", "--json", cwd=tmp_path)
+    result = json.loads(out)["result"]
+    assert result["truncated_states"] > 0 and result["bounds_hit"]["threads"] > 0
+    # with the threads the workload can use, nothing is cut
+    code, out, _ = run_cli(*args[:4], "--depth", "10", "--quiet", "--json", cwd=tmp_path)
+    assert json.loads(out)["result"]["bounds_hit"] == {}
