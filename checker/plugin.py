@@ -177,8 +177,11 @@ def label_audit(model, limit: int = 300) -> list[str]:
     from dataclasses import replace
 
     from model.factory import build_model
+    from model.go126 import Go126Model
 
-    base = build_model(replace(model.cfg, mutation=""), symmetry=False, workload=model.workload)
+    profile = "go1.26" if isinstance(model, Go126Model) else model.cfg.profile
+    cfg = replace(model.cfg, mutation="", profile=profile)
+    base = build_model(cfg, symmetry=False, workload=model.workload)
     size = base.L.size
     seen: set[bytes] = set()
     todo = deque(model.initial_states())
