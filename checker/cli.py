@@ -18,11 +18,13 @@ from checker.gotool import GoToolError
 from checker.gotrace import TraceFormatError
 from checker.graph import GRAPH_MAX_STATES, GraphError, graph_format, write_graph
 from checker.itf import TraceFileError, read_trace, require_current_model
+from checker.kernel import KernelUnavailable
 from checker.plugin import PluginError, load_plugin
 from checker.progress import Phases
 from checker.render import Style, page_lines, print_lines, render_trace, use_color
 from checker.run import run_check
 from checker.smt.cli import EngineUsageError
+from checker.smt.relation import RelationUnsupported
 from model.config import (
     DEFAULT_PROFILE,
     GO_SCHEDTICK_PERIOD,
@@ -31,7 +33,7 @@ from model.config import (
     Config,
     ConfigError,
 )
-from model.workloads import WorkloadError
+from model.workloads import DEFAULT_WORKLOAD, WorkloadError
 
 EXIT_CODES = """exit codes:
   0   no checked property is violated and the run did what it was asked: a
@@ -106,7 +108,7 @@ def _int(name: str, lo: int):
 def _add_model_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("the model")
     g.add_argument("--cores", type=_int("--cores", 1), default=4, help="GOMAXPROCS: Ps (4)")
-    g.add_argument("--workload", default="mixed", help="the goroutines' programs (mixed)")
+    g.add_argument("--workload", default=None, help="the goroutines' programs (mixed)")
     g.add_argument("--mutation", default="", help="a registered mutation (see `list`)")
     g.add_argument("--model", default="", metavar="FILE:NAME", help="a plug-in variant")
     g.add_argument("--max-ms", type=_int("--max-ms", 1), default=0, help="Ms (cores + 2)")
@@ -201,6 +203,12 @@ def build_parser() -> Parser:
         action="store_true",
         help="exit 4 when any verdict is INCONCLUSIVE (by default a verdict a --depth bound "
         "leaves open is printed with its reason and the run exits 0)",
+    )
+    s.add_argument(
+        "--coverage",
+        action="store_true",
+        help="print, for every step of the model (actor, program counter, @step method), "
+        "from how many states it was taken, and the steps never taken",
     )
     s.add_argument(
         "--fairness",
@@ -331,6 +339,12 @@ def build_parser() -> Parser:
     )
     gt.add_argument("--json", action="store_true", help="print the results as JSON")
     gt.add_argument("--quiet", action="store_true", help="no per-cell progress on stderr")
+    gt.add_argument(
+        "--coverage",
+        action="store_true",
+        help="print every step of Go's scheduler with the states and cells that reached it; "
+        "fail when a step is reached by no cell (always checked on the whole matrix)",
+    )
 
     b = sub.add_parser("bench", help="measure the canonical run (see README)")
     b.add_argument("--runs", type=_int("--runs", 1), default=3, help="runs per figure; medians (3)")
@@ -535,6 +549,8 @@ def main(argv: list[str] | None = None) -> int:
         ConfigError,
         WorkloadError,
         PluginError,
+        KernelUnavailable,
+        RelationUnsupported,
         TraceFileError,
         GraphError,
         EngineUsageError,
@@ -603,7 +619,7 @@ def config_from_args(args: argparse.Namespace, **extra) -> tuple[Config, dict]:
         period=args.period,
         steal_tries=args.steal_tries,
         async_preempt=not args.no_async_preempt,
-        workload=args.workload,
+        workload=args.workload or DEFAULT_WORKLOAD,
         mutation=args.mutation,
         steps=getattr(args, "steps", "fine"),
         profile=getattr(args, "profile", DEFAULT_PROFILE),
@@ -612,9 +628,23 @@ def config_from_args(args: argparse.Namespace, **extra) -> tuple[Config, dict]:
     if plugin is not None:
         if args.mutation:
             raise UsageError("--model and --mutation cannot be used together")
+        if plugin.workload is not None:
+            if args.workload:
+                raise UsageError(
+                    f"--model {args.model} brings its own workload ({plugin.workload.name}): "
+                    "--workload cannot be given with it"
+                )
+            cfg = replace(cfg, workload=plugin.workload.name)
         if plugin.config:
-            cfg = replace(cfg, **plugin.config)
-        kw = {"model_class": plugin.model_class, "workload": plugin.workload}
+            try:
+                cfg = replace(cfg, **plugin.config)
+            except TypeError as e:
+                raise UsageError(f"--model {args.model}: its configuration: {e}") from None
+        kw = {
+            "model_class": plugin.model_class,
+            "workload": plugin.workload,
+            "plugin": plugin.describe(),
+        }
     return cfg, kw
 
 
@@ -750,6 +780,7 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
             phase=progress.phase,
             kernel=args.kernel,
             exact=args.exact or bool(args.graph),
+            strict_kernel=getattr(model, "plugin", None) is not None,
         )
     finally:
         progress.done()
@@ -778,6 +809,11 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
     )
     summary["search"]["kernel"] = run.kernel
     summary["search"]["kernel_note"] = run.kernel_note
+    plugin = getattr(model, "plugin", None)
+    if plugin is not None and plugin.get("kind") == "model":
+        from checker.plugin import label_audit
+
+        summary["plugin_notes"] = label_audit(model)
     summary["result"]["memory"] = report.memory_figures(run)
     summary["result"]["total_s"] = round(time.monotonic() - started, 3)
     if run.live_ex is not None:
@@ -800,6 +836,12 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
     unwritten += [graph_error] if graph_error else []
     if unwritten and summary["exit_code"] == report.EXIT_OK:
         summary["exit_code"] = report.EXIT_USAGE  # the run's verdicts stand; a file is missing
+    table = None
+    if getattr(args, "coverage", False):
+        from checker import coverage
+
+        table = coverage.rows(model, coverage.by_kind(model, ex.coverage))
+        summary["coverage"] = coverage.as_json(table)
     if args.json:
         if args.engine == "explicit":  # with both, the two summaries are printed together
             print(json.dumps({k: v for k, v in summary.items() if k != "_traces"}, indent=2))
@@ -811,6 +853,10 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
                 f"graph     {graph.number_of_nodes():,} states, {graph.number_of_edges():,} "
                 f"edges -> {args.graph}",
             )
+        if table is not None:
+            from checker import coverage
+
+            lines += ["", *coverage.render(table)]
         print_lines(lines)
     for u in unwritten:
         print(f"error: could not write {u}", file=sys.stderr)

@@ -86,6 +86,12 @@ class Exploration:
     fingerprints: bool = False
     kernel: str = "python"
     partitions: int = 0  # a distributed search: how many workers held the states
+    # (actor, pc) -> the states from which the actor took a step at pc
+    # (macro steps' inner states included), summed over the workers.
+    coverage: dict[tuple[int, int], int] = field(default_factory=dict)
+    # (actor, pc) -> the states in which a model bound cut a step of the actor
+    # at pc off (STARTM: the M bound; RUN: the goroutine slots).
+    cuts: dict[tuple[int, int], int] = field(default_factory=dict)
     search: Any = field(default=None, repr=False)  # the compiled search, when one ran
 
     @property
@@ -144,12 +150,25 @@ def _set_model(model: Any, props: list[Property], graph: bool = False) -> None:
     _CANON.clear()
 
 
-def _expand(task: tuple[list[Any], bool, frozenset[str]]) -> list[tuple]:
+def _expand(task: tuple[list[Any], bool, frozenset[str]]) -> tuple[list[tuple], tuple]:
     """For each state: its distinct canonical successors, whether a model
     bound cut a step, whether it is a deadlock, and the violations found
-    (invariants on the state, action properties on its steps)."""
-    states, expand, active = task
+    (invariants on the state, action properties on its steps); and the
+    coverage of the chunk ((actor, pc) -> states that took a step there) and
+    its cuts ((actor, pc) -> states in which a bound cut a step off)."""
     model = _MODEL
+    cover: dict[tuple[int, int], int] = {}
+    cuts: dict[tuple[int, int], int] = {}
+    had = getattr(model, "coverage", None), getattr(model, "cuts", None)
+    model.coverage, model.cuts = cover, cuts
+    try:
+        return _expand_states(model, task), (cover, cuts)
+    finally:
+        model.coverage, model.cuts = had
+
+
+def _expand_states(model: Any, task: tuple[list[Any], bool, frozenset[str]]) -> list[tuple]:
+    states, expand, active = task
     invariants = [p for p in _PROPS if p.kind == INVARIANT and p.id in active]
     actions = [p for p in _PROPS if p.kind == ACTION and p.id in active]
     check_deadlock = "deadlock" in active
@@ -249,7 +268,13 @@ def explore(
         while frontier:
             expand = depth == 0 or d < depth
             new_frontier: list[int] = []
-            for idx_chunk, results in _run_level(pool, workers, ex, frontier, expand, active):
+            for idx_chunk, (results, (cover, cuts)) in _run_level(
+                pool, workers, ex, frontier, expand, active
+            ):
+                for key, n in cover.items():
+                    ex.coverage[key] = ex.coverage.get(key, 0) + n
+                for key, n in cuts.items():
+                    ex.cuts[key] = ex.cuts.get(key, 0) + n
                 for idx, (succs, truncated, dead, found, groups, *extra) in zip(
                     idx_chunk, results, strict=True
                 ):

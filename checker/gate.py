@@ -92,6 +92,10 @@ class CellResult:
     excerpt: list[str] = field(default_factory=list)
     location: tuple[str, int] | None = None
     failed_property: str = ""
+    # Go's scheduler (no mutation): the steps the cell took, (actor kind, pc
+    # name) -> states, and the profile they belong to.
+    coverage: dict[tuple[str, str], int] | None = None
+    profile: str = ""
 
 
 def matrix() -> list[Cell]:
@@ -148,6 +152,41 @@ def matrix() -> list[Cell]:
             "liveness/go1.26/syscall-heavy/c1",
             "liveness",
             {"cores": 1, "workload": "syscall-heavy", "profile": "go1.26", "depth": 0, **MACRO},
+            {"*": "pass"},
+        )
+    )
+    # The paths the cells above do not reach (the coverage check below): the
+    # ring overflowing into the global queue and global batches of two (a
+    # ring of 4), a spinning M's re-check finding work on another P (fine
+    # steps, 34 deep), handoffp idling the P under the lock in Go 1.26.
+    for profile in COVERAGE_PROFILES:
+        on = {} if profile == "go1.25" else {"profile": profile}
+        tag = "" if profile == "go1.25" else "go1.26/"
+        rings = (2, 4) if profile == "go1.25" else (4,)
+        for ring in rings:
+            cells.append(
+                Cell(
+                    f"liveness/{tag}spawn-overflow/c1" + ("" if ring == 2 else f"/ring{ring}"),
+                    "liveness",
+                    {"cores": 1, "workload": "spawn-overflow", "ring": ring, **on, "depth": 0,
+                     **MACRO},
+                    {"*": "pass"},
+                )
+            )  # fmt: skip
+        cells.append(
+            Cell(
+                f"safety/{tag}spawn-burst/c2/d34",
+                "safety",
+                {"cores": 2, "workload": "spawn-burst", **on, "depth": 34},
+                {"*": "pass"},
+                props=SAFETY_IDS,
+            )
+        )
+    cells.append(
+        Cell(
+            "liveness/go1.26/syscall-heavy/c2",
+            "liveness",
+            {"cores": 2, "workload": "syscall-heavy", "profile": "go1.26", "depth": 0, **MACRO},
             {"*": "pass"},
         )
     )
@@ -247,6 +286,9 @@ SAFETY_IDS = (
     "status-transitions",
     "no-checkdead",
     "work-conservation",
+    "m-accounting",
+    "spinning-policy",
+    "queue-bounds",
     "deadlock",
 )
 # The exhaustive liveness configurations (macro steps, period 2), each small
@@ -361,6 +403,11 @@ def _explicit_summary(model: Any, props: list, depth: int, res: CellResult):
     run = run_check(model, props, depth=depth)
     ex = run.ex
     res.counts = {"states": len(ex.states), "transitions": ex.transitions}
+    if not model.cfg.mutation:
+        from checker.coverage import by_kind
+
+        res.coverage = by_kind(model, ex.coverage)
+        res.profile = model.cfg.profile
     if run.live_ex is not None and run.live_ex is not ex:
         res.counts["liveness_states"] = len(run.live_ex.states)
         res.counts["liveness_edges"] = len(run.live_ex.edge_src)
@@ -439,6 +486,42 @@ def _judge(res: CellResult) -> None:
         res.exit_code = EXIT_LIVENESS
     else:
         res.exit_code = EXIT_SAFETY
+
+
+# ---- coverage: every step of Go's scheduler, reached by some cell -----------------
+
+COVERAGE_PROFILES = ("go1.25", "go1.26")
+
+
+def coverage_tables(results: list[CellResult]) -> dict[str, list]:
+    """Per profile that some cell of the run checked: every step of Go's
+    scheduler (checker/coverage.py), the states summed over the cells of
+    Go's scheduler (mutations excluded: they change the steps) and how many
+    cells took it."""
+    from checker.coverage import Row, step_catalogue
+    from model.config import Config
+    from model.factory import build_model
+
+    out: dict[str, list] = {}
+    for profile in COVERAGE_PROFILES:
+        mine = [r for r in results if r.coverage is not None and r.profile == profile]
+        if not mine:
+            continue
+        model = build_model(Config(cores=2, profile=profile))
+        table = []
+        for step in step_catalogue(model):
+            hits = [r.coverage.get(step.key, 0) for r in mine]
+            table.append(Row(step, sum(hits), sum(1 for h in hits if h)))
+        out[profile] = table
+    return out
+
+
+def coverage_gaps(tables: dict[str, list]) -> list[str]:
+    """The steps no cell reached (and not declared unreachable), as
+    "profile: actor PC"."""
+    from checker.coverage import missing
+
+    return [f"{p}: {r.step.name}" for p, table in tables.items() for r in missing(table)]
 
 
 # ---- the manifest ------------------------------------------------------------------
@@ -601,9 +684,16 @@ def cmd_gate(args) -> int:
         return _stopped(args, stop, len(cells), time.monotonic() - start)
     elapsed = time.monotonic() - start
     diff = [] if args.update_manifest else manifest_diff(results, manifest)
+    # The whole matrix must reach every step of Go's scheduler; a part of it
+    # (--quick, --cell) is held to that only when --coverage asks.
+    whole = not args.quick and not args.cell
+    tables = coverage_tables(results)
+    gaps = coverage_gaps(tables) if whole or getattr(args, "coverage", False) else []
     if args.update_manifest:
         write_manifest(path, results, keep=manifest)
     codes = {r.exit_code for r in results if not r.ok}
+    if gaps:
+        codes.add(EXIT_INCONCLUSIVE)  # the matrix does not check those steps at all
     code = EXIT_OK
     for c in (EXIT_SAFETY, EXIT_LIVENESS, EXIT_INCONCLUSIVE):
         if c in codes:
@@ -613,6 +703,16 @@ def cmd_gate(args) -> int:
         if diff:
             code = EXIT_MANIFEST
     lines = _table(results)
+    if getattr(args, "coverage", False):
+        from checker.coverage import render
+
+        for profile, table in tables.items():
+            lines.append("")
+            lines += render(table, title=f"coverage of {profile} (Go's scheduler)", cells=True)
+    if gaps:
+        lines.append("")
+        lines.append(f"coverage: {len(gaps)} steps of Go's scheduler reached by no cell:")
+        lines += [f"  {g}" for g in gaps]
     if diff:
         lines.append("")
         lines.append("manifest mismatch (a model change changed these counts; review them, then")
@@ -624,13 +724,25 @@ def cmd_gate(args) -> int:
         if code == EXIT_OK
         else f"gate: FAIL — {len(bad)} of {len(results)} cells wrong"
         + (f", {len(diff)} counts differ from the manifest" if diff else "")
+        + (f", {len(gaps)} steps reached by no cell" if gaps else "")
     )
+    if code == EXIT_OK and tables and (whole or getattr(args, "coverage", False)):
+        verdict += ", every step of Go's scheduler reached"
     if args.update_manifest:
         verdict += f" (manifest written to {path})"
     lines.append("")
     lines.append(verdict)
     if args.json:
-        print(json.dumps(_json(results, diff, code), indent=1))
+        doc = _json(results, diff, code)
+        if getattr(args, "coverage", False):
+            from checker.coverage import as_json
+
+            doc["coverage"] = {
+                p: [dict(row, cells=r.cells) for row, r in zip(as_json(t), t, strict=True)]
+                for p, t in tables.items()
+            }
+        doc["coverage_gaps"] = gaps
+        print(json.dumps(doc, indent=1))
     else:
         print("\n".join(lines))
         if not args.quiet:

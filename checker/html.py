@@ -56,6 +56,7 @@ def page_data(doc: dict, source: str = "", step: int | None = None) -> dict:
                 "message",
                 "depth",
                 "seed",
+                "plugin",
             )
         },
         "vars": vars_,

@@ -89,6 +89,8 @@ def trace_document(model: Any, steps: list[Step], meta: dict, loop: int | None =
                 "model_hash": model.model_hash(),
                 "config": model.describe(),
                 **meta,
+                # A plug-in's name, file and the file's SHA-256 (checker/plugin.py).
+                **({"plugin": model.plugin} if getattr(model, "plugin", None) else {}),
             },
         },
         "vars": vars_,
@@ -209,4 +211,29 @@ def require_current_model(doc: dict, path: str | Path) -> None:
             f"{path}: written by another version of the model (model hash {g['model_hash']}, "
             f"this gmpcheck has {MODEL_HASH}); re-run the check for a current trace, "
             "or pass --allow-stale to view it anyway"
+        )
+    require_current_plugin(doc, path)
+
+
+def require_current_plugin(doc: dict, path: str | Path) -> None:
+    """TraceFileError if the trace was written with a plug-in whose file is
+    gone or has changed since (its SHA-256 is recorded in the trace)."""
+    plugin = doc["#meta"]["gmpcheck"].get("plugin")
+    if not isinstance(plugin, dict):
+        return
+    from checker.plugin import file_hash
+
+    file = str(plugin.get("file") or "")
+    name = plugin.get("name")
+    if not Path(file).is_file():
+        raise TraceFileError(
+            f"{path}: written with plug-in {name!r} from {file}, which is gone; pass "
+            "--allow-stale to view it anyway"
+        )
+    now = file_hash(file)
+    if now != plugin.get("sha256"):
+        raise TraceFileError(
+            f"{path}: written with plug-in {name!r} from {file}, which has changed since "
+            f"(sha256 {str(plugin.get('sha256'))[:12]}…, now {now[:12]}…); re-run the check "
+            "for a current trace, or pass --allow-stale to view it anyway"
         )

@@ -114,7 +114,15 @@ def check_property(
     fair = fairness_mask(model, assumptions)
     best: tuple[int, int, str, Lasso] | None = None
     for instance, stuck in prop.stuck(model):
-        lasso = find_lasso(ex, stuck, fair)
+        try:
+            lasso = find_lasso(ex, stuck, fair)
+        except TraceError as e:
+            base.verdict = "inconclusive"
+            base.reason = (
+                f"{instance}: a fair component was found among the explored states, but no "
+                f"cycle through it could be built: {e}"
+            )
+            return base
         if lasso is None:
             continue
         entry = lasso.cycle[0]
@@ -130,8 +138,18 @@ def check_property(
             )
         return base
     _, _, instance, lasso = best
+    try:
+        steps, loop, loop_action = concretize(model, ex, lasso, prop, instance, fair)
+    except TraceError as e:
+        # A fair component is there, but no lasso through it passed the
+        # re-check: say so, never claim a counterexample that was not run.
+        base.verdict, base.instance, base.lasso = "inconclusive", instance, lasso
+        base.reason = (
+            f"a fair cycle of {instance} was found among the explored states, but its lasso "
+            f"could not be re-executed and checked step by step: {e}"
+        )
+        return base
     base.verdict, base.instance, base.lasso = "fail", instance, lasso
-    steps, loop, loop_action = concretize(model, ex, lasso, prop, instance, fair)
     base.steps, base.loop, base.loop_action = steps, loop, loop_action
     what = {
         "progress": "some G is runnable and no G ever runs again",
@@ -360,56 +378,111 @@ def fair_cycle(g: StateGraph, comp: np.ndarray, entry: int, weak: int, strong: i
 def concretize(
     model: Any, ex: Exploration, lasso: Lasso, prop: Property, instance: str, fair: tuple[int, int]
 ) -> tuple[list[Step], int, str]:
-    """Re-execute the lasso through the model: the prefix, then the cycle as
-    many times as it takes for the concrete state to come back to itself.
-    Checks that every cycle state is stuck and the concrete cycle is fair."""
+    """Re-execute the lasso through the model: the prefix, then the cycle.
+
+    The graph merges the steps between two states into one edge that counts
+    for all their fairness groups, and a state may be left by several
+    self-loops (steps that come back to it, by different actors). A cycle
+    of states is therefore not yet a run: on each edge one concrete step is
+    taken, the one that adds a group the cycle still needs (every weak group
+    enabled all along it, every strong group enabled somewhere on it), and
+    at each state every self-loop that adds such a group is taken too; the
+    cycle goes round again while that adds groups. Then every cycle state
+    is checked stuck and the concrete cycle fair, again, on the model's own
+    successors. TraceError says in words why a lasso could not be built."""
     prefix = rebuild_path(model, ex.keys(lasso.prefix), ex.key_of)
     loop = len(prefix) - 1
     stuck = dict(prop.stuck(model))[instance]
     from specs.liveness import atoms
 
+    state_groups = getattr(model, "state_groups", lambda _t: 0)
+
+    def enabled(t: Any) -> int:
+        en = state_groups(t)
+        for actor, label, _ in model.successors(t)[0]:
+            en |= edge_groups_of(model, actor, label)
+        return en
+
+    weak, strong = fair
     if lasso.stutter:
         last = prefix[-1].state
-        en = getattr(model, "state_groups", lambda _t: 0)(last)
-        for actor, label, _ in model.successors(last)[0]:
-            en |= edge_groups_of(model, actor, label)
-        if en & (fair[0] | fair[1]) or not stuck(atoms(model, last)):
+        en = enabled(last)
+        if en & (weak | strong) or not stuck(atoms(model, last)):
             raise TraceError("a stutter state that is not stuck or has a fair step")
         left = group_names(model, en)
         return prefix, loop, "(stutters: " + (", ".join(left) or "nothing") + " never steps)"
     start = prefix[-1].state
-    steps = list(prefix)
-    cur = start
     ring = ex.keys(lasso.cycle[1:] + [lasso.cycle[0]])
-    back_label = ""
+
+    # The concrete states of the cycle, by following it once with any step.
+    states = [start]
+    cur = start
     for _ in range(48):
         for want in ring:
-            succ, _ = model.successors(cur)
-            for actor, label, u in succ:
-                if ex.key_of(model.canonical(u)) == want:
-                    steps.append(Step(actor, label, u))
-                    cur = u
-                    break
-            else:
-                raise TraceError("the cycle could not be re-executed")
+            nxt = next(
+                (
+                    u
+                    for _a, _l, u in model.successors(cur)[0]
+                    if ex.key_of(model.canonical(u)) == want
+                ),
+                None,
+            )
+            if nxt is None:
+                raise TraceError(
+                    "the cycle could not be re-executed: a step of it is not a step of the model"
+                )
+            cur = nxt
+            states.append(cur)
         if cur == start:
-            back = steps.pop()  # the step back to the loop's first state
-            back_label = back.label
-            cycle_steps = steps[loop + 1 :] + [back]
             break
     else:
         raise TraceError("the cycle does not return to its concrete start")
+    states.pop()  # back at start
+    always, sometimes = weak, 0
+    for t in states:
+        en = enabled(t)
+        always &= en
+        sometimes |= en
+    needed = always | (sometimes & strong)
+
+    # Round the cycle, choosing the steps that add the groups still needed.
+    steps = list(prefix)
+    taken = 0
+    for _ in range(2 + bin(needed).count("1")):
+        cur, before = start, taken
+        for i, want in enumerate(ring * (len(states) // len(ring))):
+            succ = model.successors(cur)[0]
+            for actor, label, u in succ:  # self-loops a needed group takes
+                g = edge_groups_of(model, actor, label)
+                if u == cur and g & needed & ~taken:
+                    steps.append(Step(actor, label, u))
+                    taken |= g
+            match = [
+                (actor, label, u)
+                for actor, label, u in succ
+                if ex.key_of(model.canonical(u)) == want and u == states[(i + 1) % len(states)]
+            ]
+            if not match:
+                raise TraceError("the cycle could not be re-executed along its states")
+            actor, label, u = max(
+                match,
+                key=lambda x: bin(edge_groups_of(model, x[0], x[1]) & needed & ~taken).count("1"),
+            )
+            steps.append(Step(actor, label, u))
+            taken |= edge_groups_of(model, actor, label)
+            cur = u
+        if not needed & ~taken or taken == before:
+            break
+    back = steps.pop()  # the step back to the loop's first state
+    cycle_steps = steps[loop + 1 :] + [back]
+
     # Check the concrete cycle: stuck all along, and fair.
     cycle_states = [steps[loop].state] + [s.state for s in steps[loop + 1 :]]
     if not all(stuck(atoms(model, s)) for s in cycle_states):
         raise TraceError("a cycle state is not stuck")
-    weak, strong = fair
-    state_groups = getattr(model, "state_groups", lambda _t: 0)
     always, sometimes = weak, 0
-    for s in cycle_states:
-        en = state_groups(s)
-        for actor, label, _ in model.successors(s)[0]:
-            en |= edge_groups_of(model, actor, label)
+    for t in cycle_states:
+        en = enabled(t)
         always &= en
         sometimes |= en
     taken = 0
@@ -417,5 +490,8 @@ def concretize(
         taken |= edge_groups_of(model, st.actor, st.label)
     unfair = (always & ~taken) | (sometimes & strong & ~taken)
     if unfair:
-        raise TraceError(f"the cycle is not fair for {group_names(model, unfair)}")
-    return steps, loop, back_label
+        raise TraceError(
+            f"no concrete cycle through these states takes a step of "
+            f"{', '.join(group_names(model, unfair))}, which is enabled on it"
+        )
+    return steps, loop, back.label

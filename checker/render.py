@@ -191,6 +191,12 @@ def render_trace(
             out.append(f"  {label:<9} {line}")
     if doc.get("loop") is not None:
         out.append(f"lasso: steps {doc['loop']}..{n - 1} repeat forever")
+    plugin = g.get("plugin")
+    if isinstance(plugin, dict):
+        out.append(
+            f"plug-in {plugin.get('name')} ({plugin.get('file')}:{plugin.get('object')}, "
+            f"sha256 {str(plugin.get('sha256'))[:12]})"
+        )
     idxs = list(range(n)) if only_step is None else [only_step]
     if compact and only_step is None and n > head + tail + 1:
         idxs = list(range(head)) + [-1] + list(range(n - tail, n))

@@ -221,14 +221,31 @@ def summarize(
             "stop_reason": ex.stop_reason or stop_reason or None,
             "complete": complete,
             "truncated_states": ex.truncated_states,
+            "bounds_hit": bounds_hit(model, ex),
             "elapsed_s": round(ex.elapsed, 3),
             "states_per_s": round(len(ex.states) / elapsed),
         },
         "properties": results,
         "exit_code": code,
     }
+    if getattr(model, "plugin", None):
+        summary["plugin"] = model.plugin
     summary["_traces"] = traces  # for the text rendering; not part of --json
     return summary
+
+
+def bounds_hit(model: Any, ex: Exploration) -> dict[str, int]:
+    """Which bound cut steps off, and how often (a state and an actor each):
+    "threads" (the M bound, --max-ms: startm found no thread slot),
+    "goroutine slots" (newproc found no dead G to reuse), else the program
+    counter of the step."""
+    out: dict[str, int] = {}
+    name_of = getattr(model, "pc_name", None)
+    for (_a, pc), n in sorted((getattr(ex, "cuts", None) or {}).items()):
+        name = name_of(pc) if name_of else str(pc)
+        what = {"STARTM": "threads", "RUN": "goroutine slots"}.get(name, name)
+        out[what] = out.get(what, 0) + n
+    return out
 
 
 def safety_counterexample(
@@ -383,6 +400,15 @@ def render_summary(summary: dict, style: Style) -> list[str]:
     out.append(model_line)
     if m.get("mutation"):
         out.append(f"mutation  {m['mutation']}")
+    plugin = summary.get("plugin")
+    if plugin:
+        out.append(
+            f"plug-in   {plugin['name']} ({plugin['file']}:{plugin['object']}, sha256 "
+            f"{plugin['sha256'][:12]})"
+            + (f", workload {plugin['workload']}" if plugin.get("workload") else "")
+        )
+        for note in summary.get("plugin_notes") or ():
+            out.append(style.yellow(f"note      {note}"))
     depth = "unbounded" if s["depth"] == 0 else str(s["depth"])
     sym = "on" if s["symmetry"] else "off"
     out.append(f"search    depth {depth}, symmetry {sym}, workers {s['workers']}")
@@ -393,10 +419,16 @@ def render_summary(summary: dict, style: Style) -> list[str]:
         f"depth reached {r['depth_reached']} ({STOP_TEXT.get(r['stopped'], r['stopped'])})"
     )
     if r["truncated_states"]:
+        hit = r.get("bounds_hit") or {}
+        names = {
+            "threads": f"the thread bound (--max-ms {m.get('max_ms')}) at startm",
+            "goroutine slots": "the goroutine slots at newproc",
+        }
+        which = ", ".join(f"{names.get(k, k)} {v:,} times" for k, v in hit.items())
         out.append(
             style.yellow(
                 f"bounds    {r['truncated_states']:,} states had a step cut off by the "
-                "model's bounds (--max-ms, the workload's goroutine slots)"
+                "model's bounds" + (f": {which}" if which else " (--max-ms, the goroutine slots)")
             )
         )
     lg = r.get("liveness_graph")

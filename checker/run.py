@@ -40,6 +40,7 @@ def run_check(
     phase: Callable[[str, int, int | None], None] | None = None,
     kernel: str = "auto",
     exact: bool = False,
+    strict_kernel: bool = False,
 ) -> CheckRun:
     """Explore `model` and check `props`. Liveness is judged on a search
     without symmetry (its properties name G's and its fairness names Ms;
@@ -54,7 +55,7 @@ def run_check(
 
     say = phase or (lambda name, done, total: None)
     say("building the kernel", 0, None)
-    choice = select_kernel(model, props, kernel, long_run=depth == 0)
+    choice = select_kernel(model, props, kernel, long_run=depth == 0, strict=strict_kernel)
     search = _Search(choice.kernel, choice.note, exact)
     live = [p for p in props if p.kind == LIVENESS]
     safety = [p for p in props if p.kind != LIVENESS]

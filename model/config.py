@@ -14,6 +14,8 @@ GO_STEAL_TRIES = 4
 # call, the default) and Go 1.26+ (no _Psyscall: model/go126.py).
 PROFILES = ("go1.25", "go1.26")
 DEFAULT_PROFILE = "go1.25"
+# The local run queue sizes the model represents as Go behaves (Go: 256).
+RINGS = (2, 4, 8, 16)
 
 
 # One byte per actor in a state, sysmon included (model/gmp.py).
@@ -31,9 +33,10 @@ class Config:
     cores          GOMAXPROCS of the model: the number of Ps.
     max_ms         how many Ms (OS threads) may exist; sysmon is extra. A run that
                    would need one more reports a truncated search.
-    ring           capacity of each P's local run queue (Go: 256). Small by
-                   default so that overflow (runqputslow) is reachable; stealing
-                   takes ceil(n/2), overflow moves ring/2 + 1, as in Go.
+    ring           capacity of each P's local run queue (Go: 256): a power of two
+                   from 2 to 16. Small by default so that overflow (runqputslow)
+                   is reachable; stealing takes ceil(n/2), overflow moves
+                   ring/2 + 1, the global batch is at most ring/2, as in Go.
     period         the schedtick period of findRunnable's global-queue check
                    (Go: 61).
     steal_tries    passes of stealWork over all Ps (Go: 4); runnext is stolen
@@ -82,8 +85,15 @@ class Config:
             raise ConfigError(
                 f"--max-ms must be at most {MAX_MS}, the state encoding's limit (got {self.max_ms})"
             )
-        if self.ring < 1 or self.ring > 16:
-            raise ConfigError(f"--ring must be between 1 and 16 (got {self.ring})")
+        if self.ring not in RINGS:
+            # Go's ring is 256 slots indexed modulo their number by free-running
+            # uint32 counters (a power of two); runqputslow moves half of it plus
+            # one, and globrunqgetbatch takes up to half: a ring of 1 would make
+            # the global batch empty, an odd one makes runqgrab's "n > len/2"
+            # consistency check reject a full ring for ever.
+            raise ConfigError(
+                f"--ring must be a power of two from 2 to 16, as Go's 256 is (got {self.ring})"
+            )
         if self.period < 1 or self.period > 250:
             raise ConfigError(f"--period must be between 1 and 250 (got {self.period})")
         if self.steal_tries < 1 or self.steal_tries > 8:

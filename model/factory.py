@@ -16,12 +16,14 @@ def build_model(
     symmetry: bool = True,
     model_class: type[GMPModel] | None = None,
     workload: Workload | None = None,
+    plugin: dict | None = None,
 ) -> GMPModel:
     """The model for `cfg`. `cfg.mutation` names a registered mutation (its
     class and any configuration it sets); `model_class` overrides it with a
     plug-in class. A mutation or plug-in written against GMPModel runs on
     the go1.26 profile by putting its class in front of the profile's (its
-    overrides win; `super()` reaches the profile's steps)."""
+    overrides win; `super()` reaches the profile's steps). `plugin` records
+    where a plug-in came from (checker/plugin.py Plugin.describe)."""
     from model.go126 import Go126Model
     from model.mutations import MUTATIONS
 
@@ -41,7 +43,15 @@ def build_model(
             cfg = replace(cfg, **mut.config)
     if cfg.profile == "go1.26" and not issubclass(klass, Go126Model):
         klass = _on_profile(klass, Go126Model)
-    return klass(cfg, workload=workload, symmetry=symmetry)
+    model = klass(cfg, workload=workload, symmetry=symmetry)
+    if plugin is not None:
+        # Where the variant comes from (checker/plugin.py): the summary, the
+        # traces and the views name it; a class without a mutation_name is
+        # named after the object loaded.
+        model.plugin = dict(plugin)
+        if model_class is not None:
+            model.mutation_name = plugin["name"]
+    return model
 
 
 def _on_profile(klass: type[GMPModel], profile: type[GMPModel]) -> type[GMPModel]:

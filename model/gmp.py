@@ -21,6 +21,7 @@ import re
 from pathlib import Path
 
 from model.config import Config, ConfigError
+from model.extension import PC_RANGE, ExtensionError, StateField, declared, declared_fields
 from model.goroutine import Goroutines
 from model.pcs import PC, PC_NAMES
 from model.schedule import Schedule
@@ -54,6 +55,16 @@ def _model_source_hash() -> str:
 
 
 MODEL_HASH = _model_source_hash()
+# The names the readable view already uses, per scope: a variant's state
+# field may not take one.
+VIEW_KEYS = {
+    "sched": ("runq", "pidle", "midle", "nmspinning", "needspinning", "throw", "sema"),
+    "G": ("id", "status", "at", "preempt"),
+    "P": ("id", "status", "m", "runnext", "runq", "schedtick", "sysmon_sched_age",
+          "sysmon_syscall_age"),
+    "M": ("id", "pc", "p", "nextp", "oldp", "curg", "spinning", "ret", "gp", "inherit", "pp",
+          "spin_arg", "steal_pass", "mask", "batch"),
+}  # fmt: skip
 _STOLE = re.compile(r"stealWork\([^)]*gs=\[")
 
 
@@ -62,6 +73,9 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
 
     name = "gmp"
     mutation_name = ""
+    # Where a plug-in variant comes from (checker/plugin.py): name, file,
+    # object, sha256. None for the package's own models.
+    plugin: dict | None = None
 
     def __init__(self, cfg: Config, workload: Workload | None = None, symmetry: bool = True):
         if workload is None:
@@ -69,18 +83,119 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
         self.cfg = cfg
         self.workload = workload
         self.code = workload.compile()
+        try:
+            extra = self._extensions()
+        except ExtensionError as e:
+            raise ConfigError(f"{type(self).__name__}: {e}") from None
+        running = min(len(self.code.starts), cfg.cores)
+        if cfg.ms < running:
+            raise ConfigError(
+                f"--max-ms {cfg.ms} is below the {running} threads workload {workload.name!r} "
+                f"starts with at --cores {cfg.cores} (one per goroutine running at the start)"
+            )
         self.L = Layout(
             cores=cfg.cores,
             max_ms=cfg.ms,
             max_gs=self.code.max_gs,
             ring=cfg.ring,
             semas=len(self.code.sema_names),
+            extra=extra,
         )
         if self.L.nA > 250:
             raise ConfigError("too many Ms for the state encoding")
+        if self.L.size > 4096:
+            raise ConfigError("the state is too large for the state encoding (fields, slots)")
         self._bind_steps()
+        self._check_steps()
         self.macro = cfg.steps == "macro"
         self.symmetry = Symmetry(self.L) if symmetry else None
+
+    # ---- what a variant adds (model/extension.py) ------------------------------
+
+    def _extensions(self) -> tuple[StateField, ...]:
+        """Read the variant's program counters and state fields, and check
+        them: names, values, no clash with the model's own."""
+        klass = type(self)
+        names = dict(PC_NAMES)
+        own_names = set(PC_NAMES.values())
+        m_pcs = declared(klass, "program_counters")
+        s_pcs = declared(klass, "sysmon_program_counters")
+        for decl in (m_pcs, s_pcs):
+            for name, value in decl.items():
+                if not isinstance(name, str) or not name.isidentifier():
+                    raise ExtensionError(f"program counter name {name!r} is not an identifier")
+                if name in own_names:
+                    raise ExtensionError(
+                        f"program counter {name} is the model's own (model/pcs.py)"
+                    )
+                if type(value) is not int or value not in PC_RANGE:
+                    raise ExtensionError(
+                        f"program counter {name} = {value!r}: a variant's are "
+                        f"{PC_RANGE.start} to {PC_RANGE.stop - 1}"
+                    )
+                if names.get(value, name) != name:
+                    raise ExtensionError(
+                        f"program counters {names[value]} and {name} are both {value}"
+                    )
+                names[value] = name
+        self._pc_names = names
+        self._extra_m_pcs = frozenset(m_pcs.values())
+        self._extra_sysmon_pcs = frozenset(s_pcs.values())
+        fields = declared_fields(klass)
+        taken = {scope: set(keys) for scope, keys in VIEW_KEYS.items()}
+        for f in fields:
+            f.check()
+            if f.name in taken[f.scope]:
+                raise ExtensionError(
+                    f"state field {f.name!r} is already a field of {f.scope} in the model's view"
+                )
+            taken[f.scope].add(f.name)
+        return fields
+
+    def _check_steps(self) -> None:
+        """Every step is at a program counter the model or the variant declares,
+        and every program counter a variant declares has its step."""
+        known = self.m_pcs() | self.sysmon_pcs()
+        for pc, entry in enumerate(self._dispatch):
+            if entry is not None and pc not in known:
+                raise ConfigError(
+                    f"{type(self).__name__}: a @step at program counter {pc}, which is neither "
+                    "the model's (model/pcs.py) nor declared in program_counters"
+                )
+        for pc in self._extra_m_pcs | self._extra_sysmon_pcs:
+            if self._dispatch[pc] is None:
+                raise ConfigError(
+                    f"{type(self).__name__}: program counter {self.pc_name(pc)} has no @step method"
+                )
+
+    def pc_name(self, pc: int) -> str:
+        return self._pc_names.get(pc) or f"PC{pc}"
+
+    def m_pcs(self) -> frozenset[int]:
+        return super().m_pcs() | self._extra_m_pcs
+
+    def sysmon_pcs(self) -> frozenset[int]:
+        return super().sysmon_pcs() | self._extra_sysmon_pcs
+
+    def field(self, name: str) -> int | list[int]:
+        """The offset of a variant's state field (sched), or its offsets per
+        G, P or M (model/extension.py)."""
+        return self.L.extra[name]
+
+    def _extra_view(self, t: bytes | list[int], scope: str, i: int = 0) -> dict:
+        out = {}
+        for f in self.L.extra_fields:
+            if f.scope != scope:
+                continue
+            at = self.L.extra[f.name]
+            v = t[at] if scope == "sched" else t[at[i]]  # type: ignore[index]
+            if f.kind == "flag":
+                out[f.name] = bool(v)
+            elif f.is_ref:
+                out[f.name] = None if v == NONE else v
+            else:
+                out[f.name] = v
+        return out
 
     # ---- the model protocol ---------------------------------------------------
 
@@ -125,7 +240,8 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
 
     def checkdead_run(self, t: bytes) -> int:
         """checkdead's `run = mcount() - nmidle - nmidlelocked - nmsys`: the Ms
-        that exist and are not parked on sched.midle. sysmon (in nmsys) does not
+        that exist less those on sched.midle (an M parked off the idle list,
+        which m-accounting reports, counts as running, as in Go). sysmon (in nmsys) does not
         count, except between retake's incidlelocked(-1) and incidlelocked(1),
         which bracket taking a P and handing it off: without that, the M whose
         P sysmon took could leave its syscall, find no P, park, and make
@@ -133,9 +249,9 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
         L = self.L
         run = 0
         for m in range(L.nM):
-            pc = t[L.pc[m]]
-            if pc != PC.NOT_CREATED and pc != PC.PARKED:
-                run += 1
+            if t[L.pc[m]] != PC.NOT_CREATED:
+                run += 1  # mcount(): the threads created
+        run -= self.nmidle(t)  # the Ms on sched.midle, not those parked
         if t[L.pc[L.SYSMON]] != PC.SYSMON:
             run += 1  # incidlelocked(-1) during retake's hand-off
         return run
@@ -205,6 +321,8 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
         d = self.cfg.as_dict()
         d["workload"] = self.workload.name
         d["mutation"] = self.mutation_name
+        if self.plugin is not None:
+            d["plugin"] = self.plugin["name"]
         return d
 
     def model_hash(self) -> str:
@@ -227,6 +345,8 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
                 pc = t[L.g_pc[g]]
                 entry["at"] = code.describe(pc)
                 entry["preempt"] = bool(t[L.g_preempt[g]])
+            if L.extra_fields:
+                entry.update(self._extra_view(t, "G", g))
             gs.append(entry)
         ps = []
         for p in range(L.nP):
@@ -240,12 +360,13 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
                     "schedtick": t[L.schedtick[p]],
                     "sysmon_sched_age": t[L.sched_age[p]],
                     "sysmon_syscall_age": t[L.sysc_age[p]],
+                    **(self._extra_view(t, "P", p) if L.extra_fields else {}),
                 }
             )
         ms = []
         for m in range(L.nA):
             pc = t[L.pc[m]]
-            entry = {"id": "sysmon" if m == L.SYSMON else m, "pc": PC_NAMES[pc]}
+            entry = {"id": "sysmon" if m == L.SYSMON else m, "pc": self.pc_name(pc)}
             if m != L.SYSMON:
                 entry.update(
                     p=g_(t[L.m_p[m]]),
@@ -255,7 +376,7 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
                     spinning=bool(t[L.spinning[m]]),
                 )
             entry.update(
-                ret=PC_NAMES[t[L.ret[m]]] if t[L.ret[m]] else None,
+                ret=self.pc_name(t[L.ret[m]]) if t[L.ret[m]] else None,
                 gp=g_(t[L.gp[m]]),
                 inherit=bool(t[L.inherit[m]]),
                 pp=g_(t[L.pp[m]]),
@@ -264,6 +385,8 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
                 mask=t[L.mask[m]],
                 batch=q_items(t, L.batch[m], L.B),
             )
+            if L.extra_fields and m != L.SYSMON:
+                entry.update(self._extra_view(t, "M", m))
             ms.append(entry)
         sched = {
             "runq": q_items(t, L.grunq, L.nG),
@@ -273,5 +396,6 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
             "needspinning": t[L.needspinning],
             "throw": THROW_NAMES[t[L.throw]] or None,
             "sema": {n: t[L.sema + i] for i, n in enumerate(code.sema_names)},
+            **(self._extra_view(t, "sched") if L.extra_fields else {}),
         }
         return {"G": gs, "P": ps, "M": ms[: L.nM], "sysmon": ms[L.SYSMON], "sched": sched}

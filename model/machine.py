@@ -21,15 +21,14 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from model.config import Config
-from model.pcs import PC, PC_NAMES
+from model.pcs import PC, PC_NAMES, SYSMON_PCS
 from model.state import (
     G_DEAD,
     G_STATUS_NAMES,
     NONE,
     THROW_BAD_G_STATUS,
-    THROW_QUEUE_OVERFLOW,
     Layout,
-    QueueOverflow,
+    QueueError,
     q_items,
 )
 from model.workloads import Code
@@ -90,6 +89,18 @@ class Machine:
     code: Code
     L: Layout
     macro: bool = False
+    # Coverage, while an engine collects it: (actor, pc) -> the states from
+    # which the actor took at least one step at pc (macro steps' inner
+    # states included). None: not collected.
+    coverage: dict[tuple[int, int], int] | None = None
+    # Likewise the states in which a bound of the configuration cut a step of
+    # actor a at pc off (pc STARTM: the M bound; RUN: the goroutine slots).
+    cuts: dict[tuple[int, int], int] | None = None
+
+    # Steps a configuration of Go's scheduler cannot take, with the reason:
+    # (actor kind "M" or "sysmon", pc name) -> why. The gate's coverage check
+    # (checker/coverage.py) does not ask any cell to reach them.
+    unreachable_steps: dict[tuple[str, str], str] = {}
 
     def _bind_steps(self) -> None:
         step_names: dict[int, str] = {}
@@ -102,6 +113,7 @@ class Machine:
                 pc = getattr(attr, "choices_pc", None)
                 if pc is not None:
                     choice_names[int(pc)] = name
+        self._step_names = step_names
         self._dispatch: list[tuple[Callable, Callable | None] | None] = [None] * 256
         for pc, name in step_names.items():
             chooser = getattr(self, choice_names[pc]) if pc in choice_names else None
@@ -122,9 +134,16 @@ class Machine:
         L = self.L
         if t[L.throw]:
             return out, False  # the runtime threw: the process is gone
+        cover, cuts = self.coverage, self.cuts
         for a in range(L.nA):
             steps, cut = self.actor_steps(t, a)
             truncated |= cut
+            if cover is not None and steps:
+                key = (a, t[L.pc[a]])
+                cover[key] = cover.get(key, 0) + 1
+            if cuts is not None and cut:
+                key = (a, t[L.pc[a]])
+                cuts[key] = cuts.get(key, 0) + 1
             if not self.macro:
                 out += [(a, label, u) for label, u in steps]
                 continue
@@ -143,6 +162,12 @@ class Machine:
                     raise RuntimeError(f"actor {a} ran {n} steps without reaching a boundary")
                 more, cut = self.actor_steps(u, a)
                 truncated |= cut
+                if cover is not None and more:
+                    key = (a, u[L.pc[a]])
+                    cover[key] = cover.get(key, 0) + 1
+                if cuts is not None and cut:
+                    key = (a, u[L.pc[a]])
+                    cuts[key] = cuts.get(key, 0) + 1
                 stack += [(f"{label}; {lb}", v, n + 1) for lb, v in reversed(more)]
             out += [(a, label, u) for u, label in done.items()]
         return out, truncated
@@ -160,14 +185,41 @@ class Machine:
             s = list(t)
             try:
                 label = fn(s, a, c)
-            except QueueOverflow:
+            except QueueError as e:
                 s = list(t)
-                label = self.overflow_throw(s, a, t[self.L.pc[a]])
+                label = self.queue_throw(s, a, t[self.L.pc[a]], e)
             if label is TRUNCATED:
                 truncated = True
                 continue
             out.append((label, bytes(s)))
         return out, truncated
+
+    # ---- the step catalogue (coverage, traces, the symbolic engine) ---------
+
+    def pc_name(self, pc: int) -> str:
+        return PC_NAMES.get(pc) or f"PC{pc}"
+
+    def sysmon_pcs(self) -> frozenset[int]:
+        """The program counters sysmon runs: its loop, and the procedures it calls."""
+        return frozenset(int(p) for p in SYSMON_PCS)
+
+    def m_pcs(self) -> frozenset[int]:
+        """The program counters an M may be at."""
+        return frozenset(int(p) for p in PC if p != PC.SYSMON)
+
+    def step_actors(self, pc: int) -> tuple[str, ...]:
+        """Which kinds of actor run the step at pc: "M", "sysmon" or both."""
+        kinds = []
+        if pc in self.m_pcs():
+            kinds.append("M")
+        if pc in self.sysmon_pcs():
+            kinds.append("sysmon")
+        return tuple(kinds)
+
+    def step_method(self, pc: int) -> Callable | None:
+        """The @step method registered for pc (the override that runs), or None."""
+        name = getattr(self, "_step_names", {}).get(pc)
+        return None if name is None else getattr(type(self), name)
 
     # ---- helpers ---------------------------------------------------------
 
@@ -193,11 +245,11 @@ class Machine:
         s[self.L.throw] = code
         s[self.L.pc[a]] = PC.THROWN
 
-    def overflow_throw(self, s: list[int], a: int, pc: int) -> str:
-        """A step of actor a at pc overflowed a queue (QueueOverflow): on the
-        state before it, the runtime throws instead."""
-        self.throw(s, a, THROW_QUEUE_OVERFLOW)
-        return f"{PC_NAMES[pc].lower()}({self.who(a)}) throws: queue overflow"
+    def queue_throw(self, s: list[int], a: int, pc: int, e: QueueError) -> str:
+        """A step of actor a at pc overflowed or underflowed a queue
+        (QueueError): on the state before it, the runtime throws instead."""
+        self.throw(s, a, e.code)
+        return f"{self.pc_name(pc).lower()}({self.who(a)}) throws: {e.what}"
 
     def casgstatus(self, s: list[int], a: int, g: int, old: int, new: int) -> bool:
         """casgstatus(gp, old, new): Go throws when the G is not in `old`."""

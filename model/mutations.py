@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from model.config import PROFILES
 from model.gmp import GMPModel
 from model.pcs import PC
-from model.state import G_SYSCALL, NONE, P_SYSCALL, q_items, q_pop_head, q_remove
+from model.state import G_SYSCALL, NONE, P_SYSCALL, q_items, q_len, q_pop_head, q_remove
 
 
 @dataclass(frozen=True)
@@ -259,6 +259,62 @@ class RetakeNoIncidlelocked(GMPModel):
         return run - 1 if t[L.pc[L.SYSMON]] != PC.SYSMON else run
 
 
+class StopmSkipsMput(GMPModel):
+    """stopm parks the M without mput: it is on no idle list, so no startm
+    will ever hand it a P. The thread is lost for good; the next startm
+    creates another, until the thread bound."""
+
+    mutation_name = "stopm-skips-mput"
+
+    def stopm(self, s, m, c):
+        s[self.L.pc[m]] = PC.PARKED
+        return f"stopm(m={m}) (not on sched.midle)"
+
+
+class WakepNoCas(GMPModel):
+    """wakep adds one to nmspinning instead of returning when an M spins
+    and CASing it from 0: it wakes a spinning M whatever spins already, the
+    wasted threads the spinning protocol exists to prevent. The count stays
+    right (nmspinning = spinners + wakeups in flight), so no accounting
+    property sees it."""
+
+    mutation_name = "wakep-no-cas"
+
+    def wakep_cas(self, s, a, c):
+        L = self.L
+        s[L.nmspinning] += 1
+        s[L.pc[a]] = PC.WAKEP_PIDLE
+        return f"wakep.add(m={a})"
+
+
+class NoSpinLimit(GMPModel):
+    """findRunnable lets every M out of work spin: the limit of half the
+    busy Ps (`2*nmspinning < gomaxprocs - npidle`) is gone, so with many Ps
+    and little parallelism every idle thread burns a CPU stealing."""
+
+    mutation_name = "no-spin-limit"
+
+    def findRunnable_steal_check(self, s, m, c):
+        s[self.L.pc[m]] = PC.FR_BECOME_SPINNING
+        return f"findRunnable.spin-limit(m={m}, steal)"
+
+
+class GlobrunqgetNoSizeCap(GMPModel):
+    """globrunqgetbatch takes min(n, size/gomaxprocs + 1) G's without
+    capping at the queue's size (Go 1.24's globrunqget had `if n >
+    sched.runqsize { n = sched.runqsize }`): with one G queued and one P it
+    pops two, the second a nil G."""
+
+    mutation_name = "globrunqget-no-size-cap"
+
+    def globrunqgetbatch(self, s, n):
+        size = q_len(s, self.L.grunq, self.L.nG)
+        if size == 0:
+            return []
+        n = min(n, size // self.L.nP + 1)
+        return q_pop_head(s, self.L.grunq, self.L.nG, n)
+
+
 # ---- liveness bugs -------------------------------------------------------------
 
 
@@ -441,6 +497,43 @@ MUTATIONS: dict[str, Mutation] = {
             "which we retake can exit the syscall, increment nmidle and report deadlock')",
             ("no-checkdead",),
             {"cores": 1, "depth": 12, "workload": "syscall-heavy"},
+        ),
+        _m(
+            "stopm-skips-mput",
+            StopmSkipsMput,
+            "stopm parks the M without putting it on sched.midle",
+            "stopm's mput (proc.go); a thread parked where no startm finds it is lost for "
+            "good, and nothing but the thread bound says so",
+            ("m-accounting",),
+            {"cores": 1, "depth": 10, "workload": "syscall-heavy"},
+        ),
+        _m(
+            "wakep-no-cas",
+            WakepNoCas,
+            "wakep wakes a spinning M whatever spins already (nmspinning.Add instead of the CAS)",
+            "wakep's 'if sched.nmspinning.Load() != 0 || !sched.nmspinning.CompareAndSwap(0, 1)' "
+            "(proc.go): 'be conservative about spinning threads'; reference §6.1",
+            ("spinning-policy",),
+            {"cores": 2, "depth": 9},
+        ),
+        _m(
+            "no-spin-limit",
+            NoSpinLimit,
+            "findRunnable lets every M out of work spin",
+            "findRunnable's '2*sched.nmspinning.Load() < gomaxprocs-sched.npidle.Load()' "
+            "('limit the number of spinning Ms to half the number of busy Ps'); reference §6.5",
+            ("spinning-policy",),
+            {"cores": 2, "depth": 19, "workload": "spawn-burst"},
+        ),
+        _m(
+            "globrunqget-no-size-cap",
+            GlobrunqgetNoSizeCap,
+            "globrunqgetbatch takes size/gomaxprocs + 1 G's without capping at the queue's size",
+            "Go 1.24's globrunqget: 'if n > sched.runqsize { n = sched.runqsize }'; Go 1.25's "
+            "globrunqgetbatch: 'n = min(n, sched.runq.size, sched.runq.size/gomaxprocs+1)'",
+            ("queue-bounds",),
+            {"cores": 1, "depth": 21, "workload": "syscall-heavy", "period": 2, "ring": 4},
+            config={"ring": 4},
         ),
         _m(
             "gosched-local",

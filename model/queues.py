@@ -8,7 +8,7 @@ so that a mutation can override one (model/mutations.py).
 
 from __future__ import annotations
 
-from model.machine import Machine
+from model.machine import Machine, foldable
 from model.pcs import PC
 from model.state import (
     NONE,
@@ -53,10 +53,9 @@ class Queues(Machine):
         if g != NONE:
             s[L.runnext[p]] = NONE
             return g, True
-        taken = q_pop_head(s, L.runq[p], L.C, 1)
-        if taken:
-            return taken[0], False
-        return NONE, False
+        if s[L.runq[p]] == NONE:
+            return NONE, False  # head == tail: empty
+        return q_pop_head(s, L.runq[p], L.C, 1)[0], False
 
     def runqgrab(self, s: list[int], victim: int, steal_runnext: bool) -> list[int]:
         """runqgrab(victim, ..., stealRunNextG): claim ceil(n/2) from the victim's
@@ -92,8 +91,9 @@ class Queues(Machine):
 
     def globrunqget(self, s: list[int]) -> int:
         """globrunqget(): pop one G (Go 1.25), NONE if empty."""
-        taken = q_pop_head(s, self.L.grunq, self.L.nG, 1)
-        return taken[0] if taken else NONE
+        if self.globrunq_empty(s):
+            return NONE
+        return q_pop_head(s, self.L.grunq, self.L.nG, 1)[0]
 
     def globrunqgetbatch(self, s: list[int], n: int) -> list[int]:
         """globrunqgetbatch(n): min(n, size, size/gomaxprocs + 1) Gs from the head.
@@ -132,6 +132,11 @@ class Queues(Machine):
     def mput(self, s: list[int], m: int) -> None:
         """mput(mp): push on sched.midle (checkdead runs here in Go)."""
         q_push(s, self.L.midle, self.L.nM, m)
+
+    @foldable
+    def nmidle(self, t: bytes | list[int]) -> int:
+        """sched.nmidle: how many Ms are on the idle list."""
+        return q_len(t, self.L.midle, self.L.nM)
 
     def mget(self, s: list[int]) -> int:
         return q_pop_top(s, self.L.midle, self.L.nM)

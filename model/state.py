@@ -51,12 +51,38 @@ THROW_NONE = 0
 THROW_NEGATIVE_NMSPINNING = 1  # "findRunnable: negative nmspinning" and friends
 THROW_BAD_G_STATUS = 2  # casgstatus found a status other than the one expected
 THROW_QUEUE_OVERFLOW = 3  # a queue got more entries than it can hold (a P queued twice...)
-THROW_NAMES = ["", "negative nmspinning", "casgstatus: bad g status", "queue overflow"]
+THROW_QUEUE_UNDERFLOW = 4  # more taken from a queue than it holds, or a negative count
+THROW_NAMES = [
+    "",
+    "negative nmspinning",
+    "casgstatus: bad g status",
+    "queue overflow",
+    "queue underflow",
+]
 
 
-class QueueOverflow(Exception):
-    """A queue of the model got more entries than it can hold: only a broken
-    scheduler (a mutation) gets here; the step is recorded as a throw."""
+class QueueError(Exception):
+    """A queue operation Go cannot do: only a broken scheduler (a mutation)
+    gets here, and the step is recorded as the runtime's throw (`code`), on
+    the state before it, never carried out halfway or clamped."""
+
+    code = 0
+    what = ""
+
+
+class QueueOverflow(QueueError):
+    """A queue of the model got more entries than it can hold."""
+
+    code = THROW_QUEUE_OVERFLOW
+    what = "queue overflow"
+
+
+class QueueUnderflow(QueueError):
+    """More entries were taken from a queue than it holds, or a negative
+    number: Go would pop a nil G (and crash on it) or corrupt the queue."""
+
+    code = THROW_QUEUE_UNDERFLOW
+    what = "queue underflow"
 
 
 class Layout:
@@ -64,7 +90,9 @@ class Layout:
 
     G_WIDTH = 3
 
-    def __init__(self, cores: int, max_ms: int, max_gs: int, ring: int, semas: int):
+    def __init__(
+        self, cores: int, max_ms: int, max_gs: int, ring: int, semas: int, extra: tuple = ()
+    ):
         self.nP, self.nM, self.nG, self.C, self.nS = cores, max_ms, max_gs, ring, semas
         self.B = ring // 2 + 1  # runqputslow moves ring/2 + 1; a steal at most ring/2
         self.nA = max_ms + 1  # actors: the Ms, then sysmon
@@ -125,6 +153,19 @@ class Layout:
         off += max_ms
         self.sema = off
         off += semas
+        self.base_size = off
+
+        # Fields a variant adds (model/extension.py StateField), after the
+        # model's own: one byte for a sched field, one per G, P or M else.
+        self.extra_fields = tuple(extra)
+        self.extra: dict[str, int | list[int]] = {}
+        count = {"sched": 1, "G": max_gs, "P": cores, "M": max_ms}
+        for f in self.extra_fields:
+            if f.scope == "sched":
+                self.extra[f.name] = off
+            else:
+                self.extra[f.name] = list(range(off, off + count[f.scope]))
+            off += count[f.scope]
         self.size = off
 
         # Offsets whose values name a G, a P or an M (for symmetry and checks).
@@ -144,6 +185,7 @@ class Layout:
         # Read many fields at once (for the properties' hot paths).
         self.g_refs = itemgetter(*self.g_ref_offsets)
         self.m_ps = itemgetter(*self.m_p)
+        self.p_ms = fields(self.p_m)
         self.nextps = itemgetter(*self.nextp)
         self.pps = itemgetter(*self.pp)
         self.pcs = itemgetter(*self.pc)
@@ -156,6 +198,9 @@ class Layout:
         s = [0] * self.size
         for off in self.g_ref_offsets + self.p_ref_offsets + self.m_ref_offsets:
             s[off] = NONE
+        for f in self.extra_fields:
+            if f.is_ref:
+                s[self.extra[f.name]] = NONE
         for a in range(self.nA):
             s[self.ret[a]] = 0
         return s
@@ -201,8 +246,13 @@ def q_push(s: list[int], start: int, cap: int, v: int) -> None:
 
 
 def q_pop_head(s: list[int], start: int, cap: int, n: int = 1) -> list[int]:
-    """Remove and return the first n entries (FIFO order)."""
+    """Remove and return the first n entries (FIFO order). Taking more than
+    the queue holds, or a negative number, is QueueUnderflow: the caller
+    checks how many there are (a pop from a queue that may be empty asks
+    q_len first)."""
     items = q_items(s, start, cap)
+    if n < 0 or n > len(items):
+        raise QueueUnderflow
     taken, rest = items[:n], items[n:]
     s[start : start + cap] = rest + [NONE] * (cap - len(rest))
     return taken

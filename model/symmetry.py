@@ -104,6 +104,20 @@ class Symmetry:
             kind[i] = PREF
         for i in range(L.midle, L.midle + L.nM):
             kind[i] = MREF
+        # A variant's fields (model/extension.py): a sched reference is renamed
+        # with what it names; a per-entity field moves with its entity.
+        self.extra_mref: list[int] = []
+        self.extra_g: list[list[int]] = []
+        self.extra_p: list[list[int]] = []
+        self.extra_m: list[list[int]] = []
+        for f in L.extra_fields:
+            at = L.extra[f.name]
+            if f.scope == "sched":
+                kind[at] = {"G": GREF, "P": PREF, "M": MREF}.get(f.kind, PLAIN)
+                if f.kind == "M":
+                    self.extra_mref.append(at)
+            else:
+                {"G": self.extra_g, "P": self.extra_p, "M": self.extra_m}[f.scope].append(at)
         self.kind = kind
         self.g_ref_offsets = [i for i in range(L.size) if kind[i] == GREF]
         self._g_refs = itemgetter(*self.g_ref_offsets)
@@ -137,6 +151,14 @@ class Symmetry:
         for i, m in enumerate(morder):
             for k in range(L.A_WIDTH):
                 src[self.a_start[i] + k] = self.a_start[m] + k
+        for offs, order in (
+            (self.extra_g, gorder),
+            (self.extra_p, porder),
+            (self.extra_m, morder),
+        ):
+            for at in offs:
+                for i, x in enumerate(order):
+                    src[at[i]] = at[x]
         got = itemgetter(*[src[i] + self.kind[src[i]] * L.size for i in range(L.size)])
         self._getters[key] = got
         return got
@@ -168,6 +190,8 @@ class Symmetry:
         nP, nG, pw, B = L.nP, L.nG, L.P_WIDTH, L.B
         gb = L.g_base
         greg = t[gb : gb + 3 * nG]
+        for at in self.extra_g:  # a variant's per-G fields are part of a G's content
+            greg += t[at[0] : at[0] + nG]
         gview = self._g_views.get(greg)
         if gview is None:
             gview = self._g_view(greg)
@@ -176,7 +200,9 @@ class Symmetry:
 
         a_start = self.a_start
         mown = [t[b : b + 6] + tg[b + 7 : b + 9 + B] for b in self.m_start]
-        mown.append(self._no_owner)  # mown[-1]: the owner of a P without one
+        if self.extra_m:  # a variant's per-M fields are part of an M's own state
+            mown = [own + bytes(t[at[m]] for at in self.extra_m) for m, own in enumerate(mown)]
+        mown.append(self._no_owner + b"\xff" * len(self.extra_m))  # mown[-1]: no owner
         pidle = t[L.pidle : L.pidle + nP]
         # A P's key: its fields, its G's by content, its owner's state, its
         # place on the idle list (255: not on it). Fixed width, compared as bytes.
@@ -185,14 +211,20 @@ class Symmetry:
             + tg[b + 5 : b + pw]
             + mown[-1 if t[b + 4] == NONE else t[b + 4]]
             + bytes((pidle.find(p) & 0xFF,))
+            + bytes(t[at[p]] for at in self.extra_p)
             for p, b in enumerate(self.p_start)
         ]
         midle = t[L.midle : L.midle + L.nM]
         # Threads not created yet have equal blocks and nothing names them:
         # they come first (pc NOT_CREATED sorts lowest), in any order.
         named_m = set(midle) | {t[b + 4] for b in self.p_start}
+        named_m |= {t[at] for at in self.extra_mref}
         unborn = [
-            m for m, b in enumerate(self.m_start) if t[b] == PC_NOT_CREATED and m not in named_m
+            m
+            for m, b in enumerate(self.m_start)
+            if t[b] == PC_NOT_CREATED
+            and m not in named_m
+            and not any(t[at[m]] for at in self.extra_m)
         ]
         born = [m for m in range(L.nM) if m not in unborn]
         # G's that share their content with another G that some place may name
@@ -245,7 +277,11 @@ class Symmetry:
         their content with another (told apart by where they are named);
         and the G order by content."""
         nG = self.L.nG
-        gblk = [greg[3 * g : 3 * g + 3] for g in range(nG)]
+        nx = len(self.extra_g)
+        gblk = [
+            greg[3 * g : 3 * g + 3] + bytes(greg[3 * nG + k * nG + g] for k in range(nx))
+            for g in range(nG)
+        ]
         distinct = sorted(set(gblk))
         rank = {b: i for i, b in enumerate(distinct)}
         gcls = bytearray(_IDENTITY)

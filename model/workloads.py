@@ -254,9 +254,19 @@ WORKLOADS: dict[str, Workload] = {
         ),
         _w(
             "spawn-burst",
-            "main spawns three short goroutines in a row: runnext kicks, ring overflow to the "
-            "global queue (runqputslow) with a small ring, stealing; every goroutine ends.",
+            "main spawns three short goroutines in a row: runnext kicks, the ring filling up, "
+            "stealing, spinning Ms re-checking the queues; every goroutine ends. (Three fit "
+            "in runnext and a ring of 2: spawn-overflow overflows it.)",
             main=["go worker", "go worker", "go worker", "exit"],
+            worker=["compute", "exit"],
+        ),
+        _w(
+            "spawn-overflow",
+            "main spawns six short goroutines in a row on its P: the ring overflows into the "
+            "global queue (runqputslow moves half the ring and the kicked-out G), and with a "
+            "ring of 4 findRunnable takes a batch of two from the global queue "
+            "(globrunqgetbatch, then runqputbatch onto its ring); every goroutine ends.",
+            main=["go worker", "go worker", "go worker", "go worker", "go worker", "go worker"],
             worker=["compute", "exit"],
         ),
         _w(

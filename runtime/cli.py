@@ -50,7 +50,11 @@ def _model_line(cfg: dict) -> str:
         f"model     workload {cfg['workload']}, cores {cfg['cores']}, max Ms {cfg['max_ms']}, "
         f"ring {cfg['ring']}, period {cfg['period']}, async preemption "
         f"{'on' if cfg['async_preempt'] else 'off'}"
-        + (f", mutation {cfg['mutation']}" if cfg.get("mutation") else "")
+        + (
+            f", plug-in {cfg['plugin']}"
+            if cfg.get("plugin")
+            else (f", mutation {cfg['mutation']}" if cfg.get("mutation") else "")
+        )
     )
 
 
@@ -94,6 +98,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
                     "schema": "gmpcheck.replay/1",
                     "trace": str(args.trace),
                     "runtime_mutation": res.mutation or None,
+                    "plugin": res.plugin or None,
                     "steps": res.planned,
                     "replayed": res.steps,
                     "cycles": res.cycles,
@@ -118,9 +123,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
         + ")",
         _model_line(g["config"]),
         f"runtime   {'mutation ' + res.mutation if res.mutation else 'Go 1.25 scheduler'}"
-        + (" (--correct)" if args.correct else "")
+        + (" (--correct)" if args.correct and not res.plugin else "")
         + f" on {len(res.threads)} threads ({', '.join(res.threads)})",
     ]
+    if res.plugin:
+        out.insert(
+            3,
+            f"plug-in   {res.plugin}: no runtime twin, so Go's own scheduler runs; the first "
+            "step it does not take as the trace does is where the plug-in's change shows",
+        )
     out += [style.yellow(f"note      {escape_text(n)}") for n in res.notes]
     if res.divergence is not None:
         out.append(

@@ -14,7 +14,7 @@ from typing import Any
 from checker.itf import _itf_value
 from checker.render import changed_fields, fmt_value
 from model.machine import TRUNCATED
-from model.state import NONE, THROW_QUEUE_OVERFLOW, QueueOverflow
+from model.state import NONE, QueueError
 from specs.liveness import atoms
 
 
@@ -24,8 +24,8 @@ def model_steps(model: Any, t: bytes, a: int) -> tuple[list[tuple[Any, str, byte
     bound cut one off. Replay needs the choice to impose it on the runtime,
     and the model's successor lists do not carry it, so this reads the
     model's step registry (model/machine.py `_dispatch`: pc -> the step and
-    its chooser). A step that overflows a queue is the model's throw, as
-    its `actor_steps` records it."""
+    its chooser). A step that overflows (or underflows) a queue is the
+    model's throw, as its `actor_steps` records it."""
     L = model.L
     if t[L.throw]:
         return [], False  # the runtime threw: the process is gone
@@ -39,11 +39,9 @@ def model_steps(model: Any, t: bytes, a: int) -> tuple[list[tuple[Any, str, byte
         s = list(t)
         try:
             label = fn(s, a, c)
-        except QueueOverflow:
+        except QueueError as e:
             label, u = next(
-                (lab, u)
-                for lab, u in model.actor_steps(t, a)[0]
-                if u[L.throw] == THROW_QUEUE_OVERFLOW
+                (lab, u) for lab, u in model.actor_steps(t, a)[0] if u[L.throw] == e.code
             )
             out.append((c, label, u))
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from model.config import Config, ConfigError
+from model.workloads import Workload
 from runtime.scheduler import Runtime
 
 
@@ -14,10 +15,12 @@ def build_runtime(
     runtime_class: type[Runtime] | None = None,
     seed: int = 0,
     grow_gs: bool = False,
+    workload: Workload | None = None,
 ) -> Runtime:
     """The runtime for `cfg`. `cfg.mutation` names a registered mutation: its
     runtime twin (runtime/mutations.py) and the configuration it sets
-    (model/mutations.py); `runtime_class` overrides the class."""
+    (model/mutations.py); `runtime_class` overrides the class; `workload`
+    is a plug-in's own program (else cfg.workload names a shipped one)."""
     from model.mutations import MUTATIONS
     from runtime.mutations import RUNTIME_MUTATIONS
 
@@ -33,4 +36,4 @@ def build_runtime(
         mut = MUTATIONS[cfg.mutation]
         if mut.config:
             cfg = replace(cfg, **mut.config)
-    return klass(cfg, seed=seed, grow_gs=grow_gs)
+    return klass(cfg, workload, seed=seed, grow_gs=grow_gs)

@@ -32,7 +32,7 @@ from typing import Any
 from model.config import Config
 from model.machine import TRUNCATED
 from model.pcs import PC, PC_NAMES
-from model.state import THROW_BAD_G_STATUS, THROW_QUEUE_OVERFLOW, Layout, QueueOverflow
+from model.state import THROW_BAD_G_STATUS, Layout, QueueError
 from model.workloads import Code
 from runtime.locks import Unit, lock_all, unlock_all
 from runtime.objects import G, GFree, M, P, Sched, Sema
@@ -191,11 +191,11 @@ class Machine:
         saved = [(u, u.state.save()) for u in held]
         try:
             return fn(a, c)
-        except QueueOverflow:
+        except QueueError as e:
             for u, x in saved:
                 u.state.restore(x)
-            self.throw(a, THROW_QUEUE_OVERFLOW)
-            return f"{PC_NAMES[pc].lower()}({self.who(a)}) throws: queue overflow"
+            self.throw(a, e.code)
+            return f"{PC_NAMES[pc].lower()}({self.who(a)}) throws: {e.what}"
 
     def pick(self, a: int, opts: list) -> Any:
         """The runtime's own choice in a free run: a pending preemption signal

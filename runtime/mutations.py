@@ -8,7 +8,7 @@ mutation in the model's registry (tests check it).
 from __future__ import annotations
 
 from model.pcs import PC
-from model.state import G_SYSCALL, P_SYSCALL
+from model.state import G_SYSCALL, P_SYSCALL, QueueUnderflow
 from runtime.scheduler import Runtime
 
 # ---- bugs -----------------------------------------------------------------------
@@ -180,6 +180,57 @@ class RetakeNoIncidlelocked(Runtime):
         pass
 
 
+class StopmSkipsMput(Runtime):
+    """stopm parks the M without mput: no startm will find it."""
+
+    mutation_name = "stopm-skips-mput"
+
+    def stopm(self, m, c):
+        self.allm[m].pc = PC.PARKED
+        return f"stopm(m={m}) (not on sched.midle)"
+
+
+class WakepNoCas(Runtime):
+    """wakep adds one to nmspinning instead of its check and CAS from 0."""
+
+    mutation_name = "wakep-no-cas"
+
+    def wakep_cas(self, a, c):
+        self.sched.nmspinning.add(1)
+        self.allm[a].pc = PC.WAKEP_PIDLE
+        return f"wakep.add(m={a})"
+
+
+class NoSpinLimit(Runtime):
+    """findRunnable lets every M out of work spin."""
+
+    mutation_name = "no-spin-limit"
+
+    def findRunnable_steal_check(self, m, c):
+        self.allm[m].pc = PC.FR_BECOME_SPINNING
+        return f"findRunnable.spin-limit(m={m}, steal)"
+
+
+class GlobrunqgetNoSizeCap(Runtime):
+    """globrunqgetbatch without the cap at the queue's size: popping more G's
+    than there are is Go's nil G, here a throw on the state before the step
+    (the state is saved for it: may_overflow)."""
+
+    mutation_name = "globrunqget-no-size-cap"
+
+    def globrunqgetbatch(self, n):
+        size = len(self.sched.runq)
+        if size == 0:
+            return []
+        n = min(n, size // len(self.allp) + 1)
+        if n > size:
+            raise QueueUnderflow
+        return super().globrunqgetbatch(n)
+
+    def may_overflow(self, a, held):
+        return True
+
+
 # ---- liveness bugs -------------------------------------------------------------
 
 
@@ -266,6 +317,10 @@ RUNTIME_MUTATIONS: dict[str, type[Runtime]] = {
         ExitsyscallNoCas,
         WakepLeaksNmspinning,
         RetakeNoIncidlelocked,
+        StopmSkipsMput,
+        WakepNoCas,
+        NoSpinLimit,
+        GlobrunqgetNoSizeCap,
         GoschedLocal,
         NoSchedtickCheck,
         RunnextNoInherit,

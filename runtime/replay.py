@@ -81,6 +81,7 @@ class ReplayResult:
     elapsed: float = 0.0
     threads: list[str] = field(default_factory=list)  # the runtime's threads
     mutation: str = ""
+    plugin: str = ""  # the trace's plug-in (checker/plugin.py), replayed on Go's scheduler
     fine_steps: int = 0  # runtime steps taken (more than `steps` for macro steps)
     stutters: bool = False  # the lasso's cycle is its last state, stuttering
 
@@ -102,6 +103,27 @@ def trace_config(doc: dict) -> Config:
         return Config(**{k: v for k, v in cfg.items() if k in known and v is not None})
     except (ConfigError, TypeError) as e:
         raise TraceFileError(f"#meta.gmpcheck.config: {e}") from None
+
+
+def _recorded_plugin(g: dict) -> Any:
+    """The plug-in a trace was written with, loaded from its file (which must
+    be the one the trace records: same SHA-256), or None."""
+    meta = g.get("plugin")
+    if not isinstance(meta, dict):
+        return None
+    from checker.plugin import PluginError, load_recorded
+
+    try:
+        return load_recorded(meta)
+    except PluginError as e:
+        raise TraceFileError(str(e)) from None
+
+
+def _padded(s: bytes, like: bytes) -> bytes:
+    """The runtime's state in the model's encoding: a plug-in's own fields
+    (model/extension.py), which Go's runtime does not have, are taken from
+    the model's state `like`, so that the comparison is of the rest."""
+    return s + like[len(s) :] if len(s) < len(like) else s
 
 
 def _strip(state: dict) -> dict:
@@ -149,13 +171,26 @@ def replay(
     g = doc["#meta"]["gmpcheck"]
     cfg = trace_config(doc)
     macro = g["config"].get("steps") == "macro"
-    try:
-        model = build_model(cfg, symmetry=False)
-    except ConfigError as e:
-        raise TraceFileError(
-            f"the trace's model cannot be built: {e} (replay runs Go's scheduler and the "
-            "registered mutations, not plug-in variants)"
-        ) from None
+    plugin = _recorded_plugin(g)
+    workload = None
+    if plugin is not None:
+        # A plug-in has no twin in the runtime: its trace is replayed on Go's
+        # scheduler (with the plug-in's workload, if it brings one), and the
+        # first step Go's runtime does not take is where the plug-in's
+        # change shows.
+        cfg = replace(cfg, mutation="")
+        correct = True
+        workload = plugin.workload
+        kw = {"model_class": plugin.model_class, "workload": workload}
+        try:
+            model = build_model(cfg, symmetry=False, plugin=plugin.describe(), **kw)
+        except ConfigError as e:
+            raise TraceFileError(f"the trace's plug-in cannot be built: {e}") from None
+    else:
+        try:
+            model = build_model(cfg, symmetry=False)
+        except ConfigError as e:
+            raise TraceFileError(f"the trace's model cannot be built: {e}") from None
     names = model.actor_names()
     plan, stutters = plan_steps(doc, model, loops)
     t = model.initial_states()[0]
@@ -163,7 +198,11 @@ def replay(
         raise TraceFileError(
             "state 0 is not the initial state of the trace's configuration (an edited trace?)"
         )
-    rt = build_runtime(replace(cfg, mutation="") if correct else cfg, runtime_class=runtime_class)
+    rt = build_runtime(
+        replace(cfg, mutation="") if correct else cfg,
+        runtime_class=runtime_class,
+        workload=workload,
+    )
     res = ReplayResult(
         property=g.get("property"),
         message=g.get("message") or "",
@@ -172,8 +211,9 @@ def replay(
         cycles=0,
         mutation=rt.mutation_name,
         stutters=stutters,
+        plugin=plugin.name if plugin is not None else "",
     )
-    s = rt.snapshot()
+    s = _padded(rt.snapshot(), t)
     if s != t:
         why = "the runtime does not start where the trace does"
         res.divergence = Divergence(0, None, "init", why, None, state_fields(model, t, s))
@@ -319,7 +359,7 @@ def _compare(
     """The runtime's state after a step of trace step k against the model's u
     (the trace's state, or on the way to it in a macro step): the divergence,
     if any, and the runtime's state."""
-    s = rt.snapshot()
+    s = _padded(rt.snapshot(), u)
     if label == NOT_ALLOWED:
         why = "the runtime's state does not offer the choice this step was taken with"
         return Divergence(k, actor, trace_label, why), s

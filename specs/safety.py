@@ -23,6 +23,7 @@ from model.state import (
     THROW_BAD_G_STATUS,
     THROW_NEGATIVE_NMSPINNING,
     THROW_QUEUE_OVERFLOW,
+    THROW_QUEUE_UNDERFLOW,
     q_items,
 )
 from specs.property import ACTION, INVARIANT, Property, explanation
@@ -215,6 +216,145 @@ def spinning_accounting(model, t: bytes) -> str | None:
     return None
 
 
+# ---- m-accounting ------------------------------------------------------------------
+
+
+@foldable
+def m_misplaced(model, t: bytes, m: int) -> bool:
+    """M m is not where its program counter says it is: parked but not on
+    sched.midle exactly once, or holding something; on sched.midle while
+    not parked; not created yet but named or holding something; running a G
+    without the G running or without a P."""
+    L = model.L
+    pc = t[L.pc[m]]
+    on_idle = t[L.midle : L.midle + L.nM].count(m)
+    if pc == PC.PARKED:
+        return (
+            on_idle != 1 or t[L.m_p[m]] != NONE or t[L.nextp[m]] != NONE or (t[L.curg[m]] != NONE)
+        )
+    if on_idle:
+        return True
+    if pc == PC.NOT_CREATED:
+        holds = (L.m_p, L.nextp, L.oldp, L.pp, L.curg, L.gp)
+        return any(t[f[m]] != NONE for f in holds) or m in L.p_ms(t)
+    if pc == PC.RUN:
+        g = t[L.curg[m]]
+        return g == NONE or t[L.g_status[g]] != G_RUNNING or t[L.m_p[m]] == NONE
+    return False
+
+
+def m_accounting(model, t: bytes) -> str | None:
+    L = model.L
+    if t[L.throw]:
+        return None  # the runtime threw: the property that owns the throw reports it
+    for m in range(L.nM):
+        if m_misplaced(model, t, m):
+            return _m_accounting_problem(model, t, m)
+    return None
+
+
+@explanation
+def _m_accounting_problem(model, t: bytes, m: int) -> str:
+    """Say where M m is wrongly (off the hot path)."""
+    L = model.L
+    pc = t[L.pc[m]]
+    name = model.pc_name(pc)
+    on_idle = q_items(t, L.midle, L.nM).count(m)
+    if pc == PC.PARKED:
+        if on_idle == 0:
+            return f"M{m} is parked but not on sched.midle: no startm can wake it (a thread lost)"
+        if on_idle > 1:
+            return f"M{m} is on sched.midle {on_idle} times"
+        return f"M{m} is parked on sched.midle while it holds a P or a G"
+    if on_idle:
+        return f"M{m} is on sched.midle while it runs ({name}): startm may hand it a P"
+    if pc == PC.NOT_CREATED:
+        return f"M{m} does not exist yet but holds or is named by something"
+    return f"M{m} runs user code ({name}) without its G running on a P"
+
+
+# ---- spinning-policy (an action property) --------------------------------------------
+
+
+@foldable
+def wakeup_in_flight(model, t: bytes, a: int) -> bool:
+    """Actor a is waking a spinning M for wakep or handoffp (its CAS of
+    nmspinning done), or is that M, woken, not yet running schedule."""
+    L = model.L
+    pc = t[L.pc[a]]
+    if (pc, t[L.spin_arg[a]]) in WAKEUP_IN_FLIGHT:
+        return True
+    return pc == PC.MSTART and t[L.spinning[a]] == 1
+
+
+@foldable
+def breaks_spin_rules(model, t: bytes, u: bytes, a: int) -> bool:
+    """Actor a's step from t to u wakes a spinning M while one spins
+    (wakep's CAS, handoffp's), or lets an M spin past findRunnable's limit."""
+    L = model.L
+    was, now = t[L.pc[a]], u[L.pc[a]]
+    spinning = t[L.nmspinning]
+    if was == PC.WAKEP_CAS and now == PC.WAKEP_PIDLE:
+        return spinning != 0
+    if was == PC.HANDOFFP_SPIN and now == PC.STARTM and u[L.spin_arg[a]]:
+        return spinning + model.npidle(t) != 0
+    if now == PC.FR_BECOME_SPINNING and was != PC.FR_BECOME_SPINNING:
+        return not 2 * spinning < L.nP - model.npidle(t)
+    return False
+
+
+def spinning_policy(model, t: bytes, label: str, u: bytes) -> str | None:
+    L = model.L
+    if u[L.throw]:
+        return None
+    n = sum(wakeup_in_flight(model, u, a) for a in range(L.nA))
+    if n > 1:
+        return (
+            f"{label}: {n} spinning Ms are being woken at once (wakep and handoffp start one "
+            "only when no M spins: nmspinning's CAS from 0)"
+        )
+    for a in range(L.nA):
+        if breaks_spin_rules(model, t, u, a):
+            return _spin_rule_problem(model, t, label, u, a)
+    return None
+
+
+@explanation
+def _spin_rule_problem(model, t: bytes, label: str, u: bytes, a: int) -> str:
+    L = model.L
+    spinning = t[L.nmspinning]
+    idle = model.npidle(t)
+    if u[L.pc[a]] == PC.WAKEP_PIDLE:
+        return (
+            f"{label}: wakep wakes another spinning M while nmspinning = {spinning} "
+            "(it must return when an M spins)"
+        )
+    if u[L.pc[a]] == PC.STARTM:
+        return (
+            f"{label}: handoffp starts a spinning M while nmspinning + npidle = "
+            f"{spinning + idle} (only when both are 0)"
+        )
+    return (
+        f"{label}: M{a} goes spinning with {spinning} Ms spinning and {L.nP - idle} Ps busy "
+        "(findRunnable lets at most half the busy Ps spin: 2*nmspinning < gomaxprocs - npidle)"
+    )
+
+
+# ---- queue-bounds -------------------------------------------------------------------
+
+
+def queue_bounds(model, t: bytes) -> str | None:
+    L = model.L
+    if t[L.throw] == THROW_QUEUE_UNDERFLOW:
+        return (
+            "a step took more from a queue than it holds, or a negative number "
+            "(Go pops a nil G and crashes)"
+        )
+    if t[L.throw] == THROW_QUEUE_OVERFLOW:
+        return "a step put more on a queue than it holds (a G, P or M queued twice)"
+    return None
+
+
 # ---- no-checkdead -------------------------------------------------------------------
 
 
@@ -319,6 +459,36 @@ SAFETY = [
         "queue, and none in a local run queue unless needspinning asks the next M to spin",
         work_conservation,
         source="the spinning protocol's promise (proc.go header); reference §10.4",
+    ),
+    Property(
+        "m-accounting",
+        INVARIANT,
+        "every M is in one place: running a G (on a P), in the scheduler, in a system call, "
+        "parked on sched.midle (exactly once, holding nothing), or not created (holding "
+        "nothing); no M is lost off the idle list or on it twice",
+        m_accounting,
+        source="mput/mget and stopm (proc.go: 'stopm holding locks', 'stopm holding p'); "
+        "reference §2.3, §3.4",
+    ),
+    Property(
+        "spinning-policy",
+        ACTION,
+        "at most one spinning M is woken at a time, only when no M spins (wakep's and "
+        "handoffp's CAS of nmspinning from 0), and findRunnable lets an M spin only while "
+        "fewer than half the busy Ps spin",
+        spinning_policy,
+        source="wakep ('be conservative about spinning threads'), handoffp, findRunnable's "
+        "'2*sched.nmspinning.Load() < gomaxprocs-sched.npidle.Load()' (proc.go); "
+        "reference §6.1, §6.5",
+    ),
+    Property(
+        "queue-bounds",
+        INVARIANT,
+        "no queue operation takes more than the queue holds or a negative number, or puts "
+        "more than it can hold (Go crashes on the nil G or throws)",
+        queue_bounds,
+        source="runqputslow's 'queue is not full', runqputbatch's bounds, globrunqget's "
+        "'n = min(n, size)' (proc.go); reference §3",
     ),
     Property(
         "work-conservation-strict",

@@ -115,6 +115,14 @@ def test_a_failing_run_prints_the_trace_and_its_file(tmp_path):
         (["--model", "missing.py:X"], "missing.py: no such file"),
         (["--model", "nofile"], "expected FILE:NAME"),
         (["--cores", "9"], "--cores must be at most 8"),
+        (["--ring", "1"], "--ring must be a power of two from 2 to 16"),
+        (["--ring", "3"], "--ring must be a power of two from 2 to 16"),
+        (["--ring", "32"], "--ring must be a power of two from 2 to 16"),
+        (["--max-ms", "2", "--cores", "4"], "--max-ms 2 is below the 4 threads"),
+        (["record", "--ring", "1"], "--ring must be a power of two"),
+        (["--period", "251"], "--period must be between 1 and 250"),
+        (["--steal-tries", "9"], "--steal-tries must be between 1 and 8"),
+        (["--max-ms", "300", "--cores", "1"], "too many Ms for the state encoding"),
         (["--bogus"], "unrecognized arguments: --bogus"),
         (["view", "missing.json"], "missing.json: no such file"),
         (["bench", "--liveness-config", "nope,2"], "expected WORKLOAD,CORES"),
@@ -125,7 +133,7 @@ def test_a_failing_run_prints_the_trace_and_its_file(tmp_path):
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, needle, tmp_path):
-    extra = {"view": ["--full"], "bench": ["--runs", "1"]}.get(args[0], ["--quiet"])
+    extra = {"view": ["--full"], "bench": ["--runs", "1"], "record": []}.get(args[0], ["--quiet"])
     code, out, err = run_cli(*args, *extra, cwd=tmp_path)
     assert code == 2, (out, err)
     assert needle in err

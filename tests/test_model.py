@@ -269,6 +269,11 @@ def test_bad_configurations_are_usage_errors():
     for bad in ({"cores": 0}, {"cores": -1}, {"ring": 0}, {"period": 0}, {"cores": 9}):
         with pytest.raises(ConfigError):
             Config(**bad)
+    for ring in (1, 3, 6, 32):  # Go's ring is a power of two; 1 makes the global batch empty
+        with pytest.raises(ConfigError, match="power of two"):
+            Config(ring=ring)
+    with pytest.raises(ConfigError, match="--max-ms 2 is below the 4 threads"):
+        build_model(Config(cores=4, max_ms=2))  # mixed starts four goroutines running
     with pytest.raises(ConfigError):
         build_model(Config(workload="nope"))
     with pytest.raises(ConfigError):

@@ -105,7 +105,11 @@
     const parts = [];
     if (cfg.workload !== undefined) parts.push(["workload", cfg.workload]);
     if (cfg.cores !== undefined) parts.push(["cores", cfg.cores]);
-    if (cfg.mutation) parts.push(["mutation", cfg.mutation]);
+    if (m.plugin) {
+      parts.push(["plug-in", m.plugin.name]);
+      parts.push(["plug-in file", m.plugin.file + ":" + m.plugin.object]);
+      parts.push(["sha256", String(m.plugin.sha256).slice(0, 12)]);
+    } else if (cfg.mutation) parts.push(["mutation", cfg.mutation]);
     if (cfg.max_ms !== undefined) parts.push(["max Ms", cfg.max_ms]);
     if (cfg.ring !== undefined) parts.push(["ring", cfg.ring]);
     parts.push(["steps", N - 1]);

@@ -50,6 +50,12 @@ def unsupported_reason(model: Any) -> str | None:
     sym = getattr(model, "symmetry", None)
     if sym is not None and type(sym) is not Symmetry:
         return "the model has its own symmetry"
+    if sym is not None and (sym.extra_g or sym.extra_p or sym.extra_m):
+        per = sorted({f.scope for f in model.L.extra_fields if f.scope != "sched"})
+        return (
+            f"the variant adds per-{'/'.join(per)} state fields, which only the Python "
+            "canonical form renames (--no-symmetry compiles it)"
+        )
     return None
 
 
@@ -73,12 +79,31 @@ def requested_kernel(requested: str = "auto") -> str:
     return requested
 
 
+class KernelUnavailable(ValueError):
+    """`--kernel compiled` for a plug-in the compiled kernel cannot follow:
+    refused with the reason (a usage error, exit 2)."""
+
+
 def select_kernel(
-    model: Any, props: list, requested: str = "auto", *, long_run: bool = False
+    model: Any,
+    props: list,
+    requested: str = "auto",
+    *,
+    long_run: bool = False,
+    strict: bool = False,
 ) -> KernelChoice:
     """The kernel a run uses. A kernel not in the cache is built: optimised
     ("fast") for a long run (an exhaustive search), else compiled quickly
-    ("quick": a bounded search is over in seconds either way)."""
+    ("quick": a bounded search is over in seconds either way). With
+    `strict`, a compiled kernel asked for and not available is refused
+    (KernelUnavailable) rather than replaced by the Python steps."""
+    choice = _select(model, props, requested, long_run)
+    if strict and choice.kernel is None and requested_kernel(requested) == "compiled":
+        raise KernelUnavailable(f"--kernel compiled: {choice.note.removeprefix('python ')}")
+    return choice
+
+
+def _select(model: Any, props: list, requested: str, long_run: bool) -> KernelChoice:
     if requested_kernel(requested) == "python":
         why = "--kernel python" if requested == "python" else "GMPCHECK_KERNEL=python"
         return KernelChoice(None, f"python (asked for with {why})")
@@ -96,6 +121,11 @@ def select_kernel(
             k = build_kernel(model, wanted, level="fast" if long_run else "quick")
         except BuildError as e:
             return KernelChoice(None, f"python ({e})")
+        except Exception as e:  # a plug-in's code the symbolic engine trips on
+            if getattr(model, "plugin", None) is None:
+                raise
+            why = f"the symbolic engine cannot follow the plug-in: {type(e).__name__}: {e}"
+            return KernelChoice(None, f"python ({why})")
     mismatch = spot_check(k, model)
     if mismatch is not None:
         return KernelChoice(

@@ -61,6 +61,7 @@ uint64_t *eng_strong(eng_t *e);
 uint8_t *eng_flags(eng_t *e);
 uint8_t *eng_states(eng_t *e);
 void eng_coverage(eng_t *e, uint64_t *out);
+void eng_cuts(eng_t *e, uint64_t *out);
 int64_t eng_graph_finish(eng_t *e, const uint64_t *label_groups, int64_t nlabels);
 uint64_t *eng_egroups(eng_t *e);
 int eng_label(eng_t *e, int64_t id, char *buf, int cap, int *actor);

@@ -246,6 +246,12 @@ def _layout_defines(model) -> list[str]:
     grefs = sorted(sym.g_ref_offsets)
     lines.append(f"#define NGREF {len(grefs)}")
     lines.append(f"static const int GREF_OFF[NGREF] = {{{', '.join(map(str, grefs))}}};")
+    # A variant's sched fields that name an M: that M is not "unborn" (symmetry).
+    xm = sym.extra_mref
+    lines.append(f"#define NXMREF {len(xm)}")
+    lines.append(
+        f"static const int XMREF_OFF[{max(1, len(xm))}] = {{{', '.join(map(str, xm)) or '0'}}};"
+    )
     pcs = ", ".join(str(L.pc[a]) for a in range(L.nA))
     lines.append(f"static const int PC_OFF[NA] = {{{pcs}}};")
     words = [0, 0, 0, 0]
@@ -551,7 +557,7 @@ def generate(model, rel: Relation, props: list[Property], fault: int | None = No
         {
             "actor": c.actor,
             "pc": int(c.pc),
-            "procedure": PC(c.pc).name if c.pc in PC._value2member_map_ else str(c.pc),
+            "procedure": model.pc_name(c.pc),
         }
         for c in rel.steps
     ]

@@ -82,7 +82,7 @@ class Recipe:
             from checker.plugin import load_plugin
 
             p = load_plugin(self.plugin)
-            kw = {"model_class": p.model_class, "workload": p.workload}
+            kw = {"model_class": p.model_class, "workload": p.workload, "plugin": p.describe()}
         return build_model(self.cfg, symmetry=self.symmetry, **kw)
 
 

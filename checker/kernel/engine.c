@@ -219,6 +219,7 @@ static void canonical(const uint8_t *restrict t, uint8_t *restrict best) {
     memset(named, 0, sizeof named);
     for (int i = 0; i < NM; i++) named[midle[i]] = 1;
     for (int p = 0; p < NP; p++) named[t[P_BASE + PW * p + 4]] = 1;
+    for (int i = 0; i < NXMREF; i++) named[t[XMREF_OFF[i]]] = 1;
     int unborn[NM], nunborn = 0, born[NM], nborn = 0;
     for (int m = 0; m < NM; m++) {
         if (t[A_BASE + AW * m] == PC_NOT_CREATED && !named[m])
@@ -471,6 +472,7 @@ static int render_fine(int cmd, const int64_t *vals, char *buf, int cap) {
 typedef struct {
     int err;
     uint64_t *cover;        /* per (actor, pc): the states in which it took a fine step */
+    uint64_t *cut;          /* per (actor, pc): the states in which a bound cut a step off */
     stepbuf_t *sb;
     int order[MAXFINE];
     /* macro depth-first search */
@@ -576,6 +578,7 @@ static int fine_steps(wk_t *w, const uint8_t *x, int a, int want_labels) {
         w->order[j + 1] = v;
     }
     if (o->n && w->cover) w->cover[a * 256 + x[PC_OFF[a]]]++;
+    if (o->truncated && w->cut) w->cut[a * 256 + x[PC_OFF[a]]]++;
     return o->n;
 }
 
@@ -798,7 +801,7 @@ static void expand_one(eng_t *e, wk_t *w, const uint8_t *t, int expand, uint64_t
 /* ---- the engine -------------------------------------------------------------- */
 
 static void wk_free(wk_t *w) {
-    free(w->cover); free(w->sb);
+    free(w->cover); free(w->cut); free(w->sb);
     free(w->stk_u); free(w->stk_n); free(w->stk_lab); free(w->stk_nlab); free(w->lab);
     lset_free(&w->seen); lset_free(&w->done); lset_free(&w->cand);
     free(w->done_lab); free(w->done_nlab);
@@ -836,7 +839,8 @@ API eng_t *eng_new(int macro, int graph, int symmetry, int exact, int nworkers) 
     for (int i = 0; i < e->nworkers; i++) {
         e->wk[i].sb = (stepbuf_t *)malloc(sizeof(stepbuf_t));
         e->wk[i].cover = (uint64_t *)calloc((size_t)NA * 256, sizeof(uint64_t));
-        if (!e->wk[i].sb || !e->wk[i].cover) { eng_free(e); return NULL; }
+        e->wk[i].cut = (uint64_t *)calloc((size_t)NA * 256, sizeof(uint64_t));
+        if (!e->wk[i].sb || !e->wk[i].cover || !e->wk[i].cut) { eng_free(e); return NULL; }
     }
     return e;
 }
@@ -1183,6 +1187,15 @@ API void eng_coverage(eng_t *e, uint64_t *out) {
     for (int c = 0; c < NA * 256; c++) {
         out[c] = 0;
         for (int i = 0; i < e->nworkers; i++) out[c] += e->wk[i].cover[c];
+    }
+}
+
+/* Cuts: per actor a and program counter pc (out[a * 256 + pc]), the states
+ * in which a bound of the configuration cut a step of a at pc off. */
+API void eng_cuts(eng_t *e, uint64_t *out) {
+    for (int c = 0; c < NA * 256; c++) {
+        out[c] = 0;
+        for (int i = 0; i < e->nworkers; i++) out[c] += e->wk[i].cut[c];
     }
 }
 

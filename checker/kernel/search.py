@@ -185,6 +185,15 @@ class CompiledSearch:
         got = np.frombuffer(self.ffi.buffer(out, n * 8), np.uint64)
         return {(int(i) // 256, int(i) % 256): int(got[i]) for i in np.flatnonzero(got)}
 
+    def cuts(self) -> dict[tuple[int, int], int]:
+        """(actor, program counter) -> the states in which a bound of the
+        configuration cut a step of the actor there off."""
+        n = self.model.L.nA * 256
+        out = self.ffi.new("uint64_t[]", n)
+        self.lib.eng_cuts(self.e, out)
+        got = np.frombuffer(self.ffi.buffer(out, n * 8), np.uint64)
+        return {(int(i) // 256, int(i) % 256): int(got[i]) for i in np.flatnonzero(got)}
+
 
 def explore_compiled(
     kernel: Kernel,
@@ -344,6 +353,8 @@ def explore_compiled(
     ex.parent = s.parents()
     ex.states = StoredStates(s)
     ex.search = s
+    ex.coverage = s.coverage()
+    ex.cuts = s.cuts()
     if not exact:
         ex.key_of = s.fingerprint
         ex.keys_of = lambda idxs: [s.fingerprints_of(list(idxs))[i] for i in idxs]

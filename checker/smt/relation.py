@@ -41,12 +41,14 @@ from checker.smt.symbolic import (
     Explained,
     Mode,
     NameTable,
+    PathExplosion,
     Sym,
     SymBool,
     SymSet,
     SymState,
     SymTable,
     SymTuple,
+    Unsupported,
     assume,
     clear_caches,
     enumerate_paths,
@@ -56,7 +58,7 @@ from checker.smt.symbolic import (
 )
 from model.machine import TRUNCATED
 from model.pcs import PC, SYSMON_PCS
-from model.state import G_STATUS_NAMES, NONE, P_STATUS_NAMES, THROW_NAMES, QueueOverflow
+from model.state import G_STATUS_NAMES, NONE, P_STATUS_NAMES, THROW_NAMES, QueueError
 from specs.property import ACTION, INVARIANT, Property
 
 M_PCS = frozenset(int(p) for p in PC if p != PC.SYSMON)
@@ -85,8 +87,14 @@ def field_domains(model) -> list[frozenset[int]]:
         d[L.runnext[p]] = gref
         for i in range(L.C):
             d[L.runq[p] + i] = gref
+    m_pcs = frozenset(int(p) for p in model.m_pcs()) if hasattr(model, "m_pcs") else M_PCS
+    s_pcs = (
+        frozenset(int(p) for p in model.sysmon_pcs())
+        if hasattr(model, "sysmon_pcs")
+        else (frozenset(int(p) for p in SYSMON_PCS))
+    )
     for a in range(L.nA):
-        pcs = SYSMON_PCS if a == L.SYSMON else M_PCS
+        pcs = s_pcs if a == L.SYSMON else m_pcs
         d[L.pc[a]] = pcs
         d[L.ret[a]] = frozenset({0, int(PC.SYSMON)}) if a == L.SYSMON else pcs | {0}
         for f in (L.inherit, L.spinning, L.spin_arg):
@@ -109,6 +117,14 @@ def field_domains(model) -> list[frozenset[int]]:
         d[L.midle + i] = mref
     for i in range(L.nS):
         d[L.sema + i] = flag
+    # A variant's fields (model/extension.py), typed as it declares them.
+    for f in getattr(L, "extra_fields", ()):
+        values = {"flag": flag, "G": gref, "P": pref, "M": mref}.get(f.kind)
+        if values is None:
+            values = frozenset(range(f.limit + 1))
+        at = L.extra[f.name]
+        for off in [at] if isinstance(at, int) else at:
+            d[off] = values
     return d
 
 
@@ -137,6 +153,9 @@ def symbolic_model(model):
             setattr(L, name, SymTable(val))
         elif isinstance(val, itemgetter):
             setattr(L, name, _Getter(val.__reduce__()[1]))
+    # A variant's per-entity fields are indexed by G, P or M, maybe symbolic.
+    extra = getattr(model.L, "extra", {})
+    L.extra = {k: SymTable(v) if isinstance(v, list) else v for k, v in extra.items()}
     code = copy.copy(model.code)
     for name in ("ops", "args", "nextpc", "entry", "prog_of"):
         setattr(code, name, SymTable(getattr(model.code, name)))
@@ -325,13 +344,13 @@ def _command(a: int, pc: int, r, base: list) -> Command:
 
 
 def _run_step(sm, fn, base: list, a: int, pc: int, opt: Any) -> tuple[str, list]:
-    """One step, as Machine.actor_steps runs it (an overflow is a throw)."""
+    """One step, as Machine.actor_steps runs it (a queue error is a throw)."""
     s = SymState(base)
     try:
         return fn(s, a, opt), s.v
-    except QueueOverflow:
+    except QueueError as e:
         s = SymState(base)
-        return sm.overflow_throw(s, a, pc), s.v
+        return sm.queue_throw(s, a, pc, e), s.v
 
 
 def _label_key(label: str, exprs: list) -> str:
@@ -404,7 +423,7 @@ def build_relation(model, props: list[Property] | None = None, split: bool = Fal
                 if sm._dispatch[pc] is None:
                     continue
                 got = _actor_commands(sm, a, pc, know, base)
-                counts[f"{model.actor_names()[a]} {PC(pc).name}"] = len(got)
+                counts[f"{model.actor_names()[a]} {model.pc_name(pc)}"] = len(got)
                 cmds.extend(got)
     finally:
         Mode.split = False
@@ -435,6 +454,11 @@ def build_relation(model, props: list[Property] | None = None, split: bool = Fal
 _CACHE: dict[tuple, Relation] = {}
 
 
+class RelationUnsupported(ValueError):
+    """The symbolic engine cannot follow the model's code (a plug-in's step
+    it has no symbolic form for, too many paths): a usage error, exit 2."""
+
+
 def relation_for(model, props: list[Property] | None = None) -> Relation:
     """The relation of this model's configuration (built once, then cached)."""
     ids = tuple(sorted(p.id for p in (props or []) if p.check is not None))
@@ -442,7 +466,19 @@ def relation_for(model, props: list[Property] | None = None) -> Relation:
     rel = _CACHE.get(key)
     if rel is None or rel.model.model_hash() != model.model_hash():
         wanted = [p for p in props or [] if p.check is not None]
-        rel = build_relation(model, wanted)
+        try:
+            rel = build_relation(model, wanted)
+        except (Unsupported, PathExplosion) as e:
+            raise RelationUnsupported(
+                f"the symbolic engine cannot follow {type(model).__name__}: {e}"
+            ) from None
+        except Exception as e:
+            if getattr(model, "plugin", None) is None:
+                raise
+            raise RelationUnsupported(
+                f"the symbolic engine cannot follow the plug-in {model.plugin['name']}: "
+                f"{type(e).__name__}: {e}"
+            ) from None
         if len(_CACHE) > 16:
             _CACHE.clear()
         _CACHE[key] = rel
