@@ -21,6 +21,7 @@ prints no worker tracebacks.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import sys
@@ -59,6 +60,20 @@ def _handler(signum: int, frame) -> None:
         return
     _state["first"] = now
     raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+@contextlib.contextmanager
+def interrupts_as_keyboard():
+    """A stop signal that lands while ctypes converts a foreign call's
+    arguments (z3's binding calls into Python there) comes out of the call as
+    ctypes.ArgumentError("argument 1: KeyboardInterrupt: ..."): re-raise it as
+    the KeyboardInterrupt it is, so that the phase keeps what it established."""
+    try:
+        yield
+    except ctypes.ArgumentError as e:
+        if "KeyboardInterrupt" in str(e):
+            raise KeyboardInterrupt(str(e)) from None
+        raise
 
 
 def _retry(signum: int, frame) -> None:

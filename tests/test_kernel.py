@@ -285,7 +285,7 @@ def test_without_a_c_compiler_the_python_steps_run(monkeypatch, tmp_path):
 def test_the_summary_names_the_kernel_and_its_memory(tmp_path):
     args = ["--cores", "2", "--depth", "8", "--quiet", "--out", str(tmp_path)]
     code, out, _ = run_cli(*args, "--kernel", "compiled")
-    assert code == 4, out
+    assert code == 0, out
     assert "kernel    compiled" in out and "bytes/state" in out and "fingerprints" in out
     code, out, _ = run_cli(*args, "--kernel", "python")
     assert "kernel    python (asked for with --kernel python)" in out

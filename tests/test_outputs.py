@@ -71,7 +71,7 @@ def test_runs_of_different_configurations_write_different_files(tmp_path):
     names = set()
     for extra in (
         (),
-        ("--ring", "3"),
+        ("--ring", "4"),
         ("--period", "7"),
         ("--max-ms", "4"),
         ("--profile", "go1.26"),

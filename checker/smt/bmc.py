@@ -27,6 +27,7 @@ from typing import Any
 
 import z3
 
+from checker.signals import interrupts_as_keyboard
 from checker.smt.expr import and_, evaluate, not_, or_
 from checker.smt.relation import Relation, relation_for
 from checker.smt.unroll import Unroller, enabled, type_ok
@@ -154,10 +155,11 @@ def run_bmc(
         return "unsat", None
 
     try:
-        stopped, unknown_why, reached = _unroll(
-            model, rel, u, solver, props, depth, findings, per_depth, progress, lemmas, query,
-            internal, dead, tok,
-        )  # fmt: skip
+        with interrupts_as_keyboard():
+            stopped, unknown_why, reached = _unroll(
+                model, rel, u, solver, props, depth, findings, per_depth, progress, lemmas,
+                query, internal, dead, tok,
+            )  # fmt: skip
     except KeyboardInterrupt:
         stopped, unknown_why = "interrupted", "interrupted"
         reached = len(per_depth) - 1

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import z3
 
+from checker.signals import interrupts_as_keyboard
 from checker.smt.bmc import raise_if_interrupted, run_bmc
 from checker.smt.encode import Encoder
 from checker.smt.expr import Node, and_, evaluate, not_, or_
@@ -159,7 +160,8 @@ def prove(
     live = [n for n, (c, _) in parts.items() if c not in res.base_failed]
     step_case = _step_case_by_command if k == 1 and by_command else _step_case_unrolled
     try:
-        live = step_case(rel, {n: parts[n][1] for n in live}, k, timeout_s, res, progress)
+        with interrupts_as_keyboard():
+            live = step_case(rel, {n: parts[n][1] for n in live}, k, timeout_s, res, progress)
     except KeyboardInterrupt:
         # Nothing is proved until the fixpoint is reached: an interrupted
         # proof proves nothing, and says where it was.
