@@ -264,6 +264,8 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
                 mask=t[L.mask[m]],
                 batch=q_items(t, L.batch[m], L.B),
             )
+            if t[L.steal_victim[m]] != NONE:
+                entry.update(steal_victim=t[L.steal_victim[m]], steal_next=g_(t[L.steal_next[m]]))
             ms.append(entry)
         sched = {
             "runq": q_items(t, L.grunq, L.nG),

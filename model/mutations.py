@@ -148,11 +148,9 @@ class StealNotAtomic(GMPModel):
 
     mutation_name = "steal-not-atomic"
 
-    def runqgrab(self, s, victim, steal_runnext):
+    def runqgrab(self, s, victim):
         ring = q_items(s, self.L.runq[victim], self.L.C)
         n = len(ring) - len(ring) // 2
-        if n == 0:
-            return super().runqgrab(s, victim, steal_runnext)
         return ring[:n]
 
 
@@ -327,11 +325,8 @@ class StealAll(GMPModel):
 
     mutation_name = "steal-all"
 
-    def runqgrab(self, s, victim, steal_runnext):
-        n = self.runq_len(s, victim)
-        if n == 0:
-            return super().runqgrab(s, victim, steal_runnext)
-        return q_pop_head(s, self.L.runq[victim], self.L.C, n)
+    def runqgrab(self, s, victim):
+        return q_pop_head(s, self.L.runq[victim], self.L.C, self.runq_len(s, victim))
 
 
 class RingFour(GMPModel):
@@ -396,7 +391,7 @@ MUTATIONS: dict[str, Mutation] = {
             "handoffp idles the P although the global queue has work",
             "golang/go#13645 (handoffp stricter than findrunnable; soft lock-up)",
             ("work-conservation",),
-            {"cores": 2, "depth": 26, "workload": "syscall-heavy"},
+            {"cores": 2, "depth": 27, "workload": "syscall-heavy"},
         ),
         _m(
             "exitsyscall0-skips-casgstatus",

@@ -36,6 +36,7 @@ class PC(IntEnum):
     FR_STEAL_CHECK = 33  # findRunnable: the half-of-busy-Ps spinning limit
     FR_BECOME_SPINNING = 34  # mp.becomeSpinning()
     FR_STEAL = 35  # stealWork: one victim per step
+    FR_STEAL_RUNNEXT = 46  # runqgrab: CAS the victim's runnext read before usleep(3)
     FR_DROP = 36  # lock; global re-check; needspinning; releasep; pidleput
     FR_SPIN_DOWN = 37  # m.spinning = false; nmspinning--
     FR_RECHECK_GLOBAL = 38  # re-check the global queue after the decrement

@@ -15,7 +15,8 @@ translation of a slice (model/symmetry.py):
                                        m, runnext, ring[ring]
     actor    (one per M, then sysmon)  pc, ret, inherit, spinning, spin_arg,
                                        steal_pass, mask, curg, gp,
-                                       batch[ring/2 + 1], p, nextp, oldp, pp
+                                       batch[ring/2 + 1], steal_next,
+                                       p, nextp, oldp, pp, steal_victim
     sched                              nmspinning, needspinning, throw,
                                        runq[max_gs], pidle[cores], midle[max_ms],
                                        sema[semaphores]
@@ -92,7 +93,7 @@ class Layout:
 
         # Actor blocks (Ms, then sysmon): plain fields, the P mask, the G
         # references, then the P references.
-        self.A_WIDTH = aw = 13 + self.B
+        self.A_WIDTH = aw = 15 + self.B
         self.a_base = off
         na = self.nA
         self.pc = [off + aw * a for a in range(na)]
@@ -105,11 +106,18 @@ class Layout:
         self.curg = [off + aw * a + 7 for a in range(na)]
         self.gp = [off + aw * a + 8 for a in range(na)]
         self.batch = [off + aw * a + 9 for a in range(na)]
-        b = 9 + self.B
+        # runqgrab's runnext steal reads the victim's runnext, sleeps, then
+        # CASes it (model/schedule.py); in between the thief keeps the G it
+        # read and the victim. The G is not in the thief's hands: it is the
+        # old value the CAS compares with, not a place the G is, so it is not
+        # among the places g_ref_offsets lists (specs/safety.py no_lost_g).
+        self.steal_next = [off + aw * a + 9 + self.B for a in range(na)]
+        b = 10 + self.B
         self.m_p = [off + aw * a + b for a in range(na)]
         self.nextp = [off + aw * a + b + 1 for a in range(na)]
         self.oldp = [off + aw * a + b + 2 for a in range(na)]
         self.pp = [off + aw * a + b + 3 for a in range(na)]
+        self.steal_victim = [off + aw * a + b + 4 for a in range(na)]
         off += aw * na
 
         # sched.
@@ -140,6 +148,7 @@ class Layout:
             self.m_p + self.nextp + self.oldp + self.pp + [self.pidle + i for i in range(cores)]
         )
         self.m_ref_offsets = self.p_m + [self.midle + i for i in range(max_ms)]
+        self.steal_ref_offsets = self.steal_next + self.steal_victim
         self.g_ref_offsets_sorted = sorted(self.g_ref_offsets)
         # Read many fields at once (for the properties' hot paths).
         self.g_refs = itemgetter(*self.g_ref_offsets)
@@ -154,7 +163,8 @@ class Layout:
     def blank(self) -> list[int]:
         """A vector with every reference NONE and every counter 0."""
         s = [0] * self.size
-        for off in self.g_ref_offsets + self.p_ref_offsets + self.m_ref_offsets:
+        refs = self.g_ref_offsets + self.p_ref_offsets + self.m_ref_offsets
+        for off in refs + self.steal_ref_offsets:
             s[off] = NONE
         for a in range(self.nA):
             s[self.ret[a]] = 0

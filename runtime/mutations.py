@@ -84,11 +84,9 @@ class StealNotAtomic(Runtime):
 
     mutation_name = "steal-not-atomic"
 
-    def runqgrab(self, victim, steal_runnext):
+    def runqgrab(self, victim):
         ring = self.allp[victim].runq.items()
         n = len(ring) - len(ring) // 2
-        if n == 0:
-            return super().runqgrab(victim, steal_runnext)
         return ring[:n]
 
 
@@ -236,11 +234,11 @@ class StealAll(Runtime):
 
     mutation_name = "steal-all"
 
-    def runqgrab(self, victim, steal_runnext):
+    def runqgrab(self, victim):
         q = self.allp[victim].runq
         n = len(q)
         if n == 0:
-            return super().runqgrab(victim, steal_runnext)
+            return []
         claimed = q.claim(n)  # one CAS of runqhead, for all of it
         assert claimed is not None
         return claimed

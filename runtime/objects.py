@@ -159,6 +159,8 @@ class M:
         "nextp",
         "oldp",
         "pp",
+        "steal_victim",
+        "steal_next",
         "park",
         "signal",
         "thread",
@@ -184,6 +186,10 @@ class M:
         self.nextp: int | None = None
         self.oldp: int | None = None
         self.pp: int | None = None  # a P in this M's hands (wakep, handoffp, checkRunqsNoP)
+        # runqgrab's runnext steal, between its read and its CAS: the victim
+        # and the G read (the CAS's old value, not a G in this M's hands).
+        self.steal_victim: int | None = None
+        self.steal_next: int | None = None
         self.park = Note()
         self.signal = 0  # preemptM: a preemption signal is pending
         self.thread: threading.Thread | None = None
@@ -205,6 +211,8 @@ class M:
         "nextp",
         "oldp",
         "pp",
+        "steal_victim",
+        "steal_next",
         "signal",
     )
 

@@ -130,27 +130,76 @@ class Schedule(Queues):
     @step(PC.FR_STEAL)
     def findRunnable_steal(self, m: int, victim: int) -> str:
         """stealWork: one victim. Idle Ps (idlepMask) are skipped; otherwise
-        runqsteal(pp, p2, stealRunNextG = last pass). The last G stolen is
-        run, the others are published on the own ring in the next step."""
+        runqsteal(pp, p2, stealRunNextG = last pass) -> runqgrab: half of the
+        victim's ring. With the ring empty on the last pass, runqgrab reads
+        the victim's runnext here, sleeps (usleep(3)) and CASes it in the
+        next step (FR_STEAL_RUNNEXT). The last G stolen is run, the others
+        are published on the own ring in the next step."""
         mp = self.allm[m]
         p = mp.p
         assert p is not None
         last = mp.steal_pass == self.cfg.steal_tries - 1
         mp.mask |= 1 << victim
-        stolen = [] if self.p_is_idle(victim) else self.runqgrab(victim, last)
+        if self.p_is_idle(victim):
+            return self.steal_none(m, victim, last)
+        stolen = self.runqgrab(victim)
         if stolen:
-            mp.steal_pass = 0
-            mp.mask = 0
-            self.set_batch(m, stolen[:-1])
-            self.to_execute(m, stolen[-1], False)
-            return f"stealWork(m={m}, p={p}, victim={victim}, gs={stolen})"
+            return self.steal_got(m, victim, stolen)
+        nxt = self.allp[victim].runq.runnext.load()
+        if last and nxt is not None:
+            mp.steal_victim = victim
+            mp.steal_next = nxt
+            mp.pc = PC.FR_STEAL_RUNNEXT
+            return f"stealWork.runnext-read(m={m}, p={p}, victim={victim}, g={nxt})"
+        return self.steal_none(m, victim, last)
+
+    @plan(PC.FR_STEAL_RUNNEXT)
+    def plan_steal_runnext(self, m: int, c: None) -> list[Unit]:
+        mp = self.allm[m]
+        return [mp.unit, self.allp[mp.steal_victim].unit]  # type: ignore[index]
+
+    @step(PC.FR_STEAL_RUNNEXT)
+    def findRunnable_steal_runnext(self, m: int, c: None) -> str:
+        """runqgrab after its usleep(3): CAS the victim's runnext from the G
+        read to nil; if that fails, start over on the same victim (its ring,
+        its runnext read again, or nothing)."""
+        mp = self.allm[m]
+        p = mp.p
+        victim, nxt = mp.steal_victim, mp.steal_next
+        assert p is not None and victim is not None and nxt is not None
+        mp.steal_victim = mp.steal_next = None
+        if self.runnext_cas(victim, nxt):
+            return self.steal_got(m, victim, [nxt], ", runnext")
+        stolen = self.runqgrab(victim)
+        if stolen:
+            return self.steal_got(m, victim, stolen, ", runnext cas failed")
+        again = self.allp[victim].runq.runnext.load()
+        if again is not None:
+            mp.steal_victim, mp.steal_next = victim, again
+            return f"stealWork.runnext-cas(m={m}, p={p}, victim={victim}, failed, read g={again})"
+        mp.pc = PC.FR_STEAL
+        return self.steal_none(m, victim, True, "runnext-cas")
+
+    def steal_got(self, m: int, victim: int, stolen: list[int], how: str = "") -> str:
+        mp = self.allm[m]
+        mp.steal_pass = 0
+        mp.mask = 0
+        self.set_batch(m, stolen[:-1])
+        self.to_execute(m, stolen[-1], False)
+        return f"stealWork(m={m}, p={mp.p}, victim={victim}, gs={stolen}{how})"
+
+    def steal_none(self, m: int, victim: int, last: bool, step: str = "") -> str:
+        mp = self.allm[m]
+        p = mp.p
+        assert p is not None
         if mp.mask | 1 << p == (1 << len(self.allp)) - 1:
             mp.mask = 0
             mp.steal_pass += 1
             if mp.steal_pass == self.cfg.steal_tries:
                 mp.steal_pass = 0
                 mp.pc = PC.FR_DROP
-        return f"stealWork(m={m}, p={p}, victim={victim}, pass={int(last)}, none)"
+        name = f"stealWork.{step}" if step else "stealWork"
+        return f"{name}(m={m}, p={p}, victim={victim}, pass={int(last)}, none)"
 
     @plan(PC.RUNQPUTBATCH)
     def plan_runqputbatch(self, m: int, c: None) -> list[Unit]:

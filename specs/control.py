@@ -40,6 +40,7 @@ HOLDS_P_PCS = frozenset(
         PC.FR_STEAL_CHECK,
         PC.FR_BECOME_SPINNING,
         PC.FR_STEAL,
+        PC.FR_STEAL_RUNNEXT,
         PC.FR_DROP,
         PC.RUNQPUTBATCH,
         PC.EXECUTE,
@@ -57,13 +58,14 @@ MAY_SPIN_PCS = frozenset(
         PC.FR_RUNQGET,
         PC.FR_GLOBRUNQ,
         PC.FR_STEAL,
+        PC.FR_STEAL_RUNNEXT,
         PC.FR_DROP,
         PC.FR_SPIN_DOWN,
         PC.RUNQPUTBATCH,
         PC.EXECUTE,
     }
 )
-MUST_SPIN_PCS = frozenset({PC.FR_STEAL, PC.FR_SPIN_DOWN})
+MUST_SPIN_PCS = frozenset({PC.FR_STEAL, PC.FR_STEAL_RUNNEXT, PC.FR_SPIN_DOWN})
 P_ARG_PCS = frozenset({PC.STARTM, PC.HANDOFFP, PC.HANDOFFP_SPIN, PC.HANDOFFP_LOCK})
 # findRunnable after runqget found the own run queue empty.
 RUNQ_SEEN_EMPTY_PCS = frozenset(
@@ -72,6 +74,7 @@ RUNQ_SEEN_EMPTY_PCS = frozenset(
         PC.FR_STEAL_CHECK,
         PC.FR_BECOME_SPINNING,
         PC.FR_STEAL,
+        PC.FR_STEAL_RUNNEXT,
         PC.FR_DROP,
         PC.RUNQPUTBATCH,
     }
@@ -248,9 +251,23 @@ def arguments_ok(model, t: bytes, a: int) -> bool:
 @foldable
 def steal_state_ok(model, t: bytes, a: int) -> bool:
     """stealWork's visited-Ps mask and pass count are kept only while it
-    (or checkRunqsNoP, for the mask) runs; the mask never has the M's own P."""
+    (or checkRunqsNoP, for the mask) runs; the mask never has the M's own P.
+    runqgrab's runnext read and its victim are kept only until its CAS: on
+    the last pass, of a G, from another P this pass visited."""
     L = model.L
     pc = t[L.pc[a]]
+    if a != L.SYSMON and pc == PC.FR_STEAL_RUNNEXT:
+        p, v = t[L.m_p[a]], t[L.steal_victim[a]]
+        return (
+            p != NONE
+            and v != p
+            and (t[L.mask[a]] >> p) & 1 == 0
+            and (t[L.mask[a]] >> v) & 1 == 1
+            and t[L.steal_pass[a]] == model.cfg.steal_tries - 1
+            and t[L.steal_next[a]] < L.nG
+        )
+    if t[L.steal_victim[a]] != NONE or t[L.steal_next[a]] != NONE:
+        return False
     if a != L.SYSMON and pc == PC.FR_STEAL:
         p = t[L.m_p[a]]
         return p != NONE and (t[L.mask[a]] >> p) & 1 == 0
