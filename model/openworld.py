@@ -22,10 +22,13 @@ trace's vocabulary in docs/conformance.md:
                  it: a GC mark worker (gcController.findRunnableGCWorker) or
                  the trace reader (traceReader); schedule() then wakep()s
                  for the tryWakeP it returns
-    netpoll      an M the model has parked was in fact blocked in
-                 netpoll(delay) (findRunnable step r) and returns: pidleget,
-                 acquirep, and findRunnable from the top
-    inject       sysmon, or an M back from netpoll without a P, readies a
+    netpoll      findRunnable step r: an M that found nothing blocks in
+                 netpoll(delay) instead of parking, if no M does already
+                 (sched.lastpoll, cleared while it polls: handoffp's
+                 last-P rule reads it); it returns when a timer is due:
+                 pidleget, acquirep and findRunnable from the top, or stopm
+                 without an idle P
+    inject       sysmon, or the M back from netpoll without a P, readies a
                  goroutine with injectglist: the global queue, then
                  startIdle starts an M on an idle P
     allocm       startm called by an M without a P (sysmon's retake, an M
@@ -45,6 +48,13 @@ Goroutines that were runnable when the trace started are in no queue the
 trace tells of. They are kept runnable in no queue (the "limbo": runnable
 and named by no queue, M or transit slot) and any M looking for work may
 take one, as if it had been in whatever queue it was in.
+
+Two steps of the runtime emit their trace event before they take
+sched.lock: goschedImpl (Gosched, preemption) and exitsyscallNoP change the
+G's status, dropg, then lock and globrunqput. In the open world they are two
+steps each (GOSCHED_LOCK, EXITSYSCALL_NOP_LOCK), so that another M may queue
+its own G in between, as the runtime lets it: the trace's order of two such
+events is not always the global queue's.
 
 Time is not in the model. sysmon may ask any running goroutine to yield
 and may retake any P in a system call at any moment: the 10ms and 20us
@@ -78,8 +88,8 @@ from model.state import (
     G_WAITING,
     NONE,
     Layout,
+    q_pop_top,
     q_push,
-    q_remove,
 )
 from model.symmetry import Symmetry
 from model.workloads import Workload
@@ -167,7 +177,9 @@ class OpenWorld(GMPModel):
         gs = self.L.nG
         # A ring that holds every goroutine: runqputslow never fires, as in a
         # real program with fewer than 256 runnable goroutines per P.
-        self.L = Layout(cores=cfg.cores, max_ms=cfg.ms, max_gs=gs, ring=max(gs, 2), semas=0)
+        self.L = Layout(
+            cores=cfg.cores, max_ms=cfg.ms, max_gs=gs, ring=max(gs, 2), semas=0, lastpoll=True
+        )
         self.symmetry = Symmetry(self.L) if symmetry else None
         self.expect: Expect = ANYTHING
 
@@ -273,6 +285,59 @@ class OpenWorld(GMPModel):
         s[L.pc[m]] = PC.SCHEDULE
         return f"goyield(m={m}, g={g}, p={p})"
 
+    # ---- where the trace sees a status change before the lock --------------------
+
+    def goschedImpl(self, s: list[int], m: int, g: int, why: str) -> str:
+        """goschedImpl: casgstatus(_Grunning, _Grunnable) — the trace's
+        GoStop is emitted here — and dropg; then lock(&sched.lock);
+        globrunqput (the next step, GOSCHED_LOCK). Another M may take the
+        lock first and queue its own G: the trace's order of two such
+        events need not be the queue's. (The closed world does all of it
+        in one step: the G in between is reachable by no other actor, and
+        nothing observes the moment its status changes.)"""
+        L = self.L
+        if not self.casgstatus(s, m, g, G_RUNNING, G_RUNNABLE):
+            return f"{why}(m={m}, g={g}) throws"
+        s[L.curg[m]] = NONE
+        s[L.gp[m]] = g
+        s[L.pc[m]] = PC.GOSCHED_LOCK
+        return f"{why}(m={m}, g={g})"
+
+    @step(PC.GOSCHED_LOCK)
+    def gosched_globrunqput(self, s: list[int], m: int, c: None) -> str:
+        """goschedImpl: lock; globrunqput(gp) — the tail of the global queue;
+        unlock; wakep(); schedule()."""
+        L = self.L
+        g = s[L.gp[m]]
+        s[L.gp[m]] = NONE
+        self.globrunqput(s, g)
+        self.call(s, m, PC.WAKEP_CAS, PC.SCHEDULE)
+        return f"goschedImpl.globrunqput(m={m}, g={g})"
+
+    @step(PC.EXITSYSCALL0)
+    def exitsyscall0(self, s: list[int], m: int, c: None) -> str:
+        """exitsyscallNoP (on g0): casgstatus(gp, _Grunning, _Grunnable) —
+        the trace's GoSysExit and GoStop — and dropg; then (next step,
+        EXITSYSCALL_NOP_LOCK) lock; pidleget or globrunqput. As in
+        goschedImpl, another M may queue a G under the lock in between."""
+        L = self.L
+        g = s[L.curg[m]]
+        if not self.casgstatus(s, m, g, G_RUNNING, G_RUNNABLE):
+            return f"exitsyscallNoP(m={m}, g={g}) throws"
+        s[L.curg[m]] = NONE
+        s[L.gp[m]] = g
+        s[L.pc[m]] = PC.EXITSYSCALL_NOP_LOCK
+        return f"exitsyscallNoP(m={m}, g={g})"
+
+    @step(PC.EXITSYSCALL_NOP_LOCK)
+    def exitsyscall_nop_lock(self, s: list[int], m: int, c: None) -> str:
+        """exitsyscallNoP, under sched.lock: pidleget; none: globrunqput(gp),
+        unlock, stopm; else unlock, acquirep(pp), execute(gp, false)."""
+        L = self.L
+        g = s[L.gp[m]]
+        s[L.gp[m]] = NONE
+        return self.exitsyscall0_place(s, m, g, "exitsyscallNoP.lock")
+
     # ---- what the runtime does that the model leaves out --------------------
 
     def step_successors(self, t: bytes) -> tuple[list[tuple[int, str, bytes]], bool]:
@@ -302,10 +367,7 @@ class OpenWorld(GMPModel):
             if w != NONE and self.in_limbo(t, w):
                 s = list(t)
                 out.append((m, self.take_from_limbo(s, m, w), bytes(s)))
-        elif pc == PC.PARKED and self.midle_top(t) == m:
-            if "netpoll" in exp.env and t[L.pidle] != NONE:
-                s = list(t)
-                out.append((m, self.netpoll_wakes(s, m), bytes(s)))
+        elif pc == PC.NETPOLL:
             if "inject" in exp.env:
                 for w in self._waiting(t, exp.target):
                     s = list(t)
@@ -403,34 +465,86 @@ class OpenWorld(GMPModel):
         self.to_execute(s, m, w, False)
         return f"findRunnable.before-trace(m={m}, g={w})"
 
-    def midle_top(self, t: bytes | list[int]) -> int:
-        L = self.L
-        top = NONE
-        for i in range(L.nM):
-            v = t[L.midle + i]
-            if v == NONE:
-                break
-            top = v
-        return top
+    # ---- the network poller: sched.lastpoll -------------------------------------
 
-    def netpoll_wakes(self, s: list[int], m: int) -> str:
-        """The M was not parked in stopm but blocked in netpoll(delay)
-        (findRunnable step r, for a timer or I/O); it returns, lock;
-        pidleget(); unlock; acquirep(pp); goto top. (Parked Ms are
-        interchangeable, so the top of the idle list stands for it.)"""
+    def nobody_polling(self, t: bytes | list[int]) -> bool:
+        """`sched.lastpoll != 0`: no M is blocked in netpoll (handoffp's
+        last-P rule reads it)."""
+        return t[self.L.lastpoll] != 0
+
+    def findRunnable_drop(self, s: list[int], m: int, c: None) -> str:
+        label = super().findRunnable_drop(s, m, c)
+        self._to_netpoll(s, m, was_spinning=False)
+        return label
+
+    def findRunnable_recheck_runqs(self, s: list[int], m: int, p: int) -> str:
+        label = super().findRunnable_recheck_runqs(s, m, p)
+        self._to_netpoll(s, m, was_spinning=True)
+        return label
+
+    def findRunnable_recheck_pidle(self, s: list[int], m: int, c: None) -> str:
+        label = super().findRunnable_recheck_pidle(s, m, c)
+        self._to_netpoll(s, m, was_spinning=True)
+        return label
+
+    def _to_netpoll(self, s: list[int], m: int, was_spinning: bool) -> None:
+        """findRunnable found nothing and holds no P: before stopm comes step
+        r, the network poll. m.spin_arg keeps findRunnable's wasSpinning
+        for it (it is free: no startm runs for this M meanwhile)."""
         L = self.L
-        q_remove(s, L.midle, L.nM, m)
+        if s[L.pc[m]] == PC.STOPM:
+            s[L.pc[m]] = PC.FR_NETPOLL
+            s[L.spin_arg[m]] = 1 if was_spinning else 0
+
+    @choices(PC.FR_NETPOLL)
+    def netpoll_choices(self, t: bytes, m: int) -> list[bool]:
+        """Whether this M blocks in netpoll: only if nobody does already."""
+        return [False, True] if t[self.L.lastpoll] != 0 else [False]
+
+    @step(PC.FR_NETPOLL)
+    def findRunnable_netpoll(self, s: list[int], m: int, poll: bool) -> str:
+        """findRunnable step r: `if netpollinited() && (netpollAnyWaiters()
+        || pollUntil != 0) && sched.lastpoll.Swap(0) != 0`, block in
+        netpoll(delay) until a timer is due or I/O is ready; else stopm.
+        Whether a timer or a network waiter exists is not in the trace, so
+        both are allowed while lastpoll != 0; the Swap makes this M the only
+        poller, and until it returns handoffp's last-P rule idles the P
+        instead of starting an M for it."""
+        L = self.L
+        if poll:
+            s[L.lastpoll] = 0
+            s[L.pc[m]] = PC.NETPOLL
+            return f"findRunnable.netpoll(m={m}, block)"
+        s[L.spin_arg[m]] = 0
+        return "findRunnable.netpoll(no); " + self.stopm(s, m, None)
+
+    @step(PC.NETPOLL)
+    def netpoll_returns(self, s: list[int], m: int, c: None) -> str:
+        """netpoll(delay) returns (a timer is due, netpollBreak, I/O with
+        nothing the trace shows readied): sched.lastpoll = now; lock;
+        pidleget(); unlock. With a P: acquirep; if wasSpinning,
+        becomeSpinning; goto top. Without: injectglist of nothing; stopm."""
+        L = self.L
+        s[L.lastpoll] = 1
+        was_spinning = s[L.spin_arg[m]]
+        s[L.spin_arg[m]] = 0
         p = self.pidleget(s)
+        if p == NONE:
+            return f"netpoll.return(m={m}, no idle P); " + self.stopm(s, m, None)
         self.acquirep(s, m, p)
+        if was_spinning:
+            self.becomeSpinning(s, m)
         s[L.pc[m]] = PC.SCHEDULE
-        return f"netpoll.acquirep(m={m}, p={p})"
+        return f"netpoll.acquirep(m={m}, p={p}, spinning={was_spinning})"
 
     def netpoll_injectglist(self, s: list[int], m: int, w: int) -> str:
         """The M blocked in netpoll (findRunnable step r) returns with w ready
-        and finds no idle P: injectglist(&list) — w on the global queue,
-        startIdle (pidlegetSpinning; startm for each idle P) — then stopm."""
+        (sched.lastpoll = now) and finds no idle P: injectglist(&list) — w
+        on the global queue, startIdle (pidlegetSpinning; startm for each
+        idle P) — then stopm."""
         L = self.L
-        q_remove(s, L.midle, L.nM, m)
+        s[L.lastpoll] = 1
+        s[L.spin_arg[m]] = 0
         s[L.g_status[w]] = G_RUNNABLE
         self.globrunqput(s, w)
         p = self.pidlegetSpinning(s)
@@ -438,7 +552,6 @@ class OpenWorld(GMPModel):
             s[L.pc[m]] = PC.STOPM
             return f"netpoll.injectglist(m={m}, g={w}, no idle P)"
         s[L.pp[m]] = p
-        s[L.spin_arg[m]] = 0
         self.call(s, m, PC.STARTM, PC.STOPM)
         return f"netpoll.injectglist(m={m}, g={w}, startm p={p})"
 
@@ -582,6 +695,20 @@ class OpenWorld(GMPModel):
                 s[L.pc[m]] = PC.PARKED
                 q_push(s, L.midle, L.nM, m)
         s[L.pc[L.SYSMON]] = PC.SYSMON
+        s[L.lastpoll] = 1
+        return bytes(s)
+
+    def polling(self, t: bytes) -> bytes | None:
+        """The same start with one of the Ms the trace has not named blocked
+        in netpoll (lastpoll == 0) rather than parked: the trace does not
+        say which; None if every M is named."""
+        L = self.L
+        s = list(t)
+        m = q_pop_top(s, L.midle, L.nM)
+        if m == NONE:
+            return None
+        s[L.pc[m]] = PC.NETPOLL
+        s[L.lastpoll] = 0
         return bytes(s)
 
     def initial_states(self, snap: Snapshot, most: int = 2) -> list[bytes]:
@@ -591,7 +718,13 @@ class OpenWorld(GMPModel):
         stealing takes as many as the runtime did, and the one it runs is
         the runtime's). With more than `most` such goroutines, only the
         limbo state (the placements would multiply)."""
-        base = self.state_of(snap)
+        starts = [self.state_of(snap)]
+        polling = self.polling(starts[0])
+        if polling is not None:
+            starts.append(polling)
+        return [t for base in starts for t in self._placements(base, snap, most)]
+
+    def _placements(self, base: bytes, snap: Snapshot, most: int) -> list[bytes]:
         gs = snap.runnable
         if not gs or len(gs) > most:
             return [base]

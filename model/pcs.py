@@ -24,10 +24,13 @@ class PC(IntEnum):
     # go1.26 profile only (model/go126.py).
     ENTERSYSCALLBLOCK_CAS = 14  # entersyscallblock after handoffp: casgstatus to _Gsyscall
     EXITSYSCALL_OLDP = 15  # exitsyscallTryGetP: setBlockOnExitSyscall(oldp), takeP
+    # open world only (model/openworld.py): after the traced status change.
+    EXITSYSCALL_NOP_LOCK = 16  # exitsyscallNoP after dropg: lock; pidleget or globrunqput
 
     # runqput's ring part (the kicked-out runnext), runqputslow.
     RUNQPUT_RING = 20
     RUNQPUTSLOW_GLOBAL = 21
+    GOSCHED_LOCK = 22  # open world only: goschedImpl after dropg: lock; globrunqput
 
     # schedule / findRunnable.
     SCHEDULE = 30  # top of schedule(): findRunnable's schedtick%61 global check
@@ -56,6 +59,9 @@ class PC(IntEnum):
     HANDOFFP_SPIN = 54
     HANDOFFP_LOCK = 55
     ALLOCM = 56  # open world (model/openworld.py): newm's allocm borrowed pp; releasep
+    # open world only (model/openworld.py): findRunnable's network poll.
+    FR_NETPOLL = 57  # findRunnable step r: block in netpoll (lastpoll.Swap(0) != 0) or stopm
+    NETPOLL = 58  # blocked in netpoll(delay), no P: the M that cleared sched.lastpoll
 
     # sysmon.
     SYSMON = 60  # sysmon's loop: one retake visit per step

@@ -19,7 +19,7 @@ translation of a slice (model/symmetry.py):
                                        p, nextp, oldp, pp, steal_victim
     sched                              nmspinning, needspinning, throw,
                                        runq[max_gs], pidle[cores], midle[max_ms],
-                                       sema[semaphores]
+                                       sema[semaphores], lastpoll (open world)
 
 Queues are kept packed at the front of their slots, padded with NONE: the
 local ring and the global run queue in FIFO order (head first), the idle P
@@ -65,7 +65,9 @@ class Layout:
 
     G_WIDTH = 3
 
-    def __init__(self, cores: int, max_ms: int, max_gs: int, ring: int, semas: int):
+    def __init__(
+        self, cores: int, max_ms: int, max_gs: int, ring: int, semas: int, lastpoll: bool = False
+    ):
         self.nP, self.nM, self.nG, self.C, self.nS = cores, max_ms, max_gs, ring, semas
         self.B = ring // 2 + 1  # runqputslow moves ring/2 + 1; a steal at most ring/2
         self.nA = max_ms + 1  # actors: the Ms, then sysmon
@@ -133,6 +135,10 @@ class Layout:
         off += max_ms
         self.sema = off
         off += semas
+        # sched.lastpoll (0: an M is blocked in netpoll), in the open world
+        # only (model/openworld.py): the closed world has no network poller.
+        self.lastpoll = off if lastpoll else -1
+        off += 1 if lastpoll else 0
         self.size = off
 
         # Offsets whose values name a G, a P or an M (for symmetry and checks).

@@ -82,7 +82,18 @@ RUNQ_SEEN_EMPTY_PCS = frozenset(
 # handoffp past its local-work check; findRunnable's re-check with a P fresh off pidle.
 NO_WORK_PCS = frozenset({PC.HANDOFFP_SPIN, PC.HANDOFFP_LOCK, PC.FR_RECHECK_ACQUIRE})
 # pcs of other profiles (go1.26, the open world) and sysmon's own.
-FOREIGN_M_PCS = frozenset({PC.ENTERSYSCALLBLOCK_CAS, PC.EXITSYSCALL_OLDP, PC.ALLOCM, PC.SYSMON})
+FOREIGN_M_PCS = frozenset(
+    {
+        PC.ENTERSYSCALLBLOCK_CAS,
+        PC.EXITSYSCALL_OLDP,
+        PC.ALLOCM,
+        PC.FR_NETPOLL,
+        PC.NETPOLL,
+        PC.GOSCHED_LOCK,
+        PC.EXITSYSCALL_NOP_LOCK,
+        PC.SYSMON,
+    }
+)
 
 
 PC_NAME_LIST = tuple(PC(i).name if i in PC_NAMES else str(i) for i in range(max(PC) + 1))
