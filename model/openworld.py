@@ -79,7 +79,6 @@ from model.config import Config
 from model.gmp import GMPModel
 from model.machine import TRUNCATED, choices, step
 from model.pcs import PC
-from model.pcs import PROCEDURES as CLOSED_WORLD_PROCEDURES
 from model.state import (
     G_DEAD,
     G_RUNNABLE,
@@ -121,13 +120,6 @@ LOOKING = frozenset(
         PC.FR_DROP,
     }
 )
-
-
-ANY_P = 254  # eager_step: the observed step may put work on any running P
-# Steps after which the M's own P may have more to steal, unobserved.
-PUBLISHING = frozenset({PC.RUNQPUT_RING, PC.RUNQPUTBATCH, PC.FR_RECHECK_ACQUIRE})
-# Runtime procedures that return to their caller's `ret`, newm's allocm too.
-PROCEDURES = CLOSED_WORLD_PROCEDURES | {PC.ALLOCM}
 
 
 @dataclass
@@ -600,65 +592,6 @@ class OpenWorld(GMPModel):
         self.call(s, a, PC.STARTM, PC.SYSMON)
         return label + f", startm p={p})"
 
-    # ---- a partial-order reduction for the search ------------------------------
-
-    def quiet_visits(self, t: bytes, adding: int = NONE) -> list[tuple[int, str, bytes]] | None:
-        """The steps of one M that are visits finding nothing: a stealing M
-        (stealWork) or a re-checking M (checkRunqsNoP) all of whose
-        remaining visits this pass go to Ps that have nothing to take and
-        can get nothing before the next event without it being observed.
-        Such a visit only advances the M's own pass, so it commutes with
-        every unobserved step of the others; the search then explores from
-        that state only these visits and the steps that could be the next
-        event (not the others' unobserved steps, whose interleavings with
-        the visits lead to the same states). `adding` is the P the observed
-        step may put work on (NONE: no local queue; ANY_P: cannot tell).
-        Not sound as it stands (a trace it cut off conformed without it):
-        checker/conform.py uses it only in its bounded searches."""
-        L = self.L
-        for m in range(L.nM):
-            pc = t[L.pc[m]]
-            if pc == PC.FR_STEAL:
-                last = t[L.steal_pass[m]] == self.cfg.steal_tries - 1
-                ps = self.steal_choices(t, m)
-                fn = self.findRunnable_steal
-            elif pc == PC.FR_RECHECK_RUNQS:
-                last = True
-                ps = self.recheck_choices(t, m)
-                fn = self.findRunnable_recheck_runqs
-            else:
-                continue
-            if ps and all(self._nothing_for(t, v, last, adding) for v in ps):
-                out = []
-                for v in ps:
-                    s = list(t)
-                    out.append((m, fn(s, m, v), bytes(s)))
-                return out
-        return None
-
-    def _nothing_for(self, t: bytes, v: int, runnext_too: bool, adding: int) -> bool:
-        """P v has nothing a visitor would take (ring, and runnext if
-        `runnext_too`), and no step can give it some unobserved before the
-        next event (its owner is not in the scheduler or publishing a batch)."""
-        L = self.L
-        if self.p_is_idle(t, v):
-            return True
-        if t[L.runq[v]] != NONE or (runnext_too and t[L.runnext[v]] != NONE):
-            return False
-        if adding == v:
-            return False
-        owner = t[L.p_m[v]]
-        if owner == NONE:  # reserved: by an M about to publish a batch on it?
-            return not any(
-                t[L.pp[a]] == v and t[L.pc[a]] == PC.FR_RECHECK_ACQUIRE for a in range(L.nM)
-            )
-        if owner == L.SYSMON:
-            return True
-        pc = t[L.pc[owner]]
-        if pc in PUBLISHING or pc in LOOKING or (adding == ANY_P and pc == PC.RUN):
-            return False
-        return not (pc in PROCEDURES and t[L.ret[owner]] == PC.SCHEDULE)
-
     # ---- a state from what a trace shows at its start ---------------------------
 
     def state_of(self, snap: Snapshot) -> bytes:
@@ -772,10 +705,11 @@ class OpenWorld(GMPModel):
         """schedtick is not tracked (see schedule_choices)."""
 
 
-def open_model(profile: str, cores: int, ms: int, gs: int):
+def open_model(profile: str, cores: int, ms: int, gs: int, model_class: type | None = None):
     """An open-world model of the profile's scheduler with `cores` Ps, `ms`
-    Ms and `gs` goroutine slots."""
+    Ms and `gs` goroutine slots (`model_class`: a variant of OpenWorld)."""
     from model.factory import build_model
 
     cfg = Config(cores=cores, max_ms=ms, profile=profile, workload="open")
-    return build_model(cfg, model_class=OpenWorld, workload=open_workload(gs), symmetry=False)
+    klass = model_class or OpenWorld
+    return build_model(cfg, model_class=klass, workload=open_workload(gs), symmetry=False)

@@ -9,11 +9,12 @@ import os
 import re
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from checker import cli
-from checker.conform import check_events
+from checker.conform import Search, check_events, prepare
 from checker.gotool import GoToolError, find_toolchain
 from checker.gotrace import parse_dump
 from tests.conftest import ROOT, run_cli
@@ -102,6 +103,71 @@ def test_edited_trace_is_rejected_at_the_edited_event(edit):
     # Every event before it was explained, and the states possible then are reported.
     assert res.failure.before
     assert search.observed(res.failure.before[0])
+
+
+@pytest.mark.parametrize("name", ["mutex-p4", "spawn-p4", "gosched-p3"])
+def test_one_node_at_a_time_still_explains_the_trace(name):
+    # The search hands one node on per event and comes back for more where
+    # it got stuck (the latest event with nodes left), never from event 0.
+    events = parse_dump((TRACES / f"{name}.parsed.txt").read_text())
+    search = Search(prepare(events))
+    res = search.run(batch=1)
+    assert res.verdict == "conforms"
+    assert res.checked == search.prep.end
+
+
+def test_one_node_at_a_time_still_rejects_at_the_edited_event():
+    text = (TRACES / "mutex-p2.parsed.txt").read_text()
+    bad, line = _edit(text, *EDITS["wrong-thread"])
+    search = Search(prepare(parse_dump(bad)))
+    res = search.run(batch=1)
+    assert res.verdict == "fails" and res.failure.event.line == line
+
+
+def _events(*lines: str):
+    """A synthetic dump: a Sync event, then the given transitions."""
+    head = "# go 1.26 trace\nM=-1 P=-1 G=-1 Sync Time=1 N=1\n"
+    body = "".join(f"{ln}\n" for ln in lines)
+    return parse_dump(head + body)
+
+
+def _group_of(events, i: int) -> list[int]:
+    prep = SimpleNamespace(events=events, end=len(events))
+    return Search._group(SimpleNamespace(prep=prep), i)
+
+
+T = "StateTransition Time=1"
+
+
+def test_a_group_is_what_one_runtime_step_emits():
+    # exitsyscall stealing its P back: ProcSteal, ProcStart, the syscall's
+    # end and the G running again, one step of one thread.
+    ev = _events(
+        f'M=7 P=-1 G=5 {T} ProcID=1 Running->Idle Reason=""',
+        f'M=7 P=-1 G=5 {T} ProcID=1 Idle->Running Reason=""',
+        f'M=7 P=1 G=5 {T} GoID=5 Syscall->Runnable Reason=""',
+        f'M=7 P=1 G=-1 {T} GoID=5 Runnable->Running Reason=""',
+    )
+    assert _group_of(ev, 1) == [2, 3, 4]
+
+
+def test_a_group_never_starts_and_stops_a_goroutine_or_names_two():
+    # A G started and stopped, then another started, by one thread: three
+    # steps (execute, gosched, execute), never one.
+    ev = _events(
+        f'M=7 P=0 G=-1 {T} GoID=23 Runnable->Running Reason=""',
+        f'M=7 P=0 G=23 {T} GoID=23 Running->Runnable Reason="runtime.Gosched"',
+        f'M=7 P=0 G=-1 {T} GoID=21 Runnable->Running Reason=""',
+    )
+    assert _group_of(ev, 1) == []
+    assert _group_of(ev, 2) == []
+    # A P event may join a G's event; a second G may not.
+    ev = _events(
+        f'M=7 P=0 G=4 {T} GoID=4 Running->Syscall Reason=""',
+        f'M=7 P=-1 G=4 {T} ProcID=0 Running->Idle Reason=""',
+        f'M=7 P=-1 G=-1 {T} GoID=9 Waiting->Runnable Reason=""',
+    )
+    assert _group_of(ev, 1) == [2]
 
 
 def test_cli_trace_file_conforms_and_rejects(tmp_path):
