@@ -355,6 +355,7 @@ class Search:
         self._ids_p, self._ids_g = list(range(L.nP)), list(range(L.nG))
         self._ids_m = list(range(L.nM))
         self._m_blocks = [(L.pc[a], L.pc[a] + L.A_WIDTH) for a in range(L.nM)]
+        self._canon: dict[tuple, tuple[bytes, tuple[int, ...]]] = {}
 
     def canon(self, t: bytes, mb: tuple[int, ...]) -> tuple[bytes, tuple[int, ...]]:
         """The node's state and M bindings with the model's Ms renamed into a
@@ -365,10 +366,44 @@ class Search:
         differ by a renaming of Ms, bindings renamed alike, have the same
         futures; unbound Ms with equal blocks that nothing names are
         interchangeable, in any order."""
+        key = (t, mb)
+        got = self._canon.get(key)
+        if got is None:
+            if len(self._canon) > 500_000:
+                self._canon.clear()
+            got = self._canon[key] = self._canonical(t, mb)
+        return got
+
+    def _canonical(self, t: bytes, mb: tuple[int, ...]) -> tuple[bytes, tuple[int, ...]]:
         L = self.model.L
-        midle = t[L.midle : L.midle + L.nM]
+        nM = L.nM
+        blocks = self._m_blocks
+        # The usual case: already in order (bound Ms by thread, then the
+        # unbound ones by key), checked without building every key.
+        prev, first_unbound = -1, nM
+        for a in range(nM):
+            x = mb[a]
+            if x < 0:
+                if first_unbound == nM:
+                    first_unbound = a
+            elif first_unbound < nM or x < prev:
+                break
+            else:
+                prev = x
+        else:
+            midle = t[L.midle : L.midle + nM]
+            last = b""
+            for a in range(first_unbound, nM):
+                lo, hi = blocks[a]
+                key = t[lo:hi] + bytes((midle.find(a) & 0xFF,))
+                if key < last:
+                    break
+                last = key
+            else:
+                return t, mb
+        midle = t[L.midle : L.midle + nM]
         keys = []
-        for a, (lo, hi) in enumerate(self._m_blocks):
+        for a, (lo, hi) in enumerate(blocks):
             x = mb[a]
             if x >= 0:
                 keys.append((x, b""))
@@ -378,7 +413,19 @@ class Search:
         if order == self._ids_m:
             return t, mb
         u = self._sym.rename(t, self._ids_p, order, self._ids_g)
-        return u, tuple(mb[a] for a in order) + mb[L.nM :]
+        return u, tuple(mb[a] for a in order) + mb[nM:]
+
+    def canon_p(self, t: bytes, pb: tuple[int, ...]) -> tuple[bytes, tuple[int, ...]]:
+        """The state with the model's Ps renamed so that those bound to a
+        trace proc come first, in the order of the trace's proc ids (allp's
+        order, which checkRunqsNoP walks: model/openworld.py), the unbound
+        ones after them in their order. Like M ids, model P ids mean
+        nothing: no step names a particular P."""
+        order = sorted(self._ids_p, key=lambda q: (pb[q] < 0, pb[q], q))
+        if order == self._ids_p:
+            return t, pb
+        u = self._sym.rename(t, order, self._ids_m, self._ids_g)
+        return u, tuple(pb[q] for q in order)
 
     def alpha(self, t: bytes) -> tuple[int, ...]:
         a = self._alpha.get(t)
@@ -392,8 +439,9 @@ class Search:
         """The states the trace's start allows (model/openworld.py initial_states)."""
         out: dict[Node, None] = {}
         for t in self.model.initial_states(self.prep.snapshot):
-            u, mb = self.canon(t, self.prep.mbind)
-            out[(u, mb, self.prep.pbind, frozenset())] = None
+            u, pb = self.canon_p(t, self.prep.pbind)
+            u, mb = self.canon(u, self.prep.mbind)
+            out[(u, mb, pb, frozenset())] = None
         return list(out)
 
     # -- one event ----------------------------------------------------------------
@@ -570,8 +618,9 @@ class Search:
             mb = mb[:a] + (x,) + mb[a + 1 :]
         if u[self._pc_off[a]] == self.parked:
             mb = mb[:a] + (-1,) + mb[a + 1 :]
+        u, pb = self.canon_p(u, tuple(pbl))
         u, mb = self.canon(u, mb)
-        return (u, mb, tuple(pbl), ahead.union(consumed) if consumed else ahead), newg
+        return (u, mb, pb, ahead.union(consumed) if consumed else ahead), newg
 
     # -- the search over events ----------------------------------------------------
 
@@ -704,8 +753,7 @@ class Search:
             if truncated:
                 at = prep.events[self._trans[truncated[0]]]
                 res.reason = (
-                    f"more than {self.max_states:,} states before one event "
-                    f"(line {at.line})"
+                    f"more than {self.max_states:,} states before one event (line {at.line})"
                 )
         res.peak_closure, res.expansions = self.peak_closure, self.expansions
         res.stats = {"resumes": self.resumes, "batch": batch}

@@ -683,6 +683,20 @@ class OpenWorld(GMPModel):
 
     # ---- what the trace cannot tell ---------------------------------------------
 
+    @choices(PC.FR_RECHECK_RUNQS)
+    def recheck_choices(self, t: bytes, m: int) -> list[int]:
+        """checkRunqsNoP walks allp in order. The search keeps the Ps a trace
+        names in the order of their ids (checker/conform.py canon_p), those
+        it has not named after them (idle since the trace began: nothing to
+        find there), so allp's order is the model's: the lowest P not
+        visited yet. (The closed world lets the walk take any order, which
+        keeps its Ps interchangeable for symmetry reduction.)"""
+        mask = t[self.L.mask[m]]
+        for p in range(self.L.nP):
+            if not mask & (1 << p):
+                return [p]
+        return []
+
     @choices(PC.SCHEDULE)
     def schedule_choices(self, t: bytes, m: int) -> list[bool]:
         """schedtick is not observable: any round may be the one where

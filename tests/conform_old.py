@@ -1,0 +1,52 @@
+"""The open world as it was before three fixes, for the tests that show a
+recorded execution needs each fix (tests/test_conform.py): the model without
+the fix must reject the execution the model with it explains."""
+
+from __future__ import annotations
+
+from model.go126 import Go126Model
+from model.openworld import OpenWorld
+from model.state import NONE
+
+
+class AtomicRunnextSteal(OpenWorld):
+    """runqgrab reads the victim's runnext and takes it in one step, with no
+    usleep(3) window between the read and the CAS."""
+
+    def findRunnable_steal(self, s, m, victim):
+        L = self.L
+        p = s[L.m_p[m]]
+        last = s[L.steal_pass[m]] == self.cfg.steal_tries - 1
+        if last and not self.p_is_idle(s, victim) and self.runq_len(s, victim) == 0:
+            nxt = s[L.runnext[victim]]
+            if nxt != NONE:
+                s[L.mask[m]] |= 1 << victim
+                s[L.runnext[victim]] = NONE
+                return self.steal_got(s, m, p, victim, [nxt])
+        return super().findRunnable_steal(s, m, victim)
+
+
+class LastpollIgnored(OpenWorld):
+    """handoffp's last-P rule as if no M ever blocked in netpoll: the last P
+    is always given to startm."""
+
+    def nobody_polling(self, t):
+        return True
+
+
+class LockedPutInOneStep(OpenWorld):
+    """goschedImpl and exitsyscallNoP change the G's status and queue it under
+    sched.lock in one step, as the closed world does."""
+
+    def goschedImpl(self, s, m, g, why):
+        return Go126Model.goschedImpl(self, s, m, g, why)
+
+    def exitsyscall0(self, s, m, c):
+        return Go126Model.exitsyscall0(self, s, m, c)
+
+
+OLD_MODELS = {
+    "atomic-runnext-steal": AtomicRunnextSteal,
+    "lastpoll-ignored": LastpollIgnored,
+    "locked-put-in-one-step": LockedPutInOneStep,
+}
