@@ -77,6 +77,12 @@ NEEDS_FIX = {
     # G20 and G22: exitsyscallNoP and goschedImpl emit the event, then take
     # sched.lock to queue the G, and G23's M took it first.
     "workerpool-lockedput-p2": ("locked-put-in-one-step", 8189),
+    # sysmon takes P0 from G23's nanosleep (line 425) while P1 is idle and
+    # another thread is blocked in netpoll (lastpoll == 0: the tracer's
+    # advancer sleeps on a timer): handoffp idles P0 and G23's thread takes
+    # it when its call returns (426). If the last P always went to startm,
+    # another thread would have started on it.
+    "retake-lastpoll-p2": ("lastpoll-ignored", 426),
 }
 
 
