@@ -62,7 +62,10 @@ from model.symmetry import Symmetry
 SCHEMA = "gmpcheck.conform/1"
 PROFILE = "go1.26"
 MAX_PS = 8  # the model's steal masks are one byte
-MAX_GS = 200
+# Goroutines alive at once. Up to 255 the model's fields are bytes; beyond,
+# two bytes each (model/state.py freeze_wide), and the check slows with the
+# size of the state.
+MAX_GS = 10_000
 # A runtime step emits at most this many events (exitsyscall that steals
 # its P back: ProcSteal, ProcStart, GoSyscallEndBlocked, GoStart).
 MAX_GROUP = 4
@@ -179,7 +182,10 @@ def prepare(events: list[Event]) -> Prepared:
     # Goroutines alive at the start: every goroutine not created in the trace,
     # in the state of its first mention (nothing happened to it before).
     pre = sorted(g for g in first_g if g not in created)
-    gslot = {g: i for i, g in enumerate(pre)}
+    # Slots in order, skipping the one whose id is NONE (never used, in the
+    # wide layout of a model with more than 255 goroutines).
+    slots = (i for i in range(len(pre) + 1) if i != NONE)
+    gslot = {g: next(slots) for g in pre}
     alive = peak = len(pre)
     for ev in events[:end]:
         if ev.kind == "StateTransition" and ev.resource == "G":
@@ -356,6 +362,7 @@ class Search:
         self._ids_m = list(range(L.nM))
         self._m_blocks = [(L.pc[a], L.pc[a] + L.A_WIDTH) for a in range(L.nM)]
         self._canon: dict[tuple, tuple[bytes, tuple[int, ...]]] = {}
+        self.view = self.model.view
 
     def canon(self, t: bytes, mb: tuple[int, ...]) -> tuple[bytes, tuple[int, ...]]:
         """The node's state and M bindings with the model's Ms renamed into a
@@ -378,6 +385,15 @@ class Search:
         L = self.model.L
         nM = L.nM
         blocks = self._m_blocks
+        v = self.view(t)
+        wide = L.wide
+        midle = list(v[L.midle : L.midle + nM])
+
+        def key(a: int) -> bytes:
+            lo, hi = blocks[a]
+            seg = v[lo:hi].tobytes() if wide else v[lo:hi]
+            return seg + bytes((midle.index(a) if a in midle else 255,))
+
         # The usual case: already in order (bound Ms by thread, then the
         # unbound ones by key), checked without building every key.
         prev, first_unbound = -1, nM
@@ -391,29 +407,26 @@ class Search:
             else:
                 prev = x
         else:
-            midle = t[L.midle : L.midle + nM]
             last = b""
             for a in range(first_unbound, nM):
-                lo, hi = blocks[a]
-                key = t[lo:hi] + bytes((midle.find(a) & 0xFF,))
-                if key < last:
+                k = key(a)
+                if k < last:
                     break
-                last = key
+                last = k
             else:
                 return t, mb
-        midle = t[L.midle : L.midle + nM]
-        keys = []
-        for a, (lo, hi) in enumerate(blocks):
-            x = mb[a]
-            if x >= 0:
-                keys.append((x, b""))
-            else:
-                keys.append((1 << 20, t[lo:hi] + bytes((midle.find(a) & 0xFF,))))
+        keys = [(x, b"") if x >= 0 else (1 << 20, key(a)) for a, x in enumerate(mb[:nM])]
         order = sorted(self._ids_m, key=keys.__getitem__)
         if order == self._ids_m:
             return t, mb
-        u = self._sym.rename(t, self._ids_p, order, self._ids_g)
+        u = self._rename(t, self._ids_p, order)
         return u, tuple(mb[a] for a in order) + mb[nM:]
+
+    def _rename(self, t: bytes, porder: list[int], morder: list[int]) -> bytes:
+        if not self.model.L.wide:
+            return self._sym.rename(t, porder, morder, self._ids_g)
+        fields = self._sym.rename_fields(self.view(t), porder, morder, self._ids_g)
+        return self.model.freeze(fields)
 
     def canon_p(self, t: bytes, pb: tuple[int, ...]) -> tuple[bytes, tuple[int, ...]]:
         """The state with the model's Ps renamed so that those bound to a
@@ -424,7 +437,7 @@ class Search:
         order = sorted(self._ids_p, key=lambda q: (pb[q] < 0, pb[q], q))
         if order == self._ids_p:
             return t, pb
-        u = self._sym.rename(t, order, self._ids_m, self._ids_g)
+        u = self._rename(t, order, self._ids_m)
         return u, tuple(pb[q] for q in order)
 
     def alpha(self, t: bytes) -> tuple[int, ...]:
@@ -460,7 +473,7 @@ class Search:
         x = self.mindex.get(ev.m, -1)
         if ev.resource == "G":
             g = self.gslot[ev.id]
-            st, m = al[proj.g_at(g)], al[proj.g_at(g) + 1]
+            st, m = al[proj.g_at(g)], al[proj.gm_at(g)]
             if st != TRACE_G[ev.to]:
                 return None
             if st in (2, 3) and x >= 0:
@@ -533,7 +546,7 @@ class Search:
             if g == NONE:
                 if ev.frm != "NotExist":
                     return False
-                g = next((x for x in range(proj.nG) if al[proj.g_at(x)] == 0), NONE)
+                g = next((x for x in range(proj.nG) if al[x] == 0 and x != NONE), NONE)
                 if g == NONE:
                     return False
                 newg[ev.id] = g
@@ -542,7 +555,7 @@ class Search:
                 return False
             to = TRACE_G[ev.to]
             al[i] = to
-            al[i + 1] = a if to in (2, 3) else NONE
+            al[proj.gm_at(g)] = a if to in (2, 3) else NONE
             return True
         if ev.id in pb:
             q = pb.index(ev.id)
@@ -569,7 +582,7 @@ class Search:
                 return False
         if ev.g >= 0:
             g = self.gslot.get(ev.g, NONE)
-            if g == NONE or al[proj.g_at(g) + 1] != a:
+            if g == NONE or al[proj.gm_at(g)] != a:
                 return False
         return True
 
@@ -616,7 +629,7 @@ class Search:
                 return None
         if x >= 0 and mb[a] == -1:
             mb = mb[:a] + (x,) + mb[a + 1 :]
-        if u[self._pc_off[a]] == self.parked:
+        if self.view(u)[self._pc_off[a]] == self.parked:
             mb = mb[:a] + (-1,) + mb[a + 1 :]
         u, pb = self.canon_p(u, tuple(pbl))
         u, mb = self.canon(u, mb)
@@ -637,7 +650,7 @@ class Search:
         model.expect = st.expect
         nxt = self._ev[ev_i + 1]
         todo, seen = st.todo, st.seen
-        parked, pc_off = self.parked, self._pc_off
+        parked, pc_off, view = self.parked, self._pc_off, self.view
         arrived = 0
         full_at = None
         while todo:
@@ -658,7 +671,7 @@ class Search:
             for a, _label, u in succ:
                 if self.alpha(u) == al_s:
                     nmb = mb
-                    if mb[a] != -1 and u[pc_off[a]] == parked:
+                    if mb[a] != -1 and view(u)[pc_off[a]] == parked:
                         nmb = mb[:a] + (-1,) + mb[a + 1 :]
                     cu, cmb = self.canon(u, nmb)
                     n = (cu, cmb, pb, ahead)
@@ -774,6 +787,7 @@ class Search:
     def describe(self, node: Node) -> str:
         """One model state, with goroutines, procs and threads as the trace names them."""
         t, mb, pb, _ = node
+        t = self.view(t)
         L = self.model.L
         gname = {slot: g for g, slot in self.gslot.items()}
 

@@ -90,6 +90,10 @@ class Machine:
     code: Code
     L: Layout
     macro: bool = False
+    # A state's encoding: one byte per field (the open world of a program
+    # with many goroutines uses two, model/openworld.py).
+    freeze = staticmethod(bytes)
+    thaw = staticmethod(list)
 
     def _bind_steps(self) -> None:
         step_names: dict[int, str] = {}
@@ -156,17 +160,18 @@ class Machine:
         options: Iterable[Any] = (None,) if chooser is None else chooser(t, a)
         out = []
         truncated = False
+        freeze, thaw = self.freeze, self.thaw
         for c in options:
-            s = list(t)
+            s = thaw(t)
             try:
                 label = fn(s, a, c)
             except QueueOverflow:
-                s = list(t)
+                s = thaw(t)
                 label = self.overflow_throw(s, a, t[self.L.pc[a]])
             if label is TRUNCATED:
                 truncated = True
                 continue
-            out.append((label, bytes(s)))
+            out.append((label, freeze(s)))
         return out, truncated
 
     # ---- helpers ---------------------------------------------------------

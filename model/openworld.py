@@ -87,11 +87,16 @@ from model.state import (
     G_WAITING,
     NONE,
     Layout,
+    freeze_wide,
     q_pop_top,
     q_push,
+    thaw_wide,
+    view_wide,
 )
 from model.symmetry import Symmetry
 from model.workloads import Workload
+
+GO_RUNQ = 256  # len(p.runq): a P's local ring in Go
 
 USER_OPS = (
     "go",
@@ -149,13 +154,22 @@ class Expect:
 ANYTHING = Expect(frozenset(USER_OPS), frozenset(ENV_OPS))
 
 
+@dataclass(frozen=True)
+class OpenWorkload(Workload):
+    """The placeholder workload of an open model: no programs; `slots` G
+    slots (any number: the open world's layout is its own, and wide when
+    there are more than 255)."""
+
+    slots: int = 1
+
+
 def open_workload(gs: int) -> Workload:
-    """The placeholder workload of an open model: no programs, `gs` slots."""
-    return Workload(
+    return OpenWorkload(
         "open",
         "goroutines do what the trace says they do",
         {"main": ["exit"]},
-        max_gs=gs,
+        max_gs=min(gs, 250),
+        slots=gs,
     )
 
 
@@ -166,12 +180,28 @@ class OpenWorld(GMPModel):
 
     def __init__(self, cfg: Config, workload: Workload | None = None, symmetry: bool = False):
         super().__init__(cfg, workload=workload, symmetry=False)
-        gs = self.L.nG
-        # A ring that holds every goroutine: runqputslow never fires, as in a
-        # real program with fewer than 256 runnable goroutines per P.
+        gs = getattr(workload, "slots", 0) or self.L.nG
+        # Go's local ring holds 256. With fewer goroutines than that it never
+        # overflows, and a ring of `gs` is the same; with more, it is Go's,
+        # and runqputslow moves half of it to the global queue as in Go. The
+        # batch an M holds takes what a steal, a global-queue batch (up to
+        # len(runq)/2 = 128, globrunqgetbatch) or runqputslow hands it.
+        ring = min(max(gs, 2), GO_RUNQ)
+        wide = gs > NONE
+        if wide:
+            gs += 1  # the slot whose id is NONE is never used
         self.L = Layout(
-            cores=cfg.cores, max_ms=cfg.ms, max_gs=gs, ring=max(gs, 2), semas=0, lastpoll=True
+            cores=cfg.cores,
+            max_ms=cfg.ms,
+            max_gs=gs,
+            ring=ring,
+            semas=0,
+            lastpoll=True,
+            batch=min(GO_RUNQ // 2 + 1, max(gs, 2)),
+            wide=wide,
         )
+        if wide:
+            self.freeze, self.thaw, self.view = freeze_wide, thaw_wide, view_wide
         self.symmetry = Symmetry(self.L) if symmetry else None
         self.expect: Expect = ANYTHING
 
@@ -228,7 +258,7 @@ class OpenWorld(GMPModel):
         and goes to runnext (runqput(pp, newg, true); wakep()), or, created
         parked (newproc1's `parked`), _Gwaiting on no queue."""
         L = self.L
-        child = next((x for x in range(L.nG) if s[L.g_status[x]] == G_DEAD), NONE)
+        child = self.free_g(s)
         if child == NONE:
             return TRUNCATED
         s[L.g_pc[child]] = 0
@@ -261,21 +291,6 @@ class OpenWorld(GMPModel):
         p = s[L.m_p[m]]
         self.runqput_next(s, m, p, w)
         return f"goready(m={m}, g={g}, target={w}, p={p})"
-
-    def goyield_m(self, s: list[int], m: int, g: int) -> str:
-        """goyield_m: casgstatus(_Grunning, _Grunnable); dropg;
-        runqput(pp, gp, false) — the tail of the local ring, not the global
-        queue (unlike Gosched); schedule(). The trace calls it "preempted"."""
-        L = self.L
-        if not self.casgstatus(s, m, g, G_RUNNING, G_RUNNABLE):
-            return f"goyield(m={m}, g={g}) throws"
-        p = s[L.m_p[m]]
-        if not self.ring_has_room(s, p):
-            return TRUNCATED
-        s[L.curg[m]] = NONE
-        self.ring_put(s, p, g)
-        s[L.pc[m]] = PC.SCHEDULE
-        return f"goyield(m={m}, g={g}, p={p})"
 
     # ---- where the trace sees a status change before the lock --------------------
 
@@ -332,7 +347,28 @@ class OpenWorld(GMPModel):
 
     # ---- what the runtime does that the model leaves out --------------------
 
+    @staticmethod
+    def view(t: bytes) -> bytes:
+        """The state's fields, indexable: the state itself (one byte a
+        field), or a two-byte view of it for a wide layout."""
+        return t
+
+    def free_g(self, t: bytes | list[int]) -> int:
+        """newproc1's gfget: the lowest G slot not in use (never the one whose
+        id is NONE, in a wide layout)."""
+        L = self.L
+        for x in range(L.nG):
+            if t[L.g_status[x]] == G_DEAD and x != NONE:
+                return x
+        return NONE
+
+    def globrunqgetbatch(self, s: list[int], n: int) -> list[int]:
+        """findRunnable asks for len(pp.runq)/2 = 128 (the open world's ring
+        is sized to the trace, not Go's 256)."""
+        return super().globrunqgetbatch(s, GO_RUNQ // 2)
+
     def step_successors(self, t: bytes) -> tuple[list[tuple[int, str, bytes]], bool]:
+        t = self.view(t)
         out, truncated = super().step_successors(t)
         if t[self.L.throw]:
             return out, truncated
@@ -350,25 +386,25 @@ class OpenWorld(GMPModel):
             if "timer" in exp.env or "gcworker" in exp.env:
                 for w in self._waiting(t, exp.target):
                     if "timer" in exp.env:
-                        s = list(t)
-                        out.append((m, self.timer_ready(s, m, w), bytes(s)))
+                        s = self.thaw(t)
+                        out.append((m, self.timer_ready(s, m, w), self.freeze(s)))
                     if "gcworker" in exp.env:
-                        s = list(t)
-                        out.append((m, self.findRunnable_runtime_g(s, m, w), bytes(s)))
+                        s = self.thaw(t)
+                        out.append((m, self.findRunnable_runtime_g(s, m, w), self.freeze(s)))
             w = exp.limbo
             if w != NONE and self.in_limbo(t, w):
-                s = list(t)
-                out.append((m, self.take_from_limbo(s, m, w), bytes(s)))
+                s = self.thaw(t)
+                out.append((m, self.take_from_limbo(s, m, w), self.freeze(s)))
         elif pc == PC.NETPOLL:
             if "inject" in exp.env:
                 for w in self._waiting(t, exp.target):
-                    s = list(t)
-                    out.append((m, self.netpoll_injectglist(s, m, w), bytes(s)))
+                    s = self.thaw(t)
+                    out.append((m, self.netpoll_injectglist(s, m, w), self.freeze(s)))
         elif pc == PC.RUN and "foreachp" in exp.env:
             for p in range(L.nP):
                 if self.in_syscall(t, p):
-                    s = list(t)
-                    out.append((m, self.forEachP_takeP(s, m, p), bytes(s)))
+                    s = self.thaw(t)
+                    out.append((m, self.forEachP_takeP(s, m, p), self.freeze(s)))
         return out
 
     def forEachP_takeP(self, s: list[int], m: int, p: int) -> str:
@@ -425,8 +461,12 @@ class OpenWorld(GMPModel):
         s[L.g_status[w]] = G_RUNNABLE
         old = s[L.runnext[p]]
         s[L.runnext[p]] = w
-        if old != NONE:
-            self.ring_put(s, p, old)  # the kicked-out runnext, at the ring tail
+        if old != NONE:  # the kicked-out runnext, at the ring tail
+            if self.ring_has_room(s, p):
+                self.ring_put(s, p, old)
+            else:  # runqputslow: half of the ring and it to the global queue
+                half = self.runqgrab_own_half(s, p, self.runq_len(s, p) // 2)
+                self.globrunqputbatch(s, half + [old])
         self._leave_findRunnable(s, m)
         self.call(s, m, PC.WAKEP_CAS, PC.SCHEDULE)
         return f"timer.goready(m={m}, p={p}, g={w})"
@@ -629,20 +669,20 @@ class OpenWorld(GMPModel):
                 q_push(s, L.midle, L.nM, m)
         s[L.pc[L.SYSMON]] = PC.SYSMON
         s[L.lastpoll] = 1
-        return bytes(s)
+        return self.freeze(s)
 
     def polling(self, t: bytes) -> bytes | None:
         """The same start with one of the Ms the trace has not named blocked
         in netpoll (lastpoll == 0) rather than parked: the trace does not
         say which; None if every M is named."""
         L = self.L
-        s = list(t)
+        s = self.thaw(t)
         m = q_pop_top(s, L.midle, L.nM)
         if m == NONE:
             return None
         s[L.pc[m]] = PC.NETPOLL
         s[L.lastpoll] = 0
-        return bytes(s)
+        return self.freeze(s)
 
     def initial_states(self, snap: Snapshot, most: int = 2) -> list[bytes]:
         """state_of, and the same with the goroutines runnable at the start
@@ -670,7 +710,7 @@ class OpenWorld(GMPModel):
                 nexts = [p for k, p in where if k == "next"]
                 if len(nexts) != len(set(nexts)):
                     continue
-                s = list(base)
+                s = self.thaw(base)
                 for g, (kind, p) in zip(order, where, strict=True):
                     if kind == "global":
                         self.globrunqput(s, g)
@@ -678,7 +718,7 @@ class OpenWorld(GMPModel):
                         self.ring_put(s, p, g)
                     else:
                         s[L.runnext[p]] = g
-                out[bytes(s)] = None
+                out[self.freeze(s)] = None
         return list(out)
 
     # ---- what the trace cannot tell ---------------------------------------------

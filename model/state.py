@@ -32,6 +32,7 @@ fixed value (NONE or 0) so that equal situations are equal states.
 
 from __future__ import annotations
 
+from array import array
 from operator import itemgetter
 
 NONE = 255
@@ -55,6 +56,26 @@ THROW_QUEUE_OVERFLOW = 3  # a queue got more entries than it can hold (a P queue
 THROW_NAMES = ["", "negative nmspinning", "casgstatus: bad g status", "queue overflow"]
 
 
+def freeze_wide(s: array | list[int]) -> bytes:
+    """A wide state's encoding: every field as two bytes (machine order)."""
+    if type(s) is not array:
+        s = array("H", s)
+    return s.tobytes()
+
+
+def view_wide(t: bytes) -> memoryview:
+    """Read a wide state field by field: t[i] is field i, an int."""
+    return memoryview(t).cast("H")
+
+
+def thaw_wide(t: bytes | memoryview) -> array:
+    """A wide state to change: an array of its fields (steps write s[i] as
+    they write a list's)."""
+    s = array("H")
+    s.frombytes(t.obj if type(t) is memoryview else t)
+    return s
+
+
 class QueueOverflow(Exception):
     """A queue of the model got more entries than it can hold: only a broken
     scheduler (a mutation) gets here; the step is recorded as a throw."""
@@ -66,10 +87,24 @@ class Layout:
     G_WIDTH = 3
 
     def __init__(
-        self, cores: int, max_ms: int, max_gs: int, ring: int, semas: int, lastpoll: bool = False
+        self,
+        cores: int,
+        max_ms: int,
+        max_gs: int,
+        ring: int,
+        semas: int,
+        lastpoll: bool = False,
+        batch: int = 0,
+        wide: bool = False,
     ):
         self.nP, self.nM, self.nG, self.C, self.nS = cores, max_ms, max_gs, ring, semas
-        self.B = ring // 2 + 1  # runqputslow moves ring/2 + 1; a steal at most ring/2
+        # runqputslow moves ring/2 + 1; a steal at most ring/2 (the open world
+        # sizes it for a global-queue batch too: model/openworld.py).
+        self.B = batch or ring // 2 + 1
+        # Wide: fields of two bytes, so that G ids may exceed 254 (the open
+        # world of a program with many goroutines); see freeze_wide. The G
+        # slot whose id is NONE is then never used.
+        self.wide = wide
         self.nA = max_ms + 1  # actors: the Ms, then sysmon
         self.SYSMON = max_ms
         off = 0
@@ -220,7 +255,7 @@ def q_pop_head(s: list[int], start: int, cap: int, n: int = 1) -> list[int]:
     """Remove and return the first n entries (FIFO order)."""
     items = q_items(s, start, cap)
     taken, rest = items[:n], items[n:]
-    s[start : start + cap] = rest + [NONE] * (cap - len(rest))
+    _store(s, start, rest + [NONE] * (cap - len(rest)))
     return taken
 
 
@@ -236,4 +271,10 @@ def q_pop_top(s: list[int], start: int, cap: int) -> int:
 
 def q_remove(s: list[int], start: int, cap: int, v: int) -> None:
     items = [x for x in q_items(s, start, cap) if x != v]
-    s[start : start + cap] = items + [NONE] * (cap - len(items))
+    _store(s, start, items + [NONE] * (cap - len(items)))
+
+
+def _store(s: list[int] | array, start: int, values: list[int]) -> None:
+    """s[start:start + len(values)] = values, for a list (or the symbolic
+    engine's state) or an array (a wide state)."""
+    s[start : start + len(values)] = array("H", values) if type(s) is array else values

@@ -161,6 +161,39 @@ class Symmetry:
         big += t.translate(self._mask_table(ptab))
         return bytes(self._getter(porder, morder, gorder)(big))
 
+    def rename_fields(self, t, porder, morder, gorder) -> list[int]:
+        """rename() for a state read field by field (a wide layout's view,
+        model/state.py): the renamed fields, as a list."""
+        L = self.L
+        gmap = {g: i for i, g in enumerate(gorder)}
+        pmap = {p: i for i, p in enumerate(porder)}
+        mmap = {m: i for i, m in enumerate(morder)}
+        src = list(range(L.size))
+        for i, g in enumerate(gorder):
+            for k in range(3):
+                src[L.g_base + 3 * i + k] = L.g_base + 3 * g + k
+        for i, p in enumerate(porder):
+            for k in range(L.P_WIDTH):
+                src[self.p_start[i] + k] = self.p_start[p] + k
+        for i, m in enumerate(morder):
+            for k in range(L.A_WIDTH):
+                src[self.a_start[i] + k] = self.a_start[m] + k
+        kind = self.kind
+        out = [t[j] for j in src]
+        for i, k in enumerate(kind):
+            if k == PLAIN:
+                continue
+            v = out[i]
+            if k == GREF:
+                out[i] = gmap.get(v, v)
+            elif k == PREF:
+                out[i] = pmap.get(v, v)
+            elif k == MREF:
+                out[i] = mmap.get(v, v)
+            else:  # MASK
+                out[i] = sum(1 << pmap[p] for p in range(L.nP) if v >> p & 1) if v < 256 else v
+        return out
+
     # ---- the canonical form -----------------------------------------------------------
 
     def canonical(self, t: bytes) -> bytes:

