@@ -94,6 +94,9 @@ class Machine:
     # with many goroutines uses two, model/openworld.py).
     freeze = staticmethod(bytes)
     thaw = staticmethod(list)
+    # Applied to every successor before it is frozen (the open world's
+    # record of visits that find nothing, model/openworld.py); None here.
+    normalize = None
 
     def _bind_steps(self) -> None:
         step_names: dict[int, str] = {}
@@ -160,7 +163,7 @@ class Machine:
         options: Iterable[Any] = (None,) if chooser is None else chooser(t, a)
         out = []
         truncated = False
-        freeze, thaw = self.freeze, self.thaw
+        freeze, thaw, normalize = self.freeze, self.thaw, self.normalize
         for c in options:
             s = thaw(t)
             try:
@@ -171,6 +174,8 @@ class Machine:
             if label is TRUNCATED:
                 truncated = True
                 continue
+            if normalize is not None:
+                normalize(s)
             out.append((label, freeze(s)))
         return out, truncated
 

@@ -387,24 +387,24 @@ class OpenWorld(GMPModel):
                 for w in self._waiting(t, exp.target):
                     if "timer" in exp.env:
                         s = self.thaw(t)
-                        out.append((m, self.timer_ready(s, m, w), self.freeze(s)))
+                        out.append((m, self.timer_ready(s, m, w), self._frozen(s)))
                     if "gcworker" in exp.env:
                         s = self.thaw(t)
-                        out.append((m, self.findRunnable_runtime_g(s, m, w), self.freeze(s)))
+                        out.append((m, self.findRunnable_runtime_g(s, m, w), self._frozen(s)))
             w = exp.limbo
             if w != NONE and self.in_limbo(t, w):
                 s = self.thaw(t)
-                out.append((m, self.take_from_limbo(s, m, w), self.freeze(s)))
+                out.append((m, self.take_from_limbo(s, m, w), self._frozen(s)))
         elif pc == PC.NETPOLL:
             if "inject" in exp.env:
                 for w in self._waiting(t, exp.target):
                     s = self.thaw(t)
-                    out.append((m, self.netpoll_injectglist(s, m, w), self.freeze(s)))
+                    out.append((m, self.netpoll_injectglist(s, m, w), self._frozen(s)))
         elif pc == PC.RUN and "foreachp" in exp.env:
             for p in range(L.nP):
                 if self.in_syscall(t, p):
                     s = self.thaw(t)
-                    out.append((m, self.forEachP_takeP(s, m, p), self.freeze(s)))
+                    out.append((m, self.forEachP_takeP(s, m, p), self._frozen(s)))
         return out
 
     def forEachP_takeP(self, s: list[int], m: int, p: int) -> str:
@@ -450,6 +450,11 @@ class OpenWorld(GMPModel):
         L = self.L
         s[L.mask[m]] = 0
         s[L.steal_pass[m]] = 0
+        s[L.spin_arg[m]] = 0
+
+    def steal_got(self, s, m, p, victim, stolen, how=""):
+        s[self.L.spin_arg[m]] = 0  # the Ps done for this pass (passive visits)
+        return super().steal_got(s, m, p, victim, stolen, how)
 
     def timer_ready(self, s: list[int], m: int, w: int) -> str:
         """A timer run by this M (findRunnable's pp.timers.check, or
@@ -507,11 +512,6 @@ class OpenWorld(GMPModel):
     def findRunnable_drop(self, s: list[int], m: int, c: None) -> str:
         label = super().findRunnable_drop(s, m, c)
         self._to_netpoll(s, m, was_spinning=False)
-        return label
-
-    def findRunnable_recheck_runqs(self, s: list[int], m: int, p: int) -> str:
-        label = super().findRunnable_recheck_runqs(s, m, p)
-        self._to_netpoll(s, m, was_spinning=True)
         return label
 
     def findRunnable_recheck_pidle(self, s: list[int], m: int, c: None) -> str:
@@ -723,19 +723,158 @@ class OpenWorld(GMPModel):
 
     # ---- what the trace cannot tell ---------------------------------------------
 
+    # ---- visits that find nothing ----------------------------------------------
+    #
+    # stealWork and checkRunqsNoP visit the Ps one atomic read at a time, and
+    # most visits find nothing. Each such visit changes nothing but the M's
+    # record of the Ps it has visited, yet as steps of their own, the
+    # positions of several looking Ms multiply the states between two
+    # events. The open world does not take them as steps: after every step
+    # (normalize) a looking M's record holds the Ps that had nothing to give
+    # it at some moment since its pass (or walk) began, as if it had visited
+    # them then, and its steps are the visits that find something and the
+    # end of the pass. This explains the same executions:
+    #
+    # - stealWork visits the other Ps in any order (stealOrder). A pass that
+    #   ends at time T, each visit finding nothing, is a choice of one
+    #   moment in [start, T] for each P at which it had nothing: exactly
+    #   what the record says, and the moments in time order are the visits.
+    #   A steal from P v at time t needs only v not visited yet in this
+    #   pass; the record never forbids it (a P seen empty may be visited
+    #   later instead), and the steal ends the pass anyway.
+    #   A visit that reads a runnext (the last pass) is not one that finds
+    #   nothing: it is the visit, at that moment. If its CAS fails and it
+    #   finds nothing after all, that P is done for the pass: m.spin_arg
+    #   (unused while an M steals) holds those Ps, which it may not steal
+    #   from again in this pass.
+    # - checkRunqsNoP walks allp in order, so the record is a prefix: the
+    #   longest one whose Ps were empty at increasing moments, grown
+    #   greedily (the earliest moments leave the most room). Work found at
+    #   P j needs P 0..j-1 empty at increasing moments before: j at most the
+    #   prefix's length.
+
+    passive_visits = True  # False: a step per visit, as the closed world (tests compare them)
+
+    def _nothing_to_steal(self, t, v: int, runnext_too: bool) -> bool:
+        L = self.L
+        if self.p_is_idle(t, v):  # stealWork skips idle Ps (idlepMask)
+            return True
+        return t[L.runq[v]] == NONE and (not runnext_too or t[L.runnext[v]] == NONE)
+
+    def _frozen(self, s) -> bytes:
+        self.normalize(s)
+        return self.freeze(s)
+
+    def normalize(self, s) -> None:
+        """Record, for every looking M, the Ps with nothing for it now."""
+        if not self.passive_visits:
+            return
+        L = self.L
+        for m in range(L.nM):
+            pc = s[L.pc[m]]
+            if pc == PC.FR_STEAL:
+                p = s[L.m_p[m]]
+                last = s[L.steal_pass[m]] == self.cfg.steal_tries - 1
+                mask = s[L.mask[m]]
+                for v in range(L.nP):
+                    if v != p and not mask & (1 << v) and self._nothing_to_steal(s, v, last):
+                        mask |= 1 << v
+                s[L.mask[m]] = mask
+            elif pc == PC.FR_RECHECK_RUNQS:
+                mask = s[L.mask[m]]
+                for v in range(L.nP):
+                    if mask & (1 << v):
+                        continue
+                    if self.p_is_idle(s, v) or self.runqempty(s, v):
+                        mask |= 1 << v
+                    else:
+                        break
+                s[L.mask[m]] = mask
+
+    @choices(PC.FR_STEAL)
+    def steal_choices(self, t: bytes, m: int) -> list[int]:
+        """With passive visits: the Ps with something to steal now (a ring,
+        or on the last pass a runnext), and NONE, the end of the pass, once
+        every other P is recorded."""
+        if not self.passive_visits:
+            return super().steal_choices(t, m)
+        L = self.L
+        p = t[L.m_p[m]]
+        last = t[L.steal_pass[m]] == self.cfg.steal_tries - 1
+        done = t[L.spin_arg[m]] | (1 << p)
+        out = [
+            v for v in range(L.nP) if not done & (1 << v) and not self._nothing_to_steal(t, v, last)
+        ]
+        if t[L.mask[m]] | (1 << p) == (1 << L.nP) - 1:
+            out.append(NONE)
+        return out
+
+    @step(PC.FR_STEAL)
+    def findRunnable_steal(self, s: list[int], m: int, victim: int) -> str:
+        if victim != NONE:
+            return super().findRunnable_steal(s, m, victim)
+        L = self.L
+        p = s[L.m_p[m]]
+        done = s[L.steal_pass[m]]
+        s[L.mask[m]] = 0
+        s[L.spin_arg[m]] = 0
+        s[L.steal_pass[m]] += 1
+        if s[L.steal_pass[m]] == self.cfg.steal_tries:
+            s[L.steal_pass[m]] = 0
+            s[L.pc[m]] = PC.FR_DROP
+        return f"stealWork(m={m}, p={p}, pass={done}, nothing)"
+
+    def steal_none(
+        self, s: list[int], m: int, p: int, victim: int, last: bool, step: str = ""
+    ) -> str:
+        """With passive visits, a victim that had nothing (a runqgrab whose
+        runnext CAS failed and found nothing left) is recorded, and the pass
+        ends by its own step (NONE), as every other."""
+        if not self.passive_visits:
+            return super().steal_none(s, m, p, victim, last, step)
+        s[self.L.mask[m]] |= 1 << victim
+        s[self.L.spin_arg[m]] |= 1 << victim
+        name = f"stealWork.{step}" if step else "stealWork"
+        return f"{name}(m={m}, p={p}, victim={victim}, pass={int(last)}, none)"
+
     @choices(PC.FR_RECHECK_RUNQS)
     def recheck_choices(self, t: bytes, m: int) -> list[int]:
         """checkRunqsNoP walks allp in order. The search keeps the Ps a trace
         names in the order of their ids (checker/conform.py canon_p), those
         it has not named after them (idle since the trace began: nothing to
-        find there), so allp's order is the model's: the lowest P not
-        visited yet. (The closed world lets the walk take any order, which
-        keeps its Ps interchangeable for symmetry reduction.)"""
-        mask = t[self.L.mask[m]]
-        for p in range(self.L.nP):
-            if not mask & (1 << p):
-                return [p]
-        return []
+        find there), so allp's order is the model's. With passive visits:
+        a P with work among the first k+1, k the recorded prefix, or NONE
+        (nothing anywhere: stopm) once every P is recorded. (The closed world
+        lets the walk take any order, which keeps its Ps interchangeable for
+        symmetry reduction.)"""
+        L = self.L
+        mask = t[L.mask[m]]
+        if not self.passive_visits:
+            for p in range(L.nP):
+                if not mask & (1 << p):
+                    return [p]
+            return []
+        out = []
+        for v in range(L.nP):
+            if not self.p_is_idle(t, v) and not self.runqempty(t, v):
+                out.append(v)
+            if not mask & (1 << v):
+                break
+        if mask == (1 << L.nP) - 1:
+            out.append(NONE)
+        return out
+
+    @step(PC.FR_RECHECK_RUNQS)
+    def findRunnable_recheck_runqs(self, s: list[int], m: int, p: int) -> str:
+        L = self.L
+        if p == NONE:  # every P recorded empty: checkRunqsNoP returns nil
+            s[L.mask[m]] = 0
+            s[L.pc[m]] = PC.STOPM
+            label = f"checkRunqsNoP(m={m}, nothing)"
+        else:
+            label = super().findRunnable_recheck_runqs(s, m, p)
+        self._to_netpoll(s, m, was_spinning=True)
+        return label
 
     @choices(PC.SCHEDULE)
     def schedule_choices(self, t: bytes, m: int) -> list[bool]:

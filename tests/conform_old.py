@@ -17,7 +17,8 @@ class AtomicRunnextSteal(OpenWorld):
         L = self.L
         p = s[L.m_p[m]]
         last = s[L.steal_pass[m]] == self.cfg.steal_tries - 1
-        if last and not self.p_is_idle(s, victim) and self.runq_len(s, victim) == 0:
+        ring_empty = victim != NONE and self.runq_len(s, victim) == 0
+        if last and ring_empty and not self.p_is_idle(s, victim):
             nxt = s[L.runnext[victim]]
             if nxt != NONE:
                 s[L.mask[m]] |= 1 << victim

@@ -163,6 +163,26 @@ def test_one_node_at_a_time_still_rejects_at_the_edited_event():
     assert res.verdict == "fails" and res.failure.event.line == line
 
 
+@pytest.mark.parametrize("name", ["mutex-p4", "spawn-p4", "retake-lastpoll-p2"])
+def test_visits_as_steps_explain_the_same_as_the_record(name):
+    from model.openworld import OpenWorld
+
+    klass = type("VisitSteps", (OpenWorld,), {"passive_visits": False})
+    events = parse_dump((TRACES / f"{name}.parsed.txt").read_text())
+    steps = Search(prepare(events), model_class=klass)
+    record = Search(prepare(events))
+    a, b = steps.run(), record.run()
+    assert a.verdict == b.verdict == "conforms"
+    assert record.peak_closure <= steps.peak_closure
+    bad, line = _edit((TRACES / "mutex-p2.parsed.txt").read_text(), *EDITS["exit-twice"])
+    for search in (
+        Search(prepare(parse_dump(bad)), model_class=klass),
+        Search(prepare(parse_dump(bad))),
+    ):
+        res = search.run()
+        assert res.verdict == "fails" and res.failure.event.line == line
+
+
 def _events(*lines: str):
     """A synthetic dump: a Sync event, then the given transitions."""
     head = "# go 1.26 trace\nM=-1 P=-1 G=-1 Sync Time=1 N=1\n"
