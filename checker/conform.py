@@ -40,7 +40,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from checker.gotool import GoToolError, Toolchain, build, find_toolchain, parsed_dump, run
@@ -354,6 +354,9 @@ class Search:
         self.SYSMON = L.SYSMON
         self._pc_off = L.pc
         self.parked = int(PC.PARKED)
+        # An M whose thread the trace no longer follows: parked (parked Ms
+        # are interchangeable) or gone (mexit).
+        self._gone = (int(PC.PARKED), int(PC.NOT_CREATED))
         self._alpha: dict[bytes, tuple[int, ...]] = {}
         self.expansions = 0
         self.peak_closure = 0
@@ -500,6 +503,53 @@ class Search:
                 return node
         return None
 
+    def _may_lock(self, i: int) -> bool:
+        """May the G that event i stops be locked to its thread? Only if the
+        thread's next events are what a locked M does: it hands its P off
+        (ProcStop) and then either runs nothing but that G again (ProcStart,
+        then the G's GoStart: startlockedm gave them back) or, when the G
+        exits, is never seen again (mexit). Anything else the thread does
+        rules the lock out."""
+        events, end = self.prep.events, self.prep.end
+        ev = events[i]
+        if ev.resource != "G" or ev.frm != "Running" or ev.to == "Syscall":
+            return False
+        later = (
+            e
+            for e in events[i + 1 : end]
+            if e.kind == "StateTransition" and e.m == ev.m and e.frm != "Undetermined"
+        )
+        stop = next(later, None)
+        if stop is None:
+            return True
+        if not (stop.resource == "P" and stop.frm == "Running" and stop.to == "Idle"):
+            return False
+        while True:
+            start = next(later, None)
+            if start is None:
+                return True
+            if ev.to == "NotExist":
+                return False  # mexit: the thread is gone
+            if not (start.resource == "P" and start.frm == "Idle" and start.to == "Running"):
+                return False
+            run = next(later, None)
+            if run is None:
+                return True
+            if run.resource == "P" and run.id == start.id and run.to == "Idle":
+                continue  # its handoffp's startm made a thread: allocm borrowed the P
+            if not (run.resource == "G" and run.id == ev.id and run.to == "Running"):
+                return False
+            # startlockedm hands over a G that was runnable already (readied
+            # by another thread); a G this thread's own timer readies after
+            # it took a P is not one.
+            return ev.to == "Runnable" or any(
+                e.kind == "StateTransition"
+                and e.resource == "G"
+                and e.id == ev.id
+                and e.to == "Runnable"
+                for e in events[i + 1 : start.index]
+            )
+
     def _group(self, i: int) -> list[int]:
         """Later events of event i's thread that the same runtime step may
         also have emitted: the next transitions of the same M, up to
@@ -629,7 +679,7 @@ class Search:
                 return None
         if x >= 0 and mb[a] == -1:
             mb = mb[:a] + (x,) + mb[a + 1 :]
-        if self.view(u)[self._pc_off[a]] == self.parked:
+        if self.view(u)[self._pc_off[a]] in self._gone:
             mb = mb[:a] + (-1,) + mb[a + 1 :]
         u, pb = self.canon_p(u, tuple(pbl))
         u, mb = self.canon(u, mb)
@@ -647,10 +697,12 @@ class Search:
         if st.expect is None:
             ev = self.prep.events[i]
             st.expect = expect_for(ev, self._slot(ev))
+            if self._may_lock(i):
+                st.expect = replace(st.expect, locked=True)
         model.expect = st.expect
         nxt = self._ev[ev_i + 1]
         todo, seen = st.todo, st.seen
-        parked, pc_off, view = self.parked, self._pc_off, self.view
+        pc_off, view, gone = self._pc_off, self.view, self._gone
         arrived = 0
         full_at = None
         while todo:
@@ -671,7 +723,7 @@ class Search:
             for a, _label, u in succ:
                 if self.alpha(u) == al_s:
                     nmb = mb
-                    if mb[a] != -1 and view(u)[pc_off[a]] == parked:
+                    if mb[a] != -1 and view(u)[pc_off[a]] in gone:
                         nmb = mb[:a] + (-1,) + mb[a + 1 :]
                     cu, cmb = self.canon(u, nmb)
                     n = (cu, cmb, pb, ahead)

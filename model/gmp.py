@@ -129,13 +129,21 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
         count, except between retake's incidlelocked(-1) and incidlelocked(1),
         which bracket taking a P and handing it off: without that, the M whose
         P sysmon took could leave its syscall, find no P, park, and make
-        checkdead see no running M while its G waits in the global queue."""
+        checkdead see no running M while its G waits in the global queue.
+        An M that waits for its locked G is idle too (stoplockedm's
+        incidlelocked(1), after its handoffp), until startlockedm's
+        incidlelocked(-1) wakes it; if that comes while it is still in the
+        handoffp, the count is one more for a while, as in Go."""
         L = self.L
         run = 0
         for m in range(L.nM):
             pc = t[L.pc[m]]
+            if pc == PC.LOCKED_WAIT and t[L.nextp[m]] == NONE:
+                continue  # stoplockedm's incidlelocked(1), until startlockedm's -1
             if pc != PC.NOT_CREATED and pc != PC.PARKED:
                 run += 1
+                if t[L.ret[m]] == PC.LOCKED_WAIT and t[L.nextp[m]] != NONE:
+                    run += 1  # startlockedm's -1 came before stoplockedm's +1
         if t[L.pc[L.SYSMON]] != PC.SYSMON:
             run += 1  # incidlelocked(-1) during retake's hand-off
         return run

@@ -43,6 +43,7 @@ MACRO_BOUNDARY = frozenset(
     for p in (
         PC.NOT_CREATED,
         PC.PARKED,
+        PC.LOCKED_WAIT,
         PC.MSTART,
         PC.THROWN,
         PC.RUN,

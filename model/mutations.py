@@ -317,6 +317,17 @@ class SysmonNoRetake(GMPModel):
         return [c for c in super().sysmon_choices(t, a) if c == NONE]
 
 
+class StartlockedmRunsItHere(GMPModel):
+    """schedule() runs a G that is locked to another M itself, instead of
+    handing the G and its P to that M (startlockedm is skipped): the locked
+    M sleeps on, and its G runs elsewhere."""
+
+    mutation_name = "startlockedm-runs-it-here"
+
+    def lockedm(self, t, g):
+        return NONE
+
+
 # ---- benign variants -------------------------------------------------------------
 
 
@@ -477,6 +488,14 @@ MUTATIONS: dict[str, Mutation] = {
             "retake's _Psyscall case (proc.go); reference §8.2",
             ("progress", "no-starvation"),
             {"cores": 1, "depth": 0, "workload": "syscall-heavy", "steps": "macro", "period": 2},
+        ),
+        _m(
+            "startlockedm-runs-it-here",
+            StartlockedmRunsItHere,
+            "an M runs a G locked to another M instead of handing it over (startlockedm)",
+            "schedule()'s 'if gp.lockedm != 0 { startlockedm(gp) }' (proc.go); reference T22",
+            ("locked-threads",),
+            {"cores": 1, "depth": 12, "workload": "locked-thread"},
         ),
         _m(
             "steal-all",

@@ -110,6 +110,10 @@ USER_OPS = (
     "syscall-block",
     "exit",
 )
+# The user steps after which the G's M schedules again, and the suffix of
+# their variant with the G locked to the M.
+STOPS = frozenset({"gosched", "preempt", "goyield", "park", "exit"})
+LOCKED = "+locked"
 ENV_OPS = ("timer", "gcworker", "netpoll", "inject", "allocm", "foreachp")
 
 # findRunnable's steps before it has a G, with the M holding its P: where a
@@ -149,6 +153,9 @@ class Expect:
     target: int = NONE  # the G slot a ready/timer/gcworker/inject names
     preempt: int = NONE  # the G slot sysmon may ask to yield
     limbo: int = NONE  # the G slot an M may take out of the limbo
+    # The G that stops may be locked to its thread (LockOSThread): the
+    # trace's next event of the thread lets its M wait (stoplockedm).
+    locked: bool = False
 
 
 ANYTHING = Expect(frozenset(USER_OPS), frozenset(ENV_OPS))
@@ -221,6 +228,8 @@ class OpenWorld(GMPModel):
                     out.append(("preempt", NONE))
             else:
                 out.append((op, NONE))
+        if exp.locked:
+            out += [(op + LOCKED, w) for op, w in out if op in STOPS]
         return out
 
     def _waiting(self, t: bytes | list[int], target: int) -> list[int]:
@@ -231,9 +240,19 @@ class OpenWorld(GMPModel):
 
     @step(PC.RUN)
     def run(self, s: list[int], m: int, c: tuple) -> str:
+        """The G's step. Whether it is locked to its thread (LockOSThread,
+        UnlockOSThread) is not in the trace and matters only where it stops
+        (its M then waits for it: stoplockedm, or exits with it: mexit):
+        a stop is taken locked (kind + LOCKED) or not, and m.lockedg set
+        accordingly; in between, the G may have locked and unlocked any
+        number of times."""
         L = self.L
         kind, w = c
         g = s[L.curg[m]]
+        if kind in STOPS or kind.endswith(LOCKED):
+            locked = kind.endswith(LOCKED)
+            kind = kind.removesuffix(LOCKED)
+            s[L.lockedg[m]] = g if locked else NONE
         if kind == "go" or kind == "go-blocked":
             return self.newproc_open(s, m, g, blocked=kind == "go-blocked")
         if kind == "gosched":
@@ -444,7 +463,10 @@ class OpenWorld(GMPModel):
         """allocm gives the borrowed P back (releasep) and newm starts the
         thread with nextp = pp (a parked model M stands for the new thread)."""
         self.releasep(s, a)
-        return "allocm.releasep; " + super().startm(s, a, None)
+        label = super().startm(s, a, None)
+        if label is TRUNCATED:  # no thread slot left: the step is not taken
+            return TRUNCATED
+        return "allocm.releasep; " + label
 
     def _leave_findRunnable(self, s: list[int], m: int) -> None:
         L = self.L
@@ -879,14 +901,18 @@ class OpenWorld(GMPModel):
     @choices(PC.SCHEDULE)
     def schedule_choices(self, t: bytes, m: int) -> list[bool]:
         """schedtick is not observable: any round may be the one where
-        `schedtick % 61 == 0` takes a G from the global queue first."""
-        return [True, False] if t[self.L.grunq] != NONE else [False]
+        `schedtick % 61 == 0` takes a G from the global queue first. (A
+        locked M does not look: it waits for its G, stoplockedm.)"""
+        L = self.L
+        return [True, False] if t[L.grunq] != NONE and t[L.lockedg[m]] == NONE else [False]
 
     @step(PC.SCHEDULE)
     def schedule(self, s: list[int], m: int, fairness: bool) -> str:
         """schedule() -> findRunnable(): the global-queue check, when this
         round is the 61st (the model lets it be any), else the local queue."""
         L = self.L
+        if s[L.lockedg[m]] != NONE:
+            return self.stoplockedm(s, m)
         p = s[L.m_p[m]]
         if fairness:
             g = self.globrunqget(s)

@@ -15,6 +15,9 @@ class PC(IntEnum):
     PARKED = 1  # on sched.midle, asleep on m.park (stopm)
     MSTART = 2  # woken by startm / newly created: acquirep(nextp), then schedule
     THROWN = 3  # the runtime threw on this M; it does nothing more
+    # LockOSThread.
+    LOCKED_WAIT = 4  # stoplockedm: asleep until an M hands it its locked G and a P
+    MEXIT = 5  # its locked G exited: the thread exits once its P is handed off
 
     # Running user code, and the system calls it makes.
     RUN = 10  # executing curg's next instruction

@@ -11,7 +11,7 @@ timers, netpoll, finalizers) are left out; docs/model.md says why.
 
 from __future__ import annotations
 
-from model.machine import choices, step
+from model.machine import choices, foldable, step
 from model.pcs import PC
 from model.queues import Queues
 from model.state import G_RUNNABLE, G_RUNNING, NONE
@@ -28,6 +28,8 @@ class Schedule(Queues):
         unlock), so that two G's that keep readying each other on one P
         cannot starve the global queue."""
         L = self.L
+        if s[L.lockedg[m]] != NONE:
+            return self.stoplockedm(s, m)
         p = s[L.m_p[m]]
         if s[L.schedtick[p]] % self.cfg.period == 0:
             g = self.globrunqget(s)
@@ -357,6 +359,9 @@ class Schedule(Queues):
         L = self.L
         p = s[L.m_p[m]]
         g = s[L.gp[m]]
+        owner = self.lockedm(s, g)
+        if owner != NONE and owner != m:
+            return self.startlockedm(s, m, g, owner)
         inherit = s[L.inherit[m]]
         if not self.casgstatus(s, m, g, G_RUNNABLE, G_RUNNING):
             return f"execute(m={m}, g={g}) throws"
@@ -368,6 +373,73 @@ class Schedule(Queues):
             self.schedtick_advance(s, p)
         s[L.pc[m]] = PC.RUN
         return f"execute(m={m}, p={p}, g={g}, inherit={inherit})"
+
+    # ---- locked threads (LockOSThread) ------------------------------------------
+
+    @foldable
+    def lockedm(self, t: bytes | list[int], g: int) -> int:
+        """gp.lockedm: the M whose lockedg is g, or NONE."""
+        L = self.L
+        owner = NONE
+        for a in range(L.nM):
+            if t[L.lockedg[a]] == g:
+                owner = a
+        return owner
+
+    def stoplockedm(self, s: list[int], m: int) -> str:
+        """schedule(): `if mp.lockedg != 0 { stoplockedm(); execute(lockedg) }`
+        — an M locked to a G runs nothing else: stoplockedm hands its P off
+        (handoffp(releasep())), incidlelocked(1), and sleeps until an M that
+        finds the G runnable hands it the G and a P (startlockedm)."""
+        L = self.L
+        p = s[L.m_p[m]]
+        if p == NONE:
+            s[L.pc[m]] = PC.LOCKED_WAIT
+            return f"stoplockedm(m={m})"
+        self.releasep(s, m)
+        s[L.pp[m]] = p
+        s[L.spin_arg[m]] = 0
+        self.call(s, m, PC.HANDOFFP, PC.LOCKED_WAIT)
+        return f"stoplockedm(m={m}, handoffp p={p})"
+
+    def startlockedm(self, s: list[int], m: int, g: int, owner: int) -> str:
+        """schedule(), with gp.lockedm set to another M: startlockedm(gp) —
+        incidlelocked(-1); pp = releasep(); mp.nextp = pp;
+        notewakeup(&mp.park); then stopm(). The G goes with the P, "in
+        flight": in the model, the locked M's m.gp until it runs it. (One
+        step: until the wakeup the P and the sleeping M are this M's alone.)"""
+        L = self.L
+        p = self.releasep(s, m)
+        s[L.nextp[owner]] = p
+        s[L.gp[owner]] = g
+        s[L.gp[m]] = NONE
+        s[L.inherit[m]] = 0
+        s[L.pc[m]] = PC.STOPM
+        return f"startlockedm(m={m}, g={g}, to m={owner}, p={p})"
+
+    @choices(PC.LOCKED_WAIT)
+    def locked_wait_choices(self, t: bytes, m: int) -> list[None]:
+        """The M sleeps until startlockedm has set its nextp (notewakeup)."""
+        return [None] if t[self.L.nextp[m]] != NONE else []
+
+    @step(PC.LOCKED_WAIT)
+    def stoplockedm_wakes(self, s: list[int], m: int, c: None) -> str:
+        """stoplockedm, woken: acquirep(mp.nextp); then schedule() runs
+        execute(mp.lockedg, false)."""
+        L = self.L
+        p = s[L.nextp[m]]
+        s[L.nextp[m]] = NONE
+        self.acquirep(s, m, p)
+        s[L.inherit[m]] = 0
+        s[L.pc[m]] = PC.EXEC
+        return f"stoplockedm.acquirep(m={m}, p={p}, g={s[L.gp[m]]})"
+
+    @step(PC.MEXIT)
+    def mexit(self, s: list[int], m: int, c: None) -> str:
+        """mexit, after its handoffp: the thread exits and its M is freed
+        (a later newm may reuse the slot)."""
+        s[self.L.pc[m]] = PC.NOT_CREATED
+        return f"mexit(m={m})"
 
     def schedtick_advance(self, s: list[int], p: int) -> None:
         """pp.schedtick++ (kept modulo the period; sysmon only sees whether it

@@ -15,7 +15,7 @@ translation of a slice (model/symmetry.py):
                                        m, runnext, ring[ring]
     actor    (one per M, then sysmon)  pc, ret, inherit, spinning, spin_arg,
                                        steal_pass, mask, curg, gp,
-                                       batch[ring/2 + 1], steal_next,
+                                       batch[ring/2 + 1], steal_next, lockedg,
                                        p, nextp, oldp, pp, steal_victim
     sched                              nmspinning, needspinning, throw,
                                        runq[max_gs], pidle[cores], midle[max_ms],
@@ -130,7 +130,7 @@ class Layout:
 
         # Actor blocks (Ms, then sysmon): plain fields, the P mask, the G
         # references, then the P references.
-        self.A_WIDTH = aw = 15 + self.B
+        self.A_WIDTH = aw = 16 + self.B
         self.a_base = off
         na = self.nA
         self.pc = [off + aw * a for a in range(na)]
@@ -149,7 +149,10 @@ class Layout:
         # old value the CAS compares with, not a place the G is, so it is not
         # among the places g_ref_offsets lists (specs/safety.py no_lost_g).
         self.steal_next = [off + aw * a + 9 + self.B for a in range(na)]
-        b = 10 + self.B
+        # m.lockedg (LockOSThread): the G locked to this M, whatever its
+        # status (g.lockedm is its inverse). Not a place the G is either.
+        self.lockedg = [off + aw * a + 10 + self.B for a in range(na)]
+        b = 11 + self.B
         self.m_p = [off + aw * a + b for a in range(na)]
         self.nextp = [off + aw * a + b + 1 for a in range(na)]
         self.oldp = [off + aw * a + b + 2 for a in range(na)]
@@ -189,7 +192,8 @@ class Layout:
             self.m_p + self.nextp + self.oldp + self.pp + [self.pidle + i for i in range(cores)]
         )
         self.m_ref_offsets = self.p_m + [self.midle + i for i in range(max_ms)]
-        self.steal_ref_offsets = self.steal_next + self.steal_victim
+        self.steal_ref_offsets = self.steal_next + self.steal_victim + self.lockedg
+        self.lockedgs = itemgetter(*self.lockedg)
         self.g_ref_offsets_sorted = sorted(self.g_ref_offsets)
         # Read many fields at once (for the properties' hot paths).
         self.g_refs = itemgetter(*self.g_ref_offsets)

@@ -94,9 +94,9 @@ class Symmetry:
                 kind[i] = GREF
         for b in self.a_start:
             kind[b + 6] = MASK
-            for i in range(b + 7, b + 10 + B):  # curg, gp, batch, steal_next
+            for i in range(b + 7, b + 11 + B):  # curg, gp, batch, steal_next, lockedg
                 kind[i] = GREF
-            for i in range(b + 10 + B, b + 15 + B):  # p, nextp, oldp, pp, steal_victim
+            for i in range(b + 11 + B, b + 16 + B):  # p, nextp, oldp, pp, steal_victim
                 kind[i] = PREF
         for i in range(L.grunq, L.grunq + L.nG):
             kind[i] = GREF
@@ -108,7 +108,7 @@ class Symmetry:
         self.g_ref_offsets = [i for i in range(L.size) if kind[i] == GREF]
         self._g_refs = itemgetter(*self.g_ref_offsets)
         self.m_start = self.a_start[: L.nM]
-        self._no_owner = b"\xff" * (9 + B)
+        self._no_owner = b"\xff" * (10 + B)
         self._p_id = list(range(nP))
         self._m_id = list(range(L.nM))
         self._g_id = list(range(L.nG))
@@ -208,7 +208,7 @@ class Symmetry:
         tg = t.translate(gcls)  # only its G-reference fields are read
 
         a_start = self.a_start
-        mown = [t[b : b + 6] + tg[b + 7 : b + 10 + B] for b in self.m_start]
+        mown = [t[b : b + 6] + tg[b + 7 : b + 11 + B] for b in self.m_start]
         mown.append(self._no_owner)  # mown[-1]: the owner of a P without one
         pidle = t[L.pidle : L.pidle + nP]
         # A P's key: its fields, its G's by content, its owner's state, its
@@ -239,7 +239,7 @@ class Symmetry:
             masktab = self._mask_table(ptab)
             mkey = [
                 mown[m]
-                + t[a_start[m] + 10 + B : a_start[m] + 15 + B].translate(ptab)
+                + t[a_start[m] + 11 + B : a_start[m] + 16 + B].translate(ptab)
                 + bytes((masktab[t[a_start[m] + 6]], midle.find(m) & 0xFF))
                 for m in born
             ]

@@ -226,6 +226,16 @@ class SysmonNoRetake(Runtime):
         return [c for c in super().sysmon_choices(a) if c is None]
 
 
+class StartlockedmRunsItHere(Runtime):
+    """schedule() runs a G locked to another M itself instead of handing it
+    over with startlockedm."""
+
+    mutation_name = "startlockedm-runs-it-here"
+
+    def lockedm(self, g):
+        return None
+
+
 # ---- benign variants -------------------------------------------------------------
 
 
@@ -264,6 +274,7 @@ RUNTIME_MUTATIONS: dict[str, type[Runtime]] = {
         ExitsyscallNoCas,
         WakepLeaksNmspinning,
         RetakeNoIncidlelocked,
+        StartlockedmRunsItHere,
         GoschedLocal,
         NoSchedtickCheck,
         RunnextNoInherit,

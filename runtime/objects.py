@@ -161,6 +161,7 @@ class M:
         "pp",
         "steal_victim",
         "steal_next",
+        "lockedg",
         "park",
         "signal",
         "thread",
@@ -190,6 +191,7 @@ class M:
         # and the G read (the CAS's old value, not a G in this M's hands).
         self.steal_victim: int | None = None
         self.steal_next: int | None = None
+        self.lockedg: int | None = None  # LockOSThread: the G locked to this M
         self.park = Note()
         self.signal = 0  # preemptM: a preemption signal is pending
         self.thread: threading.Thread | None = None
@@ -213,6 +215,7 @@ class M:
         "pp",
         "steal_victim",
         "steal_next",
+        "lockedg",
         "signal",
     )
 

@@ -24,6 +24,9 @@ class Schedule(Queues):
     @plan(PC.SCHEDULE)
     def plan_schedule(self, m: int, c: None) -> list[Unit]:
         mp = self.allm[m]
+        if mp.lockedg is not None:  # stoplockedm
+            units = [mp.unit, self.sched.unit]
+            return units if mp.p is None else [*units, self.allp[mp.p].unit]
         pp = self.allp[mp.p]  # type: ignore[index]
         units = [mp.unit, pp.unit]
         if pp.schedtick % self.cfg.period == 0:
@@ -36,6 +39,8 @@ class Schedule(Queues):
         schedticks, take one G from the global queue before the local one
         (lock; globrunqget(); unlock)."""
         mp = self.allm[m]
+        if mp.lockedg is not None:
+            return self.stoplockedm(m)
         p = mp.p
         assert p is not None
         if self.allp[p].schedtick % self.cfg.period == 0:
@@ -405,7 +410,79 @@ class Schedule(Queues):
     @plan(PC.EXEC)
     def plan_exec(self, m: int, c: None) -> list[Unit]:
         mp = self.allm[m]
-        return [mp.unit, self.allp[mp.p].unit, self.allg[mp.gp].unit]  # type: ignore[index]
+        units = [mp.unit, self.allp[mp.p].unit, self.allg[mp.gp].unit]  # type: ignore[index]
+        owner = self.lockedm(mp.gp)  # type: ignore[arg-type]
+        if owner is not None and owner != m:  # startlockedm
+            units += [self.allm[owner].unit, self.sched.unit]
+        return units
+
+    def lockedm(self, g: int) -> int | None:
+        """gp.lockedm: the M whose lockedg is g."""
+        for mp in self.allm:
+            if mp.lockedg == g and mp.lockedg is not None:
+                return mp.id
+        return None
+
+    def stoplockedm(self, m: int) -> str:
+        """schedule() on a locked M: stoplockedm() — handoffp(releasep()),
+        incidlelocked(1), sleep until startlockedm hands it its G and a P."""
+        mp = self.allm[m]
+        p = mp.p
+        if p is None:
+            mp.pc = PC.LOCKED_WAIT
+            self.incidlelocked(1)
+            return f"stoplockedm(m={m})"
+        self.releasep(m)
+        mp.pp = p
+        mp.spin_arg = 0
+        self.call(m, PC.HANDOFFP, PC.LOCKED_WAIT)
+        return f"stoplockedm(m={m}, handoffp p={p})"
+
+    def startlockedm(self, m: int, g: int, owner: int) -> str:
+        """startlockedm(gp): incidlelocked(-1); pp = releasep(); mp.nextp =
+        pp; notewakeup(&mp.park); stopm() (the next step)."""
+        mp, lp = self.allm[m], self.allm[owner]
+        self.incidlelocked(-1)
+        p = self.releasep(m)
+        lp.nextp = p
+        lp.gp = g
+        mp.gp = None
+        mp.inherit = 0
+        mp.pc = PC.STOPM
+        lp.park.wakeup()  # notewakeup(&mp.park)
+        return f"startlockedm(m={m}, g={g}, to m={owner}, p={p})"
+
+    @choices(PC.LOCKED_WAIT)
+    def locked_wait_choices(self, m: int) -> list[None]:
+        return [None] if self.allm[m].nextp is not None else []
+
+    @plan(PC.LOCKED_WAIT)
+    def plan_locked_wait(self, m: int, c: None) -> list[Unit]:
+        mp = self.allm[m]
+        return [mp.unit, self.allp[mp.nextp].unit]  # type: ignore[index]
+
+    @step(PC.LOCKED_WAIT)
+    def stoplockedm_wakes(self, m: int, c: None) -> str:
+        """stoplockedm, woken: acquirep(mp.nextp); then execute(lockedg)."""
+        mp = self.allm[m]
+        p = mp.nextp
+        assert p is not None
+        mp.nextp = None
+        self.acquirep(m, p)
+        mp.inherit = 0
+        mp.pc = PC.EXEC
+        return f"stoplockedm.acquirep(m={m}, p={p}, g={mp.gp})"
+
+    @plan(PC.MEXIT)
+    def plan_mexit(self, m: int, c: None) -> list[Unit]:
+        return [self.allm[m].unit, self.sched.unit]
+
+    @step(PC.MEXIT)
+    def mexit(self, m: int, c: None) -> str:
+        """mexit, after its handoffp: the thread exits and its M is freed."""
+        self.allm[m].pc = PC.NOT_CREATED
+        self.sched.mcount -= 1
+        return f"mexit(m={m})"
 
     @step(PC.EXEC)
     def execute(self, m: int, c: None) -> str:
@@ -415,6 +492,9 @@ class Schedule(Queues):
         p = mp.p
         g = mp.gp
         assert p is not None and g is not None
+        owner = self.lockedm(g)
+        if owner is not None and owner != m:
+            return self.startlockedm(m, g, owner)
         inherit = mp.inherit
         if not self.casgstatus(m, g, G_RUNNABLE, G_RUNNING):
             return f"execute(m={m}, g={g}) throws"

@@ -46,7 +46,21 @@ class LockedPutInOneStep(OpenWorld):
         return Go126Model.exitsyscall0(self, s, m, c)
 
 
+class NoLockedThreads(OpenWorld):
+    """No goroutine is ever locked to its thread (LockOSThread)."""
+
+    def run_choices(self, t, m):
+        return [c for c in super().run_choices(t, m) if not c[0].endswith("+locked")]
+
+
+class LastpollIgnoredNoLockedThreads(LastpollIgnored, NoLockedThreads):
+    """Both: the open world before the lastpoll fix and before locked threads
+    (for a program that locks no thread)."""
+
+
 OLD_MODELS = {
+    "no-locked-threads": NoLockedThreads,
+    "lastpoll-ignored-no-locked-threads": LastpollIgnoredNoLockedThreads,
     "atomic-runnext-steal": AtomicRunnextSteal,
     "lastpoll-ignored": LastpollIgnored,
     "locked-put-in-one-step": LockedPutInOneStep,
