@@ -286,7 +286,7 @@ def expect_for(ev: Event, slot: int) -> Expect:
     """The user and environment steps an event can be (model/openworld.py)."""
     if ev.resource == "P":
         if ev.frm == "Idle" and ev.to == "Running":
-            return Expect(env=frozenset({"netpoll", "allocm"}))
+            return Expect(env=frozenset({"netpoll", "allocm", "sysmon-startm"}))
         if ev.p != ev.id:  # ProcSteal: the P is taken by a thread that does not hold it
             return Expect(env=frozenset({"foreachp"}))
         return Expect()

@@ -37,6 +37,9 @@ PROGRAMS = (
     "blocking",
     "retake",
     "workerpool",
+    "lockthread",
+    "timers",
+    "alloc",
 )
 
 

@@ -36,6 +36,9 @@ trace's vocabulary in docs/conformance.md:
                  allocm borrows the P (acquirep) for its allocations and
                  releases it before the thread starts (whether an idle M
                  existed is not in the trace, so both are allowed)
+    sysmon-startm  sysmon finds timers overdue ("perhaps because there is an
+                 unpreemptible P") and starts an M on an idle P:
+                 startm(nil, false)
     foreachp     forEachP (the tracer's traceAdvance, trace.Stop) run by a
                  goroutine takes a P out of a system call
                  (setBlockOnExitSyscall, takeP) and handoffp()s it
@@ -114,7 +117,7 @@ USER_OPS = (
 # their variant with the G locked to the M.
 STOPS = frozenset({"gosched", "preempt", "goyield", "park", "exit"})
 LOCKED = "+locked"
-ENV_OPS = ("timer", "gcworker", "netpoll", "inject", "allocm", "foreachp")
+ENV_OPS = ("timer", "gcworker", "netpoll", "inject", "allocm", "foreachp", "sysmon-startm")
 
 # findRunnable's steps before it has a G, with the M holding its P: where a
 # timer can fire or a runtime goroutine can be chosen.
@@ -626,6 +629,8 @@ class OpenWorld(GMPModel):
         if "inject" in exp.env:
             for w in self._waiting(t, exp.target):
                 out.append(("inject", w))
+        if "sysmon-startm" in exp.env and t[L.pidle] != NONE:
+            out.append(("startm", NONE))
         return out
 
     @step(PC.SYSMON)
@@ -636,7 +641,22 @@ class OpenWorld(GMPModel):
         if kind == "preempt":
             self.preemptone(s, x)
             return f"sysmon.retake(p={x}, preempt=G{s[self.L.curg[s[self.L.p_m[x]]]]})"
+        if kind == "startm":
+            return self.sysmon_startm(s, a)
         return self.sysmon_injectglist(s, a, x)
+
+    def sysmon_startm(self, s: list[int], a: int) -> str:
+        """sysmon, "if next < now": timers that should have run already
+        ("perhaps because there is an unpreemptible P. Try to start an M to
+        run them."): startm(nil, false) — lock; pidleget(); then as startm
+        with that P. The trace does not say when a timer is due, so this is
+        offered when the next event is a P starting."""
+        L = self.L
+        p = self.pidleget(s)
+        s[L.pp[a]] = p
+        s[L.spin_arg[a]] = 0
+        self.call(s, a, PC.STARTM, PC.SYSMON)
+        return f"sysmon.startm(timers overdue, p={p})"
 
     def sysmon_injectglist(self, s: list[int], a: int, w: int) -> str:
         """injectglist from an M without a P (sysmon's netpoll or scavenger

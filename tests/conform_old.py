@@ -54,11 +54,24 @@ class NoLockedThreads(OpenWorld):
 
 
 class LastpollIgnoredNoLockedThreads(LastpollIgnored, NoLockedThreads):
-    """Both: the open world before the lastpoll fix and before locked threads
-    (for a program that locks no thread)."""
+    """The open world before the lastpoll fix and before locked threads and
+    sysmon's startm for overdue timers (which the retake program does not
+    use, and which explain its run by another road: an M started on the
+    other P that has not taken it yet by the trace's end)."""
+
+    def sysmon_choices(self, t, a):
+        return [c for c in super().sysmon_choices(t, a) if c[0] != "startm"]
+
+
+class NoSysmonStartm(OpenWorld):
+    """sysmon never starts an M for overdue timers (startm(nil, false))."""
+
+    def sysmon_choices(self, t, a):
+        return [c for c in super().sysmon_choices(t, a) if c[0] != "startm"]
 
 
 OLD_MODELS = {
+    "no-sysmon-startm": NoSysmonStartm,
     "no-locked-threads": NoLockedThreads,
     "lastpoll-ignored-no-locked-threads": LastpollIgnoredNoLockedThreads,
     "atomic-runnext-steal": AtomicRunnextSteal,
