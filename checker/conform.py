@@ -38,10 +38,9 @@ import statistics
 import sys
 import tempfile
 import time
-import zlib
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from checker.gotool import GoToolError, Toolchain, build, find_toolchain, parsed_dump, run
@@ -55,29 +54,38 @@ from checker.gotrace import (
 from checker.itf import write_atomically
 from checker.projection import G_NAMES, P_NAMES, TRACE_G, TRACE_P, Projection
 from checker.report import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_SAFETY
-from model.openworld import ANY_P, Expect, Snapshot, open_model
+from model.openworld import Expect, Snapshot, open_model
 from model.pcs import PC, PC_NAMES
 from model.state import NONE, q_items
+from model.symmetry import Symmetry
 
 SCHEMA = "gmpcheck.conform/1"
 PROFILE = "go1.26"
 MAX_PS = 8  # the model's steal masks are one byte
-MAX_GS = 200
+# Goroutines alive at once. Up to 255 the model's fields are bytes; beyond,
+# two bytes each (model/state.py freeze_wide), and the check slows with the
+# size of the state.
+MAX_GS = 10_000
 # A runtime step emits at most this many events (exitsyscall that steals
 # its P back: ProcSteal, ProcStart, GoSyscallEndBlocked, GoStart).
 MAX_GROUP = 4
 GROUP_WINDOW = 64  # how far ahead (in events) the rest of a group may be
-# The searches tried in turn: bounded frontiers (a path found is a real model
-# path, so "conforms" is certain), then the exact search, the only one whose
-# failure is reported as "does not conform".
-BEAMS: tuple[int | None, ...] = (64, 2048, None)
-# The first, quickest search also explores at most this many states before one event.
-QUICK_CLOSURE = 20_000
+# How many nodes an event's closure hands on to the next event before the
+# search moves on (it comes back for more only if the next events need them).
+BATCH = 64
 
 
-def _checksum(node: tuple) -> int:
-    t, mb, pb, ahead = node
-    return zlib.crc32(t + bytes(x & 0xFF for x in mb + pb) + bytes(sorted(a & 0xFF for a in ahead)))
+@dataclass
+class _EventSearch:
+    """One event's part of the search: every node seen before it (those that
+    reached it, depth 0, and its closure, with the number of unobserved steps
+    from them), the ones not expanded yet, in breadth-first order."""
+
+    seen: dict = field(default_factory=dict)
+    todo: deque = field(default_factory=deque)
+    expect: Expect | None = None
+    arrived: int = 0
+    truncated: bool = False
 
 
 # The Log event conform's wrapper emits when the program's main returns
@@ -179,7 +187,10 @@ def prepare(events: list[Event]) -> Prepared:
     # Goroutines alive at the start: every goroutine not created in the trace,
     # in the state of its first mention (nothing happened to it before).
     pre = sorted(g for g in first_g if g not in created)
-    gslot = {g: i for i, g in enumerate(pre)}
+    # Slots in order, skipping the one whose id is NONE (never used, in the
+    # wide layout of a model with more than 255 goroutines).
+    slots = (i for i in range(len(pre) + 1) if i != NONE)
+    gslot = {g: next(slots) for g in pre}
     alive = peak = len(pre)
     for ev in events[:end]:
         if ev.kind == "StateTransition" and ev.resource == "G":
@@ -280,7 +291,7 @@ def expect_for(ev: Event, slot: int) -> Expect:
     """The user and environment steps an event can be (model/openworld.py)."""
     if ev.resource == "P":
         if ev.frm == "Idle" and ev.to == "Running":
-            return Expect(env=frozenset({"netpoll", "allocm"}))
+            return Expect(env=frozenset({"netpoll", "allocm", "sysmon-startm"}))
         if ev.p != ev.id:  # ProcSteal: the P is taken by a thread that does not hold it
             return Expect(env=frozenset({"foreachp"}))
         return Expect()
@@ -335,9 +346,11 @@ class Result:
 
 
 class Search:
-    def __init__(self, prep: Prepared, max_states: int = 200_000):
+    def __init__(self, prep: Prepared, max_states: int = 200_000, model_class: type | None = None):
         self.prep = prep
-        self.model = open_model(PROFILE, prep.procs, len(prep.threads) + 2, prep.slots)
+        self.model = open_model(
+            PROFILE, prep.procs, len(prep.threads) + 2, prep.slots, model_class=model_class
+        )
         self.proj = Projection(self.model)
         self.max_states = max_states
         self.gslot = dict(prep.gslot)
@@ -346,11 +359,96 @@ class Search:
         self.SYSMON = L.SYSMON
         self._pc_off = L.pc
         self.parked = int(PC.PARKED)
+        # An M whose thread the trace no longer follows: parked (parked Ms
+        # are interchangeable) or gone (mexit).
+        self._gone = (int(PC.PARKED), int(PC.NOT_CREATED))
         self._alpha: dict[bytes, tuple[int, ...]] = {}
         self.expansions = 0
         self.peak_closure = 0
         # progress(event index, events): told every few events (a progress line)
         self.progress: Callable[[int, int], None] | None = None
+        self._sym = Symmetry(L)
+        self._ids_p, self._ids_g = list(range(L.nP)), list(range(L.nG))
+        self._ids_m = list(range(L.nM))
+        self._m_blocks = [(L.pc[a], L.pc[a] + L.A_WIDTH) for a in range(L.nM)]
+        self._canon: dict[tuple, tuple[bytes, tuple[int, ...]]] = {}
+        self.view = self.model.view
+
+    def canon(self, t: bytes, mb: tuple[int, ...]) -> tuple[bytes, tuple[int, ...]]:
+        """The node's state and M bindings with the model's Ms renamed into a
+        canonical order: Ms bound to a trace thread by that thread, then the
+        unbound ones by their block and their place on the idle list. Model
+        M ids mean nothing (no step names a particular M; newm takes any
+        free slot, the idle list is ordered by position), so two nodes that
+        differ by a renaming of Ms, bindings renamed alike, have the same
+        futures; unbound Ms with equal blocks that nothing names are
+        interchangeable, in any order."""
+        key = (t, mb)
+        got = self._canon.get(key)
+        if got is None:
+            if len(self._canon) > 500_000:
+                self._canon.clear()
+            got = self._canon[key] = self._canonical(t, mb)
+        return got
+
+    def _canonical(self, t: bytes, mb: tuple[int, ...]) -> tuple[bytes, tuple[int, ...]]:
+        L = self.model.L
+        nM = L.nM
+        blocks = self._m_blocks
+        v = self.view(t)
+        wide = L.wide
+        midle = list(v[L.midle : L.midle + nM])
+
+        def key(a: int) -> bytes:
+            lo, hi = blocks[a]
+            seg = v[lo:hi].tobytes() if wide else v[lo:hi]
+            return seg + bytes((midle.index(a) if a in midle else 255,))
+
+        # The usual case: already in order (bound Ms by thread, then the
+        # unbound ones by key), checked without building every key.
+        prev, first_unbound = -1, nM
+        for a in range(nM):
+            x = mb[a]
+            if x < 0:
+                if first_unbound == nM:
+                    first_unbound = a
+            elif first_unbound < nM or x < prev:
+                break
+            else:
+                prev = x
+        else:
+            last = b""
+            for a in range(first_unbound, nM):
+                k = key(a)
+                if k < last:
+                    break
+                last = k
+            else:
+                return t, mb
+        keys = [(x, b"") if x >= 0 else (1 << 20, key(a)) for a, x in enumerate(mb[:nM])]
+        order = sorted(self._ids_m, key=keys.__getitem__)
+        if order == self._ids_m:
+            return t, mb
+        u = self._rename(t, self._ids_p, order)
+        return u, tuple(mb[a] for a in order) + mb[nM:]
+
+    def _rename(self, t: bytes, porder: list[int], morder: list[int]) -> bytes:
+        if not self.model.L.wide:
+            return self._sym.rename(t, porder, morder, self._ids_g)
+        fields = self._sym.rename_fields(self.view(t), porder, morder, self._ids_g)
+        return self.model.freeze(fields)
+
+    def canon_p(self, t: bytes, pb: tuple[int, ...]) -> tuple[bytes, tuple[int, ...]]:
+        """The state with the model's Ps renamed so that those bound to a
+        trace proc come first, in the order of the trace's proc ids (allp's
+        order, which checkRunqsNoP walks: model/openworld.py), the unbound
+        ones after them in their order. Like M ids, model P ids mean
+        nothing: no step names a particular P."""
+        order = sorted(self._ids_p, key=lambda q: (pb[q] < 0, pb[q], q))
+        if order == self._ids_p:
+            return t, pb
+        u = self._rename(t, order, self._ids_m)
+        return u, tuple(pb[q] for q in order)
 
     def alpha(self, t: bytes) -> tuple[int, ...]:
         a = self._alpha.get(t)
@@ -362,10 +460,12 @@ class Search:
 
     def initial(self) -> list[Node]:
         """The states the trace's start allows (model/openworld.py initial_states)."""
-        return [
-            (t, self.prep.mbind, self.prep.pbind, frozenset())
-            for t in self.model.initial_states(self.prep.snapshot)
-        ]
+        out: dict[Node, None] = {}
+        for t in self.model.initial_states(self.prep.snapshot):
+            u, pb = self.canon_p(t, self.prep.pbind)
+            u, mb = self.canon(u, self.prep.mbind)
+            out[(u, mb, pb, frozenset())] = None
+        return list(out)
 
     # -- one event ----------------------------------------------------------------
 
@@ -383,10 +483,12 @@ class Search:
         x = self.mindex.get(ev.m, -1)
         if ev.resource == "G":
             g = self.gslot[ev.id]
-            st, m = al[proj.g_at(g)], al[proj.g_at(g) + 1]
+            st, m = al[proj.g_at(g)], al[proj.gm_at(g)]
             if st != TRACE_G[ev.to]:
                 return None
-            if st in (2, 3) and x >= 0:
+            # (A G the projection shows running with no M, in a trace with an
+            # event missing, binds nothing.)
+            if st in (2, 3) and x >= 0 and m < self.model.L.nM:
                 if mb[m] == -1:
                     if x in mb:
                         return None
@@ -410,14 +512,69 @@ class Search:
                 return node
         return None
 
+    def _may_lock(self, i: int) -> bool:
+        """May the G that event i stops be locked to its thread? Only if the
+        thread's next events are what a locked M does: it hands its P off
+        (ProcStop) and then either runs nothing but that G again (ProcStart,
+        then the G's GoStart: startlockedm gave them back) or, when the G
+        exits, is never seen again (mexit). Anything else the thread does
+        rules the lock out."""
+        events, end = self.prep.events, self.prep.end
+        ev = events[i]
+        if ev.resource != "G" or ev.frm != "Running" or ev.to == "Syscall":
+            return False
+        later = (
+            e
+            for e in events[i + 1 : end]
+            if e.kind == "StateTransition" and e.m == ev.m and e.frm != "Undetermined"
+        )
+        stop = next(later, None)
+        if stop is None:
+            return True
+        if not (stop.resource == "P" and stop.frm == "Running" and stop.to == "Idle"):
+            return False
+        while True:
+            start = next(later, None)
+            if start is None:
+                return True
+            if ev.to == "NotExist":
+                return False  # mexit: the thread is gone
+            if not (start.resource == "P" and start.frm == "Idle" and start.to == "Running"):
+                return False
+            run = next(later, None)
+            if run is None:
+                return True
+            if run.resource == "P" and run.id == start.id and run.to == "Idle":
+                continue  # its handoffp's startm made a thread: allocm borrowed the P
+            if not (run.resource == "G" and run.id == ev.id and run.to == "Running"):
+                return False
+            # startlockedm hands over a G that was runnable already (readied
+            # by another thread); a G this thread's own timer readies after
+            # it took a P is not one.
+            return ev.to == "Runnable" or any(
+                e.kind == "StateTransition"
+                and e.resource == "G"
+                and e.id == ev.id
+                and e.to == "Runnable"
+                for e in events[i + 1 : start.index]
+            )
+
     def _group(self, i: int) -> list[int]:
-        """Later events of event i's thread a single runtime step may also
-        have emitted: the next transitions of the same M, up to MAX_GROUP in
-        all, skipping events of other threads that touch none of them."""
+        """Later events of event i's thread that the same runtime step may
+        also have emitted: the next transitions of the same M, up to
+        MAX_GROUP in all, skipping events of other threads that touch none
+        of them. One step changes the status of at most one goroutine, and
+        never starts one and stops it again: a group names at most one G,
+        and once it has that G enter Running it ends before the G leaves it
+        (exitsyscall that steals its P back: ProcSteal, ProcStart,
+        Syscall->Runnable, Runnable->Running; entersyscallblock: the
+        syscall, then ProcStop)."""
         events, end = self.prep.events, self.prep.end
         ev = events[i]
         out: list[int] = []
         touched: set[tuple[str, int]] = set()
+        g = ev.id if ev.resource == "G" else -1
+        started = ev.resource == "G" and ev.to == "Running"
         for j in range(i + 1, min(end, i + GROUP_WINDOW)):
             e = events[j]
             if e.kind != "StateTransition":
@@ -425,6 +582,11 @@ class Search:
             if e.m == ev.m and e.frm != "Undetermined":
                 if (e.resource, e.id) in touched:
                     break
+                if e.resource == "G":
+                    if g not in (-1, e.id) or (started and e.frm == "Running"):
+                        break
+                    g = e.id
+                    started = started or e.to == "Running"
                 out.append(j)
                 if len(out) == MAX_GROUP - 1:
                     break
@@ -443,7 +605,7 @@ class Search:
             if g == NONE:
                 if ev.frm != "NotExist":
                     return False
-                g = next((x for x in range(proj.nG) if al[proj.g_at(x)] == 0), NONE)
+                g = next((x for x in range(proj.nG) if al[x] == 0 and x != NONE), NONE)
                 if g == NONE:
                     return False
                 newg[ev.id] = g
@@ -452,7 +614,7 @@ class Search:
                 return False
             to = TRACE_G[ev.to]
             al[i] = to
-            al[i + 1] = a if to in (2, 3) else NONE
+            al[proj.gm_at(g)] = a if to in (2, 3) else NONE
             return True
         if ev.id in pb:
             q = pb.index(ev.id)
@@ -479,32 +641,9 @@ class Search:
                 return False
         if ev.g >= 0:
             g = self.gslot.get(ev.g, NONE)
-            if g == NONE or al[proj.g_at(g) + 1] != a:
+            if g == NONE or al[proj.gm_at(g)] != a:
                 return False
         return True
-
-    def _adds_work(self, ev: Event) -> bool:
-        """Does the event put a goroutine on its thread's P's local queue
-        (newproc, ready, goyield, a timer's goready)?"""
-        if ev.resource != "G":
-            return False
-        return (ev.frm == "NotExist" and ev.to == "Runnable") or (
-            ev.to == "Runnable"
-            and ev.frm in ("Waiting", "Running")
-            and ev.reason != "runtime.Gosched"
-        )
-
-    def _adding(self, node: Node, adds: bool) -> int:
-        """The model P the observed step may put work on, for eager_step."""
-        if not adds:
-            return NONE
-        x = self.mindex.get(self.prep.events[self._cur].m, -1)
-        mb = node[1]
-        if x < 0 or x not in mb:
-            return ANY_P
-        a = mb.index(x)
-        p = node[0][self.model.L.m_p[a]]
-        return ANY_P if p == NONE else p
 
     def match(
         self, node: Node, al_s: tuple[int, ...], a: int, u: bytes, i: int
@@ -549,141 +688,155 @@ class Search:
                 return None
         if x >= 0 and mb[a] == -1:
             mb = mb[:a] + (x,) + mb[a + 1 :]
-        if u[self._pc_off[a]] == self.parked:
+        if self.view(u)[self._pc_off[a]] in self._gone:
             mb = mb[:a] + (-1,) + mb[a + 1 :]
-        return (u, mb, tuple(pbl), ahead.union(consumed) if consumed else ahead), newg
+        u, pb = self.canon_p(u, tuple(pbl))
+        u, mb = self.canon(u, mb)
+        return (u, mb, pb, ahead.union(consumed) if consumed else ahead), newg
 
-    def advance(
-        self, frontier: dict[Node, int], i: int, beam: int | None
-    ) -> tuple[dict[Node, int], list[Node], bool]:
-        """The frontier after event i (each node with the number of
-        unobserved steps taken before the observed one), the closure before
-        it (for a failure report), and whether the closure hit --max-states.
-        With a beam, only the `beam` nodes reached with the fewest unobserved
-        steps are kept (the laziest paths: the others' unobserved steps can
-        still follow); ties are broken by a checksum, so runs are repeatable."""
-        ev = self.prep.events[i]
-        self._cur = i
+    # -- the search over events ----------------------------------------------------
+
+    def _expand(self, ev_i: int, want: int) -> int:
+        """Go on with event ev_i's closure, breadth first, until `want` new
+        nodes have reached the next event (and the depth they were found at
+        is done), or the closure is exhausted. Returns how many arrived."""
+        st = self._ev[ev_i]
+        i = self._trans[ev_i]
         model = self.model
-        model.expect = expect_for(ev, self._slot(ev))
-        out: dict[Node, int] = {}
-        seen: dict[Node, int] = {}
-        todo: deque[Node] = deque()
-        for node in frontier:
-            if i in node[3]:  # a step matched it already, with an earlier event
-                out[(node[0], node[1], node[2], node[3] - {i})] = 0
-            elif node not in seen:
-                seen[node] = 0
-                todo.append(node)
-        newgs: dict[int, int] = {}
-        truncated = False
-        adds = self._adds_work(ev)
-        parked, pc_off = self.parked, self._pc_off
-        full_at = None  # with a beam: the depth at which `out` held `beam` nodes
+        if st.expect is None:
+            ev = self.prep.events[i]
+            st.expect = expect_for(ev, self._slot(ev))
+            if self._may_lock(i):
+                st.expect = replace(st.expect, locked=True)
+        model.expect = st.expect
+        nxt = self._ev[ev_i + 1]
+        todo, seen = st.todo, st.seen
+        pc_off, view, gone = self._pc_off, self.view, self._gone
+        arrived = 0
+        full_at = None
         while todo:
-            node = todo.popleft()
+            node = todo[0]
             depth = seen[node] + 1
-            if beam is not None:
-                # Nodes come in order of depth: once `beam` matches are in and
-                # their level is done, no deeper node can enter the beam.
-                if full_at is None and len(out) >= beam:
-                    full_at = depth
-                if full_at is not None and depth > full_at:
-                    break
-                if beam == BEAMS[0] and len(seen) >= QUICK_CLOSURE:
-                    break  # the quick search only: the next ones go on
+            if full_at is None and arrived >= want:
+                full_at = depth
+            if full_at is not None and depth > full_at:
+                break
+            todo.popleft()
             t, mb, pb, ahead = node
+            if i in ahead:  # a step matched it already, with an earlier event
+                arrived += self._arrive(nxt, (t, mb, pb, ahead - {i}), 0)
+                continue
             al_s = self.alpha(t)
-            # The reduction only in the bounded searches: a trace it cut off
-            # (tests/conform/syscalls.go at GOMAXPROCS 3) still conformed
-            # without it, so a rejection comes from the unreduced search.
-            quiet = model.quiet_visits(t, self._adding(node, adds)) if beam is not None else None
             succ = model.successors(t)[0]
             self.expansions += 1
-            if quiet is not None:  # the reduction: only those visits, and observed steps
-                succ = quiet + [x for x in succ if self.alpha(x[2]) != al_s]
             for a, _label, u in succ:
                 if self.alpha(u) == al_s:
                     nmb = mb
-                    if mb[a] != -1 and u[pc_off[a]] == parked:
+                    if mb[a] != -1 and view(u)[pc_off[a]] in gone:
                         nmb = mb[:a] + (-1,) + mb[a + 1 :]
-                    nxt = (u, nmb, pb, ahead)
-                    if nxt not in seen:
+                    cu, cmb = self.canon(u, nmb)
+                    n = (cu, cmb, pb, ahead)
+                    if n not in seen:
                         if len(seen) >= self.max_states:
-                            truncated = True
+                            st.truncated = True
                             continue
-                        seen[nxt] = depth
-                        todo.append(nxt)
+                        seen[n] = depth
+                        todo.append(n)
                     continue
                 got = self.match(node, al_s, a, u, i)
                 if got is not None:
-                    n = got[0]
-                    if n not in out:
-                        out[n] = depth - 1
-                    newgs.update(got[1])
-        self.gslot.update(newgs)
+                    self.gslot.update(got[1])
+                    arrived += self._arrive(nxt, got[0], depth - 1)
         self.peak_closure = max(self.peak_closure, len(seen))
-        if beam is not None and len(out) > beam:
-            ranked = sorted(out.items(), key=lambda kv: (kv[1], _checksum(kv[0])))
-            out = dict(ranked[:beam])
-        return out, list(seen), truncated
+        return arrived
 
-    def run(self, beam: int | None = None) -> Result:
+    def _arrive(self, st: _EventSearch, node: Node, depth: int) -> int:
+        """A node reaches the next event: queued there unless it already was."""
+        if node in st.seen:
+            return 0
+        st.seen[node] = 0
+        st.todo.append(node)
+        st.arrived += 1
+        return 1
+
+    def _assert_status(self, ev_i: int) -> None:
+        """A status event (Undetermined -> X) keeps the nodes its projection
+        allows (binding the M or P it names) and passes them on."""
+        st, nxt = self._ev[ev_i], self._ev[ev_i + 1]
+        ev = self.prep.events[self._trans[ev_i]]
+        while st.todo:
+            node = st.todo.popleft()
+            got = self.assertion(node, ev)
+            if got is not None:
+                self._arrive(nxt, got, 0)
+
+    def run(self, batch: int = BATCH) -> Result:
+        """The search, event by event, depth first over events and breadth
+        first within one: each event's closure is explored only until
+        `batch` nodes have reached the next event, and the search moves on
+        with those. When an event cannot be explained from what reached it,
+        the search goes back to the latest earlier event whose closure is
+        not exhausted and resumes it there (never from the start). Nothing
+        is pruned: only when every closure is exhausted is the trace
+        rejected, at the furthest event reached, so a rejection is the exact
+        search's."""
         prep = self.prep
         start = time.monotonic()
         self.expansions = 0
         self.peak_closure = 0
         self.gslot = dict(prep.gslot)
-        frontier: dict[Node, int] = dict.fromkeys(self.initial(), 0)
-        peak = 1
-        transitions = 0
-        for i in range(prep.end):
-            if self.progress is not None and not i & 255:
-                self.progress(i, prep.end)
-            ev = prep.events[i]
-            if ev.kind != "StateTransition":
-                continue
-            transitions += 1
+        self._trans = [i for i in range(prep.end) if prep.events[i].kind == "StateTransition"]
+        n = len(self._trans)
+        self._ev = [_EventSearch() for _ in range(n + 1)]
+        for node in self.initial():
+            self._arrive(self._ev[0], node, 0)
+        k = 0  # the event being explained
+        furthest = 0
+        self.resumes = 0
+        while k < n:
+            if self.progress is not None and k > furthest and not k & 255:
+                self.progress(self._trans[k], prep.end)
+            furthest = max(furthest, k)
+            ev = prep.events[self._trans[k]]
             if ev.frm == "Undetermined":
-                nxt: dict[Node, int] = {}
-                for node in frontier:
-                    got = self.assertion(node, ev)
-                    if got is not None:
-                        nxt[got] = 0
-                if not nxt:
-                    return self._result("fails", i, start, transitions, peak, list(frontier))
-                frontier = nxt
+                self._assert_status(k)
+            else:
+                self._expand(k, batch)
+            if self._ev[k + 1].todo:
+                k += 1
                 continue
-            nxt, closure, truncated = self.advance(frontier, i, beam)
-            if not nxt:
-                if truncated:
-                    res = self._result("limit", i, start, transitions, peak, closure, True)
-                    res.reason = f"more than {self.max_states:,} states before one event"
-                    return res
-                return self._result("fails", i, start, transitions, peak, closure)
-            frontier = nxt
-            peak = max(peak, len(frontier))
-        verdict = "partial" if prep.end_reason else "conforms"
-        res = Result(verdict, prep.end, transitions, time.monotonic() - start, peak_frontier=peak)
-        res.reason = prep.end_reason
+            # Nothing reached the next event (this time): resume the latest
+            # event whose closure has nodes left to expand.
+            back = k
+            while back >= 0 and not self._ev[back].todo:
+                back -= 1
+            if back < 0:
+                break
+            self.resumes += 1
+            k = back
+        transitions = furthest + 1 if k < n else n
+        peak = max((e.arrived for e in self._ev), default=0)
+        if k >= n:
+            verdict = "partial" if prep.end_reason else "conforms"
+            res = Result(verdict, prep.end, n, time.monotonic() - start, peak_frontier=peak)
+            res.reason = prep.end_reason
+        else:
+            i = self._trans[furthest]
+            before = list(self._ev[furthest].seen)
+            truncated = [j for j in range(furthest + 1) if self._ev[j].truncated]
+            verdict = "limit" if truncated else "fails"
+            res = self._result(verdict, i, start, transitions, peak, before, bool(truncated))
+            if truncated:
+                at = prep.events[self._trans[truncated[0]]]
+                res.reason = (
+                    f"more than {self.max_states:,} states before one event (line {at.line})"
+                )
         res.peak_closure, res.expansions = self.peak_closure, self.expansions
-        res.stats = {"final_frontier": len(frontier)}
+        res.stats = {"resumes": self.resumes, "batch": batch}
         return res
 
-    def check(self, beams: tuple[int | None, ...] = BEAMS) -> Result:
-        """Search with each beam in turn until one explains the whole trace;
-        a rejection counts only from the exact search (beam None)."""
-        elapsed = 0.0
-        res = None
-        for beam in beams:
-            res = self.run(beam)
-            elapsed += res.elapsed
-            res.stats["beam"] = beam
-            if res.verdict in ("conforms", "partial"):
-                break
-        assert res is not None
-        res.elapsed = elapsed
-        return res
+    def check(self) -> Result:
+        return self.run()
 
     def _result(self, verdict, i, start, transitions, peak, before, truncated=False) -> Result:
         ev = self.prep.events[i]
@@ -697,6 +850,7 @@ class Search:
     def describe(self, node: Node) -> str:
         """One model state, with goroutines, procs and threads as the trace names them."""
         t, mb, pb, _ = node
+        t = self.view(t)
         L = self.model.L
         gname = {slot: g for g, slot in self.gslot.items()}
 

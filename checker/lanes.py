@@ -128,6 +128,8 @@ def m_cell(state: dict, m: dict) -> Cell:
         return Cell(ABSENT, "")
     if pc == "PARKED":
         return Cell(PARKED, "parked")
+    if pc == "LOCKED_WAIT":
+        return Cell(PARKED, "waiting for its locked G (stoplockedm)")
     if pc == "THROWN":
         return Cell(THROWN, "throw")
     if _has(g) and pc.startswith("EXITSYSCALL"):

@@ -47,41 +47,40 @@ SYSCALL_WINDOW = frozenset(
 
 
 class Projection:
-    """alpha(state): the projection as a flat tuple, G slots first
-    (status, M) then Ps (status, M)."""
+    """alpha(state): the projection as a flat tuple: each G slot's status,
+    then each G slot's M (when running or in a system call), then each P's
+    status and M."""
 
     def __init__(self, model):
         L = model.L
         self.L = L
+        self.view = getattr(model, "view", None) or (lambda t: t)
         self.nG, self.nP, self.nM = L.nG, L.nP, L.nM
         self._window = {int(pc) for pc in SYSCALL_WINDOW}
         self._blockret = int(PC.ENTERSYSCALLBLOCK_CAS)
         self._in_syscall = int(PC.IN_SYSCALL)
+        self._gspan = (L.g_base, L.g_base + 3 * L.nG)
 
     def alpha(self, t: bytes) -> tuple[int, ...]:
         L = self.L
+        t = self.view(t)
         nG = self.nG
+        lo, hi = self._gspan
+        status = list(t[lo:hi:3])
         gm = [NONE] * nG
-        window = [False] * nG
         oldp_holder: dict[int, int] = {}
         for m in range(self.nM):
             g = t[L.curg[m]]
             pc = t[L.pc[m]]
             if g != NONE:
-                gm[g] = m
-                if pc in self._window or t[L.ret[m]] == self._blockret:
-                    window[g] = True
+                st = status[g]
+                if st == G_RUNNING and (pc in self._window or t[L.ret[m]] == self._blockret):
+                    st = status[g] = G_SYSCALL
+                if st in (G_RUNNING, G_SYSCALL):
+                    gm[g] = m
             if pc == self._in_syscall and t[L.oldp[m]] != NONE:
                 oldp_holder[t[L.oldp[m]]] = m
-        out: list[int] = []
-        for g in range(nG):
-            st = t[L.g_status[g]]
-            if st == G_RUNNING:
-                out += (G_SYSCALL if window[g] else G_RUNNING, gm[g])
-            elif st == G_SYSCALL:
-                out += (G_SYSCALL, gm[g])
-            else:
-                out += (st, NONE)
+        out = status + gm
         for p in range(self.nP):
             st = t[L.p_status[p]]
             if st == P_IDLE:
@@ -94,7 +93,13 @@ class Projection:
 
     # Offsets into alpha().
     def g_at(self, g: int) -> int:
-        return 2 * g
+        """A G slot's status."""
+        return g
+
+    def gm_at(self, g: int) -> int:
+        """The M a running (or in-syscall) G slot is on."""
+        return self.nG + g
 
     def p_at(self, p: int) -> int:
+        """A P's status; its M at p_at(p) + 1."""
         return 2 * self.nG + 2 * p

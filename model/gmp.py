@@ -23,6 +23,7 @@ from pathlib import Path
 from model.config import Config, ConfigError
 from model.extension import PC_RANGE, ExtensionError, StateField, declared, declared_fields
 from model.goroutine import Goroutines
+from model.machine import foldable
 from model.pcs import PC, PC_NAMES
 from model.schedule import Schedule
 from model.state import (
@@ -245,16 +246,35 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
         count, except between retake's incidlelocked(-1) and incidlelocked(1),
         which bracket taking a P and handing it off: without that, the M whose
         P sysmon took could leave its syscall, find no P, park, and make
-        checkdead see no running M while its G waits in the global queue."""
+        checkdead see no running M while its G waits in the global queue.
+        An M that waits for its locked G is idle too (stoplockedm's
+        incidlelocked(1), after its handoffp), until startlockedm's
+        incidlelocked(-1) wakes it; if that comes while it is still in the
+        handoffp, the count is one more for a while, as in Go."""
         L = self.L
         run = 0
         for m in range(L.nM):
-            if t[L.pc[m]] != PC.NOT_CREATED:
-                run += 1  # mcount(): the threads created
+            run += self.checkdead_m(t, m)
         run -= self.nmidle(t)  # the Ms on sched.midle, not those parked
         if t[L.pc[L.SYSMON]] != PC.SYSMON:
             run += 1  # incidlelocked(-1) during retake's hand-off
         return run
+
+    @foldable
+    def checkdead_m(self, t: bytes | list[int], m: int) -> int:
+        """How often M m counts in mcount() - nmidlelocked: once if created,
+        not while it waits for its locked G (stoplockedm's incidlelocked(1),
+        until startlockedm's -1), twice while startlockedm's -1 came before
+        stoplockedm's +1 (the M still in its handoffp)."""
+        L = self.L
+        pc = t[L.pc[m]]
+        if pc == PC.LOCKED_WAIT and t[L.nextp[m]] == NONE:
+            return 0
+        if pc == PC.NOT_CREATED:
+            return 0
+        if t[L.ret[m]] == PC.LOCKED_WAIT and t[L.nextp[m]] != NONE:
+            return 2
+        return 1
 
     def fairness_groups(self) -> list[tuple[str, str, str]]:
         """The fairness groups of liveness checking, (name, assumption,
@@ -385,6 +405,8 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
                 mask=t[L.mask[m]],
                 batch=q_items(t, L.batch[m], L.B),
             )
+            if t[L.steal_victim[m]] != NONE:
+                entry.update(steal_victim=t[L.steal_victim[m]], steal_next=g_(t[L.steal_next[m]]))
             if L.extra_fields and m != L.SYSMON:
                 entry.update(self._extra_view(t, "M", m))
             ms.append(entry)

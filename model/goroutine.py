@@ -95,8 +95,30 @@ class Goroutines(Queues):
         if op == Op.SYSCALL_BLOCK:
             s[L.g_pc[g]] = code.nextpc[pc]
             return self.entersyscallblock(s, m, g)
+        if op == Op.LOCK:
+            s[L.g_pc[g]] = code.nextpc[pc]
+            return self.lockOSThread(s, m, g)
+        if op == Op.UNLOCK:
+            s[L.g_pc[g]] = code.nextpc[pc]
+            return self.unlockOSThread(s, m, g)
         assert op == Op.EXIT
         return self.goexit0(s, m, g)
+
+    # ---- LockOSThread --------------------------------------------------------
+
+    def lockOSThread(self, s: list[int], m: int, g: int) -> str:
+        """LockOSThread -> dolockOSThread: m.lockedg = gp; gp.lockedm = m
+        (the nesting counts lockedExt/lockedInt are not modelled: locked or
+        not). From here the G runs only on this M, and the M runs nothing
+        else: schedule() on this M waits for the G (stoplockedm), and an M
+        that finds the G runnable hands it back here (startlockedm)."""
+        s[self.L.lockedg[m]] = g
+        return f"LockOSThread(m={m}, g={g})"
+
+    def unlockOSThread(self, s: list[int], m: int, g: int) -> str:
+        """UnlockOSThread -> dounlockOSThread: m.lockedg = 0; gp.lockedm = 0."""
+        s[self.L.lockedg[m]] = NONE
+        return f"UnlockOSThread(m={m}, g={g})"
 
     # ---- spawning and readying: runqput(pp, gp, next=true), then wakep ------
 
@@ -247,13 +269,21 @@ class Goroutines(Queues):
 
     def goexit0(self, s: list[int], m: int, g: int) -> str:
         """goexit1 -> goexit0 -> gdestroy: casgstatus(_Grunning, _Gdead);
-        dropg; gfput; schedule()."""
+        dropg; gfput; schedule(). A G that exits locked to its thread takes
+        the thread with it: "the thread is killed" (gogo(&mp.g0.sched) into
+        mstart0 -> mexit, which handoffp(releasep())s and frees the M)."""
         L = self.L
         if not self.casgstatus(s, m, g, G_RUNNING, G_DEAD):
             return f"goexit(m={m}, g={g}) throws"
         s[L.g_pc[g]] = 0
         s[L.g_preempt[g]] = 0
         s[L.curg[m]] = NONE
+        if s[L.lockedg[m]] == g:
+            s[L.lockedg[m]] = NONE
+            s[L.pp[m]] = self.releasep(s, m)
+            s[L.spin_arg[m]] = 0
+            self.call(s, m, PC.HANDOFFP, PC.MEXIT)
+            return f"goexit(m={m}, g={g}, locked: mexit)"
         s[L.pc[m]] = PC.SCHEDULE
         return f"goexit(m={m}, g={g})"
 

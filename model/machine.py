@@ -42,6 +42,7 @@ MACRO_BOUNDARY = frozenset(
     for p in (
         PC.NOT_CREATED,
         PC.PARKED,
+        PC.LOCKED_WAIT,
         PC.MSTART,
         PC.THROWN,
         PC.RUN,
@@ -101,6 +102,13 @@ class Machine:
     # (actor kind "M" or "sysmon", pc name) -> why. The gate's coverage check
     # (checker/coverage.py) does not ask any cell to reach them.
     unreachable_steps: dict[tuple[str, str], str] = {}
+    # A state's encoding: one byte per field (the open world of a program
+    # with many goroutines uses two, model/openworld.py).
+    freeze = staticmethod(bytes)
+    thaw = staticmethod(list)
+    # Applied to every successor before it is frozen (the open world's
+    # record of visits that find nothing, model/openworld.py); None here.
+    normalize = None
 
     def _bind_steps(self) -> None:
         step_names: dict[int, str] = {}
@@ -181,17 +189,20 @@ class Machine:
         options: Iterable[Any] = (None,) if chooser is None else chooser(t, a)
         out = []
         truncated = False
+        freeze, thaw, normalize = self.freeze, self.thaw, self.normalize
         for c in options:
-            s = list(t)
+            s = thaw(t)
             try:
                 label = fn(s, a, c)
             except QueueError as e:
-                s = list(t)
+                s = thaw(t)
                 label = self.queue_throw(s, a, t[self.L.pc[a]], e)
             if label is TRUNCATED:
                 truncated = True
                 continue
-            out.append((label, bytes(s)))
+            if normalize is not None:
+                normalize(s)
+            out.append((label, freeze(s)))
         return out, truncated
 
     # ---- the step catalogue (coverage, traces, the symbolic engine) ---------

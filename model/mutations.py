@@ -148,11 +148,9 @@ class StealNotAtomic(GMPModel):
 
     mutation_name = "steal-not-atomic"
 
-    def runqgrab(self, s, victim, steal_runnext):
+    def runqgrab(self, s, victim):
         ring = q_items(s, self.L.runq[victim], self.L.C)
         n = len(ring) - len(ring) // 2
-        if n == 0:
-            return super().runqgrab(s, victim, steal_runnext)
         return ring[:n]
 
 
@@ -375,6 +373,17 @@ class SysmonNoRetake(GMPModel):
         return [c for c in super().sysmon_choices(t, a) if c == NONE]
 
 
+class StartlockedmRunsItHere(GMPModel):
+    """schedule() runs a G that is locked to another M itself, instead of
+    handing the G and its P to that M (startlockedm is skipped): the locked
+    M sleeps on, and its G runs elsewhere."""
+
+    mutation_name = "startlockedm-runs-it-here"
+
+    def lockedm(self, t, g):
+        return NONE
+
+
 # ---- benign variants -------------------------------------------------------------
 
 
@@ -383,11 +392,8 @@ class StealAll(GMPModel):
 
     mutation_name = "steal-all"
 
-    def runqgrab(self, s, victim, steal_runnext):
-        n = self.runq_len(s, victim)
-        if n == 0:
-            return super().runqgrab(s, victim, steal_runnext)
-        return q_pop_head(s, self.L.runq[victim], self.L.C, n)
+    def runqgrab(self, s, victim):
+        return q_pop_head(s, self.L.runq[victim], self.L.C, self.runq_len(s, victim))
 
 
 class RingFour(GMPModel):
@@ -452,7 +458,7 @@ MUTATIONS: dict[str, Mutation] = {
             "handoffp idles the P although the global queue has work",
             "golang/go#13645 (handoffp stricter than findrunnable; soft lock-up)",
             ("work-conservation",),
-            {"cores": 2, "depth": 26, "workload": "syscall-heavy"},
+            {"cores": 2, "depth": 27, "workload": "syscall-heavy"},
         ),
         _m(
             "exitsyscall0-skips-casgstatus",
@@ -575,6 +581,14 @@ MUTATIONS: dict[str, Mutation] = {
             "retake's _Psyscall case (proc.go); reference §8.2",
             ("progress", "no-starvation"),
             {"cores": 1, "depth": 0, "workload": "syscall-heavy", "steps": "macro", "period": 2},
+        ),
+        _m(
+            "startlockedm-runs-it-here",
+            StartlockedmRunsItHere,
+            "an M runs a G locked to another M instead of handing it over (startlockedm)",
+            "schedule()'s 'if gp.lockedm != 0 { startlockedm(gp) }' (proc.go); reference T22",
+            ("locked-threads",),
+            {"cores": 1, "depth": 12, "workload": "locked-thread"},
         ),
         _m(
             "steal-all",

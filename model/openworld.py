@@ -22,10 +22,13 @@ trace's vocabulary in docs/conformance.md:
                  it: a GC mark worker (gcController.findRunnableGCWorker) or
                  the trace reader (traceReader); schedule() then wakep()s
                  for the tryWakeP it returns
-    netpoll      an M the model has parked was in fact blocked in
-                 netpoll(delay) (findRunnable step r) and returns: pidleget,
-                 acquirep, and findRunnable from the top
-    inject       sysmon, or an M back from netpoll without a P, readies a
+    netpoll      findRunnable step r: an M that found nothing blocks in
+                 netpoll(delay) instead of parking, if no M does already
+                 (sched.lastpoll, cleared while it polls: handoffp's
+                 last-P rule reads it); it returns when a timer is due:
+                 pidleget, acquirep and findRunnable from the top, or stopm
+                 without an idle P
+    inject       sysmon, or the M back from netpoll without a P, readies a
                  goroutine with injectglist: the global queue, then
                  startIdle starts an M on an idle P
     allocm       startm called by an M without a P (sysmon's retake, an M
@@ -33,6 +36,9 @@ trace's vocabulary in docs/conformance.md:
                  allocm borrows the P (acquirep) for its allocations and
                  releases it before the thread starts (whether an idle M
                  existed is not in the trace, so both are allowed)
+    sysmon-startm  sysmon finds timers overdue ("perhaps because there is an
+                 unpreemptible P") and starts an M on an idle P:
+                 startm(nil, false)
     foreachp     forEachP (the tracer's traceAdvance, trace.Stop) run by a
                  goroutine takes a P out of a system call
                  (setBlockOnExitSyscall, takeP) and handoffp()s it
@@ -45,6 +51,13 @@ Goroutines that were runnable when the trace started are in no queue the
 trace tells of. They are kept runnable in no queue (the "limbo": runnable
 and named by no queue, M or transit slot) and any M looking for work may
 take one, as if it had been in whatever queue it was in.
+
+Two steps of the runtime emit their trace event before they take
+sched.lock: goschedImpl (Gosched, preemption) and exitsyscallNoP change the
+G's status, dropg, then lock and globrunqput. In the open world they are two
+steps each (GOSCHED_LOCK, EXITSYSCALL_NOP_LOCK), so that another M may queue
+its own G in between, as the runtime lets it: the trace's order of two such
+events is not always the global queue's.
 
 Time is not in the model. sysmon may ask any running goroutine to yield
 and may retake any P in a system call at any moment: the 10ms and 20us
@@ -69,7 +82,6 @@ from model.config import Config
 from model.gmp import GMPModel
 from model.machine import TRUNCATED, choices, step
 from model.pcs import PC
-from model.pcs import PROCEDURES as CLOSED_WORLD_PROCEDURES
 from model.state import (
     G_DEAD,
     G_RUNNABLE,
@@ -78,11 +90,16 @@ from model.state import (
     G_WAITING,
     NONE,
     Layout,
+    freeze_wide,
+    q_pop_top,
     q_push,
-    q_remove,
+    thaw_wide,
+    view_wide,
 )
 from model.symmetry import Symmetry
 from model.workloads import Workload
+
+GO_RUNQ = 256  # len(p.runq): a P's local ring in Go
 
 USER_OPS = (
     "go",
@@ -96,7 +113,11 @@ USER_OPS = (
     "syscall-block",
     "exit",
 )
-ENV_OPS = ("timer", "gcworker", "netpoll", "inject", "allocm", "foreachp")
+# The user steps after which the G's M schedules again, and the suffix of
+# their variant with the G locked to the M.
+STOPS = frozenset({"gosched", "preempt", "goyield", "park", "exit"})
+LOCKED = "+locked"
+ENV_OPS = ("timer", "gcworker", "netpoll", "inject", "allocm", "foreachp", "sysmon-startm")
 
 # findRunnable's steps before it has a G, with the M holding its P: where a
 # timer can fire or a runtime goroutine can be chosen.
@@ -111,13 +132,6 @@ LOOKING = frozenset(
         PC.FR_DROP,
     }
 )
-
-
-ANY_P = 254  # eager_step: the observed step may put work on any running P
-# Steps after which the M's own P may have more to steal, unobserved.
-PUBLISHING = frozenset({PC.RUNQPUT_RING, PC.RUNQPUTBATCH, PC.FR_RECHECK_ACQUIRE})
-# Runtime procedures that return to their caller's `ret`, newm's allocm too.
-PROCEDURES = CLOSED_WORLD_PROCEDURES | {PC.ALLOCM}
 
 
 @dataclass
@@ -142,18 +156,30 @@ class Expect:
     target: int = NONE  # the G slot a ready/timer/gcworker/inject names
     preempt: int = NONE  # the G slot sysmon may ask to yield
     limbo: int = NONE  # the G slot an M may take out of the limbo
+    # The G that stops may be locked to its thread (LockOSThread): the
+    # trace's next event of the thread lets its M wait (stoplockedm).
+    locked: bool = False
 
 
 ANYTHING = Expect(frozenset(USER_OPS), frozenset(ENV_OPS))
 
 
+@dataclass(frozen=True)
+class OpenWorkload(Workload):
+    """The placeholder workload of an open model: no programs; `slots` G
+    slots (any number: the open world's layout is its own, and wide when
+    there are more than 255)."""
+
+    slots: int = 1
+
+
 def open_workload(gs: int) -> Workload:
-    """The placeholder workload of an open model: no programs, `gs` slots."""
-    return Workload(
+    return OpenWorkload(
         "open",
         "goroutines do what the trace says they do",
         {"main": ["exit"]},
-        max_gs=gs,
+        max_gs=min(gs, 250),
+        slots=gs,
     )
 
 
@@ -164,10 +190,28 @@ class OpenWorld(GMPModel):
 
     def __init__(self, cfg: Config, workload: Workload | None = None, symmetry: bool = False):
         super().__init__(cfg, workload=workload, symmetry=False)
-        gs = self.L.nG
-        # A ring that holds every goroutine: runqputslow never fires, as in a
-        # real program with fewer than 256 runnable goroutines per P.
-        self.L = Layout(cores=cfg.cores, max_ms=cfg.ms, max_gs=gs, ring=max(gs, 2), semas=0)
+        gs = getattr(workload, "slots", 0) or self.L.nG
+        # Go's local ring holds 256. With fewer goroutines than that it never
+        # overflows, and a ring of `gs` is the same; with more, it is Go's,
+        # and runqputslow moves half of it to the global queue as in Go. The
+        # batch an M holds takes what a steal, a global-queue batch (up to
+        # len(runq)/2 = 128, globrunqgetbatch) or runqputslow hands it.
+        ring = min(max(gs, 2), GO_RUNQ)
+        wide = gs > NONE
+        if wide:
+            gs += 1  # the slot whose id is NONE is never used
+        self.L = Layout(
+            cores=cfg.cores,
+            max_ms=cfg.ms,
+            max_gs=gs,
+            ring=ring,
+            semas=0,
+            lastpoll=True,
+            batch=min(GO_RUNQ // 2 + 1, max(gs, 2)),
+            wide=wide,
+        )
+        if wide:
+            self.freeze, self.thaw, self.view = freeze_wide, thaw_wide, view_wide
         self.symmetry = Symmetry(self.L) if symmetry else None
         self.expect: Expect = ANYTHING
 
@@ -187,6 +231,8 @@ class OpenWorld(GMPModel):
                     out.append(("preempt", NONE))
             else:
                 out.append((op, NONE))
+        if exp.locked:
+            out += [(op + LOCKED, w) for op, w in out if op in STOPS]
         return out
 
     def _waiting(self, t: bytes | list[int], target: int) -> list[int]:
@@ -197,9 +243,19 @@ class OpenWorld(GMPModel):
 
     @step(PC.RUN)
     def run(self, s: list[int], m: int, c: tuple) -> str:
+        """The G's step. Whether it is locked to its thread (LockOSThread,
+        UnlockOSThread) is not in the trace and matters only where it stops
+        (its M then waits for it: stoplockedm, or exits with it: mexit):
+        a stop is taken locked (kind + LOCKED) or not, and m.lockedg set
+        accordingly; in between, the G may have locked and unlocked any
+        number of times."""
         L = self.L
         kind, w = c
         g = s[L.curg[m]]
+        if kind in STOPS or kind.endswith(LOCKED):
+            locked = kind.endswith(LOCKED)
+            kind = kind.removesuffix(LOCKED)
+            s[L.lockedg[m]] = g if locked else NONE
         if kind == "go" or kind == "go-blocked":
             return self.newproc_open(s, m, g, blocked=kind == "go-blocked")
         if kind == "gosched":
@@ -224,7 +280,7 @@ class OpenWorld(GMPModel):
         and goes to runnext (runqput(pp, newg, true); wakep()), or, created
         parked (newproc1's `parked`), _Gwaiting on no queue."""
         L = self.L
-        child = next((x for x in range(L.nG) if s[L.g_status[x]] == G_DEAD), NONE)
+        child = self.free_g(s)
         if child == NONE:
             return TRUNCATED
         s[L.g_pc[child]] = 0
@@ -258,24 +314,83 @@ class OpenWorld(GMPModel):
         self.runqput_next(s, m, p, w)
         return f"goready(m={m}, g={g}, target={w}, p={p})"
 
-    def goyield_m(self, s: list[int], m: int, g: int) -> str:
-        """goyield_m: casgstatus(_Grunning, _Grunnable); dropg;
-        runqput(pp, gp, false) — the tail of the local ring, not the global
-        queue (unlike Gosched); schedule(). The trace calls it "preempted"."""
+    # ---- where the trace sees a status change before the lock --------------------
+
+    def goschedImpl(self, s: list[int], m: int, g: int, why: str) -> str:
+        """goschedImpl: casgstatus(_Grunning, _Grunnable) — the trace's
+        GoStop is emitted here — and dropg; then lock(&sched.lock);
+        globrunqput (the next step, GOSCHED_LOCK). Another M may take the
+        lock first and queue its own G: the trace's order of two such
+        events need not be the queue's. (The closed world does all of it
+        in one step: the G in between is reachable by no other actor, and
+        nothing observes the moment its status changes.)"""
         L = self.L
         if not self.casgstatus(s, m, g, G_RUNNING, G_RUNNABLE):
-            return f"goyield(m={m}, g={g}) throws"
-        p = s[L.m_p[m]]
-        if not self.ring_has_room(s, p):
-            return TRUNCATED
+            return f"{why}(m={m}, g={g}) throws"
         s[L.curg[m]] = NONE
-        self.ring_put(s, p, g)
-        s[L.pc[m]] = PC.SCHEDULE
-        return f"goyield(m={m}, g={g}, p={p})"
+        s[L.gp[m]] = g
+        s[L.pc[m]] = PC.GOSCHED_LOCK
+        return f"{why}(m={m}, g={g})"
+
+    @step(PC.GOSCHED_LOCK)
+    def gosched_globrunqput(self, s: list[int], m: int, c: None) -> str:
+        """goschedImpl: lock; globrunqput(gp) — the tail of the global queue;
+        unlock; wakep(); schedule()."""
+        L = self.L
+        g = s[L.gp[m]]
+        s[L.gp[m]] = NONE
+        self.globrunqput(s, g)
+        self.call(s, m, PC.WAKEP_CAS, PC.SCHEDULE)
+        return f"goschedImpl.globrunqput(m={m}, g={g})"
+
+    @step(PC.EXITSYSCALL0)
+    def exitsyscall0(self, s: list[int], m: int, c: None) -> str:
+        """exitsyscallNoP (on g0): casgstatus(gp, _Grunning, _Grunnable) —
+        the trace's GoSysExit and GoStop — and dropg; then (next step,
+        EXITSYSCALL_NOP_LOCK) lock; pidleget or globrunqput. As in
+        goschedImpl, another M may queue a G under the lock in between."""
+        L = self.L
+        g = s[L.curg[m]]
+        if not self.casgstatus(s, m, g, G_RUNNING, G_RUNNABLE):
+            return f"exitsyscallNoP(m={m}, g={g}) throws"
+        s[L.curg[m]] = NONE
+        s[L.gp[m]] = g
+        s[L.pc[m]] = PC.EXITSYSCALL_NOP_LOCK
+        return f"exitsyscallNoP(m={m}, g={g})"
+
+    @step(PC.EXITSYSCALL_NOP_LOCK)
+    def exitsyscall_nop_lock(self, s: list[int], m: int, c: None) -> str:
+        """exitsyscallNoP, under sched.lock: pidleget; none: globrunqput(gp),
+        unlock, stopm; else unlock, acquirep(pp), execute(gp, false)."""
+        L = self.L
+        g = s[L.gp[m]]
+        s[L.gp[m]] = NONE
+        return self.exitsyscall0_place(s, m, g, "exitsyscallNoP.lock")
 
     # ---- what the runtime does that the model leaves out --------------------
 
+    @staticmethod
+    def view(t: bytes) -> bytes:
+        """The state's fields, indexable: the state itself (one byte a
+        field), or a two-byte view of it for a wide layout."""
+        return t
+
+    def free_g(self, t: bytes | list[int]) -> int:
+        """newproc1's gfget: the lowest G slot not in use (never the one whose
+        id is NONE, in a wide layout)."""
+        L = self.L
+        for x in range(L.nG):
+            if t[L.g_status[x]] == G_DEAD and x != NONE:
+                return x
+        return NONE
+
+    def globrunqgetbatch(self, s: list[int], n: int) -> list[int]:
+        """findRunnable asks for len(pp.runq)/2 = 128 (the open world's ring
+        is sized to the trace, not Go's 256)."""
+        return super().globrunqgetbatch(s, GO_RUNQ // 2)
+
     def step_successors(self, t: bytes) -> tuple[list[tuple[int, str, bytes]], bool]:
+        t = self.view(t)
         out, truncated = super().step_successors(t)
         if t[self.L.throw]:
             return out, truncated
@@ -293,28 +408,25 @@ class OpenWorld(GMPModel):
             if "timer" in exp.env or "gcworker" in exp.env:
                 for w in self._waiting(t, exp.target):
                     if "timer" in exp.env:
-                        s = list(t)
-                        out.append((m, self.timer_ready(s, m, w), bytes(s)))
+                        s = self.thaw(t)
+                        out.append((m, self.timer_ready(s, m, w), self._frozen(s)))
                     if "gcworker" in exp.env:
-                        s = list(t)
-                        out.append((m, self.findRunnable_runtime_g(s, m, w), bytes(s)))
+                        s = self.thaw(t)
+                        out.append((m, self.findRunnable_runtime_g(s, m, w), self._frozen(s)))
             w = exp.limbo
             if w != NONE and self.in_limbo(t, w):
-                s = list(t)
-                out.append((m, self.take_from_limbo(s, m, w), bytes(s)))
-        elif pc == PC.PARKED and self.midle_top(t) == m:
-            if "netpoll" in exp.env and t[L.pidle] != NONE:
-                s = list(t)
-                out.append((m, self.netpoll_wakes(s, m), bytes(s)))
+                s = self.thaw(t)
+                out.append((m, self.take_from_limbo(s, m, w), self._frozen(s)))
+        elif pc == PC.NETPOLL:
             if "inject" in exp.env:
                 for w in self._waiting(t, exp.target):
-                    s = list(t)
-                    out.append((m, self.netpoll_injectglist(s, m, w), bytes(s)))
+                    s = self.thaw(t)
+                    out.append((m, self.netpoll_injectglist(s, m, w), self._frozen(s)))
         elif pc == PC.RUN and "foreachp" in exp.env:
             for p in range(L.nP):
                 if self.in_syscall(t, p):
-                    s = list(t)
-                    out.append((m, self.forEachP_takeP(s, m, p), bytes(s)))
+                    s = self.thaw(t)
+                    out.append((m, self.forEachP_takeP(s, m, p), self._frozen(s)))
         return out
 
     def forEachP_takeP(self, s: list[int], m: int, p: int) -> str:
@@ -354,12 +466,20 @@ class OpenWorld(GMPModel):
         """allocm gives the borrowed P back (releasep) and newm starts the
         thread with nextp = pp (a parked model M stands for the new thread)."""
         self.releasep(s, a)
-        return "allocm.releasep; " + super().startm(s, a, None)
+        label = super().startm(s, a, None)
+        if label is TRUNCATED:  # no thread slot left: the step is not taken
+            return TRUNCATED
+        return "allocm.releasep; " + label
 
     def _leave_findRunnable(self, s: list[int], m: int) -> None:
         L = self.L
         s[L.mask[m]] = 0
         s[L.steal_pass[m]] = 0
+        s[L.spin_arg[m]] = 0
+
+    def steal_got(self, s, m, p, victim, stolen, how=""):
+        s[self.L.spin_arg[m]] = 0  # the Ps done for this pass (passive visits)
+        return super().steal_got(s, m, p, victim, stolen, how)
 
     def timer_ready(self, s: list[int], m: int, w: int) -> str:
         """A timer run by this M (findRunnable's pp.timers.check, or
@@ -371,8 +491,12 @@ class OpenWorld(GMPModel):
         s[L.g_status[w]] = G_RUNNABLE
         old = s[L.runnext[p]]
         s[L.runnext[p]] = w
-        if old != NONE:
-            self.ring_put(s, p, old)  # the kicked-out runnext, at the ring tail
+        if old != NONE:  # the kicked-out runnext, at the ring tail
+            if self.ring_has_room(s, p):
+                self.ring_put(s, p, old)
+            else:  # runqputslow: half of the ring and it to the global queue
+                half = self.runqgrab_own_half(s, p, self.runq_len(s, p) // 2)
+                self.globrunqputbatch(s, half + [old])
         self._leave_findRunnable(s, m)
         self.call(s, m, PC.WAKEP_CAS, PC.SCHEDULE)
         return f"timer.goready(m={m}, p={p}, g={w})"
@@ -403,34 +527,81 @@ class OpenWorld(GMPModel):
         self.to_execute(s, m, w, False)
         return f"findRunnable.before-trace(m={m}, g={w})"
 
-    def midle_top(self, t: bytes | list[int]) -> int:
-        L = self.L
-        top = NONE
-        for i in range(L.nM):
-            v = t[L.midle + i]
-            if v == NONE:
-                break
-            top = v
-        return top
+    # ---- the network poller: sched.lastpoll -------------------------------------
 
-    def netpoll_wakes(self, s: list[int], m: int) -> str:
-        """The M was not parked in stopm but blocked in netpoll(delay)
-        (findRunnable step r, for a timer or I/O); it returns, lock;
-        pidleget(); unlock; acquirep(pp); goto top. (Parked Ms are
-        interchangeable, so the top of the idle list stands for it.)"""
+    def nobody_polling(self, t: bytes | list[int]) -> bool:
+        """`sched.lastpoll != 0`: no M is blocked in netpoll (handoffp's
+        last-P rule reads it)."""
+        return t[self.L.lastpoll] != 0
+
+    def findRunnable_drop(self, s: list[int], m: int, c: None) -> str:
+        label = super().findRunnable_drop(s, m, c)
+        self._to_netpoll(s, m, was_spinning=False)
+        return label
+
+    def findRunnable_recheck_pidle(self, s: list[int], m: int, c: None) -> str:
+        label = super().findRunnable_recheck_pidle(s, m, c)
+        self._to_netpoll(s, m, was_spinning=True)
+        return label
+
+    def _to_netpoll(self, s: list[int], m: int, was_spinning: bool) -> None:
+        """findRunnable found nothing and holds no P: before stopm comes step
+        r, the network poll. m.spin_arg keeps findRunnable's wasSpinning
+        for it (it is free: no startm runs for this M meanwhile)."""
         L = self.L
-        q_remove(s, L.midle, L.nM, m)
+        if s[L.pc[m]] == PC.STOPM:
+            s[L.pc[m]] = PC.FR_NETPOLL
+            s[L.spin_arg[m]] = 1 if was_spinning else 0
+
+    @choices(PC.FR_NETPOLL)
+    def netpoll_choices(self, t: bytes, m: int) -> list[bool]:
+        """Whether this M blocks in netpoll: only if nobody does already."""
+        return [False, True] if t[self.L.lastpoll] != 0 else [False]
+
+    @step(PC.FR_NETPOLL)
+    def findRunnable_netpoll(self, s: list[int], m: int, poll: bool) -> str:
+        """findRunnable step r: `if netpollinited() && (netpollAnyWaiters()
+        || pollUntil != 0) && sched.lastpoll.Swap(0) != 0`, block in
+        netpoll(delay) until a timer is due or I/O is ready; else stopm.
+        Whether a timer or a network waiter exists is not in the trace, so
+        both are allowed while lastpoll != 0; the Swap makes this M the only
+        poller, and until it returns handoffp's last-P rule idles the P
+        instead of starting an M for it."""
+        L = self.L
+        if poll:
+            s[L.lastpoll] = 0
+            s[L.pc[m]] = PC.NETPOLL
+            return f"findRunnable.netpoll(m={m}, block)"
+        s[L.spin_arg[m]] = 0
+        return "findRunnable.netpoll(no); " + self.stopm(s, m, None)
+
+    @step(PC.NETPOLL)
+    def netpoll_returns(self, s: list[int], m: int, c: None) -> str:
+        """netpoll(delay) returns (a timer is due, netpollBreak, I/O with
+        nothing the trace shows readied): sched.lastpoll = now; lock;
+        pidleget(); unlock. With a P: acquirep; if wasSpinning,
+        becomeSpinning; goto top. Without: injectglist of nothing; stopm."""
+        L = self.L
+        s[L.lastpoll] = 1
+        was_spinning = s[L.spin_arg[m]]
+        s[L.spin_arg[m]] = 0
         p = self.pidleget(s)
+        if p == NONE:
+            return f"netpoll.return(m={m}, no idle P); " + self.stopm(s, m, None)
         self.acquirep(s, m, p)
+        if was_spinning:
+            self.becomeSpinning(s, m)
         s[L.pc[m]] = PC.SCHEDULE
-        return f"netpoll.acquirep(m={m}, p={p})"
+        return f"netpoll.acquirep(m={m}, p={p}, spinning={was_spinning})"
 
     def netpoll_injectglist(self, s: list[int], m: int, w: int) -> str:
         """The M blocked in netpoll (findRunnable step r) returns with w ready
-        and finds no idle P: injectglist(&list) — w on the global queue,
-        startIdle (pidlegetSpinning; startm for each idle P) — then stopm."""
+        (sched.lastpoll = now) and finds no idle P: injectglist(&list) — w
+        on the global queue, startIdle (pidlegetSpinning; startm for each
+        idle P) — then stopm."""
         L = self.L
-        q_remove(s, L.midle, L.nM, m)
+        s[L.lastpoll] = 1
+        s[L.spin_arg[m]] = 0
         s[L.g_status[w]] = G_RUNNABLE
         self.globrunqput(s, w)
         p = self.pidlegetSpinning(s)
@@ -438,7 +609,6 @@ class OpenWorld(GMPModel):
             s[L.pc[m]] = PC.STOPM
             return f"netpoll.injectglist(m={m}, g={w}, no idle P)"
         s[L.pp[m]] = p
-        s[L.spin_arg[m]] = 0
         self.call(s, m, PC.STARTM, PC.STOPM)
         return f"netpoll.injectglist(m={m}, g={w}, startm p={p})"
 
@@ -459,6 +629,8 @@ class OpenWorld(GMPModel):
         if "inject" in exp.env:
             for w in self._waiting(t, exp.target):
                 out.append(("inject", w))
+        if "sysmon-startm" in exp.env and t[L.pidle] != NONE:
+            out.append(("startm", NONE))
         return out
 
     @step(PC.SYSMON)
@@ -469,7 +641,22 @@ class OpenWorld(GMPModel):
         if kind == "preempt":
             self.preemptone(s, x)
             return f"sysmon.retake(p={x}, preempt=G{s[self.L.curg[s[self.L.p_m[x]]]]})"
+        if kind == "startm":
+            return self.sysmon_startm(s, a)
         return self.sysmon_injectglist(s, a, x)
+
+    def sysmon_startm(self, s: list[int], a: int) -> str:
+        """sysmon, "if next < now": timers that should have run already
+        ("perhaps because there is an unpreemptible P. Try to start an M to
+        run them."): startm(nil, false) — lock; pidleget(); then as startm
+        with that P. The trace does not say when a timer is due, so this is
+        offered when the next event is a P starting."""
+        L = self.L
+        p = self.pidleget(s)
+        s[L.pp[a]] = p
+        s[L.spin_arg[a]] = 0
+        self.call(s, a, PC.STARTM, PC.SYSMON)
+        return f"sysmon.startm(timers overdue, p={p})"
 
     def sysmon_injectglist(self, s: list[int], a: int, w: int) -> str:
         """injectglist from an M without a P (sysmon's netpoll or scavenger
@@ -486,65 +673,6 @@ class OpenWorld(GMPModel):
         s[L.spin_arg[a]] = 0
         self.call(s, a, PC.STARTM, PC.SYSMON)
         return label + f", startm p={p})"
-
-    # ---- a partial-order reduction for the search ------------------------------
-
-    def quiet_visits(self, t: bytes, adding: int = NONE) -> list[tuple[int, str, bytes]] | None:
-        """The steps of one M that are visits finding nothing: a stealing M
-        (stealWork) or a re-checking M (checkRunqsNoP) all of whose
-        remaining visits this pass go to Ps that have nothing to take and
-        can get nothing before the next event without it being observed.
-        Such a visit only advances the M's own pass, so it commutes with
-        every unobserved step of the others; the search then explores from
-        that state only these visits and the steps that could be the next
-        event (not the others' unobserved steps, whose interleavings with
-        the visits lead to the same states). `adding` is the P the observed
-        step may put work on (NONE: no local queue; ANY_P: cannot tell).
-        Not sound as it stands (a trace it cut off conformed without it):
-        checker/conform.py uses it only in its bounded searches."""
-        L = self.L
-        for m in range(L.nM):
-            pc = t[L.pc[m]]
-            if pc == PC.FR_STEAL:
-                last = t[L.steal_pass[m]] == self.cfg.steal_tries - 1
-                ps = self.steal_choices(t, m)
-                fn = self.findRunnable_steal
-            elif pc == PC.FR_RECHECK_RUNQS:
-                last = True
-                ps = self.recheck_choices(t, m)
-                fn = self.findRunnable_recheck_runqs
-            else:
-                continue
-            if ps and all(self._nothing_for(t, v, last, adding) for v in ps):
-                out = []
-                for v in ps:
-                    s = list(t)
-                    out.append((m, fn(s, m, v), bytes(s)))
-                return out
-        return None
-
-    def _nothing_for(self, t: bytes, v: int, runnext_too: bool, adding: int) -> bool:
-        """P v has nothing a visitor would take (ring, and runnext if
-        `runnext_too`), and no step can give it some unobserved before the
-        next event (its owner is not in the scheduler or publishing a batch)."""
-        L = self.L
-        if self.p_is_idle(t, v):
-            return True
-        if t[L.runq[v]] != NONE or (runnext_too and t[L.runnext[v]] != NONE):
-            return False
-        if adding == v:
-            return False
-        owner = t[L.p_m[v]]
-        if owner == NONE:  # reserved: by an M about to publish a batch on it?
-            return not any(
-                t[L.pp[a]] == v and t[L.pc[a]] == PC.FR_RECHECK_ACQUIRE for a in range(L.nM)
-            )
-        if owner == L.SYSMON:
-            return True
-        pc = t[L.pc[owner]]
-        if pc in PUBLISHING or pc in LOOKING or (adding == ANY_P and pc == PC.RUN):
-            return False
-        return not (pc in PROCEDURES and t[L.ret[owner]] == PC.SCHEDULE)
 
     # ---- a state from what a trace shows at its start ---------------------------
 
@@ -582,7 +710,21 @@ class OpenWorld(GMPModel):
                 s[L.pc[m]] = PC.PARKED
                 q_push(s, L.midle, L.nM, m)
         s[L.pc[L.SYSMON]] = PC.SYSMON
-        return bytes(s)
+        s[L.lastpoll] = 1
+        return self.freeze(s)
+
+    def polling(self, t: bytes) -> bytes | None:
+        """The same start with one of the Ms the trace has not named blocked
+        in netpoll (lastpoll == 0) rather than parked: the trace does not
+        say which; None if every M is named."""
+        L = self.L
+        s = self.thaw(t)
+        m = q_pop_top(s, L.midle, L.nM)
+        if m == NONE:
+            return None
+        s[L.pc[m]] = PC.NETPOLL
+        s[L.lastpoll] = 0
+        return self.freeze(s)
 
     def initial_states(self, snap: Snapshot, most: int = 2) -> list[bytes]:
         """state_of, and the same with the goroutines runnable at the start
@@ -591,7 +733,13 @@ class OpenWorld(GMPModel):
         stealing takes as many as the runtime did, and the one it runs is
         the runtime's). With more than `most` such goroutines, only the
         limbo state (the placements would multiply)."""
-        base = self.state_of(snap)
+        starts = [self.state_of(snap)]
+        polling = self.polling(starts[0])
+        if polling is not None:
+            starts.append(polling)
+        return [t for base in starts for t in self._placements(base, snap, most)]
+
+    def _placements(self, base: bytes, snap: Snapshot, most: int) -> list[bytes]:
         gs = snap.runnable
         if not gs or len(gs) > most:
             return [base]
@@ -604,7 +752,7 @@ class OpenWorld(GMPModel):
                 nexts = [p for k, p in where if k == "next"]
                 if len(nexts) != len(set(nexts)):
                     continue
-                s = list(base)
+                s = self.thaw(base)
                 for g, (kind, p) in zip(order, where, strict=True):
                     if kind == "global":
                         self.globrunqput(s, g)
@@ -612,22 +760,179 @@ class OpenWorld(GMPModel):
                         self.ring_put(s, p, g)
                     else:
                         s[L.runnext[p]] = g
-                out[bytes(s)] = None
+                out[self.freeze(s)] = None
         return list(out)
 
     # ---- what the trace cannot tell ---------------------------------------------
 
+    # ---- visits that find nothing ----------------------------------------------
+    #
+    # stealWork and checkRunqsNoP visit the Ps one atomic read at a time, and
+    # most visits find nothing. Each such visit changes nothing but the M's
+    # record of the Ps it has visited, yet as steps of their own, the
+    # positions of several looking Ms multiply the states between two
+    # events. The open world does not take them as steps: after every step
+    # (normalize) a looking M's record holds the Ps that had nothing to give
+    # it at some moment since its pass (or walk) began, as if it had visited
+    # them then, and its steps are the visits that find something and the
+    # end of the pass. This explains the same executions:
+    #
+    # - stealWork visits the other Ps in any order (stealOrder). A pass that
+    #   ends at time T, each visit finding nothing, is a choice of one
+    #   moment in [start, T] for each P at which it had nothing: exactly
+    #   what the record says, and the moments in time order are the visits.
+    #   A steal from P v at time t needs only v not visited yet in this
+    #   pass; the record never forbids it (a P seen empty may be visited
+    #   later instead), and the steal ends the pass anyway.
+    #   A visit that reads a runnext (the last pass) is not one that finds
+    #   nothing: it is the visit, at that moment. If its CAS fails and it
+    #   finds nothing after all, that P is done for the pass: m.spin_arg
+    #   (unused while an M steals) holds those Ps, which it may not steal
+    #   from again in this pass.
+    # - checkRunqsNoP walks allp in order, so the record is a prefix: the
+    #   longest one whose Ps were empty at increasing moments, grown
+    #   greedily (the earliest moments leave the most room). Work found at
+    #   P j needs P 0..j-1 empty at increasing moments before: j at most the
+    #   prefix's length.
+
+    passive_visits = True  # False: a step per visit, as the closed world (tests compare them)
+
+    def _nothing_to_steal(self, t, v: int, runnext_too: bool) -> bool:
+        L = self.L
+        if self.p_is_idle(t, v):  # stealWork skips idle Ps (idlepMask)
+            return True
+        return t[L.runq[v]] == NONE and (not runnext_too or t[L.runnext[v]] == NONE)
+
+    def _frozen(self, s) -> bytes:
+        self.normalize(s)
+        return self.freeze(s)
+
+    def normalize(self, s) -> None:
+        """Record, for every looking M, the Ps with nothing for it now."""
+        if not self.passive_visits:
+            return
+        L = self.L
+        for m in range(L.nM):
+            pc = s[L.pc[m]]
+            if pc == PC.FR_STEAL:
+                p = s[L.m_p[m]]
+                last = s[L.steal_pass[m]] == self.cfg.steal_tries - 1
+                mask = s[L.mask[m]]
+                for v in range(L.nP):
+                    if v != p and not mask & (1 << v) and self._nothing_to_steal(s, v, last):
+                        mask |= 1 << v
+                s[L.mask[m]] = mask
+            elif pc == PC.FR_RECHECK_RUNQS:
+                mask = s[L.mask[m]]
+                for v in range(L.nP):
+                    if mask & (1 << v):
+                        continue
+                    if self.p_is_idle(s, v) or self.runqempty(s, v):
+                        mask |= 1 << v
+                    else:
+                        break
+                s[L.mask[m]] = mask
+
+    @choices(PC.FR_STEAL)
+    def steal_choices(self, t: bytes, m: int) -> list[int]:
+        """With passive visits: the Ps with something to steal now (a ring,
+        or on the last pass a runnext), and NONE, the end of the pass, once
+        every other P is recorded."""
+        if not self.passive_visits:
+            return super().steal_choices(t, m)
+        L = self.L
+        p = t[L.m_p[m]]
+        last = t[L.steal_pass[m]] == self.cfg.steal_tries - 1
+        done = t[L.spin_arg[m]] | (1 << p)
+        out = [
+            v for v in range(L.nP) if not done & (1 << v) and not self._nothing_to_steal(t, v, last)
+        ]
+        if t[L.mask[m]] | (1 << p) == (1 << L.nP) - 1:
+            out.append(NONE)
+        return out
+
+    @step(PC.FR_STEAL)
+    def findRunnable_steal(self, s: list[int], m: int, victim: int) -> str:
+        if victim != NONE:
+            return super().findRunnable_steal(s, m, victim)
+        L = self.L
+        p = s[L.m_p[m]]
+        done = s[L.steal_pass[m]]
+        s[L.mask[m]] = 0
+        s[L.spin_arg[m]] = 0
+        s[L.steal_pass[m]] += 1
+        if s[L.steal_pass[m]] == self.cfg.steal_tries:
+            s[L.steal_pass[m]] = 0
+            s[L.pc[m]] = PC.FR_DROP
+        return f"stealWork(m={m}, p={p}, pass={done}, nothing)"
+
+    def steal_none(
+        self, s: list[int], m: int, p: int, victim: int, last: bool, step: str = ""
+    ) -> str:
+        """With passive visits, a victim that had nothing (a runqgrab whose
+        runnext CAS failed and found nothing left) is recorded, and the pass
+        ends by its own step (NONE), as every other."""
+        if not self.passive_visits:
+            return super().steal_none(s, m, p, victim, last, step)
+        s[self.L.mask[m]] |= 1 << victim
+        s[self.L.spin_arg[m]] |= 1 << victim
+        name = f"stealWork.{step}" if step else "stealWork"
+        return f"{name}(m={m}, p={p}, victim={victim}, pass={int(last)}, none)"
+
+    @choices(PC.FR_RECHECK_RUNQS)
+    def recheck_choices(self, t: bytes, m: int) -> list[int]:
+        """checkRunqsNoP walks allp in order. The search keeps the Ps a trace
+        names in the order of their ids (checker/conform.py canon_p), those
+        it has not named after them (idle since the trace began: nothing to
+        find there), so allp's order is the model's. With passive visits:
+        a P with work among the first k+1, k the recorded prefix, or NONE
+        (nothing anywhere: stopm) once every P is recorded. (The closed world
+        lets the walk take any order, which keeps its Ps interchangeable for
+        symmetry reduction.)"""
+        L = self.L
+        mask = t[L.mask[m]]
+        if not self.passive_visits:
+            for p in range(L.nP):
+                if not mask & (1 << p):
+                    return [p]
+            return []
+        out = []
+        for v in range(L.nP):
+            if not self.p_is_idle(t, v) and not self.runqempty(t, v):
+                out.append(v)
+            if not mask & (1 << v):
+                break
+        if mask == (1 << L.nP) - 1:
+            out.append(NONE)
+        return out
+
+    @step(PC.FR_RECHECK_RUNQS)
+    def findRunnable_recheck_runqs(self, s: list[int], m: int, p: int) -> str:
+        L = self.L
+        if p == NONE:  # every P recorded empty: checkRunqsNoP returns nil
+            s[L.mask[m]] = 0
+            s[L.pc[m]] = PC.STOPM
+            label = f"checkRunqsNoP(m={m}, nothing)"
+        else:
+            label = super().findRunnable_recheck_runqs(s, m, p)
+        self._to_netpoll(s, m, was_spinning=True)
+        return label
+
     @choices(PC.SCHEDULE)
     def schedule_choices(self, t: bytes, m: int) -> list[bool]:
         """schedtick is not observable: any round may be the one where
-        `schedtick % 61 == 0` takes a G from the global queue first."""
-        return [True, False] if t[self.L.grunq] != NONE else [False]
+        `schedtick % 61 == 0` takes a G from the global queue first. (A
+        locked M does not look: it waits for its G, stoplockedm.)"""
+        L = self.L
+        return [True, False] if t[L.grunq] != NONE and t[L.lockedg[m]] == NONE else [False]
 
     @step(PC.SCHEDULE)
     def schedule(self, s: list[int], m: int, fairness: bool) -> str:
         """schedule() -> findRunnable(): the global-queue check, when this
         round is the 61st (the model lets it be any), else the local queue."""
         L = self.L
+        if s[L.lockedg[m]] != NONE:
+            return self.stoplockedm(s, m)
         p = s[L.m_p[m]]
         if fairness:
             g = self.globrunqget(s)
@@ -639,10 +944,11 @@ class OpenWorld(GMPModel):
         """schedtick is not tracked (see schedule_choices)."""
 
 
-def open_model(profile: str, cores: int, ms: int, gs: int):
+def open_model(profile: str, cores: int, ms: int, gs: int, model_class: type | None = None):
     """An open-world model of the profile's scheduler with `cores` Ps, `ms`
-    Ms and `gs` goroutine slots."""
+    Ms and `gs` goroutine slots (`model_class`: a variant of OpenWorld)."""
     from model.factory import build_model
 
     cfg = Config(cores=cores, max_ms=ms, profile=profile, workload="open")
-    return build_model(cfg, model_class=OpenWorld, workload=open_workload(gs), symmetry=False)
+    klass = model_class or OpenWorld
+    return build_model(cfg, model_class=klass, workload=open_workload(gs), symmetry=False)

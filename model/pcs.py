@@ -15,6 +15,9 @@ class PC(IntEnum):
     PARKED = 1  # on sched.midle, asleep on m.park (stopm)
     MSTART = 2  # woken by startm / newly created: acquirep(nextp), then schedule
     THROWN = 3  # the runtime threw on this M; it does nothing more
+    # LockOSThread.
+    LOCKED_WAIT = 4  # stoplockedm: asleep until an M hands it its locked G and a P
+    MEXIT = 5  # its locked G exited: the thread exits once its P is handed off
 
     # Running user code, and the system calls it makes.
     RUN = 10  # executing curg's next instruction
@@ -24,10 +27,13 @@ class PC(IntEnum):
     # go1.26 profile only (model/go126.py).
     ENTERSYSCALLBLOCK_CAS = 14  # entersyscallblock after handoffp: casgstatus to _Gsyscall
     EXITSYSCALL_OLDP = 15  # exitsyscallTryGetP: setBlockOnExitSyscall(oldp), takeP
+    # open world only (model/openworld.py): after the traced status change.
+    EXITSYSCALL_NOP_LOCK = 16  # exitsyscallNoP after dropg: lock; pidleget or globrunqput
 
     # runqput's ring part (the kicked-out runnext), runqputslow.
     RUNQPUT_RING = 20
     RUNQPUTSLOW_GLOBAL = 21
+    GOSCHED_LOCK = 22  # open world only: goschedImpl after dropg: lock; globrunqput
 
     # schedule / findRunnable.
     SCHEDULE = 30  # top of schedule(): findRunnable's schedtick%61 global check
@@ -36,6 +42,7 @@ class PC(IntEnum):
     FR_STEAL_CHECK = 33  # findRunnable: the half-of-busy-Ps spinning limit
     FR_BECOME_SPINNING = 34  # mp.becomeSpinning()
     FR_STEAL = 35  # stealWork: one victim per step
+    FR_STEAL_RUNNEXT = 46  # runqgrab: CAS the victim's runnext read before usleep(3)
     FR_DROP = 36  # lock; global re-check; needspinning; releasep; pidleput
     FR_SPIN_DOWN = 37  # m.spinning = false; nmspinning--
     FR_RECHECK_GLOBAL = 38  # re-check the global queue after the decrement
@@ -55,6 +62,9 @@ class PC(IntEnum):
     HANDOFFP_SPIN = 54
     HANDOFFP_LOCK = 55
     ALLOCM = 56  # open world (model/openworld.py): newm's allocm borrowed pp; releasep
+    # open world only (model/openworld.py): findRunnable's network poll.
+    FR_NETPOLL = 57  # findRunnable step r: block in netpoll (lastpoll.Swap(0) != 0) or stopm
+    NETPOLL = 58  # blocked in netpoll(delay), no P: the M that cleared sched.lastpoll
 
     # sysmon.
     SYSMON = 60  # sysmon's loop: one retake visit per step

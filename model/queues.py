@@ -57,20 +57,27 @@ class Queues(Machine):
             return NONE, False  # head == tail: empty
         return q_pop_head(s, L.runq[p], L.C, 1)[0], False
 
-    def runqgrab(self, s: list[int], victim: int, steal_runnext: bool) -> list[int]:
-        """runqgrab(victim, ..., stealRunNextG): claim ceil(n/2) from the victim's
-        ring head with one CAS on runqhead; if the ring is empty and this is
-        the last steal pass, CAS the victim's runnext to 0 instead."""
+    def runqgrab(self, s: list[int], victim: int) -> list[int]:
+        """runqgrab(victim, ...), its ring: claim ceil(n/2) from the victim's
+        ring head with one CAS on runqhead (a CAS that fails re-reads head
+        and tail and tries again, so the claim is one atomic step). An empty
+        ring claims nothing; the runnext steal that follows on the last pass
+        is two steps of its own (model/schedule.py)."""
         L = self.L
         n = self.runq_len(s, victim)
         n -= n // 2
         if n == 0:
-            if steal_runnext and s[L.runnext[victim]] != NONE:
-                g = s[L.runnext[victim]]
-                s[L.runnext[victim]] = NONE
-                return [g]
             return []
         return q_pop_head(s, L.runq[victim], L.C, n)
+
+    def runnext_cas(self, s: list[int], victim: int, old: int) -> bool:
+        """`victim.runnext.cas(old, 0)`: succeeds if runnext still holds the G
+        read before, whatever happened to it meanwhile."""
+        L = self.L
+        if s[L.runnext[victim]] != old:
+            return False
+        s[L.runnext[victim]] = NONE
+        return True
 
     def runqputbatch(self, s: list[int], p: int, gs: list[int]) -> None:
         """runqputbatch(pp, q): the owner appends a batch to its (empty) ring."""

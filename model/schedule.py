@@ -11,7 +11,7 @@ timers, netpoll, finalizers) are left out; docs/model.md says why.
 
 from __future__ import annotations
 
-from model.machine import choices, step
+from model.machine import choices, foldable, step
 from model.pcs import PC
 from model.queues import Queues
 from model.state import G_RUNNABLE, G_RUNNING, NONE
@@ -28,6 +28,8 @@ class Schedule(Queues):
         unlock), so that two G's that keep readying each other on one P
         cannot starve the global queue."""
         L = self.L
+        if s[L.lockedg[m]] != NONE:
+            return self.stoplockedm(s, m)
         p = s[L.m_p[m]]
         if s[L.schedtick[p]] % self.cfg.period == 0:
             g = self.globrunqget(s)
@@ -110,27 +112,88 @@ class Schedule(Queues):
     @step(PC.FR_STEAL)
     def findRunnable_steal(self, s: list[int], m: int, victim: int) -> str:
         """stealWork: one victim. Idle Ps (idlepMask) are skipped; otherwise
-        runqsteal(pp, p2, stealRunNextG = last pass): half of the victim's
-        ring with one CAS on its runqhead, or on the last pass its runnext.
-        The last G stolen is run, the others are published on the own ring."""
+        runqsteal(pp, p2, stealRunNextG = last pass) -> runqgrab: half of the
+        victim's ring with one CAS on its runqhead. The last G stolen is
+        run, the others are published on the own ring.
+
+        With the ring empty on the last pass, runqgrab reads the victim's
+        runnext (`next := pp.runnext`), then, if the victim is running,
+        sleeps (`usleep(3)`: "ensure that pp isn't about to run the g we are
+        about to steal"), then CASes runnext. This step is the read; the
+        CAS is the next step (FR_STEAL_RUNNEXT). Between them the victim's
+        owner may run the G, ready it again, fill its ring: the race the
+        sleep invites, and one the CAS does not see if runnext holds the
+        same G again (ABA)."""
         L = self.L
         p = s[L.m_p[m]]
         last = s[L.steal_pass[m]] == self.cfg.steal_tries - 1
         s[L.mask[m]] |= 1 << victim
-        stolen = [] if self.p_is_idle(s, victim) else self.runqgrab(s, victim, last)
+        if self.p_is_idle(s, victim):
+            return self.steal_none(s, m, p, victim, last)
+        stolen = self.runqgrab(s, victim)
         if stolen:
-            s[L.steal_pass[m]] = 0
-            s[L.mask[m]] = 0
-            self.set_batch(s, m, stolen[:-1])
-            self.to_execute(s, m, stolen[-1], False)
-            return f"stealWork(m={m}, p={p}, victim={victim}, gs={stolen})"
+            return self.steal_got(s, m, p, victim, stolen)
+        nxt = s[L.runnext[victim]]
+        if last and nxt != NONE:
+            s[L.steal_victim[m]] = victim
+            s[L.steal_next[m]] = nxt
+            s[L.pc[m]] = PC.FR_STEAL_RUNNEXT
+            return f"stealWork.runnext-read(m={m}, p={p}, victim={victim}, g={nxt})"
+        return self.steal_none(s, m, p, victim, last)
+
+    @step(PC.FR_STEAL_RUNNEXT)
+    def findRunnable_steal_runnext(self, s: list[int], m: int, c: None) -> str:
+        """runqgrab after its usleep(3): `pp.runnext.cas(next, 0)`. It succeeds
+        when runnext holds the G read before, though the owner may have run
+        it and readied it again and its ring may hold G's now (runqgrab does
+        not look at the ring again): the G is stolen and run. If it fails,
+        runqgrab `continue`s on the same victim: half of its ring if it has
+        some now, else its runnext read again, else nothing."""
+        L = self.L
+        p = s[L.m_p[m]]
+        victim = s[L.steal_victim[m]]
+        nxt = s[L.steal_next[m]]
+        s[L.steal_victim[m]] = NONE
+        s[L.steal_next[m]] = NONE
+        if self.runnext_cas(s, victim, nxt):
+            return self.steal_got(s, m, p, victim, [nxt], ", runnext")
+        stolen = self.runqgrab(s, victim)
+        if stolen:
+            return self.steal_got(s, m, p, victim, stolen, ", runnext cas failed")
+        again = s[L.runnext[victim]]
+        if again != NONE:
+            s[L.steal_victim[m]] = victim
+            s[L.steal_next[m]] = again
+            return f"stealWork.runnext-cas(m={m}, p={p}, victim={victim}, failed, read g={again})"
+        s[L.pc[m]] = PC.FR_STEAL
+        return self.steal_none(s, m, p, victim, True, "runnext-cas")
+
+    def steal_got(
+        self, s: list[int], m: int, p: int, victim: int, stolen: list[int], how: str = ""
+    ) -> str:
+        """runqsteal returns the last G grabbed to run; the others go to the
+        own ring (published by the next step)."""
+        L = self.L
+        s[L.steal_pass[m]] = 0
+        s[L.mask[m]] = 0
+        self.set_batch(s, m, stolen[:-1])
+        self.to_execute(s, m, stolen[-1], False)
+        return f"stealWork(m={m}, p={p}, victim={victim}, gs={stolen}{how})"
+
+    def steal_none(
+        self, s: list[int], m: int, p: int, victim: int, last: bool, step: str = ""
+    ) -> str:
+        """Nothing from this victim: on to the next one; after the last P of
+        the last pass, stealWork gives up and findRunnable drops its P."""
+        L = self.L
         if s[L.mask[m]] | (1 << p) == (1 << L.nP) - 1:
             s[L.mask[m]] = 0
             s[L.steal_pass[m]] += 1
             if s[L.steal_pass[m]] == self.cfg.steal_tries:
                 s[L.steal_pass[m]] = 0
                 s[L.pc[m]] = PC.FR_DROP
-        return f"stealWork(m={m}, p={p}, victim={victim}, pass={int(last)}, none)"
+        name = f"stealWork.{step}" if step else "stealWork"
+        return f"{name}(m={m}, p={p}, victim={victim}, pass={int(last)}, none)"
 
     @step(PC.RUNQPUTBATCH)
     def runqputbatch_step(self, s: list[int], m: int, c: None) -> str:
@@ -296,6 +359,9 @@ class Schedule(Queues):
         L = self.L
         p = s[L.m_p[m]]
         g = s[L.gp[m]]
+        owner = self.lockedm(s, g)
+        if owner != NONE and owner != m:
+            return self.startlockedm(s, m, g, owner)
         inherit = s[L.inherit[m]]
         if not self.casgstatus(s, m, g, G_RUNNABLE, G_RUNNING):
             return f"execute(m={m}, g={g}) throws"
@@ -307,6 +373,73 @@ class Schedule(Queues):
             self.schedtick_advance(s, p)
         s[L.pc[m]] = PC.RUN
         return f"execute(m={m}, p={p}, g={g}, inherit={inherit})"
+
+    # ---- locked threads (LockOSThread) ------------------------------------------
+
+    @foldable
+    def lockedm(self, t: bytes | list[int], g: int) -> int:
+        """gp.lockedm: the M whose lockedg is g, or NONE."""
+        L = self.L
+        owner = NONE
+        for a in range(L.nM):
+            if t[L.lockedg[a]] == g:
+                owner = a
+        return owner
+
+    def stoplockedm(self, s: list[int], m: int) -> str:
+        """schedule(): `if mp.lockedg != 0 { stoplockedm(); execute(lockedg) }`
+        — an M locked to a G runs nothing else: stoplockedm hands its P off
+        (handoffp(releasep())), incidlelocked(1), and sleeps until an M that
+        finds the G runnable hands it the G and a P (startlockedm)."""
+        L = self.L
+        p = s[L.m_p[m]]
+        if p == NONE:
+            s[L.pc[m]] = PC.LOCKED_WAIT
+            return f"stoplockedm(m={m})"
+        self.releasep(s, m)
+        s[L.pp[m]] = p
+        s[L.spin_arg[m]] = 0
+        self.call(s, m, PC.HANDOFFP, PC.LOCKED_WAIT)
+        return f"stoplockedm(m={m}, handoffp p={p})"
+
+    def startlockedm(self, s: list[int], m: int, g: int, owner: int) -> str:
+        """schedule(), with gp.lockedm set to another M: startlockedm(gp) —
+        incidlelocked(-1); pp = releasep(); mp.nextp = pp;
+        notewakeup(&mp.park); then stopm(). The G goes with the P, "in
+        flight": in the model, the locked M's m.gp until it runs it. (One
+        step: until the wakeup the P and the sleeping M are this M's alone.)"""
+        L = self.L
+        p = self.releasep(s, m)
+        s[L.nextp[owner]] = p
+        s[L.gp[owner]] = g
+        s[L.gp[m]] = NONE
+        s[L.inherit[m]] = 0
+        s[L.pc[m]] = PC.STOPM
+        return f"startlockedm(m={m}, g={g}, to m={owner}, p={p})"
+
+    @choices(PC.LOCKED_WAIT)
+    def locked_wait_choices(self, t: bytes, m: int) -> list[None]:
+        """The M sleeps until startlockedm has set its nextp (notewakeup)."""
+        return [None] if t[self.L.nextp[m]] != NONE else []
+
+    @step(PC.LOCKED_WAIT)
+    def stoplockedm_wakes(self, s: list[int], m: int, c: None) -> str:
+        """stoplockedm, woken: acquirep(mp.nextp); then schedule() runs
+        execute(mp.lockedg, false)."""
+        L = self.L
+        p = s[L.nextp[m]]
+        s[L.nextp[m]] = NONE
+        self.acquirep(s, m, p)
+        s[L.inherit[m]] = 0
+        s[L.pc[m]] = PC.EXEC
+        return f"stoplockedm.acquirep(m={m}, p={p}, g={s[L.gp[m]]})"
+
+    @step(PC.MEXIT)
+    def mexit(self, s: list[int], m: int, c: None) -> str:
+        """mexit, after its handoffp: the thread exits and its M is freed
+        (a later newm may reuse the slot)."""
+        s[self.L.pc[m]] = PC.NOT_CREATED
+        return f"mexit(m={m})"
 
     def schedtick_advance(self, s: list[int], p: int) -> None:
         """pp.schedtick++ (kept modulo the period; sysmon only sees whether it

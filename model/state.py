@@ -15,10 +15,11 @@ translation of a slice (model/symmetry.py):
                                        m, runnext, ring[ring]
     actor    (one per M, then sysmon)  pc, ret, inherit, spinning, spin_arg,
                                        steal_pass, mask, curg, gp,
-                                       batch[ring/2 + 1], p, nextp, oldp, pp
+                                       batch[ring/2 + 1], steal_next, lockedg,
+                                       p, nextp, oldp, pp, steal_victim
     sched                              nmspinning, needspinning, throw,
                                        runq[max_gs], pidle[cores], midle[max_ms],
-                                       sema[semaphores]
+                                       sema[semaphores], lastpoll (open world)
 
 Queues are kept packed at the front of their slots, padded with NONE: the
 local ring and the global run queue in FIFO order (head first), the idle P
@@ -31,6 +32,7 @@ fixed value (NONE or 0) so that equal situations are equal states.
 
 from __future__ import annotations
 
+from array import array
 from operator import itemgetter
 
 NONE = 255
@@ -85,16 +87,51 @@ class QueueUnderflow(QueueError):
     what = "queue underflow"
 
 
+def freeze_wide(s: array | list[int]) -> bytes:
+    """A wide state's encoding: every field as two bytes (machine order)."""
+    if type(s) is not array:
+        s = array("H", s)
+    return s.tobytes()
+
+
+def view_wide(t: bytes) -> memoryview:
+    """Read a wide state field by field: t[i] is field i, an int."""
+    return memoryview(t).cast("H")
+
+
+def thaw_wide(t: bytes | memoryview) -> array:
+    """A wide state to change: an array of its fields (steps write s[i] as
+    they write a list's)."""
+    s = array("H")
+    s.frombytes(t.obj if type(t) is memoryview else t)
+    return s
+
+
 class Layout:
     """Offsets of every field of the state vector for one configuration."""
 
     G_WIDTH = 3
 
     def __init__(
-        self, cores: int, max_ms: int, max_gs: int, ring: int, semas: int, extra: tuple = ()
+        self,
+        cores: int,
+        max_ms: int,
+        max_gs: int,
+        ring: int,
+        semas: int,
+        extra: tuple = (),
+        lastpoll: bool = False,
+        batch: int = 0,
+        wide: bool = False,
     ):
         self.nP, self.nM, self.nG, self.C, self.nS = cores, max_ms, max_gs, ring, semas
-        self.B = ring // 2 + 1  # runqputslow moves ring/2 + 1; a steal at most ring/2
+        # runqputslow moves ring/2 + 1; a steal at most ring/2 (the open world
+        # sizes it for a global-queue batch too: model/openworld.py).
+        self.B = batch or ring // 2 + 1
+        # Wide: fields of two bytes, so that G ids may exceed 254 (the open
+        # world of a program with many goroutines); see freeze_wide. The G
+        # slot whose id is NONE is then never used.
+        self.wide = wide
         self.nA = max_ms + 1  # actors: the Ms, then sysmon
         self.SYSMON = max_ms
         off = 0
@@ -120,7 +157,7 @@ class Layout:
 
         # Actor blocks (Ms, then sysmon): plain fields, the P mask, the G
         # references, then the P references.
-        self.A_WIDTH = aw = 13 + self.B
+        self.A_WIDTH = aw = 16 + self.B
         self.a_base = off
         na = self.nA
         self.pc = [off + aw * a for a in range(na)]
@@ -133,11 +170,21 @@ class Layout:
         self.curg = [off + aw * a + 7 for a in range(na)]
         self.gp = [off + aw * a + 8 for a in range(na)]
         self.batch = [off + aw * a + 9 for a in range(na)]
-        b = 9 + self.B
+        # runqgrab's runnext steal reads the victim's runnext, sleeps, then
+        # CASes it (model/schedule.py); in between the thief keeps the G it
+        # read and the victim. The G is not in the thief's hands: it is the
+        # old value the CAS compares with, not a place the G is, so it is not
+        # among the places g_ref_offsets lists (specs/safety.py no_lost_g).
+        self.steal_next = [off + aw * a + 9 + self.B for a in range(na)]
+        # m.lockedg (LockOSThread): the G locked to this M, whatever its
+        # status (g.lockedm is its inverse). Not a place the G is either.
+        self.lockedg = [off + aw * a + 10 + self.B for a in range(na)]
+        b = 11 + self.B
         self.m_p = [off + aw * a + b for a in range(na)]
         self.nextp = [off + aw * a + b + 1 for a in range(na)]
         self.oldp = [off + aw * a + b + 2 for a in range(na)]
         self.pp = [off + aw * a + b + 3 for a in range(na)]
+        self.steal_victim = [off + aw * a + b + 4 for a in range(na)]
         off += aw * na
 
         # sched.
@@ -153,6 +200,10 @@ class Layout:
         off += max_ms
         self.sema = off
         off += semas
+        # sched.lastpoll (0: an M is blocked in netpoll), in the open world
+        # only (model/openworld.py): the closed world has no network poller.
+        self.lastpoll = off if lastpoll else -1
+        off += 1 if lastpoll else 0
         self.base_size = off
 
         # Fields a variant adds (model/extension.py StateField), after the
@@ -181,6 +232,8 @@ class Layout:
             self.m_p + self.nextp + self.oldp + self.pp + [self.pidle + i for i in range(cores)]
         )
         self.m_ref_offsets = self.p_m + [self.midle + i for i in range(max_ms)]
+        self.steal_ref_offsets = self.steal_next + self.steal_victim + self.lockedg
+        self.lockedgs = itemgetter(*self.lockedg)
         self.g_ref_offsets_sorted = sorted(self.g_ref_offsets)
         # Read many fields at once (for the properties' hot paths).
         self.g_refs = itemgetter(*self.g_ref_offsets)
@@ -196,7 +249,8 @@ class Layout:
     def blank(self) -> list[int]:
         """A vector with every reference NONE and every counter 0."""
         s = [0] * self.size
-        for off in self.g_ref_offsets + self.p_ref_offsets + self.m_ref_offsets:
+        refs = self.g_ref_offsets + self.p_ref_offsets + self.m_ref_offsets
+        for off in refs + self.steal_ref_offsets:
             s[off] = NONE
         for f in self.extra_fields:
             if f.is_ref:
@@ -254,7 +308,7 @@ def q_pop_head(s: list[int], start: int, cap: int, n: int = 1) -> list[int]:
     if n < 0 or n > len(items):
         raise QueueUnderflow
     taken, rest = items[:n], items[n:]
-    s[start : start + cap] = rest + [NONE] * (cap - len(rest))
+    _store(s, start, rest + [NONE] * (cap - len(rest)))
     return taken
 
 
@@ -270,4 +324,10 @@ def q_pop_top(s: list[int], start: int, cap: int) -> int:
 
 def q_remove(s: list[int], start: int, cap: int, v: int) -> None:
     items = [x for x in q_items(s, start, cap) if x != v]
-    s[start : start + cap] = items + [NONE] * (cap - len(items))
+    _store(s, start, items + [NONE] * (cap - len(items)))
+
+
+def _store(s: list[int] | array, start: int, values: list[int]) -> None:
+    """s[start:start + len(values)] = values, for a list (or the symbolic
+    engine's state) or an array (a wide state)."""
+    s[start : start + len(values)] = array("H", values) if type(s) is array else values

@@ -94,9 +94,9 @@ class Symmetry:
                 kind[i] = GREF
         for b in self.a_start:
             kind[b + 6] = MASK
-            for i in range(b + 7, b + 9 + B):
+            for i in range(b + 7, b + 11 + B):  # curg, gp, batch, steal_next, lockedg
                 kind[i] = GREF
-            for i in range(b + 9 + B, b + 13 + B):
+            for i in range(b + 11 + B, b + 16 + B):  # p, nextp, oldp, pp, steal_victim
                 kind[i] = PREF
         for i in range(L.grunq, L.grunq + L.nG):
             kind[i] = GREF
@@ -122,7 +122,7 @@ class Symmetry:
         self.g_ref_offsets = [i for i in range(L.size) if kind[i] == GREF]
         self._g_refs = itemgetter(*self.g_ref_offsets)
         self.m_start = self.a_start[: L.nM]
-        self._no_owner = b"\xff" * (8 + B)
+        self._no_owner = b"\xff" * (10 + B)
         self._p_id = list(range(nP))
         self._m_id = list(range(L.nM))
         self._g_id = list(range(L.nG))
@@ -183,6 +183,39 @@ class Symmetry:
         big += t.translate(self._mask_table(ptab))
         return bytes(self._getter(porder, morder, gorder)(big))
 
+    def rename_fields(self, t, porder, morder, gorder) -> list[int]:
+        """rename() for a state read field by field (a wide layout's view,
+        model/state.py): the renamed fields, as a list."""
+        L = self.L
+        gmap = {g: i for i, g in enumerate(gorder)}
+        pmap = {p: i for i, p in enumerate(porder)}
+        mmap = {m: i for i, m in enumerate(morder)}
+        src = list(range(L.size))
+        for i, g in enumerate(gorder):
+            for k in range(3):
+                src[L.g_base + 3 * i + k] = L.g_base + 3 * g + k
+        for i, p in enumerate(porder):
+            for k in range(L.P_WIDTH):
+                src[self.p_start[i] + k] = self.p_start[p] + k
+        for i, m in enumerate(morder):
+            for k in range(L.A_WIDTH):
+                src[self.a_start[i] + k] = self.a_start[m] + k
+        kind = self.kind
+        out = [t[j] for j in src]
+        for i, k in enumerate(kind):
+            if k == PLAIN:
+                continue
+            v = out[i]
+            if k == GREF:
+                out[i] = gmap.get(v, v)
+            elif k == PREF:
+                out[i] = pmap.get(v, v)
+            elif k == MREF:
+                out[i] = mmap.get(v, v)
+            else:  # MASK
+                out[i] = sum(1 << pmap[p] for p in range(L.nP) if v >> p & 1) if v < 256 else v
+        return out
+
     # ---- the canonical form -----------------------------------------------------------
 
     def canonical(self, t: bytes) -> bytes:
@@ -199,7 +232,7 @@ class Symmetry:
         tg = t.translate(gcls)  # only its G-reference fields are read
 
         a_start = self.a_start
-        mown = [t[b : b + 6] + tg[b + 7 : b + 9 + B] for b in self.m_start]
+        mown = [t[b : b + 6] + tg[b + 7 : b + 11 + B] for b in self.m_start]
         if self.extra_m:  # a variant's per-M fields are part of an M's own state
             mown = [own + bytes(t[at[m]] for at in self.extra_m) for m, own in enumerate(mown)]
         mown.append(self._no_owner + b"\xff" * len(self.extra_m))  # mown[-1]: no owner
@@ -238,7 +271,7 @@ class Symmetry:
             masktab = self._mask_table(ptab)
             mkey = [
                 mown[m]
-                + t[a_start[m] + 9 + B : a_start[m] + 13 + B].translate(ptab)
+                + t[a_start[m] + 11 + B : a_start[m] + 16 + B].translate(ptab)
                 + bytes((masktab[t[a_start[m] + 6]], midle.find(m) & 0xFF))
                 for m in born
             ]

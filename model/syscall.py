@@ -75,6 +75,9 @@ class Syscalls(Queues):
         p = self.pidleget(s)
         if p == NONE:
             self.globrunqput(s, g)
+            if s[L.lockedg[m]] != NONE:  # `if locked { stoplockedm(); execute(gp) }`
+                s[L.pc[m]] = PC.LOCKED_WAIT
+                return f"{name}(m={m}, g={g}, globrunqput, stoplockedm)"
             s[L.pc[m]] = PC.STOPM
             return f"{name}(m={m}, g={g}, globrunqput)"
         self.acquirep(s, m, p)

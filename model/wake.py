@@ -135,12 +135,13 @@ class Wake(Queues):
     @step(PC.HANDOFFP_LOCK)
     def handoffp_lock(self, s: list[int], a: int, c: None) -> str:
         """handoffp: lock; the global queue re-checked under the lock; "if
-        this is the last running P and nobody is polling network" (no M
-        blocks in netpoll in the model: lastpoll != 0 always) start an M;
-        else pidleput(pp); unlock."""
+        this is the last running P and nobody is polling network"
+        (`npidle == gomaxprocs-1 && sched.lastpoll != 0`) start an M, so that
+        someone is left to poll; else pidleput(pp); unlock."""
         L = self.L
         p = s[L.pp[a]]
-        if not self.globrunq_empty(s) or self.npidle(s) == L.nP - 1:
+        last = self.npidle(s) == L.nP - 1 and self.nobody_polling(s)
+        if not self.globrunq_empty(s) or last:
             s[L.spin_arg[a]] = 0
             s[L.pc[a]] = PC.STARTM
             why = "global work" if not self.globrunq_empty(s) else "last P"
@@ -149,3 +150,12 @@ class Wake(Queues):
         s[L.pp[a]] = NONE
         self.ret(s, a)
         return f"handoffp.pidleput({self.who(a)}, p={p})"
+
+    def nobody_polling(self, t: bytes | list[int]) -> bool:
+        """`sched.lastpoll != 0`: no M is blocked in netpoll. In the closed
+        world always: its programs have no timers and no network I/O, so
+        findRunnable's blocking poll (step r: `netpollAnyWaiters() ||
+        pollUntil != 0`) never happens and no M clears lastpoll. The open
+        world (model/openworld.py), where timers and netpoll exist, keeps
+        lastpoll in the state."""
+        return True

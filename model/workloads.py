@@ -20,7 +20,11 @@ the scheduler sees it:
     syscall         a system call (entersyscall ... exitsyscall); how long it
                     lasts is up to the interleaving
     syscall-block   a system call known to block (entersyscallblock)
-    exit            the goroutine returns (goexit)
+    lock            runtime.LockOSThread(): the goroutine runs only on this
+                    M, and the M runs nothing else, until `unlock`
+    unlock          runtime.UnlockOSThread()
+    exit            the goroutine returns (goexit); a goroutine that exits
+                    locked takes its thread with it (mexit)
     goto LABEL      jump; takes no step
     LABEL:          names the next instruction
 
@@ -51,6 +55,8 @@ class Op(IntEnum):
     SYSCALL_BLOCK = 7
     EXIT = 8
     YIELD = 9
+    LOCK = 10
+    UNLOCK = 11
 
 
 _OPS = {
@@ -64,6 +70,8 @@ _OPS = {
     "syscall-block": Op.SYSCALL_BLOCK,
     "exit": Op.EXIT,
     "yield": Op.YIELD,
+    "lock": Op.LOCK,
+    "unlock": Op.UNLOCK,
 }
 _WITH_ARG = {Op.GO, Op.PARK, Op.READY}
 
@@ -317,6 +325,15 @@ WORKLOADS: dict[str, Workload] = {
             main=["go hog", "go ponger", "loop: ready ping", "park pong", "goto loop"],
             ponger=["loop: park ping", "ready pong", "goto loop"],
             hog=["loop: compute", "goto loop"],
+        ),
+        _w(
+            "locked-thread",
+            "main locks itself to its thread (LockOSThread), spawns a helper and blocks: its "
+            "M hands the P off and waits (stoplockedm); the M that runs the helper finds main "
+            "readied and hands main and its P back to main's M (startlockedm).",
+            history="proc.go LockOSThread, startlockedm, stoplockedm",
+            main=["lock", "go helper", "park done", "unlock", "exit"],
+            helper=["compute", "ready done", "exit"],
         ),
         _w(
             "spawn-chain",

@@ -59,6 +59,8 @@ class Goroutines(Queues):
                 units.append(self.allg[child].unit)
         elif op == Op.EXIT:
             units.append(self.gfree.unit)
+            if mp.lockedg == mp.curg:  # mexit: handoffp(releasep())
+                units += [self.sched.u_idlepMask]
         elif op in (Op.PARK, Op.READY):
             units.append(self.semas[self.code.args[pc]].unit)
             if c[1] is not None:
@@ -115,6 +117,14 @@ class Goroutines(Queues):
         if op == Op.SYSCALL_BLOCK:
             gp.resume()
             return self.entersyscallblock(m, g)
+        if op == Op.LOCK:
+            gp.resume()
+            mp.lockedg = g  # dolockOSThread: m.lockedg = gp; gp.lockedm = m
+            return f"LockOSThread(m={m}, g={g})"
+        if op == Op.UNLOCK:
+            gp.resume()
+            mp.lockedg = None  # dounlockOSThread
+            return f"UnlockOSThread(m={m}, g={g})"
         assert op == Op.EXIT
         return self.goexit0(m, g)
 
@@ -282,8 +292,14 @@ class Goroutines(Queues):
         self.gfree.put(g)  # gfput
         mp = self.allm[m]
         mp.curg = None
-        mp.pc = PC.SCHEDULE
         self.on_goexit(g)
+        if mp.lockedg == g:  # a locked G takes its thread with it: mexit
+            mp.lockedg = None
+            mp.pp = self.releasep(m)
+            mp.spin_arg = 0
+            self.call(m, PC.HANDOFFP, PC.MEXIT)
+            return f"goexit(m={m}, g={g}, locked: mexit)"
+        mp.pc = PC.SCHEDULE
         return f"goexit(m={m}, g={g})"
 
     def on_goexit(self, g: int) -> None:  # a stress run counts completions here

@@ -135,7 +135,7 @@ class Machine:
         and a choice to take it with if it needs one. Read while no step
         runs (every thread waits at the replay gate)."""
         mp = self.allm[a]
-        if mp.pc in (PC.PARKED, PC.THROWN) or self._dispatch[mp.pc] is None:
+        if mp.pc in (PC.PARKED, PC.THROWN, PC.NOT_CREATED) or self._dispatch[mp.pc] is None:
             return False
         opts = self.choices_of(a)
         return opts is None or bool(opts)
@@ -228,6 +228,8 @@ class Machine:
         mp.ret = 0
         if a == self.SYSMON and mp.pc == PC.SYSMON:
             self.incidlelocked(1)  # retake's handoffp returned
+        elif mp.pc == PC.LOCKED_WAIT:
+            self.incidlelocked(1)  # stoplockedm's handoffp returned: it sleeps
 
     def incidlelocked(self, v: int) -> None:
         """incidlelocked(v) (under sched.lock): sysmon counts as a running M

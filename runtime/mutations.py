@@ -84,11 +84,9 @@ class StealNotAtomic(Runtime):
 
     mutation_name = "steal-not-atomic"
 
-    def runqgrab(self, victim, steal_runnext):
+    def runqgrab(self, victim):
         ring = self.allp[victim].runq.items()
         n = len(ring) - len(ring) // 2
-        if n == 0:
-            return super().runqgrab(victim, steal_runnext)
         return ring[:n]
 
 
@@ -279,6 +277,16 @@ class SysmonNoRetake(Runtime):
         return [c for c in super().sysmon_choices(a) if c is None]
 
 
+class StartlockedmRunsItHere(Runtime):
+    """schedule() runs a G locked to another M itself instead of handing it
+    over with startlockedm."""
+
+    mutation_name = "startlockedm-runs-it-here"
+
+    def lockedm(self, g):
+        return None
+
+
 # ---- benign variants -------------------------------------------------------------
 
 
@@ -287,11 +295,11 @@ class StealAll(Runtime):
 
     mutation_name = "steal-all"
 
-    def runqgrab(self, victim, steal_runnext):
+    def runqgrab(self, victim):
         q = self.allp[victim].runq
         n = len(q)
         if n == 0:
-            return super().runqgrab(victim, steal_runnext)
+            return []
         claimed = q.claim(n)  # one CAS of runqhead, for all of it
         assert claimed is not None
         return claimed
@@ -321,6 +329,7 @@ RUNTIME_MUTATIONS: dict[str, type[Runtime]] = {
         WakepNoCas,
         NoSpinLimit,
         GlobrunqgetNoSizeCap,
+        StartlockedmRunsItHere,
         GoschedLocal,
         NoSchedtickCheck,
         RunnextNoInherit,

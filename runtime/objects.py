@@ -159,6 +159,9 @@ class M:
         "nextp",
         "oldp",
         "pp",
+        "steal_victim",
+        "steal_next",
+        "lockedg",
         "park",
         "signal",
         "thread",
@@ -184,6 +187,11 @@ class M:
         self.nextp: int | None = None
         self.oldp: int | None = None
         self.pp: int | None = None  # a P in this M's hands (wakep, handoffp, checkRunqsNoP)
+        # runqgrab's runnext steal, between its read and its CAS: the victim
+        # and the G read (the CAS's old value, not a G in this M's hands).
+        self.steal_victim: int | None = None
+        self.steal_next: int | None = None
+        self.lockedg: int | None = None  # LockOSThread: the G locked to this M
         self.park = Note()
         self.signal = 0  # preemptM: a preemption signal is pending
         self.thread: threading.Thread | None = None
@@ -205,6 +213,9 @@ class M:
         "nextp",
         "oldp",
         "pp",
+        "steal_victim",
+        "steal_next",
+        "lockedg",
         "signal",
     )
 

@@ -62,6 +62,9 @@ class Projection:
         s[L.nextp[a]] = _n(mp.nextp)
         s[L.oldp[a]] = _n(mp.oldp)
         s[L.pp[a]] = _n(mp.pp)
+        s[L.steal_next[a]] = _n(mp.steal_next)
+        s[L.steal_victim[a]] = _n(mp.steal_victim)
+        s[L.lockedg[a]] = _n(mp.lockedg)
 
     def encode_sched(self, s: list[int]) -> None:
         """sched.lock's part: the global run queue and the idle lists."""

@@ -44,10 +44,15 @@ class Queues(Machine):
         """runqget(pp): runnext first (inheriting the time slice), then the ring head."""
         return self.allp[p].runq.get()
 
-    def runqgrab(self, victim: int, steal_runnext: bool) -> list[int]:
-        """runqgrab(victim, ..., stealRunNextG): ceil(n/2) from the victim's ring
-        head with one CAS on runqhead, or on the last pass its runnext."""
-        return self.allp[victim].runq.grab(steal_runnext)
+    def runqgrab(self, victim: int) -> list[int]:
+        """runqgrab(victim, ...), its ring: ceil(n/2) from the victim's ring
+        head with one CAS on runqhead (the runnext steal is two steps of its
+        own, runtime/schedule.py)."""
+        return self.allp[victim].runq.grab(False)
+
+    def runnext_cas(self, victim: int, old: int) -> bool:
+        """`victim.runnext.cas(old, 0)`."""
+        return self.allp[victim].runq.runnext.cas(old, None)
 
     def runqputbatch(self, p: int, gs: list[int]) -> None:
         """runqputbatch(pp, q): the owner appends a batch to its ring."""

@@ -24,6 +24,9 @@ class Schedule(Queues):
     @plan(PC.SCHEDULE)
     def plan_schedule(self, m: int, c: None) -> list[Unit]:
         mp = self.allm[m]
+        if mp.lockedg is not None:  # stoplockedm
+            units = [mp.unit, self.sched.unit]
+            return units if mp.p is None else [*units, self.allp[mp.p].unit]
         pp = self.allp[mp.p]  # type: ignore[index]
         units = [mp.unit, pp.unit]
         if pp.schedtick % self.cfg.period == 0:
@@ -36,6 +39,8 @@ class Schedule(Queues):
         schedticks, take one G from the global queue before the local one
         (lock; globrunqget(); unlock)."""
         mp = self.allm[m]
+        if mp.lockedg is not None:
+            return self.stoplockedm(m)
         p = mp.p
         assert p is not None
         if self.allp[p].schedtick % self.cfg.period == 0:
@@ -130,27 +135,76 @@ class Schedule(Queues):
     @step(PC.FR_STEAL)
     def findRunnable_steal(self, m: int, victim: int) -> str:
         """stealWork: one victim. Idle Ps (idlepMask) are skipped; otherwise
-        runqsteal(pp, p2, stealRunNextG = last pass). The last G stolen is
-        run, the others are published on the own ring in the next step."""
+        runqsteal(pp, p2, stealRunNextG = last pass) -> runqgrab: half of the
+        victim's ring. With the ring empty on the last pass, runqgrab reads
+        the victim's runnext here, sleeps (usleep(3)) and CASes it in the
+        next step (FR_STEAL_RUNNEXT). The last G stolen is run, the others
+        are published on the own ring in the next step."""
         mp = self.allm[m]
         p = mp.p
         assert p is not None
         last = mp.steal_pass == self.cfg.steal_tries - 1
         mp.mask |= 1 << victim
-        stolen = [] if self.p_is_idle(victim) else self.runqgrab(victim, last)
+        if self.p_is_idle(victim):
+            return self.steal_none(m, victim, last)
+        stolen = self.runqgrab(victim)
         if stolen:
-            mp.steal_pass = 0
-            mp.mask = 0
-            self.set_batch(m, stolen[:-1])
-            self.to_execute(m, stolen[-1], False)
-            return f"stealWork(m={m}, p={p}, victim={victim}, gs={stolen})"
+            return self.steal_got(m, victim, stolen)
+        nxt = self.allp[victim].runq.runnext.load()
+        if last and nxt is not None:
+            mp.steal_victim = victim
+            mp.steal_next = nxt
+            mp.pc = PC.FR_STEAL_RUNNEXT
+            return f"stealWork.runnext-read(m={m}, p={p}, victim={victim}, g={nxt})"
+        return self.steal_none(m, victim, last)
+
+    @plan(PC.FR_STEAL_RUNNEXT)
+    def plan_steal_runnext(self, m: int, c: None) -> list[Unit]:
+        mp = self.allm[m]
+        return [mp.unit, self.allp[mp.steal_victim].unit]  # type: ignore[index]
+
+    @step(PC.FR_STEAL_RUNNEXT)
+    def findRunnable_steal_runnext(self, m: int, c: None) -> str:
+        """runqgrab after its usleep(3): CAS the victim's runnext from the G
+        read to nil; if that fails, start over on the same victim (its ring,
+        its runnext read again, or nothing)."""
+        mp = self.allm[m]
+        p = mp.p
+        victim, nxt = mp.steal_victim, mp.steal_next
+        assert p is not None and victim is not None and nxt is not None
+        mp.steal_victim = mp.steal_next = None
+        if self.runnext_cas(victim, nxt):
+            return self.steal_got(m, victim, [nxt], ", runnext")
+        stolen = self.runqgrab(victim)
+        if stolen:
+            return self.steal_got(m, victim, stolen, ", runnext cas failed")
+        again = self.allp[victim].runq.runnext.load()
+        if again is not None:
+            mp.steal_victim, mp.steal_next = victim, again
+            return f"stealWork.runnext-cas(m={m}, p={p}, victim={victim}, failed, read g={again})"
+        mp.pc = PC.FR_STEAL
+        return self.steal_none(m, victim, True, "runnext-cas")
+
+    def steal_got(self, m: int, victim: int, stolen: list[int], how: str = "") -> str:
+        mp = self.allm[m]
+        mp.steal_pass = 0
+        mp.mask = 0
+        self.set_batch(m, stolen[:-1])
+        self.to_execute(m, stolen[-1], False)
+        return f"stealWork(m={m}, p={mp.p}, victim={victim}, gs={stolen}{how})"
+
+    def steal_none(self, m: int, victim: int, last: bool, step: str = "") -> str:
+        mp = self.allm[m]
+        p = mp.p
+        assert p is not None
         if mp.mask | 1 << p == (1 << len(self.allp)) - 1:
             mp.mask = 0
             mp.steal_pass += 1
             if mp.steal_pass == self.cfg.steal_tries:
                 mp.steal_pass = 0
                 mp.pc = PC.FR_DROP
-        return f"stealWork(m={m}, p={p}, victim={victim}, pass={int(last)}, none)"
+        name = f"stealWork.{step}" if step else "stealWork"
+        return f"{name}(m={m}, p={p}, victim={victim}, pass={int(last)}, none)"
 
     @plan(PC.RUNQPUTBATCH)
     def plan_runqputbatch(self, m: int, c: None) -> list[Unit]:
@@ -356,7 +410,79 @@ class Schedule(Queues):
     @plan(PC.EXEC)
     def plan_exec(self, m: int, c: None) -> list[Unit]:
         mp = self.allm[m]
-        return [mp.unit, self.allp[mp.p].unit, self.allg[mp.gp].unit]  # type: ignore[index]
+        units = [mp.unit, self.allp[mp.p].unit, self.allg[mp.gp].unit]  # type: ignore[index]
+        owner = self.lockedm(mp.gp)  # type: ignore[arg-type]
+        if owner is not None and owner != m:  # startlockedm
+            units += [self.allm[owner].unit, self.sched.unit]
+        return units
+
+    def lockedm(self, g: int) -> int | None:
+        """gp.lockedm: the M whose lockedg is g."""
+        for mp in self.allm:
+            if mp.lockedg == g and mp.lockedg is not None:
+                return mp.id
+        return None
+
+    def stoplockedm(self, m: int) -> str:
+        """schedule() on a locked M: stoplockedm() — handoffp(releasep()),
+        incidlelocked(1), sleep until startlockedm hands it its G and a P."""
+        mp = self.allm[m]
+        p = mp.p
+        if p is None:
+            mp.pc = PC.LOCKED_WAIT
+            self.incidlelocked(1)
+            return f"stoplockedm(m={m})"
+        self.releasep(m)
+        mp.pp = p
+        mp.spin_arg = 0
+        self.call(m, PC.HANDOFFP, PC.LOCKED_WAIT)
+        return f"stoplockedm(m={m}, handoffp p={p})"
+
+    def startlockedm(self, m: int, g: int, owner: int) -> str:
+        """startlockedm(gp): incidlelocked(-1); pp = releasep(); mp.nextp =
+        pp; notewakeup(&mp.park); stopm() (the next step)."""
+        mp, lp = self.allm[m], self.allm[owner]
+        self.incidlelocked(-1)
+        p = self.releasep(m)
+        lp.nextp = p
+        lp.gp = g
+        mp.gp = None
+        mp.inherit = 0
+        mp.pc = PC.STOPM
+        lp.park.wakeup()  # notewakeup(&mp.park)
+        return f"startlockedm(m={m}, g={g}, to m={owner}, p={p})"
+
+    @choices(PC.LOCKED_WAIT)
+    def locked_wait_choices(self, m: int) -> list[None]:
+        return [None] if self.allm[m].nextp is not None else []
+
+    @plan(PC.LOCKED_WAIT)
+    def plan_locked_wait(self, m: int, c: None) -> list[Unit]:
+        mp = self.allm[m]
+        return [mp.unit, self.allp[mp.nextp].unit]  # type: ignore[index]
+
+    @step(PC.LOCKED_WAIT)
+    def stoplockedm_wakes(self, m: int, c: None) -> str:
+        """stoplockedm, woken: acquirep(mp.nextp); then execute(lockedg)."""
+        mp = self.allm[m]
+        p = mp.nextp
+        assert p is not None
+        mp.nextp = None
+        self.acquirep(m, p)
+        mp.inherit = 0
+        mp.pc = PC.EXEC
+        return f"stoplockedm.acquirep(m={m}, p={p}, g={mp.gp})"
+
+    @plan(PC.MEXIT)
+    def plan_mexit(self, m: int, c: None) -> list[Unit]:
+        return [self.allm[m].unit, self.sched.unit]
+
+    @step(PC.MEXIT)
+    def mexit(self, m: int, c: None) -> str:
+        """mexit, after its handoffp: the thread exits and its M is freed."""
+        self.allm[m].pc = PC.NOT_CREATED
+        self.sched.mcount -= 1
+        return f"mexit(m={m})"
 
     @step(PC.EXEC)
     def execute(self, m: int, c: None) -> str:
@@ -366,6 +492,9 @@ class Schedule(Queues):
         p = mp.p
         g = mp.gp
         assert p is not None and g is not None
+        owner = self.lockedm(g)
+        if owner is not None and owner != m:
+            return self.startlockedm(m, g, owner)
         inherit = mp.inherit
         if not self.casgstatus(m, g, G_RUNNABLE, G_RUNNING):
             return f"execute(m={m}, g={g}) throws"

@@ -96,6 +96,10 @@ class Syscalls(Queues):
         p = self.pidleget()
         if p is None:
             self.globrunqput(g)
+            if mp.lockedg is not None:  # `if locked { stoplockedm(); execute(gp) }`
+                mp.pc = PC.LOCKED_WAIT
+                self.incidlelocked(1)
+                return f"exitsyscall0(m={m}, g={g}, globrunqput, stoplockedm)"
             mp.pc = PC.STOPM
             return f"exitsyscall0(m={m}, g={g}, globrunqput)"
         self.acquirep(m, p)

@@ -162,7 +162,9 @@ class Threads:
         try:
             while not self.stopping:
                 pc = mp.pc
-                if pc == PC.PARKED:
+                if pc == PC.NOT_CREATED:
+                    break  # mexit: the thread is gone (a newm may start the slot again)
+                if pc == PC.PARKED or (pc == PC.LOCKED_WAIT and mp.nextp is None):
                     mp.idle = True
                     if mp.park.sleep(0.05):  # notesleep(&mp.park)
                         mp.park.clear()  # noteclear

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from model.machine import foldable
 from model.pcs import PC, PC_NAMES, PROCEDURES, SYSMON_PCS
-from model.state import G_RUNNABLE, G_RUNNING, G_SYSCALL, NONE, P_SYSCALL
+from model.state import G_DEAD, G_RUNNABLE, G_RUNNING, G_SYSCALL, NONE, P_SYSCALL
 from specs.property import INVARIANT, Property
 
 # Where an M runs wakep/startm/handoffp as a procedure (PROCEDURES), and where it returns.
@@ -28,6 +28,9 @@ HANDOFFP_PCS = frozenset({PC.HANDOFFP, PC.HANDOFFP_SPIN, PC.HANDOFFP_LOCK})
 # to execute (resetspinning); runqput's ring half returns to the G's code.
 WAKEP_RETURNS = frozenset({PC.RUN, PC.SCHEDULE, PC.EXEC})
 RUNQPUT_PCS = frozenset({PC.RUNQPUT_RING, PC.RUNQPUTSLOW_GLOBAL})
+# An M's handoffp returns to its system call (entersyscallblock), to the wait
+# of stoplockedm, or to mexit.
+HANDOFFP_RETURNS = frozenset({PC.IN_SYSCALL, PC.LOCKED_WAIT, PC.MEXIT})
 # An M's own pcs (outside procedures) at which it holds a P.
 HOLDS_P_PCS = frozenset(
     {
@@ -40,6 +43,7 @@ HOLDS_P_PCS = frozenset(
         PC.FR_STEAL_CHECK,
         PC.FR_BECOME_SPINNING,
         PC.FR_STEAL,
+        PC.FR_STEAL_RUNNEXT,
         PC.FR_DROP,
         PC.RUNQPUTBATCH,
         PC.EXECUTE,
@@ -57,13 +61,14 @@ MAY_SPIN_PCS = frozenset(
         PC.FR_RUNQGET,
         PC.FR_GLOBRUNQ,
         PC.FR_STEAL,
+        PC.FR_STEAL_RUNNEXT,
         PC.FR_DROP,
         PC.FR_SPIN_DOWN,
         PC.RUNQPUTBATCH,
         PC.EXECUTE,
     }
 )
-MUST_SPIN_PCS = frozenset({PC.FR_STEAL, PC.FR_SPIN_DOWN})
+MUST_SPIN_PCS = frozenset({PC.FR_STEAL, PC.FR_STEAL_RUNNEXT, PC.FR_SPIN_DOWN})
 P_ARG_PCS = frozenset({PC.STARTM, PC.HANDOFFP, PC.HANDOFFP_SPIN, PC.HANDOFFP_LOCK})
 # findRunnable after runqget found the own run queue empty.
 RUNQ_SEEN_EMPTY_PCS = frozenset(
@@ -72,6 +77,7 @@ RUNQ_SEEN_EMPTY_PCS = frozenset(
         PC.FR_STEAL_CHECK,
         PC.FR_BECOME_SPINNING,
         PC.FR_STEAL,
+        PC.FR_STEAL_RUNNEXT,
         PC.FR_DROP,
         PC.RUNQPUTBATCH,
     }
@@ -79,7 +85,18 @@ RUNQ_SEEN_EMPTY_PCS = frozenset(
 # handoffp past its local-work check; findRunnable's re-check with a P fresh off pidle.
 NO_WORK_PCS = frozenset({PC.HANDOFFP_SPIN, PC.HANDOFFP_LOCK, PC.FR_RECHECK_ACQUIRE})
 # pcs of other profiles (go1.26, the open world) and sysmon's own.
-FOREIGN_M_PCS = frozenset({PC.ENTERSYSCALLBLOCK_CAS, PC.EXITSYSCALL_OLDP, PC.ALLOCM, PC.SYSMON})
+FOREIGN_M_PCS = frozenset(
+    {
+        PC.ENTERSYSCALLBLOCK_CAS,
+        PC.EXITSYSCALL_OLDP,
+        PC.ALLOCM,
+        PC.FR_NETPOLL,
+        PC.NETPOLL,
+        PC.GOSCHED_LOCK,
+        PC.EXITSYSCALL_NOP_LOCK,
+        PC.SYSMON,
+    }
+)
 
 
 PC_NAME_LIST = tuple(PC(i).name if i in PC_NAMES else str(i) for i in range(max(PC) + 1))
@@ -108,9 +125,9 @@ def returns_to_ok(model, t: bytes, a: int) -> bool:
     if pc in RUNQPUT_PCS:
         return ret == PC.RUN
     if pc in HANDOFFP_PCS:
-        return ret == PC.IN_SYSCALL
+        return ret in HANDOFFP_RETURNS
     if pc == PC.STARTM:
-        return ret in WAKEP_RETURNS or ret == PC.IN_SYSCALL
+        return ret in WAKEP_RETURNS or ret in HANDOFFP_RETURNS
     if pc in WAKEP_PCS:
         return ret in WAKEP_RETURNS
     return ret == 0
@@ -153,6 +170,11 @@ def in_transit_ok(model, t: bytes, a: int) -> bool:
     L = model.L
     pc, g = t[L.pc[a]], t[L.gp[a]]
     batch = t[L.batch[a]]
+    locked = t[L.lockedg[a]]
+    if a != L.SYSMON and locked != NONE and pc != PC.MSTART and t[L.nextp[a]] != NONE:
+        # startlockedm handed its G over with a P (nextp), perhaps before the
+        # M reached its wait (stoplockedm).
+        return g == locked and t[L.curg[a]] == NONE and batch == NONE
     if (
         a != L.SYSMON
         and (pc in RETURNED_G_PCS or (pc in WAKEP_PCS and t[L.ret[a]] == PC.EXEC))
@@ -233,7 +255,10 @@ def arguments_ok(model, t: bytes, a: int) -> bool:
         return False
     if t[L.spin_arg[a]] != 0 and not (pc == PC.STARTM or (a != L.SYSMON and pc == PC.MSTART)):
         return False
-    if (t[L.nextp[a]] != NONE) != (a != L.SYSMON and pc == PC.MSTART):
+    handed = a != L.SYSMON and t[L.lockedg[a]] != NONE and t[L.gp[a]] == t[L.lockedg[a]]
+    if t[L.nextp[a]] != NONE and not (a != L.SYSMON and pc == PC.MSTART or handed):
+        return False
+    if a != L.SYSMON and pc == PC.MSTART and t[L.nextp[a]] == NONE:
         return False
     if pc in NO_WORK_PCS and not model.runqempty(t, t[L.pp[a]]):
         return False  # handoffp saw no local work, and nobody else can add any
@@ -248,15 +273,50 @@ def arguments_ok(model, t: bytes, a: int) -> bool:
 @foldable
 def steal_state_ok(model, t: bytes, a: int) -> bool:
     """stealWork's visited-Ps mask and pass count are kept only while it
-    (or checkRunqsNoP, for the mask) runs; the mask never has the M's own P."""
+    (or checkRunqsNoP, for the mask) runs; the mask never has the M's own P.
+    runqgrab's runnext read and its victim are kept only until its CAS: on
+    the last pass, of a G, from another P this pass visited."""
     L = model.L
     pc = t[L.pc[a]]
+    if a != L.SYSMON and pc == PC.FR_STEAL_RUNNEXT:
+        p, v = t[L.m_p[a]], t[L.steal_victim[a]]
+        return (
+            p != NONE
+            and v != p
+            and (t[L.mask[a]] >> p) & 1 == 0
+            and (t[L.mask[a]] >> v) & 1 == 1
+            and t[L.steal_pass[a]] == model.cfg.steal_tries - 1
+            and t[L.steal_next[a]] < L.nG
+        )
+    if t[L.steal_victim[a]] != NONE or t[L.steal_next[a]] != NONE:
+        return False
     if a != L.SYSMON and pc == PC.FR_STEAL:
         p = t[L.m_p[a]]
         return p != NONE and (t[L.mask[a]] >> p) & 1 == 0
     if t[L.steal_pass[a]] != 0:
         return False
     return t[L.mask[a]] == 0 or (a != L.SYSMON and pc == PC.FR_RECHECK_RUNQS)
+
+
+@foldable
+def locked_ok(model, t: bytes, a: int) -> bool:
+    """m.lockedg names a G that is alive, and is set wherever the M waits for
+    it (stoplockedm) and nowhere in a workload that never locks."""
+    L = model.L
+    g, pc = t[L.lockedg[a]], t[L.pc[a]]
+    waits = pc == PC.LOCKED_WAIT or t[L.ret[a]] == PC.LOCKED_WAIT
+    if a == L.SYSMON or not uses_locks(model):
+        return g == NONE and not waits and pc != PC.MEXIT and t[L.ret[a]] != PC.MEXIT
+    if g == NONE:
+        return not waits
+    return t[L.g_status[g]] != G_DEAD and pc != PC.MEXIT and t[L.ret[a]] != PC.MEXIT
+
+
+def uses_locks(model) -> bool:
+    """Whether the workload has LockOSThread at all (a constant of the model)."""
+    from model.workloads import Op
+
+    return any(op == Op.LOCK for op in model.code.ops)
 
 
 @foldable
@@ -332,6 +392,10 @@ def arguments_match_pc(model, t: bytes) -> str | None:
 
 def steal_state_matches_pc(model, t: bytes) -> str | None:
     return _first_actor(model, t, steal_state_ok, "stealWork's mask or pass out of place")
+
+
+def locked_matches_pc(model, t: bytes) -> str | None:
+    return _first_actor(model, t, locked_ok, "m.lockedg does not match the pc or its G")
 
 
 def no_throw(model, t: bytes) -> str | None:
@@ -458,6 +522,11 @@ CONTROL_INVARIANTS = [
         "steal-state-matches-pc",
         "stealWork's mask and pass are kept only while it runs",
         steal_state_matches_pc,
+    ),
+    _inv(
+        "locked-matches-pc",
+        "m.lockedg names a live G, and is set exactly where an M waits for it",
+        locked_matches_pc,
     ),
     _inv("no-throw", "the runtime never throws; every actor stays at pcs of its own", no_throw),
     _inv("midle-is-parked", "an M is on sched.midle, once, exactly when parked", midle_is_parked),

@@ -74,6 +74,35 @@ def no_lost_g(model, t: bytes) -> str | None:
     return None
 
 
+# ---- locked-threads ----------------------------------------------------------------
+
+
+def locked_threads(model, t: bytes) -> str | None:
+    """LockOSThread's promise: a G locked to an M runs only on that M, and
+    that M runs no other G."""
+    L = model.L
+    if t[L.throw]:
+        return None
+    for a in range(L.nM):
+        if not locked_ok(model, t, a):
+            g = t[L.lockedg[a]]
+            if t[L.curg[a]] != NONE:
+                return f"M{a} is locked to G{g} but runs G{t[L.curg[a]]}"
+            return f"G{g} is locked to M{a} but runs on another M"
+    return None
+
+
+@foldable
+def locked_ok(model, t: bytes, a: int) -> bool:
+    L = model.L
+    g = t[L.lockedg[a]]
+    if g == NONE:
+        return True
+    if t[L.curg[a]] != NONE and t[L.curg[a]] != g:
+        return False
+    return all(b == a or t[L.curg[b]] != g for b in range(L.nM))
+
+
 # ---- status-transitions (an action property) --------------------------------------
 
 ALLOWED_G_EDGES = {
@@ -464,8 +493,8 @@ SAFETY = [
         "m-accounting",
         INVARIANT,
         "every M is in one place: running a G (on a P), in the scheduler, in a system call, "
-        "parked on sched.midle (exactly once, holding nothing), or not created (holding "
-        "nothing); no M is lost off the idle list or on it twice",
+        "parked on sched.midle (exactly once, holding nothing), waiting for its locked G, or "
+        "not created (holding nothing); no M is lost off the idle list or on it twice",
         m_accounting,
         source="mput/mget and stopm (proc.go: 'stopm holding locks', 'stopm holding p'); "
         "reference §2.3, §3.4",
@@ -489,6 +518,14 @@ SAFETY = [
         queue_bounds,
         source="runqputslow's 'queue is not full', runqputbatch's bounds, globrunqget's "
         "'n = min(n, size)' (proc.go); reference §3",
+    ),
+    Property(
+        "locked-threads",
+        INVARIANT,
+        "a goroutine locked to its thread (LockOSThread) runs only on that M, and the M "
+        "runs no other goroutine",
+        locked_threads,
+        source="LockOSThread's documentation; startlockedm/stoplockedm (proc.go); reference T22",
     ),
     Property(
         "work-conservation-strict",

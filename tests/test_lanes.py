@@ -98,7 +98,7 @@ def test_p_and_m_lanes_say_what_the_state_says(docs):
             cells = _cells(view, f"M{m['id']}", n)
             for i, st in enumerate(states):
                 c, mst = cells[i], st["M"][m["id"]]
-                assert (c["kind"] == PARKED) == (mst["pc"] == "PARKED")
+                assert (c["kind"] == PARKED) == (mst["pc"] in ("PARKED", "LOCKED_WAIT"))
                 if mst["pc"] == "IN_SYSCALL":
                     assert c["kind"] == SYSCALL and c["g"] == mst["curg"]
                 if mst["pc"] == "RUN":

@@ -109,17 +109,78 @@ def test_globrunqgetbatch_takes_min_of_half_ring_size_and_fair_share(size, cores
     assert want == min(ring // 2, size, size // cores + 1)
 
 
-def test_runqgrab_steals_half_rounding_up_and_runnext_only_when_asked():
+def test_runqgrab_steals_half_of_the_ring_rounding_up():
     m = model(cores=2, ring=4, workload="spawn-burst")
     L = m.L
     s = list(L.blank())
     s[L.runq[1] : L.runq[1] + 3] = [1, 2, 3]
-    assert m.runqgrab(s, 1, False) == [1, 2]
+    assert m.runqgrab(s, 1) == [1, 2]
     assert q_items(s, L.runq[1], L.C) == [3]
     s = list(L.blank())
     s[L.runnext[1]] = 2
-    assert m.runqgrab(s, 1, False) == []
-    assert m.runqgrab(s, 1, True) == [2] and s[L.runnext[1]] == NONE
+    assert m.runqgrab(s, 1) == [] and s[L.runnext[1]] == 2
+
+
+def thief_at_last_pass(m):
+    """M1 holds P1 and spins in stealWork's last pass, P0 left to visit; M0
+    runs G0 on P0 with G1 in runnext and an empty ring."""
+    L = m.L
+    s = list(m.initial_states()[0])
+    s[L.runnext[0]] = 1
+    s[L.g_status[1]] = G_RUNNABLE
+    q = q_items(s, L.pidle, L.nP)
+    s[L.pidle : L.pidle + L.nP] = [NONE] * L.nP
+    assert q == [1]
+    m.acquirep(s, 1, 1)
+    s[L.pc[1]] = PC.FR_STEAL
+    s[L.spinning[1]] = 1
+    s[L.nmspinning] = 1
+    s[L.steal_pass[1]] = m.cfg.steal_tries - 1
+    return s
+
+
+def test_runnext_steal_reads_then_cases_and_the_ring_may_fill_in_between():
+    m = model(cores=2, ring=4, workload="spawn-burst")
+    L = m.L
+    s = thief_at_last_pass(m)
+    label, t = only_step(m, bytes(s), 1)
+    assert label.startswith("stealWork.runnext-read(") and t[L.pc[1]] == PC.FR_STEAL_RUNNEXT
+    assert t[L.runnext[0]] == 1, "the read takes nothing"
+    # Meanwhile (runqgrab sleeps) the owner runs G1, which readies G2 to the
+    # ring and G1 is readied into runnext again: the CAS sees the same G.
+    u = list(t)
+    u[L.g_status[2]] = G_RUNNABLE
+    u[L.runq[0]] = 2
+    label, v = only_step(m, bytes(u), 1)
+    assert label == "stealWork(m=1, p=1, victim=0, gs=[1], runnext)"
+    assert v[L.gp[1]] == 1 and v[L.runnext[0]] == NONE
+    assert q_items(v, L.runq[0], L.C) == [2], "the ring is not looked at again"
+    assert all(p.check(m, v) is None for p in m.properties() if p.kind == "invariant" and p.check)
+
+
+def test_a_failed_runnext_cas_starts_runqgrab_over_on_the_same_victim():
+    m = model(cores=2, ring=4, workload="spawn-burst")
+    L = m.L
+    _, t = only_step(m, bytes(thief_at_last_pass(m)), 1)
+    # runnext now holds another G: the CAS fails and runqgrab reads again.
+    u = list(t)
+    u[L.g_status[2]] = G_RUNNABLE
+    u[L.runnext[0]] = 2
+    u[L.g_status[1]] = G_RUNNING
+    label, v = only_step(m, bytes(u), 1)
+    assert "failed, read g=2" in label and v[L.pc[1]] == PC.FR_STEAL_RUNNEXT
+    assert v[L.steal_next[1]] == 2 and v[L.steal_victim[1]] == 0
+    # The owner took G2 and put G3 on its ring: the retry steals from the ring.
+    w = list(v)
+    w[L.runnext[0]] = NONE
+    w[L.g_status[3]] = G_RUNNABLE
+    w[L.runq[0]] = 3
+    label, x = only_step(m, bytes(w), 1)
+    assert label == "stealWork(m=1, p=1, victim=0, gs=[3], runnext cas failed)"
+    # Nothing at all: on to the end of the pass (the last one), and the P is dropped.
+    w[L.runq[0]] = NONE
+    label, x = only_step(m, bytes(w), 1)
+    assert "none" in label and x[L.pc[1]] == PC.FR_DROP and x[L.gp[1]] == NONE
 
 
 def test_execute_advances_schedtick_unless_the_g_inherits_the_slice():

@@ -168,7 +168,7 @@ CAUGHT_ON_GO126 = {  # mutation -> depth of its counterexample on the go1.26 pro
     "exitsyscall-drops-g": 10,
     "exitsyscall0-skips-casgstatus": 16,
     "retake-no-incidlelocked": 11,
-    "handoffp-ignores-global-queue": 27,
+    "handoffp-ignores-global-queue": 28,
     "steal-not-atomic": 11,
     "wakep-leaks-nmspinning": 3,
 }

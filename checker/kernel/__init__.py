@@ -47,6 +47,8 @@ def unsupported_reason(model: Any) -> str | None:
             return f"the model replaces {name}()"
     if type(model.L) is not Layout:
         return "the model has its own state layout"
+    if model.L.wide or model.normalize is not None or model.freeze is not bytes:
+        return "the model encodes its states otherwise (the open world's)"
     sym = getattr(model, "symmetry", None)
     if sym is not None and type(sym) is not Symmetry:
         return "the model has its own symmetry"

@@ -218,7 +218,7 @@ def _domain_tables(rel: Relation) -> list[str]:
 
 
 def _layout_defines(model) -> list[str]:
-    from model.symmetry import Symmetry
+    from model.symmetry import GREF, MASK, PREF, Symmetry
 
     L = model.L
     sym = Symmetry(L)
@@ -241,6 +241,15 @@ def _layout_defines(model) -> list[str]:
         f"#define MACRO_LIMIT {MACRO_LIMIT}",
         f"#define NONE_ID {NONE}",
     ]
+    # An M's block (model/state.py): plain fields, the P mask, its G
+    # references, then its P references, each a run the canonical form reads.
+    a0 = sym.a_start[0]
+    block = sym.kind[a0 : a0 + L.A_WIDTH]
+    for name, kind in (("A_GREF", GREF), ("A_PREF", PREF), ("A_MASK", MASK)):
+        at = [i for i, k in enumerate(block) if k == kind]
+        if at != list(range(at[0], at[0] + len(at))):
+            raise ValueError(f"an M's {name} fields are not contiguous")
+        lines += [f"#define {name}_LO {at[0]}", f"#define {name}_N {len(at)}"]
     kinds = ", ".join(str(k) for k in sym.kind)
     lines.append(f"static const uint8_t KIND[SIZE] = {{{kinds}}};")
     grefs = sorted(sym.g_ref_offsets)

@@ -75,9 +75,9 @@ static uint64_t fingerprint(const uint8_t *s) {
 /* ---- the canonical form (model/symmetry.py) ------------------------------- */
 
 enum { K_PLAIN = 0, K_GREF = 1, K_PREF = 2, K_MREF = 3, K_MASK = 4 };
-#define MOWN_LEN (8 + BB)
+#define MOWN_LEN (A_MASK_LO + A_GREF_N) /* its plain fields, then its G refs by class */
 #define PKEY_LEN (4 + (PW - 5) + MOWN_LEN + 1)
-#define MKEY_LEN (MOWN_LEN + 4 + 2)
+#define MKEY_LEN (MOWN_LEN + A_PREF_N + 2)
 
 #define MAXORD (NP > NM ? NP : NM)
 typedef struct {
@@ -199,8 +199,8 @@ static void canonical(const uint8_t *restrict t, uint8_t *restrict best) {
     uint8_t mown[NM + 1][MOWN_LEN];
     for (int m = 0; m < NM; m++) {
         const uint8_t *b = t + A_BASE + AW * m;
-        memcpy(mown[m], b, 6);
-        for (int k = 0; k < 2 + BB; k++) mown[m][6 + k] = gcls[b[7 + k]];
+        memcpy(mown[m], b, A_MASK_LO);
+        for (int k = 0; k < A_GREF_N; k++) mown[m][A_MASK_LO + k] = gcls[b[A_GREF_LO + k]];
     }
     memset(mown[NM], 0xff, MOWN_LEN);
     const uint8_t *pidle = t + PIDLE;
@@ -256,9 +256,9 @@ static void canonical(const uint8_t *restrict t, uint8_t *restrict best) {
             int m = born[j];
             const uint8_t *b = t + A_BASE + AW * m;
             memcpy(mkey[j], mown[m], MOWN_LEN);
-            for (int k = 0; k < 4; k++) mkey[j][MOWN_LEN + k] = ptab[b[9 + BB + k]];
-            mkey[j][MOWN_LEN + 4] = masktab[b[6]];
-            mkey[j][MOWN_LEN + 5] = (uint8_t)(find_byte(midle, NM, m) & 0xff);
+            for (int k = 0; k < A_PREF_N; k++) mkey[j][MOWN_LEN + k] = ptab[b[A_PREF_LO + k]];
+            mkey[j][MOWN_LEN + A_PREF_N] = masktab[b[A_MASK_LO]];
+            mkey[j][MOWN_LEN + A_PREF_N + 1] = (uint8_t)(find_byte(midle, NM, m) & 0xff);
         }
         orders_init(&mo, &mkey[0][0], MKEY_LEN, nborn);
         do {

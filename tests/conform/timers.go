@@ -1,5 +1,5 @@
-// Timers and select: workers wait on time.After and a ticker in a select
-// with a result channel, main sleeps with time.Sleep and collects results
+// Timers and select: workers wait on a ticker and time.After in a select
+// with a done channel, main sleeps with time.Sleep and collects results
 // with a timeout.
 package main
 

@@ -1,0 +1,80 @@
+"""The open world as it was before three fixes, for the tests that show a
+recorded execution needs each fix (tests/test_conform.py): the model without
+the fix must reject the execution the model with it explains."""
+
+from __future__ import annotations
+
+from model.go126 import Go126Model
+from model.openworld import OpenWorld
+from model.state import NONE
+
+
+class AtomicRunnextSteal(OpenWorld):
+    """runqgrab reads the victim's runnext and takes it in one step, with no
+    usleep(3) window between the read and the CAS."""
+
+    def findRunnable_steal(self, s, m, victim):
+        L = self.L
+        p = s[L.m_p[m]]
+        last = s[L.steal_pass[m]] == self.cfg.steal_tries - 1
+        ring_empty = victim != NONE and self.runq_len(s, victim) == 0
+        if last and ring_empty and not self.p_is_idle(s, victim):
+            nxt = s[L.runnext[victim]]
+            if nxt != NONE:
+                s[L.mask[m]] |= 1 << victim
+                s[L.runnext[victim]] = NONE
+                return self.steal_got(s, m, p, victim, [nxt])
+        return super().findRunnable_steal(s, m, victim)
+
+
+class LastpollIgnored(OpenWorld):
+    """handoffp's last-P rule as if no M ever blocked in netpoll: the last P
+    is always given to startm."""
+
+    def nobody_polling(self, t):
+        return True
+
+
+class LockedPutInOneStep(OpenWorld):
+    """goschedImpl and exitsyscallNoP change the G's status and queue it under
+    sched.lock in one step, as the closed world does."""
+
+    def goschedImpl(self, s, m, g, why):
+        return Go126Model.goschedImpl(self, s, m, g, why)
+
+    def exitsyscall0(self, s, m, c):
+        return Go126Model.exitsyscall0(self, s, m, c)
+
+
+class NoLockedThreads(OpenWorld):
+    """No goroutine is ever locked to its thread (LockOSThread)."""
+
+    def run_choices(self, t, m):
+        return [c for c in super().run_choices(t, m) if not c[0].endswith("+locked")]
+
+
+class LastpollIgnoredNoLockedThreads(LastpollIgnored, NoLockedThreads):
+    """The open world before the lastpoll fix and before locked threads and
+    sysmon's startm for overdue timers (which the retake program does not
+    use, and which explain its run by another road: an M started on the
+    other P that has not taken it yet by the trace's end)."""
+
+    def sysmon_choices(self, t, a):
+        return [c for c in super().sysmon_choices(t, a) if c[0] != "startm"]
+
+
+class NoSysmonStartm(OpenWorld):
+    """sysmon never starts an M for overdue timers (startm(nil, false))."""
+
+    def sysmon_choices(self, t, a):
+        return [c for c in super().sysmon_choices(t, a) if c[0] != "startm"]
+
+
+OLD_MODELS = {
+    "no-sysmon-startm": NoSysmonStartm,
+    "no-locked-threads": NoLockedThreads,
+    "lastpoll-ignored-no-locked-threads": LastpollIgnoredNoLockedThreads,
+    "atomic-runnext-steal": AtomicRunnextSteal,
+    "lastpoll-ignored": LastpollIgnored,
+    "locked-put-in-one-step": LockedPutInOneStep,
+}
