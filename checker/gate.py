@@ -175,6 +175,14 @@ def matrix() -> list[Cell]:
             )  # fmt: skip
         cells.append(
             Cell(
+                f"liveness/{tag}locked-thread/c2",
+                "liveness",
+                {"cores": 2, "workload": "locked-thread", **on, "depth": 0, **MACRO},
+                {"*": "pass"},
+            )
+        )
+        cells.append(
+            Cell(
                 f"safety/{tag}spawn-burst/c2/d34",
                 "safety",
                 {"cores": 2, "workload": "spawn-burst", **on, "depth": 34},

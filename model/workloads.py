@@ -330,10 +330,11 @@ WORKLOADS: dict[str, Workload] = {
             "locked-thread",
             "main locks itself to its thread (LockOSThread), spawns a helper and blocks: its "
             "M hands the P off and waits (stoplockedm); the M that runs the helper finds main "
-            "readied and hands main and its P back to main's M (startlockedm).",
-            history="proc.go LockOSThread, startlockedm, stoplockedm",
+            "readied and hands main and its P back to main's M (startlockedm). The helper "
+            "locks itself too and exits locked, which ends its thread (mexit).",
+            history="proc.go LockOSThread, startlockedm, stoplockedm, goexit0's mexit",
             main=["lock", "go helper", "park done", "unlock", "exit"],
-            helper=["compute", "ready done", "exit"],
+            helper=["lock", "ready done", "exit"],
         ),
         _w(
             "spawn-chain",
