@@ -58,8 +58,16 @@ def test_saved_traces_span_gomaxprocs_2_to_4():
 
 @pytest.mark.parametrize("name", SAVED)
 def test_saved_trace_conforms(name):
-    res, search = check_dump((TRACES / f"{name}.parsed.txt").read_text())
-    assert res.verdict == "conforms", res.failure and res.failure.event.text
+    text = (TRACES / f"{name}.parsed.txt").read_text()
+    res, search = check_dump(text)
+    # Three recordings are kept up to just after the event they were kept
+    # for (the rest of the run is long and adds nothing): those are checked
+    # as far as they go and say that they end early.
+    cut = not text.rstrip().splitlines()[-1].lstrip().startswith(("M=-1 P=-1 G=-1 Sync", "Sync"))
+    if cut:
+        assert res.verdict == "partial" and "truncated" in res.reason, res.verdict
+    else:
+        assert res.verdict == "conforms", res.failure and res.failure.event.text
     # Every event up to the wrapper's end mark (the tracer's shutdown after
     # it is not the program's), and some events at all.
     assert res.checked == search.prep.end > 10
