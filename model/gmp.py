@@ -249,8 +249,8 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
         checkdead see no running M while its G waits in the global queue.
         An M that waits for its locked G is idle too (stoplockedm's
         incidlelocked(1), after its handoffp), until startlockedm's
-        incidlelocked(-1) wakes it; if that comes while it is still in the
-        handoffp, the count is one more for a while, as in Go."""
+        incidlelocked(-1) wakes it; if that comes before the M stopped, the
+        count is one more for a while, as in Go (checkdead_m)."""
         L = self.L
         run = 0
         for m in range(L.nM):
@@ -262,17 +262,18 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
 
     @foldable
     def checkdead_m(self, t: bytes | list[int], m: int) -> int:
-        """How often M m counts in mcount() - nmidlelocked: once if created,
+        """How often M m counts in mcount() - nmidlelocked: once if created;
         not while it waits for its locked G (stoplockedm's incidlelocked(1),
-        until startlockedm's -1), twice while startlockedm's -1 came before
-        stoplockedm's +1 (the M still in its handoffp)."""
+        until startlockedm's -1 gives it the G and a P: then once again);
+        twice while startlockedm's -1 came before the locked M's own +1 (it
+        is still on its way to stopping: in schedule() or its handoffp)."""
         L = self.L
         pc = t[L.pc[m]]
-        if pc == PC.LOCKED_WAIT and t[L.nextp[m]] == NONE:
-            return 0
         if pc == PC.NOT_CREATED:
             return 0
-        if t[L.ret[m]] == PC.LOCKED_WAIT and t[L.nextp[m]] != NONE:
+        if pc == PC.LOCKED_WAIT:
+            return 0 if t[L.nextp[m]] == NONE else 1
+        if t[L.lockedg[m]] != NONE and t[L.nextp[m]] != NONE:
             return 2
         return 1
 
