@@ -14,6 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MIN_LEVELS = 6  # levels seen before an estimate is made
+# Nor before the search has run this long: the first levels of a macro-step
+# search grow fast and then stop within a second (tight-loop at 4 Ps: 46
+# levels, 110,180 states), and a search that short needs no warning.
+MIN_ELAPSED_S = 3.0
 WARN_SECONDS = 15 * 60  # an estimate above this is shown
 MAX_LEVELS = 10_000
 
@@ -33,7 +37,7 @@ def estimate(
     `states`: distinct states so far; `elapsed`: seconds so far. None when
     the levels no longer grow (the search is past its peak) or there are
     too few to tell."""
-    if len(levels) < MIN_LEVELS or elapsed <= 0 or states <= 0:
+    if len(levels) < MIN_LEVELS or elapsed < MIN_ELAPSED_S or states <= 0:
         return None
     ratios = [b / a for a, b in zip(levels[-5:-1], levels[-4:], strict=True) if a > 0]
     if len(ratios) < 3 or ratios[-1] <= 1.05:

@@ -93,9 +93,11 @@ def test_the_estimate_warns_of_a_run_that_grows_for_hours():
     line = warning(e, 24 * 2**30)
     assert line and "--depth D" in line and "--max-states" in line
     # A search past its peak, or a small one, gets no warning.
-    assert estimate([1, 5, 19, 40, 30, 12, 4, 1], 112, 0.1, 300) is None
-    small = estimate([1, 3, 9, 20, 35, 50, 60], 178, 0.01, 300)
+    assert estimate([1, 5, 19, 40, 30, 12, 4, 1], 112, 5.0, 300) is None
+    small = estimate([1, 3, 9, 20, 35, 50, 60], 178, 5.0, 300)
     assert small is None or warning(small, 24 * 2**30) is None
+    # Nor does a search in its first seconds, however fast its levels grow.
+    assert estimate(levels, sum(levels), 1.0, 350) is None
 
 
 def test_an_unbounded_run_that_will_not_finish_says_so_up_front(tmp_path):
