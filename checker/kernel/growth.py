@@ -17,7 +17,7 @@ import resource
 import sys
 import time
 
-from checker.explore import Progress
+from checker.explore import STOP_EXHAUSTED, Progress
 from checker.kernel import kernel_properties, select_kernel
 from checker.kernel.search import explore_compiled
 from model.config import Config
@@ -67,8 +67,12 @@ def growth(cfg: Config, seconds: float, max_states: int | None) -> list[tuple[in
         ex = explore_compiled(
             choice.kernel, model, props, depth=0, workers=1, max_states=max_states, progress=seen
         )
-        why = f"the search ended ({ex.stopped or 'every reachable state explored'})"
-        levels.append((last["depth"], len(ex.states), time.monotonic() - start))
+        if ex.stopped not in ("", STOP_EXHAUSTED):  # Ctrl-C, --max-states: a level cut off
+            why = f"stopped ({ex.stopped}), in level {last['depth']} with {len(ex.states):,} states"
+        else:
+            why = "every reachable state explored"
+            if not levels or levels[-1][1] < len(ex.states):
+                levels.append((last["depth"], len(ex.states), time.monotonic() - start))
     except _TimeUp:
         why = f"stopped at the time limit, in level {last['depth']} with {last['states']:,} states"
     except KeyboardInterrupt:
