@@ -32,10 +32,11 @@ import json, resource, sys, time
 from model.config import Config
 from model.factory import build_model
 from checker.explore import explore
+from specs import properties_of
 cores, depth, workers, symmetry = (int(x) for x in sys.argv[1:5])
 kernel = sys.argv[5]
 model = build_model(Config(cores=cores), symmetry=bool(symmetry))
-props = [p for p in model.properties() if p.default]
+props = [p for p in properties_of(model) if p.default]
 k = None
 if kernel == "compiled":
     from checker.kernel import kernel_properties
@@ -64,10 +65,11 @@ import json, resource, sys, time
 from model.config import Config
 from model.factory import build_model
 from checker.run import run_check
+from specs import properties_of
 spec = json.loads(sys.argv[1])
 depth, live, kernel = spec.pop("depth"), spec.pop("liveness"), spec.pop("kernel")
 model = build_model(Config(**spec))
-props = [p for p in model.properties() if p.default and (live or p.kind != "liveness")]
+props = [p for p in properties_of(model) if p.default and (live or p.kind != "liveness")]
 run_check(model, props, depth=min(depth, 1) or 1, workers=1, kernel=kernel)  # the kernel, cached
 t = time.perf_counter()
 run = run_check(model, props, depth=depth, workers=1, kernel=kernel)
@@ -250,7 +252,7 @@ def liveness_config(text: str) -> dict | None:
 
 def _bench_against(args) -> int:
     from checker.bench_against import AgainstError, compare, describe
-    from checker.cli import UsageError
+    from checker.errors import UsageError
 
     try:
         doc = {**provenance(), **compare(args.against, args.runs, args.cores, args.depth)}

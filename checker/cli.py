@@ -8,32 +8,35 @@ import os
 import sys
 import time
 import traceback
-from dataclasses import replace
 from pathlib import Path
 
 from checker import report
+from checker.args import (
+    Parser,
+    _add_max_size,
+    _add_model_args,
+    _int,
+    make_model,
+    parse_fairness,
+    select_properties,
+)
 from checker.conform import ConformError
+from checker.errors import UsageError
 from checker.explore import Progress, default_workers
 from checker.gotool import GoToolError
 from checker.gotrace import TraceFormatError
 from checker.graph import GRAPH_MAX_STATES, GraphError, graph_format, write_graph
 from checker.itf import TraceFileError, read_trace, require_current_model
 from checker.kernel import KernelUnavailable
-from checker.plugin import PluginError, load_plugin
+from checker.plugin import PluginError
 from checker.progress import Phases
 from checker.render import Style, page_lines, print_lines, render_trace, use_color
 from checker.run import run_check
 from checker.smt.cli import EngineUsageError
 from checker.smt.relation import RelationUnsupported
-from model.config import (
-    DEFAULT_PROFILE,
-    GO_SCHEDTICK_PERIOD,
-    GO_STEAL_TRIES,
-    PROFILES,
-    Config,
-    ConfigError,
-)
-from model.workloads import DEFAULT_WORKLOAD, WorkloadError
+from model.config import ConfigError
+from model.workloads import WorkloadError
+from specs import properties_of
 
 EXIT_CODES = """exit codes:
   0   no checked property is violated and the run did what it was asked: a
@@ -78,82 +81,7 @@ TOP_OPTIONS = ("-h", "--help", "--version")
 MAX_FAIRNESS_GROUPS = 64
 
 
-class UsageError(Exception):
-    pass
-
-
 InputError = (GoToolError, TraceFormatError, ConformError)  # conform's bad input: exit 2
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, no usage dump
-        raise UsageError(message)
-
-
-def _int(name: str, lo: int):
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{name} must be a whole number, not {text!r}"
-            ) from None
-        if v < lo:
-            raise argparse.ArgumentTypeError(f"{name} must be at least {lo} (got {v})")
-        return v
-
-    return parse
-
-
-def _add_model_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("the model")
-    g.add_argument("--cores", type=_int("--cores", 1), default=4, help="GOMAXPROCS: Ps (4)")
-    g.add_argument("--workload", default=None, help="the goroutines' programs (mixed)")
-    g.add_argument("--mutation", default="", help="a registered mutation (see `list`)")
-    g.add_argument("--model", default="", metavar="FILE:NAME", help="a plug-in variant")
-    g.add_argument("--max-ms", type=_int("--max-ms", 1), default=0, help="Ms (cores + 2)")
-    g.add_argument("--ring", type=_int("--ring", 1), default=2, help="local run queue size (2)")
-    g.add_argument(
-        "--period",
-        type=_int("--period", 1),
-        default=GO_SCHEDTICK_PERIOD,
-        help="schedtick period of the global-queue check (61)",
-    )
-    g.add_argument(
-        "--steal-tries", type=_int("--steal-tries", 1), default=GO_STEAL_TRIES, help="(4)"
-    )
-    g.add_argument("--no-async-preempt", action="store_true", help="GODEBUG=asyncpreemptoff=1")
-    g.add_argument(
-        "--profile",
-        choices=PROFILES,
-        default=DEFAULT_PROFILE,
-        help="scheduler version: go1.25 (_Psyscall) or go1.26 (no _Psyscall) (go1.25)",
-    )
-
-
-def _max_size(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        v = float("nan")
-    if not 0 < v <= 1e6:  # NaN fails this too
-        raise argparse.ArgumentTypeError(
-            f"--max-size must be a number of MB, 0 < MB <= 1e6 ({text!r})"
-        )
-    return v
-
-
-def _add_max_size(p: argparse.ArgumentParser) -> None:
-    from checker.schemas import MAX_INPUT_MB
-
-    p.add_argument(
-        "--max-size",
-        type=_max_size,
-        default=MAX_INPUT_MB,
-        metavar="MB",
-        help=f"the largest input file read, in megabytes ({MAX_INPUT_MB}); a larger one is "
-        "refused with exit 2",
-    )
 
 
 def _fairness() -> dict[str, str]:
@@ -532,11 +460,11 @@ def main(argv: list[str] | None = None) -> int:
 
             return cmd_bench(args)
         if args.command == "replay":
-            from runtime.cli import cmd_replay
+            from checker.replay.cli import cmd_replay
 
             return cmd_replay(args)
         if args.command == "record":
-            from runtime.cli import cmd_record
+            from checker.replay.cli import cmd_record
 
             return cmd_record(args)
         if args.command == "conform":
@@ -598,76 +526,6 @@ def internal_error(e: BaseException, out: str | None) -> int:
             continue
     print(f"internal error: {type(e).__name__}: {e}{where}", file=sys.stderr)
     return report.EXIT_INTERNAL
-
-
-def parse_fairness(text: str) -> tuple[str, ...]:
-    from specs.liveness import FAIRNESS
-
-    names = tuple(x.strip() for x in text.split(",") if x.strip())
-    for n in names:
-        if n not in FAIRNESS:
-            raise UsageError(f"unknown fairness assumption {n!r} (known: {', '.join(FAIRNESS)})")
-    return names
-
-
-def config_from_args(args: argparse.Namespace, **extra) -> tuple[Config, dict]:
-    plugin = load_plugin(args.model) if args.model else None
-    cfg = Config(
-        cores=args.cores,
-        max_ms=args.max_ms,
-        ring=args.ring,
-        period=args.period,
-        steal_tries=args.steal_tries,
-        async_preempt=not args.no_async_preempt,
-        workload=args.workload or DEFAULT_WORKLOAD,
-        mutation=args.mutation,
-        steps=getattr(args, "steps", "fine"),
-        profile=getattr(args, "profile", DEFAULT_PROFILE),
-    )
-    kw: dict = {}
-    if plugin is not None:
-        if args.mutation:
-            raise UsageError("--model and --mutation cannot be used together")
-        if plugin.workload is not None:
-            if args.workload:
-                raise UsageError(
-                    f"--model {args.model} brings its own workload ({plugin.workload.name}): "
-                    "--workload cannot be given with it"
-                )
-            cfg = replace(cfg, workload=plugin.workload.name)
-        if plugin.config:
-            try:
-                cfg = replace(cfg, **plugin.config)
-            except TypeError as e:
-                raise UsageError(f"--model {args.model}: its configuration: {e}") from None
-        kw = {
-            "model_class": plugin.model_class,
-            "workload": plugin.workload,
-            "plugin": plugin.describe(),
-        }
-    return cfg, kw
-
-
-def make_model(args: argparse.Namespace, symmetry: bool = True):
-    from model.factory import build_model
-
-    cfg, kw = config_from_args(args)
-    return build_model(cfg, symmetry=symmetry, **kw)
-
-
-def select_properties(model, wanted: list[str]):
-    props = model.properties()
-    if not wanted:
-        return [p for p in props if p.default]
-    ids = [p.id for p in props]
-    out = []
-    for w in wanted:
-        for one in w.split(","):
-            one = one.strip()
-            if one not in ids:
-                raise UsageError(f"unknown property {one!r} (known: {', '.join(ids)})")
-            out.append(next(p for p in props if p.id == one))
-    return out
 
 
 class SearchProgress:
@@ -800,7 +658,7 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
         workers=workers,
         symmetry=symmetry,
         out_dir=Path(args.out),
-        all_props=[p for p in model.properties() if p.default],
+        all_props=[p for p in properties_of(model) if p.default],
         liveness=run.liveness,
         live_ex=run.live_ex,
         interrupted=run.interrupted,
@@ -904,7 +762,7 @@ def distributed_check(args: argparse.Namespace, model, props) -> dict:
         workers=ex.partitions,
         symmetry=getattr(model, "symmetry", None) is not None,
         out_dir=Path(args.out),
-        all_props=[p for p in model.properties() if p.default],
+        all_props=[p for p in properties_of(model) if p.default],
         strict=args.strict,
     )
     summary["result"]["total_s"] = round(time.monotonic() - started, 3)

@@ -1107,13 +1107,13 @@ def add_parser(sub) -> None:
     c.add_argument("--out", default="reports", help="where the trace is saved (reports)")
     c.add_argument("--json", action="store_true", help="print the result as JSON")
     c.add_argument("--quiet", action="store_true", help="no progress line on stderr")
-    from checker.cli import _add_max_size
+    from checker.args import _add_max_size
 
     _add_max_size(c)
 
 
 def cmd_conform(args: argparse.Namespace) -> int:
-    from checker.cli import UsageError
+    from checker.errors import UsageError
 
     if bool(args.program) == bool(args.trace):
         raise UsageError("conform needs a PROGRAM.go or --trace FILE (one of them)")

@@ -57,6 +57,7 @@ from checker.report import (
     EXIT_SAFETY,
     EXIT_USAGE,
 )
+from specs import properties_of
 
 MANIFEST = Path(__file__).with_name("gate_manifest.json")
 MANIFEST_SCHEMA = "gmpcheck.gate-manifest/1"
@@ -339,7 +340,7 @@ def run_cell(cell: Cell, out_dir: Path | None = None) -> CellResult:
     depth = cfg.pop("depth")
     smt = cell.kind == "smt"
     model = build_model(Config(**cfg), symmetry=not smt)
-    props = [p for p in model.properties() if (p.id in cell.props if cell.props else p.default)]
+    props = [p for p in properties_of(model) if (p.id in cell.props if cell.props else p.default)]
     res = CellResult(cell)
     if smt:
         summary, steps_of = _smt_summary(model, props, depth, res)

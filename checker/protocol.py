@@ -50,7 +50,8 @@ class Model(Protocol):
 
     def is_final(self, state: Any) -> bool: ...
 
-    def properties(self) -> list[Any]: ...
+    # Its properties are asked of specs (specs.properties_of), not of the model:
+    # the model imports nothing of specs/.
 
     def view(self, state: Any) -> dict: ...
 

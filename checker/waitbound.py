@@ -200,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     checks z3's against. Exit 0, or 2 on bad input (one line on stderr)."""
     import sys
 
-    from checker.cli import Parser, UsageError, _int
+    from checker.args import Parser, _int
+    from checker.errors import UsageError
     from checker.report import EXIT_OK, EXIT_USAGE
     from model.config import Config, ConfigError
     from model.factory import build_model

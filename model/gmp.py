@@ -332,11 +332,6 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
     def actor_names(self) -> list[str]:
         return [f"M{m}" for m in range(self.L.nM)] + ["sysmon"]
 
-    def properties(self):
-        from specs import properties_for
-
-        return properties_for(self)
-
     def describe(self) -> dict:
         d = self.cfg.as_dict()
         d["workload"] = self.workload.name

@@ -43,6 +43,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from model.errors import ConfigError
+
 
 class Op(IntEnum):
     COMPUTE = 0
@@ -354,8 +356,6 @@ DEFAULT_WORKLOAD = "mixed"
 def workload_for(cfg) -> Workload:
     """The workload a Config names (`--workload`); an unknown name is a
     ConfigError, one line."""
-    from model.config import ConfigError
-
     if cfg.workload not in WORKLOADS:
         known = ", ".join(sorted(WORKLOADS))
         raise ConfigError(f"unknown workload {cfg.workload!r} (known: {known})")

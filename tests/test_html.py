@@ -15,6 +15,7 @@ from conftest import ROOT
 from checker.html import write_html
 from checker.render import changed_fields
 from model.mutations import MUTATIONS
+from specs import properties_of
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -177,7 +178,7 @@ def test_a_trace_of_another_model_renders_without_lanes(browser, tmp_path):
     from checker.trace import rebuild
 
     model = Peterson(broken=True)
-    prop = model.properties()[0]
+    prop = properties_of(model)[0]
     ex = explore(model, [prop], depth=0)
     steps = rebuild(model, ex, ex.violations[prop.id], prop)
     meta = {"engine": "explicit", "property": prop.id, "kind": prop.kind, "message": "m"}

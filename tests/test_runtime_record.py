@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 from checker import report
 from checker.cli import main
 from checker.itf import read_trace, write_trace
+from checker.replay.record import check, record, recording_document
 from model.config import Config
 from model.factory import build_model
 from model.workloads import WORKLOADS
 from runtime.factory import build_runtime
-from runtime.record import check, record, recording_document
 from runtime.scheduler import Runtime
 
 

@@ -25,10 +25,11 @@ from checker.smt.induction import (
 from checker.smt.relation import relation_for
 from model.config import Config
 from model.factory import build_model
+from specs import properties_of
 
 
 def invariants(model):
-    return [p for p in model.properties() if p.default and p.kind == "invariant"]
+    return [p for p in properties_of(model) if p.default and p.kind == "invariant"]
 
 
 def test_counterexamples_to_induction_are_steps_of_the_model():

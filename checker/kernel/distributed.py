@@ -55,6 +55,7 @@ from checker.explore import (
     Progress,
     Violation,
 )
+from specs import properties_of
 
 # How often the client looks at the cluster's workers while it waits.
 WATCH_S = 0.5
@@ -98,7 +99,7 @@ class Partition:
 
         self.index, self.parts = index, parts
         self.model = recipe.model()
-        props = [p for p in self.model.properties() if p.id in prop_ids]
+        props = [p for p in properties_of(self.model) if p.id in prop_ids]
         wanted = kernel_properties(self.model, props)
         k = cached_kernel(self.model, wanted)
         if k is None:

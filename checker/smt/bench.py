@@ -8,6 +8,7 @@ import time
 
 from model.config import Config
 from model.factory import build_model
+from specs import properties_of
 
 
 def bench_smt(cores_list: list[int], depth: int, budget_s: float) -> list[dict]:
@@ -21,7 +22,7 @@ def bench_smt(cores_list: list[int], depth: int, budget_s: float) -> list[dict]:
     rows = []
     for cores in cores_list:
         model = build_model(Config(cores=cores), symmetry=False)
-        props = [p for p in model.properties() if p.default and p.kind != "liveness"]
+        props = [p for p in properties_of(model) if p.default and p.kind != "liveness"]
         rel = relation_for(model, props)
         build = rel.build_s
         print(f"relation cores {cores}: {len(rel.steps)} commands, {build:.1f} s", flush=True)

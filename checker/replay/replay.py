@@ -33,11 +33,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from checker.itf import TraceFileError
-from model.config import Config, ConfigError
-from model.factory import build_model
-from model.gmp import MODEL_HASH
-from model.machine import TRUNCATED
-from runtime.conform import (
+from checker.replay.conform import (
     Divergence,
     itf_view,
     lasso_message,
@@ -46,6 +42,10 @@ from runtime.conform import (
     runtime_choice,
     state_fields,
 )
+from model.config import Config, ConfigError
+from model.factory import build_model
+from model.gmp import MODEL_HASH
+from model.machine import TRUNCATED
 from runtime.factory import build_runtime
 from runtime.machine import NOT_ALLOWED
 from runtime.scheduler import Runtime

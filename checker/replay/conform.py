@@ -15,6 +15,7 @@ from checker.itf import _itf_value
 from checker.render import changed_fields, fmt_value
 from model.machine import TRUNCATED
 from model.state import NONE, QueueError
+from specs import properties_of
 from specs.liveness import atoms
 
 
@@ -112,7 +113,7 @@ def property_message(model: Any, pid: str | None, prev: bytes, label: str, t: by
     (or a recording's None) say nothing."""
     if not pid:
         return None
-    props = {p.id: p for p in model.properties()}
+    props = {p.id: p for p in properties_of(model)}
     p = props.get(pid)
     if p is None:
         return None
@@ -135,7 +136,7 @@ def lasso_message(
     obligation for `instance` (a G, "some G"...) is unmet in every state of
     it, else None. A property or instance this checker does not know says
     nothing."""
-    p = {p.id: p for p in model.properties()}.get(pid or "")
+    p = {p.id: p for p in properties_of(model)}.get(pid or "")
     if p is None or p.kind != "liveness" or not cycle:
         return None
     stuck = dict(p.stuck(model)).get(instance or "")

@@ -1,4 +1,4 @@
-"""`python -m runtime.bench`: the reference runtime, measured.
+"""`python -m checker.replay.bench`: the reference runtime, measured.
 
 Prints the medians of several runs of:
   - replay: steps/s of a replay of a 5,000-step recording (the driver hands
@@ -22,11 +22,11 @@ from pathlib import Path
 
 from checker.bench import provenance
 from checker.itf import write_atomically
+from checker.replay.record import check, record, recording_document
+from checker.replay.replay import replay
 from model.config import Config
 from model.factory import build_model
 from runtime.factory import build_runtime
-from runtime.record import check, record, recording_document
-from runtime.replay import replay
 from runtime.stress import stress, stress_count
 
 FREE_CFG = Config(cores=2, workload="pingpong-hog")
@@ -81,7 +81,9 @@ def _r(xs: list[float]) -> list[float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m runtime.bench", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m checker.replay.bench", description=__doc__.split("\n")[0]
+    )
     ap.add_argument("--runs", type=int, default=5, help="runs per figure; medians are printed (5)")
     ap.add_argument("--seconds", type=float, default=2.0, help="length of a free run (2)")
     ap.add_argument("--out", default="reports")

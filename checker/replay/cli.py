@@ -12,11 +12,11 @@ from pathlib import Path
 from checker import report
 from checker.itf import VERSION, read_trace, write_atomically, write_trace
 from checker.render import Style, escape_text, print_lines, use_color
+from checker.replay.conform import Divergence
+from checker.replay.record import check, record, recording_document
+from checker.replay.replay import ReplayError, replay
 from model.factory import build_model
-from runtime.conform import Divergence
 from runtime.factory import build_runtime
-from runtime.record import check, record, recording_document
-from runtime.replay import ReplayError, replay
 
 MAX_RECORD_STEPS = 20_000  # a recording longer than this is cut (its file would be huge)
 DEFAULT_RECORD_STEPS = 1_000
@@ -73,7 +73,7 @@ def _internal(message: str, details: str, out: str = "reports") -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from checker.cli import UsageError
+    from checker.errors import UsageError
 
     if args.loops < 1:
         raise UsageError("--loops must be at least 1")
@@ -168,7 +168,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    from checker.cli import UsageError, config_from_args
+    from checker.args import config_from_args
+    from checker.errors import UsageError
 
     if args.model:
         raise UsageError("--model: the runtime runs Go's scheduler or a registered mutation")

@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checker.itf import trace_document
+from checker.replay.conform import Divergence, model_steps, state_fields
 from checker.trace import Step
-from runtime.conform import Divergence, model_steps, state_fields
 from runtime.locks import Unit
 from runtime.machine import Journal
 from runtime.scheduler import Runtime
 from runtime.threads import FreeRun
+from specs import properties_of
 from specs.property import ACTION, INVARIANT
 
 
@@ -108,8 +109,8 @@ def check(model: Any, rec: Recording) -> tuple[Divergence | None, tuple[int, str
         return Divergence(
             0, None, "init", "the runtime starts elsewhere", None, fields, "model"
         ), None
-    invariants = [p for p in model.properties() if p.default and p.kind == INVARIANT]
-    actions = [p for p in model.properties() if p.default and p.kind == ACTION]
+    invariants = [p for p in properties_of(model) if p.default and p.kind == INVARIANT]
+    actions = [p for p in properties_of(model) if p.default and p.kind == ACTION]
     violation = None
     for i, ((a, label, u), run) in enumerate(zip(rec.steps, rec.runs, strict=True), 1):
         steps, _ = model_steps(model, t, a)
