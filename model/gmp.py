@@ -11,7 +11,7 @@ a piece of proc.go:
     model/sysmon.py      sysmon's retake and preemptone
     model/queues.py      run queues, idle lists, acquirep/releasep
 
-It implements the engine's model protocol (checker/protocol.py).
+It implements the engine's model protocol (checker/engine/protocol.py).
 """
 
 from __future__ import annotations

@@ -100,7 +100,7 @@ class Machine:
 
     # Steps a configuration of Go's scheduler cannot take, with the reason:
     # (actor kind "M" or "sysmon", pc name) -> why. The gate's coverage check
-    # (checker/coverage.py) does not ask any cell to reach them.
+    # (checker/engine/coverage.py) does not ask any cell to reach them.
     unreachable_steps: dict[tuple[str, str], str] = {}
     # A state's encoding: one byte per field (the open world of a program
     # with many goroutines uses two, model/openworld.py).

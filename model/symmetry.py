@@ -21,7 +21,7 @@ names (threads not created yet) are left in place: any order encodes the
 same. Sysmon is not renamed.
 
 Because the form is canonical, a trace can be rebuilt by re-executing the
-model from a concrete state and following canonical forms (checker/trace.py).
+model from a concrete state and following canonical forms (checker/engine/trace.py).
 
 Speed: the layout groups each block's references by what they name
 (model/state.py). A renamed state is read in one `itemgetter` call out of

@@ -1,6 +1,6 @@
 """The liveness properties of the GMP model (DESIGN §3, reference §10.4, §10.5).
 
-Each is checked on the explored state graph (checker/liveness.py): it is
+Each is checked on the explored state graph (checker/engine/liveness.py): it is
 violated when a fair cycle is reachable on which the property's obligation
 is never met. The obligation is given as a "stuck" predicate over a few
 bits per state (the atoms): the states in which the thing the property

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from checker.explore import explore
+from checker.engine.explore import explore
 from checker.run import run_check
 from model.config import Config
 from model.factory import build_model

@@ -7,9 +7,9 @@ import argparse
 
 import pytest
 
-import checker.bench as bench
-import checker.conform as conform
-from checker.gotool import GoToolError, find_toolchain
+import checker.bench.search as bench
+import checker.golang.conform as conform
+from checker.golang.gotool import GoToolError, find_toolchain
 
 
 def _no_go() -> str:

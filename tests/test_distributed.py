@@ -15,8 +15,8 @@ import time
 import pytest
 from conftest import ROOT, run_cli
 
-from checker.explore import explore
-from checker.trace import rebuild
+from checker.engine.explore import explore
+from checker.engine.trace import rebuild
 from model.config import Config
 from model.factory import build_model
 from specs import properties_of

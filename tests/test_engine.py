@@ -15,8 +15,8 @@ from conftest import check, run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checker.explore import STOP_DEPTH, STOP_EXHAUSTED, STOP_MAX_STATES, explore
-from checker.trace import rebuild, rebuild_path
+from checker.engine.explore import STOP_DEPTH, STOP_EXHAUSTED, STOP_MAX_STATES, explore
+from checker.engine.trace import rebuild, rebuild_path
 from model.config import Config
 from model.factory import build_model
 from specs import properties_of

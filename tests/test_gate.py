@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from checker.gate import (
+from checker.gate.gate import (
     MANIFEST,
     MANIFEST_SCHEMA,
     Cell,
@@ -17,8 +17,9 @@ from checker.gate import (
     run_cell,
     sarif,
 )
-from checker.itf import read_trace
-from checker.report import (
+from checker.smt.induction import TARGETS
+from checker.views.itf import read_trace
+from checker.views.report import (
     EXIT_INCONCLUSIVE,
     EXIT_LIVENESS,
     EXIT_MANIFEST,
@@ -26,7 +27,6 @@ from checker.report import (
     EXIT_SAFETY,
     EXIT_USAGE,
 )
-from checker.smt.induction import TARGETS
 from model.mutations import MUTATIONS
 from tests.conftest import ROOT, run_cli
 

@@ -12,8 +12,8 @@ import pytest
 from classic.peterson import Peterson
 from conftest import run_cli
 
-from checker.explore import explore
-from checker.graph import GRAPH_MAX_STATES, GraphError, graph_format, state_graph, to_dot
+from checker.engine.explore import explore
+from checker.engine.graph import GRAPH_MAX_STATES, GraphError, graph_format, state_graph, to_dot
 from specs import properties_of
 
 

@@ -16,7 +16,7 @@ import random
 import pytest
 from conftest import run_cli
 
-from checker.explore import explore
+from checker.engine.explore import explore
 from checker.kernel import select_kernel, spot_check, unsupported_reason
 from checker.kernel.build import BuildError, build_kernel
 from checker.kernel.diff import compare_state
@@ -191,9 +191,9 @@ def test_a_wrong_generated_expression_is_caught():
     ],
 )
 def test_coverage_tables_agree(cfg):
-    """The per-step coverage table (checker/coverage.py) and the bounds hit:
+    """The per-step coverage table (checker/engine/coverage.py) and the bounds hit:
     the same from both kernels, with one worker or two."""
-    from checker import coverage
+    from checker.engine import coverage
 
     model = build_model(Config(**cfg))
     k = kernel_for(model)

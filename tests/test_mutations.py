@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from conftest import check, check_all
 
-from checker.trace import rebuild
+from checker.engine.trace import rebuild
 from model.mutations import MUTATIONS
 from specs import properties_of
 from specs.liveness import LIVENESS_PROPERTIES

@@ -16,11 +16,11 @@ from conftest import ROOT, run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checker.explore import explore
-from checker.itf import read_trace
+from checker.engine.explore import explore
 from checker.kernel import select_kernel, unsupported_reason
 from checker.kernel.search import explore_compiled
 from checker.plugin import PluginError, label_audit, load_plugin
+from checker.views.itf import read_trace
 from model.config import Config, ConfigError
 from model.factory import build_model
 from model.state import NONE

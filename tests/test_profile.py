@@ -8,7 +8,7 @@ from conftest import check, run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checker.explore import explore
+from checker.engine.explore import explore
 from model.config import Config, ConfigError
 from model.factory import build_model
 from model.go126 import Go126Model

@@ -10,12 +10,12 @@ import os
 import pytest
 from conftest import run_cli
 
-from checker.explore import explore
-from checker.itf import read_trace
+from checker.engine.explore import explore
+from checker.engine.trace import rebuild
 from checker.smt.bmc import run_bmc
 from checker.smt.cli import disagreements
 from checker.smt.induction import proof_invariants, prove
-from checker.trace import rebuild
+from checker.views.itf import read_trace
 from model.config import Config
 from model.factory import build_model
 from model.mutations import MUTATIONS

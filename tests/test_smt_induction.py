@@ -11,7 +11,6 @@ import json
 import pytest
 from conftest import run_cli
 
-from checker.itf import read_trace
 from checker.smt.expr import evaluate
 from checker.smt.induction import (
     CTI_START,
@@ -23,6 +22,7 @@ from checker.smt.induction import (
     prove,
 )
 from checker.smt.relation import relation_for
+from checker.views.itf import read_trace
 from model.config import Config
 from model.factory import build_model
 from specs import properties_of

@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from checker.explore import (
+from checker.engine.explore import (
     STOP_ALL_FAILED,
     STOP_DEPTH,
     STOP_EXHAUSTED,
@@ -480,7 +480,7 @@ def explore_distributed(
     plugin: str = "",
     progress: Any = None,
 ) -> Exploration:
-    """The breadth-first search of checker/explore.py for the safety
+    """The breadth-first search of checker/engine/explore.py for the safety
     properties, partitioned over a Dask cluster."""
     from checker.kernel import kernel_properties, select_kernel
     from checker.kernel.build import ffi

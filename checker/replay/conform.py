@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from checker.itf import _itf_value
-from checker.render import changed_fields, fmt_value
+from checker.views.itf import _itf_value
+from checker.views.render import changed_fields, fmt_value
 from model.machine import TRUNCATED
 from model.state import NONE, QueueError
 from specs import properties_of

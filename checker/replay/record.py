@@ -22,9 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from checker.itf import trace_document
+from checker.engine.trace import Step
 from checker.replay.conform import Divergence, model_steps, state_fields
-from checker.trace import Step
+from checker.views.itf import trace_document
 from runtime.locks import Unit
 from runtime.machine import Journal
 from runtime.scheduler import Runtime
@@ -162,7 +162,7 @@ def recording_document(
     error: str | None,
     checked: bool = True,
 ) -> dict:
-    """The recording as an ITF trace (checker/itf.py), viewable and replayable.
+    """The recording as an ITF trace (checker/views/itf.py), viewable and replayable.
     `checked` False: the check against the model was interrupted."""
     steps = [Step(None, "init", rec.initial)]
     steps += [Step(a, label, u) for a, label, u in rec.steps]

@@ -32,7 +32,6 @@ import time
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from checker.itf import TraceFileError
 from checker.replay.conform import (
     Divergence,
     itf_view,
@@ -42,6 +41,7 @@ from checker.replay.conform import (
     runtime_choice,
     state_fields,
 )
+from checker.views.itf import TraceFileError
 from model.config import Config, ConfigError
 from model.factory import build_model
 from model.gmp import MODEL_HASH
@@ -164,7 +164,7 @@ def replay(
     step_timeout: float = STEP_TIMEOUT,
     runtime_class: type[Runtime] | None = None,
 ) -> ReplayResult:
-    """Impose the trace `doc` (checker/itf.py read_trace) on the runtime (of
+    """Impose the trace `doc` (checker/views/itf.py read_trace) on the runtime (of
     the trace's mutation, or Go's with `correct`, or `runtime_class`)."""
     if loops < 1:
         raise TraceFileError("--loops must be at least 1")

@@ -82,9 +82,9 @@ def bench_wait(depths: list[int]) -> list[dict]:
     """The quantitative query (checker/smt/starvation.py) on GOMAXPROCS=1,
     workload yield-pair, period 2: with findRunnable's schedtick check (Go)
     and without it (the no-schedtick-check mutation), per depth; beside
-    each, the same bound by the explicit search (checker/waitbound.py)."""
+    each, the same bound by the explicit search (checker/engine/waitbound.py)."""
+    from checker.engine.waitbound import explicit_global_wait
     from checker.smt.starvation import max_global_wait
-    from checker.waitbound import explicit_global_wait
 
     rows = []
     for mutation in ("", "no-schedtick-check"):

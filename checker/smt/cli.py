@@ -8,8 +8,8 @@ import json
 import sys
 from pathlib import Path
 
-from checker import report
-from checker.render import Style, print_lines, use_color
+from checker.views import report
+from checker.views.render import Style, print_lines, use_color
 from specs import properties_of
 from specs.property import LIVENESS
 

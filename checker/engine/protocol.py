@@ -1,6 +1,6 @@
 """The model protocol: what the engines need from a model.
 
-The explicit engine (checker/explore.py) is generic; it checks any object
+The explicit engine (checker/engine/explore.py) is generic; it checks any object
 with these methods, the GMP scheduler model and tests/classic/peterson.py
 alike.
 

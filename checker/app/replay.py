@@ -1,5 +1,6 @@
-"""`python -m checker replay TRACE` and `python -m checker record ...`
-(the subcommands are declared in checker/cli.py, which calls these)."""
+"""`python -m checker replay TRACE` and `python -m checker record ...`: the
+reference runtime (runtime/) driven through a trace, or run freely and
+checked by the model (checker/replay/)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,17 @@ import argparse
 import json
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
-from checker import report
-from checker.itf import VERSION, read_trace, write_atomically, write_trace
-from checker.render import Style, escape_text, print_lines, use_color
+from checker.app.args import _add_max_size, _add_model_args, _int
+from checker.files import write_atomically
 from checker.replay.conform import Divergence
 from checker.replay.record import check, record, recording_document
 from checker.replay.replay import ReplayError, replay
+from checker.views import report
+from checker.views.itf import VERSION, read_trace, write_trace
+from checker.views.render import Style, escape_text, print_lines, use_color
 from model.factory import build_model
 from runtime.factory import build_runtime
 
@@ -35,6 +39,62 @@ STOPPED_TEXT = {
 # The reference runtime implements Go 1.25's system-call path (_Psyscall);
 # go1.26's (model/go126.py) is the model's alone.
 RUNTIME_PROFILE = "go1.25"
+
+
+REPLAY_EXIT_CODES = """exit codes:
+  0   every step replayed in step with the trace (a violation it shows is
+      then reproduced on real threads)
+  2   the trace is malformed, truncated, of another configuration or model
+      version, or of a profile the runtime does not implement (go1.26)
+  4   interrupted (Ctrl-C, SIGTERM, SIGHUP)
+  5   the runtime parts ways with the trace (the first step and the fields)
+  70  a runtime thread raised or hung (the scheduler's state is printed)"""
+
+RECORD_EXIT_CODES = """exit codes:
+  0   the recording is accepted by the model: every step enabled, every state equal
+  1   accepted, but a safety property is violated along it (a mutation)
+  2   usage error (go1.26 is refused: the runtime implements go1.25)
+  4   interrupted (Ctrl-C, SIGTERM, SIGHUP): the steps so far are kept and checked
+  5   not accepted: the first step the model does not allow, the fields that differ
+  70  a runtime thread raised (the recording up to it is kept) or the runtime hung"""
+
+
+def register_replay(sub) -> Callable[[argparse.Namespace], int]:
+    r = sub.add_parser(
+        "replay",
+        help="replay a trace on the reference runtime's threads (see README)",
+        epilog=REPLAY_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    r.add_argument("trace", help="an ITF trace written by the checker (or by record)")
+    r.add_argument(
+        "--correct", action="store_true", help="replay on Go's scheduler, not the mutation"
+    )
+    r.add_argument("--loops", type=_int("--loops", 1), default=1, help="lasso cycles to replay (1)")
+    r.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_max_size(r)
+    return cmd_replay
+
+
+def register_record(sub) -> Callable[[argparse.Namespace], int]:
+    rec = sub.add_parser(
+        "record",
+        help="run the reference runtime freely on real threads, record and check it",
+        epilog=RECORD_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_model_args(rec)
+    bound = rec.add_mutually_exclusive_group()
+    bound.add_argument(  # not `args.steps`: how long to record is not a model setting
+        "--steps", dest="record_steps", type=_int("--steps", 1), default=None, help="steps (1000)"
+    )
+    bound.add_argument(
+        "--seconds", type=float, default=None, help="wall-clock seconds instead of --steps"
+    )
+    rec.add_argument("--seed", type=_int("--seed", 0), default=1, help="the runtime's choices (1)")
+    rec.add_argument("--out", default="reports", help="where the recording goes (reports)")
+
+    return cmd_record
 
 
 def profile_refusal(profile: str) -> str:
@@ -168,7 +228,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    from checker.args import config_from_args
+    from checker.app.args import config_from_args
     from checker.errors import UsageError
 
     if args.model:

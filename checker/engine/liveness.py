@@ -37,8 +37,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from checker.explore import Exploration
-from checker.trace import Step, TraceError, rebuild_path
+from checker.engine.explore import Exploration
+from checker.engine.trace import Step, TraceError, rebuild_path
 from specs.property import Property
 
 

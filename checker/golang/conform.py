@@ -25,17 +25,14 @@ interchangeable until one is used). Goroutines are bound by the trace's
 ids: the model's newproc takes the lowest free slot, the same in every
 node, since creations and exits are all observed.
 
-checker/projection.py says what is observed; docs/conformance.md maps every
+checker/golang/projection.py says what is observed; docs/conformance.md maps every
 trace event to the model steps that explain it and documents what the
 model abstracts (time, runtime-internal goroutines, timers, the GC).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
-import sys
 import tempfile
 import time
 from collections import deque
@@ -43,17 +40,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from checker.gotool import GoToolError, Toolchain, build, find_toolchain, parsed_dump, run
-from checker.gotrace import (
+from checker.files import write_atomically
+from checker.golang.gotool import GoToolError, Toolchain, build, find_toolchain, parsed_dump, run
+from checker.golang.gotrace import (
     Event,
     binary_format,
     check_format,
     parse_dump,
     read_trace_file,
 )
-from checker.itf import write_atomically
-from checker.projection import G_NAMES, P_NAMES, TRACE_G, TRACE_P, Projection
-from checker.report import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_SAFETY
+from checker.golang.projection import G_NAMES, P_NAMES, TRACE_G, TRACE_P, Projection
+from checker.views.report import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_SAFETY
 from model.openworld import Expect, Snapshot, open_model
 from model.pcs import PC, PC_NAMES
 from model.state import NONE, q_items
@@ -89,7 +86,7 @@ class _EventSearch:
 
 
 # The Log event conform's wrapper emits when the program's main returns
-# (checker/gotool.py TRACE_MAIN): the check ends there.
+# (checker/golang/gotool.py TRACE_MAIN): the check ends there.
 END_MARK = 'Category="gmpcheck" Message="main returned"'
 
 
@@ -1091,79 +1088,6 @@ def exit_code(verdict: str) -> int:
     return {"conforms": EXIT_OK, "fails": EXIT_SAFETY}.get(verdict, EXIT_INCONCLUSIVE)
 
 
-def add_parser(sub) -> None:
-    c = sub.add_parser(
-        "conform",
-        help="check an execution of the real Go runtime against the model",
-        description="Build and run PROGRAM.go with the execution tracer on (or read --trace FILE) "
-        "and check that the model (go1.26 profile) can produce what the trace shows.",
-    )
-    c.add_argument("program", nargs="?", help="a Go program (package main, standard library only)")
-    c.add_argument("--trace", metavar="FILE", help="check this trace instead of running a program")
-    c.add_argument("--gomaxprocs", type=int, default=None, help="GOMAXPROCS for the run")
-    c.add_argument("--godebug", default="", help="GODEBUG for the run, e.g. asyncpreemptoff=1")
-    c.add_argument("--timeout", type=float, default=60.0, help="seconds the program may run (60)")
-    c.add_argument("--max-states", type=int, default=200_000, help="per event (200,000)")
-    c.add_argument("--out", default="reports", help="where the trace is saved (reports)")
-    c.add_argument("--json", action="store_true", help="print the result as JSON")
-    c.add_argument("--quiet", action="store_true", help="no progress line on stderr")
-    from checker.args import _add_max_size
-
-    _add_max_size(c)
-
-
-def cmd_conform(args: argparse.Namespace) -> int:
-    from checker.errors import UsageError
-
-    if bool(args.program) == bool(args.trace):
-        raise UsageError("conform needs a PROGRAM.go or --trace FILE (one of them)")
-    if args.gomaxprocs is not None and not 1 <= args.gomaxprocs <= MAX_PS:
-        raise UsageError(f"--gomaxprocs must be between 1 and {MAX_PS}")
-    if args.max_states < 1:
-        raise UsageError("--max-states must be at least 1")
-    if not 0 < args.timeout <= 86_400:  # NaN fails this too
-        raise UsageError(
-            f"--timeout must be a number of seconds above 0, at most 86400 (got {args.timeout})"
-        )
-    extra: dict = {}
-    if args.trace:
-        if args.gomaxprocs or args.godebug:
-            raise UsageError("--gomaxprocs and --godebug are for running a program, not --trace")
-        path = Path(args.trace)
-        events, _ = load_trace(path, find_toolchain, int(args.max_size * 2**20))
-        source = str(path)
-    else:
-        program = Path(args.program)
-        events, tc, saved, _ = trace_program(
-            program,
-            gomaxprocs=args.gomaxprocs,
-            godebug=args.godebug,
-            timeout=args.timeout,
-            out_dir=Path(args.out),
-        )
-        source = str(program)
-        extra = {"go_version": tc.version, "gomaxprocs": args.gomaxprocs, "godebug": args.godebug}
-        if saved is not None:
-            extra["trace"] = str(saved)
-    from checker.progress import Phases
-
-    with Phases(not args.quiet) as phases, phases.phase("conformance search", unit="events") as ph:
-        res, search = check_events(
-            events, source, args.max_states, lambda i, n: ph.update(i, n, info="events")
-        )
-    doc = summary(res, search, source, extra)
-    doc["exit_code"] = exit_code(res.verdict)
-    if args.json:
-        print(json.dumps(doc, indent=2))
-    else:
-        for line in render(doc):
-            print(line)
-        if extra.get("trace"):
-            print(f"trace saved: {extra['trace']} (check it again with --trace)")
-    sys.stdout.flush()
-    return doc["exit_code"]
-
-
 def iter_transitions(events: Iterable[Event]) -> Iterable[Event]:
     return (e for e in events if e.kind == "StateTransition")
 
@@ -1181,7 +1105,7 @@ BENCH_RUNS = (
     ("pingponglong", 1),
     ("pingponglong", 2),
 )
-CORPUS = Path(__file__).resolve().parent.parent / "tests" / "conform"
+CORPUS = Path(__file__).resolve().parents[2] / "tests" / "conform"
 
 
 def bench_corpus(runs: int, evidence_dir: Path | None = None) -> tuple[str, list[dict]]:

@@ -24,14 +24,14 @@ import sys
 import time
 from pathlib import Path
 
-from checker.itf import write_atomically
-from checker.report import EXIT_SAFETY
+from checker.files import write_atomically
+from checker.views.report import EXIT_SAFETY
 
 _CHILD = r"""
 import json, resource, sys, time
 from model.config import Config
 from model.factory import build_model
-from checker.explore import explore
+from checker.engine.explore import explore
 from specs import properties_of
 cores, depth, workers, symmetry = (int(x) for x in sys.argv[1:5])
 kernel = sys.argv[5]
@@ -251,7 +251,7 @@ def liveness_config(text: str) -> dict | None:
 
 
 def _bench_against(args) -> int:
-    from checker.bench_against import AgainstError, compare, describe
+    from checker.bench.against import AgainstError, compare, describe
     from checker.errors import UsageError
 
     try:
@@ -270,8 +270,8 @@ def _bench_conformance(runs: int, out: Path) -> dict:
     """Events/s of `conform` on the corpus (tests/conform), when Go is installed.
     Every corpus run must conform: one that does not is a wrong verdict, and
     its trace is kept under `out`/bench-conform-failures."""
-    from checker.conform import bench_corpus
-    from checker.gotool import GoToolError
+    from checker.golang.conform import bench_corpus
+    from checker.golang.gotool import GoToolError
 
     try:
         version, rows = bench_corpus(runs, evidence_dir=out / "bench-conform-failures")

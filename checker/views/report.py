@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from checker.explore import (
+from checker.engine.explore import (
     STOP_ALL_FAILED,
     STOP_DEPTH,
     STOP_EXHAUSTED,
@@ -18,10 +18,10 @@ from checker.explore import (
     STOP_MAX_STATES,
     Exploration,
 )
-from checker.itf import VERSION, trace_document, write_trace
-from checker.liveness import LivenessVerdict
-from checker.render import Style, render_trace
-from checker.trace import rebuild
+from checker.engine.liveness import LivenessVerdict
+from checker.engine.trace import rebuild
+from checker.views.itf import VERSION, trace_document, write_trace
+from checker.views.render import Style, render_trace
 from specs.property import ACTION, LIVENESS, Property
 
 SUMMARY_SCHEMA = "gmpcheck.summary/1"

@@ -1,6 +1,6 @@
 """Rendering traces as text: one block per step, with only what changed.
 
-Works on the ITF document (checker/itf.py), so the summary of a check run
+Works on the ITF document (checker/views/itf.py), so the summary of a check run
 and `python -m checker view` draw the same thing.
 """
 

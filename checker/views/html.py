@@ -1,9 +1,9 @@
 """`python -m checker view TRACE --html OUT.html`: the trace as one page.
 
 The page is a single self-contained file: the stylesheet, the script and
-the trace's data are inlined (checker/assets/), and a Content-Security-Policy
+the trace's data are inlined (checker/views/assets/), and a Content-Security-Policy
 forbids every fetch, so it opens offline and never touches the network. It
-shows one lane per P and per M over the steps (checker/lanes.py), the run
+shows one lane per P and per M over the steps (checker/views/lanes.py), the run
 queues at the selected step, the fields the step changed, the violated
 property and the lasso; steps are chosen by click or with the arrow keys.
 """
@@ -15,13 +15,13 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from checker.itf import write_atomically
-from checker.lanes import lane_view
-from checker.render import changed_fields, failing_step, fmt_value
+from checker.files import write_atomically
+from checker.views.lanes import lane_view
+from checker.views.render import changed_fields, failing_step, fmt_value
 
 
 def _asset(name: str) -> str:
-    return (resources.files("checker") / "assets" / name).read_text(encoding="utf-8")
+    return (resources.files("checker.views") / "assets" / name).read_text(encoding="utf-8")
 
 
 def page_data(doc: dict, source: str = "", step: int | None = None) -> dict:
@@ -93,8 +93,8 @@ def render_html(doc: dict, source: str = "", step: int | None = None) -> str:
 def write_html(doc: dict, path: Path, source: str = "", step: int | None = None) -> None:
     """The page of a trace; TraceFileError (nothing written) for a trace that
     is not valid for its configuration: the page never draws impossible values."""
-    from checker.itf import TraceFileError, validate
     from checker.schemas import check_trace
+    from checker.views.itf import TraceFileError, validate
 
     problem = validate(doc) or check_trace(doc)
     if problem:

@@ -26,7 +26,7 @@ system-call path without _Psyscall, model/go126.py); the others the default
 go1.25 profile.
 
 The distinct-state and transition counts of every run of Go's scheduler must
-equal the committed manifest (checker/gate_manifest.json): a model change
+equal the committed manifest (checker/gate/gate_manifest.json): a model change
 that changes a count fails the gate with a diff until `--update-manifest`
 records it, so that such changes are seen in review.
 
@@ -47,9 +47,10 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from checker.itf import write_atomically, write_trace
-from checker.render import render_trace
-from checker.report import (
+from checker.files import write_atomically
+from checker.views.itf import write_trace
+from checker.views.render import render_trace
+from checker.views.report import (
     EXIT_INCONCLUSIVE,
     EXIT_LIVENESS,
     EXIT_MANIFEST,
@@ -397,15 +398,15 @@ def _run_proof(cell: Cell, start: float) -> CellResult:
 def _explicit_summary(model: Any, props: list, depth: int, res: CellResult):
     """The explicit engine's run: its summary (as `check` prints it), the
     counts of the manifest, and each failure's steps."""
-    from checker.report import summarize
+    from checker.engine.trace import rebuild
     from checker.run import run_check
-    from checker.trace import rebuild
+    from checker.views.report import summarize
 
     run = run_check(model, props, depth=depth)
     ex = run.ex
     res.counts = {"states": len(ex.states), "transitions": ex.transitions}
     if not model.cfg.mutation:
-        from checker.coverage import by_kind
+        from checker.engine.coverage import by_kind
 
         res.coverage = by_kind(model, ex.coverage)
         res.profile = model.cfg.profile
@@ -453,7 +454,7 @@ def _step_location(model: Any, steps: list) -> tuple[str, int] | None:
         line = inspect.getsourcelines(fn)[1]
     except (OSError, TypeError):
         return None
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     try:
         return str(path.relative_to(root)), line
     except ValueError:
@@ -496,10 +497,10 @@ COVERAGE_PROFILES = ("go1.25", "go1.26")
 
 def coverage_tables(results: list[CellResult]) -> dict[str, list]:
     """Per profile that some cell of the run checked: every step of Go's
-    scheduler (checker/coverage.py), the states summed over the cells of
+    scheduler (checker/engine/coverage.py), the states summed over the cells of
     Go's scheduler (mutations excluded: they change the steps) and how many
     cells took it."""
-    from checker.coverage import Row, step_catalogue
+    from checker.engine.coverage import Row, step_catalogue
     from model.config import Config
     from model.factory import build_model
 
@@ -520,7 +521,7 @@ def coverage_tables(results: list[CellResult]) -> dict[str, list]:
 def coverage_gaps(tables: dict[str, list]) -> list[str]:
     """The steps no cell reached (and not declared unreachable), as
     "profile: actor PC"."""
-    from checker.coverage import missing
+    from checker.engine.coverage import missing
 
     return [f"{p}: {r.step.name}" for p, table in tables.items() for r in missing(table)]
 
@@ -705,7 +706,7 @@ def cmd_gate(args) -> int:
             code = EXIT_MANIFEST
     lines = _table(results)
     if getattr(args, "coverage", False):
-        from checker.coverage import render
+        from checker.engine.coverage import render
 
         for profile, table in tables.items():
             lines.append("")
@@ -736,7 +737,7 @@ def cmd_gate(args) -> int:
     if args.json:
         doc = _json(results, diff, code)
         if getattr(args, "coverage", False):
-            from checker.coverage import as_json
+            from checker.engine.coverage import as_json
 
             doc["coverage"] = {
                 p: [dict(row, cells=r.cells) for row, r in zip(as_json(t), t, strict=True)]

@@ -1,5 +1,5 @@
 // The trace page of gmpcheck: draws the lanes, the step list and the state
-// at the selected step from the JSON that checker/html.py embeds.
+// at the selected step from the JSON that checker/views/html.py embeds.
 "use strict";
 (function () {
   const D = JSON.parse(document.getElementById("trace-data").textContent);

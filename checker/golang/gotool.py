@@ -281,7 +281,7 @@ def _text(b: bytes | str | None) -> str:
 
 def parsed_dump(tc: Toolchain, trace_file: Path) -> str:
     """`go tool trace -d=parsed FILE`: the events in the order Go's own parser
-    puts them, one block per event (checker/gotrace.py reads it). The first
+    puts them, one block per event (checker/golang/gotrace.py reads it). The first
     call builds cmd/trace (a minute); later ones use the build cache."""
     try:
         out = run_in_group(

@@ -19,6 +19,25 @@ from model.config import (
 from model.workloads import DEFAULT_WORKLOAD
 from specs import properties_of
 
+# The exit codes of check, prove and gate (their help's epilog).
+EXIT_CODES = """exit codes:
+  0   no checked property is violated and the run did what it was asked: a
+      verdict its bounds leave open (liveness at a --depth bound) is printed
+      as INCONCLUSIVE with its reason and does not fail the run (as TLC and
+      Apalache treat a bounded run that finds no error); --strict makes it 4
+  1   a safety property is violated (a counterexample is written under --out)
+  2   usage or input error (one line on stderr)
+  3   a liveness property is violated
+  4   the run stopped before it did what it was asked, and prints what it
+      established: --max-states, Ctrl-C, SIGTERM or SIGHUP, a worker process
+      that died, out of memory, a model bound with --depth 0; smt: the solver
+      gave no answer; prove: a target invariant not proved; with --strict,
+      also any INCONCLUSIVE verdict
+  5   replay divergence
+  6   manifest mismatch (gate)
+  7   the explicit and smt engines disagree (--engine both)
+  70  internal error (a bug in gmpcheck)"""
+
 
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, no usage dump

@@ -24,7 +24,10 @@ _CHILD = r"""
 import json, os, sys, time
 from model.config import Config
 from model.factory import build_model
-from checker.explore import explore
+try:
+    from checker.engine.explore import explore
+except ImportError:  # a tree from before checker/ had rooms
+    from checker.explore import explore
 try:  # a tree from before the properties were asked of specs/
     from specs import properties_of
 except ImportError:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from checker.explore import Exploration, Violation
+from checker.engine.explore import Exploration, Violation
 from specs.property import ACTION, Property
 
 

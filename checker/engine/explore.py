@@ -4,7 +4,7 @@ Breadth-first, level by level, so the first violation of each property is
 at the smallest depth, and within that depth the first in discovery order.
 States are stored canonical (symmetry reduction is the model's `canonical`)
 with a parent link each; a trace is rebuilt later by re-executing the model
-along the chain (checker/trace.py), so no labels or full paths are kept.
+along the chain (checker/engine/trace.py), so no labels or full paths are kept.
 
 With `workers > 1` each level's frontier is cut into contiguous chunks that
 worker processes expand (successors, canonical forms, property checks); the

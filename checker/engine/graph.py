@@ -1,7 +1,7 @@
 """`--graph FILE`: the explored state graph as GraphML or DOT.
 
 The engine keeps only the canonical states and a parent link each
-(checker/explore.py), so the edges are recovered after the run by expanding
+(checker/engine/explore.py), so the edges are recovered after the run by expanding
 the stored states once more with the model (`successors`, then `canonical`)
 and looking the results up among the stored states. Only states the search
 expanded get outgoing edges; a successor the search never stored (beyond
@@ -22,8 +22,8 @@ from typing import Any
 
 import networkx as nx
 
-from checker.explore import Exploration
-from checker.itf import write_atomically
+from checker.engine.explore import Exploration
+from checker.files import write_atomically
 
 GRAPH_MAX_STATES = 20_000
 FORMATS = {".graphml": "graphml", ".dot": "dot"}

@@ -1,4 +1,4 @@
-"""`python -m checker.replay.bench`: the reference runtime, measured.
+"""`python -m checker.bench.runtime`: the reference runtime, measured.
 
 Prints the medians of several runs of:
   - replay: steps/s of a replay of a 5,000-step recording (the driver hands
@@ -20,8 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from checker.bench import provenance
-from checker.itf import write_atomically
+from checker.bench.search import provenance
+from checker.files import write_atomically
 from checker.replay.record import check, record, recording_document
 from checker.replay.replay import replay
 from model.config import Config
@@ -82,7 +82,7 @@ def _r(xs: list[float]) -> list[float]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        prog="python -m checker.replay.bench", description=__doc__.split("\n")[0]
+        prog="python -m checker.bench.runtime", description=__doc__.split("\n")[0]
     )
     ap.add_argument("--runs", type=int, default=5, help="runs per figure; medians are printed (5)")
     ap.add_argument("--seconds", type=float, default=2.0, help="length of a free run (2)")
