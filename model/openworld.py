@@ -882,7 +882,7 @@ class OpenWorld(GMPModel):
     @choices(PC.FR_RECHECK_RUNQS)
     def recheck_choices(self, t: bytes, m: int) -> list[int]:
         """checkRunqsNoP walks allp in order. The search keeps the Ps a trace
-        names in the order of their ids (checker/golang/conform.py canon_p), those
+        names in the order of their ids (checker/golang/canon.py canon_p), those
         it has not named after them (idle since the trace began: nothing to
         find there), so allp's order is the model's. With passive visits:
         a P with work among the first k+1, k the recorded prefix, or NONE

@@ -392,9 +392,9 @@ def test_a_thousand_goroutines_conform():
 
 
 def test_more_goroutines_than_the_model_holds_is_one_line(monkeypatch, capsys):
-    import checker.golang.conform as conform
+    import checker.golang.prepare as prepare_module
 
-    monkeypatch.setattr(conform, "MAX_GS", 500)
+    monkeypatch.setattr(prepare_module, "MAX_GS", 500)
     err = _one_line_error(capsys, ["conform", "--trace", str(TRACES / "fanout-p1.parsed.txt")])
     assert "goroutines are alive at once" in err and "500" in err
 

@@ -23,8 +23,9 @@ import sys
 import time
 from pathlib import Path
 
+from checker.bench.corpus import CORPUS
 from checker.files import write_atomically
-from checker.golang.conform import CORPUS, trace_program
+from checker.golang.conform import trace_program
 from checker.golang.gotool import GoToolError, find_toolchain
 
 PROGRAMS = (

@@ -270,7 +270,7 @@ def _bench_conformance(runs: int, out: Path) -> dict:
     """Events/s of `conform` on the corpus (tests/conform), when Go is installed.
     Every corpus run must conform: one that does not is a wrong verdict, and
     its trace is kept under `out`/bench-conform-failures."""
-    from checker.golang.conform import bench_corpus
+    from checker.bench.corpus import bench_corpus
     from checker.golang.gotool import GoToolError
 
     try:
