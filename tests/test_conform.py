@@ -367,8 +367,8 @@ def test_predictions_bad_runs(capsys):
 
 @needs_go
 def test_predictions_table(tmp_path):
-    from checker.golang.predictions import EXPERIMENTS
     from checker.app.predictions import main as predictions
+    from checker.golang.predictions import EXPERIMENTS
 
     assert predictions(["--runs", "1", "--out", str(tmp_path)]) == 0
     doc = json.loads((tmp_path / "predictions.json").read_text())

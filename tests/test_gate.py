@@ -8,15 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from checker.gate.gate import (
-    MANIFEST,
-    MANIFEST_SCHEMA,
-    Cell,
-    junit_xml,
-    matrix,
-    run_cell,
-    sarif,
-)
+from checker.gate.cell_run import run_cell
+from checker.gate.cells import MANIFEST, MANIFEST_SCHEMA, Cell, matrix
+from checker.gate.manifest import junit_xml, sarif
 from checker.smt.induction import TARGETS
 from checker.views.itf import read_trace
 from checker.views.report import (

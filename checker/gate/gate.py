@@ -42,14 +42,29 @@ import multiprocessing
 import os
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
 from checker.files import write_atomically
-from checker.views.itf import write_trace
-from checker.views.render import render_trace
+from checker.gate.cell_run import (  # noqa: F401  (the room's front: its names)
+    COVERAGE_PROFILES,
+    coverage_gaps,
+    coverage_tables,
+    run_cell,
+)
+from checker.gate.cells import (  # noqa: F401
+    MANIFEST,
+    Cell,
+    CellResult,
+    GateError,
+    matrix,
+)
+from checker.gate.manifest import (  # noqa: F401
+    junit_xml,
+    load_manifest,
+    manifest_diff,
+    sarif,
+    write_manifest,
+)
 from checker.views.report import (
     EXIT_INCONCLUSIVE,
     EXIT_LIVENESS,
@@ -58,597 +73,6 @@ from checker.views.report import (
     EXIT_SAFETY,
     EXIT_USAGE,
 )
-from specs import properties_of
-
-MANIFEST = Path(__file__).with_name("gate_manifest.json")
-MANIFEST_SCHEMA = "gmpcheck.gate-manifest/1"
-MACRO = {"steps": "macro", "period": 2}
-
-
-class GateError(Exception):
-    """The gate cannot run (bad manifest file...): exit 2."""
-
-
-@dataclass(frozen=True)
-class Cell:
-    id: str
-    kind: str  # safety | liveness | finding | mutation | benign | smt | proof
-    config: dict  # Config fields, plus "depth" (not for a proof)
-    expect: dict[str, str]  # property -> "pass" | "fail" | "n/a" | "proved"; "*": all pass
-    props: tuple[str, ...] = ()  # () = every default property
-    counted: bool = True  # its counts are in the manifest
-    quick: bool = False
-    full: bool = False  # run only by `gate --full` (minutes each)
-
-
-@dataclass
-class CellResult:
-    cell: Cell
-    verdicts: dict[str, str] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
-    ok: bool = True
-    problem: str = ""
-    exit_code: int = EXIT_OK
-    elapsed: float = 0.0
-    trace: str = ""
-    excerpt: list[str] = field(default_factory=list)
-    location: tuple[str, int] | None = None
-    failed_property: str = ""
-    # Go's scheduler (no mutation): the steps the cell took, (actor kind, pc
-    # name) -> states, and the profile they belong to.
-    coverage: dict[tuple[str, str], int] | None = None
-    profile: str = ""
-
-
-def matrix() -> list[Cell]:
-    from model.mutations import MUTATIONS
-
-    cells: list[Cell] = []
-    for cores in (2, 3, 4):
-        cells.append(
-            Cell(
-                f"safety/mixed/c{cores}/d12",
-                "safety",
-                {"cores": cores, "depth": 12},
-                {"*": "pass"},
-                props=SAFETY_IDS,
-                quick=cores == 2,
-            )
-        )
-    for workload, cores in LIVENESS_CONFIGS:
-        cells.append(
-            Cell(
-                f"liveness/{workload}/c{cores}",
-                "liveness",
-                {"cores": cores, "workload": workload, "depth": 0, **MACRO},
-                {"*": "pass"},
-                quick=(workload, cores) == ("tight-loop", 2),
-            )
-        )
-    # The exhaustive verdicts at 3 and 4 Ps that the compiled kernel reaches
-    # (minutes and gigabytes each): `gate --full` only.
-    for workload, cores in FULL_LIVENESS_CONFIGS:
-        cells.append(
-            Cell(
-                f"liveness/{workload}/c{cores}",
-                "liveness",
-                {"cores": cores, "workload": workload, "depth": 0, **MACRO},
-                {"*": "pass"},
-                full=True,
-            )
-        )
-    # The go1.26 profile (model/go126.py: system calls keep the P, no
-    # _Psyscall), the scheduler `conform` checks real traces against.
-    for workload, cores in (("syscall-heavy", 2), ("syscall-heavy", 3), ("mixed", 2)):
-        cells.append(
-            Cell(
-                f"safety/go1.26/{workload}/c{cores}/d12",
-                "safety",
-                {"cores": cores, "workload": workload, "profile": "go1.26", "depth": 12},
-                {"*": "pass"},
-                props=SAFETY_IDS,
-            )
-        )
-    cells.append(
-        Cell(
-            "liveness/go1.26/syscall-heavy/c1",
-            "liveness",
-            {"cores": 1, "workload": "syscall-heavy", "profile": "go1.26", "depth": 0, **MACRO},
-            {"*": "pass"},
-        )
-    )
-    # The paths the cells above do not reach (the coverage check below): the
-    # ring overflowing into the global queue and global batches of two (a
-    # ring of 4), a spinning M's re-check finding work on another P (fine
-    # steps, 34 deep), handoffp idling the P under the lock in Go 1.26.
-    for profile in COVERAGE_PROFILES:
-        on = {} if profile == "go1.25" else {"profile": profile}
-        tag = "" if profile == "go1.25" else "go1.26/"
-        rings = (2, 4) if profile == "go1.25" else (4,)
-        for ring in rings:
-            cells.append(
-                Cell(
-                    f"liveness/{tag}spawn-overflow/c1" + ("" if ring == 2 else f"/ring{ring}"),
-                    "liveness",
-                    {"cores": 1, "workload": "spawn-overflow", "ring": ring, **on, "depth": 0,
-                     **MACRO},
-                    {"*": "pass"},
-                )
-            )  # fmt: skip
-        cells.append(
-            Cell(
-                f"safety/{tag}spawn-burst/c2/d34",
-                "safety",
-                {"cores": 2, "workload": "spawn-burst", **on, "depth": 34},
-                {"*": "pass"},
-                props=SAFETY_IDS,
-            )
-        )
-    cells.append(
-        Cell(
-            "liveness/go1.26/syscall-heavy/c2",
-            "liveness",
-            {"cores": 2, "workload": "syscall-heavy", "profile": "go1.26", "depth": 0, **MACRO},
-            {"*": "pass"},
-        )
-    )
-    cells.append(
-        Cell(
-            "finding/work-conservation-strict/c4/d12",
-            "finding",
-            {"cores": 4, "depth": 12},
-            {"work-conservation-strict": "fail"},
-            props=("work-conservation-strict",),
-            counted=False,
-        )
-    )
-    cells.append(
-        Cell(
-            "finding/spawn-chain/c1",
-            "finding",
-            {"cores": 1, "workload": "spawn-chain", "depth": 0, **MACRO},
-            {"no-starvation": "fail"},
-            props=("no-starvation",),
-            quick=True,
-        )
-    )
-    for m in MUTATIONS.values():
-        cfg = {"mutation": m.name, **m.check_at}
-        if m.benign:
-            cells.append(
-                Cell(f"benign/{m.name}", "benign", cfg, {"*": "pass"}, props=SAFETY_IDS,
-                     counted=False)
-            )  # fmt: skip
-        else:
-            for k, (props, at) in enumerate(m.checks()):
-                cells.append(
-                    Cell(
-                        f"mutation/{m.name}" + (f"/{'+'.join(props)}" if k else ""),
-                        "mutation",
-                        {"mutation": m.name, **at},
-                        {p: "fail" for p in props},
-                        props=tuple(props),
-                        counted=False,
-                        quick=m.name in QUICK_MUTATIONS and not k,
-                    )
-                )
-    # The second engine (bounded model checking with z3) on the same model:
-    # Go's scheduler to a depth, and every safety mutation whose shortest
-    # counterexample is within its reach (docs/smt.md has the curve).
-    cells.append(
-        Cell(
-            f"smt/safety/mixed/c2/d{SMT_DEPTH}",
-            "smt",
-            {"cores": 2, "depth": SMT_DEPTH},
-            {"*": "pass"},
-            props=SAFETY_IDS,
-            counted=False,
-        )
-    )
-    for m in MUTATIONS.values():
-        if m.benign or not _smt_reaches(m.check_at) or set(m.violates) - set(SAFETY_IDS):
-            continue
-        cells.append(
-            Cell(
-                f"smt/mutation/{m.name}",
-                "smt",
-                {"mutation": m.name, **m.check_at},
-                {p: "fail" for p in m.violates},
-                props=tuple(m.violates),
-                counted=False,
-            )
-        )
-    # k-induction: the targets hold at every depth, not only to the depth bound.
-    from checker.smt.induction import TARGETS as PROOF_TARGETS
-
-    cells.append(
-        Cell(
-            "proof/mixed/c2",
-            "proof",
-            {"cores": 2},
-            {p: "proved" for p in PROOF_TARGETS},
-            props=PROOF_TARGETS,
-            counted=False,
-        )
-    )
-    return cells
-
-
-def _smt_reaches(at: dict) -> bool:
-    """A configuration BMC decides in the gate's time: fine steps, at most
-    two cores and 16 steps."""
-    return at.get("steps", "fine") == "fine" and at["cores"] <= 2 and 0 < at["depth"] <= 16
-
-
-SMT_DEPTH = 8
-SAFETY_IDS = (
-    "no-lost-g",
-    "p-ownership",
-    "spinning-accounting",
-    "status-transitions",
-    "no-checkdead",
-    "work-conservation",
-    "m-accounting",
-    "spinning-policy",
-    "queue-bounds",
-    "deadlock",
-)
-# The exhaustive liveness configurations (macro steps, period 2), each small
-# enough for the gate's ten minutes on two cores; docs/findings.md and the
-# README list the larger ones run by hand.
-LIVENESS_CONFIGS = [
-    ("tight-loop", 2),
-    ("tight-loop", 3),
-    ("gosched-starve", 2),
-    ("gosched-starve", 3),
-    ("yield-pair", 2),
-    ("yield-pair", 3),
-    ("pingpong-hog", 2),
-    ("pingpong-hog", 3),
-    ("spawn-burst", 2),
-    ("syscall-heavy", 1),
-    ("syscall-heavy", 2),
-    ("mixed", 1),
-    ("mixed", 2),
-]
-# Exhaustive liveness configurations beyond the default gate's time (each
-# several minutes on two cores; docs/findings.md has the figures).
-FULL_LIVENESS_CONFIGS = [
-    ("spawn-burst", 3),
-    ("syscall-heavy", 3),
-    ("mixed", 3),
-    ("tight-loop", 4),
-    ("yield-pair", 4),
-    ("spawn-burst", 4),
-]
-QUICK_MUTATIONS = {"no-needspinning", "steal-not-atomic", "runnext-no-inherit"}
-
-
-# ---- running one cell ---------------------------------------------------------
-
-
-def run_cell(cell: Cell, out_dir: Path | None = None) -> CellResult:
-    """Run one cell as `python -m checker` would (with `--engine smt` for an
-    smt cell) and judge its verdicts; a wrong cell's counterexample is
-    written to `out_dir` (if given)."""
-    from model.config import Config
-    from model.factory import build_model
-
-    start = time.monotonic()
-    if cell.kind == "proof":
-        return _run_proof(cell, start)
-    cfg = dict(cell.config)
-    depth = cfg.pop("depth")
-    smt = cell.kind == "smt"
-    model = build_model(Config(**cfg), symmetry=not smt)
-    props = [p for p in properties_of(model) if (p.id in cell.props if cell.props else p.default)]
-    res = CellResult(cell)
-    if smt:
-        summary, steps_of = _smt_summary(model, props, depth, res)
-    else:
-        summary, steps_of = _explicit_summary(model, props, depth, res)
-    for entry in summary["properties"]:
-        v = entry["verdict"]
-        res.verdicts[entry["id"]] = {"not-applicable": "n/a"}.get(v, v)
-    _judge(res)
-    # The counterexample that matters: an unexpected failure's, else the
-    # first failure (an expected one).
-    failed = [p for p, v in res.verdicts.items() if v == "fail"]
-    unexpected = [p for p in failed if cell.expect.get(p) != "fail"]
-    if failed:
-        res.failed_property = (unexpected or failed)[0]
-        doc = summary["_traces"][res.failed_property]
-        res.excerpt = render_trace(doc, compact=True, head=2, tail=6)
-        res.location = _step_location(model, steps_of(res.failed_property))
-        if not res.ok and out_dir is not None:
-            path = out_dir / f"{cell.id.replace('/', '-')}.itf.json"
-            write_trace(path, doc)
-            res.trace = str(path)
-    res.elapsed = time.monotonic() - start
-    return res
-
-
-def _run_proof(cell: Cell, start: float) -> CellResult:
-    """k-induction as `prove` runs it; a target not proved names the
-    candidates its counterexample to induction breaks."""
-    from checker.smt.induction import proof_invariants, prove
-    from model.config import Config
-    from model.factory import build_model
-
-    model = build_model(Config(**cell.config), symmetry=False)
-    proof = prove(model, proof_invariants(model), k=1)
-    res = CellResult(cell)
-    res.verdicts = {p: proof.verdict(p) for p in cell.props}
-    _judge(res)
-    if not res.ok:
-        why = [f"{p}: {proof.base_failed[p]}" for p in cell.props if p in proof.base_failed]
-        why += [
-            f"{p}: counterexample to induction breaks {', '.join(proof.not_proved[p].broken)}"
-            for p in cell.props
-            if p in proof.not_proved
-        ]
-        if proof.unknown:
-            why.append(f"the solver gave no answer: {proof.unknown}")
-        if why:
-            res.problem += "; " + "; ".join(why)
-    res.elapsed = time.monotonic() - start
-    return res
-
-
-def _explicit_summary(model: Any, props: list, depth: int, res: CellResult):
-    """The explicit engine's run: its summary (as `check` prints it), the
-    counts of the manifest, and each failure's steps."""
-    from checker.engine.trace import rebuild
-    from checker.run import run_check
-    from checker.views.report import summarize
-
-    run = run_check(model, props, depth=depth)
-    ex = run.ex
-    res.counts = {"states": len(ex.states), "transitions": ex.transitions}
-    if not model.cfg.mutation:
-        from checker.engine.coverage import by_kind
-
-        res.coverage = by_kind(model, ex.coverage)
-        res.profile = model.cfg.profile
-    if run.live_ex is not None and run.live_ex is not ex:
-        res.counts["liveness_states"] = len(run.live_ex.states)
-        res.counts["liveness_edges"] = len(run.live_ex.edge_src)
-    summary = summarize(
-        model, props, ex, depth=depth, workers=1, symmetry=run.symmetry, out_dir=None,
-        liveness=run.liveness,
-    )  # fmt: skip
-
-    def steps_of(pid: str) -> list:
-        if pid in run.liveness:
-            return run.liveness[pid].steps
-        prop = next(p for p in props if p.id == pid)
-        return rebuild(model, ex, ex.violations[pid], prop)
-
-    return summary, steps_of
-
-
-def _smt_summary(model: Any, props: list, depth: int, res: CellResult):
-    """Bounded model checking of the same properties (`--engine smt`)."""
-    from checker.smt.bmc import run_bmc
-    from checker.smt.summary import summarize_bmc
-
-    bmc = run_bmc(model, props, depth)
-    summary = summarize_bmc(model, props, bmc, out_dir=None)
-    return summary, lambda pid: bmc.findings[pid].steps
-
-
-def _step_location(model: Any, steps: list) -> tuple[str, int] | None:
-    """Where the model defines the step the counterexample's last action ran."""
-    import inspect
-
-    if len(steps) < 2:
-        return None
-    prev = steps[-2].state
-    actor = steps[-1].actor
-    entry = model._dispatch[prev[model.L.pc[actor]]]
-    if entry is None:
-        return None
-    fn = getattr(entry[0], "__func__", entry[0])
-    try:
-        path = Path(inspect.getsourcefile(fn)).resolve()
-        line = inspect.getsourcelines(fn)[1]
-    except (OSError, TypeError):
-        return None
-    root = Path(__file__).resolve().parents[2]
-    try:
-        return str(path.relative_to(root)), line
-    except ValueError:
-        return str(path), line
-
-
-def _judge(res: CellResult) -> None:
-    cell = res.cell
-    want = cell.expect
-    if "*" in want:
-        bad = {p: v for p, v in res.verdicts.items() if v not in ("pass", "n/a")}
-        if bad:
-            res.ok = False
-            res.problem = ", ".join(f"{p} {v}" for p, v in bad.items()) + " (expected pass)"
-    else:
-        hits = [p for p, v in want.items() if res.verdicts.get(p) == v]
-        if len(hits) != len(want):
-            res.ok = False
-            got = ", ".join(f"{p} {res.verdicts.get(p, 'unknown')}" for p in want)
-            res.problem = f"{got} (expected {' or '.join(f'{p} {v}' for p, v in want.items())})"
-    if res.ok:
-        return
-    verdicts = set(res.verdicts.values())
-    from specs.liveness import LIVENESS_PROPERTIES
-
-    live = {p.id for p in LIVENESS_PROPERTIES}
-    wrong_fail = [p for p, v in res.verdicts.items() if v == "fail" and want.get(p) != "fail"]
-    if verdicts & {"inconclusive", "unknown", "not-proved"} and not wrong_fail:
-        res.exit_code = EXIT_INCONCLUSIVE
-    elif any(p in live for p in wrong_fail) or any(p in live for p in want):
-        res.exit_code = EXIT_LIVENESS
-    else:
-        res.exit_code = EXIT_SAFETY
-
-
-# ---- coverage: every step of Go's scheduler, reached by some cell -----------------
-
-COVERAGE_PROFILES = ("go1.25", "go1.26")
-
-
-def coverage_tables(results: list[CellResult]) -> dict[str, list]:
-    """Per profile that some cell of the run checked: every step of Go's
-    scheduler (checker/engine/coverage.py), the states summed over the cells of
-    Go's scheduler (mutations excluded: they change the steps) and how many
-    cells took it."""
-    from checker.engine.coverage import Row, step_catalogue
-    from model.config import Config
-    from model.factory import build_model
-
-    out: dict[str, list] = {}
-    for profile in COVERAGE_PROFILES:
-        mine = [r for r in results if r.coverage is not None and r.profile == profile]
-        if not mine:
-            continue
-        model = build_model(Config(cores=2, profile=profile))
-        table = []
-        for step in step_catalogue(model):
-            hits = [r.coverage.get(step.key, 0) for r in mine]
-            table.append(Row(step, sum(hits), sum(1 for h in hits if h)))
-        out[profile] = table
-    return out
-
-
-def coverage_gaps(tables: dict[str, list]) -> list[str]:
-    """The steps no cell reached (and not declared unreachable), as
-    "profile: actor PC"."""
-    from checker.engine.coverage import missing
-
-    return [f"{p}: {r.step.name}" for p, table in tables.items() for r in missing(table)]
-
-
-# ---- the manifest ------------------------------------------------------------------
-
-
-MANIFEST_JSON_SCHEMA = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "type": "object",
-    "required": ["schema", "cells"],
-    "properties": {
-        "schema": {"const": MANIFEST_SCHEMA},
-        "cells": {
-            "type": "object",
-            "propertyNames": {"maxLength": 200},
-            "additionalProperties": {
-                "type": "object",
-                "propertyNames": {"maxLength": 40},
-                "additionalProperties": {"type": "integer", "minimum": 0},
-            },
-        },
-    },
-}
-
-
-def load_manifest(path: Path) -> dict[str, dict[str, int]]:
-    """The committed counts, validated (checker/schemas.py, jsonschema) before
-    any cell runs; GateError with one line otherwise."""
-    from checker.schemas import MAX_INPUT_MB, InputError, first_error, load_json
-
-    if not path.exists():
-        raise GateError(f"{path}: no manifest (run the gate with --update-manifest)")
-    try:
-        doc = load_json(path, MAX_INPUT_MB * 2**20, "gate manifest")
-    except InputError as e:
-        raise GateError(f"not a readable manifest: {e}") from None
-    problem = first_error(MANIFEST_JSON_SCHEMA, doc)
-    if problem:
-        raise GateError(f"{path}: not a gate manifest of schema {MANIFEST_SCHEMA} ({problem})")
-    return doc["cells"]
-
-
-def manifest_diff(results: list[CellResult], manifest: dict) -> list[str]:
-    diff = []
-    for r in results:
-        if not r.cell.counted:
-            continue
-        old = manifest.get(r.cell.id)
-        if old is None:
-            diff.append(f"{r.cell.id}: not in the manifest (now {_fmt_counts(r.counts)})")
-            continue
-        for k in sorted(set(old) | set(r.counts)):
-            if old.get(k) != r.counts.get(k):
-                diff.append(f"{r.cell.id}: {k} {old.get(k)} -> {r.counts.get(k)}")
-    return diff
-
-
-def _fmt_counts(c: dict) -> str:
-    return ", ".join(f"{k} {v:,}" for k, v in c.items())
-
-
-def write_manifest(path: Path, results: list[CellResult], keep: dict | None = None) -> None:
-    cells = dict(keep or {})
-    for r in results:
-        if r.cell.counted:
-            cells[r.cell.id] = r.counts
-    doc = {"schema": MANIFEST_SCHEMA, "cells": dict(sorted(cells.items()))}
-    write_atomically(path, json.dumps(doc, indent=1) + "\n")
-
-
-# ---- outputs for CI ---------------------------------------------------------------
-
-
-def junit_xml(results: list[CellResult]) -> str:
-    failures = sum(1 for r in results if not r.ok)
-    out = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<testsuite name="gmpcheck gate" tests="{len(results)}" failures="{failures}">',
-    ]
-    for r in results:
-        name = quoteattr(r.cell.id)
-        out.append(
-            f'  <testcase classname="gate.{r.cell.kind}" name={name} time="{r.elapsed:.3f}">'
-        )
-        if not r.ok:
-            where = f"counterexample: {r.trace}\n" if r.trace else ""
-            body = where + "\n".join(r.excerpt)
-            out.append(f"    <failure message={quoteattr(r.problem)}>{escape(body)}</failure>")
-        out.append("  </testcase>")
-    out.append("</testsuite>")
-    return "\n".join(out) + "\n"
-
-
-def sarif(results: list[CellResult]) -> str:
-    """A violated property as a SARIF result, at the model step its
-    counterexample's last action ran. Unexpected verdicts only: a mutation
-    caught as expected is not a finding about the code under review."""
-    from specs import all_properties
-
-    rules = [{"id": p.id, "shortDescription": {"text": p.statement}} for p in all_properties()]
-    res = []
-    for r in results:
-        if r.ok or not r.failed_property:
-            continue
-        entry: dict[str, Any] = {
-            "ruleId": r.failed_property,
-            "level": "error",
-            "message": {"text": f"{r.cell.id}: {r.problem}" + (f" ({r.trace})" if r.trace else "")},
-        }
-        if r.location:
-            entry["locations"] = [
-                {
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": r.location[0]},
-                        "region": {"startLine": r.location[1]},
-                    }
-                }
-            ]
-        res.append(entry)
-    doc = {
-        "version": "2.1.0",
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "runs": [{"tool": {"driver": {"name": "gmpcheck", "rules": rules}}, "results": res}],
-    }
-    return json.dumps(doc, indent=1) + "\n"
-
 
 # ---- the command ---------------------------------------------------------------------
 
@@ -693,17 +117,49 @@ def cmd_gate(args) -> int:
     gaps = coverage_gaps(tables) if whole or getattr(args, "coverage", False) else []
     if args.update_manifest:
         write_manifest(path, results, keep=manifest)
+    code = _exit_code(results, diff, gaps)
+    lines = _lines(args, results, tables, gaps, diff, code, whole)
+    if args.json:
+        doc = _json(results, diff, code)
+        if getattr(args, "coverage", False):
+            from checker.engine.coverage import as_json
+
+            doc["coverage"] = {
+                p: [dict(row, cells=r.cells) for row, r in zip(as_json(t), t, strict=True)]
+                for p, t in tables.items()
+            }
+        doc["coverage_gaps"] = gaps
+        print(json.dumps(doc, indent=1))
+    else:
+        print("\n".join(lines))
+        if not args.quiet:
+            print(f"time: {elapsed:.0f} s with {workers} workers", file=sys.stderr)
+    _write_ci_files(args, results)
+    return code
+
+
+def _exit_code(results: list[CellResult], diff: list[str], gaps: list[str]) -> int:
+    """The worst wrong verdict's exit code; else a manifest mismatch; else 0."""
     codes = {r.exit_code for r in results if not r.ok}
     if gaps:
         codes.add(EXIT_INCONCLUSIVE)  # the matrix does not check those steps at all
-    code = EXIT_OK
     for c in (EXIT_SAFETY, EXIT_LIVENESS, EXIT_INCONCLUSIVE):
         if c in codes:
-            code = c
-            break
-    else:
-        if diff:
-            code = EXIT_MANIFEST
+            return c
+    return EXIT_MANIFEST if diff else EXIT_OK
+
+
+def _lines(
+    args,
+    results: list[CellResult],
+    tables: dict,
+    gaps: list[str],
+    diff: list[str],
+    code: int,
+    whole: bool,
+) -> list[str]:
+    """The table of cells, the coverage, the manifest's diff and the verdict."""
+    path = Path(args.manifest)
     lines = _table(results)
     if getattr(args, "coverage", False):
         from checker.engine.coverage import render
@@ -734,23 +190,7 @@ def cmd_gate(args) -> int:
         verdict += f" (manifest written to {path})"
     lines.append("")
     lines.append(verdict)
-    if args.json:
-        doc = _json(results, diff, code)
-        if getattr(args, "coverage", False):
-            from checker.engine.coverage import as_json
-
-            doc["coverage"] = {
-                p: [dict(row, cells=r.cells) for row, r in zip(as_json(t), t, strict=True)]
-                for p, t in tables.items()
-            }
-        doc["coverage_gaps"] = gaps
-        print(json.dumps(doc, indent=1))
-    else:
-        print("\n".join(lines))
-        if not args.quiet:
-            print(f"time: {elapsed:.0f} s with {workers} workers", file=sys.stderr)
-    _write_ci_files(args, results)
-    return code
+    return lines
 
 
 class GateStopped(Exception):
