@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+from typing import Any
 
 from model.config import Config, ConfigError
 from model.extension import PC_RANGE, ExtensionError, StateField, declared, declared_fields
@@ -184,7 +185,7 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
         return self.L.extra[name]
 
     def _extra_view(self, t: bytes | list[int], scope: str, i: int = 0) -> dict:
-        out = {}
+        out: dict[str, Any] = {}
         for f in self.L.extra_fields:
             if f.scope != scope:
                 continue

@@ -104,11 +104,11 @@ class Machine:
     unreachable_steps: dict[tuple[str, str], str] = {}
     # A state's encoding: one byte per field (the open world of a program
     # with many goroutines uses two, model/openworld.py).
-    freeze = staticmethod(bytes)
-    thaw = staticmethod(list)
+    freeze: Callable[[Any], bytes] = staticmethod(bytes)
+    thaw: Callable[[bytes], Any] = staticmethod(list)  # type: ignore[assignment]
     # Applied to every successor before it is frozen (the open world's
     # record of visits that find nothing, model/openworld.py); None here.
-    normalize = None
+    normalize: Callable[[list[int]], None] | None = None
 
     def _bind_steps(self) -> None:
         step_names: dict[int, str] = {}

@@ -211,7 +211,8 @@ class OpenWorld(GMPModel):
             wide=wide,
         )
         if wide:
-            self.freeze, self.thaw, self.view = freeze_wide, thaw_wide, view_wide
+            # a wide state: two bytes a field (model/state.py freeze_wide)
+            self.freeze, self.thaw, self.view = freeze_wide, thaw_wide, view_wide  # type: ignore[method-assign, assignment]
         self.symmetry = Symmetry(self.L) if symmetry else None
         self.expect: Expect = ANYTHING
 
@@ -370,7 +371,7 @@ class OpenWorld(GMPModel):
     # ---- what the runtime does that the model leaves out --------------------
 
     @staticmethod
-    def view(t: bytes) -> bytes:
+    def view(t: bytes) -> bytes:  # type: ignore[override]  # the state itself, indexable
         """The state's fields, indexable: the state itself (one byte a
         field), or a two-byte view of it for a wide layout."""
         return t
@@ -435,7 +436,7 @@ class OpenWorld(GMPModel):
         setBlockOnExitSyscall(p2); thread.takeP(); handoffp(p2). The
         goroutine goes on afterwards."""
         L = self.L
-        self.takeP(s, p)
+        self.takeP(s, p)  # type: ignore[attr-defined]  # the go1.26 profile's (model/go126.py)
         s[L.pp[m]] = p
         s[L.spin_arg[m]] = 0
         self.call(s, m, PC.HANDOFFP, PC.RUN)
@@ -726,7 +727,7 @@ class OpenWorld(GMPModel):
         s[L.lastpoll] = 0
         return self.freeze(s)
 
-    def initial_states(self, snap: Snapshot, most: int = 2) -> list[bytes]:
+    def initial_states(self, snap: Snapshot, most: int = 2) -> list[bytes]:  # type: ignore[override]
         """state_of, and the same with the goroutines runnable at the start
         placed in the queues they could be in: the global queue, or a busy
         P's ring or runnext, ahead of anything the trace adds (so that

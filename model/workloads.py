@@ -183,8 +183,8 @@ class Code:
             body.append((Op.EXIT, 0, "exit (end of program)"))
             base = len(c.ops)
             c.entry.append(base)
-            for op, arg, line in body:
-                c.ops.append(-1 if op is None else int(op))
+            for code, arg, line in body:
+                c.ops.append(-1 if code is None else int(code))
                 c.args.append(arg)
                 c.prog_of.append(pi)
                 c.text.append(line)

@@ -58,8 +58,8 @@ def atom_predicates(model) -> list[tuple[int, Callable[[bytes], bool]]]:
     preds: list[tuple[int, Callable[[bytes], bool]]] = []
     for g in range(L.nG):
         off = L.g_status[g]
-        preds.append((2 * g, lambda t, off=off: t[off] == G_RUNNABLE))
-        preds.append((2 * g + 1, lambda t, off=off: t[off] == G_RUNNING))
+        preds.append((2 * g, lambda t, off=off: t[off] == G_RUNNABLE))  # type: ignore[misc]
+        preds.append((2 * g + 1, lambda t, off=off: t[off] == G_RUNNING))  # type: ignore[misc]
     preds.append((_IDLE_P, lambda t: t[L.pidle] != NONE))
     status = L.g_status
     preds.append((_ALL_DEAD, lambda t: all(t[off] == G_DEAD for off in status)))
