@@ -85,9 +85,6 @@ LONG_FUNCTIONS = {
     "checker/views/report.py:render_summary": "not split yet",
     "checker/golang/prepare.py:prepare": "not split yet: one pass over the trace",
     "checker/bench/search.py:cmd_bench": "not split yet: the benchmark's sequence",
-    "checker/app/check.py:explicit_check": "not split yet: the explicit run's summary",
-    "checker/app/replay.py:cmd_replay": "not split yet",
-    "checker/app/replay.py:cmd_record": "not split yet",
 }
 
 

@@ -286,6 +286,25 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
         strict=args.strict,
         stop_reason=run.stop_reason,
     )
+    _add_run_figures(summary, model, run, started)
+    if graph is not None:
+        summary["graph"] = {
+            "file": args.graph,
+            "nodes": graph.number_of_nodes(),
+            "edges": graph.number_of_edges(),
+        }
+    unwritten = [p["write_error"] for p in summary["properties"] if p.get("write_error")]
+    unwritten += [graph_error] if graph_error else []
+    if unwritten and summary["exit_code"] == report.EXIT_OK:
+        summary["exit_code"] = report.EXIT_USAGE  # the run's verdicts stand; a file is missing
+    _print_explicit(args, model, ex, summary, graph)
+    for u in unwritten:
+        print(f"error: could not write {u}", file=sys.stderr)
+    return summary
+
+
+def _add_run_figures(summary: dict, model, run, started: float) -> None:
+    """The run's kernel, plug-in notes, memory, time and liveness graph."""
     summary["search"]["kernel"] = run.kernel
     summary["search"]["kernel_note"] = run.kernel_note
     plugin = getattr(model, "plugin", None)
@@ -305,16 +324,10 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
             "elapsed_s": round(lx.elapsed, 3) if lx is not run.ex else None,
             "analysis_s": round(run.analysis_s, 3),
         }
-    if graph is not None:
-        summary["graph"] = {
-            "file": args.graph,
-            "nodes": graph.number_of_nodes(),
-            "edges": graph.number_of_edges(),
-        }
-    unwritten = [p["write_error"] for p in summary["properties"] if p.get("write_error")]
-    unwritten += [graph_error] if graph_error else []
-    if unwritten and summary["exit_code"] == report.EXIT_OK:
-        summary["exit_code"] = report.EXIT_USAGE  # the run's verdicts stand; a file is missing
+
+
+def _print_explicit(args: argparse.Namespace, model, ex, summary: dict, graph) -> None:
+    """The summary as JSON or text, with the graph's line and the coverage."""
     table = None
     if getattr(args, "coverage", False):
         from checker.engine import coverage
@@ -324,22 +337,19 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
     if args.json:
         if args.engine == "explicit":  # with both, the two summaries are printed together
             print(json.dumps({k: v for k, v in summary.items() if k != "_traces"}, indent=2))
-    else:
-        lines = report.render_summary(summary, Style(use_color(sys.stdout)))
-        if graph is not None:
-            lines.insert(
-                lines.index(""),
-                f"graph     {graph.number_of_nodes():,} states, {graph.number_of_edges():,} "
-                f"edges -> {args.graph}",
-            )
-        if table is not None:
-            from checker.engine import coverage
+        return
+    lines = report.render_summary(summary, Style(use_color(sys.stdout)))
+    if graph is not None:
+        lines.insert(
+            lines.index(""),
+            f"graph     {graph.number_of_nodes():,} states, {graph.number_of_edges():,} "
+            f"edges -> {args.graph}",
+        )
+    if table is not None:
+        from checker.engine import coverage
 
-            lines += ["", *coverage.render(table)]
-        print_lines(lines)
-    for u in unwritten:
-        print(f"error: could not write {u}", file=sys.stderr)
-    return summary
+        lines += ["", *coverage.render(table)]
+    print_lines(lines)
 
 
 def distributed_check(args: argparse.Namespace, model, props) -> dict:

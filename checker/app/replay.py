@@ -11,8 +11,10 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from checker.app.args import _add_max_size, _add_model_args, _int
+from checker.app.args import _add_max_size, _add_model_args, _int, config_from_args
+from checker.errors import UsageError
 from checker.files import write_atomically
+from checker.progress import announce
 from checker.replay.conform import Divergence
 from checker.replay.record import check, record, recording_document
 from checker.replay.replay import ReplayError, replay
@@ -133,8 +135,6 @@ def _internal(message: str, details: str, out: str = "reports") -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from checker.errors import UsageError
-
     if args.loops < 1:
         raise UsageError("--loops must be at least 1")
     try:
@@ -144,38 +144,44 @@ def cmd_replay(args: argparse.Namespace) -> int:
     profile = doc["#meta"]["gmpcheck"]["config"].get("profile", "go1.25")
     if profile != RUNTIME_PROFILE:
         raise UsageError(f"{args.trace}: {profile_refusal(profile)}")
-    style = Style(use_color(sys.stdout))
     try:
         res = replay(doc, correct=args.correct, loops=args.loops)
     except ReplayError as e:
         return _internal(f"the runtime failed during the replay: {e}", traceback.format_exc())
-    g = doc["#meta"]["gmpcheck"]
     code = report.EXIT_REPLAY if res.divergence else report.EXIT_OK
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "schema": "gmpcheck.replay/1",
-                    "trace": str(args.trace),
-                    "runtime_mutation": res.mutation or None,
-                    "plugin": res.plugin or None,
-                    "steps": res.planned,
-                    "replayed": res.steps,
-                    "cycles": res.cycles,
-                    "stutters": res.stutters,
-                    "fine_steps": res.fine_steps,
-                    "threads": res.threads,
-                    "elapsed_s": round(res.elapsed, 3),
-                    "divergence": res.divergence.as_dict() if res.divergence else None,
-                    "property": res.property,
-                    "reproduced": res.reproduced,
-                    "notes": res.notes,
-                    "exit_code": code,
-                },
-                indent=2,
-            )
-        )
+        print(json.dumps(_replay_json(args, res, code), indent=2))
         return code
+    print_lines(_replay_lines(args, doc, res))
+    return code
+
+
+def _replay_json(args: argparse.Namespace, res, code: int) -> dict:
+    return {
+        "schema": "gmpcheck.replay/1",
+        "trace": str(args.trace),
+        "runtime_mutation": res.mutation or None,
+        "plugin": res.plugin or None,
+        "steps": res.planned,
+        "replayed": res.steps,
+        "cycles": res.cycles,
+        "stutters": res.stutters,
+        "fine_steps": res.fine_steps,
+        "threads": res.threads,
+        "elapsed_s": round(res.elapsed, 3),
+        "divergence": res.divergence.as_dict() if res.divergence else None,
+        "property": res.property,
+        "reproduced": res.reproduced,
+        "notes": res.notes,
+        "exit_code": code,
+    }
+
+
+def _replay_lines(args: argparse.Namespace, doc: dict, res) -> list[str]:
+    """The replay's report: the trace, the runtime, and where it parted ways
+    with the trace or what it reproduced."""
+    style = Style(use_color(sys.stdout))
+    g = doc["#meta"]["gmpcheck"]
     out = [
         style.bold(f"gmpcheck {VERSION} — replay on real threads"),
         f"trace     {args.trace} ({g.get('engine')} engine, {len(doc['states']) - 1} steps"
@@ -200,8 +206,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         )
         lines = [escape_text(line) for line in res.divergence.lines()]
         out += [style.red(line) if i == 0 else line for i, line in enumerate(lines)]
-        print_lines(out)
-        return code
+        return out
     rate = res.steps / max(res.elapsed, 1e-9)
     out.append(
         f"replayed  {res.steps} of {res.planned} steps in {res.elapsed:.2f} s ({rate:,.0f} "
@@ -220,33 +225,21 @@ def cmd_replay(args: argparse.Namespace) -> int:
         out.append(style.red(f"reproduced on real threads: {res.property}: {res.reproduced}"))
     elif res.property:
         out.append(f"{res.property}: {res.message}")
-    print_lines(out)
-    return code
+    return out
 
 
 # ---- record ---------------------------------------------------------------------------
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    from checker.app.args import config_from_args
-    from checker.errors import UsageError
-
     if args.model:
         raise UsageError("--model: the runtime runs Go's scheduler or a registered mutation")
     if args.profile != RUNTIME_PROFILE:
         raise UsageError(f"--profile {args.profile}: {profile_refusal(args.profile)}")
     cfg, _ = config_from_args(args)
-    steps = args.record_steps
-    if steps is None and args.seconds is None:
-        steps = DEFAULT_RECORD_STEPS
-    if steps is not None and steps > MAX_RECORD_STEPS:
-        raise UsageError(f"--steps must be at most {MAX_RECORD_STEPS:,}")
-    if args.seconds is not None and not args.seconds > 0:
-        raise UsageError("--seconds must be positive")
+    steps = _steps_bound(args)
     model = build_model(cfg, symmetry=False)
     rt = build_runtime(cfg, seed=args.seed)
-    from checker.progress import announce
-
     announce("recording")
     rec = record(rt, steps=steps if steps is not None else MAX_RECORD_STEPS, seconds=args.seconds)
     run = rec.run
@@ -277,20 +270,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     write_trace(path, doc)
 
     style = Style(use_color(sys.stdout))
-    elapsed = max(run.elapsed, 1e-9)
-    threads = sum(1 for mp in rt.allm if mp.thread is not None)
-    out = [
-        style.bold(f"gmpcheck {VERSION} — free run on real threads"),
-        _model_line(doc["#meta"]["gmpcheck"]["config"]),
-        f"run       seed {args.seed}: {run.steps:,} steps in {run.elapsed:.2f} s "
-        f"({run.steps / elapsed:,.0f} steps/s) on {threads} threads; ended: "
-        f"{STOPPED_TEXT.get(run.stopped, run.stopped)}",
-    ]
-    if rec.cut:
-        out.append(f"recorded  {len(rec.steps):,} steps ({rec.cut})")
-    out.append(f"recording {path}")
-    if run.dump:
-        out += ["scheduler state when the run was stopped:"] + [f"  {x}" for x in run.dump]
+    out = _run_lines(style, args.seed, doc, rec, rt, path)
     if error is not None:
         print_lines(out)
         return _internal(
@@ -329,6 +309,38 @@ def cmd_record(args: argparse.Namespace) -> int:
             code = report.EXIT_SAFETY
     print_lines(out)
     return code
+
+
+def _steps_bound(args: argparse.Namespace) -> int | None:
+    """How many steps to record (None: --seconds bounds the run)."""
+    steps = args.record_steps
+    if steps is None and args.seconds is None:
+        steps = DEFAULT_RECORD_STEPS
+    if steps is not None and steps > MAX_RECORD_STEPS:
+        raise UsageError(f"--steps must be at most {MAX_RECORD_STEPS:,}")
+    if args.seconds is not None and not args.seconds > 0:
+        raise UsageError("--seconds must be positive")
+    return steps
+
+
+def _run_lines(style: Style, seed: int, doc: dict, rec, rt, path: Path) -> list[str]:
+    """The free run: its model, its rate and threads, how it ended, the file."""
+    run = rec.run
+    elapsed = max(run.elapsed, 1e-9)
+    threads = sum(1 for mp in rt.allm if mp.thread is not None)
+    out = [
+        style.bold(f"gmpcheck {VERSION} — free run on real threads"),
+        _model_line(doc["#meta"]["gmpcheck"]["config"]),
+        f"run       seed {seed}: {run.steps:,} steps in {run.elapsed:.2f} s "
+        f"({run.steps / elapsed:,.0f} steps/s) on {threads} threads; ended: "
+        f"{STOPPED_TEXT.get(run.stopped, run.stopped)}",
+    ]
+    if rec.cut:
+        out.append(f"recorded  {len(rec.steps):,} steps ({rec.cut})")
+    out.append(f"recording {path}")
+    if run.dump:
+        out += ["scheduler state when the run was stopped:"] + [f"  {x}" for x in run.dump]
+    return out
 
 
 def _indent(d: Divergence) -> list[str]:
