@@ -66,7 +66,6 @@ LONG_MODULES = {
     "checker/kernel/distributed.py": "the Dask search (checker/kernel/ kept as it is)",
     "checker/smt/expr.py": "the symbolic expressions (checker/smt/ kept as it is)",
     "checker/smt/symbolic.py": "the symbolic step table (checker/smt/ kept as it is)",
-    "checker/views/report.py": "not split yet: the summary and its rendering",
     "runtime/schedule.py": "the reference runtime's schedule/findRunnable, read as proc.go",
 }
 LONG_FUNCTIONS = {
@@ -82,7 +81,6 @@ LONG_FUNCTIONS = {
     "checker/smt/prove.py:cmd_prove": "checker/smt/ kept as it is",
     "checker/replay/replay.py:replay": "not split yet: the replay loop",
     "checker/views/report.py:summarize": "not split yet",
-    "checker/views/report.py:render_summary": "not split yet",
     "checker/golang/prepare.py:prepare": "not split yet: one pass over the trace",
     "checker/bench/search.py:cmd_bench": "not split yet: the benchmark's sequence",
 }

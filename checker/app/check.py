@@ -25,6 +25,7 @@ from checker.progress import Phases
 from checker.run import run_check
 from checker.views import report
 from checker.views.render import Style, print_lines, use_color
+from checker.views.summary_text import render_summary
 from specs import properties_of
 
 # The liveness graph keeps each edge's fairness groups in 64 bits (explore.py).
@@ -338,7 +339,7 @@ def _print_explicit(args: argparse.Namespace, model, ex, summary: dict, graph) -
         if args.engine == "explicit":  # with both, the two summaries are printed together
             print(json.dumps({k: v for k, v in summary.items() if k != "_traces"}, indent=2))
         return
-    lines = report.render_summary(summary, Style(use_color(sys.stdout)))
+    lines = render_summary(summary, Style(use_color(sys.stdout)))
     if graph is not None:
         lines.insert(
             lines.index(""),
@@ -405,5 +406,5 @@ def distributed_check(args: argparse.Namespace, model, props) -> dict:
     if args.json:
         print(json.dumps({k: v for k, v in summary.items() if k != "_traces"}, indent=2))
     else:
-        print_lines(report.render_summary(summary, Style(use_color(sys.stdout))))
+        print_lines(render_summary(summary, Style(use_color(sys.stdout))))
     return summary
