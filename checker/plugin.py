@@ -14,7 +14,7 @@ Provenance: a plug-in is named by its `mutation_name` (a class), its `name`
 (or, for a workload, a shipped workload) already has is refused. The
 summary, the traces and the HTML view name the plug-in, its file and the
 SHA-256 of the file, so that `view` and `replay` notice a trace written by
-another version of the plug-in (checker/itf.py).
+another version of the plug-in (checker/views/itf.py).
 
 examples/ holds plug-ins to start from; examples/README.md has the pattern
 for an override's label.

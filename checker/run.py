@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from checker.explore import STOP_INTERRUPTED, STOP_MAX_STATES, Exploration, Progress, explore
-from checker.liveness import LivenessVerdict, check_property
+from checker.engine.explore import STOP_INTERRUPTED, STOP_MAX_STATES, Exploration, Progress, explore
+from checker.engine.liveness import LivenessVerdict, check_property
 from specs.property import LIVENESS, Property
 
 

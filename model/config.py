@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from model.errors import ConfigError
 from model.workloads import DEFAULT_WORKLOAD
 
 # Go 1.25 proc.go: `pp.schedtick%61 == 0` in findRunnable.
@@ -20,10 +21,6 @@ RINGS = (2, 4, 8, 16)
 
 # One byte per actor in a state, sysmon included (model/gmp.py).
 MAX_MS = 249
-
-
-class ConfigError(ValueError):
-    """A configuration the model cannot be built with (a usage error, exit 2)."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ a piece of proc.go:
     model/sysmon.py      sysmon's retake and preemptone
     model/queues.py      run queues, idle lists, acquirep/releasep
 
-It implements the engine's model protocol (checker/protocol.py).
+It implements the engine's model protocol (checker/engine/protocol.py).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+from typing import Any
 
 from model.config import Config, ConfigError
 from model.extension import PC_RANGE, ExtensionError, StateField, declared, declared_fields
@@ -184,7 +185,7 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
         return self.L.extra[name]
 
     def _extra_view(self, t: bytes | list[int], scope: str, i: int = 0) -> dict:
-        out = {}
+        out: dict[str, Any] = {}
         for f in self.L.extra_fields:
             if f.scope != scope:
                 continue
@@ -332,11 +333,6 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
 
     def actor_names(self) -> list[str]:
         return [f"M{m}" for m in range(self.L.nM)] + ["sysmon"]
-
-    def properties(self):
-        from specs import properties_for
-
-        return properties_for(self)
 
     def describe(self) -> dict:
         d = self.cfg.as_dict()

@@ -100,15 +100,15 @@ class Machine:
 
     # Steps a configuration of Go's scheduler cannot take, with the reason:
     # (actor kind "M" or "sysmon", pc name) -> why. The gate's coverage check
-    # (checker/coverage.py) does not ask any cell to reach them.
+    # (checker/engine/coverage.py) does not ask any cell to reach them.
     unreachable_steps: dict[tuple[str, str], str] = {}
     # A state's encoding: one byte per field (the open world of a program
     # with many goroutines uses two, model/openworld.py).
-    freeze = staticmethod(bytes)
-    thaw = staticmethod(list)
+    freeze: Callable[[Any], bytes] = staticmethod(bytes)
+    thaw: Callable[[bytes], Any] = staticmethod(list)  # type: ignore[assignment]
     # Applied to every successor before it is frozen (the open world's
     # record of visits that find nothing, model/openworld.py); None here.
-    normalize = None
+    normalize: Callable[[list[int]], None] | None = None
 
     def _bind_steps(self) -> None:
         step_names: dict[int, str] = {}

@@ -1,5 +1,5 @@
 """The open world: the scheduler with the program left open, for checking
-executions of the real runtime (checker/conform.py).
+executions of the real runtime (checker/golang/conform.py).
 
 A shipped workload fixes what each goroutine does next. A real program's
 goroutines do whatever the trace says they did, so here the goroutine an
@@ -211,7 +211,8 @@ class OpenWorld(GMPModel):
             wide=wide,
         )
         if wide:
-            self.freeze, self.thaw, self.view = freeze_wide, thaw_wide, view_wide
+            # a wide state: two bytes a field (model/state.py freeze_wide)
+            self.freeze, self.thaw, self.view = freeze_wide, thaw_wide, view_wide  # type: ignore[method-assign, assignment]
         self.symmetry = Symmetry(self.L) if symmetry else None
         self.expect: Expect = ANYTHING
 
@@ -370,7 +371,7 @@ class OpenWorld(GMPModel):
     # ---- what the runtime does that the model leaves out --------------------
 
     @staticmethod
-    def view(t: bytes) -> bytes:
+    def view(t: bytes) -> bytes:  # type: ignore[override]  # the state itself, indexable
         """The state's fields, indexable: the state itself (one byte a
         field), or a two-byte view of it for a wide layout."""
         return t
@@ -435,7 +436,7 @@ class OpenWorld(GMPModel):
         setBlockOnExitSyscall(p2); thread.takeP(); handoffp(p2). The
         goroutine goes on afterwards."""
         L = self.L
-        self.takeP(s, p)
+        self.takeP(s, p)  # type: ignore[attr-defined]  # the go1.26 profile's (model/go126.py)
         s[L.pp[m]] = p
         s[L.spin_arg[m]] = 0
         self.call(s, m, PC.HANDOFFP, PC.RUN)
@@ -726,7 +727,7 @@ class OpenWorld(GMPModel):
         s[L.lastpoll] = 0
         return self.freeze(s)
 
-    def initial_states(self, snap: Snapshot, most: int = 2) -> list[bytes]:
+    def initial_states(self, snap: Snapshot, most: int = 2) -> list[bytes]:  # type: ignore[override]
         """state_of, and the same with the goroutines runnable at the start
         placed in the queues they could be in: the global queue, or a busy
         P's ring or runnext, ahead of anything the trace adds (so that
@@ -882,7 +883,7 @@ class OpenWorld(GMPModel):
     @choices(PC.FR_RECHECK_RUNQS)
     def recheck_choices(self, t: bytes, m: int) -> list[int]:
         """checkRunqsNoP walks allp in order. The search keeps the Ps a trace
-        names in the order of their ids (checker/conform.py canon_p), those
+        names in the order of their ids (checker/golang/canon.py canon_p), those
         it has not named after them (idle since the trace began: nothing to
         find there), so allp's order is the model's. With passive visits:
         a P with work among the first k+1, k the recorded prefix, or NONE

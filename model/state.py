@@ -254,7 +254,7 @@ class Layout:
             s[off] = NONE
         for f in self.extra_fields:
             if f.is_ref:
-                s[self.extra[f.name]] = NONE
+                s[self.extra[f.name]] = NONE  # type: ignore[index]  # a ref field's one offset
         for a in range(self.nA):
             s[self.ret[a]] = 0
         return s
@@ -330,4 +330,4 @@ def q_remove(s: list[int], start: int, cap: int, v: int) -> None:
 def _store(s: list[int] | array, start: int, values: list[int]) -> None:
     """s[start:start + len(values)] = values, for a list (or the symbolic
     engine's state) or an array (a wide state)."""
-    s[start : start + len(values)] = array("H", values) if type(s) is array else values
+    s[start : start + len(values)] = array("H", values) if type(s) is array else values  # type: ignore[assignment]

@@ -21,7 +21,7 @@ names (threads not created yet) are left in place: any order encodes the
 same. Sysmon is not renamed.
 
 Because the form is canonical, a trace can be rebuilt by re-executing the
-model from a concrete state and following canonical forms (checker/trace.py).
+model from a concrete state and following canonical forms (checker/engine/trace.py).
 
 Speed: the layout groups each block's references by what they name
 (model/state.py). A renamed state is read in one `itemgetter` call out of
@@ -113,10 +113,12 @@ class Symmetry:
         for f in L.extra_fields:
             at = L.extra[f.name]
             if f.scope == "sched":
+                assert isinstance(at, int)  # a sched field has one offset
                 kind[at] = {"G": GREF, "P": PREF, "M": MREF}.get(f.kind, PLAIN)
                 if f.kind == "M":
                     self.extra_mref.append(at)
             else:
+                assert isinstance(at, list)  # a G, P or M field has one per actor
                 {"G": self.extra_g, "P": self.extra_p, "M": self.extra_m}[f.scope].append(at)
         self.kind = kind
         self.g_ref_offsets = [i for i in range(L.size) if kind[i] == GREF]
@@ -300,7 +302,7 @@ class Symmetry:
                 cand = bytes(self._getter(porder, morder, gorder)(big))
                 if best is None or cand < best:
                     best = cand
-        return best
+        return best  # type: ignore[return-value]  # one candidate at least
 
     def _g_view(self, greg: bytes) -> tuple:
         """What the canonical form needs of the G blocks alone (cached, as

@@ -43,6 +43,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from model.errors import ConfigError
+
 
 class Op(IntEnum):
     COMPUTE = 0
@@ -181,8 +183,8 @@ class Code:
             body.append((Op.EXIT, 0, "exit (end of program)"))
             base = len(c.ops)
             c.entry.append(base)
-            for op, arg, line in body:
-                c.ops.append(-1 if op is None else int(op))
+            for code, arg, line in body:
+                c.ops.append(-1 if code is None else int(code))
                 c.args.append(arg)
                 c.prog_of.append(pi)
                 c.text.append(line)
@@ -355,8 +357,6 @@ DEFAULT_WORKLOAD = "mixed"
 def workload_for(cfg) -> Workload:
     """The workload a Config names (`--workload`); an unknown name is a
     ConfigError, one line."""
-    from model.config import ConfigError
-
     if cfg.workload not in WORKLOADS:
         known = ", ".join(sorted(WORKLOADS))
         raise ConfigError(f"unknown workload {cfg.workload!r} (known: {known})")

@@ -15,7 +15,7 @@ again), runs, and only then lets go: strict two-phase locking. Two steps
 that touch a common unit are therefore ordered, steps that do not run in
 parallel, and the order in which steps take their sequence number while
 holding their locks is an order in which they could have run one at a
-time: a free run is a sequence of model steps (runtime/record.py).
+time: a free run is a sequence of model steps (checker/replay/record.py).
 
 Go's runtime has fewer locks: most of these steps are sequences of atomic
 instructions there. The model treats each as one atomic step

@@ -61,7 +61,7 @@ def top(stack: list[int]) -> int | None:
 
 class Journal:
     """Numbers the steps in the order they take effect. A recording journal
-    (runtime/record.py) also keeps what each step changed."""
+    (checker/replay/record.py) also keeps what each step changed."""
 
     def __init__(self) -> None:
         self._tickets = count()  # next() on it is atomic: a fetch-and-add

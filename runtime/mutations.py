@@ -1,6 +1,6 @@
 """The mutations of model/mutations.py, on the runtime: the same bug in the
 same step, so that a counterexample the checker found replays on real
-threads (runtime/replay.py). Each class overrides the runtime's method of
+threads (checker/replay/replay.py). Each class overrides the runtime's method of
 the same name as its model twin; `RUNTIME_MUTATIONS` has an entry for every
 mutation in the model's registry (tests check it).
 """

@@ -24,8 +24,16 @@ def all_properties() -> list[Property]:
 
 
 def properties_for(model) -> list[Property]:
-    """Every property a run can check; `default` says which it checks unasked."""
+    """Every property a run of the G-M-P model can check; `default` says which
+    it checks unasked."""
     return all_properties()
+
+
+def properties_of(model) -> list[Property]:
+    """The properties of any model: its own when it declares them (a classic
+    model, a test's toy graph), else the G-M-P model's (properties_for)."""
+    own = getattr(model, "properties", None)
+    return own() if callable(own) else properties_for(model)
 
 
 PROPERTY_IDS = [p.id for p in [*SAFETY, DEADLOCK_PROPERTY, *LIVENESS_PROPERTIES]]

@@ -1,6 +1,6 @@
 """The liveness properties of the GMP model (DESIGN §3, reference §10.4, §10.5).
 
-Each is checked on the explored state graph (checker/liveness.py): it is
+Each is checked on the explored state graph (checker/engine/liveness.py): it is
 violated when a fair cycle is reachable on which the property's obligation
 is never met. The obligation is given as a "stuck" predicate over a few
 bits per state (the atoms): the states in which the thing the property
@@ -58,8 +58,8 @@ def atom_predicates(model) -> list[tuple[int, Callable[[bytes], bool]]]:
     preds: list[tuple[int, Callable[[bytes], bool]]] = []
     for g in range(L.nG):
         off = L.g_status[g]
-        preds.append((2 * g, lambda t, off=off: t[off] == G_RUNNABLE))
-        preds.append((2 * g + 1, lambda t, off=off: t[off] == G_RUNNING))
+        preds.append((2 * g, lambda t, off=off: t[off] == G_RUNNABLE))  # type: ignore[misc]
+        preds.append((2 * g + 1, lambda t, off=off: t[off] == G_RUNNING))  # type: ignore[misc]
     preds.append((_IDLE_P, lambda t: t[L.pidle] != NONE))
     status = L.g_status
     preds.append((_ALL_DEAD, lambda t: all(t[off] == G_DEAD for off in status)))

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from checker.explore import explore
+from checker.engine.explore import explore
 from checker.run import run_check
 from model.config import Config
 from model.factory import build_model
+from specs import properties_of
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,9 +30,9 @@ def check(
     """Explore a configuration for its safety properties (or `props`);
     return (model, exploration)."""
     model = build_model(Config(**cfg), symmetry=symmetry)
-    ps = [p for p in model.properties() if p.default and p.kind != "liveness"]
+    ps = [p for p in properties_of(model) if p.default and p.kind != "liveness"]
     if props is not None:
-        ps = [p for p in model.properties() if p.id in props]
+        ps = [p for p in properties_of(model) if p.id in props]
     return model, explore(model, ps, depth=depth, workers=workers)
 
 
@@ -39,9 +40,9 @@ def check_all(depth: int, props: list[str] | None = None, symmetry: bool = True,
     """A whole check run, liveness included, as the command line does it:
     (model, CheckRun)."""
     model = build_model(Config(**cfg), symmetry=symmetry)
-    ps = [p for p in model.properties() if p.default]
+    ps = [p for p in properties_of(model) if p.default]
     if props is not None:
-        ps = [p for p in model.properties() if p.id in props]
+        ps = [p for p in properties_of(model) if p.id in props]
     return model, run_check(model, ps, depth=depth)
 
 

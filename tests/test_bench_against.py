@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from checker.bench_against import AgainstError, compare, describe
+from checker.bench.against import AgainstError, compare, describe
 from checker.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent

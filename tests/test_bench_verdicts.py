@@ -7,9 +7,9 @@ import argparse
 
 import pytest
 
-import checker.bench as bench
-import checker.conform as conform
-from checker.gotool import GoToolError, find_toolchain
+import checker.bench.corpus as corpus
+import checker.bench.search as bench
+from checker.golang.gotool import GoToolError, find_toolchain
 
 
 def _no_go() -> str:
@@ -24,15 +24,15 @@ def _no_go() -> str:
 def test_a_wrong_conformance_verdict_fails_the_bench_and_keeps_the_trace(
     monkeypatch, tmp_path, capsys
 ):
-    real = conform.check_events
+    real = corpus.check_events
 
     def rejecting(events, source, max_states, progress=None):
         res, search = real(events, source, max_states, progress)
         res.verdict = "fails"  # as if the model could not explain the run
         return res, search
 
-    monkeypatch.setattr(conform, "BENCH_RUNS", (("spawn", 1),))
-    monkeypatch.setattr(conform, "check_events", rejecting)
+    monkeypatch.setattr(corpus, "BENCH_RUNS", (("spawn", 1),))
+    monkeypatch.setattr(corpus, "check_events", rejecting)
     monkeypatch.setattr(bench, "measure", lambda *a, **k: _row())
     monkeypatch.setattr(bench, "measure_liveness", lambda *a, **k: _live())
     args = argparse.Namespace(

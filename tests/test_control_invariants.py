@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from checker.explore import explore
+from checker.engine.explore import explore
 from model.config import Config
 from model.factory import build_model
 from model.pcs import PC

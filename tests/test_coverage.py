@@ -9,8 +9,9 @@ from argparse import Namespace
 import pytest
 from conftest import run_cli
 
-from checker import coverage, gate
-from checker.explore import explore
+from checker.engine import coverage
+from checker.engine.explore import explore
+from checker.gate import gate
 from model.config import Config
 from model.factory import build_model
 

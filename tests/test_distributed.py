@@ -15,10 +15,11 @@ import time
 import pytest
 from conftest import ROOT, run_cli
 
-from checker.explore import explore
-from checker.trace import rebuild
+from checker.engine.explore import explore
+from checker.engine.trace import rebuild
 from model.config import Config
 from model.factory import build_model
+from specs import properties_of
 
 pytest.importorskip("dask.distributed")
 psutil = pytest.importorskip("psutil")
@@ -29,7 +30,7 @@ def test_same_search_as_one_process():
 
     cfg = Config(cores=2, workload="spawn-burst", mutation="steal-not-atomic")
     model = build_model(cfg)
-    props = [p for p in model.properties() if p.kind != "liveness"]
+    props = [p for p in properties_of(model) if p.kind != "liveness"]
     one = explore(model, props, depth=13)
     two = explore_distributed(model, props, depth=13, address="local:2")
     assert two.partitions == 2

@@ -15,10 +15,11 @@ from conftest import check, run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checker.explore import STOP_DEPTH, STOP_EXHAUSTED, STOP_MAX_STATES, explore
-from checker.trace import rebuild, rebuild_path
+from checker.engine.explore import STOP_DEPTH, STOP_EXHAUSTED, STOP_MAX_STATES, explore
+from checker.engine.trace import rebuild, rebuild_path
 from model.config import Config
 from model.factory import build_model
+from specs import properties_of
 from tests.classic.peterson import Peterson
 
 CLASSIC = Path(__file__).parent / "classic"
@@ -26,7 +27,7 @@ CLASSIC = Path(__file__).parent / "classic"
 
 def test_peterson_state_count_is_what_spin_counts(tmp_path):
     m = Peterson()
-    ex = explore(m, m.properties(), depth=0)
+    ex = explore(m, properties_of(m), depth=0)
     assert ex.stopped == STOP_EXHAUSTED and not ex.violations
     if shutil.which("spin") is None or shutil.which("gcc") is None:
         pytest.skip(
@@ -50,7 +51,7 @@ def test_peterson_state_count_is_what_spin_counts(tmp_path):
 
 def test_broken_peterson_violates_mutual_exclusion_with_a_shortest_trace():
     m = Peterson(broken=True)
-    props = m.properties()
+    props = properties_of(m)
     ex = explore(m, props, depth=0)
     v = ex.violations["mutual-exclusion"]
     steps = rebuild(m, ex, v, props[0])
@@ -68,7 +69,7 @@ def test_depth_bound_is_respected_and_reported():
 
 def test_max_states_stops_with_a_partial_result():
     model = build_model(Config(cores=2))
-    ex = explore(model, model.properties(), depth=0, max_states=500)
+    ex = explore(model, properties_of(model), depth=0, max_states=500)
     assert ex.stopped == STOP_MAX_STATES and 500 <= len(ex.states) < 5000
 
 
@@ -178,7 +179,7 @@ def test_canonical_form_ignores_renaming(reachable, data):
     c = model.canonical(s)
     assert model.canonical(c) == c
     # The renamed state is a state of the same kind: same properties hold.
-    for p in model.properties():
+    for p in properties_of(model):
         if p.kind == "invariant":
             assert (p.check(model, s) is None) == (p.check(model, renamed) is None)
 

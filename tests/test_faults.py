@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from checker.gotool import GoToolError, find_toolchain
-from checker.itf import read_trace
+from checker.golang.gotool import GoToolError, find_toolchain
+from checker.views.itf import read_trace
 
 # Within 2 s of the signal on a machine that is not oversubscribed; on a
 # shared machine whose load exceeds its CPUs, the bound grows with the load.

@@ -8,17 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from checker.gate import (
-    MANIFEST,
-    MANIFEST_SCHEMA,
-    Cell,
-    junit_xml,
-    matrix,
-    run_cell,
-    sarif,
-)
-from checker.itf import read_trace
-from checker.report import (
+from checker.gate.cell_run import run_cell
+from checker.gate.cells import MANIFEST, MANIFEST_SCHEMA, Cell, matrix
+from checker.gate.manifest import junit_xml, sarif
+from checker.smt.induction import TARGETS
+from checker.views.itf import read_trace
+from checker.views.report import (
     EXIT_INCONCLUSIVE,
     EXIT_LIVENESS,
     EXIT_MANIFEST,
@@ -26,7 +21,6 @@ from checker.report import (
     EXIT_SAFETY,
     EXIT_USAGE,
 )
-from checker.smt.induction import TARGETS
 from model.mutations import MUTATIONS
 from tests.conftest import ROOT, run_cli
 

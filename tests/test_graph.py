@@ -12,12 +12,13 @@ import pytest
 from classic.peterson import Peterson
 from conftest import run_cli
 
-from checker.explore import explore
-from checker.graph import GRAPH_MAX_STATES, GraphError, graph_format, state_graph, to_dot
+from checker.engine.explore import explore
+from checker.engine.graph import GRAPH_MAX_STATES, GraphError, graph_format, state_graph, to_dot
+from specs import properties_of
 
 
 def _explore(model, depth=0):
-    return explore(model, model.properties(), depth=depth, workers=1)
+    return explore(model, properties_of(model), depth=depth, workers=1)
 
 
 def test_the_graph_of_a_complete_search_is_the_engine_s_graph():
@@ -44,7 +45,7 @@ def test_the_counterexample_path_is_marked():
     on_path = [n for n, d in g.nodes(data=True) if d["counterexample"]]
     bad = [n for n, d in g.nodes(data=True) if d["violates"]]
     assert bad == [f"s{v.state}"]
-    assert model.properties()[0].check(model, ex.states[v.state])
+    assert properties_of(model)[0].check(model, ex.states[v.state])
     path = nx.shortest_path(g.subgraph(on_path), "s0", bad[0])
     assert sorted(path) == sorted(on_path) and len(path) - 1 == v.depth
     marked = [(a, b) for a, b, d in g.edges(data=True) if d["counterexample"]]

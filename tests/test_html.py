@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from checker.html import write_html
-from checker.render import changed_fields
+from checker.views.html import write_html
+from checker.views.render import changed_fields
 from model.mutations import MUTATIONS
+from specs import properties_of
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -172,12 +173,12 @@ def test_a_lasso_is_shaded(browser, mutation_traces, tmp_path):
 def test_a_trace_of_another_model_renders_without_lanes(browser, tmp_path):
     from classic.peterson import Peterson
 
-    from checker.explore import explore
-    from checker.itf import trace_document
-    from checker.trace import rebuild
+    from checker.engine.explore import explore
+    from checker.engine.trace import rebuild
+    from checker.views.itf import trace_document
 
     model = Peterson(broken=True)
-    prop = model.properties()[0]
+    prop = properties_of(model)[0]
     ex = explore(model, [prop], depth=0)
     steps = rebuild(model, ex, ex.violations[prop.id], prop)
     meta = {"engine": "explicit", "property": prop.id, "kind": prop.kind, "message": "m"}

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from checker.itf import SCHEMA, read_trace, validate
+from checker.views.itf import SCHEMA, read_trace, validate
 from model.mutations import MUTATIONS
 
 BUGS = [m for m in MUTATIONS.values() if not m.benign]
@@ -49,7 +49,7 @@ def test_a_trace_s_states_are_the_model_s_own(traces):
         )
         # Walk the model along the labels: each labelled step exists and gives the next view.
         cur = model.initial_states()[0]
-        from checker.itf import _itf_value
+        from checker.views.itf import _itf_value
 
         assert _itf_value(model.view(cur)) == {k: doc["states"][0][k] for k in doc["vars"]}
         for st in doc["states"][1:]:

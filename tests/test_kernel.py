@@ -16,7 +16,7 @@ import random
 import pytest
 from conftest import run_cli
 
-from checker.explore import explore
+from checker.engine.explore import explore
 from checker.kernel import select_kernel, spot_check, unsupported_reason
 from checker.kernel.build import BuildError, build_kernel
 from checker.kernel.diff import compare_state
@@ -27,13 +27,14 @@ from model.factory import build_model
 from model.gmp import GMPModel
 from model.mutations import MUTATIONS
 from model.workloads import WORKLOADS
+from specs import properties_of
 from specs.property import LIVENESS
 
 MACRO = {"steps": "macro", "period": 2}
 
 
 def kernel_for(model):
-    choice = select_kernel(model, model.properties(), "compiled")
+    choice = select_kernel(model, properties_of(model), "compiled")
     assert choice.kernel is not None, choice.note
     return choice.kernel
 
@@ -64,7 +65,7 @@ def same_search(a, b) -> None:
 
 
 def safety(model):
-    return [p for p in model.properties() if p.kind != LIVENESS]
+    return [p for p in properties_of(model) if p.kind != LIVENESS]
 
 
 @pytest.mark.parametrize("workload", sorted(WORKLOADS))
@@ -128,7 +129,7 @@ def test_searches_agree_with_symmetry(cfg):
 def test_liveness_graphs_agree(cfg):
     model = build_model(Config(**cfg), symmetry=False)
     k = kernel_for(model)
-    live = [p for p in model.properties() if p.kind == LIVENESS]
+    live = [p for p in properties_of(model) if p.kind == LIVENESS]
     depth = 0 if cfg.get("steps") == "macro" else 8
     a = explore(model, live, depth=depth, graph=True)
     b = explore_compiled(k, model, live, depth=depth, graph=True)
@@ -146,7 +147,7 @@ def test_liveness_verdicts_and_lassos_agree():
     runs = []
     for kernel in ("python", "compiled"):
         model = build_model(cfg)
-        runs.append(run_check(model, model.properties(), depth=0, kernel=kernel))
+        runs.append(run_check(model, properties_of(model), depth=0, kernel=kernel))
     a, b = runs
     assert b.kernel == "compiled" and a.kernel == "python"
     for pid, va in a.liveness.items():
@@ -175,7 +176,7 @@ def test_a_wrong_generated_expression_is_caught():
     for fault in range(len(good.meta["commands"])):
         if good.meta["commands"][fault]["actor"] == model.L.SYSMON:
             break
-    bad = build_kernel(model, model.properties(), level="quick", fault=fault)
+    bad = build_kernel(model, properties_of(model), level="quick", fault=fault)
     diffs = [compare_state(bad, model, t) for t in sample(model, 200, depth=8)]
     assert any(d is not None for d in diffs)
     assert spot_check(bad, model) is not None
@@ -190,9 +191,9 @@ def test_a_wrong_generated_expression_is_caught():
     ],
 )
 def test_coverage_tables_agree(cfg):
-    """The per-step coverage table (checker/coverage.py) and the bounds hit:
+    """The per-step coverage table (checker/engine/coverage.py) and the bounds hit:
     the same from both kernels, with one worker or two."""
-    from checker import coverage
+    from checker.engine import coverage
 
     model = build_model(Config(**cfg))
     k = kernel_for(model)
@@ -266,7 +267,7 @@ def test_a_model_the_generator_cannot_follow_runs_on_the_python_steps():
 
     model = OwnSuccessors(Config(cores=1, workload="mixed"))
     assert unsupported_reason(model) == "the model replaces successors()"
-    choice = select_kernel(model, model.properties(), "compiled")
+    choice = select_kernel(model, properties_of(model), "compiled")
     assert choice.kernel is None and "replaces successors()" in choice.note
 
 
@@ -276,10 +277,10 @@ def test_without_a_c_compiler_the_python_steps_run(monkeypatch, tmp_path):
     monkeypatch.setenv("GMPCHECK_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("GMPCHECK_KERNEL")
     model = build_model(Config(cores=1, workload="mixed"))
-    choice = select_kernel(model, model.properties(), "auto")
+    choice = select_kernel(model, properties_of(model), "auto")
     assert choice.kernel is None and "no C compiler" in choice.note
     with pytest.raises(BuildError):
-        build_kernel(model, model.properties())
+        build_kernel(model, properties_of(model))
 
 
 def test_the_summary_names_the_kernel_and_its_memory(tmp_path):

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from checker.lanes import (
+from checker.bench.views import long_trace
+from checker.views.lanes import (
     HANDOFF,
     IDLE,
     IDLE_WITH_WORK,
@@ -18,7 +19,6 @@ from checker.lanes import (
     lane_view,
     parse_label,
 )
-from checker.viewbench import long_trace
 
 
 @pytest.fixture(scope="module")

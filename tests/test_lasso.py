@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checker.explore import explore
-from checker.liveness import check_property
+from checker.engine.explore import explore
+from checker.engine.liveness import check_property
 from specs.property import LIVENESS, Property
 
 NA = 3  # actors: weak groups 0..NA-1
@@ -37,7 +37,7 @@ class Edge:
 
 
 class GraphModel:
-    """The explicit engine's model protocol (checker/protocol.py) over a graph."""
+    """The explicit engine's model protocol (checker/engine/protocol.py) over a graph."""
 
     def __init__(self, n: int, edges: list[Edge], stuck: set[int], strong_on: set[int]):
         self.n, self.edges, self.stuck_nodes, self.strong_on = n, edges, stuck, strong_on

@@ -8,10 +8,10 @@ import json
 import pytest
 from conftest import check_all, run_cli
 
-from checker.explore import explore
-from checker.itf import read_trace
-from checker.liveness import check_property, concretize, fairness_mask, find_lasso
-from checker.trace import TraceError
+from checker.engine.explore import explore
+from checker.engine.liveness import check_property, concretize, fairness_mask, find_lasso
+from checker.engine.trace import TraceError
+from checker.views.itf import read_trace
 from model.config import Config
 from model.factory import build_model
 from specs.liveness import LIVENESS_PROPERTIES

@@ -19,6 +19,7 @@ from model.state import (
     P_SYSCALL,
     q_items,
 )
+from specs import properties_of
 
 
 def model(**cfg):
@@ -155,7 +156,7 @@ def test_runnext_steal_reads_then_cases_and_the_ring_may_fill_in_between():
     assert label == "stealWork(m=1, p=1, victim=0, gs=[1], runnext)"
     assert v[L.gp[1]] == 1 and v[L.runnext[0]] == NONE
     assert q_items(v, L.runq[0], L.C) == [2], "the ring is not looked at again"
-    assert all(p.check(m, v) is None for p in m.properties() if p.kind == "invariant" and p.check)
+    assert all(p.check(m, v) is None for p in properties_of(m) if p.kind == "invariant" and p.check)
 
 
 def test_a_failed_runnext_cas_starts_runqgrab_over_on_the_same_victim():

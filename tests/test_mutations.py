@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from conftest import check, check_all
 
-from checker.trace import rebuild
+from checker.engine.trace import rebuild
 from model.mutations import MUTATIONS
+from specs import properties_of
 from specs.liveness import LIVENESS_PROPERTIES
 from specs.property import ACTION
 
@@ -32,7 +33,7 @@ def test_mutation_is_caught_by_its_property(mut):
     model, ex = check(depth, props=list(mut.violates), mutation=mut.name, **at)
     caught = [p for p in mut.violates if p in ex.violations]
     assert caught, f"{mut.name} not caught at {mut.check_at}"
-    prop = next(p for p in model.properties() if p.id == caught[0])
+    prop = next(p for p in properties_of(model) if p.id == caught[0])
     v = ex.violations[caught[0]]
     assert v.depth <= depth
     # The counterexample is a real run of the mutated model: rebuilt by
@@ -137,7 +138,7 @@ def test_go_1_25_does_not_meet_strict_work_conservation():
     model, ex = check(12, props=["work-conservation-strict"], cores=4)
     v = ex.violations["work-conservation-strict"]
     assert v.depth == 9
-    prop = next(p for p in model.properties() if p.id == "work-conservation-strict")
+    prop = next(p for p in properties_of(model) if p.id == "work-conservation-strict")
     steps = rebuild(model, ex, v, prop)
     labels = [s.label for s in steps]
     assert any(lb.startswith("handoffp.spinning(sysmon") and "not needed" in lb for lb in labels)

@@ -15,7 +15,9 @@ import pytest
 from conftest import run_cli
 
 from checker import cli
-from checker.itf import read_trace, write_atomically
+from checker.app import check as check_command
+from checker.files import write_atomically
+from checker.views.itf import read_trace
 
 BUG = ("--cores", "1", "--workload", "syscall-heavy", "--mutation", "exitsyscall-drops-g",
        "--depth", "11", "--quiet", "--property", "no-lost-g")  # fmt: skip
@@ -98,7 +100,7 @@ def test_an_internal_error_is_kept_under_out_and_never_follows_a_link(
     def boom(args):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(cli, "cmd_check", boom)
+    monkeypatch.setattr(check_command, "cmd_check", boom)
     code = cli.main(["--cores", "1", "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 70 and "internal error: RuntimeError: a bug" in err

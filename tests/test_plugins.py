@@ -16,14 +16,15 @@ from conftest import ROOT, run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checker.explore import explore
-from checker.itf import read_trace
+from checker.engine.explore import explore
 from checker.kernel import select_kernel, unsupported_reason
 from checker.kernel.search import explore_compiled
 from checker.plugin import PluginError, label_audit, load_plugin
+from checker.views.itf import read_trace
 from model.config import Config, ConfigError
 from model.factory import build_model
 from model.state import NONE
+from specs import properties_of
 
 EXAMPLES = ROOT / "examples"
 OBSERVER = ROOT / "tests" / "plugins" / "observer.py"
@@ -295,7 +296,7 @@ def test_the_canonical_form_renames_plug_in_fields(observer_states, data):
 def test_compiled_kernel_follows_sched_fields_under_symmetry():
     model = _observer("ObserverSched", True, cores=3, workload="mixed")
     assert unsupported_reason(model) is None
-    props = [p for p in model.properties() if p.kind != "liveness"]
+    props = [p for p in properties_of(model) if p.kind != "liveness"]
     k = select_kernel(model, props, "compiled").kernel
     assert k is not None
     a = explore(model, props, depth=9)
@@ -310,7 +311,7 @@ def test_per_entity_fields_compile_without_symmetry_and_are_refused_with_it(tmp_
     assert "per-G/M/P state fields" in unsupported_reason(model)
     plain = _observer("Observer", False, cores=2, workload="mixed")
     assert unsupported_reason(plain) is None
-    props = [p for p in plain.properties() if p.kind != "liveness"]
+    props = [p for p in properties_of(plain) if p.kind != "liveness"]
     k = select_kernel(plain, props, "compiled").kernel
     a, b = explore(plain, props, depth=8), explore_compiled(k, plain, props, depth=8)
     assert len(a.states) == len(b.states) and a.coverage == b.coverage

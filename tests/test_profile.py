@@ -8,7 +8,7 @@ from conftest import check, run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checker.explore import explore
+from checker.engine.explore import explore
 from model.config import Config, ConfigError
 from model.factory import build_model
 from model.go126 import Go126Model
@@ -24,6 +24,7 @@ from model.state import (
     q_items,
 )
 from model.workloads import WORKLOADS
+from specs import properties_of
 
 
 def go126(**cfg):
@@ -209,7 +210,7 @@ def test_canonical_form_ignores_renaming_on_go126(reachable_go126, data):
     perm = [data.draw(st.permutations(range(n))) for n in (L.nP, L.nM, L.nG)]
     renamed = model.symmetry.rename(s, *perm)
     assert model.canonical(renamed) == model.canonical(s)
-    for p in model.properties():
+    for p in properties_of(model):
         if p.kind == "invariant":
             assert (p.check(model, s) is None) == (p.check(model, renamed) is None)
 

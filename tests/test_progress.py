@@ -12,7 +12,7 @@ import sys
 
 from conftest import ROOT, run_cli
 
-from checker.estimate import estimate, warning
+from checker.engine.estimate import estimate, warning
 
 
 def run_on_terminal(*args: str, timeout: float = 300) -> tuple[int, str, str]:

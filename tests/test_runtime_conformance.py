@@ -15,16 +15,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from checker.replay.conform import model_steps, runtime_choice, state_fields
 from model.config import Config
 from model.factory import build_model
 from model.gmp import GMPModel
 from model.mutations import MUTATIONS
 from model.state import THROW_QUEUE_OVERFLOW
 from model.workloads import WORKLOADS
-from runtime.conform import model_steps, runtime_choice, state_fields
 from runtime.factory import build_runtime
 from runtime.mutations import RUNTIME_MUTATIONS
 from runtime.scheduler import Runtime
+from specs import properties_of
 from specs.property import INVARIANT
 
 
@@ -43,7 +44,7 @@ def walk(
     rt = make_runtime(cfg)
     t = model.initial_states()[0]
     assert rt.snapshot() == t, state_fields(model, t, rt.snapshot())
-    invariants = [p for p in model.properties() if p.default and p.kind == INVARIANT]
+    invariants = [p for p in properties_of(model) if p.default and p.kind == INVARIANT]
     rng = random.Random(seed)
     for i in range(steps):
         moves = []

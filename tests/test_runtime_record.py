@@ -13,14 +13,14 @@ from conftest import run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checker import report
 from checker.cli import main
-from checker.itf import read_trace, write_trace
+from checker.replay.record import check, record, recording_document
+from checker.views import report
+from checker.views.itf import read_trace, write_trace
 from model.config import Config
 from model.factory import build_model
 from model.workloads import WORKLOADS
 from runtime.factory import build_runtime
-from runtime.record import check, record, recording_document
 from runtime.scheduler import Runtime
 
 

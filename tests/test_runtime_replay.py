@@ -14,16 +14,16 @@ from dataclasses import replace
 import pytest
 from conftest import run_cli
 
-from checker import report
 from checker.cli import main
-from checker.itf import read_trace, trace_document, write_trace
-from checker.trace import Step
+from checker.engine.trace import Step
+from checker.replay.conform import model_steps
+from checker.replay.replay import ReplayError, model_chain, plan_steps, replay, trace_config
+from checker.views import report
+from checker.views.itf import read_trace, trace_document, write_trace
 from model.config import Config
 from model.factory import build_model
 from model.mutations import MUTATIONS
-from runtime.conform import model_steps
 from runtime.mutations import RUNTIME_MUTATIONS
-from runtime.replay import ReplayError, model_chain, plan_steps, replay, trace_config
 
 BUGS = [m for m in MUTATIONS.values() if not m.benign]
 

@@ -10,15 +10,16 @@ import os
 import pytest
 from conftest import run_cli
 
-from checker.explore import explore
-from checker.itf import read_trace
+from checker.engine.explore import explore
+from checker.engine.trace import rebuild
 from checker.smt.bmc import run_bmc
 from checker.smt.cli import disagreements
 from checker.smt.induction import proof_invariants, prove
-from checker.trace import rebuild
+from checker.views.itf import read_trace
 from model.config import Config
 from model.factory import build_model
 from model.mutations import MUTATIONS
+from specs import properties_of
 
 # Safety mutations whose shortest violation BMC reaches within the test budget
 # (cores 1 or 2, depth <= 14)...
@@ -52,7 +53,7 @@ def setup(name: str, **instead):
     at = {**MUTATIONS[name].check_at, **instead}
     depth = at.pop("depth")
     model = build_model(Config(mutation=name, **at), symmetry=False)
-    props = [p for p in model.properties() if p.default and p.kind != "liveness"]
+    props = [p for p in properties_of(model) if p.default and p.kind != "liveness"]
     return model, props, depth
 
 
@@ -119,7 +120,7 @@ def test_deep_violation_at_the_same_shortest_depth_with_lemmas(name):
 
 def test_correct_model_agrees_no_violation():
     model = build_model(Config(cores=2), symmetry=False)
-    props = [p for p in model.properties() if p.default and p.kind != "liveness"]
+    props = [p for p in properties_of(model) if p.default and p.kind != "liveness"]
     res = run_bmc(model, props, 6)
     assert res.depth_reached == 6
     assert {f.verdict for f in res.findings.values()} == {"pass"}

@@ -11,7 +11,6 @@ import json
 import pytest
 from conftest import run_cli
 
-from checker.itf import read_trace
 from checker.smt.expr import evaluate
 from checker.smt.induction import (
     CTI_START,
@@ -23,12 +22,14 @@ from checker.smt.induction import (
     prove,
 )
 from checker.smt.relation import relation_for
+from checker.views.itf import read_trace
 from model.config import Config
 from model.factory import build_model
+from specs import properties_of
 
 
 def invariants(model):
-    return [p for p in model.properties() if p.default and p.kind == "invariant"]
+    return [p for p in properties_of(model) if p.default and p.kind == "invariant"]
 
 
 def test_counterexamples_to_induction_are_steps_of_the_model():

@@ -13,6 +13,7 @@ from checker.smt.relation import relation_for
 from checker.smt.unroll import Unroller, solutions_from
 from model.config import Config
 from model.factory import build_model
+from specs import properties_of
 
 # Small configurations with different parts of the scheduler in play.
 CONFIGS = [
@@ -26,7 +27,7 @@ _UNROLLERS: dict = {}
 def setup(cfg: Config):
     if cfg not in _UNROLLERS:
         model = build_model(cfg, symmetry=False)
-        props = [p for p in model.properties() if p.default and p.check is not None]
+        props = [p for p in properties_of(model) if p.default and p.check is not None]
         rel = relation_for(model, props)
         _UNROLLERS[cfg] = (model, rel, Unroller(rel), props)
     return _UNROLLERS[cfg]

@@ -1,15 +1,15 @@
 """The worst-case global-queue wait: findRunnable's schedtick check bounds
 it below what the model without the check reaches, each bound is reached
 by a real run of the model (the witness is replayed through it), and the
-explicit engine's exact search over every run (checker/waitbound.py) finds
+explicit engine's exact search over every run (checker/engine/waitbound.py) finds
 the same bound as z3, so no run of the depth does better than z3's."""
 
 from __future__ import annotations
 
 from functools import cache
 
+from checker.engine.waitbound import explicit_global_wait, unbounded_global_wait
 from checker.smt.starvation import max_global_wait
-from checker.waitbound import explicit_global_wait, unbounded_global_wait
 from model.config import Config
 from model.factory import build_model
 
@@ -90,7 +90,7 @@ def test_over_every_run_length_the_check_bounds_the_wait_and_its_absence_does_no
 
 
 def test_the_explicit_bound_command(capsys):
-    from checker.waitbound import main
+    from checker.app.waitbound import main
 
     assert main(["12", "--period", "2"]) == 0
     out = capsys.readouterr().out.splitlines()

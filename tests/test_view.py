@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from checker.html import page_data, render_html
-from checker.itf import read_trace, validate
-from checker.render import Style, changed_fields, page_lines, render_trace
-from checker.viewbench import long_trace
+from checker.bench.views import long_trace
+from checker.views.html import page_data, render_html
+from checker.views.itf import read_trace, validate
+from checker.views.render import Style, changed_fields, page_lines, render_trace
 from model.gmp import MODEL_HASH
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from checker.html import write_html
+from checker.views.html import write_html
 
 IMPOSSIBLE = {
     "unknown G status": lambda s: s["G"][0].__setitem__("status", "zombie"),
@@ -84,7 +84,7 @@ CHROMIUM = "/usr/bin/chromium"
 def test_the_html_writer_refuses_impossible_traces_and_its_page_has_no_error(good_trace, tmp_path):
     """Every way to a page goes through the check (write_html too), and the
     page of a valid trace loads, navigates and has zero page errors."""
-    from checker.itf import TraceFileError
+    from checker.views.itf import TraceFileError
 
     for name, change in IMPOSSIBLE.items():
         _, doc = _bad(good_trace, tmp_path, name, change)

@@ -16,6 +16,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from specs import properties_of
+
 KERNELS = ("auto", "compiled", "python")
 SPOT_CHECK_STATES = 200
 
@@ -65,7 +67,7 @@ def kernel_properties(model: Any, props: list) -> list:
     """What a kernel checks: every property of the model with a check, and
     any other the run asks for, so that one kernel serves every run of a
     configuration whatever --property picks."""
-    out = {p.id: p for p in model.properties() if getattr(p, "check", None) is not None}
+    out = {p.id: p for p in properties_of(model) if getattr(p, "check", None) is not None}
     for p in props:
         if getattr(p, "check", None) is not None:
             out.setdefault(p.id, p)

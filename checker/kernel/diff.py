@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from checker.kernel.build import Kernel, ffi
+from specs import properties_of
 from specs.property import ACTION, INVARIANT
 
 MAX_SUCCESSORS = 4096
@@ -88,7 +89,7 @@ def compare_state(k: Kernel, model: Any, t: bytes) -> str | None:
         for _a, _lab, u in want:
             if canonical(k, u) != model.canonical(u):
                 return f"canonical form of state {u.hex()}"
-    by_id = {p.id: p for p in model.properties()}
+    by_id = {p.id: p for p in properties_of(model)}
     err = f.new("int *")
     bits = lib.k_inv(t, err)
     if err[0]:

@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from checker.explore import (
+from checker.engine.explore import (
     STOP_ALL_FAILED,
     STOP_DEPTH,
     STOP_EXHAUSTED,
@@ -55,6 +55,7 @@ from checker.explore import (
     Progress,
     Violation,
 )
+from specs import properties_of
 
 # How often the client looks at the cluster's workers while it waits.
 WATCH_S = 0.5
@@ -98,7 +99,7 @@ class Partition:
 
         self.index, self.parts = index, parts
         self.model = recipe.model()
-        props = [p for p in self.model.properties() if p.id in prop_ids]
+        props = [p for p in properties_of(self.model) if p.id in prop_ids]
         wanted = kernel_properties(self.model, props)
         k = cached_kernel(self.model, wanted)
         if k is None:
@@ -479,7 +480,7 @@ def explore_distributed(
     plugin: str = "",
     progress: Any = None,
 ) -> Exploration:
-    """The breadth-first search of checker/explore.py for the safety
+    """The breadth-first search of checker/engine/explore.py for the safety
     properties, partitioned over a Dask cluster."""
     from checker.kernel import kernel_properties, select_kernel
     from checker.kernel.build import ffi

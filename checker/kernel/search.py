@@ -1,6 +1,6 @@
 """Breadth-first search on the compiled kernel.
 
-The same search as checker/explore.py, state for state: the same numbering
+The same search as checker/engine/explore.py, state for state: the same numbering
 (states in discovery order, each level in frontier order, each state's
 successors in the model's order), the same first violation of every
 property, the same stop rules. What differs is where the work happens:
@@ -11,7 +11,7 @@ order, so the result does not depend on the number of threads.
 
 The visited set holds 64-bit fingerprints (engine.c), or with `exact` the
 canonical states too. Counterexamples are rebuilt by re-executing the
-Python model and matching fingerprints (checker/trace.py), and their
+Python model and matching fingerprints (checker/engine/trace.py), and their
 properties checked again on the rebuilt states, so a fingerprint collision
 can cost a state, never produce a false counterexample.
 """
@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from checker.explore import (
+from checker.engine.explore import (
     STOP_ALL_FAILED,
     STOP_DEPTH,
     STOP_EXHAUSTED,
@@ -207,7 +207,7 @@ def explore_compiled(
     graph: bool = False,
     exact: bool = False,
 ) -> Exploration:
-    """The breadth-first search of checker/explore.py, on the compiled kernel."""
+    """The breadth-first search of checker/engine/explore.py, on the compiled kernel."""
     meta = kernel.meta
     inv_bits = {pid: i for i, pid in enumerate(meta["invariants"])}
     act_bits = {pid: i for i, pid in enumerate(meta["actions"])}
@@ -381,7 +381,7 @@ def _graph_arrays(ex: Exploration, s: CompiledSearch, model: Any) -> None:
     one edge per pair of states, sorted by source, with the fairness groups
     of every step between them (from the labels' text, by the model's own
     edge_groups), and per state the groups enabled, its atoms and flags."""
-    from checker.liveness import edge_groups_of
+    from checker.engine.liveness import edge_groups_of
 
     n = s.stat(0)
     n_labels = s.stat(6)
@@ -409,7 +409,7 @@ def _graph_arrays(ex: Exploration, s: CompiledSearch, model: Any) -> None:
 def _fill_messages(ex: Exploration, model: Any, by_id: dict[str, Property]) -> None:
     """Each violation's one-line reason, from the property's own check on the
     state the search found (re-executed: the engine keeps no states)."""
-    from checker.trace import rebuild_path
+    from checker.engine.trace import rebuild_path
 
     for pid, v in ex.violations.items():
         if v.message:

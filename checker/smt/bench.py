@@ -8,6 +8,7 @@ import time
 
 from model.config import Config
 from model.factory import build_model
+from specs import properties_of
 
 
 def bench_smt(cores_list: list[int], depth: int, budget_s: float) -> list[dict]:
@@ -21,7 +22,7 @@ def bench_smt(cores_list: list[int], depth: int, budget_s: float) -> list[dict]:
     rows = []
     for cores in cores_list:
         model = build_model(Config(cores=cores), symmetry=False)
-        props = [p for p in model.properties() if p.default and p.kind != "liveness"]
+        props = [p for p in properties_of(model) if p.default and p.kind != "liveness"]
         rel = relation_for(model, props)
         build = rel.build_s
         print(f"relation cores {cores}: {len(rel.steps)} commands, {build:.1f} s", flush=True)
@@ -81,9 +82,9 @@ def bench_wait(depths: list[int]) -> list[dict]:
     """The quantitative query (checker/smt/starvation.py) on GOMAXPROCS=1,
     workload yield-pair, period 2: with findRunnable's schedtick check (Go)
     and without it (the no-schedtick-check mutation), per depth; beside
-    each, the same bound by the explicit search (checker/waitbound.py)."""
+    each, the same bound by the explicit search (checker/engine/waitbound.py)."""
+    from checker.engine.waitbound import explicit_global_wait
     from checker.smt.starvation import max_global_wait
-    from checker.waitbound import explicit_global_wait
 
     rows = []
     for mutation in ("", "no-schedtick-check"):

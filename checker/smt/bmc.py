@@ -27,11 +27,11 @@ from typing import Any
 
 import z3
 
+from checker.engine.trace import Step
 from checker.signals import interrupts_as_keyboard
 from checker.smt.expr import and_, evaluate, not_, or_
 from checker.smt.relation import Relation, relation_for
 from checker.smt.unroll import Unroller, enabled, type_ok
-from checker.trace import Step
 from specs.property import ACTION, DEADLOCK, INVARIANT, Property
 
 

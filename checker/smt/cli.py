@@ -8,8 +8,9 @@ import json
 import sys
 from pathlib import Path
 
-from checker import report
-from checker.render import Style, print_lines, use_color
+from checker.views import report
+from checker.views.render import Style, print_lines, use_color
+from specs import properties_of
 from specs.property import LIVENESS
 
 
@@ -98,7 +99,7 @@ def run_smt(args: argparse.Namespace, model, props: list, out_dir: Path, progres
                     file=sys.stderr,
                 )
                 raise
-    all_props = [p for p in model.properties() if p.default]
+    all_props = [p for p in properties_of(model) if p.default]
     summary = summarize_bmc(model, props, res, out_dir=out_dir, all_props=all_props)
     if proof is not None:
         summary["lemmas"] = {

@@ -28,13 +28,14 @@ from dataclasses import dataclass, field
 
 import z3
 
+from checker.engine.trace import Step
 from checker.signals import interrupts_as_keyboard
 from checker.smt.bmc import raise_if_interrupted, run_bmc
 from checker.smt.encode import Encoder
 from checker.smt.expr import Node, and_, evaluate, not_, or_
 from checker.smt.relation import Command, Relation, relation_for
 from checker.smt.unroll import Unroller, command_step, state_bytes, type_ok
-from checker.trace import Step
+from specs import properties_of
 from specs.property import INVARIANT, Property
 
 TYPES = "field-types"  # the auxiliary invariant: every byte within its type
@@ -85,7 +86,7 @@ def proof_invariants(model) -> list[Property]:
     the control-state invariants (specs/control.py) that strengthen them."""
     from specs.control import control_invariants
 
-    invs = [p for p in model.properties() if p.default and p.kind == INVARIANT]
+    invs = [p for p in properties_of(model) if p.default and p.kind == INVARIANT]
     return invs + control_invariants(model)
 
 

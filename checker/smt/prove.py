@@ -9,10 +9,10 @@ import json
 import sys
 from pathlib import Path
 
-from checker import report
-from checker.itf import VERSION, trace_document, write_trace
-from checker.render import Style, print_lines, render_trace, use_color
 from checker.smt.induction import DEFINED, TARGETS, TYPES, proof_invariants, prove
+from checker.views import report
+from checker.views.itf import VERSION, trace_document, write_trace
+from checker.views.render import Style, print_lines, render_trace, use_color
 
 
 def cmd_prove(args: argparse.Namespace, model) -> int:

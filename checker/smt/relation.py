@@ -59,6 +59,7 @@ from checker.smt.symbolic import (
 from model.machine import TRUNCATED
 from model.pcs import PC, SYSMON_PCS
 from model.state import G_STATUS_NAMES, NONE, P_STATUS_NAMES, THROW_NAMES, QueueError
+from specs import properties_of
 from specs.property import ACTION, INVARIANT, Property
 
 M_PCS = frozenset(int(p) for p in PC if p != PC.SYSMON)
@@ -429,7 +430,7 @@ def build_relation(model, props: list[Property] | None = None, split: bool = Fal
         Mode.split = False
     know2 = Knowledge(domains + domains)
     bad, bad_undef = {}, {}
-    for p in props if props is not None else model.properties():
+    for p in props if props is not None else properties_of(model):
         if p.kind not in (INVARIANT, ACTION) or p.check is None:
             continue
         bad[p.id], bad_undef[p.id], counts[p.id] = _property_bad(sm, p, know2, L.size)

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import z3
 
+from checker.engine.trace import Step
 from checker.smt.bmc import replay
 from checker.smt.relation import relation_for
 from checker.smt.unroll import Unroller
-from checker.trace import Step
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """The summary of a bounded model checking run, in the shape of the explicit
-engine's (checker/report.py): same schema, same verdict names, same
+engine's (checker/views/report.py): same schema, same verdict names, same
 counterexample files and exit codes; the `result` block says what the
 solver did instead of how many states were stored."""
 
@@ -8,16 +8,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from checker.itf import VERSION
-from checker.render import Style, render_trace
-from checker.report import (
+from checker.smt.bmc import BmcResult
+from checker.views.itf import VERSION
+from checker.views.render import Style, render_trace
+from checker.views.report import (
     EXIT_INCONCLUSIVE,
     EXIT_OK,
     EXIT_SAFETY,
     SUMMARY_SCHEMA,
     safety_counterexample,
 )
-from checker.smt.bmc import BmcResult
 from specs.property import Property
 
 STOP_TEXT = {

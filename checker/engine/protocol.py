@@ -1,0 +1,62 @@
+"""The model protocol: what the engines need from a model.
+
+The explicit engine (checker/engine/explore.py) is generic; it checks any object
+with these methods, the GMP scheduler model and tests/classic/peterson.py
+alike.
+
+    initial_states() -> list[State]
+        The initial states, concrete (not yet canonical).
+
+    successors(state) -> (list[(actor, label, next_state)], truncated)
+        Every enabled step: the actor that takes it (an int, for fairness and
+        for the trace's "actors"), a label naming the action and its actors
+        (e.g. "findRunnable.steal(m=1, p=0, victim=2)"), and the next state.
+        `truncated` is true when a bound of the model (not the search depth)
+        cut a step off: the search is then not complete.
+
+    canonical(state) -> State
+        The representative of the state's symmetry class (the identity when
+        symmetry reduction is off). The engine stores canonical states.
+
+    is_final(state) -> bool
+        A normal end: a state without successors that is not a deadlock.
+
+    properties() -> list[specs.property.Property]
+        Invariants (checked on every state) and action properties (checked
+        on every transition); the engine adds the deadlock check.
+
+    view(state) -> dict
+        The readable form of a state (named fields), for traces.
+
+    describe() -> dict, model_hash() -> str, actor_names() -> list[str]
+        The configuration, a hash of the model's source (so a trace from
+        another model version is recognised), and a name per actor.
+
+A State is any hashable value whose equality is state equality; the GMP
+model uses `bytes`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class Model(Protocol):
+    def initial_states(self) -> list[Any]: ...
+
+    def successors(self, state: Any) -> tuple[list[tuple[int, str, Any]], bool]: ...
+
+    def canonical(self, state: Any) -> Any: ...
+
+    def is_final(self, state: Any) -> bool: ...
+
+    # Its properties are asked of specs (specs.properties_of), not of the model:
+    # the model imports nothing of specs/.
+
+    def view(self, state: Any) -> dict: ...
+
+    def describe(self) -> dict: ...
+
+    def model_hash(self) -> str: ...
+
+    def actor_names(self) -> list[str]: ...

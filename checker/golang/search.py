@@ -1,0 +1,280 @@
+"""The conformance search over a trace's events: each event's closure under
+unobserved steps, the nodes that reach the next event, the first event no
+node explains, and the states described in the trace's names."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+
+from checker.golang.canon import Node
+from checker.golang.gotrace import Event
+from checker.golang.match import EventMatching, expect_for
+from checker.golang.prepare import BATCH
+from checker.golang.projection import G_NAMES, P_NAMES
+from model.openworld import Expect
+from model.pcs import PC, PC_NAMES
+from model.state import NONE, q_items
+
+
+@dataclass
+class _EventSearch:
+    """One event's part of the search: every node seen before it (those that
+    reached it, depth 0, and its closure, with the number of unobserved steps
+    from them), the ones not expanded yet, in breadth-first order."""
+
+    seen: dict = field(default_factory=dict)
+    todo: deque = field(default_factory=deque)
+    expect: Expect | None = None
+    arrived: int = 0
+    truncated: bool = False
+
+
+@dataclass
+class Failure:
+    event: Event
+    index: int  # among the checked events
+    before: list[Node]  # the closure: states possible just before the event
+    truncated: bool  # the closure was cut at --max-states
+
+
+@dataclass
+class Result:
+    verdict: str  # "conforms", "fails", "partial", "limit"
+    checked: int  # events checked
+    transitions: int  # state-transition events among them
+    elapsed: float
+    failure: Failure | None = None
+    reason: str = ""
+    peak_frontier: int = 0
+    peak_closure: int = 0
+    expansions: int = 0
+    stats: dict = field(default_factory=dict)
+
+
+class Search(EventMatching):
+    """The search over the trace's events (the module's docstring in
+    checker/golang/conform.py): run() gives the verdict."""
+
+    # -- the search over events ----------------------------------------------------
+
+    def _expand(self, ev_i: int, want: int) -> int:
+        """Go on with event ev_i's closure, breadth first, until `want` new
+        nodes have reached the next event (and the depth they were found at
+        is done), or the closure is exhausted. Returns how many arrived."""
+        st = self._ev[ev_i]
+        i = self._trans[ev_i]
+        model = self.model
+        if st.expect is None:
+            ev = self.prep.events[i]
+            st.expect = expect_for(ev, self._slot(ev))
+            if self._may_lock(i):
+                st.expect = replace(st.expect, locked=True)
+        model.expect = st.expect
+        nxt = self._ev[ev_i + 1]
+        todo, seen = st.todo, st.seen
+        pc_off, view, gone = self._pc_off, self.view, self._gone
+        arrived = 0
+        full_at = None
+        while todo:
+            node = todo[0]
+            depth = seen[node] + 1
+            if full_at is None and arrived >= want:
+                full_at = depth
+            if full_at is not None and depth > full_at:
+                break
+            todo.popleft()
+            t, mb, pb, ahead = node
+            if i in ahead:  # a step matched it already, with an earlier event
+                arrived += self._arrive(nxt, (t, mb, pb, ahead - {i}), 0)
+                continue
+            al_s = self.alpha(t)
+            succ = model.successors(t)[0]
+            self.expansions += 1
+            for a, _label, u in succ:
+                if self.alpha(u) == al_s:
+                    nmb = mb
+                    if mb[a] != -1 and view(u)[pc_off[a]] in gone:
+                        nmb = mb[:a] + (-1,) + mb[a + 1 :]
+                    cu, cmb = self.canon(u, nmb)
+                    n = (cu, cmb, pb, ahead)
+                    if n not in seen:
+                        if len(seen) >= self.max_states:
+                            st.truncated = True
+                            continue
+                        seen[n] = depth
+                        todo.append(n)
+                    continue
+                got = self.match(node, al_s, a, u, i)
+                if got is not None:
+                    self.gslot.update(got[1])
+                    arrived += self._arrive(nxt, got[0], depth - 1)
+        self.peak_closure = max(self.peak_closure, len(seen))
+        return arrived
+
+    def _arrive(self, st: _EventSearch, node: Node, depth: int) -> int:
+        """A node reaches the next event: queued there unless it already was."""
+        if node in st.seen:
+            return 0
+        st.seen[node] = 0
+        st.todo.append(node)
+        st.arrived += 1
+        return 1
+
+    def _assert_status(self, ev_i: int) -> None:
+        """A status event (Undetermined -> X) keeps the nodes its projection
+        allows (binding the M or P it names) and passes them on."""
+        st, nxt = self._ev[ev_i], self._ev[ev_i + 1]
+        ev = self.prep.events[self._trans[ev_i]]
+        while st.todo:
+            node = st.todo.popleft()
+            got = self.assertion(node, ev)
+            if got is not None:
+                self._arrive(nxt, got, 0)
+
+    def run(self, batch: int = BATCH) -> Result:
+        """The search, event by event, depth first over events and breadth
+        first within one: each event's closure is explored only until
+        `batch` nodes have reached the next event, and the search moves on
+        with those. When an event cannot be explained from what reached it,
+        the search goes back to the latest earlier event whose closure is
+        not exhausted and resumes it there (never from the start). Nothing
+        is pruned: only when every closure is exhausted is the trace
+        rejected, at the furthest event reached, so a rejection is the exact
+        search's."""
+        prep = self.prep
+        start = time.monotonic()
+        self.expansions = 0
+        self.peak_closure = 0
+        self.gslot = dict(prep.gslot)
+        self._trans = [i for i in range(prep.end) if prep.events[i].kind == "StateTransition"]
+        n = len(self._trans)
+        self._ev = [_EventSearch() for _ in range(n + 1)]
+        for node in self.initial():
+            self._arrive(self._ev[0], node, 0)
+        k = 0  # the event being explained
+        furthest = 0
+        self.resumes = 0
+        while k < n:
+            if self.progress is not None and k > furthest and not k & 255:
+                self.progress(self._trans[k], prep.end)
+            furthest = max(furthest, k)
+            ev = prep.events[self._trans[k]]
+            if ev.frm == "Undetermined":
+                self._assert_status(k)
+            else:
+                self._expand(k, batch)
+            if self._ev[k + 1].todo:
+                k += 1
+                continue
+            # Nothing reached the next event (this time): resume the latest
+            # event whose closure has nodes left to expand.
+            back = k
+            while back >= 0 and not self._ev[back].todo:
+                back -= 1
+            if back < 0:
+                break
+            self.resumes += 1
+            k = back
+        transitions = furthest + 1 if k < n else n
+        peak = max((e.arrived for e in self._ev), default=0)
+        if k >= n:
+            verdict = "partial" if prep.end_reason else "conforms"
+            res = Result(verdict, prep.end, n, time.monotonic() - start, peak_frontier=peak)
+            res.reason = prep.end_reason
+        else:
+            i = self._trans[furthest]
+            before = list(self._ev[furthest].seen)
+            truncated = [j for j in range(furthest + 1) if self._ev[j].truncated]
+            verdict = "limit" if truncated else "fails"
+            res = self._result(verdict, i, start, transitions, peak, before, bool(truncated))
+            if truncated:
+                at = prep.events[self._trans[truncated[0]]]
+                res.reason = (
+                    f"more than {self.max_states:,} states before one event (line {at.line})"
+                )
+        res.peak_closure, res.expansions = self.peak_closure, self.expansions
+        res.stats = {"resumes": self.resumes, "batch": batch}
+        return res
+
+    def check(self) -> Result:
+        return self.run()
+
+    def _result(self, verdict, i, start, transitions, peak, before, truncated=False) -> Result:
+        ev = self.prep.events[i]
+        res = Result(verdict, i, transitions, time.monotonic() - start, peak_frontier=peak)
+        res.failure = Failure(ev, i, before, truncated)
+        res.peak_closure, res.expansions = self.peak_closure, self.expansions
+        return res
+
+    # -- describing states in the trace's names ---------------------------------------
+
+    def describe(self, node: Node) -> str:
+        """One model state, with goroutines, procs and threads as the trace names them."""
+        t, mb, pb, _ = node
+        t = self.view(t)
+        L = self.model.L
+        gname = {slot: g for g, slot in self.gslot.items()}
+
+        def G(s: int) -> str:
+            return f"G{gname.get(s, '?' + str(s))}" if s != NONE else "-"
+
+        def P(q: int) -> str:
+            return f"P{pb[q]}" if pb[q] != -1 else f"P(unused {q})"
+
+        def M(a: int) -> str:
+            if a == L.SYSMON:
+                return "sysmon"
+            return f"M{self.prep.threads[mb[a]]}" if mb[a] != -1 else f"M(model {a})"
+
+        parts = []
+        for q in range(L.nP):
+            st = t[L.p_status[q]]
+            owner = t[L.p_m[q]]
+            queue = [G(g) for g in q_items(t, L.runq[q], L.C)]
+            desc = f"{P(q)} {'idle' if st == 0 else 'running'}"
+            if owner != NONE:
+                desc += f" on {M(owner)}"
+            if t[L.runnext[q]] != NONE:
+                desc += f" runnext={G(t[L.runnext[q]])}"
+            if queue:
+                desc += f" runq=[{' '.join(queue)}]"
+            parts.append(desc)
+        gq = [G(g) for g in q_items(t, L.grunq, L.nG)]
+        if gq:
+            parts.append(f"global runq=[{' '.join(gq)}]")
+        for a in range(L.nM):
+            pc = t[L.pc[a]]
+            if pc in (PC.PARKED, PC.NOT_CREATED) and mb[a] == -1:
+                continue
+            desc = f"{M(a)} at {PC_NAMES[pc]}"
+            if t[L.curg[a]] != NONE:
+                desc += f" curg={G(t[L.curg[a]])}"
+            if t[L.spinning[a]]:
+                desc += " spinning"
+            parts.append(desc)
+        parked = sum(1 for a in range(L.nM) if t[L.pc[a]] == PC.PARKED)
+        parts.append(
+            f"{parked} Ms parked, nmspinning={t[L.nmspinning]}, needspinning={t[L.needspinning]}"
+        )
+        limbo = [G(g) for g in range(L.nG) if self.model.in_limbo(t, g)]
+        if limbo:
+            parts.append(f"runnable since before the trace: {' '.join(limbo)}")
+        return "; ".join(parts)
+
+    def observed(self, node: Node) -> str:
+        """The projection of a state: what the trace can see."""
+        t, mb, pb, _ = node
+        al = self.alpha(t)
+        gname = {slot: g for g, slot in self.gslot.items()}
+        out = []
+        for s in sorted(gname, key=gname.get):
+            st = al[self.proj.g_at(s)]
+            if st != 0:
+                out.append(f"G{gname[s]} {G_NAMES[st]}")
+        for q in range(self.prep.procs):
+            st = al[self.proj.p_at(q)]
+            name = f"P{pb[q]}" if pb[q] != -1 else f"P(unused {q})"
+            out.append(f"{name} {P_NAMES[st]}")
+        return ", ".join(out)
