@@ -44,6 +44,13 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def add_command(sub, name: str, help: str, exit_codes: str) -> argparse.ArgumentParser:
+    """A subcommand's parser; its --help ends with the exit codes it can give."""
+    return sub.add_parser(
+        name, help=help, epilog=exit_codes, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+
+
 def _int(name: str, lo: int):
     def parse(text: str) -> int:
         try:

@@ -14,6 +14,7 @@ from checker.app.args import (
     EXIT_CODES,
     _add_model_args,
     _int,
+    add_command,
     make_model,
     parse_fairness,
     select_properties,
@@ -39,11 +40,8 @@ def _fairness() -> dict[str, str]:
 
 
 def register(sub) -> Callable[[argparse.Namespace], int]:
-    c = sub.add_parser(
-        "check",
-        help="explore the model and check its properties (the default command)",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    c = add_command(
+        sub, "check", "explore the model and check its properties (the default command)", EXIT_CODES
     )
     _add_model_args(c)
     s = c.add_argument_group("the search")

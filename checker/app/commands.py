@@ -9,7 +9,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from checker.app.args import EXIT_CODES, _add_max_size, _add_model_args, _int, make_model
+from checker.app.args import (
+    EXIT_CODES,
+    _add_max_size,
+    _add_model_args,
+    _int,
+    add_command,
+    make_model,
+)
 from checker.errors import UsageError
 from checker.views.itf import read_trace, require_current_model
 from checker.views.render import Style, page_lines, print_lines, render_trace, use_color
@@ -18,11 +25,8 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def register_prove(sub) -> Handler:
-    pv = sub.add_parser(
-        "prove",
-        help="k-induction of the safety invariants with z3 (docs/smt.md)",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    pv = add_command(
+        sub, "prove", "k-induction of the safety invariants with z3 (docs/smt.md)", EXIT_CODES
     )
     _add_model_args(pv)
     pv.add_argument("--k", type=_int("--k", 1), default=1, help="induction depth (1)")
@@ -70,11 +74,8 @@ def register_view(sub) -> Handler:
 
 
 def register_gate(sub) -> Handler:
-    gt = sub.add_parser(
-        "gate",
-        help="the CI gate: the matrix of verdicts and the manifest of counts",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    gt = add_command(
+        sub, "gate", "the CI gate: the matrix of verdicts and the manifest of counts", EXIT_CODES
     )
     gt.add_argument("--workers", type=_int("--workers", 1), default=0, help="processes (CPUs)")
     gt.add_argument("--quick", action="store_true", help="a subset for local use (< 1 min)")

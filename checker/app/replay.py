@@ -11,7 +11,13 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from checker.app.args import _add_max_size, _add_model_args, _int, config_from_args
+from checker.app.args import (
+    _add_max_size,
+    _add_model_args,
+    _int,
+    add_command,
+    config_from_args,
+)
 from checker.errors import UsageError
 from checker.files import write_atomically
 from checker.progress import announce
@@ -62,11 +68,11 @@ RECORD_EXIT_CODES = """exit codes:
 
 
 def register_replay(sub) -> Callable[[argparse.Namespace], int]:
-    r = sub.add_parser(
+    r = add_command(
+        sub,
         "replay",
-        help="replay a trace on the reference runtime's threads (see README)",
-        epilog=REPLAY_EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "replay a trace on the reference runtime's threads (see README)",
+        REPLAY_EXIT_CODES,
     )
     r.add_argument("trace", help="an ITF trace written by the checker (or by record)")
     r.add_argument(
@@ -79,11 +85,11 @@ def register_replay(sub) -> Callable[[argparse.Namespace], int]:
 
 
 def register_record(sub) -> Callable[[argparse.Namespace], int]:
-    rec = sub.add_parser(
+    rec = add_command(
+        sub,
         "record",
-        help="run the reference runtime freely on real threads, record and check it",
-        epilog=RECORD_EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "run the reference runtime freely on real threads, record and check it",
+        RECORD_EXIT_CODES,
     )
     _add_model_args(rec)
     bound = rec.add_mutually_exclusive_group()
