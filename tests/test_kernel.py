@@ -290,3 +290,25 @@ def test_the_summary_names_the_kernel_and_its_memory(tmp_path):
     assert "kernel    compiled" in out and "bytes/state" in out and "fingerprints" in out
     code, out, _ = run_cli(*args, "--kernel", "python")
     assert "kernel    python (asked for with --kernel python)" in out
+
+
+def test_the_growth_curve_counts_complete_levels_only(capsys):
+    """python -m checker.bench.growth: a search that ends prints every level
+    and says so; one cut by --max-states names where it stopped and does not
+    count the level it was in."""
+    from checker.bench.growth import main as growth
+
+    args = ["--cores", "1", "--workload", "tight-loop", "--steps", "macro", "--period", "2"]
+    assert growth(args) == 0
+    out = capsys.readouterr().out
+    assert "every reachable state explored" in out
+    model = build_model(Config(cores=1, workload="tight-loop", **MACRO))
+    total = len(explore(model, [], depth=0).states)
+    last = [ln for ln in out.splitlines() if ln.startswith("depth")][-1]
+    assert f"states {total:>14,}" in last
+    assert growth(["--cores", "2", "--max-states", "5000"]) == 0
+    out = capsys.readouterr().out
+    assert "stopped (max-states)" in out
+    counted = [int(ln.split("states")[1].split()[0].replace(",", "")) for ln in out.splitlines()
+               if ln.startswith("depth")]  # fmt: skip
+    assert counted and counted[-1] < 5000
