@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from checker.engine.checkpoint import Checkpoints
 from checker.engine.explore import STOP_INTERRUPTED, STOP_MAX_STATES, Exploration, Progress, explore
 from checker.engine.liveness import LivenessVerdict, check_property
 from specs.property import LIVENESS, Property
@@ -41,6 +42,7 @@ def run_check(
     kernel: str = "auto",
     exact: bool = False,
     strict_kernel: bool = False,
+    checkpoints: Checkpoints | None = None,
 ) -> CheckRun:
     """Explore `model` and check `props`. Liveness is judged on a search
     without symmetry (its properties name G's and its fairness names Ms;
@@ -50,13 +52,15 @@ def run_check(
     total)`, if given, is told when a phase starts ("safety search",
     "liveness search", "liveness analysis") and how far the analysis is.
     `kernel` picks the compiled or the Python steps (auto: compiled where it
-    can be built); `exact` keeps every state rather than its fingerprint."""
+    can be built); `exact` keeps every state rather than its fingerprint.
+    With `checkpoints`, each search continues from its checkpoint there and
+    writes new ones (checker/engine/checkpoint.py)."""
     from checker.kernel import select_kernel
 
     say = phase or (lambda name, done, total: None)
     say("building the kernel", 0, None)
     choice = select_kernel(model, props, kernel, long_run=depth == 0, strict=strict_kernel)
-    search = _Search(choice.kernel, choice.note, exact)
+    search = _Search(choice.kernel, choice.note, exact, checkpoints)
     live = [p for p in props if p.kind == LIVENESS]
     safety = [p for p in props if p.kind != LIVENESS]
     symmetry = getattr(model, "symmetry", None) is not None
@@ -64,7 +68,7 @@ def run_check(
     if live and symmetry:
         # Two searches: safety under symmetry, liveness on the plain graph.
         say("safety search", 0, None)
-        ex = search.explore(model, safety, **kw)
+        ex = search.explore(model, safety, name="safety", **kw)
         if ex.stopped == STOP_INTERRUPTED:
             return search.done(CheckRun(ex, symmetry=True))
         model.set_symmetry(False)
@@ -82,22 +86,29 @@ def run_check(
         run.ex = run.live_ex
         return search.done(run)
     say("safety search", 0, None)
-    return search.done(CheckRun(search.explore(model, props, **kw), symmetry=symmetry))
+    ex = search.explore(model, props, name="safety", **kw)
+    return search.done(CheckRun(ex, symmetry=symmetry))
 
 
 class _Search:
     """The kernel a run's searches use; a compiled search that cannot go on
     as the model would is run again on the Python steps, and the note says so."""
 
-    def __init__(self, kernel: Any, note: str, exact: bool):
+    def __init__(self, kernel: Any, note: str, exact: bool, checkpoints: Checkpoints | None):
         self.kernel, self.note, self.exact = kernel, note, exact
+        self.checkpoints = checkpoints
 
-    def explore(self, model: Any, props: list[Property], **kw: Any) -> Exploration:
+    def explore(self, model: Any, props: list[Property], *, name: str, **kw: Any) -> Exploration:
+        """One search; `name` is its checkpoint's (safety, liveness)."""
+        cps = self.checkpoints
         if self.kernel is not None:
             from checker.kernel.search import KernelError, explore_compiled
 
+            cp = cps.search(name, "compiled") if cps is not None else None
             try:
-                ex = explore_compiled(self.kernel, model, props, exact=self.exact, **kw)
+                ex = explore_compiled(
+                    self.kernel, model, props, exact=self.exact, checkpoint=cp, **kw
+                )
                 ex.kernel = "compiled"
                 return ex
             except KernelError as e:
@@ -105,7 +116,11 @@ class _Search:
                 self.note = (
                     f"python (the compiled search stopped: {e}; run again on the Python steps)"
                 )
-        return explore(model, props, **kw)
+                # The Python steps start this search afresh, their own checkpoints beside.
+                cp = cps.search(name, "python", fresh=True) if cps is not None else None
+                return explore(model, props, checkpoint=cp, **kw)
+        cp = cps.search(name, "python") if cps is not None else None
+        return explore(model, props, checkpoint=cp, **kw)
 
     def done(self, run: CheckRun) -> CheckRun:
         run.kernel = "compiled" if self.kernel is not None else "python"
@@ -118,7 +133,7 @@ def _check_liveness(
 ) -> None:
     """The graph search (symmetry already off) and the liveness verdicts on it."""
     say("liveness search", 0, None)
-    live_ex = search.explore(model, props, graph=True, **kw)
+    live_ex = search.explore(model, props, name="liveness", graph=True, **kw)
     run.live_ex = live_ex
     if live_ex.stopped in (STOP_INTERRUPTED, STOP_MAX_STATES):
         run.interrupted = live_ex.stopped == STOP_INTERRUPTED

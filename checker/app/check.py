@@ -19,6 +19,7 @@ from checker.app.args import (
     parse_fairness,
     select_properties,
 )
+from checker.engine.checkpoint import DEFAULT_EVERY_MIN, Checkpoints, run_identity
 from checker.engine.explore import Progress, default_workers
 from checker.engine.graph import GRAPH_MAX_STATES, graph_format, write_graph
 from checker.errors import UsageError
@@ -75,6 +76,28 @@ def _search_args(s) -> None:
         help="exit 4 when any verdict is INCONCLUSIVE (by default a verdict a --depth bound "
         "leaves open is printed with its reason and the run exits 0)",
     )
+    c = s.add_mutually_exclusive_group()
+    c.add_argument(
+        "--checkpoint",
+        default="",
+        metavar="DIR",
+        help="write checkpoints of the search to DIR (a new or empty directory): every "
+        "--checkpoint-every minutes, when stopped (Ctrl-C, SIGTERM) and when a search ends",
+    )
+    c.add_argument(
+        "--resume",
+        default="",
+        metavar="DIR",
+        help="continue the run whose checkpoints are in DIR (the same command, but for "
+        "--workers) and go on writing checkpoints there",
+    )
+    s.add_argument(
+        "--checkpoint-every",
+        type=_minutes,
+        default=DEFAULT_EVERY_MIN,
+        metavar="MINUTES",
+        help=f"time between checkpoints; 0: at every level ({DEFAULT_EVERY_MIN:g})",
+    )
     s.add_argument(
         "--coverage",
         action="store_true",
@@ -89,6 +112,41 @@ def _search_args(s) -> None:
         + "; ".join(f"{k}: {v}" for k, v in _fairness().items())
         + " (default: each property's own, printed with its verdict)",
     )
+
+
+def _minutes(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = float("nan")
+    if not 0 <= v <= 1e6:  # NaN fails this too
+        raise argparse.ArgumentTypeError(
+            f"--checkpoint-every must be a number of minutes, 0 <= MINUTES <= 1e6 ({text!r})"
+        )
+    return v
+
+
+def _checkpoints(args: argparse.Namespace, model, props) -> Checkpoints | None:
+    """The run's checkpoint directory, checked before any work (exit 2)."""
+    directory = args.checkpoint or args.resume
+    if not directory:
+        return None
+    if args.distributed:
+        raise UsageError("--checkpoint and --resume are for the local search, not --distributed")
+    identity = run_identity(
+        model,
+        props,
+        depth=args.depth,
+        max_states=args.max_states,
+        symmetry=not args.no_symmetry,
+        exact=bool(args.exact or args.graph),
+        fairness=args.fairness,
+    )
+    cps = Checkpoints(
+        Path(directory), identity, every_s=args.checkpoint_every * 60, resume=bool(args.resume)
+    )
+    cps.open()
+    return cps
 
 
 def _engine_args(s) -> None:
@@ -226,6 +284,8 @@ def cmd_check(args: argparse.Namespace) -> int:
                 f"(threads, sysmon, Ps), and this configuration has {n}: use fewer --max-ms or "
                 "--cores, or check the safety properties alone (--property)"
             )
+    if args.engine != "explicit" and (args.checkpoint or args.resume):
+        raise UsageError("--checkpoint and --resume are for --engine explicit")
     if args.engine != "explicit":
         from checker.smt.cli import cmd_check_engine
 
@@ -244,6 +304,7 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
         graph_format(args.graph)  # a bad file name is a usage error before any work
         # Stop one state past the limit: that is enough to know it is too big.
         max_states = min(max_states or GRAPH_MAX_STATES + 1, GRAPH_MAX_STATES + 1)
+    checkpoints = _checkpoints(args, model, props)
     phases = Phases(not args.quiet)
     progress = SearchProgress(phases, unbounded=args.depth == 0, quiet=args.quiet)
     try:
@@ -259,6 +320,7 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
             kernel=args.kernel,
             exact=args.exact or bool(args.graph),
             strict_kernel=getattr(model, "plugin", None) is not None,
+            checkpoints=checkpoints,
         )
     finally:
         progress.done()
@@ -286,6 +348,12 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
         stop_reason=run.stop_reason,
     )
     _add_run_figures(summary, model, run, started)
+    if checkpoints is not None:
+        summary["checkpoint"] = {
+            "directory": str(checkpoints.directory),
+            "resumed": checkpoints.resumed,
+            "saved": checkpoints.saved,
+        }
     if graph is not None:
         summary["graph"] = {
             "file": args.graph,

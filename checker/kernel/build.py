@@ -75,6 +75,11 @@ int *eng_wk_act_bit(eng_t *e, int wi);
 uint8_t *eng_wk_act_st(eng_t *e, int wi);
 int eng_visit_batch(eng_t *e, const uint64_t *fps, const uint8_t *states, int64_t n,
                     uint8_t *is_new);
+int eng_save(eng_t *e, const char *path, int64_t n_states, int64_t n_row, int64_t n_edges,
+             int64_t zero_from);
+int eng_load(eng_t *e, const char *path);
+void eng_restore_counts(eng_t *e, const int64_t *counts, const uint64_t *cover,
+                        const uint64_t *cut);
 int k_size(void);
 int k_ncmd(void);
 int k_ninv(void);

@@ -23,8 +23,10 @@
  *     with the state's number beside each; with `exact`, the canonical
  *     states too, compared on every fingerprint match.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <unistd.h>
 
 /* What Python calls (the library is built with hidden visibility). */
 #define API __attribute__((visibility("default")))
@@ -1123,6 +1125,180 @@ API int eng_visit_batch(eng_t *e, const uint64_t *fps, const uint8_t *states, in
         is_new[i] = (uint8_t)fresh;
     }
     return 0;
+}
+
+/* ---- checkpoints (checker/engine/checkpoint.py) ----------------------------- */
+
+/* A checkpoint holds the search as it stood when a level began: the first
+ * n_states states (their fingerprints by number, parents, and with `exact`
+ * the states), the frontier (cur), the graph's rows and edges so far, and
+ * the label tables. Called between levels, or in the middle of one with the
+ * counts Python noted when it began: states numbered since are left out,
+ * and the per-state graph fields of the frontier (written as each frontier
+ * state is taken) are written as zero, which they were then. The counters,
+ * verdicts and coverage are Python's to keep (eng_restore_counts). */
+
+#define CK_MAGIC 0x31706b63706d67ULL /* "gmpcpk1" */
+
+static int ck_write(FILE *f, const void *p, size_t n) {
+    return n == 0 || fwrite(p, 1, n, f) == n ? 0 : -1;
+}
+
+static int ck_read(FILE *f, void *p, size_t n) {
+    return n == 0 || fread(p, 1, n, f) == n ? 0 : -1;
+}
+
+static int ck_write_zeros(FILE *f, size_t n) {
+    static const uint8_t z[4096];
+    while (n) {
+        size_t k = n < sizeof z ? n : sizeof z;
+        if (ck_write(f, z, k)) return -1;
+        n -= k;
+    }
+    return 0;
+}
+
+static int ck_write_intern(FILE *f, const intern_t *t) {
+    uint64_t h[2] = {t->n, t->nkeys_words};
+    if (ck_write(f, h, sizeof h)) return -1;
+    if (ck_write(f, t->keys, t->nkeys_words * sizeof(int64_t))) return -1;
+    return ck_write(f, t->start, t->n * sizeof(size_t));
+}
+
+static int ck_read_intern(FILE *f, intern_t *t) {
+    uint64_t h[2];
+    if (ck_read(f, h, sizeof h)) return -1;
+    intern_free(t);
+    t->n = t->cap_start = h[0];
+    t->nkeys_words = t->cap_keys = h[1];
+    t->keys = (int64_t *)malloc((h[1] ? h[1] : 1) * sizeof(int64_t));
+    t->start = (size_t *)malloc((h[0] ? h[0] : 1) * sizeof(size_t));
+    if (!t->keys || !t->start) return -2;
+    if (ck_read(f, t->keys, h[1] * sizeof(int64_t))) return -1;
+    if (ck_read(f, t->start, h[0] * sizeof(size_t))) return -1;
+    size_t ns = 1024;
+    while (ns < 2 * (t->n + 1)) ns *= 2;
+    return intern_rehash(t, ns) ? -2 : 0;
+}
+
+/* Write the search as it stood with n_states states, n_row graph rows and
+ * n_edges edges; the states from zero_from on are the frontier (their graph
+ * fields are written as zero). Returns 0, or -1 (errno says why). */
+API int eng_save(eng_t *e, const char *path, int64_t n_states, int64_t n_row, int64_t n_edges,
+                 int64_t zero_from) {
+    size_t n = (size_t)n_states, zf = (size_t)zero_from;
+    if (n > e->n_states || zf > n) { errno = EINVAL; return -1; }
+    uint64_t *fp = (uint64_t *)calloc(n ? n : 1, sizeof(uint64_t));
+    if (!fp) return -1;
+    for (size_t i = 0; i < e->tab_cap; i++)
+        if (e->tab_fp[i] && e->tab_idx[i] < n) fp[e->tab_idx[i]] = e->tab_fp[i];
+    FILE *f = fopen(path, "wb");
+    if (!f) { free(fp); return -1; }
+    uint64_t head[10] = {CK_MAGIC, SIZE, (uint64_t)e->macro, (uint64_t)e->graph,
+                         (uint64_t)e->symmetry, (uint64_t)e->exact, n, e->n_cur,
+                         (uint64_t)n_row, (uint64_t)n_edges};
+    int bad = ck_write(f, head, sizeof head) || ck_write(f, fp, n * sizeof(uint64_t)) ||
+              ck_write(f, e->parent, n * sizeof(uint32_t)) ||
+              (e->exact && ck_write(f, e->states, n * SIZE)) ||
+              ck_write(f, e->cur, e->n_cur * SIZE) ||
+              ck_write(f, e->cur_idx, e->n_cur * sizeof(uint32_t));
+    free(fp);
+    if (!bad && e->graph) {
+        bad = ck_write(f, e->row, (size_t)n_row * sizeof(uint64_t)) ||
+              ck_write(f, e->col, (size_t)n_edges * sizeof(uint32_t)) ||
+              ck_write(f, e->elab, (size_t)n_edges * sizeof(uint32_t)) ||
+              ck_write(f, e->atoms, zf * sizeof(uint64_t)) ||
+              ck_write_zeros(f, (n - zf) * sizeof(uint64_t)) ||
+              ck_write(f, e->strong, zf * sizeof(uint64_t)) ||
+              ck_write_zeros(f, (n - zf) * sizeof(uint64_t)) ||
+              ck_write(f, e->flags, zf) || ck_write_zeros(f, n - zf);
+    }
+    if (!bad) bad = ck_write_intern(f, &e->fine) || ck_write_intern(f, &e->seq);
+    int saved = errno;
+    if (fflush(f) || fsync(fileno(f))) { saved = errno; bad = 1; }
+    if (fclose(f)) { saved = errno; bad = 1; }
+    errno = saved;
+    return bad ? -1 : 0;
+}
+
+/* Read a checkpoint into a new engine (made with the same flags). Returns
+ * 0; -1 a read error or a file that is not one (errno), -2 out of memory,
+ * -3 a checkpoint of another layout or other search flags. */
+API int eng_load(eng_t *e, const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    uint64_t h[10];
+    int rc = 0;
+    oom = 0;
+    if (ck_read(f, h, sizeof h) || h[0] != CK_MAGIC) { errno = EINVAL; rc = -1; goto out; }
+    if (h[1] != SIZE || h[2] != (uint64_t)e->macro || h[3] != (uint64_t)e->graph ||
+        h[4] != (uint64_t)e->symmetry || h[5] != (uint64_t)e->exact) { rc = -3; goto out; }
+    size_t n = h[6], ncur = h[7], nrow = h[8], nedges = h[9];
+    size_t cap = 1 << 16;
+    while (n * 4 > cap * 3) cap *= 2;
+    free(e->tab_fp); free(e->tab_idx);
+    e->tab_cap = cap;
+    e->tab_fp = (uint64_t *)calloc(cap, sizeof(uint64_t));
+    e->tab_idx = (uint32_t *)calloc(cap, sizeof(uint32_t));
+    uint64_t *fp = (uint64_t *)malloc((n ? n : 1) * sizeof(uint64_t));
+    GROW(e->parent, e->cap_parent, n + 1, uint32_t);
+    if (e->exact) GROW(e->states, e->cap_states, (n + 1) * SIZE, uint8_t);
+    GROW(e->cur, e->cap_cur, (ncur + 1) * SIZE, uint8_t);
+    GROW(e->cur_idx, e->cap_cur_idx, ncur + 1, uint32_t);
+    if (oom || !e->tab_fp || !e->tab_idx || !fp) { free(fp); rc = -2; goto out; }
+    if (ck_read(f, fp, n * sizeof(uint64_t)) || ck_read(f, e->parent, n * sizeof(uint32_t)) ||
+        (e->exact && ck_read(f, e->states, n * SIZE)) || ck_read(f, e->cur, ncur * SIZE) ||
+        ck_read(f, e->cur_idx, ncur * sizeof(uint32_t))) { free(fp); rc = -1; goto out; }
+    for (size_t idx = 0; idx < n; idx++) {
+        size_t i = fp[idx] & (cap - 1);
+        while (e->tab_fp[i]) i = (i + 1) & (cap - 1);
+        e->tab_fp[i] = fp[idx];
+        e->tab_idx[i] = (uint32_t)idx;
+    }
+    free(fp);
+    e->n_states = n;
+    e->n_cur = ncur;
+    e->n_nxt = 0;
+    if (e->graph) {
+        GROW(e->row, e->cap_row, nrow + 2, uint64_t);
+        GROW(e->col, e->cap_col, nedges + 1, uint32_t);
+        GROW(e->elab, e->cap_elab, nedges + 1, uint32_t);
+        GROW(e->atoms, e->cap_atoms, n + 1, uint64_t);
+        GROW(e->strong, e->cap_strong, n + 1, uint64_t);
+        GROW(e->flags, e->cap_flags, n + 1, uint8_t);
+        if (oom) { rc = -2; goto out; }
+        if (ck_read(f, e->row, nrow * sizeof(uint64_t)) ||
+            ck_read(f, e->col, nedges * sizeof(uint32_t)) ||
+            ck_read(f, e->elab, nedges * sizeof(uint32_t)) ||
+            ck_read(f, e->atoms, n * sizeof(uint64_t)) ||
+            ck_read(f, e->strong, n * sizeof(uint64_t)) || ck_read(f, e->flags, n)) {
+            rc = -1;
+            goto out;
+        }
+        e->n_row = nrow;
+        e->n_edges = nedges;
+    }
+    rc = ck_read_intern(f, &e->fine);
+    if (!rc) rc = ck_read_intern(f, &e->seq);
+out:
+    fclose(f);
+    return rc;
+}
+
+/* The counters and coverage a checkpoint's search had (Python keeps them
+ * with the checkpoint): into the engine, the coverage in worker 0's. */
+API void eng_restore_counts(eng_t *e, const int64_t *counts, const uint64_t *cover,
+                            const uint64_t *cut) {
+    e->transitions = counts[0];
+    e->truncated = counts[1];
+    e->deadlocks = counts[2];
+    e->expanded = counts[3];
+    for (int i = 0; i < e->nworkers; i++) {
+        memset(e->wk[i].cover, 0, (size_t)NA * 256 * sizeof(uint64_t));
+        memset(e->wk[i].cut, 0, (size_t)NA * 256 * sizeof(uint64_t));
+    }
+    memcpy(e->wk[0].cover, cover, (size_t)NA * 256 * sizeof(uint64_t));
+    memcpy(e->wk[0].cut, cut, (size_t)NA * 256 * sizeof(uint64_t));
 }
 
 /* ---- what Python reads ------------------------------------------------------ */

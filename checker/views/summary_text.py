@@ -94,6 +94,7 @@ def _search_lines(summary: dict, style: Style) -> list[str]:
     out.append(f"search    depth {depth}, symmetry {sym}, workers {s['workers']}")
     if s.get("kernel_note"):
         out.append(f"kernel    {s['kernel_note']}")
+    out += _checkpoint_lines(summary.get("checkpoint"), style)
     out.append(
         f"states    {r['states']:,} distinct, {r['transitions']:,} transitions, "
         f"depth reached {r['depth_reached']} ({STOP_TEXT.get(r['stopped'], r['stopped'])})"
@@ -111,6 +112,31 @@ def _search_lines(summary: dict, style: Style) -> list[str]:
                 "model's bounds" + (f": {which}" if which else " (--max-ms, the goroutine slots)")
             )
         )
+    return out
+
+
+def _checkpoint_lines(cp: dict | None, style: Style) -> list[str]:
+    """Where the searches resumed, and what the checkpoint directory holds now."""
+    if not cp:
+        return []
+
+    def held(what: dict) -> str:
+        if what.get("error"):
+            return f"not written ({what['error']})"
+        at = "complete" if what.get("complete") else f"at depth {what.get('depth')}"
+        return f"{at}, {what.get('states') or 0:,} states"
+
+    out = []
+    for name, what in cp.get("resumed", {}).items():
+        out.append(f"resumed   the {name} search from {cp['directory']}: {held(what)}")
+    saved = cp.get("saved", {})
+    if saved:
+        parts = "; ".join(f"{name} search {held(what)}" for name, what in saved.items())
+        open_ = any(not w.get("complete") and not w.get("error") for w in saved.values())
+        more = f"; continue with --resume {cp['directory']}" if open_ else ""
+        line = f"checkpoint {cp['directory']}: {parts}{more}"
+        bad = any(w.get("error") for w in saved.values())
+        out.append(style.yellow(line) if bad else line)
     return out
 
 
