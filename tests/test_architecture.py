@@ -26,6 +26,7 @@ CHECKER_LEVELS: tuple[tuple[str, ...], ...] = (
         "checker.plugin",
         "checker.progress",
         "checker.signals",
+        "checker.verdict",
     ),
     ("checker.engine",),
     ("checker.views",),

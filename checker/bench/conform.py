@@ -27,6 +27,7 @@ from checker.bench.corpus import CORPUS
 from checker.files import write_atomically
 from checker.golang.conform import trace_program
 from checker.golang.gotool import GoToolError, find_toolchain
+from checker.verdict import Verdict
 
 PROGRAMS = (
     "spawn",
@@ -55,7 +56,7 @@ def check_once(trace: Path, timeout: float) -> dict:
             timeout=timeout,
         )
     except subprocess.TimeoutExpired:
-        return {"verdict": "timeout", "wall_s": round(time.monotonic() - start, 2)}
+        return {"verdict": Verdict.TIMEOUT, "wall_s": round(time.monotonic() - start, 2)}
     wall = time.monotonic() - start
     try:
         doc = json.loads(out.stdout)
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                 saved = dest / f"conform-{name}-p{p}.parsed.txt"
                 run = check_once(saved, args.timeout)
                 run["trace"] = str(saved)
-                if run["verdict"] not in ("conforms", "partial"):
+                if run["verdict"] not in (Verdict.CONFORMS, Verdict.PARTIAL):
                     kept = out / "conform-failures" / f"{name}-p{p}-{int(time.time())}-{i}"
                     kept.mkdir(parents=True, exist_ok=True)
                     (kept / saved.name).write_bytes(saved.read_bytes())

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from checker.golang.conform import check_events, trace_program
 from checker.golang.gotool import find_toolchain
+from checker.verdict import Verdict
 
 # The benchmark's runs: corpus programs at the GOMAXPROCS values the search
 # explains in about a second (docs/conformance.md, Performance).
@@ -44,7 +45,7 @@ def bench_corpus(runs: int, evidence_dir: Path | None = None) -> tuple[str, list
             )  # fmt: skip
             first, _search = check_events(events, name, 200_000)
             evidence = None
-            if first.verdict != "conforms" and evidence_dir is not None and saved is not None:
+            if first.verdict != Verdict.CONFORMS and evidence_dir is not None and saved is not None:
                 evidence_dir.mkdir(parents=True, exist_ok=True)
                 for f in sorted(Path(tmp).iterdir()):
                     shutil.copyfile(f, evidence_dir / f.name)

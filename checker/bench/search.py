@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from checker.files import write_atomically
+from checker.verdict import Verdict
 from checker.views.report import EXIT_SAFETY
 
 _CHILD = r"""
@@ -286,7 +287,7 @@ def _bench_conformance(runs: int, out: Path) -> dict:
             f"{r['events_per_s']:,} events/s  [{version}]",
             flush=True,
         )
-        if r["verdict"] != "conforms" or r["first_verdict"] != "conforms":
+        if r["verdict"] != Verdict.CONFORMS or r["first_verdict"] != Verdict.CONFORMS:
             wrong.append(r)
     for r in wrong:
         print(
@@ -368,13 +369,19 @@ def cmd_bench(args) -> int:
             row = measure_exhaustive(workload, cores)
             ex_rows.append(row)
             verdicts = row.get("verdicts") or {}
-            fails = [k for k, v in verdicts.items() if v not in ("pass", "not-applicable")]
+            fails = [
+                k for k, v in verdicts.items() if v not in (Verdict.PASS, Verdict.NOT_APPLICABLE)
+            ]
             print(
                 f"exhaustive {row['command']}: exit {row['exit_code']}, "
                 f"{row.get('states', '?'):,} states, liveness graph "
                 f"{row.get('graph_states') or 0:,} states, {row['wall_s']:.0f}s wall, "
                 f"{row['cpu_s']:.0f}s CPU, peak {row['peak_rss_mib']:,.0f} MiB; "
-                + ("every property PASS" if verdicts and not fails else f"not passing: {fails}"),
+                + (
+                    f"every property {Verdict.PASS.label}"
+                    if verdicts and not fails
+                    else f"not passing: {fails}"
+                ),
                 flush=True,
             )
         doc["exhaustive"] = ex_rows

@@ -39,6 +39,7 @@ from scipy.sparse.csgraph import connected_components
 
 from checker.engine.explore import Exploration
 from checker.engine.trace import Step, TraceError, rebuild_path
+from checker.verdict import Verdict
 from specs.property import Property
 
 
@@ -52,7 +53,7 @@ class Lasso:
 @dataclass
 class LivenessVerdict:
     property: str
-    verdict: str  # "pass" | "fail" | "inconclusive" | "not-applicable"
+    verdict: Verdict  # PASS, FAIL, INCONCLUSIVE or NOT_APPLICABLE
     fairness: tuple[str, ...]
     instance: str = ""
     message: str = ""
@@ -101,7 +102,7 @@ def check_property(
 ) -> LivenessVerdict:
     base = LivenessVerdict(
         prop.id,
-        "pass",
+        Verdict.PASS,
         assumptions,
         expanded=int(np.count_nonzero(np.asarray(ex.is_expanded))),
         states=len(ex.states),
@@ -109,7 +110,7 @@ def check_property(
     if prop.applies is not None:
         why = prop.applies(model)
         if why:
-            base.verdict, base.reason = "not-applicable", why
+            base.verdict, base.reason = Verdict.NOT_APPLICABLE, why
             return base
     fair = fairness_mask(model, assumptions)
     best: tuple[int, int, str, Lasso] | None = None
@@ -117,7 +118,7 @@ def check_property(
         try:
             lasso = find_lasso(ex, stuck, fair)
         except TraceError as e:
-            base.verdict = "inconclusive"
+            base.verdict = Verdict.INCONCLUSIVE
             base.reason = (
                 f"{instance}: a fair component was found among the explored states, but no "
                 f"cycle through it could be built: {e}"
@@ -131,7 +132,7 @@ def check_property(
             best = (*key, instance, lasso)
     if best is None:
         if not ex.complete:
-            base.verdict = "inconclusive"
+            base.verdict = Verdict.INCONCLUSIVE
             base.reason = (
                 f"no fair cycle among the {base.expanded:,} of {base.states:,} states whose "
                 "successors were explored; the rest were not"
@@ -143,13 +144,13 @@ def check_property(
     except TraceError as e:
         # A fair component is there, but no lasso through it passed the
         # re-check: say so, never claim a counterexample that was not run.
-        base.verdict, base.instance, base.lasso = "inconclusive", instance, lasso
+        base.verdict, base.instance, base.lasso = Verdict.INCONCLUSIVE, instance, lasso
         base.reason = (
             f"a fair cycle of {instance} was found among the explored states, but its lasso "
             f"could not be re-executed and checked step by step: {e}"
         )
         return base
-    base.verdict, base.instance, base.lasso = "fail", instance, lasso
+    base.verdict, base.instance, base.lasso = Verdict.FAIL, instance, lasso
     base.steps, base.loop, base.loop_action = steps, loop, loop_action
     what = {
         "progress": "some G is runnable and no G ever runs again",

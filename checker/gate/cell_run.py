@@ -13,6 +13,7 @@ from checker.gate.cells import (
     Cell,
     CellResult,
 )
+from checker.verdict import Verdict
 from checker.views.itf import write_trace
 from checker.views.render import render_trace
 from checker.views.report import (
@@ -45,12 +46,12 @@ def run_cell(cell: Cell, out_dir: Path | None = None) -> CellResult:
         summary, steps_of = _explicit_summary(model, props, depth, res)
     for entry in summary["properties"]:
         v = entry["verdict"]
-        res.verdicts[entry["id"]] = {"not-applicable": "n/a"}.get(v, v)
+        res.verdicts[entry["id"]] = Verdict.NA if v == Verdict.NOT_APPLICABLE else v
     _judge(res)
     # The counterexample that matters: an unexpected failure's, else the
     # first failure (an expected one).
-    failed = [p for p, v in res.verdicts.items() if v == "fail"]
-    unexpected = [p for p in failed if cell.expect.get(p) != "fail"]
+    failed = [p for p, v in res.verdicts.items() if v == Verdict.FAIL]
+    unexpected = [p for p in failed if cell.expect.get(p) != Verdict.FAIL]
     if failed:
         res.failed_property = (unexpected or failed)[0]
         doc = summary["_traces"][res.failed_property]
@@ -161,15 +162,16 @@ def _judge(res: CellResult) -> None:
     cell = res.cell
     want = cell.expect
     if "*" in want:
-        bad = {p: v for p, v in res.verdicts.items() if v not in ("pass", "n/a")}
+        bad = {p: v for p, v in res.verdicts.items() if v not in (Verdict.PASS, Verdict.NA)}
         if bad:
             res.ok = False
-            res.problem = ", ".join(f"{p} {v}" for p, v in bad.items()) + " (expected pass)"
+            got = ", ".join(f"{p} {v}" for p, v in bad.items())
+            res.problem = f"{got} (expected {Verdict.PASS})"
     else:
         hits = [p for p, v in want.items() if res.verdicts.get(p) == v]
         if len(hits) != len(want):
             res.ok = False
-            got = ", ".join(f"{p} {res.verdicts.get(p, 'unknown')}" for p in want)
+            got = ", ".join(f"{p} {res.verdicts.get(p, Verdict.UNKNOWN)}" for p in want)
             res.problem = f"{got} (expected {' or '.join(f'{p} {v}' for p, v in want.items())})"
     if res.ok:
         return
@@ -177,8 +179,10 @@ def _judge(res: CellResult) -> None:
     from specs.liveness import LIVENESS_PROPERTIES
 
     live = {p.id for p in LIVENESS_PROPERTIES}
-    wrong_fail = [p for p, v in res.verdicts.items() if v == "fail" and want.get(p) != "fail"]
-    if verdicts & {"inconclusive", "unknown", "not-proved"} and not wrong_fail:
+    wrong_fail = [
+        p for p, v in res.verdicts.items() if v == Verdict.FAIL and want.get(p) != Verdict.FAIL
+    ]
+    if verdicts & {Verdict.INCONCLUSIVE, Verdict.UNKNOWN, Verdict.NOT_PROVED} and not wrong_fail:
         res.exit_code = EXIT_INCONCLUSIVE
     elif any(p in live for p in wrong_fail) or any(p in live for p in want):
         res.exit_code = EXIT_LIVENESS

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from checker.verdict import Verdict
 from checker.views.report import (
     EXIT_OK,
 )
@@ -28,7 +29,7 @@ class Cell:
     id: str
     kind: str  # safety | liveness | finding | mutation | benign | smt | proof
     config: dict  # Config fields, plus "depth" (not for a proof)
-    expect: dict[str, str]  # property -> "pass" | "fail" | "n/a" | "proved"; "*": all pass
+    expect: dict[str, Verdict]  # property -> PASS, FAIL, NA or PROVED; "*": all pass
     props: tuple[str, ...] = ()  # () = every default property
     counted: bool = True  # its counts are in the manifest
     quick: bool = False
@@ -38,7 +39,7 @@ class Cell:
 @dataclass
 class CellResult:
     cell: Cell
-    verdicts: dict[str, str] = field(default_factory=dict)
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     ok: bool = True
     problem: str = ""
@@ -68,7 +69,7 @@ def _model_cells() -> list[Cell]:
                 f"safety/mixed/c{cores}/d12",
                 "safety",
                 {"cores": cores, "depth": 12},
-                {"*": "pass"},
+                {"*": Verdict.PASS},
                 props=SAFETY_IDS,
                 quick=cores == 2,
             )
@@ -79,7 +80,7 @@ def _model_cells() -> list[Cell]:
                 f"liveness/{workload}/c{cores}",
                 "liveness",
                 {"cores": cores, "workload": workload, "depth": 0, **MACRO},
-                {"*": "pass"},
+                {"*": Verdict.PASS},
                 quick=(workload, cores) == ("tight-loop", 2),
             )
         )
@@ -91,7 +92,7 @@ def _model_cells() -> list[Cell]:
                 f"liveness/{workload}/c{cores}",
                 "liveness",
                 {"cores": cores, "workload": workload, "depth": 0, **MACRO},
-                {"*": "pass"},
+                {"*": Verdict.PASS},
                 full=True,
             )
         )
@@ -103,7 +104,7 @@ def _model_cells() -> list[Cell]:
                 f"safety/go1.26/{workload}/c{cores}/d12",
                 "safety",
                 {"cores": cores, "workload": workload, "profile": "go1.26", "depth": 12},
-                {"*": "pass"},
+                {"*": Verdict.PASS},
                 props=SAFETY_IDS,
             )
         )
@@ -112,7 +113,7 @@ def _model_cells() -> list[Cell]:
             "liveness/go1.26/syscall-heavy/c1",
             "liveness",
             {"cores": 1, "workload": "syscall-heavy", "profile": "go1.26", "depth": 0, **MACRO},
-            {"*": "pass"},
+            {"*": Verdict.PASS},
         )
     )
     return cells
@@ -136,7 +137,7 @@ def _reach_cells() -> list[Cell]:
                     "liveness",
                     {"cores": 1, "workload": "spawn-overflow", "ring": ring, **on, "depth": 0,
                      **MACRO},
-                    {"*": "pass"},
+                    {"*": Verdict.PASS},
                 )
             )  # fmt: skip
         cells.append(
@@ -144,7 +145,7 @@ def _reach_cells() -> list[Cell]:
                 f"liveness/{tag}locked-thread/c2",
                 "liveness",
                 {"cores": 2, "workload": "locked-thread", **on, "depth": 0, **MACRO},
-                {"*": "pass"},
+                {"*": Verdict.PASS},
             )
         )
         cells.append(
@@ -152,7 +153,7 @@ def _reach_cells() -> list[Cell]:
                 f"safety/{tag}spawn-burst/c2/d34",
                 "safety",
                 {"cores": 2, "workload": "spawn-burst", **on, "depth": 34},
-                {"*": "pass"},
+                {"*": Verdict.PASS},
                 props=SAFETY_IDS,
             )
         )
@@ -161,7 +162,7 @@ def _reach_cells() -> list[Cell]:
             "liveness/go1.26/syscall-heavy/c2",
             "liveness",
             {"cores": 2, "workload": "syscall-heavy", "profile": "go1.26", "depth": 0, **MACRO},
-            {"*": "pass"},
+            {"*": Verdict.PASS},
         )
     )
     cells.append(
@@ -169,7 +170,7 @@ def _reach_cells() -> list[Cell]:
             "finding/work-conservation-strict/c4/d12",
             "finding",
             {"cores": 4, "depth": 12},
-            {"work-conservation-strict": "fail"},
+            {"work-conservation-strict": Verdict.FAIL},
             props=("work-conservation-strict",),
             counted=False,
         )
@@ -179,7 +180,7 @@ def _reach_cells() -> list[Cell]:
             "finding/spawn-chain/c1",
             "finding",
             {"cores": 1, "workload": "spawn-chain", "depth": 0, **MACRO},
-            {"no-starvation": "fail"},
+            {"no-starvation": Verdict.FAIL},
             props=("no-starvation",),
             quick=True,
         )
@@ -196,7 +197,7 @@ def _mutation_cells() -> list[Cell]:
         cfg = {"mutation": m.name, **m.check_at}
         if m.benign:
             cells.append(
-                Cell(f"benign/{m.name}", "benign", cfg, {"*": "pass"}, props=SAFETY_IDS,
+                Cell(f"benign/{m.name}", "benign", cfg, {"*": Verdict.PASS}, props=SAFETY_IDS,
                      counted=False)
             )  # fmt: skip
         else:
@@ -206,7 +207,7 @@ def _mutation_cells() -> list[Cell]:
                         f"mutation/{m.name}" + (f"/{'+'.join(props)}" if k else ""),
                         "mutation",
                         {"mutation": m.name, **at},
-                        {p: "fail" for p in props},
+                        {p: Verdict.FAIL for p in props},
                         props=tuple(props),
                         counted=False,
                         quick=m.name in QUICK_MUTATIONS and not k,
@@ -228,7 +229,7 @@ def _smt_cells() -> list[Cell]:
             f"smt/safety/mixed/c2/d{SMT_DEPTH}",
             "smt",
             {"cores": 2, "depth": SMT_DEPTH},
-            {"*": "pass"},
+            {"*": Verdict.PASS},
             props=SAFETY_IDS,
             counted=False,
         )
@@ -241,7 +242,7 @@ def _smt_cells() -> list[Cell]:
                 f"smt/mutation/{m.name}",
                 "smt",
                 {"mutation": m.name, **m.check_at},
-                {p: "fail" for p in m.violates},
+                {p: Verdict.FAIL for p in m.violates},
                 props=tuple(m.violates),
                 counted=False,
             )
@@ -254,7 +255,7 @@ def _smt_cells() -> list[Cell]:
             "proof/mixed/c2",
             "proof",
             {"cores": 2},
-            {p: "proved" for p in PROOF_TARGETS},
+            {p: Verdict.PROVED for p in PROOF_TARGETS},
             props=PROOF_TARGETS,
             counted=False,
         )

@@ -56,6 +56,7 @@ from checker.golang.prepare import (  # noqa: F401  (the room's front: its names
     prepare,
 )
 from checker.golang.search import Failure, Result, Search  # noqa: F401
+from checker.verdict import Verdict
 from checker.views.report import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_SAFETY
 
 # ---- running it --------------------------------------------------------------------
@@ -200,18 +201,18 @@ def render(doc: dict) -> list[str]:
         f"model: {m['procs']} Ps, {m['threads']} threads, {m['goroutine_slots']} goroutine slots; "
         f"goroutines: {len(g['program'])} the program's, {len(g['runtime'])} the runtime's"
     )
-    if v == "conforms" and doc["program_end"]:
+    if v == Verdict.CONFORMS and doc["program_end"]:
         out.append(
             "conforms: the model explains every event up to the program's end "
             "(the rest is the tracer's shutdown)"
         )
-    elif v == "conforms":
+    elif v == Verdict.CONFORMS:
         out.append("conforms: the model explains every event")
-    elif v == "partial":
+    elif v == Verdict.PARTIAL:
         out.append(f"conforms up to event {doc['checked_events']:,}; the rest is {doc['reason']}")
     else:
         f = doc["failure"]
-        if v == "limit":
+        if v == Verdict.LIMIT:
             out.append(
                 f"inconclusive at event {f['event_index']:,} (line {f['line']}): {doc['reason']}"
             )
@@ -228,8 +229,8 @@ def render(doc: dict) -> list[str]:
     return out
 
 
-def exit_code(verdict: str) -> int:
-    return {"conforms": EXIT_OK, "fails": EXIT_SAFETY}.get(verdict, EXIT_INCONCLUSIVE)
+def exit_code(verdict: Verdict) -> int:
+    return {Verdict.CONFORMS: EXIT_OK, Verdict.FAILS: EXIT_SAFETY}.get(verdict, EXIT_INCONCLUSIVE)
 
 
 def iter_transitions(events: Iterable[Event]) -> Iterable[Event]:

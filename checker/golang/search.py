@@ -13,6 +13,7 @@ from checker.golang.gotrace import Event
 from checker.golang.match import EventMatching, expect_for
 from checker.golang.prepare import BATCH
 from checker.golang.projection import G_NAMES, P_NAMES
+from checker.verdict import Verdict
 from model.openworld import Expect
 from model.pcs import PC, PC_NAMES
 from model.state import NONE, q_items
@@ -41,7 +42,7 @@ class Failure:
 
 @dataclass
 class Result:
-    verdict: str  # "conforms", "fails", "partial", "limit"
+    verdict: Verdict  # CONFORMS, FAILS, PARTIAL or LIMIT
     checked: int  # events checked
     transitions: int  # state-transition events among them
     elapsed: float
@@ -180,14 +181,14 @@ class Search(EventMatching):
         transitions = furthest + 1 if k < n else n
         peak = max((e.arrived for e in self._ev), default=0)
         if k >= n:
-            verdict = "partial" if prep.end_reason else "conforms"
+            verdict = Verdict.PARTIAL if prep.end_reason else Verdict.CONFORMS
             res = Result(verdict, prep.end, n, time.monotonic() - start, peak_frontier=peak)
             res.reason = prep.end_reason
         else:
             i = self._trans[furthest]
             before = list(self._ev[furthest].seen)
             truncated = [j for j in range(furthest + 1) if self._ev[j].truncated]
-            verdict = "limit" if truncated else "fails"
+            verdict = Verdict.LIMIT if truncated else Verdict.FAILS
             res = self._result(verdict, i, start, transitions, peak, before, bool(truncated))
             if truncated:
                 at = prep.events[self._trans[truncated[0]]]

@@ -32,6 +32,7 @@ from checker.signals import interrupts_as_keyboard
 from checker.smt.expr import and_, evaluate, not_, or_
 from checker.smt.relation import Relation, relation_for
 from checker.smt.unroll import Unroller, enabled, type_ok
+from checker.verdict import Verdict
 from specs.property import ACTION, DEADLOCK, INVARIANT, Property
 
 
@@ -41,9 +42,9 @@ class SmtInternalError(RuntimeError):
 
 @dataclass
 class Finding:
-    """A property's outcome: fail (with its trace), unknown (with why), or pass."""
+    """A property's outcome: FAIL (with its trace), UNKNOWN (with why), or PASS."""
 
-    verdict: str  # "pass", "fail", "unknown"
+    verdict: Verdict
     depth: int | None = None  # fail: steps of the trace
     steps: list[Step] = field(default_factory=list)
     message: str = ""
@@ -164,7 +165,7 @@ def run_bmc(
         stopped, unknown_why = "interrupted", "interrupted"
         reached = len(per_depth) - 1
         for p in props:  # a property that failed at the depth being decided stays failed
-            if p.id in findings and findings[p.id].verdict != "fail":
+            if p.id in findings and findings[p.id].verdict != Verdict.FAIL:
                 del findings[p.id]
     for p in props:
         if stopped in ("unknown", "interrupted"):
@@ -173,8 +174,8 @@ def run_bmc(
                 if stopped == "interrupted"
                 else f"decided up to depth {reached} only: the solver stopped, {unknown_why}"
             )
-            findings.setdefault(p.id, Finding("unknown", reason=why))
-        findings.setdefault(p.id, Finding("pass"))
+            findings.setdefault(p.id, Finding(Verdict.UNKNOWN, reason=why))
+        findings.setdefault(p.id, Finding(Verdict.PASS))
     return BmcResult(
         findings=findings,
         depth=depth,
@@ -244,7 +245,7 @@ def _unroll(
         per_depth.append(time.perf_counter() - t0)
         if progress is not None:
             progress(d, per_depth[-1])
-        stuck = [f for f in findings.values() if f.verdict == "unknown"]
+        stuck = [f for f in findings.values() if f.verdict == Verdict.UNKNOWN]
         if stuck:
             stopped, unknown_why = "unknown", f"{stuck[0].reason} (at depth {d})"
             break
@@ -259,11 +260,11 @@ def _record(model, rel, p: Property, r: str, got, steps_n: int, findings: dict) 
     if r == "unsat":
         return
     if r == "unknown":
-        findings[p.id] = Finding("unknown", reason=got or "unknown")
+        findings[p.id] = Finding(Verdict.UNKNOWN, reason=got or "unknown")
         return
     states, cmds = got
     steps = replay(model, rel, states, cmds)
     msg = model_message(model, p, steps)
     if p.kind != DEADLOCK and not msg:
         raise SmtInternalError(f"the solver's counterexample to {p.id} does not violate it")
-    findings[p.id] = Finding("fail", depth=steps_n, steps=steps, message=msg)
+    findings[p.id] = Finding(Verdict.FAIL, depth=steps_n, steps=steps, message=msg)

@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from checker.verdict import Verdict
 from checker.views import report
 from checker.views.render import Style, print_lines, use_color
 from specs import properties_of
@@ -146,10 +147,10 @@ def disagreements(ex: dict, smt: dict) -> list[str]:
     out = []
     for p in ex["properties"]:
         q = theirs.get(p["id"])
-        if q is None or p["kind"] == LIVENESS or "not-checked" in (p["verdict"], q["verdict"]):
+        if q is None or p["kind"] == LIVENESS:
             continue
-        if {p["verdict"], q["verdict"]} - {"pass", "fail"}:
-            continue
+        if {p["verdict"], q["verdict"]} - {Verdict.PASS, Verdict.FAIL}:
+            continue  # not checked, or not decided, by one of them
         a = (p["verdict"], p.get("depth"))
         b = (q["verdict"], q.get("depth"))
         if a != b:
@@ -158,8 +159,8 @@ def disagreements(ex: dict, smt: dict) -> list[str]:
     return out
 
 
-def _say(verdict: str, depth: int | None) -> str:
-    return f"fails at depth {depth}" if verdict == "fail" else "holds"
+def _say(verdict: Verdict, depth: int | None) -> str:
+    return f"fails at depth {depth}" if verdict == Verdict.FAIL else "holds"
 
 
 def _print(args: argparse.Namespace, summary: dict, render) -> None:

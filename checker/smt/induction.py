@@ -35,6 +35,7 @@ from checker.smt.encode import Encoder
 from checker.smt.expr import Node, and_, evaluate, not_, or_
 from checker.smt.relation import Command, Relation, relation_for
 from checker.smt.unroll import Unroller, command_step, state_bytes, type_ok
+from checker.verdict import Verdict
 from specs import properties_of
 from specs.property import INVARIANT, Property
 
@@ -70,15 +71,15 @@ class ProofResult:
     per_round_s: list[float] = field(default_factory=list)
     interrupted: bool = False  # Ctrl-C or a signal stopped the proof
 
-    def verdict(self, candidate: str) -> str:
-        """fail (from an initial state), proved, not-proved or unknown."""
+    def verdict(self, candidate: str) -> Verdict:
+        """FAIL (from an initial state), PROVED, NOT_PROVED or UNKNOWN."""
         if candidate in self.base_failed:
-            return "fail"
+            return Verdict.FAIL
         if candidate in self.proved:
-            return "proved"
+            return Verdict.PROVED
         if candidate in self.not_proved:
-            return "not-proved"
-        return "unknown"
+            return Verdict.NOT_PROVED
+        return Verdict.UNKNOWN
 
 
 def proof_invariants(model) -> list[Property]:
@@ -148,9 +149,9 @@ def prove(
     # and the model's definedness at each depth, so those hold there too).
     base = run_bmc(model, invs, k - 1, timeout_s=timeout_s, rel=rel)
     for pid, f in base.findings.items():
-        if f.verdict == "fail":
+        if f.verdict == Verdict.FAIL:
             res.base_failed[pid] = f"fails at depth {f.depth}: {f.message}"
-        elif f.verdict == "unknown":
+        elif f.verdict == Verdict.UNKNOWN:
             res.unknown = f.reason
     if base.stopped == "interrupted":
         res.interrupted = True

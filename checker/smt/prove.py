@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from checker.smt.induction import DEFINED, TARGETS, TYPES, proof_invariants, prove
+from checker.verdict import Verdict
 from checker.views import report
 from checker.views.itf import VERSION, trace_document, write_trace
 from checker.views.render import Style, print_lines, render_trace, use_color
@@ -41,11 +42,11 @@ def cmd_prove(args: argparse.Namespace, model) -> int:
     for c in [*TARGETS, *[p.id for p in invs if p.id not in TARGETS], TYPES, DEFINED]:
         v = res.verdict(c)
         e: dict = {"id": c, "target": c in TARGETS, "verdict": v}
-        if v == "fail":
+        if v == Verdict.FAIL:
             e["reason"] = res.base_failed[c]
-        elif v == "proved":
+        elif v == Verdict.PROVED:
             e["k"] = res.k
-        elif v == "not-proved":
+        elif v == Verdict.NOT_PROVED:
             cti = res.not_proved[c]
             try:
                 doc = trace_document(
@@ -77,9 +78,9 @@ def cmd_prove(args: argparse.Namespace, model) -> int:
             e["reason"] = res.unknown or "not reached"
         entries.append(e)
     targets = [e for e in entries if e["target"]]
-    if any(e["verdict"] == "fail" for e in targets):
+    if any(e["verdict"] == Verdict.FAIL for e in targets):
         code = report.EXIT_SAFETY
-    elif all(e["verdict"] == "proved" for e in targets):
+    elif all(e["verdict"] == Verdict.PROVED for e in targets):
         code = report.EXIT_OK
     else:
         code = report.EXIT_INCONCLUSIVE
@@ -116,18 +117,18 @@ def render_proof(summary: dict, docs: dict, style: Style) -> list[str]:
     for e in summary["invariants"]:
         v = e["verdict"]
         role = "" if e["target"] else style.dim("  (auxiliary)")
-        if v == "proved":
-            line = style.green("PROVED") + f"  for every reachable state (k = {e['k']})"
-        elif v == "fail":
-            line = style.red("FAIL") + f"  {e['reason']}"
-        elif v == "not-proved":
+        if v == Verdict.PROVED:
+            line = style.green(Verdict.PROVED.label) + f"  for every reachable state (k = {e['k']})"
+        elif v == Verdict.FAIL:
+            line = style.red(Verdict.FAIL.label) + f"  {e['reason']}"
+        elif v == Verdict.NOT_PROVED:
             line = (
-                style.yellow("NOT PROVED")
+                style.yellow(Verdict.NOT_PROVED.label)
                 + f"  counterexample to induction breaks {', '.join(e['broken'])}"
                 + (f" -> {e['trace']}" if e["trace"] else " (a state outside the field types)")
             )
         else:
-            line = style.yellow("UNKNOWN") + f"  ({e['reason']})"
+            line = style.yellow(Verdict.UNKNOWN.label) + f"  ({e['reason']})"
         out.append(f"  {e['id']:<{width}}{line}{role}")
     shown: set[int] = set()
     for e in summary["invariants"]:

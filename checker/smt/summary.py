@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from checker.smt.bmc import BmcResult
+from checker.verdict import Verdict
 from checker.views.itf import VERSION
 from checker.views.render import Style, render_trace
 from checker.views.report import (
@@ -41,25 +42,26 @@ def summarize_bmc(
     for p in props:
         entry: dict[str, Any] = {"id": p.id, "kind": p.kind, "statement": p.statement}
         f = res.findings[p.id]
-        if f.verdict == "fail":
+        if f.verdict == Verdict.FAIL:
             safety_counterexample(model, p, f.steps, f.message, "smt", out_dir, entry, traces)
-        elif f.verdict == "unknown":
+        elif f.verdict == Verdict.UNKNOWN:
             interrupted = res.stopped == "interrupted"
             entry.update(
-                verdict="inconclusive", reason=f.reason if interrupted else f"solver: {f.reason}"
+                verdict=Verdict.INCONCLUSIVE,
+                reason=f.reason if interrupted else f"solver: {f.reason}",
             )
         else:
-            entry.update(verdict="pass", bounded=True)
+            entry.update(verdict=Verdict.PASS, bounded=True)
         results.append(entry)
     checked = {p.id for p in props}
     for p in all_props or []:
         if p.id not in checked:
             entry = {"id": p.id, "kind": p.kind, "statement": p.statement}
-            results.append({**entry, "verdict": "not-checked"})
+            results.append({**entry, "verdict": Verdict.NOT_CHECKED})
     verdicts = {r["verdict"] for r in results}
-    if "fail" in verdicts:
+    if Verdict.FAIL in verdicts:
         code = EXIT_SAFETY
-    elif "inconclusive" in verdicts or res.stopped == "interrupted":
+    elif Verdict.INCONCLUSIVE in verdicts or res.stopped == "interrupted":
         code = EXIT_INCONCLUSIVE
     else:
         code = EXIT_OK
@@ -112,19 +114,19 @@ def render_bmc(summary: dict, style: Style) -> list[str]:
     width = max(len(p["id"]) for p in summary["properties"]) + 2
     for p in summary["properties"]:
         v = p["verdict"]
-        if v == "pass":
-            tag, note = style.green("PASS"), f"  (up to depth {r['depth_reached']})"
-        elif v == "fail":
-            tag, note = style.red("FAIL"), f"  at depth {p['depth']}"
+        if v == Verdict.PASS:
+            tag, note = style.green(Verdict.PASS.label), f"  (up to depth {r['depth_reached']})"
+        elif v == Verdict.FAIL:
+            tag, note = style.red(Verdict.FAIL.label), f"  at depth {p['depth']}"
             if p.get("trace"):
                 note += f"  -> {p['trace']}"
-        elif v == "inconclusive":
-            tag, note = style.yellow("INCONCLUSIVE"), f"  ({p.get('reason', '')})"
+        elif v == Verdict.INCONCLUSIVE:
+            tag, note = style.yellow(Verdict.INCONCLUSIVE.label), f"  ({p.get('reason', '')})"
         else:
-            tag, note = style.dim("not checked"), ""
+            tag, note = style.dim(Verdict.NOT_CHECKED.label), ""
         out.append(f"  {p['id']:<{width}}{tag}{note}")
     for p in summary["properties"]:
-        if p["verdict"] == "fail":
+        if p["verdict"] == Verdict.FAIL:
             out.append("")
             out += render_trace(summary["_traces"][p["id"]], style=style, compact=True)
     return out

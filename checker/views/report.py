@@ -20,6 +20,7 @@ from checker.engine.explore import (
 )
 from checker.engine.liveness import LivenessVerdict
 from checker.engine.trace import rebuild
+from checker.verdict import Verdict
 from checker.views.itf import VERSION, trace_document, write_trace
 from specs.property import ACTION, LIVENESS, Property
 
@@ -173,31 +174,36 @@ def summarize(
         ):
             n, d = established(ex)
             entry.update(
-                verdict="unknown",
+                verdict=Verdict.UNKNOWN,
                 checked_states=n,
                 complete_depth=d,
                 reason=f"{established_text(n, d)}; {STOP_TEXT[ex.stopped].split(',')[0]}",
             )
         else:
-            entry.update(verdict="pass", bounded=bounded)
+            entry.update(verdict=Verdict.PASS, bounded=bounded)
         results.append(entry)
     checked = {p.id for p in props}
     for p in all_props or []:
         if p.id not in checked:
             results.append(
-                {"id": p.id, "kind": p.kind, "statement": p.statement, "verdict": "not-checked"}
+                {
+                    "id": p.id,
+                    "kind": p.kind,
+                    "statement": p.statement,
+                    "verdict": Verdict.NOT_CHECKED,
+                }
             )
 
-    failed = [r for r in results if r["verdict"] == "fail"]
+    failed = [r for r in results if r["verdict"] == Verdict.FAIL]
     if any(r["kind"] != LIVENESS for r in failed):
         code = EXIT_SAFETY
     elif failed:
         code = EXIT_LIVENESS
-    elif stopped_early or any(r["verdict"] == "unknown" for r in results):
+    elif stopped_early or any(r["verdict"] == Verdict.UNKNOWN for r in results):
         code = EXIT_INCONCLUSIVE  # the run stopped before what it was asked to do
     elif depth == 0 and (ex.truncated_states or (live_ex is not None and live_ex.truncated_states)):
         code = EXIT_INCONCLUSIVE  # asked for everything, a model bound cut the search
-    elif strict and any(r["verdict"] == "inconclusive" for r in results):
+    elif strict and any(r["verdict"] == Verdict.INCONCLUSIVE for r in results):
         code = EXIT_INCONCLUSIVE  # --strict: a verdict the bound left open fails the run
     else:
         # Every verdict this bound allows was reached and nothing is violated;
@@ -273,7 +279,7 @@ def safety_counterexample(
             "mutation": model.describe().get("mutation") or None,
         },
     )
-    entry.update(verdict="fail", depth=len(steps) - 1, message=message)
+    entry.update(verdict=Verdict.FAIL, depth=len(steps) - 1, message=message)
     if out_dir is not None:
         write_counterexample(out_dir, trace_name(model, p.id, engine), doc, entry)
     traces[p.id] = doc
@@ -285,12 +291,12 @@ def _liveness_entry(model, p, lv, live_stop, entry, traces, out_dir, engine, bou
             STOP_MAX_STATES: "the liveness search stopped at --max-states",
             "not-reached": "not reached: the run stopped before the liveness search",
         }.get(live_stop, "the liveness pass was interrupted")
-        entry.update(verdict="unknown", fairness=list(p.fairness), reason=why)
+        entry.update(verdict=Verdict.UNKNOWN, fairness=list(p.fairness), reason=why)
         return
     entry.update(verdict=lv.verdict, fairness=list(lv.fairness))
     if lv.reason:
         entry["reason"] = lv.reason
-    if lv.verdict != "fail":
+    if lv.verdict != Verdict.FAIL:
         return
     doc = trace_document(
         model,

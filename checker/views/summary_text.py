@@ -3,6 +3,7 @@ builds the summary itself)."""
 
 from __future__ import annotations
 
+from checker.verdict import Verdict
 from checker.views.render import Style, render_trace
 from checker.views.report import (
     EXIT_INCONCLUSIVE,
@@ -14,12 +15,13 @@ from checker.views.report import (
 )
 from specs.property import LIVENESS
 
-VERDICT_WORDS = (
-    ("fail", "FAIL"),
-    ("pass", "PASS"),
-    ("inconclusive", "INCONCLUSIVE"),
-    ("unknown", "UNKNOWN"),
-    ("not-applicable", "n/a"),
+# The verdicts the result line counts, in its order.
+COUNTED = (
+    Verdict.FAIL,
+    Verdict.PASS,
+    Verdict.INCONCLUSIVE,
+    Verdict.UNKNOWN,
+    Verdict.NOT_APPLICABLE,
 )
 
 
@@ -28,18 +30,18 @@ def result_line(summary: dict, style: Style) -> str:
     why, so that a bounded run's INCONCLUSIVE is not taken for a failure nor
     the exit code for a proof."""
     verdicts = [p["verdict"] for p in summary["properties"]]
-    counts = ", ".join(f"{verdicts.count(v)} {w}" for v, w in VERDICT_WORDS if v in verdicts)
+    counts = ", ".join(f"{verdicts.count(v)} {v.label}" for v in COUNTED if v in verdicts)
     code = summary["exit_code"]
     strict = summary["search"].get("strict")
-    if code == EXIT_OK and "inconclusive" in verdicts:
+    if code == EXIT_OK and Verdict.INCONCLUSIVE in verdicts:
         why = "nothing violated; INCONCLUSIVE is what this bound allows (--strict: exit 4)"
     elif code == EXIT_OK:
         why = "nothing violated"
     elif code in (EXIT_SAFETY, EXIT_LIVENESS):
         why = "a property is violated"
-    elif code == EXIT_INCONCLUSIVE and strict and "unknown" not in verdicts:
+    elif code == EXIT_INCONCLUSIVE and strict and Verdict.UNKNOWN not in verdicts:
         why = "--strict: an INCONCLUSIVE verdict fails the run"
-    elif code == EXIT_INCONCLUSIVE and "unknown" not in verdicts:
+    elif code == EXIT_INCONCLUSIVE and Verdict.UNKNOWN not in verdicts:
         why = "asked for every state (--depth 0), a model bound cut the search"
     else:
         why = "the run stopped before it finished"
@@ -54,7 +56,7 @@ def render_summary(summary: dict, style: Style) -> list[str]:
     out += _time_lines(summary, style) + [""] + _property_lines(summary, style)
     out.append(result_line(summary, style))
     for p in summary["properties"]:
-        if p["verdict"] == "fail":
+        if p["verdict"] == Verdict.FAIL:
             out.append("")
             out += render_trace(summary["_traces"][p["id"]], style=style, compact=True)
     return out
@@ -200,31 +202,31 @@ def _property_lines(summary: dict, style: Style) -> list[str]:
     width = max(len(p["id"]) for p in summary["properties"]) + 2
     for p in summary["properties"]:
         v = p["verdict"]
-        if v == "pass":
-            tag = style.green("PASS")
+        if v == Verdict.PASS:
+            tag = style.green(Verdict.PASS.label)
             note = f"  (up to depth {r['depth_reached']})" if p.get("bounded") else ""
             if p["kind"] == LIVENESS:
                 note = "  (every reachable state explored)"
-        elif v == "fail":
-            tag = style.red("FAIL")
+        elif v == Verdict.FAIL:
+            tag = style.red(Verdict.FAIL.label)
             note = f"  at depth {p['depth']}"
             if p.get("trace"):
                 note += f"  -> {p['trace']}"
             elif p.get("write_error"):
                 note += f"  (not written: {p['write_error']})"
-        elif v == "not-checked":
-            tag = style.dim("not checked")
+        elif v == Verdict.NOT_CHECKED:
+            tag = style.dim(Verdict.NOT_CHECKED.label)
             note = ""
-        elif v == "inconclusive":
-            tag = style.yellow("INCONCLUSIVE")
+        elif v == Verdict.INCONCLUSIVE:
+            tag = style.yellow(Verdict.INCONCLUSIVE.label)
             note = f"  ({p.get('reason', '')})"
-        elif v == "not-applicable":
-            tag = style.dim("n/a")
+        elif v == Verdict.NOT_APPLICABLE:
+            tag = style.dim(Verdict.NOT_APPLICABLE.label)
             note = f"  ({p.get('reason', '')})"
         else:
-            tag = style.yellow("UNKNOWN")
+            tag = style.yellow(Verdict.UNKNOWN.label)
             note = f"  ({p.get('reason') or 'the search did not finish'})"
         out.append(f"  {p['id']:<{width}}{tag}{note}")
-        if p.get("fairness") and v in ("pass", "fail", "inconclusive"):
+        if p.get("fairness") and v in (Verdict.PASS, Verdict.FAIL, Verdict.INCONCLUSIVE):
             out.append(style.dim(f"  {'':<{width}}fairness: {', '.join(p['fairness'])}"))
     return out
