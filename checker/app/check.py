@@ -131,8 +131,6 @@ def _checkpoints(args: argparse.Namespace, model, props) -> Checkpoints | None:
     directory = args.checkpoint or args.resume
     if not directory:
         return None
-    if args.distributed:
-        raise UsageError("--checkpoint and --resume are for the local search, not --distributed")
     identity = run_identity(
         model,
         props,
@@ -284,8 +282,13 @@ def cmd_check(args: argparse.Namespace) -> int:
                 f"(threads, sysmon, Ps), and this configuration has {n}: use fewer --max-ms or "
                 "--cores, or check the safety properties alone (--property)"
             )
-    if args.engine != "explicit" and (args.checkpoint or args.resume):
-        raise UsageError("--checkpoint and --resume are for --engine explicit")
+    if args.checkpoint or args.resume:
+        if args.engine != "explicit":
+            raise UsageError("--checkpoint and --resume are for --engine explicit")
+        if args.distributed:
+            raise UsageError(
+                "--checkpoint and --resume are for the local search, not --distributed"
+            )
     if args.engine != "explicit":
         from checker.smt.cli import cmd_check_engine
 

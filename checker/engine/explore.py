@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import pickle
 import time
 from array import array
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from checker.engine import snapshot
 from specs.property import ACTION, INVARIANT, Property
 
 if TYPE_CHECKING:
@@ -242,7 +242,7 @@ def explore(
     d, prior_s = 0, 0.0
     resumed = checkpoint.load() if checkpoint is not None else None
     if resumed is not None:
-        d, prior_s = _restore(ex, active, *resumed)
+        d, prior_s = snapshot.restore(ex, active, *resumed)
         index = {c: i for i, c in enumerate(ex.states)}
         frontier = [] if ex.stopped else list(range(ex.level_start[d], len(ex.states)))
     else:
@@ -281,9 +281,9 @@ def explore(
             start_pool(pool)
         while frontier:
             if checkpoint is not None:
-                mark = _mark(ex, active, d, prior_s + time.monotonic() - start)
+                mark = snapshot.mark(ex, active, d, prior_s + time.monotonic() - start)
                 if checkpoint.due():
-                    _save(checkpoint, ex, mark)
+                    snapshot.save(checkpoint, ex, mark)
             expand = depth == 0 or d < depth
             new_frontier: list[int] = []
             for idx_chunk, (results, (cover, cuts)) in _run_level(
@@ -393,94 +393,10 @@ def explore(
     ex.elapsed = prior_s + time.monotonic() - start
     if checkpoint is not None and not finished_before:
         if ex.stopped != STOP_INTERRUPTED:
-            mark = _mark(ex, active, d, ex.elapsed, complete=True)
+            mark = snapshot.mark(ex, active, d, ex.elapsed, complete=True)
         if mark is not None:
-            _save(checkpoint, ex, mark)
+            snapshot.save(checkpoint, ex, mark)
     return ex
-
-
-# ---- checkpoints (checker/engine/checkpoint.py) ---------------------------------
-
-
-def _mark(ex: Exploration, active: set[str], d: int, elapsed: float, complete=False) -> dict:
-    """What a checkpoint of the search as it stands now holds, but for the
-    arrays, which only grow: their lengths now."""
-    return {
-        "depth": d,
-        "states": len(ex.states),
-        "edges": len(ex.edge_src),
-        "elapsed_s": round(elapsed, 3),
-        "complete": complete,
-        "stopped": ex.stopped if complete else "",
-        "stop_reason": ex.stop_reason if complete else "",
-        "level_start": list(ex.level_start),
-        "active": sorted(active),
-        "counts": [ex.transitions, ex.truncated_states, ex.deadlocks, ex.expanded],
-        "coverage": dict(ex.coverage),
-        "cuts": dict(ex.cuts),
-        "violations": dict(ex.violations),
-    }
-
-
-def _save(checkpoint: SearchCheckpoint, ex: Exploration, mark: dict) -> None:
-    """Write the checkpoint `mark` describes. In the middle of a level, the
-    states numbered since it began are left out, and the frontier's graph
-    fields (written as each frontier state is taken) are zero, as they were."""
-    n, ne = mark["states"], mark["edges"]
-    zero_from = n if mark["complete"] else mark["level_start"][mark["depth"]]
-
-    def arr(a: Any, upto: int) -> Any:
-        a = a[:upto]
-        if zero_from < upto:
-            a[zero_from:upto] = type(a)(a.typecode, bytes(a.itemsize * (upto - zero_from)))
-        return a
-
-    def write(path: Any) -> None:
-        data = {
-            "states": ex.states[:n],
-            "parent": ex.parent[:n],
-            "edge_src": ex.edge_src[:ne],
-            "edge_dst": ex.edge_dst[:ne],
-            "edge_groups": ex.edge_groups[:ne],
-            "enabled": arr(ex.enabled, n) if ex.graph else None,
-            "atoms": arr(ex.atoms, n) if ex.graph else None,
-            "is_expanded": bytes(ex.is_expanded[:zero_from]) + bytes(max(0, n - zero_from)),
-            "is_final": bytes(ex.is_final[:zero_from]) + bytes(max(0, n - zero_from)),
-            "mark": mark,
-        }
-        with open(path, "wb") as f:
-            pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
-
-    meta = {k: mark[k] for k in ("depth", "states", "elapsed_s", "complete", "stopped")}
-    checkpoint.save(meta, write)
-
-
-def _restore(ex: Exploration, active: set[str], meta: dict, path: Any) -> tuple[int, float]:
-    """The search as the checkpoint holds it; returns its level and the
-    time spent before. A complete search comes back finished (ex.stopped)."""
-    from checker.engine.checkpoint import CheckpointError
-
-    try:
-        with open(path, "rb") as f:
-            data = pickle.load(f)
-        mark = data["mark"]
-    except (OSError, EOFError, pickle.UnpicklingError, KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(f"{path}: not a readable checkpoint ({e})") from None
-    ex.states = data["states"]
-    ex.parent = data["parent"]
-    ex.edge_src, ex.edge_dst = data["edge_src"], data["edge_dst"]
-    ex.edge_groups = data["edge_groups"]
-    if ex.graph:
-        ex.enabled, ex.atoms = data["enabled"], data["atoms"]
-        ex.is_expanded, ex.is_final = bytearray(data["is_expanded"]), bytearray(data["is_final"])
-    ex.level_start = mark["level_start"]
-    ex.transitions, ex.truncated_states, ex.deadlocks, ex.expanded = mark["counts"]
-    ex.coverage, ex.cuts = mark["coverage"], mark["cuts"]
-    ex.violations = mark["violations"]
-    active.intersection_update(mark["active"])
-    if mark["complete"]:
-        ex.stopped, ex.stop_reason = mark["stopped"], mark["stop_reason"]
-    return mark["depth"], mark["elapsed_s"]
 
 
 def _run_level(pool, workers: int, ex: Exploration, frontier: list[int], expand: bool, active):

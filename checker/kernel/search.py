@@ -18,16 +18,13 @@ can cost a state, never produce a false counterexample.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from checker.engine.checkpoint import counts_from_json, counts_to_json
 from checker.engine.explore import (
     STOP_ALL_FAILED,
     STOP_DEPTH,
@@ -38,6 +35,7 @@ from checker.engine.explore import (
     Progress,
     Violation,
 )
+from checker.kernel import snapshot
 from checker.kernel.build import Kernel, ffi
 from specs.property import ACTION, INVARIANT, Property
 
@@ -240,7 +238,7 @@ def explore_compiled(
     d, prior_s = 0, 0.0
     resumed = checkpoint.load() if checkpoint is not None else None
     if resumed is not None:
-        mark = _restore(s, *resumed)
+        mark = snapshot.restore(s, *resumed)
         d, prior_s = mark["depth"], mark["elapsed_s"]
         ex.level_start = mark["level_start"]
         active.intersection_update(mark["active"])
@@ -310,14 +308,14 @@ def explore_compiled(
     def mark_now(complete: bool = False) -> dict:
         found = (dict(found_inv), dict(found_act), found_dead)
         elapsed = prior_s + time.monotonic() - start
-        return _mark(s, ex, active, d, found, elapsed, complete)
+        return snapshot.mark(s, ex, active, d, found, elapsed, complete)
 
     try:
         while n:
             if checkpoint is not None:
                 mark = mark_now()
                 if checkpoint.due():
-                    _save(checkpoint, s, mark)
+                    snapshot.save(checkpoint, s, mark)
             expand = depth == 0 or d < depth
             round_ = 0
             cur = launch(0, n, expand, round_)
@@ -383,7 +381,7 @@ def explore_compiled(
         if ex.stopped != STOP_INTERRUPTED:
             mark = mark_now(complete=True)
         if mark is not None:
-            _save(checkpoint, s, mark)
+            snapshot.save(checkpoint, s, mark)
 
     st = s.stats()
     ex.transitions, ex.truncated_states, ex.deadlocks, ex.expanded = st[1], st[2], st[3], st[4]
@@ -411,100 +409,6 @@ def explore_compiled(
         )
     _fill_messages(ex, model, by_id)
     return ex
-
-
-# ---- checkpoints (checker/engine/checkpoint.py) ---------------------------------
-
-
-def _mark(
-    s: CompiledSearch,
-    ex: Exploration,
-    active: set[str],
-    d: int,
-    found: tuple,
-    elapsed: float,
-    complete: bool,
-) -> dict:
-    """What a checkpoint of the search as it stands now holds: the engine's
-    counts (its arrays only grow: their lengths), the coverage, the
-    verdicts found and the properties still checked."""
-    st = s.stats()
-    found_inv, found_act, found_dead = found
-    return {
-        "depth": d,
-        "states": st[0],
-        "rows": int(s.lib.eng_nrow(s.e)),
-        "edges": st[5],
-        "frontier": st[7],
-        "elapsed_s": round(elapsed, 3),
-        "complete": complete,
-        "stopped": ex.stopped if complete else "",
-        "stop_reason": ex.stop_reason if complete else "",
-        "level_start": list(ex.level_start),
-        "active": sorted(active),
-        "counts": st[1:5],
-        "coverage": counts_to_json(s.coverage()),
-        "cuts": counts_to_json(s.cuts()),
-        "found_inv": {k: list(v) for k, v in found_inv.items()},
-        "found_act": {k: [i, dep, nxt.hex()] for k, (i, dep, nxt) in found_act.items()},
-        "found_dead": list(found_dead) if found_dead is not None else None,
-    }
-
-
-def _save(checkpoint: SearchCheckpoint, s: CompiledSearch, mark: dict) -> None:
-    """Write the checkpoint `mark` describes (engine.c eng_save: in the
-    middle of a level, the states numbered since it began are left out)."""
-    zero_from = mark["states"] if mark["complete"] else mark["states"] - mark["frontier"]
-
-    def write(path: Path) -> None:
-        args = (mark["states"], mark["rows"], mark["edges"], zero_from)
-        if s.lib.eng_save(s.e, os.fsencode(path), *args) != 0:
-            err = s.ffi.errno
-            raise OSError(err, os.strerror(err), str(path))
-
-    checkpoint.save(mark, write)
-
-
-def _restore(s: CompiledSearch, meta: dict, path: Path) -> dict:
-    """The engine as the checkpoint holds it; returns the checkpoint's meta
-    with its verdicts found as the search keeps them (mark["found"])."""
-    from checker.engine.checkpoint import CheckpointError
-
-    rc = s.lib.eng_load(s.e, os.fsencode(path))
-    if rc == -2:
-        raise MemoryError("the compiled engine ran out of memory reading the checkpoint")
-    if rc == -3:
-        raise CheckpointError(f"{path}: a checkpoint of another kernel layout or search")
-    if rc != 0:
-        raise CheckpointError(f"{path}: not a readable checkpoint")
-    try:
-        size = s.model.L.nA * 256
-        cover = np.zeros(size, dtype=np.uint64)
-        cut = np.zeros(size, dtype=np.uint64)
-        for (a, pc), k in counts_from_json(meta["coverage"]).items():
-            cover[a * 256 + pc] = k
-        for (a, pc), k in counts_from_json(meta["cuts"]).items():
-            cut[a * 256 + pc] = k
-        counts = np.array(meta["counts"], dtype=np.int64)
-        s.lib.eng_restore_counts(
-            s.e,
-            s.ffi.cast("int64_t *", counts.ctypes.data),
-            s.ffi.cast("uint64_t *", cover.ctypes.data),
-            s.ffi.cast("uint64_t *", cut.ctypes.data),
-        )
-        found_inv = {k: (int(i), int(dep)) for k, (i, dep) in meta["found_inv"].items()}
-        found_act = {
-            k: (int(i), int(dep), bytes.fromhex(nxt))
-            for k, (i, dep, nxt) in meta["found_act"].items()
-        }
-        dead = meta["found_dead"]
-        meta["found"] = (found_inv, found_act, (int(dead[0]), int(dead[1])) if dead else None)
-        meta["stopped"] = str(meta["stopped"]) if meta["complete"] else ""
-        meta["stop_reason"] = str(meta.get("stop_reason", ""))
-    except (KeyError, TypeError, ValueError, IndexError) as e:
-        where = path.parent / "meta.json"
-        raise CheckpointError(f"{where}: not a readable checkpoint ({e})") from None
-    return meta
 
 
 def _graph_arrays(ex: Exploration, s: CompiledSearch, model: Any) -> None:
