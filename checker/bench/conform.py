@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from checker.bench.corpus import CORPUS
+from checker.bench.corpus import CORPUS, GODEBUG
 from checker.files import write_atomically
 from checker.golang.conform import trace_program
 from checker.golang.gotool import GoToolError, find_toolchain
@@ -42,6 +42,7 @@ PROGRAMS = (
     "lockthread",
     "timers",
     "alloc",
+    "bigwrite",
 )
 
 
@@ -107,7 +108,10 @@ def main(argv: list[str] | None = None) -> int:
             for i in range(args.runs):
                 dest = work / f"{name}-p{p}-{i}"
                 program = CORPUS / f"{name}.go"
-                trace_program(program, gomaxprocs=p, godebug="", timeout=120, out_dir=dest, tc=tc)
+                godebug = GODEBUG.get(name, "")
+                trace_program(
+                    program, gomaxprocs=p, godebug=godebug, timeout=120, out_dir=dest, tc=tc
+                )
                 saved = dest / f"conform-{name}-p{p}.parsed.txt"
                 run = check_once(saved, args.timeout)
                 run["trace"] = str(saved)

@@ -26,6 +26,10 @@ BENCH_RUNS = (
     ("pingponglong", 2),
 )
 CORPUS = Path(__file__).resolve().parents[2] / "tests" / "conform"
+# GODEBUG for the corpus programs that need one: bigwrite.go with a trace
+# generation every 2 ms, so that the tracer's status events (GoStatus,
+# ProcStatus) come in the middle of its writes, not only at its start.
+GODEBUG = {"bigwrite": "traceadvanceperiod=2000000"}
 
 
 def bench_corpus(runs: int, evidence_dir: Path | None = None) -> tuple[str, list[dict]]:

@@ -66,6 +66,16 @@ class Event:
     stack: tuple[str, ...] = ()  # function names, innermost first
     transition_stack: tuple[str, ...] = field(default=())
 
+    @property
+    def is_status(self) -> bool:
+        """A status event (GoStatus, ProcStatus): where a G or P stands as a
+        generation begins, not a change. The dump prints it as a transition
+        from Undetermined in the trace's first generation and from the same
+        state in later ones (Go's internal/trace maps `from == GoUndetermined
+        || from == to` back to EvGoStatus); a run longer than the tracer's
+        generation (about a second) has those in the middle."""
+        return self.frm == "Undetermined" or (self.frm == self.to != "")
+
 
 def binary_format(data: bytes) -> int | None:
     """The `1.NN` of a binary trace's header, or None if it is not one."""

@@ -56,7 +56,7 @@ class EventMatching(CanonicalNodes):
         return NONE
 
     def assertion(self, node: Node, ev: Event) -> Node | None:
-        """A status event (Undetermined -> X): the node survives if its
+        """A status event (Undetermined -> X, or X -> X): the node survives if its
         projection agrees, binding an M or P the event names for the first time."""
         t, mb, pb, ahead = node
         al = self.alpha(t)
@@ -107,7 +107,7 @@ class EventMatching(CanonicalNodes):
         later = (
             e
             for e in events[i + 1 : end]
-            if e.kind == "StateTransition" and e.m == ev.m and e.frm != "Undetermined"
+            if e.kind == "StateTransition" and e.m == ev.m and not e.is_status
         )
         stop = next(later, None)
         if stop is None:
@@ -160,7 +160,7 @@ class EventMatching(CanonicalNodes):
             e = events[j]
             if e.kind != "StateTransition":
                 continue
-            if e.m == ev.m and e.frm != "Undetermined":
+            if e.m == ev.m and not e.is_status:
                 if (e.resource, e.id) in touched:
                     break
                 if e.resource == "G":

@@ -124,7 +124,7 @@ class Search(EventMatching):
         return 1
 
     def _assert_status(self, ev_i: int) -> None:
-        """A status event (Undetermined -> X) keeps the nodes its projection
+        """A status event (Undetermined -> X, or X -> X) keeps the nodes its projection
         allows (binding the M or P it names) and passes them on."""
         st, nxt = self._ev[ev_i], self._ev[ev_i + 1]
         ev = self.prep.events[self._trans[ev_i]]
@@ -162,7 +162,7 @@ class Search(EventMatching):
                 self.progress(self._trans[k], prep.end)
             furthest = max(furthest, k)
             ev = prep.events[self._trans[k]]
-            if ev.frm == "Undetermined":
+            if ev.is_status:
                 self._assert_status(k)
             else:
                 self._expand(k, batch)
