@@ -154,6 +154,9 @@ class SearchCheckpoint:
         except OSError as e:
             self.run.saved[self.name] = {"error": f"{self.dir}: {e.strerror or e}"}
             return
+        except MemoryError:
+            self.run.saved[self.name] = {"error": "out of memory while writing it"}
+            return
         finally:
             tmp.unlink(missing_ok=True)
         for f in self.dir.glob("data-*.bin"):
