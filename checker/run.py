@@ -71,6 +71,10 @@ def run_check(
         ex = search.explore(model, safety, name="safety", **kw)
         if ex.stopped == STOP_INTERRUPTED:
             return search.done(CheckRun(ex, symmetry=True))
+        if checkpoints is not None and checkpoints.interrupted:
+            # Stopped while the finished search's checkpoint was written:
+            # its verdicts stand, the liveness search is not started.
+            return search.done(CheckRun(ex, symmetry=True, interrupted=True))
         model.set_symmetry(False)
         try:
             run = CheckRun(ex, symmetry=True)

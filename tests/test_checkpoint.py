@@ -278,3 +278,35 @@ def test_a_damaged_checkpoint_is_refused_cleanly(kernel, damage, tmp_path):
     code, out, err = run_cli(*args, "--resume", str(cp))
     assert code == 2, (out, err)
     assert "checkpoint" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_a_stop_while_a_checkpoint_is_written_keeps_the_one_before(kernel, tmp_path, monkeypatch):
+    """A second signal while the finished safety search's checkpoint is
+    written: that checkpoint is abandoned, the one before stays, the safety
+    verdicts stand and the liveness search is not started."""
+    from checker.engine import checkpoint as ck
+
+    cfg, depth = CASES["mixed-depth9"]
+    model, props = _model(cfg)
+    cps = Checkpoints(tmp_path, run_identity(model, props, depth=depth), every_s=0)
+    cps.open()
+    real = ck.SearchCheckpoint.save
+
+    def save(self, meta, write_data):
+        if meta.get("complete"):
+
+            def stopped(path):
+                raise KeyboardInterrupt
+
+            return real(self, meta, stopped)
+        return real(self, meta, write_data)
+
+    monkeypatch.setattr(ck.SearchCheckpoint, "save", save)
+    run = run_check(model, props, depth=depth, kernel=kernel, checkpoints=cps)
+    assert run.interrupted and run.live_ex is None and run.liveness == {}
+    assert run.ex.stopped == "depth"  # the safety search itself finished
+    assert cps.saved["safety"] == {"error": "abandoned: stopped while writing it"}
+    meta = json.loads((tmp_path / "safety" / "meta.json").read_text())
+    assert meta["complete"] is False and meta["depth"] == depth  # the last level's
+    assert not list(tmp_path.rglob("*.tmp"))

@@ -56,6 +56,7 @@ class Checkpoints:
     resume: bool = False
     saved: dict[str, dict] = field(default_factory=dict)  # search -> what its last one holds
     resumed: dict[str, dict] = field(default_factory=dict)  # search -> where it resumed
+    interrupted: bool = False  # a stop came while a checkpoint was written
 
     def open(self) -> None:
         """Check the directory before any work: a new run needs one without
@@ -139,7 +140,9 @@ class SearchCheckpoint:
     def save(self, meta: dict, write_data: Callable[[Path], None]) -> None:
         """Write the data (write_data(path)), then commit meta.json naming
         it; the checkpoint before stays in place until then. A failure to
-        write is reported in the summary, not raised: the search goes on."""
+        write is reported in the summary, not raised: the search goes on.
+        A stop (KeyboardInterrupt) while writing abandons this checkpoint
+        and sets `interrupted` for the caller to stop on."""
         self.last = time.monotonic()
         gen = self._generation() + 1
         name = f"data-{gen}.bin"
@@ -156,6 +159,12 @@ class SearchCheckpoint:
             return
         except MemoryError:
             self.run.saved[self.name] = {"error": "out of memory while writing it"}
+            return
+        except KeyboardInterrupt:
+            # Stopped while writing (a signal more than signals.GRACE_S after
+            # the first): the checkpoint before stays; the caller stops.
+            self.run.saved[self.name] = {"error": "abandoned: stopped while writing it"}
+            self.run.interrupted = True
             return
         finally:
             tmp.unlink(missing_ok=True)

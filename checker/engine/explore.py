@@ -284,6 +284,8 @@ def explore(
                 mark = snapshot.mark(ex, active, d, prior_s + time.monotonic() - start)
                 if checkpoint.due():
                     snapshot.save(checkpoint, ex, mark)
+                    if checkpoint.run.interrupted:
+                        raise KeyboardInterrupt
             expand = depth == 0 or d < depth
             new_frontier: list[int] = []
             for idx_chunk, (results, (cover, cuts)) in _run_level(

@@ -316,6 +316,8 @@ def explore_compiled(
                 mark = mark_now()
                 if checkpoint.due():
                     snapshot.save(checkpoint, s, mark)
+                    if checkpoint.run.interrupted:
+                        raise KeyboardInterrupt
             expand = depth == 0 or d < depth
             round_ = 0
             cur = launch(0, n, expand, round_)
