@@ -63,7 +63,6 @@ LONG_MODULES = {
     "model/mutations.py": "the mutation registry: one class per historic bug",
     "specs/control.py": "the control-state invariants, one table",
     "specs/safety.py": "the safety properties, one table",
-    "checker/kernel/codegen.py": "the C generator (checker/kernel/ kept as it is)",
     "checker/smt/expr.py": "the symbolic expressions (checker/smt/ kept as it is)",
     "checker/smt/symbolic.py": "the symbolic step table (checker/smt/ kept as it is)",
     "runtime/schedule.py": "the reference runtime's schedule/findRunnable, read as proc.go",

@@ -33,7 +33,7 @@ ROOT = HERE.parent.parent
 # The sources a kernel is generated from, beyond the model's own classes
 # (of this directory, only the generator, the engine and the build).
 SOURCE_DIRS = [ROOT / "model", ROOT / "specs", ROOT / "checker" / "smt", HERE]
-KERNEL_SOURCES = {"codegen.py", "build.py", "engine.c", "engine_head.h"}
+KERNEL_SOURCES = {"codegen.py", "ctables.py", "build.py", "engine.c", "engine_head.h"}
 
 CDEF = """
 typedef struct eng eng_t;

@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from checker.kernel.ctables import domain_tables, label_tables, layout_defines
 from checker.smt.expr import BOOL, INT, Knowledge, Node, var
 from checker.smt.relation import STEP, TRUNC, UNDEF, Relation, _predicate, symbolic_model
 from checker.smt.symbolic import (
@@ -41,9 +42,6 @@ from checker.smt.symbolic import (
     enumerate_paths,
     fold_paths,
 )
-from model.machine import MACRO_BOUNDARY, MACRO_LIMIT
-from model.pcs import PC
-from model.state import NONE
 from specs.property import ACTION, INVARIANT, Property
 
 
@@ -72,18 +70,6 @@ class Generated:
     actions: list[str]  # property ids, bit i of bad_act
     n_groups: int = 0
     stats: dict = field(default_factory=dict)
-
-
-def _c_string(s: str) -> str:
-    out = []
-    for ch in s.encode():
-        if ch in (0x22, 0x5C):
-            out.append("\\" + chr(ch))
-        elif 0x20 <= ch < 0x7F and ch != 0x3F:  # '?' escaped: no trigraphs
-            out.append(chr(ch))
-        else:
-            out.append(f"\\{ch:03o}")
-    return '"' + "".join(out) + '"'
 
 
 class _Emitter:
@@ -203,127 +189,6 @@ def _int_expr(run, know: Knowledge) -> tuple[Any, Any]:
     undefined = fold_paths(paths, lambda r: r.kind == UNDEFINED, BOOL)
     value = 0 if got is DONT_CARE else got
     return value, False if undefined is DONT_CARE else undefined
-
-
-def _domain_tables(rel: Relation) -> list[str]:
-    """One 256-bit set per byte of the state: the values its type admits."""
-    rows = []
-    for d in rel.domains:
-        words = [0, 0, 0, 0]
-        for c in d:
-            if 0 <= c < 256:
-                words[c >> 6] |= 1 << (c & 63)
-        rows.append("{" + ", ".join(f"0x{w:016x}ULL" for w in words) + "}")
-    return [f"static const uint64_t DOMAIN[{len(rows)}][4] = {{", ",\n".join(rows), "};"]
-
-
-def _layout_defines(model) -> list[str]:
-    from model.symmetry import GREF, MASK, PREF, Symmetry
-
-    L = model.L
-    sym = Symmetry(L)
-    lines = [
-        f"#define SIZE {L.size}",
-        f"#define NA {L.nA}",
-        f"#define NM {L.nM}",
-        f"#define NP {L.nP}",
-        f"#define NG {L.nG}",
-        f"#define PW {L.P_WIDTH}",
-        f"#define AW {L.A_WIDTH}",
-        f"#define BB {L.B}",
-        f"#define G_BASE {L.g_base}",
-        f"#define P_BASE {L.p_base}",
-        f"#define A_BASE {L.a_base}",
-        f"#define PIDLE {L.pidle}",
-        f"#define MIDLE {L.midle}",
-        f"#define THROW {L.throw}",
-        f"#define PC_NOT_CREATED {int(PC.NOT_CREATED)}",
-        f"#define MACRO_LIMIT {MACRO_LIMIT}",
-        f"#define NONE_ID {NONE}",
-    ]
-    # An M's block (model/state.py): plain fields, the P mask, its G
-    # references, then its P references, each a run the canonical form reads.
-    a0 = sym.a_start[0]
-    block = sym.kind[a0 : a0 + L.A_WIDTH]
-    for name, kind in (("A_GREF", GREF), ("A_PREF", PREF), ("A_MASK", MASK)):
-        at = [i for i, k in enumerate(block) if k == kind]
-        if at != list(range(at[0], at[0] + len(at))):
-            raise ValueError(f"an M's {name} fields are not contiguous")
-        lines += [f"#define {name}_LO {at[0]}", f"#define {name}_N {len(at)}"]
-    kinds = ", ".join(str(k) for k in sym.kind)
-    lines.append(f"static const uint8_t KIND[SIZE] = {{{kinds}}};")
-    grefs = sorted(sym.g_ref_offsets)
-    lines.append(f"#define NGREF {len(grefs)}")
-    lines.append(f"static const int GREF_OFF[NGREF] = {{{', '.join(map(str, grefs))}}};")
-    # A variant's sched fields that name an M: that M is not "unborn" (symmetry).
-    xm = sym.extra_mref
-    lines.append(f"#define NXMREF {len(xm)}")
-    lines.append(
-        f"static const int XMREF_OFF[{max(1, len(xm))}] = {{{', '.join(map(str, xm)) or '0'}}};"
-    )
-    pcs = ", ".join(str(L.pc[a]) for a in range(L.nA))
-    lines.append(f"static const int PC_OFF[NA] = {{{pcs}}};")
-    words = [0, 0, 0, 0]
-    for pc in MACRO_BOUNDARY:
-        words[pc >> 6] |= 1 << (pc & 63)
-    lines.append(
-        "static const uint64_t MACRO_BOUNDARY[4] = {"
-        + ", ".join(f"0x{w:016x}ULL" for w in words)
-        + "};"
-    )
-    return lines
-
-
-def _label_tables(rel: Relation, cmd_ids: dict[int, int]) -> tuple[list[str], int]:
-    """Each step command's label template, as parts to render."""
-    tables: dict[tuple, int] = {}
-    parts_rows, desc_rows = [], []
-    max_vals = 0
-    part_index = 0
-    for c in rel.steps:
-        pieces = c.label.split("\x00")
-        lits = pieces[0::2]
-        holes = pieces[1::2]
-        kinds = []
-        for h in holes:
-            _, kind = c.exprs[int(h)]
-            if kind == INT:
-                kinds.append(-1)
-            elif kind == BOOL:
-                kinds.append(-2)
-            else:
-                names = tuple(str(n) for n in kind)
-                kinds.append(tables.setdefault(names, len(tables)))
-        max_vals = max(max_vals, len(holes))
-        desc_rows.append(f"{{{part_index}, {len(holes)}}}")
-        for i, lit in enumerate(lits):
-            hole_kind = kinds[i] if i < len(kinds) else -3
-            parts_rows.append(f"{{{_c_string(lit)}, {hole_kind}}}")
-        part_index += len(lits)
-    lines = ["typedef struct { const char *lit; int hole; } label_part_t;"]
-    lines.append(f"static const label_part_t LABEL_PARTS[{max(1, part_index)}] = {{")
-    lines.append(",\n".join(parts_rows) or '{"", -3}')
-    lines.append("};")
-    lines.append(f"static const int LABEL_DESC[{max(1, len(desc_rows))}][2] = {{")
-    lines.append(",\n".join(desc_rows) or "{0, 0}")
-    lines.append("};")
-    for names, tid in sorted(tables.items(), key=lambda kv: kv[1]):
-        body = ", ".join(_c_string(n) for n in names)
-        lines.append(f"static const char *const NAMES{tid}[{len(names)}] = {{{body}}};")
-    lines.append(f"#define N_NAME_TABLES {len(tables)}")
-    lines.append(
-        "static const char *const *const NAME_TABLES[] = {"
-        + ", ".join(f"NAMES{t}" for t in range(len(tables)))
-        + ("" if tables else "0")
-        + "};"
-    )
-    lines.append(
-        "static const int NAME_TABLE_LEN[] = {"
-        + ", ".join(str(len(n)) for n in sorted(tables, key=tables.get))
-        + ("" if tables else "0")
-        + "};"
-    )
-    return lines, max_vals
 
 
 def _group_function(
@@ -519,18 +384,18 @@ def generate(model, rel: Relation, props: list[Property], fault: int | None = No
         "    return state_groups_of(x);\n}\n"
     )
 
-    label_lines, max_vals = _label_tables(rel, cmd_ids)
+    label_lines, max_vals = label_tables(rel, cmd_ids)
     cmd_actor = ", ".join(str(c.actor) for c in rel.steps) or "0"
     header = [
         "/* Generated from the model's symbolic relation (checker/kernel/codegen.py). */",
         "#include <stdint.h>",
-        *_layout_defines(model),
+        *layout_defines(model),
         f"#define NCMD {len(rel.steps)}",
         f"#define MAXFINE {max_group}",
         f"#define MAXV {max(1, max_vals)}",
         f"#define N_INV {len(invariants)}",
         f"#define N_ACT {len(actions)}",
-        *_domain_tables(rel),
+        *domain_tables(rel),
         *em.set_tables(),
         '#include "engine_head.h"',
         "void actor_steps(const uint8_t *restrict x, int a, stepbuf_t *restrict o);",
