@@ -97,7 +97,7 @@ class Phase:
         if done is not None:
             self.done = done
             CURRENT["done"] = done
-        if self._owner is None or self._task is None:
+        if self._owner is None or self._task is None or self._owner.progress is None:
             return
         elapsed = max(time.monotonic() - self._start, 1e-9)
         rate = f"{self.done / elapsed:,.0f} {self._unit}/s" if self._unit else ""
@@ -107,8 +107,9 @@ class Phase:
         self._owner.progress.update(self._task, completed=self.done, **fields)
 
     def finish(self) -> None:
-        if self._owner is not None and self._task is not None:
-            self._owner.progress.remove_task(self._task)
+        owner = self._owner
+        if owner is not None and owner.progress is not None and self._task is not None:
+            owner.progress.remove_task(self._task)
             self._task = None
 
     def __enter__(self) -> Phase:

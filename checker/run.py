@@ -87,6 +87,7 @@ def run_check(
     if live:
         run = CheckRun(None, symmetry=symmetry)  # type: ignore[arg-type]
         _check_liveness(run, search, model, props, kw, fairness, say)
+        assert run.live_ex is not None  # _check_liveness always searches
         run.ex = run.live_ex
         return search.done(run)
     say("safety search", 0, None)

@@ -79,7 +79,7 @@ def interrupts_as_keyboard():
 def _retry(signum: int, frame) -> None:
     pending = _state.pop("pending", None)
     if pending is not None:
-        _handler(pending, frame)
+        _handler(int(pending), frame)
 
 
 def install() -> None:

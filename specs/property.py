@@ -43,6 +43,19 @@ class Property:
     fairness: tuple[str, ...] = ()
     applies: Callable[..., str | None] | None = None
 
+    def reason(self, model: Any, *args: Any) -> str | None:
+        """The check of an invariant (model, state) or an action property
+        (model, state, label, next state): None if it holds, else why not."""
+        if self.check is None:
+            raise TypeError(f"{self.id} is a {self.kind} property: it has no check")
+        return self.check(model, *args)
+
+    def obligations(self, model: Any) -> list:
+        """A liveness property's stuck(model): [(instance, predicate)]."""
+        if self.stuck is None:
+            raise TypeError(f"{self.id} is a {self.kind} property: it has no obligations")
+        return self.stuck(model)
+
     def describe(self) -> dict[str, Any]:
         return {
             "id": self.id,

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from checker.app.args import (
     EXIT_CODES,
@@ -213,7 +214,7 @@ class SearchProgress:
 
     def __init__(self, phases, *, unbounded: bool, quiet: bool):
         self.phases = phases
-        self.current = None
+        self.current: Any = None  # the phase's progress line (checker/progress.py)
         self.name = ""
         self.unbounded = unbounded
         self.quiet = quiet

@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from checker.app.args import (
     EXIT_CODES,
@@ -184,7 +185,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from model.workloads import WORKLOADS
     from specs import all_properties
 
-    data = {
+    data: dict[str, Any] = {
         "workloads": [
             {"name": w.name, "description": w.description, "history": w.history or None}
             for w in WORKLOADS.values()

@@ -257,9 +257,9 @@ def cmd_record(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         # The run cannot be repeated: keep the recording, unchecked.
         divergence, violation, check_interrupted = None, None, True
-    error = None
+    error, error_trace = None, ""
     if rt.error is not None:
-        who, exc, _ = rt.error
+        who, exc, error_trace = rt.error
         error = f"{who}: {type(exc).__name__}: {exc}"
     doc = recording_document(
         model,
@@ -281,7 +281,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         print_lines(out)
         return _internal(
             f"runtime thread {error} (the recording up to it is saved in {path})",
-            rt.error[2],
+            error_trace,
             args.out,
         )
     if run.stopped == "hung":

@@ -59,8 +59,10 @@ class Progress:
 
 @dataclass
 class Exploration:
-    states: list[Any] = field(default_factory=list)
-    parent: array = field(default_factory=lambda: array("q"))
+    # The arrays are array.array here; the compiled and the distributed
+    # searches give numpy arrays and their own sequences (typed Any).
+    states: Any = field(default_factory=list)
+    parent: Any = field(default_factory=lambda: array("q"))
     level_start: list[int] = field(default_factory=list)  # first state index of each depth
     transitions: int = 0
     truncated_states: int = 0
@@ -75,11 +77,11 @@ class Exploration:
     # groups they count for, and per state the groups enabled in it, its
     # atoms (specs/liveness.py) and whether its successors were computed.
     graph: bool = False
-    edge_src: array = field(default_factory=lambda: array("I"))
-    edge_dst: array = field(default_factory=lambda: array("I"))
-    edge_groups: array = field(default_factory=lambda: array("Q"))
-    enabled: array = field(default_factory=lambda: array("Q"))
-    atoms: array = field(default_factory=lambda: array("Q"))
+    edge_src: Any = field(default_factory=lambda: array("I"))
+    edge_dst: Any = field(default_factory=lambda: array("I"))
+    edge_groups: Any = field(default_factory=lambda: array("Q"))
+    enabled: Any = field(default_factory=lambda: array("Q"))
+    atoms: Any = field(default_factory=lambda: array("Q"))
     is_expanded: bytearray = field(default_factory=bytearray)
     is_final: bytearray = field(default_factory=bytearray)
     # How a stored state is told: by its canonical bytes, or (a compiled
@@ -185,14 +187,14 @@ def _expand_states(model: Any, task: tuple[list[Any], bool, frozenset[str]]) -> 
     cache = _CANON
     if len(cache) > _CANON_LIMIT:
         cache.clear()
-    out = []
+    out: list[tuple] = []
     for t in states:
         found = []
         for p in invariants:
-            msg = p.check(model, t)
+            msg = p.reason(model, t)
             if msg is not None:
                 found.append((p.id, msg, None))
-        extra = ()
+        extra: tuple = ()
         if graph:
             strong = model.state_groups(t) if hasattr(model, "state_groups") else 0
             extra = (atoms(model, t), model.is_final(t), strong)
@@ -211,7 +213,7 @@ def _expand_states(model: Any, task: tuple[list[Any], bool, frozenset[str]]) -> 
             elif c not in seen_here:
                 seen_here[c] = 0
             for p in actions:
-                msg = p.check(model, t, label, u)
+                msg = p.reason(model, t, label, u)
                 if msg is not None:
                     found.append((p.id, msg, c))
         dead = check_deadlock and not succ and not truncated and not model.is_final(t)

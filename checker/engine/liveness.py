@@ -114,7 +114,7 @@ def check_property(
             return base
     fair = fairness_mask(model, assumptions)
     best: tuple[int, int, str, Lasso] | None = None
-    for instance, stuck in prop.stuck(model):
+    for instance, stuck in prop.obligations(model):
         try:
             lasso = find_lasso(ex, stuck, fair)
         except TraceError as e:
@@ -393,7 +393,7 @@ def concretize(
     successors. TraceError says in words why a lasso could not be built."""
     prefix = rebuild_path(model, ex.keys(lasso.prefix), ex.key_of)
     loop = len(prefix) - 1
-    stuck = dict(prop.stuck(model))[instance]
+    stuck = dict(prop.obligations(model))[instance]
     from specs.liveness import atoms
 
     state_groups = getattr(model, "state_groups", lambda _t: 0)
@@ -488,6 +488,7 @@ def concretize(
         sometimes |= en
     taken = 0
     for st in cycle_steps:
+        assert st.actor is not None  # every step of a cycle has one (the first has not)
         taken |= edge_groups_of(model, st.actor, st.label)
     unfair = (always & ~taken) | (sometimes & strong & ~taken)
     if unfair:

@@ -63,7 +63,7 @@ def rebuild(model: Any, ex: Exploration, v: Violation, prop: Property) -> list[S
         succ, _ = model.successors(cur)
         want = ex.key_of(v.next_state)
         for actor, label, u in succ:
-            if ex.key_of(model.canonical(u)) == want and prop.check(model, cur, label, u):
+            if ex.key_of(model.canonical(u)) == want and prop.reason(model, cur, label, u):
                 steps.append(Step(actor, label, u))
                 break
         else:

@@ -147,10 +147,13 @@ def _step_location(model: Any, steps: list) -> tuple[str, int] | None:
         return None
     fn = getattr(entry[0], "__func__", entry[0])
     try:
-        path = Path(inspect.getsourcefile(fn)).resolve()
+        src = inspect.getsourcefile(fn)
         line = inspect.getsourcelines(fn)[1]
     except (OSError, TypeError):
         return None
+    if src is None:
+        return None
+    path = Path(src).resolve()
     root = Path(__file__).resolve().parents[2]
     try:
         return str(path.relative_to(root)), line
@@ -210,7 +213,7 @@ def coverage_tables(results: list[CellResult]) -> dict[str, list]:
         model = build_model(Config(cores=2, profile=profile))
         table = []
         for step in step_catalogue(model):
-            hits = [r.coverage.get(step.key, 0) for r in mine]
+            hits = [(r.coverage or {}).get(step.key, 0) for r in mine]
             table.append(Row(step, sum(hits), sum(1 for h in hits if h)))
         out[profile] = table
     return out

@@ -224,8 +224,9 @@ def _run_all(
         if workers <= 1:
             try:
                 for i, c in enumerate(cells):
-                    results[i] = run(c)
-                    done(results[i], i + 1)
+                    res = run(c)
+                    results[i] = res
+                    done(res, i + 1)
             except KeyboardInterrupt:
                 raise GateStopped("interrupted", results) from None
             except MemoryError:

@@ -109,8 +109,8 @@ def select_kernel(
 
 def _select(model: Any, props: list, requested: str, long_run: bool) -> KernelChoice:
     if requested_kernel(requested) == "python":
-        why = "--kernel python" if requested == "python" else "GMPCHECK_KERNEL=python"
-        return KernelChoice(None, f"python (asked for with {why})")
+        how = "--kernel python" if requested == "python" else "GMPCHECK_KERNEL=python"
+        return KernelChoice(None, f"python (asked for with {how})")
     why = unsupported_reason(model)
     if why is not None:
         return KernelChoice(None, f"python ({why}: the compiled kernel cannot follow it)")

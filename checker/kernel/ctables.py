@@ -137,7 +137,7 @@ def label_tables(rel: Relation, cmd_ids: dict[int, int]) -> tuple[list[str], int
     )
     lines.append(
         "static const int NAME_TABLE_LEN[] = {"
-        + ", ".join(str(len(n)) for n in sorted(tables, key=tables.get))
+        + ", ".join(str(len(n)) for n in sorted(tables, key=lambda name: tables[name]))
         + ("" if tables else "0")
         + "};"
     )

@@ -81,8 +81,8 @@ def compare_state(k: Kernel, model: Any, t: bytes) -> str | None:
         return f"state {t.hex()}: {e}"
     if _dedup(got) != _dedup(want):
         a = [(x, lab) for x, lab, _ in _dedup(want)]
-        b = [(x, lab) for x, lab, _ in _dedup(got)]
-        return f"successors of state {t.hex()}: model {a}, compiled {b}"
+        c = [(x, lab) for x, lab, _ in _dedup(got)]
+        return f"successors of state {t.hex()}: model {a}, compiled {c}"
     if got_cut != want_cut:
         return f"state {t.hex()}: a bound cut a step: model {want_cut}, compiled {got_cut}"
     if model.symmetry is not None:
@@ -98,7 +98,7 @@ def compare_state(k: Kernel, model: Any, t: bytes) -> str | None:
         p = by_id.get(pid)
         if p is None or p.kind != INVARIANT:
             continue
-        if bool(bits >> b & 1) != (p.check(model, t) is not None):
+        if bool(bits >> b & 1) != (p.reason(model, t) is not None):
             return f"{pid} on state {t.hex()}"
     for _a, label, u in want:
         bits = lib.k_act(t, u, err)
@@ -106,7 +106,7 @@ def compare_state(k: Kernel, model: Any, t: bytes) -> str | None:
             p = by_id.get(pid)
             if p is None or p.kind != ACTION:
                 continue
-            if bool(bits >> b & 1) != (p.check(model, t, label, u) is not None):
+            if bool(bits >> b & 1) != (p.reason(model, t, label, u) is not None):
                 return f"{pid} on the step {label!r} from state {t.hex()}"
     if bool(lib.k_final(t)) != bool(model.is_final(t)):
         return f"is_final on state {t.hex()}"

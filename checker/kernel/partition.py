@@ -188,7 +188,7 @@ class Partition:
 
     def lookup(self, indices: list[int]) -> dict[int, tuple[int, int]]:
         """Of the states numbered `indices`, those held here: (parent, fingerprint)."""
-        out = {}
+        out: dict[int, tuple[int, int]] = {}
         if not self.numbers:
             return out
         nums = np.concatenate(self.numbers)

@@ -238,12 +238,12 @@ def explore_compiled(
     d, prior_s = 0, 0.0
     resumed = checkpoint.load() if checkpoint is not None else None
     if resumed is not None:
-        mark = snapshot.restore(s, *resumed)
-        d, prior_s = mark["depth"], mark["elapsed_s"]
-        ex.level_start = mark["level_start"]
-        active.intersection_update(mark["active"])
-        found_inv, found_act, found_dead = mark["found"]
-        ex.stopped, ex.stop_reason = mark["stopped"], mark["stop_reason"]
+        saved = snapshot.restore(s, *resumed)
+        d, prior_s = saved["depth"], saved["elapsed_s"]
+        ex.level_start = saved["level_start"]
+        active.intersection_update(saved["active"])
+        found_inv, found_act, found_dead = saved["found"]
+        ex.stopped, ex.stop_reason = saved["stopped"], saved["stop_reason"]
         n = 0 if ex.stopped else s.stat(7)
     else:
         for st in model.initial_states():
@@ -296,6 +296,7 @@ def explore_compiled(
                 break
             parts.append((base + w, lo, min(per, n - lo)))
         args = [(s.e, slot, lo, cnt, int(expand), inv, act, dead) for slot, lo, cnt in parts]
+        futures: list[Any]
         if pool is not None:
             futures = [pool.submit(lib.eng_phase_a, *a) for a in args]
         else:
@@ -320,7 +321,7 @@ def explore_compiled(
                         raise KeyboardInterrupt
             expand = depth == 0 or d < depth
             round_ = 0
-            cur = launch(0, n, expand, round_)
+            cur: tuple[list, list, int] | None = launch(0, n, expand, round_)
             while cur is not None:
                 parts, futures, next_pos = cur
                 in_flight = futures
@@ -433,6 +434,7 @@ def _graph_arrays(ex: Exploration, s: CompiledSearch, model: Any) -> None:
     nrow = int(s.lib.eng_nrow(s.e))
     row = s.view(s.lib.eng_row(s.e), np.uint64, nrow)
     counts = np.diff(row.view(np.int64)) if nrow > 1 else np.zeros(0, dtype=np.int64)
+    counts = counts.astype(np.int64)
     ex.edge_src = np.repeat(np.arange(len(counts), dtype=np.uint32), counts)
     ex.edge_dst = s.view(s.lib.eng_col(s.e), np.uint32, n_edges)
     ex.edge_groups = s.view(s.lib.eng_egroups(s.e), np.uint64, n_edges)
@@ -455,11 +457,11 @@ def _fill_messages(ex: Exploration, model: Any, by_id: dict[str, Property]) -> N
         steps = rebuild_path(model, ex.keys(ex.path_to(v.state)), ex.key_of)
         t = model.canonical(steps[-1].state)
         if prop.kind == INVARIANT:
-            v.message = prop.check(model, t) or ""
+            v.message = prop.reason(model, t) or ""
         else:
             for _actor, label, u in model.successors(t)[0]:
                 if ex.key_of(model.canonical(u)) == ex.key_of(v.next_state):
-                    msg = prop.check(model, t, label, u)
+                    msg = prop.reason(model, t, label, u)
                     if msg is not None:
                         v.message = msg
                         break

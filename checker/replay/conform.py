@@ -106,7 +106,9 @@ class Divergence:
         }
 
 
-def property_message(model: Any, pid: str | None, prev: bytes, label: str, t: bytes) -> str | None:
+def property_message(
+    model: Any, pid: str | None, prev: bytes, label: str | None, t: bytes
+) -> str | None:
     """What the trace's property says of the state `t` the runtime reached
     (for an action property, of the step prev -label-> t): the violation
     message, or None if it holds. Properties this checker does not know
@@ -118,9 +120,9 @@ def property_message(model: Any, pid: str | None, prev: bytes, label: str, t: by
     if p is None:
         return None
     if p.kind == "action":
-        return p.check(model, prev, label, t)
+        return p.reason(model, prev, label, t)
     if p.kind == "invariant":
-        return p.check(model, t)
+        return p.reason(model, t)
     if p.kind == "deadlock":
         succ, _ = model.successors(t)
         if not succ and not model.is_final(t):
@@ -139,7 +141,7 @@ def lasso_message(
     p = {p.id: p for p in properties_of(model)}.get(pid or "")
     if p is None or p.kind != "liveness" or not cycle:
         return None
-    stuck = dict(p.stuck(model)).get(instance or "")
+    stuck = dict(p.obligations(model)).get(instance or "")
     if stuck is None:
         return None
     return message if all(stuck(atoms(model, t)) for t in cycle) else None

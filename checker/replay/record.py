@@ -122,11 +122,11 @@ def check(model: Any, rec: Recording) -> tuple[Divergence | None, tuple[int, str
             return Divergence(i, names[a], label, why, expected_name="model"), violation
         if violation is None:
             for p in actions:
-                msg = p.check(model, t, label, u)
+                msg = p.reason(model, t, label, u)
                 if msg:
                     violation = (i, p.id, msg)
             for p in invariants:
-                msg = p.check(model, u)
+                msg = p.reason(model, u)
                 if msg and violation is None:
                     violation = (i, p.id, msg)
         t = u

@@ -221,7 +221,8 @@ def replay(
     gate = ReplayGate(model.L.nA)
     rt.start(gate)
     start = time.perf_counter()
-    before, label = t, "init"
+    before = t
+    label: str | None = "init"
     reached = {0: s}  # trace index -> the runtime's state when it got there
     try:
         for k, step in enumerate(plan, 1):

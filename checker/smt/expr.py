@@ -36,6 +36,10 @@ INT, BOOL = "int", "bool"
 
 class Node:
     __slots__ = ("op", "args", "sort", "hid")
+    op: str
+    args: tuple
+    sort: str
+    hid: int  # creation order: children before their parents
 
     def __repr__(self) -> str:
         return show(self)

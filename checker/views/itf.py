@@ -75,7 +75,7 @@ def trace_document(model: Any, steps: list[Step], meta: dict, loop: int | None =
         }
         states.append(view)
     vars_ = [k for k in states[0] if k != "#meta"] if states else []
-    doc = {
+    doc: dict[str, Any] = {
         "#meta": {
             "format": "ITF",
             "format-description": "https://apalache-mc.org/docs/adr/015adr-trace.html",

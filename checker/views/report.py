@@ -163,9 +163,9 @@ def summarize(
             steps = rebuild(model, ex, v, p)
             last = steps[-1].state
             if p.kind == ACTION:
-                message = p.check(model, steps[-2].state, steps[-1].label, last) or v.message
+                message = p.reason(model, steps[-2].state, steps[-1].label, last) or v.message
             elif p.check is not None:
-                message = p.check(model, last) or v.message
+                message = p.reason(model, last) or v.message
             else:
                 message = v.message
             safety_counterexample(model, p, steps, message, engine, out_dir, entry, traces)
