@@ -127,19 +127,16 @@ def _value(text: str) -> Value:
 
 def _split(text: str, sep: str) -> list[str]:
     """text cut at each `sep` outside parentheses and brackets."""
-    parts, depth, start, i, n = [], 0, 0, 0, len(text)
-    while i < n:
-        c = text[i]
-        if c in "([":
-            depth += 1
-        elif c in ")]":
-            depth -= 1
-        elif depth == 0 and text.startswith(sep, i):
+    parts, start, scanned, depth = [], 0, 0, 0
+    i = text.find(sep)
+    while i >= 0:
+        seen = text[scanned:i]
+        depth += seen.count("(") + seen.count("[") - seen.count(")") - seen.count("]")
+        scanned = i
+        if depth == 0:
             parts.append(text[start:i])
-            i += len(sep)
-            start = i
-            continue
-        i += 1
+            start = i + len(sep)
+        i = text.find(sep, i + len(sep))
     parts.append(text[start:])
     return parts
 
