@@ -17,10 +17,10 @@ It implements the engine's model protocol (checker/engine/protocol.py).
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
 from typing import Any
 
+from model.action import Action
 from model.config import Config, ConfigError
 from model.extension import PC_RANGE, ExtensionError, StateField, declared, declared_fields
 from model.goroutine import Goroutines
@@ -67,7 +67,6 @@ VIEW_KEYS = {
     "M": ("id", "pc", "p", "nextp", "oldp", "curg", "spinning", "ret", "gp", "inherit", "pp",
           "spin_arg", "steal_pass", "mask", "batch"),
 }  # fmt: skip
-_STOLE = re.compile(r"stealWork\([^)]*gs=\[")
 
 
 class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
@@ -109,6 +108,7 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
             raise ConfigError("the state is too large for the state encoding (fields, slots)")
         self._bind_steps()
         self._check_steps()
+        self._edge_masks: dict[tuple[int, str], int] = {}
         self.macro = cfg.steps == "macro"
         self.symmetry = Symmetry(self.L) if symmetry else None
 
@@ -299,19 +299,28 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
         fairness_groups(): a step of M m is M m's; the preemption signal it
         takes is also signal(M m)'s; leaving a system call is syscall(M m)'s
         only (the M was blocked in the kernel, not waiting to be scheduled);
-        a sysmon pass that preempts P p's G is also timeslice(P p)'s."""
+        a sysmon pass that preempts P p's G is also timeslice(P p)'s. Labels
+        repeat: each (actor, label) is read once."""
+        key = (actor, label)
+        mask = self._edge_masks.get(key)
+        if mask is None:
+            mask = self._edge_masks[key] = self._edge_mask(actor, Action.parse(label))
+        return mask
+
+    def _edge_mask(self, actor: int, action: Action) -> int:
         nM = self.L.nM
         if actor == self.L.SYSMON:
             mask = 1 << nM
-            if "preempt=" in label:
-                for part in label.split("preempt=")[1].rstrip(")").split(","):
+            preempt = next((a.text("preempt") for a in action.steps() if a.has("preempt")), None)
+            if preempt is not None:
+                for part in preempt.split(","):  # P0:G1 (or G1: the open world's)
                     mask |= 1 << (3 * nM + 1 + int(part.split(":")[0][1:]))
             return mask
-        if label.startswith("preempt.async"):
+        if action.procedure.startswith("preempt.async"):
             return (1 << actor) | (1 << (nM + 1 + actor))
-        if label.startswith("exitsyscall"):
+        if action.procedure.startswith("exitsyscall"):
             return 1 << (2 * nM + 1 + actor)
-        if _STOLE.search(label):
+        if any(a.calls("stealWork") and isinstance(a.get("gs"), tuple) for a in action.steps()):
             return (1 << actor) | (1 << (3 * nM + 1 + self.L.nP + actor))
         return 1 << actor
 

@@ -286,3 +286,54 @@ def test_every_exception_is_in_architecture_md():
     text = (ROOT / "ARCHITECTURE.md").read_text()
     missing = [x for x in [*LONG_MODULES, *LONG_FUNCTIONS] if f"`{x}`" not in text]
     assert missing == []
+
+
+# ---- one reader of step labels -------------------------------------------------------
+
+# A step's label (`stealWork(m=1, p=0, victim=1, gs=[2])`) is read by
+# model/action.py's Action.parse and nowhere else: elsewhere no regular
+# expression reads a call (an escaped parenthesis), and no string test looks
+# for a label's `procedure(` or `argument=`. checker/golang/ reads Go's own
+# text (trace dumps, sources), not labels.
+LABEL_READER = "model/action.py"
+NOT_LABELS = ("checker/golang/",)
+_RE_FUNCTIONS = {"compile", "match", "search", "fullmatch", "findall", "finditer", "split", "sub"}
+_STR_TESTS = {"startswith", "endswith", "find", "rfind", "index", "split", "partition", "count"}
+
+
+def _label_fragment(value: object) -> bool:
+    """`execute(`, `preempt=`: the start of a call or of a named argument."""
+    if not isinstance(value, str) or len(value) < 2 or value[-1] not in "(=":
+        return False
+    return all(c.isalnum() or c in "_.-" for c in value[:-1])
+
+
+def _label_reads(tree: ast.AST):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            f = node.func
+            consts = [a.value for a in node.args if isinstance(a, ast.Constant)]
+            if isinstance(f.value, ast.Name) and f.value.id == "re" and f.attr in _RE_FUNCTIONS:
+                pattern = consts[0] if consts else ""
+                if isinstance(pattern, str | bytes) and "\\(" in str(pattern):
+                    yield node.lineno, f"re.{f.attr}({pattern!r})"
+            elif f.attr in _STR_TESTS and any(_label_fragment(c) for c in consts):
+                yield node.lineno, f".{f.attr}({consts[0]!r})"
+        elif isinstance(node, ast.Compare) and isinstance(node.left, ast.Constant):
+            if _label_fragment(node.left.value) and isinstance(node.ops[0], ast.In | ast.NotIn):
+                yield node.lineno, f"{node.left.value!r} in ..."
+
+
+def label_reads_outside_action(root: Path = ROOT) -> list[str]:
+    out = []
+    for pkg in PACKAGES:
+        for path in sorted((root / pkg).rglob("*.py")):
+            rel = path.relative_to(root).as_posix()
+            if rel == LABEL_READER or rel.startswith(NOT_LABELS):
+                continue
+            out += [f"{rel}:{n}: {what}" for n, what in _label_reads(ast.parse(path.read_text()))]
+    return out
+
+
+def test_labels_are_read_by_action_only():
+    assert label_reads_outside_action() == []

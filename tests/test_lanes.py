@@ -16,9 +16,10 @@ from checker.views.lanes import (
     RUNNING,
     SPINNING,
     SYSCALL,
+    _lane_of,
     lane_view,
-    parse_label,
 )
+from model.action import Action
 
 
 @pytest.fixture(scope="module")
@@ -38,22 +39,11 @@ def _cells(view: dict, lane_id: str, n: int) -> list[dict]:
     return cells
 
 
-def test_parse_label():
-    assert parse_label("stealWork(m=1, p=1, victim=0, gs=[1, 2])") == (
-        "stealWork",
-        {"m": "1", "p": "1", "victim": "0", "gs": "[1, 2]"},
-        "m=1",
-    )
-    assert parse_label("startm(sysmon, p=0, spinning=0, newm=1)") == (
-        "startm",
-        {"p": "0", "spinning": "0", "newm": "1"},
-        "sysmon",
-    )
-    assert parse_label("sysmon.retake(seen=P0,P1; preempt=G1)")[1] == {
-        "seen": "P0",
-        "preempt": "G1",
-    }
-    assert parse_label("init") == ("init", {}, None)
+def test_a_label_names_the_lane_of_its_actor():
+    assert _lane_of(Action.parse("stealWork(m=1, p=1, victim=0, gs=[1, 2])")) == "M1"
+    assert _lane_of(Action.parse("startm(sysmon, p=0, spinning=0, newm=1)")) == "sysmon"
+    assert _lane_of(Action.parse("sysmon.startm(timers overdue, p=1)")) is None
+    assert _lane_of(Action.parse("init")) is None
 
 
 def test_segments_tile_every_lane(docs):

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from checker.engine.trace import Step
+from model.action import Action
 from model.state import q_items
 
 
@@ -99,7 +100,7 @@ def explicit_global_wait(model, g: int, depth: int) -> ExplicitWaitBound:
         for t, cur in layer.items():
             inside = queued(t)
             for actor, label, u in successors(t):
-                c = cur + label.startswith("execute(") if inside and queued(u) else 0
+                c = cur + Action.parse(label).calls("execute") if inside and queued(u) else 0
                 if c > nxt.get(u, -1):
                     nxt[u] = c
                     links[u] = (t, actor, label)
@@ -169,7 +170,7 @@ def unbounded_global_wait(model, g: int, max_states: int = 100_000) -> Unbounded
                 seen.add(u)
                 order.append(u)
             if steps.queued(t) and steps.queued(u):
-                w = int(label.startswith("execute("))
+                w = int(Action.parse(label).calls("execute"))
                 if not stretch.has_edge(t, u) or w > stretch[t][u]["w"]:
                     stretch.add_edge(t, u, w=w)
     comp = nx.condensation(stretch)

@@ -12,13 +12,15 @@ the FR_* steps are findRunnable. The step labels name the actors of the
 moves between lanes: `stealWork(m=1, p=1, victim=0, gs=[1])` is a steal from
 P0's ring to P1, `startm(sysmon, p=0, spinning=0, newm=1)` hands P0 to M1,
 `sysmon.retake(p=0, from syscall)` takes P0 from the M in the system call.
+The labels are read as model/action.py's Action.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from model.action import Action, Value
 
 NONE_VALUES = (-1, None)
 
@@ -59,36 +61,24 @@ SYSMON_LOOP = "sysmon"
 THROWN = "throw"
 ABSENT = "none"  # the thread does not exist yet
 
-_CALL = re.compile(r"^(?P<name>[\w.\-]+)\((?P<args>[^)]*)\)")
-_ARG = re.compile(r"(\w+)=(\[[^\]]*\]|[^,;]+)")
+
+def _lane_of(action: Action) -> str | None:
+    """The lane of the actor a label names: `startm(sysmon, ...)` -> sysmon,
+    `startm(m=1, ...)` -> M1; None for another first argument."""
+    if action.args and not action.args[0][0]:
+        return "sysmon" if action.args[0][1] == "sysmon" else None
+    m = action.get("m")
+    return f"M{m}" if isinstance(m, int) else None
 
 
-def parse_label(label: str) -> tuple[str, dict[str, str], str | None]:
-    """`startm(sysmon, p=0, spinning=0, newm=1)` -> ("startm", {"p": "0", ...},
-    "sysmon"): the function, its named arguments, and the actor when the
-    label names it positionally (sysmon) rather than as `m=`."""
-    match = _CALL.match(label)
-    if not match:
-        return label, {}, None
-    args = {k: v.strip() for k, v in _ARG.findall(match["args"])}
-    first = match["args"].split(",")[0].strip()
-    who = first if first and "=" not in first else None
-    if who is None and "m" in args:
-        who = f"m={args['m']}"
-    return match["name"], args, who
-
-
-def _lane_of(who: str | None) -> str | None:
-    """The lane of an actor named in a label: `m=1` -> M1, `sysmon`."""
-    if who == "sysmon":
-        return "sysmon"
-    if who and who.startswith("m=") and who[2:].isdigit():
-        return f"M{who[2:]}"
-    return None
-
-
-def _ints(text: str) -> list[int]:
-    return [int(x) for x in re.findall(r"\d+", text)]
+def _ints(v: Value | None) -> list[int]:
+    """The numbers in a value: a list's, an int, the digits of a text (P1:G0 -> 1, 0)."""
+    if isinstance(v, tuple):
+        return list(v)
+    if isinstance(v, int):
+        return [v]
+    digits = "".join(c if c in "0123456789" else " " for c in v or "")
+    return [int(x) for x in digits.split()]
 
 
 def _has(v: Any) -> bool:
@@ -199,26 +189,25 @@ def arrows(states: list[dict]) -> list[Arrow]:
     out: list[Arrow] = []
     for i in range(1, len(states)):
         before, label = states[i - 1], states[i]["#meta"]["action"]
-        name, args, who = parse_label(label)
-        src = _lane_of(who)
-        if name == "stealWork" and "gs" in args and "victim" in args:
-            gs = " ".join(f"G{g}" for g in _ints(args["gs"]))
+        action = Action.parse(label)
+        name, p = action.procedure, action.get("p")
+        if name == "stealWork" and action.has("gs") and action.has("victim"):
+            gs = " ".join(f"G{g}" for g in _ints(action.get("gs")))
             out.append(
-                Arrow(i, f"P{args['victim']}", f"P{args['p']}", "steal", f"steal {gs}", label)
+                Arrow(i, f"P{action.text('victim')}", f"P{p}", "steal", f"steal {gs}", label)
             )
-        elif name == "startm" and src and ("newm" in args or "mget" in args):
-            nmp = args.get("newm", args.get("mget"))
-            text = f"P{args['p']}"
-            out.append(Arrow(i, src, f"M{nmp}", "handoff", text, label))
-        elif name == "sysmon.retake" and args.get("p", "").isdigit() and "from syscall" in label:
-            p = int(args["p"])
+        elif name == "startm" and (src := _lane_of(action)) and action.has("newm", "mget"):
+            nmp = action.get("newm", action.get("mget"))
+            out.append(Arrow(i, src, f"M{nmp}", "handoff", f"P{p}", label))
+        elif name == "sysmon.retake" and isinstance(p, int) and "from syscall" in action.flags:
             holders = [m for m in before["M"] if m["oldp"] == p]
             if holders:
                 out.append(
                     Arrow(i, f"M{holders[0]['id']}", "sysmon", "retake", f"retake P{p}", label)
                 )
-        elif name == "sysmon.retake" and "preempt" in args:
-            for g in _ints(args["preempt"]):
+        elif name == "sysmon.retake" and action.has("preempt"):
+            # The first P:G pair of the pass, each of its numbers as a G.
+            for g in _ints((action.text("preempt") or "").split(",")[0]):
                 running = [m for m in before["M"] if m["curg"] == g and _has(m["p"])]
                 if running:
                     dst = f"P{running[0]['p']}"
