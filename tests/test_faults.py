@@ -160,6 +160,19 @@ def test_a_signal_in_each_phase_of_check(tmp_path, phase, needle, sig):
     _clean(out_dir)
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_while_the_commands_load(tmp_path, sig):
+    """Loading the commands takes a second or more on a busy machine: a
+    signal then stops the run like any other (exit 4, one line), not by
+    the signal's default action (exit 143 for SIGTERM)."""
+    r = Run(tmp_path, "--cores", "4", "--depth", "0", "--kernel", "python", "--quiet")
+    r.wait_phase("loading")
+    code, out, err, took, kids = r.signal(sig, delay=0.0)
+    # Mostly it stops while loading; on a fast machine it may be searching.
+    needle = "stopped before the command started" if not out else "interrupted"
+    _stopped(code, out, err, took, kids, needle=needle)
+
+
 def test_sighup_stops_check_like_ctrl_c(tmp_path):
     r = Run(tmp_path, *CHECK, "--out", str(tmp_path / "out"))
     r.wait_phase("liveness search")

@@ -34,8 +34,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from checker.engine.explore import Exploration
 from checker.engine.trace import Step, TraceError, rebuild_path
@@ -242,6 +240,11 @@ def fair_components(g: StateGraph, nodes: np.ndarray, weak: int, strong: int) ->
     enabled, and what remains is split into components again."""
     out: list[np.ndarray] = []
     alive = nodes.copy()
+    # scipy is imported here, not with the module: it is a second of every
+    # command's start-up, and only the liveness analysis needs it.
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
     weak_, strong_ = np.uint64(weak), np.uint64(strong)
     while alive.any():
         keep = alive[g.src] & alive[g.dst]
