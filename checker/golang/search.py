@@ -58,12 +58,24 @@ class Search(EventMatching):
     """The search over the trace's events (the module's docstring in
     checker/golang/conform.py): run() gives the verdict."""
 
+    # Within an event's closure, the event thread's own unobserved steps
+    # first, the other actors' in order of how many they take (False:
+    # breadth first over every actor's steps alike).
+    lazy_others = True
+
     # -- the search over events ----------------------------------------------------
 
     def _expand(self, ev_i: int, want: int) -> int:
-        """Go on with event ev_i's closure, breadth first, until `want` new
-        nodes have reached the next event (and the depth they were found at
-        is done), or the closure is exhausted. Returns how many arrived."""
+        """Go on with event ev_i's closure until `want` new nodes have
+        reached the next event (and the level they were found at is done),
+        or the closure is exhausted. Returns how many arrived. A node's
+        level is the number of unobserved steps of actors other than the
+        event's thread on the way from the event's start (all of them
+        without lazy_others): the closure is explored level by level, a
+        level's nodes in any order, so that the event's thread moves
+        first and the others only as far as the event needs. Only the
+        order changes: every node of the closure is still expanded before
+        the search gives up on it."""
         st = self._ev[ev_i]
         i = self._trans[ev_i]
         model = self.model
@@ -76,14 +88,16 @@ class Search(EventMatching):
         nxt = self._ev[ev_i + 1]
         todo, seen = st.todo, st.seen
         pc_off, view, gone = self._pc_off, self.view, self._gone
+        x = self.mindex.get(self.prep.events[i].m, -1)
+        lazy = self.lazy_others
         arrived = 0
         full_at = None
         while todo:
             node = todo[0]
-            depth = seen[node] + 1
+            level = seen[node]
             if full_at is None and arrived >= want:
-                full_at = depth
-            if full_at is not None and depth > full_at:
+                full_at = level
+            if full_at is not None and level > full_at:
                 break
             todo.popleft()
             t, mb, pb, ahead = node
@@ -93,6 +107,9 @@ class Search(EventMatching):
             al_s = self.alpha(t)
             succ = model.successors(t)[0]
             self.expansions += 1
+            # The Ms that may be the event's thread: the one bound to it, or
+            # every unbound M when none is.
+            own = -1 if x < 0 or x not in mb else x
             for a, _label, u in succ:
                 if self.alpha(u) == al_s:
                     nmb = mb
@@ -104,13 +121,17 @@ class Search(EventMatching):
                         if len(seen) >= self.max_states:
                             st.truncated = True
                             continue
-                        seen[n] = depth
-                        todo.append(n)
+                        if lazy and mb[a] == own and a != self.SYSMON:
+                            seen[n] = level
+                            todo.appendleft(n)
+                        else:
+                            seen[n] = level + 1
+                            todo.append(n)
                     continue
                 got = self.match(node, al_s, a, u, i)
                 if got is not None:
                     self.gslot.update(got[1])
-                    arrived += self._arrive(nxt, got[0], depth - 1)
+                    arrived += self._arrive(nxt, got[0], level)
         self.peak_closure = max(self.peak_closure, len(seen))
         return arrived
 
@@ -135,8 +156,8 @@ class Search(EventMatching):
                 self._arrive(nxt, got, 0)
 
     def run(self, batch: int = BATCH) -> Result:
-        """The search, event by event, depth first over events and breadth
-        first within one: each event's closure is explored only until
+        """The search, event by event, depth first over events and level
+        by level within one (_expand): each event's closure is explored only until
         `batch` nodes have reached the next event, and the search moves on
         with those. When an event cannot be explained from what reached it,
         the search goes back to the latest earlier event whose closure is
