@@ -5,14 +5,25 @@ import os
 import sys
 
 from checker import signals
-from checker.cli import main
 
 signals.install()  # SIGTERM and SIGHUP stop a run like Ctrl-C (checker/signals.py)
-code = main()
-# Every file is written (atomically) and closed before main returns. Leave
-# without waiting for threads: a worker pool ended by a signal or a dead
-# worker may have threads blocked on its pipes for ever.
-for stream in (sys.stdout, sys.stderr):
-    with contextlib.suppress(OSError):
-        stream.flush()
-os._exit(code)
+
+
+def _leave(code: int) -> None:
+    # Every file is written (atomically) and closed before main returns. Leave
+    # without waiting for threads: a worker pool ended by a signal or a dead
+    # worker may have threads blocked on its pipes for ever.
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError):
+            stream.flush()
+    os._exit(code)
+
+
+try:
+    # Importing the engines takes a second or two: a stop signal meanwhile
+    # ends the command as one during the work would, before any work.
+    from checker.cli import main
+except KeyboardInterrupt:
+    print("interrupted before the work started: nothing was done", file=sys.stderr)
+    _leave(4)
+_leave(main())

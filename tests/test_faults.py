@@ -160,6 +160,16 @@ def test_a_signal_in_each_phase_of_check(tmp_path, phase, needle, sig):
     _clean(out_dir)
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_a_signal_while_the_engines_are_imported_is_exit_4(tmp_path, sig):
+    """Importing the engines takes a second or more: a stop meanwhile is
+    exit 4 with one line, not a traceback or death by the signal."""
+    r = Run(tmp_path, "--cores", "1", "--depth", "2", "--out", str(tmp_path / "out"))
+    code, out, err, took, kids = r.signal(sig, delay=0.4)
+    _stopped(code, out, err, took, kids, needle="interrupted")
+    assert len(err.strip().splitlines()) == 1, err
+
+
 def test_sighup_stops_check_like_ctrl_c(tmp_path):
     r = Run(tmp_path, *CHECK, "--out", str(tmp_path / "out"))
     r.wait_phase("liveness search")
