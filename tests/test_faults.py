@@ -22,41 +22,14 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
+from checker.bench.processes import alive as _alive
+from checker.bench.processes import descendants as _descendants
 from checker.golang.gotool import GoToolError, find_toolchain
 from checker.views.itf import read_trace
 
 # Within 2 s of the signal on a machine that is not oversubscribed; on a
 # shared machine whose load exceeds its CPUs, the bound grows with the load.
 STOP_WITHIN_S = 2.0 * max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
-
-
-def _descendants(pid: int) -> set[int]:
-    """Every live process below pid (by /proc's parent links)."""
-    parents: dict[int, int] = {}
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(d.name)] = int(fields[1])
-    out, todo = set(), [pid]
-    while todo:
-        p = todo.pop()
-        for c, pp in parents.items():
-            if pp == p and c not in out:
-                out.add(c)
-                todo.append(c)
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 class Run:
