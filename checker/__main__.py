@@ -23,7 +23,9 @@ try:
     # Importing the engines takes a second or two: a stop signal meanwhile
     # ends the command as one during the work would, before any work.
     from checker.cli import main
-except KeyboardInterrupt:
+except BaseException as e:
+    if not signals.caused_by_interrupt(e):
+        raise
     print("interrupted before the work started: nothing was done", file=sys.stderr)
     _leave(4)
 _leave(main())

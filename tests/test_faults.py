@@ -319,3 +319,27 @@ def test_the_json_summary_of_a_stopped_run_says_why(tmp_path):
     assert doc["result"]["liveness_stopped"] == "interrupted"
     safety = [p for p in doc["properties"] if p["kind"] != "liveness"]
     assert all(p["verdict"] == "pass" for p in safety)
+
+
+def test_an_interrupt_wrapped_as_a_class_is_made_is_still_an_interrupt(monkeypatch, capsys):
+    """Python 3.11 wraps a KeyboardInterrupt raised in __set_name__ (a
+    dataclass being made as a module is imported) in a RuntimeError: it is
+    still a stop, exit 4, not an internal error."""
+    from checker.app import main as app_main
+    from checker.signals import caused_by_interrupt
+
+    class Field:
+        def __set_name__(self, owner, name):
+            raise KeyboardInterrupt("SIGHUP")
+
+    def handler(args):
+        type("Made", (), {"f": Field()})
+
+    with pytest.raises(BaseException) as info:
+        handler(None)
+    assert caused_by_interrupt(info.value)
+    assert not caused_by_interrupt(RuntimeError("x"))
+    parser, _ = app_main._build()
+    monkeypatch.setattr(app_main, "_build", lambda: (parser, {"list": handler}))
+    assert app_main.main(["list"]) == 4
+    assert "interrupted" in capsys.readouterr().err

@@ -20,6 +20,7 @@ from checker.golang.gotool import GoToolError
 from checker.golang.gotrace import TraceFormatError
 from checker.kernel import KernelUnavailable
 from checker.plugin import PluginError
+from checker.signals import caused_by_interrupt
 from checker.smt.cli import EngineUsageError
 from checker.smt.relation import RelationUnsupported
 from checker.views import report
@@ -118,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return report.EXIT_OK
     except Exception as e:  # a bug in gmpcheck: say so in one line, keep the details
+        if caused_by_interrupt(e):  # a stop signal, wrapped as a module was imported
+            print("interrupted", file=sys.stderr)
+            return report.EXIT_INCONCLUSIVE
         return internal_error(e, getattr(args, "out", None))
 
 
