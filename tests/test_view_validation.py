@@ -66,6 +66,9 @@ def test_control_characters_in_a_trace_are_shown_escaped(good_trace, tmp_path):
     assert code == 0, err
     assert "\x1b" not in out and "\x07" not in out and "\r" not in out and "\x9b" not in out
     assert "\\x1b[2J\\x1b]0;owned\\x07PASS\\x0d" in out and "step\\x1b[31m red \\x9b" in out
+    code, _, err = run_cli("replay", str(path))  # refused: the label quoted, escaped
+    assert code == 2 and "step\\x1b[31m red \\x9b" in err, err
+    assert "\x1b" not in err and "\x9b" not in err
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -25,6 +25,7 @@ from checker.smt.cli import EngineUsageError
 from checker.smt.relation import RelationUnsupported
 from checker.views import report
 from checker.views.itf import TraceFileError
+from checker.views.render import escape_text
 from model.config import ConfigError
 from model.workloads import WorkloadError
 
@@ -100,7 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         EngineUsageError,
         *InputError,
     ) as e:
-        print(f"error: {e}", file=sys.stderr)
+        # The message may quote the input (a trace's label): its control
+        # characters are shown escaped, never sent to the terminal.
+        text = "\n".join(escape_text(line) for line in str(e).split("\n"))
+        print(f"error: {text}", file=sys.stderr)
         return report.EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
