@@ -137,8 +137,8 @@ def run_inputs(work: Path, seed: int, quick: bool, jobs: int) -> list[InputResul
         return list(pool.map(lambda c: _run_input(c, work), cases))
 
 
-def run_faults(work: Path, quick: bool) -> list[FaultResult]:
-    cases = fault_cases(quick)
+def run_faults(work: Path, quick: bool, match: str = "") -> list[FaultResult]:
+    cases = [c for c in fault_cases(quick) if match in f"{c.kind}: {c.name}"]
     base = baselines(cases, work / "baselines")
     return [run_fault(c, work / "faults" / f"{i:03d}", base) for i, c in enumerate(cases)]
 
@@ -182,7 +182,13 @@ def report(inputs: list[InputResult], faults: list[FaultResult], seconds: float)
             "data_lost": sum(bool(f.lost) for f in faults),
             "ended_before_the_fault": sum(not f.hit for f in faults),
             "failures": [
-                {"kind": f.case.kind, "case": f.case.name, "problems": f.problems, "lost": f.lost}
+                {
+                    "kind": f.case.kind,
+                    "case": f.case.name,
+                    "problems": f.problems,
+                    "lost": f.lost,
+                    "output": f.output,
+                }
                 for f in faults
                 if f.problems or f.lost
             ],
@@ -231,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     ap.add_argument("--jobs", type=int, default=2, help="bad-input cases run at once (2)")
     ap.add_argument("--work", default=None, help="keep the cases' files here (a new directory)")
+    ap.add_argument("--match", default="", help="only the faults whose 'kind: name' has this")
     ap.add_argument("--only", choices=["inputs", "faults"], default=None)
     args = ap.parse_args(argv)
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="gmpcheck-hostile-"))
@@ -239,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         inputs = [] if args.only == "faults" else run_inputs(work, args.seed, args.quick, args.jobs)
-        faults = [] if args.only == "inputs" else run_faults(work, args.quick)
+        faults = [] if args.only == "inputs" else run_faults(work, args.quick, args.match)
     finally:
         Child.kill_all()
         if not args.work:

@@ -24,6 +24,8 @@ from pathlib import Path
 from checker.bench.processes import ROOT, Child, Outcome, descendants, temporaries
 from checker.views.itf import read_trace
 
+STOP = "interrupted"  # what a run stopped before it established anything says
+SEARCH = "safety search"  # a check stopped after this phase started prints its summary
 SIGNALS = {"SIGTERM": signal.SIGTERM, "SIGINT": signal.SIGINT, "SIGHUP": signal.SIGHUP}
 LIMIT_MB = 4096
 
@@ -99,7 +101,7 @@ class FaultCase:
     fault: str  # a key of SIGNALS, "kill-worker", "full-disk" or "concurrent"
     at: float = 1.0  # seconds after the start
     expect: int = 4
-    needle: str = "result"  # in the output of a stopped run
+    needle: str = "result"  # in the output of a run stopped once the search started
     checkpoint: tuple[str, ...] = ()  # the uninterrupted command, for a resume
     phase: str = ""  # if given, `at` counts from the start of this phase
     json_out: bool = False
@@ -111,6 +113,7 @@ class FaultResult:
     case: FaultCase
     problems: list[str] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
+    output: str = ""  # the end of stderr and the start of stdout, to read a failure by
     stop_s: float | None = None
     hit: bool = True  # False: the run ended before the fault came
     resume_s: float | None = None
@@ -161,7 +164,7 @@ def _signal_cases() -> list[FaultCase]:
             smt = ["--engine", "smt", "--cores", "3", "--depth", "14", "--quiet"]
             lem = ["--engine", "smt", "--lemmas", "--cores", "2", "--depth", "10", "--quiet"]
             cases += [
-                FaultCase("check --engine smt", f"{sig} at {at} s", smt, sig, at),
+                FaultCase("check --engine smt", f"{sig} at {at} s", smt, sig, at, needle=STOP),
                 FaultCase(
                     "prove",
                     f"{sig} at {at} s",
@@ -170,7 +173,7 @@ def _signal_cases() -> list[FaultCase]:
                     at,
                     needle="interrupted",
                 ),
-                FaultCase("smt --lemmas", f"{sig} at {at} s", lem, sig, at),
+                FaultCase("smt --lemmas", f"{sig} at {at} s", lem, sig, at, needle=STOP),
             ]
         for at in (1.0, 3.0):
             cases.append(
@@ -279,15 +282,18 @@ def _phases(f: Path) -> list[str]:
         return []
 
 
-def _common(r: FaultResult, o: Outcome, out_dir: Path) -> None:
+def _common(r: FaultResult, o: Outcome, out_dir: Path, phases: list[str] | None = None) -> None:
     c = r.case
+    r.output = f"stderr: {o.err[-400:]!r} stdout: {o.out[:300]!r}"
     if o.timed_out:
         r.problems.append("did not end (killed after the time limit)")
     elif o.code != c.expect:
         r.problems.append(f"exit {o.code}, expected {c.expect}")
     if "Traceback" in o.out + o.err:
         r.problems.append("traceback: " + o.err.strip().splitlines()[-1][:200])
-    early = "interrupted before the work started" in o.err
+    early = "interrupted before the work started" in o.err or (
+        phases is not None and SEARCH not in phases and o.err.strip().endswith(STOP)
+    )
     if c.needle not in o.out + o.err and not early:
         r.problems.append(f"no {c.needle!r} in the output (no summary)")
     if o.left:
@@ -372,7 +378,7 @@ def _signal(r: FaultResult, work: Path, baselines: dict) -> None:
         os.kill(child.pid, SIGNALS[c.fault])
     o = child.finish(300, kids)
     r.stop_s = child.ended - t if child.ended else None
-    _common(r, o, out_dir)
+    _common(r, o, out_dir, phases if c.args[0].startswith("-") else None)
     limit = 60.0 if c.checkpoint else stop_limit_s()
     if r.stop_s is not None and r.stop_s > limit:
         r.problems.append(f"took {r.stop_s:.2f} s to stop (limit {limit:.1f} s)")

@@ -12,10 +12,12 @@ import contextlib
 import os
 import re
 import resource
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,14 +129,17 @@ class Child:
             if fsize is not None:
                 resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
 
+        # Output goes to temporary files; under a file-size limit (a disk
+        # that fills) those would fill too, so it goes through pipes then.
         self._out = tempfile.TemporaryFile()  # noqa: SIM115 - closed by finish()
         self._err = tempfile.TemporaryFile()  # noqa: SIM115 - closed by finish()
+        piped = fsize is not None
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "checker", *args],
             cwd=cwd,
-            stdout=self._out,
-            stderr=self._err,
+            stdout=subprocess.PIPE if piped else self._out,
+            stderr=subprocess.PIPE if piped else self._err,
             stdin=subprocess.DEVNULL,
             env=full,
             preexec_fn=limits,
@@ -142,6 +147,13 @@ class Child:
         )
         self.pid = self.proc.pid
         Child.running.add(self)
+        self._copiers = [
+            threading.Thread(target=shutil.copyfileobj, args=(src, dst), daemon=True)
+            for src, dst in ((self.proc.stdout, self._out), (self.proc.stderr, self._err))
+            if src is not None
+        ]
+        for t in self._copiers:
+            t.start()
         self.status: int | None = None
         self.rss_kb = 0
         self.ended = 0.0
@@ -200,6 +212,8 @@ class Child:
             time.sleep(0.05)
         if left:
             self.kill_group(left)
+        for t in self._copiers:
+            t.join(10)
         self._out.seek(0)
         self._err.seek(0)
         out = self._out.read().decode("utf-8", "replace")
