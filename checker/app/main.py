@@ -19,7 +19,7 @@ from checker.golang.conform import ConformError
 from checker.golang.gotool import GoToolError
 from checker.golang.gotrace import TraceFormatError
 from checker.kernel import KernelUnavailable
-from checker.plugin import PluginError
+from checker.plugin import PluginError, raised_in_plugin
 from checker.signals import caused_by_interrupt
 from checker.smt.cli import EngineUsageError
 from checker.smt.relation import RelationUnsupported
@@ -126,6 +126,11 @@ def main(argv: list[str] | None = None) -> int:
         if caused_by_interrupt(e):  # a stop signal, wrapped as a module was imported
             print("interrupted", file=sys.stderr)
             return report.EXIT_INCONCLUSIVE
+        where = raised_in_plugin(e, getattr(args, "model", None))
+        if where:  # the plug-in's own code raised: not a bug in gmpcheck
+            text = escape_text(f"--model {args.model}: its code raised {type(e).__name__}: {e}")
+            print(f"error: {text} (at {where})", file=sys.stderr)
+            return report.EXIT_USAGE
         return internal_error(e, getattr(args, "out", None))
 
 
