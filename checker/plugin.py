@@ -61,6 +61,20 @@ class Plugin:
         }
 
 
+def raised_in_plugin(e: BaseException, spec: str | None) -> str:
+    """Where in the plug-in FILE of `--model FILE:NAME` the exception e was
+    raised ("FILE:LINE"), or "" when it was not raised in its code."""
+    if not spec:
+        return ""
+    file = Path(spec.rpartition(":")[0] or spec).resolve()
+    tb, where = e.__traceback__, ""
+    while tb is not None:
+        if Path(tb.tb_frame.f_code.co_filename).resolve() == file:
+            where = f"{file}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
+
+
 def file_hash(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 

@@ -62,6 +62,20 @@ def _handler(signum: int, frame) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
+def caused_by_interrupt(e: BaseException) -> bool:
+    """Whether e is, or was raised from, a KeyboardInterrupt: Python 3.11
+    wraps one raised while a class is created (a dataclass field's
+    __set_name__, as a module is imported) in a RuntimeError."""
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, KeyboardInterrupt):
+            return True
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
 @contextlib.contextmanager
 def interrupts_as_keyboard():
     """A stop signal that lands while ctypes converts a foreign call's

@@ -150,3 +150,18 @@ def test_the_graph_does_not_depend_on_workers_or_hash_seed(tmp_path):
         assert code == 0, err  # safety holds to depth 9; liveness is undecided (not a failure)
         files.append(out.read_bytes())
     assert files[0] == files[1]
+
+
+def test_the_compiled_kernel_exports_the_graph_the_python_steps_do(tmp_path):
+    """The compiled search's states are read by index up to their number, never
+    past it (an export used to iterate past the engine's buffer and crash)."""
+    counts = {}
+    for kernel in ("python", "compiled"):
+        out = tmp_path / f"{kernel}.dot"
+        args = ("--cores", "2", "--depth", "4", "--quiet", "--kernel", kernel, "--graph", str(out))
+        code, text, err = run_cli(*args, "--out", str(tmp_path))
+        assert code == 0, (kernel, code, err)
+        assert out.read_text().rstrip().endswith("}")
+        line = next(line for line in text.splitlines() if line.startswith("graph "))
+        counts[kernel] = line.split()[1:5]  # nodes and edges, not the file name
+    assert counts["python"] == counts["compiled"]

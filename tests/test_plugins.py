@@ -367,3 +367,28 @@ def test_a_plug_in_config_error_is_a_config_error():
         NoStep(Config(cores=1))
     with pytest.raises(PluginError, match="expected FILE:NAME"):
         load_plugin("nofile")
+
+
+def test_a_plug_in_that_raises_as_its_model_is_made_is_refused_in_one_line(tmp_path):
+    f = tmp_path / "raises.py"
+    f.write_text(
+        "from model.gmp import GMPModel\n\n"
+        "class X(GMPModel):\n    def __init__(self, *a, **k):\n        raise RuntimeError('no')\n"
+    )
+    code, out, err = run_cli("--cores", "1", "--depth", "2", "--model", f"{f}:X", "--quiet")
+    assert code == 2, (code, out, err)
+    assert "making the model raised RuntimeError: no" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_plug_in_step_that_raises_is_refused_in_one_line_naming_it(tmp_path):
+    f = tmp_path / "step.py"
+    f.write_text(
+        "from model.gmp import GMPModel\n\nclass X(GMPModel):\n    mutation_name = 'raises'\n"
+        "    def runqput_next(self, s, m, p, g):\n        raise ValueError('boom')\n"
+    )
+    args = ("--cores", "1", "--workload", "spawn-burst", "--depth", "6", "--quiet")
+    code, out, err = run_cli(*args, "--model", f"{f}:X", "--out", str(tmp_path / "o"))
+    assert code == 2, (code, out, err)
+    assert "its code raised ValueError: boom" in err and f"{f}:6" in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err

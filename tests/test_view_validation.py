@@ -14,18 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
+from checker.bench.hostile_inputs import IMPOSSIBLE
 from checker.views.html import write_html
-
-IMPOSSIBLE = {
-    "unknown G status": lambda s: s["G"][0].__setitem__("status", "zombie"),
-    "P[0].m = 99": lambda s: s["P"][0].__setitem__("m", 99),
-    "nmspinning = -5": lambda s: s["sched"].__setitem__("nmspinning", -5),
-    "a missing P": lambda s: s["P"].pop(),
-    "an extra G": lambda s: s["G"].append(dict(s["G"][0], id=len(s["G"]))),
-    "a P index as text": lambda s: s["P"][0].__setitem__("runnext", "1"),
-    "a run queue of a G that does not exist": lambda s: s["sched"]["runq"].append(7),
-    "an M pc that does not exist": lambda s: s["M"][0].__setitem__("pc", "NOWHERE"),
-}
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +66,9 @@ def test_control_characters_in_a_trace_are_shown_escaped(good_trace, tmp_path):
     assert code == 0, err
     assert "\x1b" not in out and "\x07" not in out and "\r" not in out and "\x9b" not in out
     assert "\\x1b[2J\\x1b]0;owned\\x07PASS\\x0d" in out and "step\\x1b[31m red \\x9b" in out
+    code, _, err = run_cli("replay", str(path))  # refused: the label quoted, escaped
+    assert code == 2 and "step\\x1b[31m red \\x9b" in err, err
+    assert "\x1b" not in err and "\x9b" not in err
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -170,7 +170,19 @@ def make_model(args: argparse.Namespace, symmetry: bool = True):
     from model.factory import build_model
 
     cfg, kw = config_from_args(args)
-    return build_model(cfg, symmetry=symmetry, **kw)
+    if "model_class" not in kw:
+        return build_model(cfg, symmetry=symmetry, **kw)
+    from checker.plugin import PluginError
+    from model.config import ConfigError
+
+    try:
+        return build_model(cfg, symmetry=symmetry, **kw)
+    except ConfigError:
+        raise
+    except Exception as e:  # the plug-in's own code raised as its model was made
+        raise PluginError(
+            f"--model {args.model}: making the model raised {type(e).__name__}: {e}"
+        ) from None
 
 
 def select_properties(model, wanted: list[str]):

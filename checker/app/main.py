@@ -19,11 +19,13 @@ from checker.golang.conform import ConformError
 from checker.golang.gotool import GoToolError
 from checker.golang.gotrace import TraceFormatError
 from checker.kernel import KernelUnavailable
-from checker.plugin import PluginError
+from checker.plugin import PluginError, raised_in_plugin
+from checker.signals import caused_by_interrupt
 from checker.smt.cli import EngineUsageError
 from checker.smt.relation import RelationUnsupported
 from checker.views import report
 from checker.views.itf import TraceFileError
+from checker.views.render import escape_text
 from model.config import ConfigError
 from model.workloads import WorkloadError
 
@@ -99,7 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         EngineUsageError,
         *InputError,
     ) as e:
-        print(f"error: {e}", file=sys.stderr)
+        # The message may quote the input (a trace's label): its control
+        # characters are shown escaped, never sent to the terminal.
+        text = "\n".join(escape_text(line) for line in str(e).split("\n"))
+        print(f"error: {text}", file=sys.stderr)
         return report.EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -118,6 +123,14 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return report.EXIT_OK
     except Exception as e:  # a bug in gmpcheck: say so in one line, keep the details
+        if caused_by_interrupt(e):  # a stop signal, wrapped as a module was imported
+            print("interrupted", file=sys.stderr)
+            return report.EXIT_INCONCLUSIVE
+        where = raised_in_plugin(e, getattr(args, "model", None))
+        if where:  # the plug-in's own code raised: not a bug in gmpcheck
+            text = escape_text(f"--model {args.model}: its code raised {type(e).__name__}: {e}")
+            print(f"error: {text} (at {where})", file=sys.stderr)
+            return report.EXIT_USAGE
         return internal_error(e, getattr(args, "out", None))
 
 

@@ -19,7 +19,7 @@ can cost a state, never produce a false counterexample.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -92,7 +92,18 @@ class StoredStates:
         return self._s.stat(0)
 
     def __getitem__(self, i: int) -> bytes:
+        # Bounded: iterating (enumerate, a comprehension) goes by __getitem__
+        # until IndexError, and a read past the last state would be past the
+        # engine's buffer.
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"state {i} of {n}")
         return self._s.state_bytes(i)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return (self._s.state_bytes(i) for i in range(len(self)))
 
 
 class CompiledSearch:
