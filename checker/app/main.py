@@ -126,9 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         if caused_by_interrupt(e):  # a stop signal, wrapped as a module was imported
             print("interrupted", file=sys.stderr)
             return report.EXIT_INCONCLUSIVE
-        where = raised_in_plugin(e, getattr(args, "model", None))
+        plugin = getattr(args, "model", None)
+        where = raised_in_plugin(e, plugin)
         if where:  # the plug-in's own code raised: not a bug in gmpcheck
-            text = escape_text(f"--model {args.model}: its code raised {type(e).__name__}: {e}")
+            text = escape_text(f"--model {plugin}: its code raised {type(e).__name__}: {e}")
             print(f"error: {text} (at {where})", file=sys.stderr)
             return report.EXIT_USAGE
         return internal_error(e, getattr(args, "out", None))
