@@ -132,7 +132,19 @@ def test_steals_hand_offs_and_retakes_are_drawn_between_the_right_lanes(docs):
                 assert after["P"][p]["status"] != "syscall"
                 seen.add("retake")
             if "preempt=" in label:
-                assert (i, "preempt") in arrows
+                # One arrow per P:G pair, to the P that runs the G.
+                pairs = label.split("preempt=")[1].rstrip(")").split(",")
+                want = set()
+                for pair in pairs:
+                    pp, g = (int(x[1:]) for x in pair.split(":"))
+                    assert any(m["curg"] == g and m["p"] == pp for m in before["M"])
+                    want.add((f"P{pp}", f"preempt G{g}"))
+                got = {
+                    (a["dst"], a["text"])
+                    for a in lane_view(doc)["arrows"]
+                    if a["step"] == i and a["kind"] == "preempt"
+                }
+                assert got == want, label
                 seen.add("preempt")
     assert seen == {"steal", "handoff", "retake", "preempt"}  # each kind was exercised
 

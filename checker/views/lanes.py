@@ -206,12 +206,18 @@ def arrows(states: list[dict]) -> list[Arrow]:
                     Arrow(i, f"M{holders[0]['id']}", "sysmon", "retake", f"retake P{p}", label)
                 )
         elif name == "sysmon.retake" and action.has("preempt"):
-            # The first P:G pair of the pass, each of its numbers as a G.
-            for g in _ints((action.text("preempt") or "").split(",")[0]):
-                running = [m for m in before["M"] if m["curg"] == g and _has(m["p"])]
-                if running:
-                    dst = f"P{running[0]['p']}"
-                    out.append(Arrow(i, "sysmon", dst, "preempt", f"preempt G{g}", label))
+            # One arrow per P:G pair of the pass (P1:G0,P0:G2), to the P
+            # whose G sysmon asks to stop; the open world names the G alone
+            # (preempt=G2) and its P as p.
+            for pair in (action.text("preempt") or "").split(","):
+                nums = _ints(pair)
+                if len(nums) == 1 and isinstance(p, int):
+                    nums = [p, nums[0]]
+                if len(nums) != 2:
+                    continue
+                pp, g = nums
+                if any(m["curg"] == g and m["p"] == pp for m in before["M"]):
+                    out.append(Arrow(i, "sysmon", f"P{pp}", "preempt", f"preempt G{g}", label))
     return out
 
 
