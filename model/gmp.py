@@ -311,10 +311,14 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
         nM = self.L.nM
         if actor == self.L.SYSMON:
             mask = 1 << nM
-            preempt = next((a.text("preempt") for a in action.steps() if a.has("preempt")), None)
-            if preempt is not None:
-                for part in preempt.split(","):  # P0:G1 (or G1: the open world's)
-                    mask |= 1 << (3 * nM + 1 + int(part.split(":")[0][1:]))
+            step = next((a for a in action.steps() if a.has("preempt")), None)
+            if step is not None:
+                for part in (step.text("preempt") or "").split(","):
+                    # P0:G1; the open world's names the G alone (G1), its P as p
+                    head = part.split(":")[0]
+                    p = int(head[1:]) if head.startswith("P") else step.get("p")
+                    if isinstance(p, int):
+                        mask |= 1 << (3 * nM + 1 + p)
             return mask
         if action.procedure.startswith("preempt.async"):
             return (1 << actor) | (1 << (nM + 1 + actor))

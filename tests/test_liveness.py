@@ -156,3 +156,20 @@ def test_json_summary_carries_liveness_verdicts(tmp_path):
     assert live["termination"]["verdict"] == "not-applicable"
     assert "loops forever" in live["termination"]["reason"]
     assert d["result"]["liveness_graph"]["states"] >= d["result"]["states"]
+
+
+@pytest.mark.parametrize(
+    "label, ps",
+    [
+        ("sysmon.retake(seen=P0; preempt=P1:G0)", {1}),
+        ("sysmon.retake(seen=P0,P1; preempt=P1:G0,P0:G2)", {0, 1}),
+        ("sysmon.retake(p=1, preempt=G0)", {1}),  # the open world's: the G alone
+        ("sysmon.retake(seen=P0,P1)", set()),
+    ],
+)
+def test_a_sysmon_preemption_counts_for_the_time_slice_of_its_p(label, ps):
+    model = build_model(Config(cores=2))
+    names = [name for name, _kind, _strength in model.fairness_groups()]
+    mask = model.edge_groups(model.L.SYSMON, label)
+    got = {names[b] for b in range(len(names)) if mask >> b & 1}
+    assert got == {"sysmon"} | {f"timeslice(P{p})" for p in ps}
