@@ -240,9 +240,7 @@ def fair_components(g: StateGraph, nodes: np.ndarray, weak: int, strong: int) ->
     enabled, and what remains is split into components again."""
     out: list[np.ndarray] = []
     alive = nodes.copy()
-    # scipy is imported here, not with the module: it is a second of every
-    # command's start-up, and only the liveness analysis needs it.
-    import scipy.sparse as sp
+    import scipy.sparse as sp  # here: a second of start-up, for this analysis only
     from scipy.sparse.csgraph import connected_components
 
     weak_, strong_ = np.uint64(weak), np.uint64(strong)
