@@ -22,7 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from checker.bench.processes import ROOT, Child, Outcome, descendants, temporaries
+from checker.verdict import Verdict
 from checker.views.itf import read_trace
+
+FAIL = Verdict.FAIL.label  # a failed property in a text summary
 
 STOP = "interrupted"  # what a run stopped before it established anything says
 SEARCH = "safety search"  # a check stopped after this phase started prints its summary
@@ -232,7 +235,7 @@ def _other_cases() -> list[FaultCase]:
             BUG,
             "full-disk",
             expect=1,
-            needle="FAIL",
+            needle=FAIL,
         ),
         FaultCase(
             "full disk",
@@ -240,14 +243,12 @@ def _other_cases() -> list[FaultCase]:
             BUG,
             "full-disk",
             expect=1,
-            needle="fail",
+            needle=Verdict.FAIL.value,
             json_out=True,
         ),
+        FaultCase("concurrent --out", "two runs at once", BUG, "concurrent", expect=1, needle=FAIL),
         FaultCase(
-            "concurrent --out", "two runs at once", BUG, "concurrent", expect=1, needle="FAIL"
-        ),
-        FaultCase(
-            "concurrent --out", "three runs at once", BUG, "concurrent", expect=1, needle="FAIL"
+            "concurrent --out", "three runs at once", BUG, "concurrent", expect=1, needle=FAIL
         ),
     ]
 
@@ -323,9 +324,8 @@ def _lost_verdicts(r: FaultResult, o: Outcome, phases: list[str]) -> None:
         except ValueError:
             r.lost.append("the safety search had finished; no summary")
             return
-        missing = [
-            p["id"] for p in doc["properties"] if p["kind"] != "liveness" and p["verdict"] != "pass"
-        ]
+        safety = [p for p in doc["properties"] if p["kind"] != "liveness"]
+        missing = [p["id"] for p in safety if p["verdict"] != Verdict.PASS]
         if missing:
             r.lost.append(f"finished safety verdicts not kept: {missing}")
     elif "no-lost-g             PASS" not in o.out:
