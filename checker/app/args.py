@@ -93,16 +93,30 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _max_size(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        v = float("nan")
-    if not 0 < v <= 1e6:  # NaN fails this too
-        raise argparse.ArgumentTypeError(
-            f"--max-size must be a number of MB, 0 < MB <= 1e6 ({text!r})"
-        )
-    return v
+def _number(flag: str, unit: str, lo: float, hi: float, lo_open: bool = False):
+    """An argument type: a number of `unit` from lo to hi (above lo if
+    lo_open); NaN, infinities and anything else are refused in one line."""
+
+    def show(x: float) -> str:
+        return f"{x:g}".replace("e+0", "e").replace("e+", "e")  # 1e6, not 1e+06
+
+    bound = f"{show(lo)} {'<' if lo_open else '<='} {unit} <= {show(hi)}"
+
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            v = float("nan")
+        if not (lo < v if lo_open else lo <= v) or not v <= hi:  # NaN fails this too
+            raise argparse.ArgumentTypeError(
+                f"{flag} must be a number of {unit}, {bound} ({text!r})"
+            )
+        return v
+
+    return parse
+
+
+_max_size = _number("--max-size", "MB", 0, 1e6, lo_open=True)
 
 
 def _add_max_size(p: argparse.ArgumentParser) -> None:

@@ -15,6 +15,7 @@ from checker.app.args import (
     EXIT_CODES,
     _add_model_args,
     _int,
+    _number,
     add_command,
     make_model,
     parse_fairness,
@@ -94,7 +95,7 @@ def _search_args(s) -> None:
     )
     s.add_argument(
         "--checkpoint-every",
-        type=_minutes,
+        type=_number("--checkpoint-every", "minutes", 0, 1e6),
         default=DEFAULT_EVERY_MIN,
         metavar="MINUTES",
         help=f"time between checkpoints; 0: at every level ({DEFAULT_EVERY_MIN:g})",
@@ -113,18 +114,6 @@ def _search_args(s) -> None:
         + "; ".join(f"{k}: {v}" for k, v in _fairness().items())
         + " (default: each property's own, printed with its verdict)",
     )
-
-
-def _minutes(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        v = float("nan")
-    if not 0 <= v <= 1e6:  # NaN fails this too
-        raise argparse.ArgumentTypeError(
-            f"--checkpoint-every must be a number of minutes, 0 <= MINUTES <= 1e6 ({text!r})"
-        )
-    return v
 
 
 def _checkpoints(args: argparse.Namespace, model, props) -> Checkpoints | None:

@@ -34,42 +34,11 @@ LIMIT_MB = 4096
 
 CHECK_PY = ["--cores", "4", "--depth", "12", "--kernel", "python"]
 CHECK_C = ["--cores", "4", "--depth", "14", "--kernel", "compiled"]
-CP_PY = [
-    "--cores",
-    "2",
-    "--workload",
-    "spawn-burst",
-    "--steps",
-    "macro",
-    "--period",
-    "2",
-    "--depth",
-    "0",
-    "--quiet",
-    "--json",
-    "--kernel",
-    "python",
-    "--workers",
-    "1",
-]
-CP_C = [
-    "--cores",
-    "3",
-    "--workload",
-    "spawn-burst",
-    "--steps",
-    "macro",
-    "--period",
-    "2",
-    "--depth",
-    "0",
-    "--quiet",
-    "--json",
-    "--kernel",
-    "compiled",
-    "--workers",
-    "1",
-]
+# An unbounded search of a few seconds, to stop and resume: the same
+# configuration on either kernel (more cores for the faster compiled one).
+CP_ARGS = "--workload spawn-burst --steps macro --period 2 --depth 0 --quiet --json --workers 1"
+CP_PY = ["--cores", "2", *CP_ARGS.split(), "--kernel", "python"]
+CP_C = ["--cores", "3", *CP_ARGS.split(), "--kernel", "compiled"]
 BUG = [
     "--cores",
     "1",

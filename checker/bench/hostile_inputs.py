@@ -68,6 +68,16 @@ class InputCase:
     out_dir: str | None = None  # a directory that must hold no temporary file
 
 
+def _write(f: Path, content: str | bytes) -> Path:
+    """An input file as given: bytes as they are, text as UTF-8 (a lone
+    surrogate written as its bytes)."""
+    if isinstance(content, bytes):
+        f.write_bytes(content)
+    else:
+        f.write_text(content, encoding="utf-8", errors="surrogatepass")
+    return f
+
+
 def _edit_trace(doc: dict, rng: random.Random) -> dict:
     """One seeded random edit: a value somewhere replaced by a value of
     another type or range."""
@@ -103,12 +113,7 @@ def _trace_files(work: Path, trace: Path, rng: random.Random) -> dict[str, Path]
     files: dict[str, Path] = {}
 
     def put(name: str, content: str | bytes) -> None:
-        f = d / (f"t{len(files):03d}.itf.json")
-        if isinstance(content, bytes):
-            f.write_bytes(content)
-        else:
-            f.write_text(content, encoding="utf-8", errors="surrogatepass")
-        files[name] = f
+        files[name] = _write(d / f"t{len(files):03d}.itf.json", content)
 
     put("empty", "")
     for cut in sorted(rng.sample(range(1, len(text)), 3)):
@@ -193,11 +198,7 @@ def _dump_cases(work: Path, rng: random.Random) -> list[InputCase]:
         dumps[f"{op} line {j}"] = "".join(cut)
     cases = []
     for i, (name, content) in enumerate(dumps.items()):
-        f = d / f"d{i}.parsed.txt"
-        if isinstance(content, bytes):
-            f.write_bytes(content)
-        else:
-            f.write_text(content)
+        f = _write(d / f"d{i}.parsed.txt", content)
         cases.append(InputCase("conform --trace", name, ["conform", "--trace", str(f)], CONFORM))
     for name in ("/dev/zero", "a missing file"):
         f = Path("/dev/zero") if name == "/dev/zero" else d / "missing"
@@ -225,11 +226,7 @@ def _manifest_cases(work: Path, rng: random.Random) -> list[InputCase]:
         manifests[f"random cells {i}"] = head + json.dumps(cells) + "}"
     cases = []
     for i, (name, content) in enumerate(manifests.items()):
-        f = d / f"m{i}.json"
-        if isinstance(content, bytes):
-            f.write_bytes(content)
-        else:
-            f.write_text(content)
+        f = _write(d / f"m{i}.json", content)
         args = ["gate", "--quick", "--quiet", "--manifest", str(f), "--out", str(work / "gate")]
         cases.append(InputCase("gate --manifest", name, args, GATE, "gate"))
     cases.append(InputCase("gate --manifest", "a directory", ["gate", "--manifest", str(d)], GATE))

@@ -37,9 +37,11 @@ from typing import Any
 
 from checker.errors import UsageError
 from checker.files import write_atomically
+from checker.schemas import InputError, load_json
 
 FORMAT = 1
 DEFAULT_EVERY_MIN = 10.0
+MAX_META_BYTES = 64 << 20  # run.json and meta.json: a few kB (coverage counts, verdicts)
 
 
 class CheckpointError(UsageError):
@@ -181,9 +183,9 @@ def _what(meta: dict) -> dict:
 
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError):
-        raise CheckpointError(f"{path}: not a checkpoint (unreadable JSON)") from None
+        return load_json(path, MAX_META_BYTES, "checkpoint")
+    except InputError as e:
+        raise CheckpointError(str(e)) from None
 
 
 def _difference(held: Any, want: dict) -> str:
@@ -205,6 +207,34 @@ def run_identity(model: Any, props: list, **settings: Any) -> dict:
         "properties": [p.id for p in props],
         **settings,
     }
+
+
+def search_fields(ex: Any, active: set[str], d: int, elapsed: float, complete: bool) -> dict:
+    """What every engine's checkpoint says of its search (an Exploration):
+    the level it is at, the time spent, whether and why it ended, where each
+    level began and the properties still checked."""
+    return {
+        "depth": d,
+        "elapsed_s": round(elapsed, 3),
+        "complete": complete,
+        "stopped": str(ex.stopped) if complete else "",
+        "stop_reason": str(ex.stop_reason) if complete else "",
+        "level_start": [int(i) for i in ex.level_start],
+        "active": sorted(active),
+    }
+
+
+def restore_search_fields(ex: Any, active: set[str], mark: dict) -> tuple[int, float]:
+    """search_fields put back: returns the level and the time spent before;
+    a complete search comes back finished (ex.stopped)."""
+    try:
+        ex.level_start = [int(i) for i in mark["level_start"]]
+        active.intersection_update(mark["active"])
+        if mark["complete"]:
+            ex.stopped, ex.stop_reason = str(mark["stopped"]), str(mark["stop_reason"])
+        return int(mark["depth"]), float(mark["elapsed_s"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"not a readable checkpoint ({e!r})") from None
 
 
 def counts_to_json(counts: dict[tuple[int, int], int]) -> list[list[int]]:

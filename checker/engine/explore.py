@@ -175,8 +175,10 @@ def _expand(task: tuple[list[Any], bool, frozenset[str]]) -> tuple[list[tuple], 
 
 def _expand_states(model: Any, task: tuple[list[Any], bool, frozenset[str]]) -> list[tuple]:
     states, expand, active = task
-    invariants = [p for p in _PROPS if p.kind == INVARIANT and p.id in active]
-    actions = [p for p in _PROPS if p.kind == ACTION and p.id in active]
+    # (id, check) pairs bound once per chunk: the checks run on every state.
+    checked = [p for p in _PROPS if p.id in active]
+    invariants = [(p.id, p.check) for p in checked if p.kind == INVARIANT and p.check]
+    actions = [(p.id, p.check) for p in checked if p.kind == ACTION and p.check]
     check_deadlock = "deadlock" in active
     graph = _GRAPH
     if graph:
@@ -190,10 +192,10 @@ def _expand_states(model: Any, task: tuple[list[Any], bool, frozenset[str]]) -> 
     out: list[tuple] = []
     for t in states:
         found = []
-        for p in invariants:
-            msg = p.reason(model, t)
+        for pid, check in invariants:
+            msg = check(model, t)
             if msg is not None:
-                found.append((p.id, msg, None))
+                found.append((pid, msg, None))
         extra: tuple = ()
         if graph:
             strong = model.state_groups(t) if hasattr(model, "state_groups") else 0
@@ -212,10 +214,10 @@ def _expand_states(model: Any, task: tuple[list[Any], bool, frozenset[str]]) -> 
                 seen_here[c] = seen_here.get(c, 0) | g
             elif c not in seen_here:
                 seen_here[c] = 0
-            for p in actions:
-                msg = p.reason(model, t, label, u)
+            for pid, check in actions:
+                msg = check(model, t, label, u)
                 if msg is not None:
-                    found.append((p.id, msg, c))
+                    found.append((pid, msg, c))
         dead = check_deadlock and not succ and not truncated and not model.is_final(t)
         groups = tuple(seen_here.values()) if graph else ()
         out.append((tuple(seen_here), truncated, dead, found, groups, *extra))

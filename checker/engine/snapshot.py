@@ -7,7 +7,7 @@ from __future__ import annotations
 import pickle
 from typing import TYPE_CHECKING, Any
 
-from checker.engine.checkpoint import CheckpointError
+from checker.engine.checkpoint import CheckpointError, restore_search_fields, search_fields
 
 if TYPE_CHECKING:
     from checker.engine.checkpoint import SearchCheckpoint
@@ -17,15 +17,9 @@ def mark(ex: Any, active: set[str], d: int, elapsed: float, complete=False) -> d
     """What a checkpoint of the search as it stands now holds, but for the
     arrays, which only grow: their lengths now."""
     return {
-        "depth": d,
+        **search_fields(ex, active, d, elapsed, complete),
         "states": len(ex.states),
         "edges": len(ex.edge_src),
-        "elapsed_s": round(elapsed, 3),
-        "complete": complete,
-        "stopped": ex.stopped if complete else "",
-        "stop_reason": ex.stop_reason if complete else "",
-        "level_start": list(ex.level_start),
-        "active": sorted(active),
         "counts": [ex.transitions, ex.truncated_states, ex.deadlocks, ex.expanded],
         "coverage": dict(ex.coverage),
         "cuts": dict(ex.cuts),
@@ -82,11 +76,7 @@ def restore(ex: Any, active: set[str], meta: dict, path: Any) -> tuple[int, floa
     if ex.graph:
         ex.enabled, ex.atoms = data["enabled"], data["atoms"]
         ex.is_expanded, ex.is_final = bytearray(data["is_expanded"]), bytearray(data["is_final"])
-    ex.level_start = mark["level_start"]
     ex.transitions, ex.truncated_states, ex.deadlocks, ex.expanded = mark["counts"]
     ex.coverage, ex.cuts = mark["coverage"], mark["cuts"]
     ex.violations = mark["violations"]
-    active.intersection_update(mark["active"])
-    if mark["complete"]:
-        ex.stopped, ex.stop_reason = mark["stopped"], mark["stop_reason"]
-    return mark["depth"], mark["elapsed_s"]
+    return restore_search_fields(ex, active, mark)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from checker.engine.checkpoint import restore_search_fields
 from checker.engine.explore import (
     STOP_ALL_FAILED,
     STOP_DEPTH,
@@ -250,11 +251,8 @@ def explore_compiled(
     resumed = checkpoint.load() if checkpoint is not None else None
     if resumed is not None:
         saved = snapshot.restore(s, *resumed)
-        d, prior_s = saved["depth"], saved["elapsed_s"]
-        ex.level_start = saved["level_start"]
-        active.intersection_update(saved["active"])
+        d, prior_s = restore_search_fields(ex, active, saved)
         found_inv, found_act, found_dead = saved["found"]
-        ex.stopped, ex.stop_reason = saved["stopped"], saved["stop_reason"]
         n = 0 if ex.stopped else s.stat(7)
     else:
         for st in model.initial_states():

@@ -11,7 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from checker.engine.checkpoint import CheckpointError, counts_from_json, counts_to_json
+from checker.engine.checkpoint import (
+    CheckpointError,
+    counts_from_json,
+    counts_to_json,
+    search_fields,
+)
 from checker.engine.explore import Exploration
 
 if TYPE_CHECKING:
@@ -33,17 +38,11 @@ def mark(
     st = s.stats()
     found_inv, found_act, found_dead = found
     return {
-        "depth": d,
+        **search_fields(ex, active, d, elapsed, complete),
         "states": st[0],
         "rows": int(s.lib.eng_nrow(s.e)),
         "edges": st[5],
         "frontier": st[7],
-        "elapsed_s": round(elapsed, 3),
-        "complete": complete,
-        "stopped": ex.stopped if complete else "",
-        "stop_reason": ex.stop_reason if complete else "",
-        "level_start": list(ex.level_start),
-        "active": sorted(active),
         "counts": st[1:5],
         "coverage": counts_to_json(s.coverage()),
         "cuts": counts_to_json(s.cuts()),
@@ -99,8 +98,6 @@ def restore(s: Any, meta: dict, path: Path) -> dict:
         }
         dead = meta["found_dead"]
         meta["found"] = (found_inv, found_act, (int(dead[0]), int(dead[1])) if dead else None)
-        meta["stopped"] = str(meta["stopped"]) if meta["complete"] else ""
-        meta["stop_reason"] = str(meta.get("stop_reason", ""))
     except (KeyError, TypeError, ValueError, IndexError) as e:
         where = path.parent / "meta.json"
         raise CheckpointError(f"{where}: not a readable checkpoint ({e})") from None
