@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
-from model.errors import ConfigError
+from model.errors import ConfigError as ConfigError  # raised here, imported from here
 from model.workloads import DEFAULT_WORKLOAD
 
 # Go 1.25 proc.go: `pp.schedtick%61 == 0` in findRunnable.
@@ -105,7 +106,7 @@ class Config:
     def ms(self) -> int:
         return self.max_ms or self.cores + 2
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["max_ms"] = self.ms
         return d

@@ -27,6 +27,7 @@ steps (checker/kernel says so; `--kernel compiled` is refused, exit 2).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 KINDS = ("flag", "count", "G", "P", "M")
 SCOPES = ("sched", "G", "P", "M")
@@ -82,9 +83,9 @@ class StateField:
         return self.kind in ("G", "P", "M")
 
 
-def declared(klass: type, attr: str) -> dict:
+def declared(klass: type, attr: str) -> dict[str, Any]:
     """A class attribute merged over the class's bases (a subclass's entries win)."""
-    out: dict = {}
+    out: dict[str, Any] = {}
     for k in reversed(klass.__mro__):
         val = vars(k).get(attr)
         if isinstance(val, dict):

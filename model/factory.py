@@ -4,6 +4,7 @@ plug-in) pick the class, the workload picks the programs."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from model.config import Config, ConfigError
 from model.gmp import GMPModel
@@ -16,7 +17,7 @@ def build_model(
     symmetry: bool = True,
     model_class: type[GMPModel] | None = None,
     workload: Workload | None = None,
-    plugin: dict | None = None,
+    plugin: dict[str, Any] | None = None,
 ) -> GMPModel:
     """The model for `cfg`. `cfg.mutation` names a registered mutation (its
     class and any configuration it sets); `model_class` overrides it with a

@@ -76,7 +76,7 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
     mutation_name = ""
     # Where a plug-in variant comes from (checker/plugin.py): name, file,
     # object, sha256. None for the package's own models.
-    plugin: dict | None = None
+    plugin: dict[str, Any] | None = None
 
     def __init__(self, cfg: Config, workload: Workload | None = None, symmetry: bool = True):
         if workload is None:
@@ -184,7 +184,7 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
         G, P or M (model/extension.py)."""
         return self.L.extra[name]
 
-    def _extra_view(self, t: bytes | list[int], scope: str, i: int = 0) -> dict:
+    def _extra_view(self, t: bytes | list[int], scope: str, i: int = 0) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for f in self.L.extra_fields:
             if f.scope != scope:
@@ -347,7 +347,7 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
     def actor_names(self) -> list[str]:
         return [f"M{m}" for m in range(self.L.nM)] + ["sysmon"]
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         d = self.cfg.as_dict()
         d["workload"] = self.workload.name
         d["mutation"] = self.mutation_name
@@ -360,7 +360,7 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
 
     # ---- the readable view ------------------------------------------------------
 
-    def view(self, t: bytes | list[int]) -> dict:
+    def view(self, t: bytes | list[int]) -> dict[str, Any]:
         """The state with named fields, as traces show it."""
         L, code = self.L, self.code
 

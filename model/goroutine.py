@@ -28,7 +28,7 @@ from model.workloads import Op
 
 class Goroutines(Queues):
     @choices(PC.RUN)
-    def run_choices(self, t: bytes, m: int) -> list[tuple]:
+    def run_choices(self, t: bytes, m: int) -> list[tuple[str, int]]:
         """What the running G can do next: its instruction (for `ready`, once
         per goroutine waiting on the semaphore), or, when sysmon asked for a
         preemption and async preemption is on, take the signal."""
@@ -39,7 +39,7 @@ class Goroutines(Queues):
         if op == Op.READY:
             sema = code.args[pc]
             waiters = [w for w in range(L.nG) if self.parked_on(t, w, sema)]
-            opts: list[tuple] = [("ready", w) for w in waiters] or [("ready", NONE)]
+            opts: list[tuple[str, int]] = [("ready", w) for w in waiters] or [("ready", NONE)]
         else:
             opts = [("user", NONE)]
         if self.cfg.async_preempt and t[L.g_preempt[g]]:
@@ -57,7 +57,7 @@ class Goroutines(Queues):
         )
 
     @step(PC.RUN)
-    def run(self, s: list[int], m: int, c: tuple) -> str:
+    def run(self, s: list[int], m: int, c: tuple[str, int]) -> str:
         L, code = self.L, self.code
         g = s[L.curg[m]]
         pc = s[L.g_pc[g]]

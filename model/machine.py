@@ -18,7 +18,7 @@ by name; the registry binds by name, so the override is what runs.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from model.config import Config
 from model.pcs import PC, PC_NAMES, SYSMON_PCS
@@ -53,24 +53,30 @@ MACRO_BOUNDARY = frozenset(
 )
 MACRO_LIMIT = 10_000
 
+# A step: (state, actor, choice) -> label. Its choices: (state, actor) -> the choices.
+Step = Callable[[Any, int, Any], str]
+Chooser = Callable[[bytes, int], Iterable[Any]]
+# What a marking decorator takes and gives back unchanged.
+F = TypeVar("F", bound=Callable[..., Any])
 
-def step(pc: PC) -> Callable:
-    def deco(fn: Callable) -> Callable:
+
+def step(pc: PC) -> Callable[[F], F]:
+    def deco(fn: F) -> F:
         fn.step_pc = pc  # type: ignore[attr-defined]
         return fn
 
     return deco
 
 
-def choices(pc: PC) -> Callable:
-    def deco(fn: Callable) -> Callable:
+def choices(pc: PC) -> Callable[[F], F]:
+    def deco(fn: F) -> F:
         fn.choices_pc = pc  # type: ignore[attr-defined]
         return fn
 
     return deco
 
 
-def foldable(fn: Callable) -> Callable:
+def foldable(fn: F) -> F:
     """Marks a helper whose only effects are on the state it is given and
     whose result is an int, a bool, or a tuple of them.
 
@@ -122,7 +128,7 @@ class Machine:
                 if pc is not None:
                     choice_names[int(pc)] = name
         self._step_names = step_names
-        self._dispatch: list[tuple[Callable, Callable | None] | None] = [None] * 256
+        self._dispatch: list[tuple[Step, Chooser | None] | None] = [None] * 256
         for pc, name in step_names.items():
             chooser = getattr(self, choice_names[pc]) if pc in choice_names else None
             self._dispatch[pc] = (getattr(self, name), chooser)
@@ -227,7 +233,7 @@ class Machine:
             kinds.append("sysmon")
         return tuple(kinds)
 
-    def step_method(self, pc: int) -> Callable | None:
+    def step_method(self, pc: int) -> Callable[..., str] | None:
         """The @step method registered for pc (the override that runs), or None."""
         name = getattr(self, "_step_names", {}).get(pc)
         return None if name is None else getattr(type(self), name)

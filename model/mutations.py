@@ -12,6 +12,7 @@ class or a Mutation of your own (checker/plugin.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from model.config import PROFILES
 from model.gmp import GMPModel
@@ -28,9 +29,9 @@ class Mutation:
     violates: tuple[str, ...]  # the first is the property it must violate
     # The configuration at which the checker catches it (or, for a benign
     # variant, passes it): Config fields plus "depth".
-    check_at: dict = field(default_factory=dict)
+    check_at: dict[str, Any] = field(default_factory=dict)
     benign: bool = False
-    config: dict = field(default_factory=dict)  # Config fields the variant sets
+    config: dict[str, Any] = field(default_factory=dict)  # Config fields the variant sets
     # The profiles whose steps it changes (model/go126.py replaces the syscall path).
     profiles: tuple[str, ...] = PROFILES
     # Where Go's own scheduler fails the same property at check_at too: why.
@@ -39,14 +40,14 @@ class Mutation:
     # (a safety bug that also breaks a liveness property, say): the
     # properties it violates there, and that configuration.
     also_violates: tuple[str, ...] = ()
-    also_at: dict = field(default_factory=dict)
+    also_at: dict[str, Any] = field(default_factory=dict)
 
     def check_args(self) -> list[str]:
         """The command-line arguments of check_at: `python -m checker` + these
         checks the mutation where its test does."""
         return ["--mutation", self.name, *config_args(self.check_at)]
 
-    def checks(self) -> list[tuple[tuple[str, ...], dict]]:
+    def checks(self) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
         """Every (properties it violates, configuration) the registry claims."""
         out = [(self.violates, self.check_at)]
         if self.also_violates:
@@ -54,7 +55,7 @@ class Mutation:
         return out
 
 
-def config_args(cfg: dict) -> list[str]:
+def config_args(cfg: dict[str, Any]) -> list[str]:
     """Config fields (and "depth") as `python -m checker` arguments."""
     out = []
     for key, value in cfg.items():
@@ -79,33 +80,33 @@ class RecheckBeforeDecrement(GMPModel):
 
     mutation_name = "recheck-before-decrement"
 
-    def findRunnable_drop(self, s, m, c):
+    def findRunnable_drop(self, s: list[int], m: int, c: None) -> str:
         label = super().findRunnable_drop(s, m, c)
         if s[self.L.pc[m]] == PC.FR_SPIN_DOWN:
             s[self.L.pc[m]] = PC.FR_RECHECK_GLOBAL  # re-check while still counted
         return label
 
-    def findRunnable_spin_down(self, s, m, c):
+    def findRunnable_spin_down(self, s: list[int], m: int, c: None) -> str:
         label = super().findRunnable_spin_down(s, m, c)
         if s[self.L.pc[m]] == PC.FR_RECHECK_GLOBAL:
             s[self.L.pc[m]] = PC.STOPM  # the re-checks are already done
         return label
 
-    def _then_spin_down(self, s, m):
+    def _then_spin_down(self, s: list[int], m: int) -> None:
         if s[self.L.pc[m]] == PC.STOPM and s[self.L.spinning[m]]:
             s[self.L.pc[m]] = PC.FR_SPIN_DOWN
 
-    def findRunnable_recheck_runqs(self, s, m, p):
+    def findRunnable_recheck_runqs(self, s: list[int], m: int, p: int) -> str:
         label = super().findRunnable_recheck_runqs(s, m, p)
         self._then_spin_down(s, m)
         return label
 
-    def findRunnable_recheck_pidle(self, s, m, c):
+    def findRunnable_recheck_pidle(self, s: list[int], m: int, c: None) -> str:
         label = super().findRunnable_recheck_pidle(s, m, c)
         self._then_spin_down(s, m)
         return label
 
-    def becomeSpinning(self, s, m):
+    def becomeSpinning(self, s: list[int], m: int) -> None:
         if not s[self.L.spinning[m]]:  # found work while still spinning: already counted
             super().becomeSpinning(s, m)
 
@@ -119,7 +120,7 @@ class NoNeedspinning(GMPModel):
 
     mutation_name = "no-needspinning"
 
-    def pidlegetSpinning(self, s):
+    def pidlegetSpinning(self, s: list[int]) -> int:
         return self.pidleget(s)
 
 
@@ -130,7 +131,7 @@ class ResetspinningNoWakep(GMPModel):
 
     mutation_name = "resetspinning-no-wakep"
 
-    def schedule_execute(self, s, m, c):
+    def schedule_execute(self, s: list[int], m: int, c: None) -> str:
         L = self.L
         if s[L.spinning[m]]:
             s[L.spinning[m]] = 0
@@ -148,7 +149,7 @@ class StealNotAtomic(GMPModel):
 
     mutation_name = "steal-not-atomic"
 
-    def runqgrab(self, s, victim):
+    def runqgrab(self, s: list[int], victim: int) -> list[int]:
         ring = q_items(s, self.L.runq[victim], self.L.C)
         n = len(ring) - len(ring) // 2
         return ring[:n]
@@ -160,7 +161,7 @@ class ExitsyscallDropsG(GMPModel):
 
     mutation_name = "exitsyscall-drops-g"
 
-    def exitsyscall0(self, s, m, c):
+    def exitsyscall0(self, s: list[int], m: int, c: None) -> str:
         L = self.L
         g = s[L.curg[m]]
         label = super().exitsyscall0(s, m, c)
@@ -177,7 +178,7 @@ class HandoffpIgnoresGlobalQueue(GMPModel):
 
     mutation_name = "handoffp-ignores-global-queue"
 
-    def handoffp(self, s, a, c):
+    def handoffp(self, s: list[int], a: int, c: None) -> str:
         L = self.L
         p = s[L.pp[a]]
         if not self.runqempty(s, p):
@@ -187,7 +188,7 @@ class HandoffpIgnoresGlobalQueue(GMPModel):
         s[L.pc[a]] = PC.HANDOFFP_SPIN
         return f"handoffp({self.who(a)}, p={p}, no local work)"
 
-    def handoffp_lock(self, s, a, c):
+    def handoffp_lock(self, s: list[int], a: int, c: None) -> str:
         L = self.L
         p = s[L.pp[a]]
         if self.npidle(s) == L.nP - 1:
@@ -207,7 +208,7 @@ class Exitsyscall0SkipsCasgstatus(GMPModel):
 
     mutation_name = "exitsyscall0-skips-casgstatus"
 
-    def exitsyscall0(self, s, m, c):
+    def exitsyscall0(self, s: list[int], m: int, c: None) -> str:
         L = self.L
         g = s[L.curg[m]]
         label = super().exitsyscall0(s, m, c)
@@ -223,7 +224,7 @@ class ExitsyscallNoCas(GMPModel):
 
     mutation_name = "exitsyscall-no-cas"
 
-    def exitsyscall(self, s, m, c):
+    def exitsyscall(self, s: list[int], m: int, c: None) -> str:
         L = self.L
         oldp = s[L.oldp[m]]
         if oldp != NONE and s[L.p_status[oldp]] != P_SYSCALL:
@@ -238,7 +239,7 @@ class WakepLeaksNmspinning(GMPModel):
 
     mutation_name = "wakep-leaks-nmspinning"
 
-    def nmspinning_dec(self, s, a):
+    def nmspinning_dec(self, s: list[int], a: int) -> bool:
         if s[self.L.pc[a]] == PC.WAKEP_PIDLE:
             return True  # the forgotten nmspinning.Add(-1)
         return super().nmspinning_dec(s, a)
@@ -251,7 +252,7 @@ class RetakeNoIncidlelocked(GMPModel):
 
     mutation_name = "retake-no-incidlelocked"
 
-    def checkdead_run(self, t):
+    def checkdead_run(self, t: bytes) -> int:
         L = self.L
         run = super().checkdead_run(t)
         return run - 1 if t[L.pc[L.SYSMON]] != PC.SYSMON else run
@@ -264,7 +265,7 @@ class StopmSkipsMput(GMPModel):
 
     mutation_name = "stopm-skips-mput"
 
-    def stopm(self, s, m, c):
+    def stopm(self, s: list[int], m: int, c: None) -> str:
         s[self.L.pc[m]] = PC.PARKED
         return f"stopm(m={m}) (not on sched.midle)"
 
@@ -278,7 +279,7 @@ class WakepNoCas(GMPModel):
 
     mutation_name = "wakep-no-cas"
 
-    def wakep_cas(self, s, a, c):
+    def wakep_cas(self, s: list[int], a: int, c: None) -> str:
         L = self.L
         s[L.nmspinning] += 1
         s[L.pc[a]] = PC.WAKEP_PIDLE
@@ -292,7 +293,7 @@ class NoSpinLimit(GMPModel):
 
     mutation_name = "no-spin-limit"
 
-    def findRunnable_steal_check(self, s, m, c):
+    def findRunnable_steal_check(self, s: list[int], m: int, c: None) -> str:
         s[self.L.pc[m]] = PC.FR_BECOME_SPINNING
         return f"findRunnable.spin-limit(m={m}, steal)"
 
@@ -305,7 +306,7 @@ class GlobrunqgetNoSizeCap(GMPModel):
 
     mutation_name = "globrunqget-no-size-cap"
 
-    def globrunqgetbatch(self, s, n):
+    def globrunqgetbatch(self, s: list[int], n: int) -> list[int]:
         size = q_len(s, self.L.grunq, self.L.nG)
         if size == 0:
             return []
@@ -327,7 +328,7 @@ class GoschedLocal(GMPModel):
 
     mutation_name = "gosched-local"
 
-    def goschedImpl(self, s, m, g, why):
+    def goschedImpl(self, s: list[int], m: int, g: int, why: str) -> str:
         if why != "Gosched":
             return super().goschedImpl(s, m, g, why)
         label = self.goyield_m(s, m, g)
@@ -344,7 +345,7 @@ class NoSchedtickCheck(GMPModel):
 
     mutation_name = "no-schedtick-check"
 
-    def schedule(self, s, m, c):
+    def schedule(self, s: list[int], m: int, c: None) -> str:
         return self.findRunnable_runqget(s, m, None)
 
 
@@ -357,7 +358,7 @@ class RunnextNoInherit(GMPModel):
 
     mutation_name = "runnext-no-inherit"
 
-    def execute(self, s, m, c):
+    def execute(self, s: list[int], m: int, c: None) -> str:
         s[self.L.inherit[m]] = 0
         return super().execute(s, m, c)
 
@@ -369,7 +370,7 @@ class SysmonNoRetake(GMPModel):
 
     mutation_name = "sysmon-no-retake"
 
-    def sysmon_choices(self, t, a):
+    def sysmon_choices(self, t: bytes, a: int) -> list[int]:
         return [c for c in super().sysmon_choices(t, a) if c == NONE]
 
 
@@ -380,7 +381,7 @@ class StartlockedmRunsItHere(GMPModel):
 
     mutation_name = "startlockedm-runs-it-here"
 
-    def lockedm(self, t, g):
+    def lockedm(self, t: bytes | list[int], g: int) -> int:
         return NONE
 
 
@@ -392,7 +393,7 @@ class StealAll(GMPModel):
 
     mutation_name = "steal-all"
 
-    def runqgrab(self, s, victim):
+    def runqgrab(self, s: list[int], victim: int) -> list[int]:
         return q_pop_head(s, self.L.runq[victim], self.L.C, self.runq_len(s, victim))
 
 
@@ -402,8 +403,7 @@ class RingFour(GMPModel):
     mutation_name = "ring-4"
 
 
-def _m(*args, **kw) -> Mutation:
-    return Mutation(*args, **kw)
+_m = Mutation
 
 
 MUTATIONS: dict[str, Mutation] = {

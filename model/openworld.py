@@ -219,10 +219,10 @@ class OpenWorld(GMPModel):
     # ---- user code: whatever the trace says --------------------------------
 
     @choices(PC.RUN)
-    def run_choices(self, t: bytes, m: int) -> list[tuple]:
+    def run_choices(self, t: bytes, m: int) -> list[tuple[str, int]]:
         L, exp = self.L, self.expect
         g = t[L.curg[m]]
-        out: list[tuple] = []
+        out: list[tuple[str, int]] = []
         for op in exp.user:
             if op == "ready":
                 for w in self._waiting(t, exp.target):
@@ -243,7 +243,7 @@ class OpenWorld(GMPModel):
         return [w for w in range(L.nG) if t[L.g_status[w]] == G_WAITING]
 
     @step(PC.RUN)
-    def run(self, s: list[int], m: int, c: tuple) -> str:
+    def run(self, s: list[int], m: int, c: tuple[str, int]) -> str:
         """The G's step. Whether it is locked to its thread (LockOSThread,
         UnlockOSThread) is not in the trace and matters only where it stops
         (its M then waits for it: stoplockedm, or exits with it: mexit):
@@ -451,7 +451,7 @@ class OpenWorld(GMPModel):
         return ["start"]
 
     @step(PC.STARTM)
-    def startm(self, s: list[int], a: int, how: str) -> str:
+    def startm(self, s: list[int], a: int, how: str) -> str:  # type: ignore[override]  # its choices: startm_choices
         """startm; or, with no idle M, newm -> allocm(pp, ...), which
         borrows pp when the caller has no P: "temporarily borrow p for
         mallocs in this function" (acquirep)."""
@@ -478,7 +478,9 @@ class OpenWorld(GMPModel):
         s[L.steal_pass[m]] = 0
         s[L.spin_arg[m]] = 0
 
-    def steal_got(self, s, m, p, victim, stolen, how=""):
+    def steal_got(
+        self, s: list[int], m: int, p: int, victim: int, stolen: list[int], how: str = ""
+    ) -> str:
         s[self.L.spin_arg[m]] = 0  # the Ps done for this pass (passive visits)
         return super().steal_got(s, m, p, victim, stolen, how)
 
@@ -616,12 +618,12 @@ class OpenWorld(GMPModel):
     # ---- sysmon, with time left out ------------------------------------------
 
     @choices(PC.SYSMON)
-    def sysmon_choices(self, t: bytes, a: int) -> list[tuple]:
+    def sysmon_choices(self, t: bytes, a: int) -> list[tuple[str, int]]:  # type: ignore[override]
         """Retake any P in a system call (the trace's ProcSteal); ask a G to
         yield only when the observation is its preemption; injectglist a
         waiting G when the observation is that wakeup."""
         L, exp = self.L, self.expect
-        out: list[tuple] = [("retake", p) for p in range(L.nP) if self.in_syscall(t, p)]
+        out: list[tuple[str, int]] = [("retake", p) for p in range(L.nP) if self.in_syscall(t, p)]
         g = exp.preempt
         if g != NONE and not t[L.g_preempt[g]]:
             for p in range(L.nP):
@@ -635,7 +637,7 @@ class OpenWorld(GMPModel):
         return out
 
     @step(PC.SYSMON)
-    def sysmon(self, s: list[int], a: int, c: tuple) -> str:
+    def sysmon(self, s: list[int], a: int, c: tuple[str, int]) -> str:  # type: ignore[override]
         kind, x = c
         if kind == "retake":
             return self.retake_handoff(s, a, x)
@@ -798,17 +800,17 @@ class OpenWorld(GMPModel):
 
     passive_visits = True  # False: a step per visit, as the closed world (tests compare them)
 
-    def _nothing_to_steal(self, t, v: int, runnext_too: bool) -> bool:
+    def _nothing_to_steal(self, t: bytes | list[int], v: int, runnext_too: bool) -> bool:
         L = self.L
         if self.p_is_idle(t, v):  # stealWork skips idle Ps (idlepMask)
             return True
         return t[L.runq[v]] == NONE and (not runnext_too or t[L.runnext[v]] == NONE)
 
-    def _frozen(self, s) -> bytes:
+    def _frozen(self, s: list[int]) -> bytes:
         self.normalize(s)
         return self.freeze(s)
 
-    def normalize(self, s) -> None:
+    def normalize(self, s: list[int]) -> None:
         """Record, for every looking M, the Ps with nothing for it now."""
         if not self.passive_visits:
             return
@@ -928,7 +930,7 @@ class OpenWorld(GMPModel):
         return [True, False] if t[L.grunq] != NONE and t[L.lockedg[m]] == NONE else [False]
 
     @step(PC.SCHEDULE)
-    def schedule(self, s: list[int], m: int, fairness: bool) -> str:
+    def schedule(self, s: list[int], m: int, fairness: bool) -> str:  # type: ignore[override]
         """schedule() -> findRunnable(): the global-queue check, when this
         round is the 61st (the model lets it be any), else the local queue."""
         L = self.L
@@ -945,11 +947,15 @@ class OpenWorld(GMPModel):
         """schedtick is not tracked (see schedule_choices)."""
 
 
-def open_model(profile: str, cores: int, ms: int, gs: int, model_class: type | None = None):
+def open_model(
+    profile: str, cores: int, ms: int, gs: int, model_class: type[OpenWorld] | None = None
+) -> OpenWorld:
     """An open-world model of the profile's scheduler with `cores` Ps, `ms`
     Ms and `gs` goroutine slots (`model_class`: a variant of OpenWorld)."""
     from model.factory import build_model
 
     cfg = Config(cores=cores, max_ms=ms, profile=profile, workload="open")
     klass = model_class or OpenWorld
-    return build_model(cfg, model_class=klass, workload=open_workload(gs), symmetry=False)
+    model = build_model(cfg, model_class=klass, workload=open_workload(gs), symmetry=False)
+    assert isinstance(model, OpenWorld)  # the profile's class comes after klass
+    return model

@@ -35,6 +35,8 @@ from __future__ import annotations
 from array import array
 from operator import itemgetter
 
+from model.extension import StateField
+
 NONE = 255
 
 # G status (runtime2.go _Gidle.._Gdead; _Gidle is folded into dead, the
@@ -87,7 +89,7 @@ class QueueUnderflow(QueueError):
     what = "queue underflow"
 
 
-def freeze_wide(s: array | list[int]) -> bytes:
+def freeze_wide(s: array[int] | list[int]) -> bytes:
     """A wide state's encoding: every field as two bytes (machine order)."""
     if type(s) is not array:
         s = array("H", s)
@@ -99,7 +101,7 @@ def view_wide(t: bytes) -> memoryview:
     return memoryview(t).cast("H")
 
 
-def thaw_wide(t: bytes | memoryview) -> array:
+def thaw_wide(t: bytes | memoryview) -> array[int]:
     """A wide state to change: an array of its fields (steps write s[i] as
     they write a list's)."""
     s = array("H")
@@ -119,7 +121,7 @@ class Layout:
         max_gs: int,
         ring: int,
         semas: int,
-        extra: tuple = (),
+        extra: tuple[StateField, ...] = (),
         lastpoll: bool = False,
         batch: int = 0,
         wide: bool = False,
@@ -260,7 +262,7 @@ class Layout:
         return s
 
 
-def fields(offsets: list[int]) -> itemgetter:
+def fields(offsets: list[int]) -> itemgetter[object]:
     """Reads the values at offsets as one sequence, however many there are
     (itemgetter of a single offset would return the bare value)."""
     if len(offsets) == 1:
@@ -327,7 +329,7 @@ def q_remove(s: list[int], start: int, cap: int, v: int) -> None:
     _store(s, start, items + [NONE] * (cap - len(items)))
 
 
-def _store(s: list[int] | array, start: int, values: list[int]) -> None:
+def _store(s: list[int] | array[int], start: int, values: list[int]) -> None:
     """s[start:start + len(values)] = values, for a list (or the symbolic
     engine's state) or an array (a wide state)."""
     s[start : start + len(values)] = array("H", values) if type(s) is array else values  # type: ignore[assignment]

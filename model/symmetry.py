@@ -31,6 +31,7 @@ names, P masks); getters are cached per ordering.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import permutations, product
 from operator import itemgetter
 
@@ -44,9 +45,11 @@ PC_NOT_CREATED = int(PC.NOT_CREATED)
 
 
 _TABS: dict[tuple[int, ...], bytes] = {}
+# What the canonical form needs of the G blocks alone (Symmetry._g_view).
+GView = tuple[list[bytes], bytes, frozenset[int], list[int]]
 
 
-def _tab(order: list[int]) -> bytes:
+def _tab(order: Sequence[int]) -> bytes:
     """Old id -> new id, for an order listing old ids by new position."""
     key = tuple(order)
     tab = _TABS.get(key)
@@ -58,7 +61,7 @@ def _tab(order: list[int]) -> bytes:
     return tab
 
 
-def _orders(keys: list, skip_ties: set[int] | None = None) -> list[list[int]]:
+def _orders(keys: list[bytes], skip_ties: set[int] | None = None) -> list[list[int]]:
     """Every order of range(len(keys)) sorted by key, ties in every order."""
     idx = sorted(range(len(keys)), key=keys.__getitem__)
     tied = False
@@ -128,13 +131,15 @@ class Symmetry:
         self._p_id = list(range(nP))
         self._m_id = list(range(L.nM))
         self._g_id = list(range(L.nG))
-        self._getters: dict[tuple, itemgetter] = {}
+        self._getters: dict[tuple[tuple[int, ...], ...], itemgetter[object]] = {}
         self._mask_tables: dict[bytes, bytes] = {}
-        self._g_views: dict[bytes, tuple] = {}
+        self._g_views: dict[bytes, GView] = {}
 
     # ---- renaming ---------------------------------------------------------------
 
-    def _getter(self, porder, morder, gorder) -> itemgetter:
+    def _getter(
+        self, porder: Sequence[int], morder: Sequence[int], gorder: Sequence[int]
+    ) -> itemgetter[object]:
         """Reads the renamed state out of state + G-, P-, M- and mask-translated copies."""
         key = (tuple(porder), tuple(morder), tuple(gorder))
         got = self._getters.get(key)
@@ -177,7 +182,9 @@ class Symmetry:
             self._mask_tables[key] = tab
         return tab
 
-    def rename(self, t: bytes, porder, morder, gorder) -> bytes:
+    def rename(
+        self, t: bytes, porder: Sequence[int], morder: Sequence[int], gorder: Sequence[int]
+    ) -> bytes:
         """The state with P porder[i] renamed i, M morder[i] renamed i, G gorder[i]
         renamed i (sysmon stays)."""
         ptab, mtab, gtab = _tab(porder), _tab(morder), _tab(gorder)
@@ -185,7 +192,13 @@ class Symmetry:
         big += t.translate(self._mask_table(ptab))
         return bytes(self._getter(porder, morder, gorder)(big))
 
-    def rename_fields(self, t, porder, morder, gorder) -> list[int]:
+    def rename_fields(
+        self,
+        t: Sequence[int],
+        porder: Sequence[int],
+        morder: Sequence[int],
+        gorder: Sequence[int],
+    ) -> list[int]:
         """rename() for a state read field by field (a wide layout's view,
         model/state.py): the renamed fields, as a list."""
         L = self.L
@@ -230,6 +243,7 @@ class Symmetry:
         gview = self._g_views.get(greg)
         if gview is None:
             gview = self._g_view(greg)
+        plain_gorder: list[int] | None  # None: G's told apart by where they are named
         gblk, gcls, twins, plain_gorder = gview
         tg = t.translate(gcls)  # only its G-reference fields are read
 
@@ -304,7 +318,7 @@ class Symmetry:
                     best = cand
         return best  # type: ignore[return-value]  # one candidate at least
 
-    def _g_view(self, greg: bytes) -> tuple:
+    def _g_view(self, greg: bytes) -> GView:
         """What the canonical form needs of the G blocks alone (cached, as
         few distinct G regions recur across many states): each G's block;
         the translation of a G id to its content class (G's by content only,

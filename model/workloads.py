@@ -42,6 +42,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Protocol
 
 from model.errors import ConfigError
 
@@ -354,7 +355,15 @@ WORKLOADS: dict[str, Workload] = {
 DEFAULT_WORKLOAD = "mixed"
 
 
-def workload_for(cfg) -> Workload:
+class NamesWorkload(Protocol):
+    """What workload_for reads of a Config (model/config.py, which imports
+    this module)."""
+
+    @property
+    def workload(self) -> str: ...
+
+
+def workload_for(cfg: NamesWorkload) -> Workload:
     """The workload a Config names (`--workload`); an unknown name is a
     ConfigError, one line."""
     if cfg.workload not in WORKLOADS:
