@@ -23,13 +23,13 @@ def all_properties() -> list[Property]:
     return out
 
 
-def properties_for(model) -> list[Property]:
+def properties_for(model: object) -> list[Property]:
     """Every property a run of the G-M-P model can check; `default` says which
     it checks unasked."""
     return all_properties()
 
 
-def properties_of(model) -> list[Property]:
+def properties_of(model: object) -> list[Property]:
     """The properties of any model: its own when it declares them (a classic
     model, a test's toy graph), else the G-M-P model's (properties_for)."""
     own = getattr(model, "properties", None)

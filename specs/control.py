@@ -16,10 +16,16 @@ formula per actor, and the module's constant sets become symbolic sets.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from model.machine import foldable
 from model.pcs import PC, PC_NAMES, PROCEDURES, SYSMON_PCS
 from model.state import G_DEAD, G_RUNNABLE, G_RUNNING, G_SYSCALL, NONE, P_SYSCALL
 from specs.property import INVARIANT, Property
+
+if TYPE_CHECKING:
+    from model.gmp import GMPModel
 
 # Where an M runs wakep/startm/handoffp as a procedure (PROCEDURES), and where it returns.
 WAKEP_PCS = frozenset({PC.WAKEP_CAS, PC.WAKEP_PIDLE, PC.STARTM})
@@ -102,7 +108,7 @@ FOREIGN_M_PCS = frozenset(
 PC_NAME_LIST = tuple(PC(i).name if i in PC_NAMES else str(i) for i in range(max(PC) + 1))
 
 
-def applies(model) -> bool:
+def applies(model: GMPModel) -> bool:
     """They describe the Go 1.25 profile's closed world (model/gmp.py)."""
     from model.go126 import Go126Model
     from model.openworld import OpenWorld
@@ -114,7 +120,7 @@ def applies(model) -> bool:
 
 
 @foldable
-def returns_to_ok(model, t: bytes, a: int) -> bool:
+def returns_to_ok(model: GMPModel, t: bytes, a: int) -> bool:
     """m.ret names where the running procedure returns, and is 0 outside one."""
     L = model.L
     pc, ret = t[L.pc[a]], t[L.ret[a]]
@@ -134,7 +140,7 @@ def returns_to_ok(model, t: bytes, a: int) -> bool:
 
 
 @foldable
-def holds_p_ok(model, t: bytes, a: int) -> bool:
+def holds_p_ok(model: GMPModel, t: bytes, a: int) -> bool:
     """m.p is set exactly where the M runs with a P."""
     L = model.L
     pc = t[L.pc[a]]
@@ -143,7 +149,7 @@ def holds_p_ok(model, t: bytes, a: int) -> bool:
 
 
 @foldable
-def curg_ok(model, t: bytes, a: int) -> bool:
+def curg_ok(model: GMPModel, t: bytes, a: int) -> bool:
     """m.curg is set exactly while the M runs a G's code or its system call;
     the G is running if the M has a P, in a system call if not."""
     L = model.L
@@ -163,7 +169,7 @@ def curg_ok(model, t: bytes, a: int) -> bool:
 
 
 @foldable
-def in_transit_ok(model, t: bytes, a: int) -> bool:
+def in_transit_ok(model: GMPModel, t: bytes, a: int) -> bool:
     """m.gp holds a G only where one is in transit (runqput's kicked-out
     runnext, findRunnable's result until execute, a re-check's batch head);
     the batch only where it is about to be published."""
@@ -196,7 +202,7 @@ def in_transit_ok(model, t: bytes, a: int) -> bool:
 
 
 @foldable
-def batch_fits(model, t: bytes, a: int) -> bool:
+def batch_fits(model: GMPModel, t: bytes, a: int) -> bool:
     """The batch holds at most what its producer takes: runqputslow half the
     ring plus one; a global-queue batch or a steal, less the G to run,
     len(runq)/2 - 1 (so they fit the owner's ring, which is empty then)."""
@@ -211,7 +217,7 @@ def batch_fits(model, t: bytes, a: int) -> bool:
 
 
 @foldable
-def own_runq_empty_ok(model, t: bytes, a: int) -> bool:
+def own_runq_empty_ok(model: GMPModel, t: bytes, a: int) -> bool:
     """Once findRunnable found its own P's run queue empty, it stays empty
     until the M publishes a batch there: only the P's holder adds to it."""
     L = model.L
@@ -222,7 +228,7 @@ def own_runq_empty_ok(model, t: bytes, a: int) -> bool:
 
 
 @foldable
-def inherit_ok(model, t: bytes, a: int) -> bool:
+def inherit_ok(model: GMPModel, t: bytes, a: int) -> bool:
     """inheritTime is set only between findRunnable's return and execute."""
     L = model.L
     pc = t[L.pc[a]]
@@ -232,7 +238,7 @@ def inherit_ok(model, t: bytes, a: int) -> bool:
 
 
 @foldable
-def spinning_ok(model, t: bytes, a: int) -> bool:
+def spinning_ok(model: GMPModel, t: bytes, a: int) -> bool:
     """m.spinning where findRunnable (or a just started M) may spin, and
     set wherever only a spinning M gets."""
     L = model.L
@@ -243,7 +249,7 @@ def spinning_ok(model, t: bytes, a: int) -> bool:
 
 
 @foldable
-def arguments_ok(model, t: bytes, a: int) -> bool:
+def arguments_ok(model: GMPModel, t: bytes, a: int) -> bool:
     """startm/handoffp's P argument (pp) is set exactly inside them (and in
     findRunnable's re-check, for the P it got); spin_arg only inside startm
     or for a starting thread; nextp only while the M starts; oldp only in a
@@ -271,7 +277,7 @@ def arguments_ok(model, t: bytes, a: int) -> bool:
 
 
 @foldable
-def steal_state_ok(model, t: bytes, a: int) -> bool:
+def steal_state_ok(model: GMPModel, t: bytes, a: int) -> bool:
     """stealWork's visited-Ps mask and pass count are kept only while it
     (or checkRunqsNoP, for the mask) runs; the mask never has the M's own P.
     runqgrab's runnext read and its victim are kept only until its CAS: on
@@ -299,7 +305,7 @@ def steal_state_ok(model, t: bytes, a: int) -> bool:
 
 
 @foldable
-def locked_ok(model, t: bytes, a: int) -> bool:
+def locked_ok(model: GMPModel, t: bytes, a: int) -> bool:
     """m.lockedg names a G that is alive, and is set wherever the M waits for
     it (stoplockedm) and nowhere in a workload that never locks."""
     L = model.L
@@ -312,7 +318,7 @@ def locked_ok(model, t: bytes, a: int) -> bool:
     return t[L.g_status[g]] != G_DEAD and pc != PC.MEXIT and t[L.ret[a]] != PC.MEXIT
 
 
-def uses_locks(model) -> bool:
+def uses_locks(model: GMPModel) -> bool:
     """Whether the workload has LockOSThread at all (a constant of the model)."""
     from model.workloads import Op
 
@@ -320,7 +326,7 @@ def uses_locks(model) -> bool:
 
 
 @foldable
-def at_home_pc(model, t: bytes, a: int) -> bool:
+def at_home_pc(model: GMPModel, t: bytes, a: int) -> bool:
     """Sysmon stays in its loop and the procedures it calls; no actor threw."""
     L = model.L
     pc = t[L.pc[a]]
@@ -332,7 +338,7 @@ def at_home_pc(model, t: bytes, a: int) -> bool:
 
 
 @foldable
-def parked_iff_idle(model, t: bytes, m: int) -> bool:
+def parked_iff_idle(model: GMPModel, t: bytes, m: int) -> bool:
     """An M is on sched.midle exactly once if parked, never otherwise."""
     L = model.L
     n = 0
@@ -345,7 +351,9 @@ def parked_iff_idle(model, t: bytes, m: int) -> bool:
 # ---- the invariants ---------------------------------------------------------------------
 
 
-def _first_actor(model, t: bytes, ok, what: str) -> str | None:
+def _first_actor(
+    model: GMPModel, t: bytes, ok: Callable[[GMPModel, bytes, int], bool], what: str
+) -> str | None:
     L = model.L
     for a in range(L.nA):
         if not ok(model, t, a):
@@ -354,57 +362,57 @@ def _first_actor(model, t: bytes, ok, what: str) -> str | None:
     return None
 
 
-def procedure_returns(model, t: bytes) -> str | None:
+def procedure_returns(model: GMPModel, t: bytes) -> str | None:
     return _first_actor(model, t, returns_to_ok, "m.ret does not match the call")
 
 
-def p_held_where_running(model, t: bytes) -> str | None:
+def p_held_where_running(model: GMPModel, t: bytes) -> str | None:
     return _first_actor(model, t, holds_p_ok, "m.p does not match the pc")
 
 
-def curg_matches_pc(model, t: bytes) -> str | None:
+def curg_matches_pc(model: GMPModel, t: bytes) -> str | None:
     return _first_actor(model, t, curg_ok, "m.curg does not match the pc or the G's status")
 
 
-def g_in_transit_matches_pc(model, t: bytes) -> str | None:
+def g_in_transit_matches_pc(model: GMPModel, t: bytes) -> str | None:
     return _first_actor(model, t, in_transit_ok, "m.gp / batch does not match the pc")
 
 
-def batch_within_bounds(model, t: bytes) -> str | None:
+def batch_within_bounds(model: GMPModel, t: bytes) -> str | None:
     return _first_actor(model, t, batch_fits, "the batch holds more G's than its producer takes")
 
 
-def own_runq_stays_empty(model, t: bytes) -> str | None:
+def own_runq_stays_empty(model: GMPModel, t: bytes) -> str | None:
     return _first_actor(model, t, own_runq_empty_ok, "its P's run queue is not empty")
 
 
-def inherit_with_g(model, t: bytes) -> str | None:
+def inherit_with_g(model: GMPModel, t: bytes) -> str | None:
     return _first_actor(model, t, inherit_ok, "inheritTime set without a G")
 
 
-def spinning_matches_pc(model, t: bytes) -> str | None:
+def spinning_matches_pc(model: GMPModel, t: bytes) -> str | None:
     return _first_actor(model, t, spinning_ok, "m.spinning does not match the pc")
 
 
-def arguments_match_pc(model, t: bytes) -> str | None:
+def arguments_match_pc(model: GMPModel, t: bytes) -> str | None:
     return _first_actor(model, t, arguments_ok, "pp / spin_arg / nextp / oldp do not match the pc")
 
 
-def steal_state_matches_pc(model, t: bytes) -> str | None:
+def steal_state_matches_pc(model: GMPModel, t: bytes) -> str | None:
     return _first_actor(model, t, steal_state_ok, "stealWork's mask or pass out of place")
 
 
-def locked_matches_pc(model, t: bytes) -> str | None:
+def locked_matches_pc(model: GMPModel, t: bytes) -> str | None:
     return _first_actor(model, t, locked_ok, "m.lockedg does not match the pc or its G")
 
 
-def no_throw(model, t: bytes) -> str | None:
+def no_throw(model: GMPModel, t: bytes) -> str | None:
     if t[model.L.throw] != 0:
         return "the runtime threw"
     return _first_actor(model, t, at_home_pc, "at a pc it never reaches")
 
 
-def midle_is_parked(model, t: bytes) -> str | None:
+def midle_is_parked(model: GMPModel, t: bytes) -> str | None:
     L = model.L
     for m in range(L.nM):
         if not parked_iff_idle(model, t, m):
@@ -412,7 +420,7 @@ def midle_is_parked(model, t: bytes) -> str | None:
     return None
 
 
-def syscall_p_has_its_m(model, t: bytes) -> str | None:
+def syscall_p_has_its_m(model: GMPModel, t: bytes) -> str | None:
     """A P in _Psyscall is the oldp of an M in a system call: only
     entersyscall puts a P there, and that M keeps it as oldp until
     exitsyscall. (Not exactly one: after sysmon's retake another M may take
@@ -425,14 +433,14 @@ def syscall_p_has_its_m(model, t: bytes) -> str | None:
 
 
 @foldable
-def syscall_p_ok(model, t: bytes, p: int) -> bool:
+def syscall_p_ok(model: GMPModel, t: bytes, p: int) -> bool:
     L = model.L
     if t[L.p_status[p]] != P_SYSCALL:
         return True
     return any(t[L.oldp[m]] == p and t[L.pc[m]] == PC.IN_SYSCALL for m in range(L.nM))
 
 
-def queued_gs_runnable(model, t: bytes) -> str | None:
+def queued_gs_runnable(model: GMPModel, t: bytes) -> str | None:
     """A G named in a run queue, a runnext or an M's transit slots is runnable."""
     L = model.L
     offs = [L.runnext[p] for p in range(L.nP)]
@@ -447,11 +455,11 @@ def queued_gs_runnable(model, t: bytes) -> str | None:
 
 
 @foldable
-def runnable_or_none(model, t: bytes, g: int) -> bool:
+def runnable_or_none(model: GMPModel, t: bytes, g: int) -> bool:
     return g == NONE or t[model.L.g_status[g]] == G_RUNNABLE
 
 
-def queues_packed(model, t: bytes) -> str | None:
+def queues_packed(model: GMPModel, t: bytes) -> str | None:
     """Every queue is packed at the front of its slots (state.py)."""
     L = model.L
     spans = [(L.runq[p], L.C) for p in range(L.nP)]
@@ -464,12 +472,12 @@ def queues_packed(model, t: bytes) -> str | None:
 
 
 @foldable
-def packed(model, t: bytes, start: int, cap: int) -> bool:
+def packed(model: GMPModel, t: bytes, start: int, cap: int) -> bool:
     """No entry after an empty slot."""
     return all(not (t[i] == NONE and t[i + 1] != NONE) for i in range(start, start + cap - 1))
 
 
-def _inv(pid: str, statement: str, check) -> Property:
+def _inv(pid: str, statement: str, check: Callable[[GMPModel, bytes], str | None]) -> Property:
     return Property(
         id=pid,
         kind=INVARIANT,
@@ -540,6 +548,6 @@ CONTROL_INVARIANTS = [
 ]
 
 
-def control_invariants(model) -> list[Property]:
+def control_invariants(model: GMPModel) -> list[Property]:
     """The auxiliary invariants for this model (none where they do not apply)."""
     return list(CONTROL_INVARIANTS) if applies(model) else []

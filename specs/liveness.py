@@ -32,10 +32,14 @@ says anything about.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from model.state import G_DEAD, G_RUNNABLE, G_RUNNING, NONE
 from model.workloads import Op
-from specs.property import LIVENESS, Property
+from specs.property import LIVENESS, Obligation, Property
+
+if TYPE_CHECKING:
+    from model.gmp import GMPModel
 
 FAIRNESS = {
     "m": "weak fairness of each M's steps",
@@ -51,7 +55,7 @@ _IDLE_P = 62
 _ALL_DEAD = 63
 
 
-def atom_predicates(model) -> list[tuple[int, Callable[[bytes], bool]]]:
+def atom_predicates(model: GMPModel) -> list[tuple[int, Callable[[bytes], bool]]]:
     """The atoms, each as (bit, predicate over a state): the one definition
     that `atoms` evaluates and the compiled kernel is generated from."""
     L = model.L
@@ -66,7 +70,7 @@ def atom_predicates(model) -> list[tuple[int, Callable[[bytes], bool]]]:
     return preds
 
 
-def atoms(model, t: bytes) -> int:
+def atoms(model: GMPModel, t: bytes) -> int:
     preds = model.__dict__.get("_atom_predicates")
     if preds is None:
         preds = model.__dict__["_atom_predicates"] = atom_predicates(model)
@@ -77,31 +81,32 @@ def atoms(model, t: bytes) -> int:
     return a
 
 
-def _masks(model) -> tuple[int, int]:
+def _masks(model: GMPModel) -> tuple[int, int]:
     n = model.L.nG
     runnable = sum(1 << (2 * g) for g in range(n))
     return runnable, runnable << 1
 
 
-def stuck_progress(model):
+def stuck_progress(model: GMPModel) -> list[Obligation]:
     runnable, running = _masks(model)
     return [("some G", lambda a: bool(a & runnable) and not a & running)]
 
 
-def stuck_no_starvation(model):
-    return [(f"G{g}", lambda a, b=1 << (2 * g): bool(a & b)) for g in range(model.L.nG)]
+def stuck_no_starvation(model: GMPModel) -> list[Obligation]:
+    # b, G g's bit, is bound as a default (as atom_predicates binds off)
+    return [(f"G{g}", lambda a, b=1 << (2 * g): bool(a & b)) for g in range(model.L.nG)]  # type: ignore[misc]
 
 
-def stuck_eventual_parallelism(model):
+def stuck_eventual_parallelism(model: GMPModel) -> list[Obligation]:
     runnable, _ = _masks(model)
     return [("a runnable G and an idle P", lambda a: bool(a & runnable) and bool(a >> _IDLE_P & 1))]
 
 
-def stuck_termination(model):
+def stuck_termination(model: GMPModel) -> list[Obligation]:
     return [("a live G", lambda a: not a >> _ALL_DEAD & 1)]
 
 
-def terminates(model) -> str | None:
+def terminates(model: GMPModel) -> str | None:
     """None if every program of the workload ends (no loop, no spin, no
     goroutine that spawns its own kind, directly or not); else why not."""
     code = model.code

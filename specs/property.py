@@ -5,15 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from model.gmp import GMPModel
 
 INVARIANT = "invariant"  # checked on every reachable state
 ACTION = "action"  # checked on every transition (state, label, next state)
 DEADLOCK = "deadlock"  # built into the engine: a state with no successor that is not an end
 LIVENESS = "liveness"
 
+# A liveness obligation: (instance, predicate over a state's atoms), the
+# predicate true where the obligation is not met.
+Obligation = tuple[str, Callable[[int], bool]]
+F = TypeVar("F", bound=Callable[..., Any])
 
-def explanation(fn: Callable) -> Callable:
+
+def explanation(fn: F) -> F:
     """Marks a helper that a check calls only once it knows the property is
     violated, to say why. It changes nothing when the check runs; the
     symbolic engine stops a path of the check there (the path fails)
@@ -39,9 +47,9 @@ class Property:
     # the states where the obligation is not met; the fairness assumptions
     # (specs/liveness.py FAIRNESS) its verdict rests on by default; and
     # applies(model) -> None, or why the property does not apply.
-    stuck: Callable[..., list] | None = None
+    stuck: Callable[[GMPModel], list[Obligation]] | None = None
     fairness: tuple[str, ...] = ()
-    applies: Callable[..., str | None] | None = None
+    applies: Callable[[GMPModel], str | None] | None = None
 
     def reason(self, model: Any, *args: Any) -> str | None:
         """The check of an invariant (model, state) or an action property
@@ -50,7 +58,7 @@ class Property:
             raise TypeError(f"{self.id} is a {self.kind} property: it has no check")
         return self.check(model, *args)
 
-    def obligations(self, model: Any) -> list:
+    def obligations(self, model: Any) -> list[Obligation]:
         """A liveness property's stuck(model): [(instance, predicate)]."""
         if self.stuck is None:
             raise TypeError(f"{self.id} is a {self.kind} property: it has no obligations")

@@ -7,6 +7,8 @@ on the hot path of every run, so they count rather than build views.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from model.machine import foldable
 from model.pcs import PC
 from model.state import (
@@ -28,11 +30,14 @@ from model.state import (
 )
 from specs.property import ACTION, INVARIANT, Property, explanation
 
+if TYPE_CHECKING:
+    from model.gmp import GMPModel
+
 # ---- no-lost-g ------------------------------------------------------------------
 
 
 @explanation
-def g_places(model, t: bytes) -> list[list[str]]:
+def g_places(model: GMPModel, t: bytes) -> list[list[str]]:
     """Where each G is named: M curg / in-transit slots, runnext, rings, global queue."""
     L = model.L
     places: list[list[str]] = [[] for _ in range(L.nG)]
@@ -54,7 +59,7 @@ def g_places(model, t: bytes) -> list[list[str]]:
     return places
 
 
-def no_lost_g(model, t: bytes) -> str | None:
+def no_lost_g(model: GMPModel, t: bytes) -> str | None:
     L = model.L
     if t[L.throw]:
         return None  # the runtime threw: the property that owns the throw reports it
@@ -77,7 +82,7 @@ def no_lost_g(model, t: bytes) -> str | None:
 # ---- locked-threads ----------------------------------------------------------------
 
 
-def locked_threads(model, t: bytes) -> str | None:
+def locked_threads(model: GMPModel, t: bytes) -> str | None:
     """LockOSThread's promise: a G locked to an M runs only on that M, and
     that M runs no other G."""
     L = model.L
@@ -93,7 +98,7 @@ def locked_threads(model, t: bytes) -> str | None:
 
 
 @foldable
-def locked_ok(model, t: bytes, a: int) -> bool:
+def locked_ok(model: GMPModel, t: bytes, a: int) -> bool:
     L = model.L
     g = t[L.lockedg[a]]
     if g == NONE:
@@ -118,7 +123,7 @@ ALLOWED_G_EDGES = {
 }
 
 
-def status_transitions(model, t: bytes, label: str, u: bytes) -> str | None:
+def status_transitions(model: GMPModel, t: bytes, label: str, u: bytes) -> str | None:
     L = model.L
     if u[L.throw] == THROW_BAD_G_STATUS and t[L.throw] != THROW_BAD_G_STATUS:
         return f"{label}: casgstatus found a G in a status it did not expect (Go throws)"
@@ -134,7 +139,7 @@ def status_transitions(model, t: bytes, label: str, u: bytes) -> str | None:
 # ---- p-ownership ------------------------------------------------------------------
 
 
-def p_ownership(model, t: bytes) -> str | None:
+def p_ownership(model: GMPModel, t: bytes) -> str | None:
     L = model.L
     if t[L.throw] == THROW_QUEUE_OVERFLOW:
         return "a queue overflowed: a P or M was put on an idle list twice"
@@ -170,7 +175,7 @@ def p_ownership(model, t: bytes) -> str | None:
 
 
 @explanation
-def _p_ownership_problem(model, t: bytes, p: int) -> str:
+def _p_ownership_problem(model: GMPModel, t: bytes, p: int) -> str:
     """Say what is wrong with P p's ownership (off the hot path)."""
     L = model.L
     owners = [a for a in range(L.nA) if t[L.m_p[a]] == p]
@@ -213,7 +218,7 @@ WAKEUP_IN_FLIGHT = frozenset(
 
 
 @foldable
-def spins_wrongly(model, t: bytes, m: int) -> bool:
+def spins_wrongly(model: GMPModel, t: bytes, m: int) -> bool:
     """Spinning M m parks, or has local work on its P and has not taken it."""
     L = model.L
     if t[L.pc[m]] in (PC.STOPM, PC.PARKED):
@@ -223,7 +228,7 @@ def spins_wrongly(model, t: bytes, m: int) -> bool:
     return p != NONE and not found and not model.runqempty(t, p)
 
 
-def spinning_accounting(model, t: bytes) -> str | None:
+def spinning_accounting(model: GMPModel, t: bytes) -> str | None:
     L = model.L
     if t[L.throw] == THROW_NEGATIVE_NMSPINNING:
         return "nmspinning went negative (Go throws 'negative nmspinning')"
@@ -249,7 +254,7 @@ def spinning_accounting(model, t: bytes) -> str | None:
 
 
 @foldable
-def m_misplaced(model, t: bytes, m: int) -> bool:
+def m_misplaced(model: GMPModel, t: bytes, m: int) -> bool:
     """M m is not where its program counter says it is: parked but not on
     sched.midle exactly once, or holding something; on sched.midle while
     not parked; not created yet but named or holding something; running a G
@@ -272,7 +277,7 @@ def m_misplaced(model, t: bytes, m: int) -> bool:
     return False
 
 
-def m_accounting(model, t: bytes) -> str | None:
+def m_accounting(model: GMPModel, t: bytes) -> str | None:
     L = model.L
     if t[L.throw]:
         return None  # the runtime threw: the property that owns the throw reports it
@@ -283,7 +288,7 @@ def m_accounting(model, t: bytes) -> str | None:
 
 
 @explanation
-def _m_accounting_problem(model, t: bytes, m: int) -> str:
+def _m_accounting_problem(model: GMPModel, t: bytes, m: int) -> str:
     """Say where M m is wrongly (off the hot path)."""
     L = model.L
     pc = t[L.pc[m]]
@@ -306,7 +311,7 @@ def _m_accounting_problem(model, t: bytes, m: int) -> str:
 
 
 @foldable
-def wakeup_in_flight(model, t: bytes, a: int) -> bool:
+def wakeup_in_flight(model: GMPModel, t: bytes, a: int) -> bool:
     """Actor a is waking a spinning M for wakep or handoffp (its CAS of
     nmspinning done), or is that M, woken, not yet running schedule."""
     L = model.L
@@ -317,7 +322,7 @@ def wakeup_in_flight(model, t: bytes, a: int) -> bool:
 
 
 @foldable
-def breaks_spin_rules(model, t: bytes, u: bytes, a: int) -> bool:
+def breaks_spin_rules(model: GMPModel, t: bytes, u: bytes, a: int) -> bool:
     """Actor a's step from t to u wakes a spinning M while one spins
     (wakep's CAS, handoffp's), or lets an M spin past findRunnable's limit."""
     L = model.L
@@ -332,7 +337,7 @@ def breaks_spin_rules(model, t: bytes, u: bytes, a: int) -> bool:
     return False
 
 
-def spinning_policy(model, t: bytes, label: str, u: bytes) -> str | None:
+def spinning_policy(model: GMPModel, t: bytes, label: str, u: bytes) -> str | None:
     L = model.L
     if u[L.throw]:
         return None
@@ -349,7 +354,7 @@ def spinning_policy(model, t: bytes, label: str, u: bytes) -> str | None:
 
 
 @explanation
-def _spin_rule_problem(model, t: bytes, label: str, u: bytes, a: int) -> str:
+def _spin_rule_problem(model: GMPModel, t: bytes, label: str, u: bytes, a: int) -> str:
     L = model.L
     spinning = t[L.nmspinning]
     idle = model.npidle(t)
@@ -372,7 +377,7 @@ def _spin_rule_problem(model, t: bytes, label: str, u: bytes, a: int) -> str:
 # ---- queue-bounds -------------------------------------------------------------------
 
 
-def queue_bounds(model, t: bytes) -> str | None:
+def queue_bounds(model: GMPModel, t: bytes) -> str | None:
     L = model.L
     if t[L.throw] == THROW_QUEUE_UNDERFLOW:
         return (
@@ -387,7 +392,7 @@ def queue_bounds(model, t: bytes) -> str | None:
 # ---- no-checkdead -------------------------------------------------------------------
 
 
-def no_checkdead(model, t: bytes) -> str | None:
+def no_checkdead(model: GMPModel, t: bytes) -> str | None:
     L = model.L
     if t[L.throw]:
         return None  # the runtime threw: the property that owns the throw reports it
@@ -405,7 +410,7 @@ def no_checkdead(model, t: bytes) -> str | None:
 QUIESCENT_M = (PC.NOT_CREATED, PC.PARKED, PC.RUN, PC.IN_SYSCALL, PC.THROWN)
 
 
-def work_conservation(model, t: bytes, strict: bool = False) -> str | None:
+def work_conservation(model: GMPModel, t: bytes, strict: bool = False) -> str | None:
     L = model.L
     if t[L.throw]:
         return None  # the runtime threw: the property that owns the throw reports it
@@ -435,7 +440,7 @@ def work_conservation(model, t: bytes, strict: bool = False) -> str | None:
     return None
 
 
-def work_conservation_strict(model, t: bytes) -> str | None:
+def work_conservation_strict(model: GMPModel, t: bytes) -> str | None:
     return work_conservation(model, t, strict=True)
 
 
