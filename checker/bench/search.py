@@ -388,8 +388,8 @@ def cmd_bench(args) -> int:
     if args.smt:
         from checker.smt.bench import bench_smt
 
-        cores = [int(c) for c in args.smt.split(",") if c.strip()]
-        doc["smt"] = bench_smt(cores, args.smt_depth, args.smt_budget)
+        smt_cores = [int(c) for c in args.smt.split(",") if c.strip()]
+        doc["smt"] = bench_smt(smt_cores, args.smt_depth, args.smt_budget)
         from checker.smt.bench import bench_wait
 
         doc["smt_global_queue_wait"] = bench_wait([12, 18, 24])

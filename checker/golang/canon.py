@@ -71,12 +71,11 @@ class CanonicalNodes:
         nM = L.nM
         blocks = self._m_blocks
         v = self.view(t)
-        wide = L.wide
         midle = list(v[L.midle : L.midle + nM])
 
         def key(a: int) -> bytes:
             lo, hi = blocks[a]
-            seg = v[lo:hi].tobytes() if wide else v[lo:hi]
+            seg = bytes(v[lo:hi])  # a wide view's fields as their two bytes each
             return seg + bytes((midle.index(a) if a in midle else 255,))
 
         # The usual case: already in order (bound Ms by thread, then the

@@ -93,9 +93,9 @@ def find_toolchain() -> Toolchain:
     candidates: list[tuple[Path, Path | None]] = []
     spec = importlib.util.find_spec("go")
     if spec is not None and spec.origin:
-        root = Path(spec.origin).parent
-        if (root / "bin" / "go").is_file() and (root / "VERSION").is_file():
-            candidates.append((root / "bin" / "go", root))
+        goroot = Path(spec.origin).parent
+        if (goroot / "bin" / "go").is_file() and (goroot / "VERSION").is_file():
+            candidates.append((goroot / "bin" / "go", goroot))
     on_path = shutil.which("go")
     if on_path:
         candidates.append((Path(on_path), None))

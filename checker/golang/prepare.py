@@ -175,11 +175,11 @@ def prepare(events: list[Event]) -> Prepared:
     busy_ps = {p for _, p in running.values()} | {p for _, p in syscall.values()}
     idle_ps = []
     for p in range(procs):
-        ev = first_p.get(p)
-        if ev is not None and ev.to == "Running" and p not in busy_ps:
-            if ev.m < 0:
-                raise ConformError(f"line {ev.line}: P{p} runs on no thread")
-            looking[slot_of_m(ev.m)] = p
+        pev = first_p.get(p)
+        if pev is not None and pev.to == "Running" and p not in busy_ps:
+            if pev.m < 0:
+                raise ConformError(f"line {pev.line}: P{p} runs on no thread")
+            looking[slot_of_m(pev.m)] = p
             pbind[p] = p
         elif p not in busy_ps:
             idle_ps.append(p)
@@ -207,7 +207,8 @@ def _classify(
     tracer's, a test harness's). The program's: the main goroutine (G1) and
     goroutines whose function is in package main, or that code in package
     main created through a library (sync.WaitGroup.Go, time.AfterFunc)."""
-    program, runtime = set(), set()
+    program: set[int] = set()
+    runtime: set[int] = set()
     for g, ev in first.items():
         if g not in created:
             (program if g == 1 else runtime).add(g)

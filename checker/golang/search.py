@@ -291,7 +291,7 @@ class Search(EventMatching):
         al = self.alpha(t)
         gname = {slot: g for g, slot in self.gslot.items()}
         out = []
-        for s in sorted(gname, key=gname.get):
+        for s in sorted(gname, key=gname.__getitem__):
             st = al[self.proj.g_at(s)]
             if st != 0:
                 out.append(f"G{gname[s]} {G_NAMES[st]}")

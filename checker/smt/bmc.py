@@ -103,10 +103,10 @@ def replay(model, rel: Relation, states: list[bytes], cmds: list) -> list[Step]:
 def model_message(model, prop: Property, steps: list[Step]) -> str:
     last = steps[-1].state
     if prop.kind == ACTION:
-        return prop.check(model, steps[-2].state, steps[-1].label, last) or ""
+        return prop.reason(model, steps[-2].state, steps[-1].label, last) or ""
     if prop.kind == DEADLOCK:
         return "no step is enabled and not every goroutine has exited"
-    return prop.check(model, last) or ""
+    return prop.reason(model, last) or ""
 
 
 def run_bmc(

@@ -7,12 +7,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from checker.verdict import Verdict
 from checker.views import report
 from checker.views.render import Style, print_lines, use_color
 from specs import properties_of
 from specs.property import LIVENESS
+
+if TYPE_CHECKING:
+    from checker.smt.expr import BoolExpr
 
 
 class EngineUsageError(ValueError):
@@ -48,7 +52,8 @@ def run_smt(args: argparse.Namespace, model, props: list, out_dir: Path, progres
 
     with Phases(progress) as phases:
         timeout_s = args.solver_timeout or None
-        lemmas, proof = True, None
+        lemmas: BoolExpr = True  # the proved invariants, one formula
+        proof = None
         if args.lemmas:
             from checker.smt.induction import proof_invariants, prove
 

@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterable
-from typing import Union
+from typing import Union, final
 
 INT, BOOL = "int", "bool"
 
 
+@final  # no subclass: `type(x) is Node` tells a node from a constant
 class Node:
     __slots__ = ("op", "args", "sort", "hid")
     op: str
@@ -240,10 +241,19 @@ def arith(op: str, a: IntExpr, b: IntExpr) -> IntExpr:
         if pa is not None and pb is not None and (pa or pb):
             return count(pa + pb)
     fn = _PY[op]
-    ca, cb = type(a) is not Node, type(b) is not Node
-    if ca and cb:
-        return fn(a, b)
-    if cb:
+    if type(a) is not Node:
+        if type(b) is not Node:
+            return fn(a, b)
+        if a == 0 and op in ("add", "bor", "bxor"):
+            return b
+        if a == 0 and op in ("mul", "band", "shl", "shr", "div", "mod"):
+            return 0
+        if b.op == "sel" and all(type(v) is not Node for v in b.args[2]):
+            idx, keys, vals = b.args
+            return sel(idx, keys, tuple(fn(a, v) for v in vals))
+        if b.op == "ite" and type(b.args[1]) is not Node and type(b.args[2]) is not Node:
+            return ite(b.args[0], fn(a, b.args[1]), fn(a, b.args[2]))
+    elif type(b) is not Node:
         if b == 0 and op in ("add", "sub", "bor", "bxor", "shl", "shr"):
             return a
         if b == 1 and op in ("mul", "div"):
@@ -255,16 +265,6 @@ def arith(op: str, a: IntExpr, b: IntExpr) -> IntExpr:
             return sel(idx, keys, tuple(fn(v, b) for v in vals))
         if a.op == "ite" and type(a.args[1]) is not Node and type(a.args[2]) is not Node:
             return ite(a.args[0], fn(a.args[1], b), fn(a.args[2], b))
-    if ca:
-        if a == 0 and op in ("add", "bor", "bxor"):
-            return b
-        if a == 0 and op in ("mul", "band", "shl", "shr", "div", "mod"):
-            return 0
-        if b.op == "sel" and all(type(v) is not Node for v in b.args[2]):
-            idx, keys, vals = b.args
-            return sel(idx, keys, tuple(fn(a, v) for v in vals))
-        if b.op == "ite" and type(b.args[1]) is not Node and type(b.args[2]) is not Node:
-            return ite(b.args[0], fn(a, b.args[1]), fn(a, b.args[2]))
     return _mk(op, INT, (a, b))
 
 
@@ -405,7 +405,7 @@ class Knowledge:
         cache = self._static if self._untouched(e) else self._vals
         got = cache.get(e.hid, False)
         if got is not False:
-            return got
+            return got  # type: ignore[return-value]  # a cached set, or None
         op, args = e.op, e.args
         r: frozenset[int] | None
         if op == "var":
@@ -431,9 +431,9 @@ class Knowledge:
                 a, b = self.values(args[1]), self.values(args[2])
                 r = None if a is None or b is None else a | b
         elif op == "count":
-            known = [self.reduce(c) for c in args]
-            sure = sum(1 for c in known if c is True)
-            open_ = sum(1 for c in known if type(c) is not bool)
+            truths = [self.reduce(c) for c in args]
+            sure = sum(1 for c in truths if c is True)
+            open_ = sum(1 for c in truths if type(c) is not bool)
             r = frozenset(range(sure, sure + open_ + 1))
         else:
             a, b = self.values(args[0]), self.values(args[1])

@@ -32,7 +32,7 @@ from checker.engine.trace import Step
 from checker.signals import interrupts_as_keyboard
 from checker.smt.bmc import raise_if_interrupted, run_bmc
 from checker.smt.encode import Encoder
-from checker.smt.expr import Node, and_, evaluate, not_, or_
+from checker.smt.expr import BoolExpr, Node, and_, evaluate, not_, or_
 from checker.smt.relation import Command, Relation, relation_for
 from checker.smt.unroll import Unroller, command_step, state_bytes, type_ok
 from checker.verdict import Verdict
@@ -64,7 +64,7 @@ class ProofResult:
     not_proved: dict[str, Cti]  # a conjunct dropped, with the CTI that dropped it
     base_failed: dict[str, str]  # violated from an initial state (depth, message)
     unknown: str = ""  # the solver's reason, if a query had no answer
-    lemmas: object = True  # every proved conjunct, one formula: holds in every reachable state
+    lemmas: BoolExpr = True  # every proved conjunct, one formula: holds in every reachable state
     k: int = 1
     rounds: int = 0
     elapsed_s: float = 0.0
@@ -91,9 +91,9 @@ def proof_invariants(model) -> list[Property]:
     return invs + control_invariants(model)
 
 
-def candidates(rel: Relation, props: list[Property]) -> dict[str, object]:
+def candidates(rel: Relation, props: list[Property]) -> dict[str, BoolExpr]:
     """Each candidate invariant as a formula over the state (true = holds)."""
-    out: dict[str, object] = {
+    out: dict[str, BoolExpr] = {
         TYPES: type_ok(rel),
         DEFINED: not_(or_(*rel.undefined_guards(), *rel.bad_undefined.values())),
     }
@@ -102,21 +102,21 @@ def candidates(rel: Relation, props: list[Property]) -> dict[str, object]:
     return out
 
 
-def conjuncts(cand: dict[str, object]) -> dict[str, tuple[str, object]]:
+def conjuncts(cand: dict[str, BoolExpr]) -> dict[str, tuple[str, BoolExpr]]:
     """Each candidate cut into its conjuncts (`name#i` -> (candidate, formula)).
 
     Houdini then drops only the conjunct a counterexample breaks, not the
     whole candidate: what is left of a candidate still strengthens the
     others, and a step that touches none of a conjunct's bytes cannot break
     it (the step case skips it)."""
-    out: dict[str, tuple[str, object]] = {}
+    out: dict[str, tuple[str, BoolExpr]] = {}
     for name, f in cand.items():
         for i, part in enumerate(_split(f)):
             out[f"{name}#{i}"] = (name, part)
     return out
 
 
-def _split(f) -> list:
+def _split(f: BoolExpr) -> list[BoolExpr]:
     if type(f) is not Node:
         return [f]
     if f.op == "and":
@@ -163,7 +163,7 @@ def prove(
     step_case = _step_case_by_command if k == 1 and by_command else _step_case_unrolled
     try:
         with interrupts_as_keyboard():
-            live = step_case(rel, {n: parts[n][1] for n in live}, k, timeout_s, res, progress)
+            kept = step_case(rel, {n: parts[n][1] for n in live}, k, timeout_s, res, progress)
     except KeyboardInterrupt:
         # Nothing is proved until the fixpoint is reached: an interrupted
         # proof proves nothing, and says where it was.
@@ -172,8 +172,8 @@ def prove(
         res.elapsed_s = time.perf_counter() - start
         return res
     if not res.unknown:
-        res.lemmas = and_(*(parts[n][1] for n in parts if n in live))
-        dropped = {c for n, (c, _) in parts.items() if n not in live}
+        res.lemmas = and_(*(parts[n][1] for n in parts if n in kept))
+        dropped = {c for n, (c, _) in parts.items() if n not in kept}
         whole = dict.fromkeys(c for c, _ in parts.values())
         res.proved = [c for c in whole if c not in dropped and c not in res.base_failed]
     res.elapsed_s = time.perf_counter() - start
@@ -192,7 +192,7 @@ def _drop(res: ProofResult, cti_steps: list[Step], broken_parts: list[str], k: i
 
 
 def _step_case_by_command(
-    rel: Relation, live: dict[str, object], k: int, timeout_s, res, progress=None
+    rel: Relation, live: dict[str, BoolExpr], k: int, timeout_s, res, progress=None
 ) -> set:
     """The step case for k = 1, asked one program counter at a time.
 
@@ -274,7 +274,7 @@ def _break_at(enc: Encoder, terms, reads, alive: set, cmds: list[Command], timeo
 
 
 def _step_case_unrolled(
-    rel: Relation, live: dict[str, object], k: int, timeout_s, res, progress=None
+    rel: Relation, live: dict[str, BoolExpr], k: int, timeout_s, res, progress=None
 ) -> set:
     """The step case as one query over k unrolled steps of the whole
     relation, on a shortest path (distinct states: k-induction is complete

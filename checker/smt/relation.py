@@ -295,7 +295,7 @@ def _actor_commands(sm, a: int, pc: int, know: Knowledge, base: list) -> list[Co
         )
         position = fold_paths(chosen, lambda r, key_o=key_o: _position(r, key_o), INT)
         k0 = rs[0].know.meet([r.know for r in rs[1:]])
-        ran = enumerate_paths(lambda opt=opt: _run_step(sm, fn, base, a, pc, opt), k0)
+        ran = enumerate_paths(lambda opt=opt: _run_step(sm, fn, base, a, pc, opt), k0)  # type: ignore[misc]
         keys = {id(r): _command_key(r, base) for r in ran}
         for key in dict.fromkeys(k for k in keys.values() if k is not None):
             if key not in merged:

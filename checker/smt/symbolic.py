@@ -133,10 +133,10 @@ def concretize(e) -> int:
     vals = p.know.values(e)
     if vals is None:
         raise Unsupported(f"a symbolic value with unbounded range used as an int: {e!r}")
-    vals = sorted(vals)
-    if len(vals) == 1:
-        return vals[0]
-    v = vals[p.fork(len(vals))]
+    options = sorted(vals)
+    if len(options) == 1:
+        return options[0]
+    v = options[p.fork(len(options))]
     c = isin(e, frozenset((v,)))
     p.know.learn(c, True)
     p.guard.append(c)
@@ -326,7 +326,7 @@ class SymBool:
         r = self.__eq__(other)
         return r if r is NotImplemented else _not(r)
 
-    def _arith(op: str):  # noqa: N805 - a helper building methods
+    def _arith(op: str):  # type: ignore[misc]  # noqa: N805 - a helper building methods
         def fwd(self, other):
             o = expr_of(other)
             return NotImplemented if o is None else wrap(arith(op, b2i(self.e), o))
@@ -626,7 +626,7 @@ DONT_CARE = _DontCare()
 _END = object()
 
 
-def fold_paths(results: list[PathResult], leaf: Callable[[PathResult], Any], sort: str) -> Any:
+def fold_paths(results: list[PathResult], leaf: Callable[..., Any], sort: str) -> Any:
     """One expression for a value that depends on the path: `leaf(r)` on each
     path r (DONT_CARE for an empty region).
 
@@ -733,7 +733,8 @@ def _fold_value(results: list, ok: list, get: Callable[[Any], Any], fn: Callable
         if any(type(v) is not tuple or len(v) != len(first) for v in vals):
             raise Unsupported(f"{fn.__name__} is foldable but returns tuples of several shapes")
         return tuple(
-            _fold_value(results, ok, lambda v, i=i: get(v)[i], fn) for i in range(len(first))
+            _fold_value(results, ok, lambda v, i=i: get(v)[i], fn)  # type: ignore[misc]  # i bound
+            for i in range(len(first))
         )
 
     def leaf(r: PathResult, conv: Callable[[Any], Any]) -> Any:

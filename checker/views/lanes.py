@@ -228,7 +228,7 @@ def lane_view(doc: dict) -> dict:
     states = doc["states"]
     if not all(k in states[0] for k in ("G", "P", "M", "sysmon", "sched")):
         return {"lanes": [], "arrows": [], "actors": [], "hidden": []}
-    lanes = []
+    lanes: list[dict[str, Any]] = []
     for p in states[0]["P"]:
         cells = [p_cell(st, st["P"][p["id"]]) for st in states]
         lanes.append({"id": f"P{p['id']}", "group": "P", "segments": merge(cells)})
