@@ -17,7 +17,9 @@ initial state (the breadth-first tree) and a cycle through the component
 that takes a step of every group enabled all along it. The lasso is then
 re-executed edge by edge through the model, closed (a concrete cycle
 returns to the concrete state it left), and its fairness and stuckness are
-checked again on the concrete states: a set of states is not a cycle.
+checked again on the concrete states: a set of states is not a cycle
+(checker/engine/lasso.py; the fairness groups as bit masks are
+checker/engine/fairness.py's).
 
 Depth bounds: a cycle found among expanded states is real, so FAIL is
 sound at any depth; with states left unexpanded (depth bound, model
@@ -36,16 +38,11 @@ from typing import Any
 import numpy as np
 
 from checker.engine.explore import Exploration
-from checker.engine.trace import Step, TraceError, rebuild_path
+from checker.engine.fairness import fairness_mask
+from checker.engine.lasso import Lasso, concretize
+from checker.engine.trace import Step, TraceError
 from checker.verdict import Verdict
 from specs.property import Property
-
-
-@dataclass
-class Lasso:
-    prefix: list[int]  # state indices from the initial state to the cycle's entry
-    cycle: list[int]  # state indices of the cycle, starting at the entry (not repeated)
-    stutter: bool = False  # a stuck state where nothing can happen
 
 
 @dataclass
@@ -62,37 +59,6 @@ class LivenessVerdict:
     expanded: int = 0
     states: int = 0
     reason: str = ""
-
-
-def _groups(model: Any) -> list[tuple[str, str, str]]:
-    """(name, assumption, strength) per fairness group; a model without
-    fairness_groups has one weak group per actor, all under "m"."""
-    groups = getattr(model, "fairness_groups", None)
-    if groups is None:
-        return [(n, "m", "weak") for n in model.actor_names()]
-    return groups()
-
-
-def fairness_mask(model: Any, assumptions: tuple[str, ...]) -> tuple[int, int]:
-    """The (weak, strong) fairness groups, as bit masks, that the given
-    assumptions make fair."""
-    weak = strong = 0
-    for i, (_, kind, strength) in enumerate(_groups(model)):
-        if kind in assumptions:
-            if strength == "strong":
-                strong |= 1 << i
-            else:
-                weak |= 1 << i
-    return weak, strong
-
-
-def group_names(model: Any, mask: int) -> list[str]:
-    return [n for i, (n, _, _) in enumerate(_groups(model)) if mask >> i & 1]
-
-
-def edge_groups_of(model: Any, actor: int, label: str) -> int:
-    fn = getattr(model, "edge_groups", None)
-    return fn(actor, label) if fn else 1 << actor
 
 
 def check_property(
@@ -375,126 +341,3 @@ def fair_cycle(g: StateGraph, comp: np.ndarray, entry: int, weak: int, strong: i
             cycle.pop()
         cycle = closed(cycle)
     raise TraceError("could not build a fair cycle in a fair component")
-
-
-def concretize(
-    model: Any, ex: Exploration, lasso: Lasso, prop: Property, instance: str, fair: tuple[int, int]
-) -> tuple[list[Step], int, str]:
-    """Re-execute the lasso through the model: the prefix, then the cycle.
-
-    The graph merges the steps between two states into one edge that counts
-    for all their fairness groups, and a state may be left by several
-    self-loops (steps that come back to it, by different actors). A cycle
-    of states is therefore not yet a run: on each edge one concrete step is
-    taken, the one that adds a group the cycle still needs (every weak group
-    enabled all along it, every strong group enabled somewhere on it), and
-    at each state every self-loop that adds such a group is taken too; the
-    cycle goes round again while that adds groups. Then every cycle state
-    is checked stuck and the concrete cycle fair, again, on the model's own
-    successors. TraceError says in words why a lasso could not be built."""
-    prefix = rebuild_path(model, ex.keys(lasso.prefix), ex.key_of)
-    loop = len(prefix) - 1
-    stuck = dict(prop.obligations(model))[instance]
-    from specs.liveness import atoms
-
-    state_groups = getattr(model, "state_groups", lambda _t: 0)
-
-    def enabled(t: Any) -> int:
-        en = state_groups(t)
-        for actor, label, _ in model.successors(t)[0]:
-            en |= edge_groups_of(model, actor, label)
-        return en
-
-    weak, strong = fair
-    if lasso.stutter:
-        last = prefix[-1].state
-        en = enabled(last)
-        if en & (weak | strong) or not stuck(atoms(model, last)):
-            raise TraceError("a stutter state that is not stuck or has a fair step")
-        left = group_names(model, en)
-        return prefix, loop, "(stutters: " + (", ".join(left) or "nothing") + " never steps)"
-    start = prefix[-1].state
-    ring = ex.keys(lasso.cycle[1:] + [lasso.cycle[0]])
-
-    # The concrete states of the cycle, by following it once with any step.
-    states = [start]
-    cur = start
-    for _ in range(48):
-        for want in ring:
-            nxt = next(
-                (
-                    u
-                    for _a, _l, u in model.successors(cur)[0]
-                    if ex.key_of(model.canonical(u)) == want
-                ),
-                None,
-            )
-            if nxt is None:
-                raise TraceError(
-                    "the cycle could not be re-executed: a step of it is not a step of the model"
-                )
-            cur = nxt
-            states.append(cur)
-        if cur == start:
-            break
-    else:
-        raise TraceError("the cycle does not return to its concrete start")
-    states.pop()  # back at start
-    always, sometimes = weak, 0
-    for t in states:
-        en = enabled(t)
-        always &= en
-        sometimes |= en
-    needed = always | (sometimes & strong)
-
-    # Round the cycle, choosing the steps that add the groups still needed.
-    steps = list(prefix)
-    taken = 0
-    for _ in range(2 + bin(needed).count("1")):
-        cur, before = start, taken
-        for i, want in enumerate(ring * (len(states) // len(ring))):
-            succ = model.successors(cur)[0]
-            for actor, label, u in succ:  # self-loops a needed group takes
-                g = edge_groups_of(model, actor, label)
-                if u == cur and g & needed & ~taken:
-                    steps.append(Step(actor, label, u))
-                    taken |= g
-            match = [
-                (actor, label, u)
-                for actor, label, u in succ
-                if ex.key_of(model.canonical(u)) == want and u == states[(i + 1) % len(states)]
-            ]
-            if not match:
-                raise TraceError("the cycle could not be re-executed along its states")
-            actor, label, u = max(
-                match,
-                key=lambda x: bin(edge_groups_of(model, x[0], x[1]) & needed & ~taken).count("1"),
-            )
-            steps.append(Step(actor, label, u))
-            taken |= edge_groups_of(model, actor, label)
-            cur = u
-        if not needed & ~taken or taken == before:
-            break
-    back = steps.pop()  # the step back to the loop's first state
-    cycle_steps = steps[loop + 1 :] + [back]
-
-    # Check the concrete cycle: stuck all along, and fair.
-    cycle_states = [steps[loop].state] + [s.state for s in steps[loop + 1 :]]
-    if not all(stuck(atoms(model, s)) for s in cycle_states):
-        raise TraceError("a cycle state is not stuck")
-    always, sometimes = weak, 0
-    for t in cycle_states:
-        en = enabled(t)
-        always &= en
-        sometimes |= en
-    taken = 0
-    for st in cycle_steps:
-        assert st.actor is not None  # every step of a cycle has one (the first has not)
-        taken |= edge_groups_of(model, st.actor, st.label)
-    unfair = (always & ~taken) | (sometimes & strong & ~taken)
-    if unfair:
-        raise TraceError(
-            f"no concrete cycle through these states takes a step of "
-            f"{', '.join(group_names(model, unfair))}, which is enabled on it"
-        )
-    return steps, loop, back.label

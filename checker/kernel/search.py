@@ -428,7 +428,7 @@ def _graph_arrays(ex: Exploration, s: CompiledSearch, model: Any) -> None:
     one edge per pair of states, sorted by source, with the fairness groups
     of every step between them (from the labels' text, by the model's own
     edge_groups), and per state the groups enabled, its atoms and flags."""
-    from checker.engine.liveness import edge_groups_of
+    from checker.engine.fairness import edge_groups_of
 
     n = s.stat(0)
     n_labels = s.stat(6)
