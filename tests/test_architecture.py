@@ -79,8 +79,6 @@ LONG_FUNCTIONS = {
     "checker/smt/prove.py:cmd_prove": "checker/smt/ kept as it is",
     "checker/replay/replay.py:replay": "not split yet: the replay loop",
     "checker/views/report.py:summarize": "not split yet",
-    "checker/golang/prepare.py:prepare": "not split yet: one pass over the trace",
-    "checker/bench/search.py:cmd_bench": "not split yet: the benchmark's sequence",
 }
 
 

@@ -303,9 +303,43 @@ def _bench_conformance(runs: int, out: Path) -> dict:
 def cmd_bench(args) -> int:
     if args.against:
         return _bench_against(args)
+    kernels = [k for k in args.kernels.split(",") if k.strip()]
+    rows = _bench_canonical(args, kernels)
+    live_rows = _bench_liveness(args, kernels)
+    doc = {
+        **provenance(),
+        "canonical_run": rows,
+        "liveness": live_rows,
+    }
+    if args.exhaustive:
+        doc["exhaustive"] = _bench_exhaustive()
+    if args.smt:
+        from checker.smt.bench import bench_smt
+
+        smt_cores = [int(c) for c in args.smt.split(",") if c.strip()]
+        doc["smt"] = bench_smt(smt_cores, args.smt_depth, args.smt_budget)
+        from checker.smt.bench import bench_wait
+
+        doc["smt_global_queue_wait"] = bench_wait([12, 18, 24])
+    doc["conformance"] = _bench_conformance(args.runs, Path(args.out))
+    path = Path(args.out) / "bench.json"
+    write_atomically(path, json.dumps(doc, indent=2) + "\n")
+    print(f"written to {path}")
+    if doc["conformance"].get("wrong"):
+        # A benchmark that met a wrong verdict is not a measurement to keep quiet about.
+        print(
+            f"bench: FAIL — {doc['conformance']['wrong']} conformance run(s) gave a wrong verdict",
+            file=sys.stderr,
+        )
+        return EXIT_SAFETY
+    return 0
+
+
+def _bench_canonical(args, kernels: list[str]) -> list[dict]:
+    """The canonical run on each kernel, symmetry on and off, at each worker
+    count; then the speed-ups it shows."""
     workers = [int(w) for w in str(args.workers).split(",") if w.strip()]
     rows = []
-    kernels = [k for k in args.kernels.split(",") if k.strip()]
     for kernel in kernels:
         for symmetry in (True, False):
             for w in workers:
@@ -334,6 +368,12 @@ def cmd_bench(args) -> int:
     if ("python", True, 1) in by and ("compiled", True, 1) in by:
         ratio = by[("python", True, 1)]["cpu_s_median"] / by[("compiled", True, 1)]["cpu_s_median"]
         print(f"compiled against python, CPU time, symmetry on, 1 worker: {ratio:.1f}x less")
+    return rows
+
+
+def _bench_liveness(args, kernels: list[str]) -> list[dict]:
+    """Liveness on each kernel, at the canonical run's configuration and at
+    --liveness-config's."""
     live_rows = []
     specs = [{"cores": args.cores, "depth": args.depth}]
     if args.liveness_config:
@@ -358,50 +398,27 @@ def cmd_bench(args) -> int:
                 + f"  [{time.perf_counter() - t:.0f}s]",
                 flush=True,
             )
-    doc = {
-        **provenance(),
-        "canonical_run": rows,
-        "liveness": live_rows,
-    }
-    if args.exhaustive:
-        ex_rows = []
-        for workload, cores in EXHAUSTIVE:
-            row = measure_exhaustive(workload, cores)
-            ex_rows.append(row)
-            verdicts = row.get("verdicts") or {}
-            fails = [
-                k for k, v in verdicts.items() if v not in (Verdict.PASS, Verdict.NOT_APPLICABLE)
-            ]
-            print(
-                f"exhaustive {row['command']}: exit {row['exit_code']}, "
-                f"{row.get('states', '?'):,} states, liveness graph "
-                f"{row.get('graph_states') or 0:,} states, {row['wall_s']:.0f}s wall, "
-                f"{row['cpu_s']:.0f}s CPU, peak {row['peak_rss_mib']:,.0f} MiB; "
-                + (
-                    f"every property {Verdict.PASS.label}"
-                    if verdicts and not fails
-                    else f"not passing: {fails}"
-                ),
-                flush=True,
-            )
-        doc["exhaustive"] = ex_rows
-    if args.smt:
-        from checker.smt.bench import bench_smt
+    return live_rows
 
-        smt_cores = [int(c) for c in args.smt.split(",") if c.strip()]
-        doc["smt"] = bench_smt(smt_cores, args.smt_depth, args.smt_budget)
-        from checker.smt.bench import bench_wait
 
-        doc["smt_global_queue_wait"] = bench_wait([12, 18, 24])
-    doc["conformance"] = _bench_conformance(args.runs, Path(args.out))
-    path = Path(args.out) / "bench.json"
-    write_atomically(path, json.dumps(doc, indent=2) + "\n")
-    print(f"written to {path}")
-    if doc["conformance"].get("wrong"):
-        # A benchmark that met a wrong verdict is not a measurement to keep quiet about.
+def _bench_exhaustive() -> list[dict]:
+    """The exhaustive runs (EXHAUSTIVE), each with its verdicts."""
+    ex_rows = []
+    for workload, cores in EXHAUSTIVE:
+        row = measure_exhaustive(workload, cores)
+        ex_rows.append(row)
+        verdicts = row.get("verdicts") or {}
+        fails = [k for k, v in verdicts.items() if v not in (Verdict.PASS, Verdict.NOT_APPLICABLE)]
         print(
-            f"bench: FAIL — {doc['conformance']['wrong']} conformance run(s) gave a wrong verdict",
-            file=sys.stderr,
+            f"exhaustive {row['command']}: exit {row['exit_code']}, "
+            f"{row.get('states', '?'):,} states, liveness graph "
+            f"{row.get('graph_states') or 0:,} states, {row['wall_s']:.0f}s wall, "
+            f"{row['cpu_s']:.0f}s CPU, peak {row['peak_rss_mib']:,.0f} MiB; "
+            + (
+                f"every property {Verdict.PASS.label}"
+                if verdicts and not fails
+                else f"not passing: {fails}"
+            ),
+            flush=True,
         )
-        return EXIT_SAFETY
-    return 0
+    return ex_rows

@@ -4,7 +4,7 @@ what the model can be sized to (checker/golang/conform.py runs the check)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from checker.golang.gotrace import Event
 from model.openworld import Snapshot
@@ -82,41 +82,8 @@ def _stops_checking(ev: Event) -> str:
 
 
 def prepare(events: list[Event]) -> Prepared:
-    procs = -1
-    first_p: dict[int, Event] = {}
-    first_g: dict[int, Event] = {}
-    created: set[int] = set()
-    threads: list[int] = []
-    seen_m: set[int] = set()
-    end, end_reason = len(events), ""
-    if events and END_MARK not in "".join(e.text for e in events if e.kind == "Log"):
-        if events[-1].kind != "Sync":
-            # A whole dump ends with the tracer's closing Sync; one cut short
-            # (a truncated file) is checked as far as it goes, and says so.
-            end_reason = "missing: the dump ends in the middle of the trace (truncated?)"
-    for ev in events:
-        if ev.kind == "Metric" and ev.name == "/sched/gomaxprocs:threads":
-            procs = max(procs, ev.value)  # it may come after the first Ps' statuses
-        if ev.kind == "Log" and END_MARK in ev.text:
-            end = ev.index  # the program's part ends; the tracer's shutdown is not checked
-            break
-        why = _stops_checking(ev)
-        if why:
-            end, end_reason = ev.index, why
-            break
-        if ev.m >= 0 and ev.m not in seen_m and ev.kind == "StateTransition":
-            seen_m.add(ev.m)
-            threads.append(ev.m)
-        if ev.kind != "StateTransition":
-            continue
-        if ev.resource == "P":
-            procs = max(procs, ev.id + 1)
-            first_p.setdefault(ev.id, ev)
-        else:
-            if ev.id not in first_g:
-                first_g[ev.id] = ev
-                if ev.frm == "NotExist":
-                    created.add(ev.id)
+    seen = _first_sight(events)
+    procs, first_g, created = seen.procs, seen.first_g, seen.created
     if procs < 1:
         raise ConformError("the trace shows no proc (P): nothing to check")
     if procs > MAX_PS:
@@ -128,18 +95,98 @@ def prepare(events: list[Event]) -> Prepared:
     # wide layout of a model with more than 255 goroutines).
     slots = (i for i in range(len(pre) + 1) if i != NONE)
     gslot = {g: next(slots) for g in pre}
-    alive = peak = len(pre)
-    for ev in events[:end]:
+    peak = _peak(events[: seen.end], len(pre))
+    if peak > MAX_GS:
+        raise ConformError(f"{peak} goroutines are alive at once; the model holds at most {MAX_GS}")
+    snapshot, mbind, pbind = _start(seen, pre, gslot)
+    program, runtime = _classify(events[: seen.end], first_g, created)
+    return Prepared(
+        events=events,
+        procs=procs,
+        threads=seen.threads,
+        gslot=gslot,
+        slots=max(peak, 1),
+        snapshot=snapshot,
+        mbind=mbind,
+        pbind=pbind,
+        program_gs=program,
+        runtime_gs=runtime,
+        end=seen.end,
+        end_reason=seen.end_reason,
+    )
+
+
+@dataclass
+class _Seen:
+    """What one pass over the trace finds: its procs, each P's and each G's
+    first event, the goroutines it creates, its threads, where its
+    checkable part ends and why."""
+
+    procs: int = -1
+    first_p: dict[int, Event] = field(default_factory=dict)
+    first_g: dict[int, Event] = field(default_factory=dict)
+    created: set[int] = field(default_factory=set)
+    threads: list[int] = field(default_factory=list)  # trace M ids, in order of first appearance
+    end: int = 0
+    end_reason: str = ""
+
+
+def _first_sight(events: list[Event]) -> _Seen:
+    seen = _Seen(end=len(events))
+    seen_m: set[int] = set()
+    if events and END_MARK not in "".join(e.text for e in events if e.kind == "Log"):
+        if events[-1].kind != "Sync":
+            # A whole dump ends with the tracer's closing Sync; one cut short
+            # (a truncated file) is checked as far as it goes, and says so.
+            seen.end_reason = "missing: the dump ends in the middle of the trace (truncated?)"
+    for ev in events:
+        if ev.kind == "Metric" and ev.name == "/sched/gomaxprocs:threads":
+            seen.procs = max(seen.procs, ev.value)  # it may come after the first Ps' statuses
+        if ev.kind == "Log" and END_MARK in ev.text:
+            seen.end = ev.index  # the program's part ends; the tracer's shutdown is not checked
+            break
+        why = _stops_checking(ev)
+        if why:
+            seen.end, seen.end_reason = ev.index, why
+            break
+        if ev.m >= 0 and ev.m not in seen_m and ev.kind == "StateTransition":
+            seen_m.add(ev.m)
+            seen.threads.append(ev.m)
+        if ev.kind != "StateTransition":
+            continue
+        if ev.resource == "P":
+            seen.procs = max(seen.procs, ev.id + 1)
+            seen.first_p.setdefault(ev.id, ev)
+        else:
+            if ev.id not in seen.first_g:
+                seen.first_g[ev.id] = ev
+                if ev.frm == "NotExist":
+                    seen.created.add(ev.id)
+    return seen
+
+
+def _peak(events: list[Event], alive: int) -> int:
+    """The most goroutines alive at once, `alive` at the start."""
+    peak = alive
+    for ev in events:
         if ev.kind == "StateTransition" and ev.resource == "G":
             if ev.frm == "NotExist":
                 alive += 1
                 peak = max(peak, alive)
             elif ev.to == "NotExist":
                 alive -= 1
-    if peak > MAX_GS:
-        raise ConformError(f"{peak} goroutines are alive at once; the model holds at most {MAX_GS}")
-    mindex = {m: i for i, m in enumerate(threads)}
-    nM = len(threads) + 2
+    return peak
+
+
+def _start(
+    seen: _Seen, pre: list[int], gslot: dict[int, int]
+) -> tuple[Snapshot, tuple[int, ...], tuple[int, ...]]:
+    """Where things were when the trace started (the goroutines alive then,
+    in the state of their first event; the Ps running then), with the
+    model's Ms and Ps bound to the trace's threads and procs."""
+    procs, first_g = seen.procs, seen.first_g
+    mindex = {m: i for i, m in enumerate(seen.threads)}
+    nM = len(seen.threads) + 2
     running: dict[int, tuple[int, int]] = {}
     syscall: dict[int, tuple[int, int]] = {}
     looking: dict[int, int] = {}
@@ -175,7 +222,7 @@ def prepare(events: list[Event]) -> Prepared:
     busy_ps = {p for _, p in running.values()} | {p for _, p in syscall.values()}
     idle_ps = []
     for p in range(procs):
-        pev = first_p.get(p)
+        pev = seen.first_p.get(p)
         if pev is not None and pev.to == "Running" and p not in busy_ps:
             if pev.m < 0:
                 raise ConformError(f"line {pev.line}: P{p} runs on no thread")
@@ -183,21 +230,8 @@ def prepare(events: list[Event]) -> Prepared:
             pbind[p] = p
         elif p not in busy_ps:
             idle_ps.append(p)
-    program, runtime = _classify(events[:end], first_g, created)
-    return Prepared(
-        events=events,
-        procs=procs,
-        threads=threads,
-        gslot=gslot,
-        slots=max(peak, 1),
-        snapshot=Snapshot(running, syscall, looking, runnable, waiting, idle_ps),
-        mbind=tuple(mbind),
-        pbind=tuple(pbind),
-        program_gs=program,
-        runtime_gs=runtime,
-        end=end,
-        end_reason=end_reason,
-    )
+    snapshot = Snapshot(running, syscall, looking, runnable, waiting, idle_ps)
+    return snapshot, tuple(mbind), tuple(pbind)
 
 
 def _classify(
