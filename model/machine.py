@@ -53,9 +53,9 @@ MACRO_BOUNDARY = frozenset(
 )
 MACRO_LIMIT = 10_000
 
-# A step: (state, actor, choice) -> label. Its choices: (state, actor) -> the choices.
-Step = Callable[[Any, int, Any], str]
-Chooser = Callable[[bytes, int], Iterable[Any]]
+# A bound step: (state, actor, choice) -> label; its choices: (state, actor) -> the choices.
+StepFn = Callable[[Any, int, Any], str]
+ChoicesFn = Callable[[bytes, int], Iterable[Any]]
 # What a marking decorator takes and gives back unchanged.
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -128,7 +128,7 @@ class Machine:
                 if pc is not None:
                     choice_names[int(pc)] = name
         self._step_names = step_names
-        self._dispatch: list[tuple[Step, Chooser | None] | None] = [None] * 256
+        self._dispatch: list[tuple[StepFn, ChoicesFn | None] | None] = [None] * 256
         for pc, name in step_names.items():
             chooser = getattr(self, choice_names[pc]) if pc in choice_names else None
             self._dispatch[pc] = (getattr(self, name), chooser)

@@ -451,7 +451,7 @@ class OpenWorld(GMPModel):
         return ["start"]
 
     @step(PC.STARTM)
-    def startm(self, s: list[int], a: int, how: str) -> str:  # type: ignore[override]  # its choices: startm_choices
+    def startm(self, s: list[int], a: int, how: str) -> str:  # type: ignore[override]  # the open world's choices
         """startm; or, with no idle M, newm -> allocm(pp, ...), which
         borrows pp when the caller has no P: "temporarily borrow p for
         mallocs in this function" (acquirep)."""
@@ -618,7 +618,7 @@ class OpenWorld(GMPModel):
     # ---- sysmon, with time left out ------------------------------------------
 
     @choices(PC.SYSMON)
-    def sysmon_choices(self, t: bytes, a: int) -> list[tuple[str, int]]:  # type: ignore[override]
+    def sysmon_choices(self, t: bytes, a: int) -> list[tuple[str, int]]:  # type: ignore[override]  # the open world's choices
         """Retake any P in a system call (the trace's ProcSteal); ask a G to
         yield only when the observation is its preemption; injectglist a
         waiting G when the observation is that wakeup."""
@@ -637,7 +637,7 @@ class OpenWorld(GMPModel):
         return out
 
     @step(PC.SYSMON)
-    def sysmon(self, s: list[int], a: int, c: tuple[str, int]) -> str:  # type: ignore[override]
+    def sysmon(self, s: list[int], a: int, c: tuple[str, int]) -> str:  # type: ignore[override]  # the open world's choices
         kind, x = c
         if kind == "retake":
             return self.retake_handoff(s, a, x)
@@ -930,7 +930,7 @@ class OpenWorld(GMPModel):
         return [True, False] if t[L.grunq] != NONE and t[L.lockedg[m]] == NONE else [False]
 
     @step(PC.SCHEDULE)
-    def schedule(self, s: list[int], m: int, fairness: bool) -> str:  # type: ignore[override]
+    def schedule(self, s: list[int], m: int, fairness: bool) -> str:  # type: ignore[override]  # the open world's choices
         """schedule() -> findRunnable(): the global-queue check, when this
         round is the 61st (the model lets it be any), else the local queue."""
         L = self.L
@@ -957,5 +957,5 @@ def open_model(
     cfg = Config(cores=cores, max_ms=ms, profile=profile, workload="open")
     klass = model_class or OpenWorld
     model = build_model(cfg, model_class=klass, workload=open_workload(gs), symmetry=False)
-    assert isinstance(model, OpenWorld)  # the profile's class comes after klass
+    assert isinstance(model, OpenWorld)  # klass, or a class with klass before the profile's
     return model
