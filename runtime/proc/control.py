@@ -1,0 +1,187 @@
+"""Schedule points: the controlled scheduler of the runtime's threads.
+
+Every M (and sysmon) is a real thread. Before each runtime-atomic action
+it calls `point(mp, where, ...)`: it stops there, names the action it is
+about to take, exposes what of its procedure's locals the action works
+on (`frame`), and, when the action has a nondeterministic choice (a steal
+victim, the waiter to ready, sysmon's work), the `options` open to it.
+A controller decides which stopped thread goes next and with which
+choice (the design of loom and shuttle): a replay imposes the trace's
+step and choice, a free run picks at random. Between two points a thread
+runs alone, so the code between them is one step, atomic as the model
+has it; the locks and atomics it takes are real, never contended.
+
+A thread that sleeps on a note (stopm's mPark, stoplockedm) is parked:
+it has no step until notewakeup, and then runs to its next point within
+the step that woke it. `settle()` waits until no thread runs: every one
+stopped at a point, parked, or gone.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+RUNNING, STOPPED, PARKED, GONE = "running", "stopped", "parked", "gone"
+
+
+class Stop(BaseException):
+    """The run is over: a stopped thread unwinds (not an error)."""
+
+
+class ThreadExit(BaseException):
+    """mexit: this M's thread is done."""
+
+
+class Throw(BaseException):
+    """The runtime threw (`throw("...")`): this M does nothing more."""
+
+    def __init__(self, code: int, what: str = ""):
+        super().__init__(what)
+        self.code = code
+        self.what = what
+
+
+class Refused(Exception):
+    """An imposed choice the runtime's state does not offer."""
+
+
+class ControlHang(RuntimeError):
+    """A thread handed a step did not reach its next point in time."""
+
+
+@dataclass
+class Point:
+    """Where a stopped thread is: the action it takes next, the locals it
+    exposes (a callable value is read when the state is), its options."""
+
+    where: str
+    frame: dict = field(default_factory=dict)
+    options: Callable[[], list] | None = None
+    shuffle: bool = False  # the runtime's own pick is random (stealOrder, sysmon)
+
+
+class Mutex:
+    """A runtime lock (sched.lock, a semaphore's root lock) that knows its
+    holder, for the dump of a run that hangs."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self._mu = threading.Lock()
+        self.holder: str | None = None
+
+    def __enter__(self) -> Mutex:
+        self._mu.acquire()
+        self.holder = threading.current_thread().name
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.holder = None
+        self._mu.release()
+
+    def locked(self) -> bool:
+        return self._mu.locked()
+
+
+class Control:
+    """The thread states and the hand-over of steps; one per runtime."""
+
+    def __init__(self) -> None:
+        self.cv = threading.Condition()
+        self.running = 0  # threads between two points
+        self.stopping = False
+        self.steps = 0
+
+    # ---- the threads' side --------------------------------------------------------
+
+    def enter(self, mp: Any) -> None:
+        """A thread about to start (newm): it runs until its first point."""
+        with self.cv:
+            mp.state = RUNNING
+            self.running += 1
+
+    def leave(self, mp: Any, state: str = GONE) -> None:
+        with self.cv:
+            if mp.state == RUNNING:
+                self.running -= 1
+            mp.state = state
+            if state == GONE:
+                mp.at = None  # a thrown M keeps the point it threw at
+            self.cv.notify_all()
+
+    def point(self, mp: Any, at: Point) -> Any:
+        """Stop at `at` until the controller hands this thread a step; the
+        choice it is taken with."""
+        with self.cv:
+            mp.at = at
+            mp.state = STOPPED
+            self.running -= 1
+            self.cv.notify_all()
+            while mp.grant is None:
+                if self.stopping:
+                    raise Stop
+                self.cv.wait(0.05)
+            choice = mp.grant[0]
+            mp.grant = None
+            return choice
+
+    def sleep(self, mp: Any, note: Note, at: Point) -> None:
+        """notesleep(note): parked at `at` until notewakeup."""
+        with self.cv:
+            if not note.set:
+                mp.at = at
+                mp.state = PARKED
+                self.running -= 1
+                self.cv.notify_all()
+                while not note.set:
+                    if self.stopping:
+                        raise Stop
+                    self.cv.wait(0.05)
+            note.set = False  # noteclear
+
+    def wakeup(self, note: Note) -> None:
+        """notewakeup(note): the sleeper runs (to its next point) within
+        this step."""
+        with self.cv:
+            note.set = True
+            mp = note.owner
+            if mp is not None and mp.state == PARKED:
+                mp.state = RUNNING
+                self.running += 1
+            self.cv.notify_all()
+
+    # ---- the controller's side ------------------------------------------------------
+
+    def settle(self, timeout: float) -> None:
+        with self.cv:
+            if not self.cv.wait_for(lambda: self.running == 0 or self.stopping, timeout):
+                raise ControlHang(f"a thread did not reach its next point in {timeout:.1f} s")
+
+    def grant(self, mp: Any, choice: Any, timeout: float) -> None:
+        """Let mp take its step with `choice`; return once every thread has
+        settled again."""
+        with self.cv:
+            assert mp.state == STOPPED, (mp.id, mp.state)
+            mp.state = RUNNING
+            mp.grant = (choice,)
+            self.running += 1
+            self.steps += 1
+            self.cv.notify_all()
+        self.settle(timeout)
+
+    def stop(self) -> None:
+        with self.cv:
+            self.stopping = True
+            self.cv.notify_all()
+
+
+class Note:
+    """A one-shot sleep and wake-up of an M (runtime2.go `note`)."""
+
+    __slots__ = ("set", "owner")
+
+    def __init__(self, owner: Any):
+        self.set = False
+        self.owner = owner

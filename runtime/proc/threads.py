@@ -1,0 +1,283 @@
+"""The runtime's threads and the controllers that drive them.
+
+One `threading.Thread` per M that exists and one for sysmon. Each runs
+the scheduler's code (an M: mstart -> schedule, forever; sysmon: its
+loop) and stops at every schedule point (runtime/proc/control.py). Two
+drivers hand out the steps:
+
+- `step(a, choice)`: a replay's driver names the actor and imposes the
+  choice (checker/replay/replay.py);
+- `run_free()`: a free run, where a seeded random scheduler (or PCT,
+  probabilistic concurrency testing: priorities with a few change
+  points) picks the next thread among those with a step open, and the
+  runtime's own policy picks its choice (a random steal order and
+  sysmon's order, else the first option: the oldest waiter, allp in
+  order). It stops at its bound, when no thread has a step left
+  (quiescent), when a thread raised or the runtime threw, and when a
+  step hangs: then it dumps the scheduler's state.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from runtime.proc.control import (
+    GONE,
+    STOPPED,
+    Control,
+    ControlHang,
+    Refused,
+    Stop,
+    ThreadExit,
+    Throw,
+)
+from runtime.proc.objects import M, Sched
+
+NOT_ALLOWED = "<not allowed>"  # an imposed choice the runtime's state does not offer
+NOT_OPEN = "<not open>"  # the actor has no step now (parked, or a bound of the configuration)
+
+
+@dataclass
+class FreeRun:
+    """How a free run ended."""
+
+    stopped: str  # steps, seconds, quiescent, throw, error, hung, interrupted
+    steps: int
+    elapsed: float
+    dump: list[str] | None = None
+
+
+class Journal:
+    """What a free run tells about each step it took (a recording journal,
+    checker/replay/record.py, keeps them)."""
+
+    def step(self, rt: Any, a: int, choice: Any, label: str) -> None:
+        pass
+
+
+class PCT:
+    """Probabilistic concurrency testing: each actor a random priority, the
+    highest with a step goes; at `depth` random steps the running actor's
+    priority drops below every other."""
+
+    def __init__(self, rng: random.Random, actors: int, depth: int = 3, horizon: int = 2000):
+        self.rng = rng
+        self.prio = rng.sample(range(depth, depth + actors), actors)
+        self.changes = set(rng.sample(range(horizon), depth))
+        self.low = depth
+        self.n = 0
+
+    def pick(self, actors: list[int]) -> int:
+        a = max(actors, key=lambda x: self.prio[x])
+        if self.n in self.changes:
+            self.low -= 1
+            self.prio[a] = self.low
+        self.n += 1
+        return a
+
+
+class Threads:
+    control: Control
+    allm: list[M]
+    sched: Sched
+    SYSMON: int
+    seed: int
+
+    def _init_threads(self) -> None:
+        self.control = Control()
+        self.error: tuple[str, BaseException, str] | None = None
+        self.started = False
+        self.journal = Journal()
+        self.policy = "random"
+
+    # ---- starting and stopping -------------------------------------------------------
+
+    def thread_main(self, mp: M, body: Callable[[], None]) -> None:
+        state = GONE
+        try:
+            body()
+        except (Stop, ThreadExit):
+            pass
+        except Throw as t:
+            self.sched.throw = t.code
+            state = "thrown"
+        except BaseException as e:  # a bug in the runtime: stop everything, report it
+            self.fail(threading.current_thread().name, e)
+        finally:
+            self.control.leave(mp, state)
+
+    def spawn(self, mp: M, body: Callable[[], None]) -> None:
+        """A thread for M mp (newm's newosproc): it runs until its first point."""
+        self.control.enter(mp)
+        name = "sysmon" if mp.id == self.SYSMON else f"M{mp.id}"
+        t = threading.Thread(target=self.thread_main, args=(mp, body), name=name, daemon=True)
+        mp.thread = t
+        t.start()
+
+    def start(self) -> None:
+        """Start the threads of the Ms that exist and of sysmon, and wait
+        until each is at its first point."""
+        self.started = True
+        for mp, body in self.first_threads():
+            self.spawn(mp, body)
+        self.control.settle(10.0)
+
+    def first_threads(self) -> list[tuple[M, Callable[[], None]]]:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self.control.stop()
+
+    def join(self, timeout: float = 2.0) -> list[str]:
+        """Wait for the threads; the names of those that did not end."""
+        deadline = time.monotonic() + timeout
+        stuck = []
+        for mp in self.allm:
+            t = mp.thread
+            if t is not None and t is not threading.current_thread():
+                t.join(max(0.0, deadline - time.monotonic()))
+                if t.is_alive():
+                    stuck.append(t.name)
+        return stuck
+
+    def fail(self, who: str, exc: BaseException) -> None:
+        """A thread raised: keep the first exception and stop the whole run."""
+        if self.error is None:
+            self.error = (who, exc, traceback.format_exc())
+        self.control.stop()
+
+    # ---- one step, as a driver hands it out ------------------------------------------------
+
+    def options_of(self, a: int) -> list | None:
+        """The choices actor a's next step has now; None: it has no choice
+        (or is not at a point)."""
+        mp = self.allm[a]
+        if mp.state != STOPPED or mp.at is None or mp.at.options is None:
+            return None
+        return mp.at.options()
+
+    def has_step(self, a: int) -> bool:
+        mp = self.allm[a]
+        if mp.state != STOPPED or self.sched.throw:
+            return False
+        opts = self.options_of(a)
+        return opts is None or bool(opts)
+
+    def step(self, a: int, choice: Any = None, timeout: float = 10.0) -> str:
+        """Actor a takes its next step with `choice`: the step's label, or
+        NOT_OPEN, NOT_ALLOWED. ControlHang if it does not finish in time."""
+        mp = self.allm[a]
+        if mp.state != STOPPED or mp.at is None:
+            return NOT_OPEN
+        opts = self.options_of(a)
+        if opts is not None:
+            if not opts:
+                return NOT_OPEN
+            if choice not in opts:
+                return NOT_ALLOWED
+        label = self.label(mp, choice)
+        self.control.grant(mp, choice, timeout)
+        return label
+
+    def label(self, mp: M, choice: Any) -> str:
+        assert mp.at is not None
+        who = "sysmon" if mp.id == self.SYSMON else f"m={mp.id}"
+        if mp.at.options is None or choice is None:
+            return f"{mp.at.where}({who})"
+        return f"{mp.at.where}({who}, {choice!r})"
+
+    # ---- a free run ----------------------------------------------------------------------------
+
+    def run_free(
+        self,
+        steps: int | None = None,
+        seconds: float | None = None,
+        hang_after: float = 5.0,
+    ) -> FreeRun:
+        """Start the threads and drive them until the run ends (see the
+        module docstring); the threads are stopped and joined before
+        returning."""
+        t0 = time.monotonic()
+        rng = random.Random(f"free:{self.seed}")
+        pct = PCT(rng, len(self.allm)) if self.policy == "pct" else None
+        n, stopped, dump = 0, "", None
+        try:
+            self.start()
+            while not stopped:
+                stopped = self._stop_reason(n, steps, seconds, t0)
+                if stopped:
+                    break
+                open_ = {}
+                for a in range(len(self.allm)):
+                    if self.allm[a].state == STOPPED:
+                        opts = self.options_of(a)
+                        if opts is None or opts:
+                            open_[a] = opts
+                if not open_:
+                    stopped = "quiescent"
+                    break
+                a = pct.pick(list(open_)) if pct else rng.choice(list(open_))
+                opts = open_[a]
+                at = self.allm[a].at
+                choice = None if opts is None else (rng.choice(opts) if at.shuffle else opts[0])  # type: ignore[union-attr]
+                label = self.step(a, choice, hang_after)
+                n += 1
+                if self.error is None:
+                    self.journal.step(self, a, choice, label)
+        except ControlHang:
+            stopped, dump = "hung", self.dump()
+        except KeyboardInterrupt:
+            stopped = "interrupted"
+        except Refused:
+            stopped = "error"
+        self.stop()
+        stuck = self.join(0.5 if stopped == "hung" else 2.0)
+        if stuck and dump is None:
+            dump = [f"threads that did not stop: {', '.join(stuck)}", *self.dump()]
+        return FreeRun(stopped, n, time.monotonic() - t0, dump)
+
+    def _stop_reason(self, n: int, steps: int | None, seconds: float | None, t0: float) -> str:
+        if self.error is not None:
+            return "error"
+        if self.sched.throw:
+            return "throw"
+        if steps is not None and n >= steps:
+            return "steps"
+        if seconds is not None and time.monotonic() - t0 >= seconds:
+            return "seconds"
+        return ""
+
+    def dump(self) -> list[str]:
+        """The scheduler's state, read without its locks (they may be stuck)."""
+        sched = self.sched
+        out = [
+            f"sched: runq={list(sched.runq)} pidle={sched.pidle} midle={sched.midle} "
+            f"nmspinning={sched.nmspinning.load()} needspinning={sched.needspinning.load()} "
+            f"throw={sched.throw}"
+        ]
+        for pp in self.allp:  # type: ignore[attr-defined]
+            out.append(
+                f"P{pp.id}: status={pp.status.load()} m={pp.m} "
+                f"runnext={pp.runq.runnext.load()} runq={pp.runq.items()}"
+            )
+        for mp in self.allm:
+            if mp.thread is None:
+                continue
+            who = "sysmon" if mp.id == self.SYSMON else f"M{mp.id}"
+            where = mp.at.where if mp.at is not None else "-"
+            out.append(
+                f"{who}: {mp.state} at {where!r} in {'/'.join(mp.stack) or '-'} p={mp.p} "
+                f"curg={mp.curg} spinning={mp.spinning}"
+            )
+        held = [f"{mu.name} (by {mu.holder})" for mu in self.locks() if mu.locked()]
+        out.append(f"locks held: {', '.join(held) or 'none'}")
+        return out
+
+    def locks(self) -> list:
+        raise NotImplementedError

@@ -1,0 +1,108 @@
+"""wakep, startm, newm and mstart, handoffp (proc.go): how an idle P gets
+an M. Ms and sysmon both call them; a P handed to startm is the caller's
+until the M it wakes takes it (acquirep in mstart)."""
+
+from __future__ import annotations
+
+from model.state import THROW_QUEUE_OVERFLOW
+from runtime.proc.control import Throw
+from runtime.proc.objects import M, P
+from runtime.proc.proc import Schedule, traced
+
+
+class Wake(Schedule):
+    @traced
+    def wakep(self, mp: M) -> None:
+        """wakep(): be conservative, start a spinning M only if none exists:
+        `if nmspinning != 0 || !nmspinning.CompareAndSwap(0, 1) { return }`.
+        This read comes after the caller published its work (the
+        submitter's side of the StoreLoad handshake with findRunnable's
+        spinning -> non-spinning transition). Then lock; pidlegetSpinning;
+        no idle P: undo the increment; else startm(pp, spinning=true)."""
+        self.point(mp, "wakep")
+        nm = self.sched.nmspinning
+        if nm.load() != 0 or not nm.cas(0, 1):
+            return
+        self.point(mp, "wakep: pidlegetSpinning")
+        with self.sched.lock:
+            pp = self.pidlegetSpinning()
+        if pp is None:
+            self.nmspinning_dec()
+            return
+        self.startm(mp, pp, True)
+
+    @traced
+    def startm(self, mp: M, pp: P, spinning: bool) -> None:
+        """startm(pp, spinning): lock; nmp = mget(); none idle: mReserveID()
+        (the new M counts for checkdead before the lock is dropped,
+        golang/go#40368) and newm(pp) whose thread starts spinning if asked;
+        else unlock; nmp.spinning = spinning; nmp.nextp = pp;
+        notewakeup(&nmp.park). With no thread left to start (the
+        configuration's bound) the step is not open."""
+        self.choose(
+            mp, "startm", lambda: [None] if self.sched.midle or self.free_m() else [],
+            pp=pp.id, spin_arg=int(spinning),
+        )  # fmt: skip
+        with self.sched.lock:
+            nmp = self.mget()
+            new = nmp is None
+            if nmp is None:
+                nmp = self.free_m()
+                if nmp is None:
+                    raise Throw(THROW_QUEUE_OVERFLOW, "startm: no M")
+                self.sched.mcount += 1  # mReserveID
+        nmp.nextp = pp.id
+        if new:
+            self.newm(nmp, spinning)
+        else:
+            nmp.spinning = spinning
+            self.notewakeup(nmp)
+
+    def free_m(self) -> M | None:
+        """The M newm would create: the lowest thread slot not in use."""
+        return next((m for m in self.allm[: self.nM] if m.state == "gone"), None)
+
+    def mstart(self, mp: M, spinning: bool) -> None:
+        """A new M's thread: mstart -> mstart1 (mspinning sets m.spinning, if
+        asked) -> acquirep(m.nextp) -> schedule(), forever."""
+        self.point(mp, "mstart", spin_arg=int(spinning))
+        if spinning:
+            mp.spinning = True
+        assert mp.nextp is not None
+        self.acquirep(mp, self.allp[mp.nextp])
+        mp.nextp = None
+        self.schedule(mp)
+
+    @traced
+    def handoffp(self, mp: M, pp: P) -> None:
+        """handoffp(pp): "handoffp must start an M in any situation where
+        findRunnable would return a G to run on pp": local or global work,
+        startm(pp, false); no spinning M and no idle P, one must look for
+        work: startm(pp, true); under sched.lock the global queue again,
+        and the last running P keeps an M to poll the network; else
+        pidleput(pp)."""
+        self.point(mp, "handoffp", pp=pp.id)
+        if not self.runqempty(pp) or self.sched.runq:
+            self.startm(mp, pp, False)
+            return
+        self.point(mp, "handoffp: spinning", pp=pp.id)
+        nm = self.sched.nmspinning
+        if nm.load() + self.npidle() == 0 and nm.cas(0, 1):
+            self.sched.needspinning.store(0)
+            self.startm(mp, pp, True)
+            return
+        self.point(mp, "handoffp: lock", pp=pp.id)
+        with self.sched.lock:
+            last = self.npidle() == len(self.allp) - 1 and self.nobody_polling()
+            if not self.sched.runq and not last:
+                self.pidleput(pp)
+                return
+        self.startm(mp, pp, False)
+
+    def nobody_polling(self) -> bool:
+        """`sched.lastpoll != 0`: no M blocked in netpoll (the closed world
+        has no network: always)."""
+        return True
+
+    def newm(self, mp: M, spinning: bool) -> None:
+        raise NotImplementedError
