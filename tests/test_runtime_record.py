@@ -68,14 +68,11 @@ def test_free_runs_take_concurrent_steps():
 
 
 class NoSchedtick(Runtime):
-    """Not the model: execute forgets pp.schedtick++."""
+    """Not the model: execute forgets pp.schedtick++ (as if every G
+    inherited its time slice)."""
 
-    def execute(self, m, c):
-        pp = self.allp[self.allm[m].p]
-        before = pp.schedtick
-        label = super().execute(m, c)
-        pp.schedtick = before
-        return label
+    def execute(self, mp, g, inherit):
+        return super().execute(mp, g, True)
 
 
 def test_the_check_rejects_a_runtime_that_is_not_the_model():
@@ -91,11 +88,11 @@ class RaisesAtTheFifthExecute(Runtime):
         super().__init__(*a, **kw)
         self.executes = 0
 
-    def execute(self, m, c):
+    def execute(self, mp, g, inherit):
         self.executes += 1
         if self.executes == 5:
             raise ValueError("injected fault")
-        return super().execute(m, c)
+        return super().execute(mp, g, inherit)
 
 
 def test_a_thread_that_raises_stops_the_run_and_keeps_the_recording(tmp_path):
@@ -120,16 +117,16 @@ def test_a_hung_runtime_is_stopped_with_a_dump():
     release = threading.Event()
 
     class HangsInStopm(Runtime):
-        def stopm(self, m, c):
-            release.wait()  # holding sched.lock: every other thread piles up behind it
-            return super().stopm(m, c)
+        def mput(self, mp):
+            release.wait()  # in stopm, holding sched.lock
+            return super().mput(mp)
 
     try:
         rt = HangsInStopm(Config(cores=2, workload="spawn-burst"))
         run = rt.run_free(seconds=30, hang_after=0.5)
         assert run.stopped == "hung"
         assert run.elapsed < 10
-        assert any("sched.lock" in line for line in run.dump if line.startswith("step locks held"))
+        assert any("sched.lock" in line for line in run.dump if line.startswith("locks held"))
         assert any(line.startswith("sched: ") for line in run.dump)
     finally:
         release.set()

@@ -23,7 +23,7 @@ from checker.views.itf import read_trace, trace_document, write_trace
 from model.config import Config
 from model.factory import build_model
 from model.mutations import MUTATIONS
-from runtime.mutations import RUNTIME_MUTATIONS
+from runtime.factory import runtime_class_of
 
 BUGS = [m for m in MUTATIONS.values() if not m.benign]
 
@@ -182,8 +182,8 @@ def test_a_thread_that_raises_ends_the_replay(good_doc):
     """No waiting for the step to time out: the replay reports the thread
     and its exception (the command line turns it into exit 70)."""
 
-    class RaisesInExitsyscall(RUNTIME_MUTATIONS["exitsyscall-drops-g"]):
-        def exitsyscall(self, m, c):
+    class RaisesInExitsyscall(runtime_class_of("exitsyscall-drops-g")):
+        def exitsyscall(self, mp):
             raise ValueError("injected fault")
 
     t = time.monotonic()

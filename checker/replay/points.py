@@ -62,6 +62,7 @@ RETURNS: dict[str, PC] = {
     "newproc": PC.RUN,
     "ready": PC.RUN,
     "goschedImpl": PC.SCHEDULE,
+    "gosched_m": PC.SCHEDULE,
     "resetspinning": PC.EXEC,
     "entersyscallblock": PC.IN_SYSCALL,
     "stoplockedm": PC.LOCKED_WAIT,
@@ -81,7 +82,15 @@ def locate(where: str, stack: tuple[str, ...]) -> tuple[int, int]:
     return int(pc), int(ret)
 
 
-def snapshot(rt: Any) -> bytes:
+def snapshot(rt: Any, before: bytes | None = None) -> bytes:
     """The runtime's state as the model's state vector (read while no
-    thread runs)."""
-    return rt.project(locate)
+    thread runs). A step that threw at a bad queue access (`void_throw`,
+    the M that did) is the model's throw on the state `before` it."""
+    s = rt.project(locate)
+    if rt.void_throw is None or before is None:
+        return s
+    L = rt.L
+    u = bytearray(before[: len(s)])
+    u[L.throw] = rt.sched.throw
+    u[L.pc[rt.void_throw]] = PC.THROWN
+    return bytes(u)

@@ -2,7 +2,7 @@
 checkRunqsNoP, stopm, execute and the locked-thread hand-overs.
 
 findRunnable is one loop, as in Go (`top:`); each runtime-atomic action
-in it begins at a schedule point (runtime/proc/control.py). The sources
+in it begins at a schedule point (runtime/control.py). The sources
 the closed world does not have (GC workers, timers, netpoll) are left out.
 """
 
@@ -12,9 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from model.state import G_RUNNABLE, G_RUNNING
-from runtime.proc.control import Point
-from runtime.proc.objects import M, P
-from runtime.proc.queues import Queues
+from runtime.objects import M, P
+from runtime.queues import Queues
 
 Found = tuple[int, bool]  # findRunnable's (gp, inheritTime)
 
@@ -37,7 +36,7 @@ def traced(fn: Callable) -> Callable:
 
 
 class Schedule(Queues):
-    # Provided by the Runtime (runtime/proc/runtime.py) and its other parts.
+    # Provided by the Runtime (runtime/scheduler.py) and its other parts.
     def point(self, mp: M, where: str, **frame: Any) -> Any:
         raise NotImplementedError
 
@@ -109,7 +108,8 @@ class Schedule(Queues):
         the time slice. A G locked to another M is handed to it instead
         (startlockedm)."""
         gp = self.allg[g]
-        if gp.lockedm is not None and gp.lockedm != mp.id:
+        owner = self.lockedm(g)
+        if owner is not None and owner != mp.id:
             self.startlockedm(mp, g)
             return ("stopm",)
         self.casgstatus(g, G_RUNNABLE, G_RUNNING)
@@ -134,8 +134,7 @@ class Schedule(Queues):
             found = self.findRunnable_local(mp)
             if found is None and not mp.spinning:
                 self.point(mp, "findRunnable: spin limit")
-                busy = len(self.allp) - self.npidle()
-                if 2 * self.sched.nmspinning.load() < busy:
+                if self.spinning_wanted():
                     self.point(mp, "findRunnable: becomeSpinning")
                     self.becomeSpinning(mp)
             if found is None and mp.spinning and len(self.allp) > 1:
@@ -156,7 +155,7 @@ class Schedule(Queues):
         other cannot starve it), the local queue, the global queue."""
         assert mp.p is not None
         pp = self.allp[mp.p]
-        if pp.schedtick % self.cfg.period == 0:
+        if self.globrunq_turn(pp):
             with self.sched.lock:
                 g = self.globrunqget()
             if g is not None:
@@ -171,6 +170,18 @@ class Schedule(Queues):
         if gs:
             return self.found(mp, pp, gs)
         return None
+
+    def globrunq_turn(self, pp: P) -> bool:
+        """`pp.schedtick%61 == 0`: the global queue's turn before the local
+        one ("otherwise two goroutines can completely occupy the local
+        runqueue by constantly respawning each other")."""
+        return pp.schedtick % self.cfg.period == 0
+
+    def spinning_wanted(self) -> bool:
+        """`2*sched.nmspinning.Load() < gomaxprocs-sched.npidle.Load()`: limit
+        the spinning Ms to half the busy Ps, so that with little parallelism
+        idle threads do not burn CPUs stealing."""
+        return 2 * self.sched.nmspinning.load() < len(self.allp) - self.npidle()
 
     def found(self, mp: M, pp: P, gs: list[int]) -> Found:
         """The first G to run; the others published on the own ring
@@ -258,10 +269,14 @@ class Schedule(Queues):
             return self.found(mp, pp, gs), False
         if not mp.spinning:
             return None, False
+        return self.spinning_down(mp, pp.runq.size)
+
+    def spinning_down(self, mp: M, ring: int) -> tuple[Found | None, bool]:
+        """m.spinning = false; nmspinning.Add(-1); then the re-checks."""
         self.point(mp, "findRunnable: spinning down")
         mp.spinning = False
         self.nmspinning_dec()
-        return self.recheck(mp, pp.runq.size)
+        return self.recheck(mp, ring)
 
     def recheck(self, mp: M, ring: int) -> tuple[Found | None, bool]:
         """The re-checks after the decrement: the global queue under
@@ -337,6 +352,10 @@ class Schedule(Queues):
         assert mp.nextp is not None
         self.acquirep(mp, self.allp[mp.nextp])
         mp.nextp = None
+
+    def lockedm(self, g: int) -> int | None:
+        """gp.lockedm: the M the G is locked to."""
+        return self.allg[g].lockedm
 
     def startlockedm(self, mp: M, g: int) -> None:
         """startlockedm(gp): incidlelocked(-1); pp = releasep(); the locked M's

@@ -11,10 +11,10 @@ from typing import Any
 
 from model.state import G_DEAD, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_WAITING, P_SYSCALL
 from model.workloads import Code, Op
-from runtime.proc.control import ThreadExit
-from runtime.proc.objects import M, P, Sema
-from runtime.proc.proc import traced
-from runtime.proc.wake import Wake
+from runtime.control import ThreadExit
+from runtime.objects import M, P, Sema
+from runtime.proc import traced
+from runtime.wake import Wake
 
 Next = tuple | None  # where the M goes on (schedule.py), None: the G's next instruction
 
@@ -77,7 +77,7 @@ class User(Wake):
             return self.goexit0(mp)
         gp.resume()  # the instruction's user code; stop before the next one
         if op == Op.GOSCHED:
-            return self.goschedImpl(mp)
+            return self.gosched_m(mp)
         if op == Op.YIELD:
             return self.goyield_m(mp)
         if op == Op.SYSCALL:
@@ -197,6 +197,11 @@ class User(Wake):
         self.wakep(mp)
         return ("top",)
 
+    @traced
+    def gosched_m(self, mp: M) -> Next:
+        """Gosched -> mcall(gosched_m) -> goschedImpl(gp, false)."""
+        return self.goschedImpl(mp)
+
     def gopreempt_m(self, mp: M) -> Next:
         """A preemption request honoured (a prologue's stack check, or the
         signal): gopreempt_m -> goschedImpl. The G resumes where it was."""
@@ -247,7 +252,7 @@ class User(Wake):
     def on_goexit(self, g: int) -> None:
         """A hook for counting (runtime/stress.py)."""
 
-    # ---- entering a system call (leaving it: runtime/proc/syscall.py) -----------------------
+    # ---- entering a system call (leaving it: runtime/syscall.py) -----------------------
 
     def entersyscall(self, mp: M) -> None:
         """reentersyscall (Go 1.25): casgstatus(_Grunning, _Gsyscall);
@@ -272,7 +277,7 @@ class User(Wake):
         pp.syscalltick += 1
         self.handoffp(mp, pp)
 
-    # Provided by the Runtime and runtime/proc/syscall.py.
+    # Provided by the Runtime and runtime/syscall.py.
     def exitsyscall(self, mp: M) -> Next:
         raise NotImplementedError
 

@@ -38,10 +38,14 @@ class ThreadExit(BaseException):
 class Throw(BaseException):
     """The runtime threw (`throw("...")`): this M does nothing more."""
 
-    def __init__(self, code: int, what: str = ""):
+    def __init__(self, code: int, what: str = "", void: bool = False):
         super().__init__(what)
         self.code = code
         self.what = what
+        # A queue that would overflow or underflow: the bad access is where
+        # the process dies, before the step changed anything (the model
+        # records the throw on the state before the step).
+        self.void = void
 
 
 class Refused(Exception):
