@@ -48,10 +48,6 @@ class Throw(BaseException):
         self.void = void
 
 
-class Refused(Exception):
-    """An imposed choice the runtime's state does not offer."""
-
-
 class ControlHang(RuntimeError):
     """A thread handed a step did not reach its next point in time."""
 
@@ -93,92 +89,102 @@ class Control:
     """The thread states and the hand-over of steps; one per runtime."""
 
     def __init__(self) -> None:
-        self.cv = threading.Condition()
+        self.mu = threading.Lock()  # guards the counts and the threads' states
         self.running = 0  # threads between two points
+        self.settled = threading.Event()  # set while no thread runs
+        self.settled.set()
         self.stopping = False
         self.steps = 0
+
+    def _run(self, mp: Any) -> None:
+        """mp runs (under mu)."""
+        mp.state = RUNNING
+        self.running += 1
+        self.settled.clear()
+
+    def _stopped(self, mp: Any, state: str) -> None:
+        """mp stops running (under mu)."""
+        if mp.state == RUNNING:
+            self.running -= 1
+            if self.running == 0:
+                self.settled.set()
+        mp.state = state
+
+    def _wait(self, mp: Any, ready: Any) -> None:
+        """Sleep on mp's own semaphore until `ready()` (or the run stops)."""
+        while True:
+            mp.wake.acquire(timeout=0.05)
+            with self.mu:
+                if ready():
+                    return
+            if self.stopping:
+                raise Stop
 
     # ---- the threads' side --------------------------------------------------------
 
     def enter(self, mp: Any) -> None:
         """A thread about to start (newm): it runs until its first point."""
-        with self.cv:
-            mp.state = RUNNING
-            self.running += 1
+        with self.mu:
+            self._run(mp)
 
     def leave(self, mp: Any, state: str = GONE) -> None:
-        with self.cv:
-            if mp.state == RUNNING:
-                self.running -= 1
-            mp.state = state
+        with self.mu:
+            self._stopped(mp, state)
             if state == GONE:
                 mp.at = None  # a thrown M keeps the point it threw at
-            self.cv.notify_all()
 
     def point(self, mp: Any, at: Point) -> Any:
         """Stop at `at` until the controller hands this thread a step; the
         choice it is taken with."""
-        with self.cv:
+        with self.mu:
             mp.at = at
-            mp.state = STOPPED
-            self.running -= 1
-            self.cv.notify_all()
-            while mp.grant is None:
-                if self.stopping:
-                    raise Stop
-                self.cv.wait(0.05)
-            choice = mp.grant[0]
-            mp.grant = None
-            return choice
+            self._stopped(mp, STOPPED)
+        self._wait(mp, lambda: mp.grant is not None)
+        choice = mp.grant[0]
+        mp.grant = None
+        return choice
 
     def sleep(self, mp: Any, note: Note, at: Point) -> None:
         """notesleep(note): parked at `at` until notewakeup."""
-        with self.cv:
-            if not note.set:
+        with self.mu:
+            parked = not note.set
+            if parked:
                 mp.at = at
-                mp.state = PARKED
-                self.running -= 1
-                self.cv.notify_all()
-                while not note.set:
-                    if self.stopping:
-                        raise Stop
-                    self.cv.wait(0.05)
-            note.set = False  # noteclear
+                self._stopped(mp, PARKED)
+        if parked:
+            self._wait(mp, lambda: note.set)
+        note.set = False  # noteclear
 
     def wakeup(self, note: Note) -> None:
         """notewakeup(note): the sleeper runs (to its next point) within
         this step."""
-        with self.cv:
+        mp = note.owner
+        with self.mu:
             note.set = True
-            mp = note.owner
-            if mp is not None and mp.state == PARKED:
-                mp.state = RUNNING
-                self.running += 1
-            self.cv.notify_all()
+            if mp.state == PARKED:
+                self._run(mp)
+        mp.wake.release()
 
     # ---- the controller's side ------------------------------------------------------
 
     def settle(self, timeout: float) -> None:
-        with self.cv:
-            if not self.cv.wait_for(lambda: self.running == 0 or self.stopping, timeout):
-                raise ControlHang(f"a thread did not reach its next point in {timeout:.1f} s")
+        if not self.settled.wait(timeout) and not self.stopping:
+            raise ControlHang(f"a thread did not reach its next point in {timeout:.1f} s")
 
     def grant(self, mp: Any, choice: Any, timeout: float) -> None:
         """Let mp take its step with `choice`; return once every thread has
         settled again."""
-        with self.cv:
+        with self.mu:
             assert mp.state == STOPPED, (mp.id, mp.state)
-            mp.state = RUNNING
             mp.grant = (choice,)
-            self.running += 1
+            self._run(mp)
             self.steps += 1
-            self.cv.notify_all()
+        mp.wake.release()
         self.settle(timeout)
 
     def stop(self) -> None:
-        with self.cv:
-            self.stopping = True
-            self.cv.notify_all()
+        self.stopping = True
+        self.settled.set()
 
 
 class Note:

@@ -70,24 +70,8 @@ class ExitsyscallDropsG(Runtime):
 class HandoffpIgnoresGlobalQueue(Runtime):
     """handoffp looks at the P's own run queue only."""
 
-    @traced
-    def handoffp(self, mp: M, pp: P) -> None:
-        self.point(mp, "handoffp", pp=pp.id)
-        if not self.runqempty(pp):
-            self.startm(mp, pp, False)
-            return
-        self.point(mp, "handoffp: spinning", pp=pp.id)
-        nm = self.sched.nmspinning
-        if nm.load() + self.npidle() == 0 and nm.cas(0, 1):
-            self.sched.needspinning.store(0)
-            self.startm(mp, pp, True)
-            return
-        self.point(mp, "handoffp: lock", pp=pp.id)
-        with self.sched.lock:
-            if self.npidle() != len(self.allp) - 1:
-                self.pidleput(pp)
-                return
-        self.startm(mp, pp, False)
+    def globrunq_work(self) -> bool:
+        return False
 
 
 class Exitsyscall0SkipsCasgstatus(Runtime):

@@ -89,7 +89,7 @@ class M:
 
     __slots__ = (
         "id", "p", "nextp", "oldp", "curg", "spinning", "lockedg", "park",
-        "signal", "thread", "state", "at", "grant", "stack", "held",
+        "signal", "thread", "state", "at", "grant", "wake", "stack", "held",
     )  # fmt: skip
 
     def __init__(self, mid: int):
@@ -105,7 +105,8 @@ class M:
         self.thread: threading.Thread | None = None
         self.state = "gone"  # runtime/control.py: running, stopped, parked, gone
         self.at: Point | None = None
-        self.grant: tuple | None = None
+        self.grant: tuple | None = None  # the step handed to it, with its choice
+        self.wake = threading.Semaphore(0)  # the controller's (or a notewakeup's) signal
         # The runtime procedures this M is in, outermost first, as a
         # traceback of its g0 would show them.
         self.stack: list[str] = []

@@ -32,7 +32,6 @@ from runtime.control import (
     STOPPED,
     Control,
     ControlHang,
-    Refused,
     Stop,
     ThreadExit,
     Throw,
@@ -73,13 +72,15 @@ class PCT:
         self.low = depth
         self.n = 0
 
-    def pick(self, actors: list[int]) -> int:
-        a = max(actors, key=lambda x: self.prio[x])
+    def order(self, actors: list[int]) -> list[int]:
+        return sorted(actors, key=lambda x: -self.prio[x])
+
+    def took(self, a: int) -> None:
+        """Actor a takes the next step: at a change point, its priority drops."""
         if self.n in self.changes:
             self.low -= 1
             self.prio[a] = self.low
         self.n += 1
-        return a
 
 
 class Threads:
@@ -219,19 +220,11 @@ class Threads:
                 stopped = self._stop_reason(n, steps, seconds, t0)
                 if stopped:
                     break
-                open_ = {}
-                for a in range(len(self.allm)):
-                    if self.allm[a].state == STOPPED:
-                        opts = self.options_of(a)
-                        if opts is None or opts:
-                            open_[a] = opts
-                if not open_:
+                picked = self._pick(rng, pct)
+                if picked is None:
                     stopped = "quiescent"
                     break
-                a = pct.pick(list(open_)) if pct else rng.choice(list(open_))
-                opts = open_[a]
-                at = self.allm[a].at
-                choice = None if opts is None else (rng.choice(opts) if at.shuffle else opts[0])  # type: ignore[union-attr]
+                a, choice = picked
                 label = self.step(a, choice, hang_after)
                 n += 1
                 if self.error is None:
@@ -240,13 +233,30 @@ class Threads:
             stopped, dump = "hung", self.dump()
         except KeyboardInterrupt:
             stopped = "interrupted"
-        except Refused:
-            stopped = "error"
         self.stop()
         stuck = self.join(0.5 if stopped == "hung" else 2.0)
         if stuck and dump is None:
             dump = [f"threads that did not stop: {', '.join(stuck)}", *self.dump()]
         return FreeRun(stopped, n, time.monotonic() - t0, dump)
+
+    def _pick(self, rng: random.Random, pct: PCT | None) -> tuple[int, Any] | None:
+        """The next thread to step and its choice: the first in the
+        scheduler's order (random, or PCT's priorities) with a step open;
+        None when no thread has one (the run is quiescent)."""
+        stopped = [mp.id for mp in self.allm if mp.state == STOPPED]
+        order = pct.order(stopped) if pct else rng.sample(stopped, len(stopped))
+        for a in order:
+            opts = self.options_of(a)
+            if opts is None:
+                if pct:
+                    pct.took(a)
+                return a, None
+            if opts:
+                if pct:
+                    pct.took(a)
+                at = self.allm[a].at
+                return a, rng.choice(opts) if at is not None and at.shuffle else opts[0]
+        return None
 
     def _stop_reason(self, n: int, steps: int | None, seconds: float | None, t0: float) -> str:
         if self.error is not None:

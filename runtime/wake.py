@@ -91,7 +91,7 @@ class Wake(Schedule):
         and the last running P keeps an M to poll the network; else
         pidleput(pp)."""
         self.point(mp, "handoffp", pp=pp.id)
-        if not self.runqempty(pp) or self.sched.runq:
+        if not self.runqempty(pp) or self.globrunq_work():
             self.startm(mp, pp, False)
             return
         self.point(mp, "handoffp: spinning", pp=pp.id)
@@ -103,10 +103,14 @@ class Wake(Schedule):
         self.point(mp, "handoffp: lock", pp=pp.id)
         with self.sched.lock:
             last = self.npidle() == len(self.allp) - 1 and self.nobody_polling()
-            if not self.sched.runq and not last:
+            if not self.globrunq_work() and not last:
                 self.pidleput(pp)
                 return
         self.startm(mp, pp, False)
+
+    def globrunq_work(self) -> bool:
+        """handoffp's look at the global run queue."""
+        return bool(self.sched.runq)
 
     def nobody_polling(self) -> bool:
         """`sched.lastpoll != 0`: no M blocked in netpoll (the closed world
