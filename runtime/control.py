@@ -94,7 +94,6 @@ class Control:
         self.settled = threading.Event()  # set while no thread runs
         self.settled.set()
         self.stopping = False
-        self.steps = 0
 
     def _run(self, mp: Any) -> None:
         """mp runs (under mu)."""
@@ -178,7 +177,6 @@ class Control:
             assert mp.state == STOPPED, (mp.id, mp.state)
             mp.grant = (choice,)
             self._run(mp)
-            self.steps += 1
         mp.wake.release()
         self.settle(timeout)
 

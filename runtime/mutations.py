@@ -80,7 +80,7 @@ class Exitsyscall0SkipsCasgstatus(Runtime):
     def exitsyscall0(self, mp: M) -> Next:
         g = mp.curg
         assert g is not None
-        return self.exitsyscall0_place(mp, g)
+        return self.exitsyscall0_dropg(mp, g)
 
 
 class ExitsyscallNoCas(Runtime):
@@ -100,7 +100,7 @@ class WakepLeaksNmspinning(Runtime):
 class RetakeNoIncidlelocked(Runtime):
     """retake hands a P off without incidlelocked(-1)/(1) around it."""
 
-    def retake_handoff(self, mp: M, pp: P) -> None:
+    def retake_p(self, mp: M, pp: P) -> None:
         pp.status.cas(P_SYSCALL, P_IDLE)
         pp.syscalltick += 1
         self.handoffp(mp, pp)

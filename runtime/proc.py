@@ -13,7 +13,7 @@ from typing import Any
 
 from model.state import G_RUNNABLE, G_RUNNING
 from runtime.objects import M, P
-from runtime.queues import Queues
+from runtime.queues import Runqs
 
 Found = tuple[int, bool]  # findRunnable's (gp, inheritTime)
 
@@ -35,7 +35,7 @@ def traced(fn: Callable) -> Callable:
     return wrapper
 
 
-class Schedule(Queues):
+class Proc(Runqs):
     # Provided by the Runtime (runtime/scheduler.py) and its other parts.
     def point(self, mp: M, where: str, **frame: Any) -> Any:
         raise NotImplementedError
@@ -66,20 +66,21 @@ class Schedule(Queues):
         execute of a G it holds (exitsyscall0 found a P), stopm, stoplockedm."""
         while True:
             if nxt[0] == "top":
-                gp, inherit = self.findRunnable(mp)
-                nxt = self.run(mp, gp, inherit, mp.lockedg != gp)
+                found = self.findRunnable(mp)
+                nxt = ("stoplockedm",) if found is None else self.schedule_found(mp, *found, True)
             elif nxt[0] == "execute":
-                nxt = self.run(mp, nxt[1], False, True)
+                nxt = self.schedule_found(mp, nxt[1], False, True)
             elif nxt[0] == "stopm":
                 self.stopm(mp)
                 nxt = ("top",)
             else:
+                # `if mp.lockedg != 0 { stoplockedm(); execute(mp.lockedg, false) }`
                 assert nxt[0] == "stoplockedm"
                 self.stoplockedm(mp)
                 assert mp.lockedg is not None
-                nxt = self.run(mp, mp.lockedg, False, False)
+                nxt = self.schedule_found(mp, mp.lockedg, False, False)
 
-    def run(self, mp: M, gp: int, inherit: bool, resetspin: bool) -> tuple:
+    def schedule_found(self, mp: M, gp: int, inherit: bool, resetspin: bool) -> tuple:
         """schedule() after findRunnable: a spinning M stops spinning (and
         wakes another, resetspinning); then execute(gp, inheritTime)."""
         if resetspin:
@@ -122,15 +123,16 @@ class Schedule(Queues):
 
     # ---- findRunnable -------------------------------------------------------------------
 
-    def findRunnable(self, mp: M) -> Found:
+    def findRunnable(self, mp: M) -> Found | None:
         """findRunnable(): the local run queue, the global one, stealing; then
         drop the P and park, re-checking everything on the way (the
-        spinning -> non-spinning transition). Returns with a G to run."""
+        spinning -> non-spinning transition). Returns with a G to run, or
+        None at once when the M is locked to a G (schedule() then waits for
+        that G: the top of schedule and of findRunnable are one step)."""
         while True:  # top:
             self.point(mp, "schedule")
             if mp.lockedg is not None:
-                self.stoplockedm(mp)
-                return mp.lockedg, False
+                return None
             found = self.findRunnable_local(mp)
             if found is None and not mp.spinning:
                 self.point(mp, "findRunnable: spin limit")
@@ -141,13 +143,11 @@ class Schedule(Queues):
                 found = self.stealWork(mp)
             if found is not None:
                 return found
-            found, again = self.findRunnable_drop(mp)
+            found, again = self.give_up_p(mp)
             if found is not None:
                 return found
-            if again:
-                continue
-            if not self.stopm(mp):
-                continue
+            if not again:
+                self.stopm(mp)
 
     def findRunnable_local(self, mp: M) -> Found | None:
         """The places a G comes from without stealing: once every 61
@@ -242,7 +242,7 @@ class Schedule(Queues):
 
     # ---- dropping the P ---------------------------------------------------------------
 
-    def findRunnable_drop(self, mp: M) -> tuple[Found | None, bool]:
+    def give_up_p(self, mp: M) -> tuple[Found | None, bool]:
         """Nothing found: lock(&sched.lock), and before the P is dropped the
         global queue is looked at again under the lock (a globrunqput holds
         it, so none is missed), and a non-spinning M that sees needspinning

@@ -5,7 +5,7 @@ scheduler may act there) and yields the instruction's pc; resuming it runs
 that instruction's user code (`compute` and `spin` do some arithmetic) and
 the control flow to the next instruction, whose pc it yields. Everything
 the scheduler does for an instruction (newproc for `go`, gopark for `park`,
-entersyscall...) is done by the M's step, in runtime/goroutine.py: the
+entersyscall...) is done by the M, in runtime/user.py: the
 generator is the user code only.
 """
 

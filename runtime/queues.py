@@ -17,7 +17,7 @@ from runtime.control import Throw
 from runtime.objects import G, M, P, Sched
 
 
-class Queues:
+class Runqs:
     cfg: Any
     sched: Sched
     allp: list[P]

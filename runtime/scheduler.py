@@ -25,11 +25,11 @@ from model.workloads import Workload, workload_for
 from runtime.control import Mutex, Point, Throw
 from runtime.objects import G, M, P, Sched, Sema
 from runtime.project import Projection
-from runtime.sysmon import Sysmon
+from runtime.sysmon import Monitor
 from runtime.threads import Threads
 
 
-class Runtime(Threads, Sysmon, Projection):
+class Runtime(Threads, Monitor, Projection):
     """The scheduler on real threads; `mutation_name` says which variant."""
 
     mutation_name = ""

@@ -9,7 +9,7 @@ from runtime.objects import M, P
 from runtime.user import Next, User
 
 
-class Syscalls(User):
+class SyscallExit(User):
     def exitsyscall(self, mp: M) -> Next:
         """The system call returns: exitsyscall -> exitsyscallfast(oldp):
         `oldp.status == _Psyscall && CAS(&oldp.status, _Psyscall, _Pidle)`,
@@ -55,9 +55,9 @@ class Syscalls(User):
         g = mp.curg
         assert g is not None
         self.casgstatus(g, G_SYSCALL, G_RUNNABLE)
-        return self.exitsyscall0_place(mp, g)
+        return self.exitsyscall0_dropg(mp, g)
 
-    def exitsyscall0_place(self, mp: M, g: int) -> Next:
+    def exitsyscall0_dropg(self, mp: M, g: int) -> Next:
         mp.curg = None
         with self.sched.lock:
             pp = self.pidleget()

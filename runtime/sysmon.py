@@ -12,10 +12,10 @@ from __future__ import annotations
 from model.state import P_IDLE, P_RUNNING, P_SYSCALL
 from runtime.objects import M, P
 from runtime.proc import traced
-from runtime.syscall import Syscalls
+from runtime.syscall import SyscallExit
 
 
-class Sysmon(Syscalls):
+class Monitor(SyscallExit):
     def sysmon(self, mp: M) -> None:
         """sysmon's loop: each time round, a retake pass over allp (when it
         would see or do something), or the retake of one P in a system call
@@ -23,12 +23,12 @@ class Sysmon(Syscalls):
         while True:
             p = self.choose(mp, "sysmon", self.sysmon_work, shuffle=True)
             if p is None:
-                self.retake_pass()
+                self.retake_scan()
             else:
                 self.retake(mp, p)
 
     def sysmon_work(self) -> list[int | None]:
-        out: list[int | None] = [None] if self.pass_would_act() else []
+        out: list[int | None] = [None] if self.retake_would_act() else []
         for pp in self.allp:
             if pp.status.load() == P_SYSCALL and (self.syscall_age(pp.id) or self.sched_age(pp.id)):
                 out.append(pp.id)
@@ -56,7 +56,7 @@ class Sysmon(Syscalls):
         m = self.allp[p].m
         return None if m is None else self.allm[m].curg
 
-    def pass_would_act(self) -> bool:
+    def retake_would_act(self) -> bool:
         for pp in self.allp:
             st = pp.status.load()
             if st == P_IDLE:
@@ -70,7 +70,7 @@ class Sysmon(Syscalls):
                     return True
         return False
 
-    def retake_pass(self) -> None:
+    def retake_scan(self) -> None:
         """retake(now), the loop over allp: a schedtick not seen before is
         recorded (pd.schedtick, pd.schedwhen); one seen before, with the G
         having run since, has had the P for 10ms: preemptone(pp). For a P in
@@ -105,9 +105,9 @@ class Sysmon(Syscalls):
         if no_other_work and self.syscall_age(p) == 1:
             pp.sysmontick.syscallwait = True
             return
-        self.retake_handoff(mp, pp)
+        self.retake_p(mp, pp)
 
-    def retake_handoff(self, mp: M, pp: P) -> None:
+    def retake_p(self, mp: M, pp: P) -> None:
         """incidlelocked(-1); CAS(&pp.status, _Psyscall, _Pidle): the P is
         nobody's; pp.syscalltick++; handoffp(pp); incidlelocked(1)."""
         self.incidlelocked(-1)

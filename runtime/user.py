@@ -14,12 +14,12 @@ from model.workloads import Code, Op
 from runtime.control import ThreadExit
 from runtime.objects import M, P, Sema
 from runtime.proc import traced
-from runtime.wake import Wake
+from runtime.wake import Wakeup
 
 Next = tuple | None  # where the M goes on (schedule.py), None: the G's next instruction
 
 
-class User(Wake):
+class User(Wakeup):
     code: Code
     semas: list[Sema]
     grow_gs: bool

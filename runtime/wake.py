@@ -7,10 +7,10 @@ from __future__ import annotations
 from model.state import THROW_QUEUE_OVERFLOW
 from runtime.control import Throw
 from runtime.objects import M, P
-from runtime.proc import Schedule, traced
+from runtime.proc import Proc, traced
 
 
-class Wake(Schedule):
+class Wakeup(Proc):
     @traced
     def wakep(self, mp: M) -> None:
         """wakep(): be conservative, start a spinning M only if none exists:
@@ -102,7 +102,9 @@ class Wake(Schedule):
             return
         self.point(mp, "handoffp: lock", pp=pp.id)
         with self.sched.lock:
-            last = self.npidle() == len(self.allp) - 1 and self.nobody_polling()
+            # `sched.lastpoll != 0` as well in Go: nobody polls the network.
+            # The closed world has no network, so nobody ever does.
+            last = self.npidle() == len(self.allp) - 1
             if not self.globrunq_work() and not last:
                 self.pidleput(pp)
                 return
@@ -111,11 +113,6 @@ class Wake(Schedule):
     def globrunq_work(self) -> bool:
         """handoffp's look at the global run queue."""
         return bool(self.sched.runq)
-
-    def nobody_polling(self) -> bool:
-        """`sched.lastpoll != 0`: no M blocked in netpoll (the closed world
-        has no network: always)."""
-        return True
 
     def newm(self, mp: M, spinning: bool) -> None:
         raise NotImplementedError
