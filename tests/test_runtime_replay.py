@@ -51,7 +51,7 @@ def test_counterexample_reproduces_on_the_mutated_runtime(counterexamples, mut):
         assert res.steps == res.planned == len(doc["states"]) - 1 + _closing_steps(doc)
         assert res.mutation == mut.name
         assert "sysmon" in res.threads and "M0" in res.threads  # each on its own thread
-        assert not res.notes  # the runtime's steps carry the trace's labels
+        assert not res.notes  # nothing to remark: every step led where the trace's does
         if doc.get("loop") is not None:  # a lasso goes round its cycle, or stutters
             assert res.cycles == 1 or res.stutters
         # The property fails on the runtime's own states, as in the trace: its
