@@ -88,34 +88,50 @@ class Mutex:
 class Control:
     """The thread states and the hand-over of steps; one per runtime."""
 
+    # Each hand-over is a plain lock, held while nobody is signalled: a
+    # sleeper blocks acquiring it, its waker releases it, once. A thread
+    # waits on its M's `wake`, the controller on `done`.
+
     def __init__(self) -> None:
-        self.mu = threading.Lock()  # guards the counts and the threads' states
+        self.mu = threading.Lock()  # guards the counts, the states and the flags below
         self.running = 0  # threads between two points
-        self.settled = threading.Event()  # set while no thread runs
-        self.settled.set()
+        self.waiting = False  # the controller waits for running to drop to 0
+        self.done = threading.Lock()
+        self.done.acquire()
         self.stopping = False
 
     def _run(self, mp: Any) -> None:
         """mp runs (under mu)."""
         mp.state = RUNNING
         self.running += 1
-        self.settled.clear()
 
     def _stopped(self, mp: Any, state: str) -> None:
-        """mp stops running (under mu)."""
+        """mp stops running (under mu); the last to stop lets the controller go."""
         if mp.state == RUNNING:
             self.running -= 1
-            if self.running == 0:
-                self.settled.set()
+            if self.running == 0 and self.waiting:
+                self.waiting = False
+                self.done.release()
         mp.state = state
 
+    def _signal(self, mp: Any) -> None:
+        """Let mp's thread go, if it sleeps (under mu)."""
+        if mp.sleeping:
+            mp.sleeping = False
+            mp.wake.release()
+
     def _wait(self, mp: Any, ready: Any) -> None:
-        """Sleep on mp's own semaphore until `ready()` (or the run stops)."""
+        """Sleep until `ready()` (or the run stops)."""
         while True:
-            mp.wake.acquire(timeout=0.05)
             with self.mu:
                 if ready():
                     return
+                mp.sleeping = True
+            got = mp.wake.acquire(timeout=0.05)
+            with self.mu:
+                if not got and not mp.sleeping:
+                    mp.wake.acquire()  # signalled as the wait timed out: take it
+                mp.sleeping = False
             if self.stopping:
                 raise Stop
 
@@ -162,12 +178,24 @@ class Control:
             note.set = True
             if mp.state == PARKED:
                 self._run(mp)
-        mp.wake.release()
+            self._signal(mp)
 
     # ---- the controller's side ------------------------------------------------------
 
     def settle(self, timeout: float) -> None:
-        if not self.settled.wait(timeout) and not self.stopping:
+        """Wait until no thread runs."""
+        with self.mu:
+            if self.running == 0 or self.stopping:
+                return
+            self.waiting = True
+        if self.done.acquire(timeout=timeout):
+            return
+        with self.mu:
+            if not self.waiting:
+                self.done.acquire()  # released as the wait timed out: take it
+                return
+            self.waiting = False
+        if not self.stopping:
             raise ControlHang(f"a thread did not reach its next point in {timeout:.1f} s")
 
     def grant(self, mp: Any, choice: Any, timeout: float) -> None:
@@ -177,12 +205,15 @@ class Control:
             assert mp.state == STOPPED, (mp.id, mp.state)
             mp.grant = (choice,)
             self._run(mp)
-        mp.wake.release()
+            self._signal(mp)
         self.settle(timeout)
 
     def stop(self) -> None:
-        self.stopping = True
-        self.settled.set()
+        with self.mu:
+            self.stopping = True
+            if self.waiting:
+                self.waiting = False
+                self.done.release()
 
 
 class Note:

@@ -89,7 +89,7 @@ class M:
 
     __slots__ = (
         "id", "p", "nextp", "oldp", "curg", "spinning", "lockedg", "park",
-        "signal", "thread", "state", "at", "grant", "wake", "stack", "held",
+        "signal", "thread", "state", "at", "grant", "wake", "sleeping", "stack", "held",
     )  # fmt: skip
 
     def __init__(self, mid: int):
@@ -106,7 +106,11 @@ class M:
         self.state = "gone"  # runtime/control.py: running, stopped, parked, gone
         self.at: Point | None = None
         self.grant: tuple | None = None  # the step handed to it, with its choice
-        self.wake = threading.Semaphore(0)  # the controller's (or a notewakeup's) signal
+        # The controller's (or a notewakeup's) signal: held while none is
+        # given (runtime/control.py); `sleeping` while the thread waits on it.
+        self.wake = threading.Lock()
+        self.wake.acquire()
+        self.sleeping = False
         # The runtime procedures this M is in, outermost first, as a
         # traceback of its g0 would show them.
         self.stack: list[str] = []
