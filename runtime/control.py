@@ -99,20 +99,38 @@ class Control:
         self.done = threading.Lock()
         self.done.acquire()
         self.stopping = False
+        # A free run's scheduler: run by the thread that settles the step
+        # (the last to stop), so that a step is one hand-over, not two.
+        self.driver: Callable[[], None] | None = None
 
     def _run(self, mp: Any) -> None:
         """mp runs (under mu)."""
         mp.state = RUNNING
         self.running += 1
 
-    def _stopped(self, mp: Any, state: str) -> None:
-        """mp stops running (under mu); the last to stop lets the controller go."""
+    def _stopped(self, mp: Any, state: str) -> bool:
+        """mp stops running (under mu); the last to stop lets the controller
+        go, or, in a free run, is to run its scheduler (True)."""
+        settled = False
         if mp.state == RUNNING:
             self.running -= 1
-            if self.running == 0 and self.waiting:
-                self.waiting = False
-                self.done.release()
+            settled = self.running == 0
         mp.state = state
+        if settled and self.driver is None:
+            self._release()
+        return settled and self.driver is not None
+
+    def _release(self) -> None:
+        """Let the waiting controller go (under mu)."""
+        if self.waiting:
+            self.waiting = False
+            self.done.release()
+
+    def drive(self) -> None:
+        """Run the free run's scheduler: it grants the next step (`hand`), or
+        ends the run (`finish`)."""
+        assert self.driver is not None
+        self.driver()
 
     def _signal(self, mp: Any) -> None:
         """Let mp's thread go, if it sleeps (under mu)."""
@@ -144,16 +162,20 @@ class Control:
 
     def leave(self, mp: Any, state: str = GONE) -> None:
         with self.mu:
-            self._stopped(mp, state)
+            turn = self._stopped(mp, state)
             if state == GONE:
                 mp.at = None  # a thrown M keeps the point it threw at
+        if turn:
+            self.drive()
 
     def point(self, mp: Any, at: Point) -> Any:
         """Stop at `at` until the controller hands this thread a step; the
         choice it is taken with."""
         with self.mu:
             mp.at = at
-            self._stopped(mp, STOPPED)
+            turn = self._stopped(mp, STOPPED)
+        if turn:
+            self.drive()
         self._wait(mp, lambda: mp.grant is not None)
         choice = mp.grant[0]
         mp.grant = None
@@ -161,11 +183,14 @@ class Control:
 
     def sleep(self, mp: Any, note: Note, at: Point) -> None:
         """notesleep(note): parked at `at` until notewakeup."""
+        turn = False
         with self.mu:
             parked = not note.set
             if parked:
                 mp.at = at
-                self._stopped(mp, PARKED)
+                turn = self._stopped(mp, PARKED)
+        if turn:
+            self.drive()
         if parked:
             self._wait(mp, lambda: note.set)
         note.set = False  # noteclear
@@ -201,19 +226,44 @@ class Control:
     def grant(self, mp: Any, choice: Any, timeout: float) -> None:
         """Let mp take its step with `choice`; return once every thread has
         settled again."""
+        self.hand(mp, choice)
+        self.settle(timeout)
+
+    def hand(self, mp: Any, choice: Any) -> None:
+        """Let mp take its step with `choice` (and return at once)."""
         with self.mu:
             assert mp.state == STOPPED, (mp.id, mp.state)
             mp.grant = (choice,)
             self._run(mp)
             self._signal(mp)
-        self.settle(timeout)
+
+    def await_end(self, timeout: float) -> bool:
+        """The controller of a free run waits for its end (`finish`, `stop`);
+        False if it did not come within `timeout`."""
+        with self.mu:
+            if self.stopping:
+                return True
+            self.waiting = True
+        if self.done.acquire(timeout=timeout):
+            return True
+        with self.mu:
+            if not self.waiting:
+                self.done.acquire()  # released as the wait timed out: take it
+                return True
+            self.waiting = False
+            return False
+
+    def finish(self) -> None:
+        """The free run is over: the controller goes on."""
+        with self.mu:
+            self.driver = None
+            self._release()
 
     def stop(self) -> None:
         with self.mu:
             self.stopping = True
-            if self.waiting:
-                self.waiting = False
-                self.done.release()
+            self.driver = None
+            self._release()
 
 
 class Note:

@@ -27,15 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from runtime.control import (
-    GONE,
-    STOPPED,
-    Control,
-    ControlHang,
-    Stop,
-    ThreadExit,
-    Throw,
-)
+from runtime.control import GONE, STOPPED, Control, Stop, ThreadExit, Throw
 from runtime.objects import M, Sched
 
 NOT_ALLOWED = "<not allowed>"  # an imposed choice the runtime's state does not offer
@@ -81,6 +73,39 @@ class PCT:
             self.low -= 1
             self.prio[a] = self.low
         self.n += 1
+
+
+class FreeScheduler:
+    """A free run's scheduler, run by the thread that settles each step
+    (runtime/control.py `driver`): it journals the step just taken, then
+    hands the next one out, or ends the run."""
+
+    def __init__(self, rt: Any, steps: int | None, seconds: float | None, t0: float):
+        self.rt = rt
+        self.steps, self.seconds, self.t0 = steps, seconds, t0
+        self.rng = random.Random(f"free:{rt.seed}")
+        self.pct = PCT(self.rng, len(rt.allm)) if rt.policy == "pct" else None
+        self.n = 0  # the steps taken
+        self.last: tuple[int, Any, str] | None = None
+        self.stopped = ""
+
+    def __call__(self) -> None:
+        rt = self.rt
+        try:
+            if self.last is not None and rt.error is None:
+                rt.journal.step(rt, *self.last)
+                self.n += 1
+            self.stopped = rt._stop_reason(self.n, self.steps, self.seconds, self.t0)
+            picked = None if self.stopped else rt._pick(self.rng, self.pct)
+            if picked is None:
+                self.stopped = self.stopped or "quiescent"
+                rt.control.finish()
+                return
+            a, choice = picked
+            self.last = (a, choice, rt.label(rt.allm[a], choice))
+            rt.control.hand(rt.allm[a], choice)
+        except BaseException as e:  # a bug in the scheduler or the journal
+            rt.fail(threading.current_thread().name, e)
 
 
 class Threads:
@@ -208,36 +233,31 @@ class Threads:
     ) -> FreeRun:
         """Start the threads and drive them until the run ends (see the
         module docstring); the threads are stopped and joined before
-        returning."""
+        returning. The scheduler runs on the thread that settles each step
+        (FreeScheduler); this thread watches for a hang and for Ctrl-C."""
         t0 = time.monotonic()
-        rng = random.Random(f"free:{self.seed}")
-        pct = PCT(rng, len(self.allm)) if self.policy == "pct" else None
-        n, stopped, dump = 0, "", None
+        dump = None
+        if not self.started:
+            self.start()
+        sched = FreeScheduler(self, steps, seconds, t0)
+        self.control.driver = sched
+        sched()  # the first step: every thread is at its first point
+        seen, since = 0, time.monotonic()
         try:
-            if not self.started:
-                self.start()
-            while not stopped:
-                stopped = self._stop_reason(n, steps, seconds, t0)
-                if stopped:
+            while not self.control.await_end(0.1):
+                if sched.n != seen:
+                    seen, since = sched.n, time.monotonic()
+                elif time.monotonic() - since > hang_after:
+                    sched.stopped, dump = "hung", self.dump()
                     break
-                picked = self._pick(rng, pct)
-                if picked is None:
-                    stopped = "quiescent"
-                    break
-                a, choice = picked
-                label = self.step(a, choice, hang_after)
-                n += 1
-                if self.error is None:
-                    self.journal.step(self, a, choice, label)
-        except ControlHang:
-            stopped, dump = "hung", self.dump()
         except KeyboardInterrupt:
-            stopped = "interrupted"
+            sched.stopped = "interrupted"
         self.stop()
+        stopped = "error" if self.error is not None else sched.stopped
         stuck = self.join(0.5 if stopped == "hung" else 2.0)
         if stuck and dump is None:
             dump = [f"threads that did not stop: {', '.join(stuck)}", *self.dump()]
-        return FreeRun(stopped, n, time.monotonic() - t0, dump)
+        return FreeRun(stopped, sched.n, time.monotonic() - t0, dump)
 
     def _pick(self, rng: random.Random, pct: PCT | None) -> tuple[int, Any] | None:
         """The next thread to step and its choice: the first in the

@@ -67,6 +67,29 @@ def test_free_runs_take_concurrent_steps():
     assert len(set(actors)) >= 3
 
 
+@pytest.mark.parametrize("workload", ["pingpong-hog", "syscall-heavy", "locked-thread", "mixed"])
+def test_pct_free_runs_are_runs_of_the_model(workload):
+    """Under PCT (priorities with a few change points) instead of the random
+    scheduler, free runs are runs of the model as well."""
+    cfg = Config(cores=3, workload=workload)
+    for seed in range(3):
+        rt = build_runtime(cfg, seed=seed)
+        rt.policy = "pct"
+        _, rec, divergence, violation = record_and_check(cfg, seed, 500, rt)
+        assert rt.error is None, rt.error[2]
+        assert divergence is None, "\n".join(divergence.lines())
+        assert violation is None and rec.steps
+
+
+def test_a_seed_gives_the_same_run():
+    """The scheduler of a free run decides every step: one seed, one run."""
+    cfg = Config(cores=3, workload="syscall-heavy")
+    runs = [record(build_runtime(cfg, seed=4), steps=400).steps for _ in range(2)]
+    assert runs[0] == runs[1] and len(runs[0]) > 50
+    other = record(build_runtime(cfg, seed=5), steps=400).steps
+    assert other != runs[0]
+
+
 class NoSchedtick(Runtime):
     """Not the model: execute forgets pp.schedtick++ (as if every G
     inherited its time slice)."""
