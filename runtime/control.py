@@ -7,9 +7,11 @@ on (`frame`), and, when the action has a nondeterministic choice (a steal
 victim, the waiter to ready, sysmon's work), the `options` open to it.
 A controller decides which stopped thread goes next and with which
 choice (the design of loom and shuttle): a replay imposes the trace's
-step and choice, a free run picks at random. Between two points a thread
-runs alone, so the code between them is one step, atomic as the model
-has it; the locks and atomics it takes are real, never contended.
+step and choice, a free run picks at random (its scheduler, `driver`,
+runs on the thread that settles each step, so that a step is one
+hand-over between threads). Between two points a thread runs alone, so
+the code between them is one step, atomic as the model has it; the locks
+and atomics it takes are real, never contended.
 
 A thread that sleeps on a note (stopm's mPark, stoplockedm) is parked:
 it has no step until notewakeup, and then runs to its next point within
@@ -42,9 +44,10 @@ class Throw(BaseException):
         super().__init__(what)
         self.code = code
         self.what = what
-        # A queue that would overflow or underflow: the bad access is where
-        # the process dies, before the step changed anything (the model
-        # records the throw on the state before the step).
+        # A queue that would overflow or underflow: Go's process dies at the
+        # bad access, and the model records such a throw on the state before
+        # the step, which is how replay and record read it
+        # (checker/replay/points.py), whatever the step did before it.
         self.void = void
 
 
@@ -55,7 +58,8 @@ class ControlHang(RuntimeError):
 @dataclass
 class Point:
     """Where a stopped thread is: the action it takes next, the locals it
-    exposes (a callable value is read when the state is), its options."""
+    exposes, and the options of its choice (read when the controller
+    decides: another thread's step may have changed them)."""
 
     where: str
     frame: dict = field(default_factory=dict)

@@ -53,12 +53,10 @@ class Projection:
         return mp.at.where, tuple(mp.stack)
 
     def frame(self, mp: M) -> dict:
-        """The locals the M's point exposes, read now (a callable is a value
-        that another M may change while this one sleeps)."""
+        """The locals the M's point exposes, and its callers' it holds on to."""
         if mp.at is None:
             return {}
-        frame = {**mp.held, **mp.at.frame}
-        return {k: (v() if callable(v) else v) for k, v in frame.items()}
+        return {**mp.held, **mp.at.frame}
 
     def project(self, locate: Locate) -> bytes:
         L = self.L
