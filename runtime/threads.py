@@ -13,8 +13,8 @@ drivers hand out the steps:
   runtime's own policy picks its choice (a random steal order and
   sysmon's order, else the first option: the oldest waiter, allp in
   order). It stops at its bound, when no thread has a step left
-  (quiescent), when a thread raised or the runtime threw, and when a
-  step hangs: then it dumps the scheduler's state.
+  (quiescent), when a thread raised or the runtime threw, and when it
+  takes no step for a while (a hang): then it dumps the scheduler's state.
 """
 
 from __future__ import annotations
@@ -121,8 +121,8 @@ class Threads:
         self.started = False
         self.journal = Journal()
         self.policy = "random"  # or "pct": how a free run picks the next thread
-        # The M whose step threw at a bad queue access, before it changed
-        # anything (Throw.void): the state to compare is the one before it.
+        # The M whose step threw at a bad queue access (Throw.void): the
+        # state to compare is the one before that step.
         self.void_throw: int | None = None
 
     # ---- starting and stopping -------------------------------------------------------
