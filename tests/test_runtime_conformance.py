@@ -23,6 +23,7 @@ from model.gmp import GMPModel
 from model.mutations import MUTATIONS
 from model.state import THROW_QUEUE_OVERFLOW
 from model.workloads import WORKLOADS
+from runtime import mutations as runtime_mutations
 from runtime.factory import build_runtime, runtime_class_of
 from runtime.scheduler import Runtime
 from specs import properties_of
@@ -112,6 +113,13 @@ def test_every_mutation_has_a_runtime_twin():
         klass = runtime_class_of(name)
         assert issubclass(klass, Runtime) and klass is not Runtime
         assert klass.mutation_name == name and klass.__doc__
+    # ...and every class there is a declared mutation's: no second registry.
+    named = {m.runtime_override for m in MUTATIONS.values()}
+    defined = {
+        k for k, v in vars(runtime_mutations).items()
+        if isinstance(v, type) and issubclass(v, Runtime) and v is not Runtime
+    }  # fmt: skip
+    assert defined == named
 
 
 def test_a_runtime_that_differs_from_the_model_is_caught():
