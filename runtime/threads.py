@@ -95,8 +95,8 @@ class FreeScheduler:
             if self.last is not None and rt.error is None:
                 rt.journal.step(rt, *self.last)
                 self.n += 1
-            self.stopped = rt._stop_reason(self.n, self.steps, self.seconds, self.t0)
-            picked = None if self.stopped else rt._pick(self.rng, self.pct)
+            self.stopped = self.stop_reason()
+            picked = None if self.stopped else self.pick()
             if picked is None:
                 self.stopped = self.stopped or "quiescent"
                 rt.control.finish()
@@ -106,6 +106,37 @@ class FreeScheduler:
             rt.control.hand(rt.allm[a], choice)
         except BaseException as e:  # a bug in the scheduler or the journal
             rt.fail(threading.current_thread().name, e)
+
+    def pick(self) -> tuple[int, Any] | None:
+        """The next thread to step and its choice: the first in the
+        scheduler's order (random, or PCT's priorities) with a step open;
+        None when no thread has one (the run is quiescent)."""
+        rt, rng, pct = self.rt, self.rng, self.pct
+        stopped = [mp.id for mp in rt.allm if mp.state == STOPPED]
+        order = pct.order(stopped) if pct else rng.sample(stopped, len(stopped))
+        for a in order:
+            opts = rt.options_of(a)
+            if opts is not None and not opts:
+                continue
+            if pct:
+                pct.took(a)
+            if opts is None:
+                return a, None
+            at = rt.allm[a].at
+            return a, rng.choice(opts) if at is not None and at.shuffle else opts[0]
+        return None
+
+    def stop_reason(self) -> str:
+        rt = self.rt
+        if rt.error is not None:
+            return "error"
+        if rt.sched.throw:
+            return "throw"
+        if self.steps is not None and self.n >= self.steps:
+            return "steps"
+        if self.seconds is not None and time.monotonic() - self.t0 >= self.seconds:
+            return "seconds"
+        return ""
 
 
 class Threads:
@@ -258,36 +289,6 @@ class Threads:
         if stuck and dump is None:
             dump = [f"threads that did not stop: {', '.join(stuck)}", *self.dump()]
         return FreeRun(stopped, sched.n, time.monotonic() - t0, dump)
-
-    def _pick(self, rng: random.Random, pct: PCT | None) -> tuple[int, Any] | None:
-        """The next thread to step and its choice: the first in the
-        scheduler's order (random, or PCT's priorities) with a step open;
-        None when no thread has one (the run is quiescent)."""
-        stopped = [mp.id for mp in self.allm if mp.state == STOPPED]
-        order = pct.order(stopped) if pct else rng.sample(stopped, len(stopped))
-        for a in order:
-            opts = self.options_of(a)
-            if opts is None:
-                if pct:
-                    pct.took(a)
-                return a, None
-            if opts:
-                if pct:
-                    pct.took(a)
-                at = self.allm[a].at
-                return a, rng.choice(opts) if at is not None and at.shuffle else opts[0]
-        return None
-
-    def _stop_reason(self, n: int, steps: int | None, seconds: float | None, t0: float) -> str:
-        if self.error is not None:
-            return "error"
-        if self.sched.throw:
-            return "throw"
-        if steps is not None and n >= steps:
-            return "steps"
-        if seconds is not None and time.monotonic() - t0 >= seconds:
-            return "seconds"
-        return ""
 
     def dump(self) -> list[str]:
         """The scheduler's state, read without its locks (they may be stuck)."""
