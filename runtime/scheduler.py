@@ -1,10 +1,10 @@
 """Runtime: Go 1.25's scheduler on real threads, written as proc.go reads.
 
     runtime/proc.py     schedule, findRunnable, stealWork, stopm, execute,
-                             stoplockedm, startlockedm
+                        stoplockedm, startlockedm
     runtime/wake.py     wakep, startm, mstart, handoffp
     runtime/user.py     the G's instructions: newproc, ready, gopark,
-                             Gosched, goyield, preemption, goexit, entersyscall
+                        Gosched, goyield, preemption, goexit, entersyscall
     runtime/syscall.py  exitsyscall, exitsyscallfast, exitsyscall0
     runtime/sysmon.py   sysmon, retake, preemptone
     runtime/queues.py   run queues, idle lists, acquirep/releasep
