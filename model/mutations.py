@@ -41,6 +41,14 @@ class Mutation:
     # properties it violates there, and that configuration.
     also_violates: tuple[str, ...] = ()
     also_at: dict[str, Any] = field(default_factory=dict)
+    # The same bug in the reference runtime, a second implementation: the
+    # name of its class in runtime/mutations.py (named, not imported: the
+    # model imports nothing of the runtime). Empty: the model class's name.
+    runtime: str = ""
+
+    @property
+    def runtime_override(self) -> str:
+        return self.runtime or self.model.__name__
 
     def check_args(self) -> list[str]:
         """The command-line arguments of check_at: `python -m checker` + these

@@ -9,6 +9,21 @@ from model.workloads import Workload
 from runtime.scheduler import Runtime
 
 
+def runtime_class_of(name: str) -> type[Runtime]:
+    """The runtime's class for the registered mutation `name` (its
+    declaration in model/mutations.py names it in runtime/mutations.py)."""
+    from model.mutations import MUTATIONS
+    from runtime import mutations
+
+    if name not in MUTATIONS:
+        known = ", ".join(sorted(MUTATIONS))
+        raise ConfigError(f"unknown mutation {name!r} (known: {known})")
+    klass = getattr(mutations, MUTATIONS[name].runtime_override, None)
+    if not (isinstance(klass, type) and issubclass(klass, Runtime)):
+        raise ConfigError(f"mutation {name!r} has no twin in the runtime")
+    return type(klass.__name__, (klass,), {"mutation_name": name, "__doc__": klass.__doc__})
+
+
 def build_runtime(
     cfg: Config,
     *,
@@ -22,17 +37,12 @@ def build_runtime(
     (model/mutations.py); `runtime_class` overrides the class; `workload`
     is a plug-in's own program (else cfg.workload names a shipped one)."""
     from model.mutations import MUTATIONS
-    from runtime.mutations import RUNTIME_MUTATIONS
 
     klass = runtime_class or Runtime
     if cfg.mutation:
-        if cfg.mutation not in MUTATIONS:
-            known = ", ".join(sorted(MUTATIONS))
-            raise ConfigError(f"unknown mutation {cfg.mutation!r} (known: {known})")
-        if cfg.mutation not in RUNTIME_MUTATIONS:
-            raise ConfigError(f"mutation {cfg.mutation!r} has no twin in the runtime")
+        twin = runtime_class_of(cfg.mutation)
         if runtime_class is None:
-            klass = RUNTIME_MUTATIONS[cfg.mutation]
+            klass = twin
         mut = MUTATIONS[cfg.mutation]
         if mut.config:
             cfg = replace(cfg, **mut.config)

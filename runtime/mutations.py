@@ -1,289 +1,185 @@
-"""The mutations of model/mutations.py, on the runtime: the same bug in the
-same step, so that a counterexample the checker found replays on real
-threads (checker/replay/replay.py). Each class overrides the runtime's method of
-the same name as its model twin; `RUNTIME_MUTATIONS` has an entry for every
-mutation in the model's registry (tests check it).
-"""
+"""The runtime's side of the mutations: each bug of model/mutations.py
+written again, in the runtime's own code. A mutation is declared once, in
+model/mutations.py (name, summary, history, the property it violates,
+where the checker catches it), and names the class here that carries the
+same bug on real threads (`Mutation.runtime`), so that a counterexample
+the checker found replays here (checker/replay/replay.py)."""
 
 from __future__ import annotations
 
-from model.pcs import PC
-from model.state import G_SYSCALL, P_SYSCALL, QueueUnderflow
+from model.state import P_IDLE, P_SYSCALL, THROW_QUEUE_UNDERFLOW
+from runtime.control import Throw
+from runtime.objects import M, P
+from runtime.proc import Found, traced
 from runtime.scheduler import Runtime
+from runtime.user import Next
 
 # ---- bugs -----------------------------------------------------------------------
 
 
 class RecheckBeforeDecrement(Runtime):
-    """The spinning M re-checks the run queues before it decrements nmspinning."""
+    """The re-checks come before the decrement of nmspinning."""
 
-    mutation_name = "recheck-before-decrement"
+    def spinning_down(self, mp: M, ring: int) -> tuple[Found | None, bool]:
+        found, again = self.recheck(mp, ring)
+        if found is None and not again and mp.spinning:
+            self.point(mp, "findRunnable: spinning down")
+            mp.spinning = False
+            self.nmspinning_dec()
+        return found, again
 
-    def findRunnable_drop(self, m, c):
-        label = super().findRunnable_drop(m, c)
-        mp = self.allm[m]
-        if mp.pc == PC.FR_SPIN_DOWN:
-            mp.pc = PC.FR_RECHECK_GLOBAL  # re-check while still counted
-        return label
-
-    def findRunnable_spin_down(self, m, c):
-        label = super().findRunnable_spin_down(m, c)
-        mp = self.allm[m]
-        if mp.pc == PC.FR_RECHECK_GLOBAL:
-            mp.pc = PC.STOPM  # the re-checks are already done
-        return label
-
-    def _then_spin_down(self, m):
-        mp = self.allm[m]
-        if mp.pc == PC.STOPM and mp.spinning:
-            mp.pc = PC.FR_SPIN_DOWN
-
-    def findRunnable_recheck_runqs(self, m, p):
-        label = super().findRunnable_recheck_runqs(m, p)
-        self._then_spin_down(m)
-        return label
-
-    def findRunnable_recheck_pidle(self, m, c):
-        label = super().findRunnable_recheck_pidle(m, c)
-        self._then_spin_down(m)
-        return label
-
-    def becomeSpinning(self, m):
-        if not self.allm[m].spinning:  # found work while still spinning: already counted
-            super().becomeSpinning(m)
+    def becomeSpinning(self, mp: M) -> None:
+        if not mp.spinning:  # found work while still spinning: already counted
+            super().becomeSpinning(mp)
 
 
 class NoNeedspinning(Runtime):
-    """pidlegetSpinning without `sched.needspinning = 1` (golang/go#45867)."""
+    """pidlegetSpinning without `sched.needspinning = 1`."""
 
-    mutation_name = "no-needspinning"
-
-    def pidlegetSpinning(self):
+    def pidlegetSpinning(self) -> P | None:
         return self.pidleget()
 
 
 class ResetspinningNoWakep(Runtime):
     """resetspinning without its wakep()."""
 
-    mutation_name = "resetspinning-no-wakep"
-
-    def schedule_execute(self, m, c):
-        mp = self.allm[m]
-        if mp.spinning:
-            mp.spinning = 0
-            if not self.nmspinning_dec(m):
-                return f"resetspinning(m={m}) throws"
-            mp.pc = PC.EXEC
-            return f"resetspinning(m={m}, no wakep)"
-        return super().schedule_execute(m, c)
+    def resetspinning(self, mp: M) -> None:
+        mp.spinning = False
+        self.nmspinning_dec()
 
 
 class StealNotAtomic(Runtime):
-    """runqgrab copies half of the victim's ring without the CAS of runqhead
-    that would claim it: the victim still has the G's the thief took."""
+    """runqgrab copies half the victim's ring without the CAS of runqhead."""
 
-    mutation_name = "steal-not-atomic"
-
-    def runqgrab(self, victim):
-        ring = self.allp[victim].runq.items()
-        n = len(ring) - len(ring) // 2
-        return ring[:n]
+    def runqgrab(self, p2: P) -> list[int]:
+        ring = p2.runq.items()
+        return ring[: len(ring) - len(ring) // 2]
 
 
 class ExitsyscallDropsG(Runtime):
-    """exitsyscall0 finds no idle P and forgets globrunqput(gp)."""
+    """exitsyscall0 with no idle P forgets globrunqput(gp)."""
 
-    mutation_name = "exitsyscall-drops-g"
-
-    def exitsyscall0(self, m, c):
-        g = self.allm[m].curg
-        label = super().exitsyscall0(m, c)
-        if self.allm[m].pc == PC.STOPM:  # no idle P: the G went to the global queue...
-            self.sched.runq.remove(g)  # ...and here it does not
-            self.sched.runqsize.add(-1)
-            label += " (the G is not queued)"
-        return label
+    def exitsyscall0(self, mp: M) -> Next:
+        g = mp.curg
+        nxt = super().exitsyscall0(mp)
+        if nxt == ("stopm",):
+            self.sched.runq.remove(g)  # type: ignore[arg-type]
+        return nxt
 
 
 class HandoffpIgnoresGlobalQueue(Runtime):
-    """handoffp looks only at the P's own run queue (the golang/go#13645 class)."""
+    """handoffp looks at the P's own run queue only."""
 
-    mutation_name = "handoffp-ignores-global-queue"
-
-    def handoffp(self, a, c):
-        mp = self.allm[a]
-        p = mp.pp
-        if not self.runqempty(p):
-            mp.spin_arg = 0
-            mp.pc = PC.STARTM
-            return f"handoffp({self.who(a)}, p={p}, work)"
-        mp.pc = PC.HANDOFFP_SPIN
-        return f"handoffp({self.who(a)}, p={p}, no local work)"
-
-    def handoffp_lock(self, a, c):
-        mp = self.allm[a]
-        p = mp.pp
-        if self.npidle() == len(self.allp) - 1:
-            mp.spin_arg = 0
-            mp.pc = PC.STARTM
-            return f"handoffp.lock({self.who(a)}, p={p}, last P)"
-        self.pidleput(p)
-        mp.pp = None
-        self.ret(a)
-        return f"handoffp.pidleput({self.who(a)}, p={p})"
+    def globrunq_work(self) -> bool:
+        return False
 
 
 class Exitsyscall0SkipsCasgstatus(Runtime):
     """exitsyscall0 queues the G still _Gsyscall."""
 
-    mutation_name = "exitsyscall0-skips-casgstatus"
-
-    def exitsyscall0(self, m, c):
-        g = self.allm[m].curg
-        label = super().exitsyscall0(m, c)
-        self.allg[g].status = G_SYSCALL  # the status change that did not happen
-        return label + " (still _Gsyscall)"
+    def exitsyscall0(self, mp: M) -> Next:
+        g = mp.curg
+        assert g is not None
+        return self.exitsyscall0_dropg(mp, g)
 
 
 class ExitsyscallNoCas(Runtime):
-    """exitsyscallfast re-wires its old P without the CAS out of _Psyscall."""
+    """exitsyscallfast takes its old P back whatever its state."""
 
-    mutation_name = "exitsyscall-no-cas"
-
-    def exitsyscall(self, m, c):
-        oldp = self.allm[m].oldp
-        if oldp is not None and self.allp[oldp].status.load() != P_SYSCALL:
-            self.allp[oldp].status.store(P_SYSCALL)  # it takes the P whatever its state
-        return super().exitsyscall(m, c)
+    def exitsyscallfast_takep(self, pp: P) -> bool:
+        return True
 
 
 class WakepLeaksNmspinning(Runtime):
     """wakep finds no idle P and keeps its nmspinning increment."""
 
-    mutation_name = "wakep-leaks-nmspinning"
-
-    def nmspinning_dec(self, a):
-        if self.allm[a].pc == PC.WAKEP_PIDLE:
-            return True  # the forgotten nmspinning.Add(-1)
-        return super().nmspinning_dec(a)
-
-
-class RetakeNoIncidlelocked(Runtime):
-    """retake hands off a P without incidlelocked(-1)/(1): checkdead does not
-    count sysmon as running meanwhile."""
-
-    mutation_name = "retake-no-incidlelocked"
-
-    def incidlelocked(self, v):
+    def wakep_unclaim(self) -> None:
         pass
 
 
+class RetakeNoIncidlelocked(Runtime):
+    """retake hands a P off without incidlelocked(-1)/(1) around it."""
+
+    def retake_p(self, mp: M, pp: P) -> None:
+        pp.status.cas(P_SYSCALL, P_IDLE)
+        pp.syscalltick += 1
+        self.handoffp(mp, pp)
+
+
 class StopmSkipsMput(Runtime):
-    """stopm parks the M without mput: no startm will find it."""
+    """stopm parks the M without mput: no startm finds it again."""
 
-    mutation_name = "stopm-skips-mput"
-
-    def stopm(self, m, c):
-        self.allm[m].pc = PC.PARKED
-        return f"stopm(m={m}) (not on sched.midle)"
+    def mput(self, mp: M) -> None:
+        pass
 
 
 class WakepNoCas(Runtime):
     """wakep adds one to nmspinning instead of its check and CAS from 0."""
 
-    mutation_name = "wakep-no-cas"
-
-    def wakep_cas(self, a, c):
+    def wakep_claim(self) -> bool:
         self.sched.nmspinning.add(1)
-        self.allm[a].pc = PC.WAKEP_PIDLE
-        return f"wakep.add(m={a})"
+        return True
 
 
 class NoSpinLimit(Runtime):
-    """findRunnable lets every M out of work spin."""
+    """Every M out of work spins."""
 
-    mutation_name = "no-spin-limit"
-
-    def findRunnable_steal_check(self, m, c):
-        self.allm[m].pc = PC.FR_BECOME_SPINNING
-        return f"findRunnable.spin-limit(m={m}, steal)"
+    def spinning_wanted(self) -> bool:
+        return True
 
 
 class GlobrunqgetNoSizeCap(Runtime):
-    """globrunqgetbatch without the cap at the queue's size: popping more G's
-    than there are is Go's nil G, here a throw on the state before the step
-    (the state is saved for it: may_overflow)."""
+    """globrunqgetbatch without the cap at the queue's size: popping more
+    G's than there are is Go's nil G, here a throw."""
 
-    mutation_name = "globrunqget-no-size-cap"
-
-    def globrunqgetbatch(self, n):
+    def globrunqgetbatch(self, n: int) -> list[int]:
         size = len(self.sched.runq)
         if size == 0:
             return []
         n = min(n, size // len(self.allp) + 1)
         if n > size:
-            raise QueueUnderflow
+            raise Throw(THROW_QUEUE_UNDERFLOW, "globrunqget: nil G", void=True)
         return super().globrunqgetbatch(n)
-
-    def may_overflow(self, a, held):
-        return True
 
 
 # ---- liveness bugs -------------------------------------------------------------
 
 
 class GoschedLocal(Runtime):
-    """Gosched puts the G on its own P's ring (as goyield does) instead of
-    the global queue, and still wakes an M."""
+    """Gosched puts the G on its own P's ring, and still wakes an M."""
 
-    mutation_name = "gosched-local"
-
-    def goschedImpl(self, m, g, why):
-        if why != "Gosched":
-            return super().goschedImpl(m, g, why)
-        label = self.goyield_m(m, g)
-        self.call(m, PC.WAKEP_CAS, PC.SCHEDULE)  # Gosched still wakes an M
-        return label.replace("goyield", "Gosched.local")
+    @traced
+    def gosched_m(self, mp: M) -> Next:
+        nxt = self.goyield_m(mp)
+        self.wakep(mp)
+        return nxt
 
 
 class NoSchedtickCheck(Runtime):
     """findRunnable without the schedtick%61 look at the global queue."""
 
-    mutation_name = "no-schedtick-check"
-
-    def plan_schedule(self, m, c):
-        return self.plan_own_p(m, c)  # it never takes sched.lock here
-
-    def schedule(self, m, c):
-        return self.findRunnable_runqget(m, None)
+    def globrunq_turn(self, pp: P) -> bool:
+        return False
 
 
 class RunnextNoInherit(Runtime):
-    """execute advances schedtick for a G taken from runnext too."""
+    """execute starts a new time slice for a G from runnext too."""
 
-    mutation_name = "runnext-no-inherit"
-
-    def execute(self, m, c):
-        self.allm[m].inherit = 0
-        return super().execute(m, c)
+    def execute(self, mp: M, g: int, inherit: bool) -> tuple:
+        return super().execute(mp, g, False)
 
 
 class SysmonNoRetake(Runtime):
     """sysmon never takes a P back from a system call."""
 
-    mutation_name = "sysmon-no-retake"
-
-    def sysmon_choices(self, a):
-        return [c for c in super().sysmon_choices(a) if c is None]
+    def sysmon_work(self) -> list[int | None]:
+        return [p for p in super().sysmon_work() if p is None]
 
 
 class StartlockedmRunsItHere(Runtime):
-    """schedule() runs a G locked to another M itself instead of handing it
-    over with startlockedm."""
+    """schedule() runs a G locked to another M itself (no startlockedm)."""
 
-    mutation_name = "startlockedm-runs-it-here"
-
-    def lockedm(self, g):
+    def lockedm(self, g: int) -> int | None:
         return None
 
 
@@ -291,50 +187,13 @@ class StartlockedmRunsItHere(Runtime):
 
 
 class StealAll(Runtime):
-    """runqgrab takes the victim's whole ring instead of half."""
+    """runqgrab takes the victim's whole ring."""
 
-    mutation_name = "steal-all"
-
-    def runqgrab(self, victim):
-        q = self.allp[victim].runq
-        n = len(q)
-        if n == 0:
-            return []
-        claimed = q.claim(n)  # one CAS of runqhead, for all of it
+    def runqgrab(self, p2: P) -> list[int]:
+        claimed = p2.runq.claim(len(p2.runq))  # one CAS of runqhead, for all of it
         assert claimed is not None
         return claimed
 
 
 class RingFour(Runtime):
-    """Local run queues of capacity 4 (the configuration comes from the
-    model's registry entry)."""
-
-    mutation_name = "ring-4"
-
-
-RUNTIME_MUTATIONS: dict[str, type[Runtime]] = {
-    k.mutation_name: k
-    for k in [
-        RecheckBeforeDecrement,
-        NoNeedspinning,
-        ResetspinningNoWakep,
-        StealNotAtomic,
-        ExitsyscallDropsG,
-        HandoffpIgnoresGlobalQueue,
-        Exitsyscall0SkipsCasgstatus,
-        ExitsyscallNoCas,
-        WakepLeaksNmspinning,
-        RetakeNoIncidlelocked,
-        StopmSkipsMput,
-        WakepNoCas,
-        NoSpinLimit,
-        GlobrunqgetNoSizeCap,
-        StartlockedmRunsItHere,
-        GoschedLocal,
-        NoSchedtickCheck,
-        RunnextNoInherit,
-        SysmonNoRetake,
-        StealAll,
-        RingFour,
-    ]
-}
+    """Local run queues of capacity 4 (the configuration is the declaration's)."""

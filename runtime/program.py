@@ -5,20 +5,20 @@ scheduler may act there) and yields the instruction's pc; resuming it runs
 that instruction's user code (`compute` and `spin` do some arithmetic) and
 the control flow to the next instruction, whose pc it yields. Everything
 the scheduler does for an instruction (newproc for `go`, gopark for `park`,
-entersyscall...) is done by the M's step, in runtime/goroutine.py: the
+entersyscall...) is done by the M, in runtime/user.py: the
 generator is the user code only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 
 from model.workloads import Code, Op
 
 _WORK = 16  # multiply-adds per compute instruction: a little real user code
 
 
-def program(code: Code, pc: int) -> Iterator[int]:
+def program(code: Code, pc: int) -> Generator[int, None, None]:
     acc = pc
     while True:
         yield pc

@@ -1,55 +1,36 @@
-"""Runtime: the GMP scheduler of Go 1.25 on real threads.
+"""Runtime: Go 1.25's scheduler on real threads, written as proc.go reads.
 
-The composition of the parts in this package, each the executable twin of
-the model's module of the same name:
+    runtime/proc.py     schedule, findRunnable, stealWork, stopm, execute,
+                        stoplockedm, startlockedm
+    runtime/wake.py     wakep, startm, mstart, handoffp
+    runtime/user.py     the G's instructions: newproc, ready, gopark,
+                        Gosched, goyield, preemption, goexit, entersyscall
+    runtime/syscall.py  exitsyscall, exitsyscallfast, exitsyscall0
+    runtime/sysmon.py   sysmon, retake, preemptone
+    runtime/queues.py   run queues, idle lists, acquirep/releasep
 
-    runtime/goroutine.py   user code: newproc, goready, gopark, Gosched,
-                           goexit, preemption, entersyscall(block), runqput
-    runtime/schedule.py    schedule, findRunnable, stealWork, stopm, execute
-    runtime/wake.py        wakep, startm, mstart, handoffp
-    runtime/syscall.py     exitsyscall, exitsyscallfast, exitsyscall0
-    runtime/sysmon.py      sysmon's retake and preemptone
-    runtime/queues.py      run queues, idle lists, acquirep/releasep
-
-plus what only a runtime has: objects (runtime/objects.py), the step locks
-(runtime/locks.py), threads (runtime/threads.py) and the projection into the
-model's state vector (runtime/project.py). docs/runtime.md is the design.
+and what only a runtime has: the objects (objects.py), the schedule points
+and their controller (control.py), the threads and their drivers
+(threads.py), the projection into the model's state vector (project.py).
 """
 
 from __future__ import annotations
 
-import random
+from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 from model.config import Config
-from model.pcs import PC
-from model.state import G_RUNNABLE, G_RUNNING, Layout
+from model.state import G_RUNNABLE, G_RUNNING, THROW_BAD_G_STATUS, Layout
 from model.workloads import Workload, workload_for
-from runtime.goroutine import Goroutines
-from runtime.locks import (
-    R_G,
-    R_GFREE,
-    R_IDLEPMASK,
-    R_M,
-    R_NEEDSPINNING,
-    R_NMSPINNING,
-    R_NPIDLE,
-    R_P,
-    R_RUNQSIZE,
-    R_SCHED,
-    R_SEMA,
-    Unit,
-)
-from runtime.machine import Journal
-from runtime.objects import G, GFree, M, P, Sched, Sema
+from runtime.control import Mutex, Point, Throw
+from runtime.objects import G, M, P, Sched, Sema
 from runtime.project import Projection
-from runtime.schedule import Schedule
-from runtime.syscall import Syscalls
-from runtime.sysmon import Sysmon
+from runtime.sysmon import Monitor
 from runtime.threads import Threads
-from runtime.wake import Wake
 
 
-class Runtime(Threads, Projection, Goroutines, Schedule, Wake, Syscalls, Sysmon):
+class Runtime(Threads, Monitor, Projection):
     """The scheduler on real threads; `mutation_name` says which variant."""
 
     mutation_name = ""
@@ -62,11 +43,9 @@ class Runtime(Threads, Projection, Goroutines, Schedule, Wake, Syscalls, Sysmon)
         seed: int = 0,
         grow_gs: bool = False,
     ):
-        if workload is None:
-            workload = workload_for(cfg)
         self.cfg = cfg
-        self.workload = workload
-        self.code = workload.compile()
+        self.workload = workload or workload_for(cfg)
+        self.code = self.workload.compile()
         self.seed = seed
         self.grow_gs = grow_gs
         self.L = L = Layout(
@@ -77,126 +56,91 @@ class Runtime(Threads, Projection, Goroutines, Schedule, Wake, Syscalls, Sysmon)
             semas=len(self.code.sema_names),
         )
         self.SYSMON = L.SYSMON
-        self._build_objects()
-        self._bind_steps()
-        self._init_threads()
-        self.journal = Journal()
-        # The runtime's own random choices (steal order, sysmon's order,
-        # syscall lengths): seeded per thread, a string seed hashes the same
-        # in every process.
-        self.rngs = [random.Random(f"{seed}:{a}") for a in range(L.nA)]
-        self._init_state()
-
-    # ---- objects and their step-lock units --------------------------------------------
-
-    def _build_objects(self) -> None:
-        L = self.L
-
-        def span(start: int, width: int) -> tuple[int, int]:
-            return (start, start + width)
-
-        units = {
-            "sched": Unit(R_SCHED, "sched.lock", span(L.grunq, L.nG + L.nP + L.nM)),
-            "runqsize": Unit(R_RUNQSIZE, "sched.runq.size"),
-            "npidle": Unit(R_NPIDLE, "sched.npidle"),
-            "idlepMask": Unit(R_IDLEPMASK, "idlepMask"),
-            "nmspinning": Unit(R_NMSPINNING, "sched.nmspinning", span(L.nmspinning, 1)),
-            "needspinning": Unit(R_NEEDSPINNING, "sched.needspinning", span(L.needspinning, 1)),
-        }
-        self.sched = sched = Sched(units)
-        sched.unit.encode = self.encode_sched
-        units["nmspinning"].encode = lambda s: s.__setitem__(L.nmspinning, sched.nmspinning.load())
-        units["needspinning"].encode = lambda s: s.__setitem__(
-            L.needspinning, sched.needspinning.load()
-        )
-        self.gfree = GFree(Unit(R_GFREE, "sched.gFree.lock"))
-        self.semas = []
-        for i, name in enumerate(self.code.sema_names):
-            sm = Sema(name, Unit(R_SEMA + i, f"sema {name}", span(L.sema + i, 1)))
-            sm.unit.encode = self._sema_encoder(i)
-            self.semas.append(sm)
-        self.allp = []
-        for p in range(L.nP):
-            pp = P(p, L.C, Unit(R_P + p, f"P{p}", span(L.p_status[p], L.P_WIDTH)))
-            pp.unit.encode = self._encoder(self.encode_p, p)
-            self.allp.append(pp)
-        self.allm = []
-        for a in range(L.nA):
-            name = "sysmon" if a == L.SYSMON else f"M{a}"
-            mp = M(a, Unit(R_M + a, name, span(L.pc[a], L.A_WIDTH)))
-            mp.unit.encode = self._encoder(self.encode_m, a)
-            self.allm.append(mp)
-        self.allg = []
+        self.nM = L.nM
+        self.sched = Sched()
+        self.semas = [Sema(name) for name in self.code.sema_names]
+        self.allp = [P(p, L.C) for p in range(L.nP)]
+        self.allm = [M(a) for a in range(L.nA)]
+        self.allg: list[G] = []
         for _ in range(L.nG):
             self.new_g()
-
-    def _encoder(self, fn, i: int):
-        return lambda s: fn(s, i)
-
-    def _sema_encoder(self, i: int):
-        L = self.L
-        return lambda s: s.__setitem__(L.sema + i, self.semas[i].pending)
+        self._init_threads()
+        self._init_state()
 
     def new_g(self) -> int:
-        """A new G slot (malg): dead until newproc1 starts it. Beyond the
-        configuration's G slots (a stress run) it has no place in the state
-        vector."""
-        g = len(self.allg)
-        span = (self.L.g_status[g], self.L.g_status[g] + 3) if g < self.L.nG else None
-        gp = G(g, Unit(R_G + g, f"G{g}", span))
-        if span is not None:
-            gp.unit.encode = self._encoder(self.encode_g, g)
-        self.allg.append(gp)
-        return g
-
-    def all_units(self) -> list[Unit]:
-        s = self.sched
-        return [
-            s.unit,
-            s.u_runqsize,
-            s.u_npidle,
-            s.u_idlepMask,
-            s.u_nmspinning,
-            s.u_needspinning,
-            self.gfree.unit,
-            *(sm.unit for sm in self.semas),
-            *(pp.unit for pp in self.allp),
-            *(mp.unit for mp in self.allm),
-            *(gp.unit for gp in self.allg),
-        ]
-
-    # ---- the initial state: model/gmp.py initial_states ------------------------------
+        """malg: a new G, dead until newproc1 starts it."""
+        self.allg.append(G(len(self.allg)))
+        return len(self.allg) - 1
 
     def _init_state(self) -> None:
         """The program starts: m0 runs the main goroutine on allp[0], the
         other Ps are idle, sysmon runs; a warm-start workload also has
-        goroutines running on P1, P2, ... (one M each) and the rest in the
+        goroutines running on P1, P2, ... (an M each) and the rest in the
         global queue."""
-        L, code = self.L, self.code
+        code, nP = self.code, len(self.allp)
         for g, prog in enumerate(code.starts):
             gp = self.allg[g]
-            self.gfree.goidgen += 1
-            gp.start(code, code.entry[prog], self.gfree.goidgen)
-            if g < L.nP:
+            self.sched.goidgen += 1
+            gp.start(code, code.entry[prog], self.sched.goidgen)
+            if g < nP:
                 gp.status = G_RUNNING
-                self.acquirep(g, g)
+                self.acquirep(self.allm[g], self.allp[g])
                 self.allm[g].curg = g
-                self.allm[g].pc = PC.RUN
                 self.sched.mcount += 1
             else:
                 gp.status = G_RUNNABLE
                 self.globrunqput(g)
-        for p in range(L.nP - 1, len(code.starts) - 1, -1):
-            self.pidleput(p)
-        for g in range(len(code.starts), L.nG):
-            self.gfree.put(g)
-        self.allm[self.SYSMON].pc = PC.SYSMON
+        for p in range(nP - 1, len(code.starts) - 1, -1):
+            self.pidleput(self.allp[p])
+        for g in range(len(code.starts), len(self.allg)):
+            self.sched.gfput(g)
 
-    # ---- what checkdead sees ---------------------------------------------------------------
+    def first_threads(self) -> list[tuple[M, Callable[[], None]]]:
+        out: list[tuple[M, Callable[[], None]]] = []
+        for mp in self.allm[: self.nM]:
+            if mp.curg is not None:
+                out.append((mp, partial(self.resume_curg, mp)))
+        sm = self.allm[self.SYSMON]
+        out.append((sm, lambda: self.sysmon(sm)))
+        return out
+
+    def resume_curg(self, mp: M) -> None:
+        """A thread that starts running its G (gogo), then schedules."""
+        self.schedule(mp, self.gogo(mp))
+
+    def newm(self, mp: M, spinning: bool) -> None:
+        """newm: a new OS thread for mp, which starts in mstart."""
+        self.spawn(mp, lambda: self.mstart(mp, spinning))
+
+    # ---- schedule points ------------------------------------------------------------------
+
+    def point(self, mp: M, where: str, **frame: Any) -> Any:
+        return self.control.point(mp, Point(where, frame))
+
+    def choose(
+        self, mp: M, where: str, options: Callable[[], list], shuffle: bool = False, **frame: Any
+    ) -> Any:
+        return self.control.point(mp, Point(where, frame, options, shuffle))
+
+    def notesleep(self, mp: M, where: str, **frame: Any) -> None:
+        self.control.sleep(mp, mp.park, Point(where, frame))
+
+    def notewakeup(self, mp: M) -> None:
+        self.control.wakeup(mp.park)
+
+    # ---- helpers ----------------------------------------------------------------------------
+
+    def casgstatus(self, g: int, old: int, new: int) -> None:
+        """casgstatus(gp, old, new): Go throws when the G is not in `old`."""
+        gp = self.allg[g]
+        if gp.status != old:
+            raise Throw(THROW_BAD_G_STATUS, "casgstatus: bad g status")
+        gp.status = new
+
+    def locks(self) -> list[Mutex]:
+        return [self.sched.lock, *(sm.lock for sm in self.semas)]
 
     def checkdead_run(self) -> int:
-        """checkdead's `run = mcount() - nmidle - nmidlelocked - nmsys`
-        (under sched.lock). The model derives the same count from its Ms'
-        pcs (model/gmp.py checkdead_run); replay and record compare them."""
+        """checkdead's `run = mcount() - nmidle - nmidlelocked - nmsys`."""
         s = self.sched
         return s.mcount - len(s.midle) - s.nmidlelocked - s.nmsys

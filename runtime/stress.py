@@ -21,7 +21,6 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from model.config import Config
-from model.pcs import PC
 from model.state import G_DEAD
 from model.workloads import Workload
 from runtime.scheduler import Runtime
@@ -68,9 +67,9 @@ def stress_runtime(cfg: Config, workload: Workload, seed: int) -> Runtime:
     """The runtime of `cfg` (a registered mutation's, if it names one),
     counting exits, with no G-slot bound."""
     from model.mutations import MUTATIONS
-    from runtime.mutations import RUNTIME_MUTATIONS
+    from runtime.factory import runtime_class_of
 
-    base = RUNTIME_MUTATIONS[cfg.mutation] if cfg.mutation else Runtime
+    base = runtime_class_of(cfg.mutation) if cfg.mutation else Runtime
     if cfg.mutation and MUTATIONS[cfg.mutation].config:
         cfg = replace(cfg, **MUTATIONS[cfg.mutation].config)
     klass = type(f"Stress{base.__name__}", (CountExits, base), {})
@@ -114,8 +113,8 @@ def stress(
         problems.append(f"the runtime threw (code {rt.sched.throw})")
     if run.stopped != "quiescent":
         problems.append(f"the run did not finish by itself: {run.stopped}")
-    if rt.gfree.goidgen != res.expected:
-        problems.append(f"{rt.gfree.goidgen} goroutines started, {res.expected} expected")
+    if rt.sched.goidgen != res.expected:
+        problems.append(f"{rt.sched.goidgen} goroutines started, {res.expected} expected")
     exits = rt.exits  # type: ignore[attr-defined]
     twice = sorted(goid for goid, n in exits.items() if n > 1)
     if twice:
@@ -129,7 +128,7 @@ def stress(
     queued = list(rt.sched.runq) + [g for pp in rt.allp for g in pp.runq.items()]
     if queued:
         problems.append(f"G's still queued: {queued[:10]}")
-    awake = [mp.id for mp in rt.allm[: rt.SYSMON] if mp.pc not in (PC.PARKED, PC.NOT_CREATED)]
+    awake = [mp.id for mp in rt.allm[: rt.SYSMON] if mp.state not in ("parked", "gone")]
     if awake:
         problems.append(f"Ms not parked at the end: {awake}")
     if problems and run.dump is None:

@@ -1,29 +1,42 @@
-"""sysmon (model/sysmon.py, step for step): retake's passes over allp, which
-record the ticks they see and preempt G's that have had their P for a
-whole time slice, and the retake of a P blocked in a system call.
+"""sysmon (proc.go sysmon, retake, preemptone; Go 1.25): the M without a P
+that preempts G's that had their P for a whole time slice and retakes Ps
+left in system calls.
 
-sysmon is a thread of its own. It keeps, as Go does, what it saw of each P
-in pp.sysmontick; its clock is the model's (runtime/objects.py SysmonTick),
-so that a free run can be checked against the model step by step. In a
-free run it sleeps between steps (Go: 20us to 10ms).
-"""
+Its clock is the model's: a P's G has run "for 10ms" when sysmon saw the
+same schedtick on an earlier pass and the P ran user code since
+(pp.sysmontick.schedwhen < pp.userticks); a system call has lasted long
+enough once sysmon let it be one time."""
 
 from __future__ import annotations
 
-from model.machine import choices, step
-from model.pcs import PC
 from model.state import P_IDLE, P_RUNNING, P_SYSCALL
-from runtime.locks import Unit
-from runtime.machine import plan
-from runtime.queues import Queues
+from runtime.objects import M, P
+from runtime.proc import traced
+from runtime.syscall import SyscallExit
 
 
-class Sysmon(Queues):
-    # ---- what sysmon saw: the model's sched_age and sysc_age -------------------
+class Monitor(SyscallExit):
+    def sysmon(self, mp: M) -> None:
+        """sysmon's loop: each time round, a retake pass over allp (when it
+        would see or do something), or the retake of one P in a system call
+        that a pass has seen; the controller picks which."""
+        while True:
+            p = self.choose(mp, "sysmon", self.sysmon_work, shuffle=True)
+            if p is None:
+                self.retake_scan()
+            else:
+                self.retake(mp, p)
+
+    def sysmon_work(self) -> list[int | None]:
+        out: list[int | None] = [None] if self.retake_would_act() else []
+        for pp in self.allp:
+            if pp.status.load() == P_SYSCALL and (self.syscall_age(pp.id) or self.sched_age(pp.id)):
+                out.append(pp.id)
+        return out
 
     def sched_age(self, p: int) -> int:
         """0: the P's schedtick moved since sysmon's last look; 1: sysmon
-        recorded it; 2: and the P's G has run user code since (10ms passed)."""
+        recorded it; 2: and the P ran user code since (10ms passed)."""
         pp = self.allp[p]
         pd = pp.sysmontick
         if pd.schedtick != pp.schedtick:
@@ -39,72 +52,30 @@ class Sysmon(Queues):
             return 0
         return 2 if pd.syscallwait else 1
 
-    # ---- choices and plans ----------------------------------------------------------
+    def curg_of(self, p: int) -> int | None:
+        m = self.allp[p].m
+        return None if m is None else self.allm[m].curg
 
-    @choices(PC.SYSMON)
-    def sysmon_choices(self, a: int) -> list[int | None]:
-        """None for a pass (when it would change something), and each P in a
-        system call that sysmon may retake."""
-        out: list[int | None] = [None] if self.pass_would_act() else []
-        for p in range(len(self.allp)):
-            if self.allp[p].status.load() == P_SYSCALL and (
-                self.syscall_age(p) or self.sched_age(p)
-            ):
-                out.append(p)
-        return out
-
-    def pass_would_act(self) -> bool:
-        for p, pp in enumerate(self.allp):
+    def retake_would_act(self) -> bool:
+        for pp in self.allp:
             st = pp.status.load()
             if st == P_IDLE:
                 continue
-            age = self.sched_age(p)
-            if age == 0 or (st == P_SYSCALL and self.syscall_age(p) == 0):
+            age = self.sched_age(pp.id)
+            if age == 0 or (st == P_SYSCALL and self.syscall_age(pp.id) == 0):
                 return True
             if st == P_RUNNING and age == 2:
-                g = self.curg_of(p)
+                g = self.curg_of(pp.id)
                 if g is not None and not self.allg[g].preempt:
                     return True
         return False
 
-    def curg_of(self, p: int) -> int | None:
-        """The G running on P p (pp.m.curg); read racily by choosers and plans."""
-        m = self.allp[p].m
-        return None if m is None else self.allm[m].curg
-
-    @plan(PC.SYSMON)
-    def plan_sysmon(self, a: int, p: int | None) -> list[Unit]:
-        units = [self.allm[a].unit]
-        if p is not None:
-            s = self.sched
-            return units + [self.allp[p].unit, s.unit, s.u_npidle, s.u_nmspinning]
-        for pp in self.allp:  # a pass looks at every P, its M and its G
-            units.append(pp.unit)
-            m = pp.m
-            if m is not None:
-                mp = self.allm[m]
-                units.append(mp.unit)
-                g = mp.curg
-                if g is not None:
-                    units.append(self.allg[g].unit)
-        return units
-
-    # ---- the steps ----------------------------------------------------------------
-
-    @step(PC.SYSMON)
-    def sysmon(self, a: int, p: int | None) -> str:
-        if p is None:
-            return self.retake_pass(a)
-        return self.retake_syscall(a, p)
-
-    def retake_pass(self, a: int) -> str:
+    def retake_scan(self) -> None:
         """retake(now), the loop over allp: a schedtick not seen before is
         recorded (pd.schedtick, pd.schedwhen); one seen before, with the G
-        having run since, has had the P for 10ms: preemptone(pp). For
-        _Psyscall, a syscalltick not seen before is recorded."""
-        seen: list[int] = []
-        preempted: list[tuple[int, int]] = []  # (P, its G)
-        for p, pp in enumerate(self.allp):
+        having run since, has had the P for 10ms: preemptone(pp). For a P in
+        a system call, a syscalltick not seen before is recorded."""
+        for pp in self.allp:
             st = pp.status.load()
             if st == P_IDLE:
                 continue
@@ -112,47 +83,47 @@ class Sysmon(Queues):
             if pd.schedtick != pp.schedtick:
                 pd.schedtick = pp.schedtick
                 pd.schedwhen = pp.userticks
-                seen.append(p)
             elif st == P_RUNNING and pd.schedwhen < pp.userticks:
-                g = self.curg_of(p)
+                g = self.curg_of(pp.id)
                 if g is not None and not self.allg[g].preempt:
-                    self.preemptone(p)
-                    preempted.append((p, g))
+                    self.preemptone(pp.id)
             if st == P_SYSCALL and pd.syscalltick != pp.syscalltick:
                 pd.syscalltick = pp.syscalltick
                 pd.syscallwait = False
-                if p not in seen:
-                    seen.append(p)
-        parts = []
-        if seen:
-            parts.append("seen=" + ",".join(f"P{p}" for p in seen))
-        if preempted:
-            parts.append("preempt=" + ",".join(f"P{p}:G{g}" for p, g in preempted))
-        return f"sysmon.retake({'; '.join(parts)})"
 
-    def retake_syscall(self, a: int, p: int) -> str:
-        """retake(now) for a P in a system call: skip while `runqempty(pp) &&
-        nmspinning + npidle > 0` and under 10ms; otherwise incidlelocked(-1);
-        CAS(&pp.status, _Psyscall, _Pidle); pp.syscalltick++; handoffp(pp)
-        (incidlelocked(1) when it returns, runtime/machine.py ret)."""
+    @traced
+    def retake(self, mp: M, p: int) -> None:
+        """retake(now) for a P in a system call: "we don't want to retake Ps
+        if there is no other work to do, but ... we want to retake them
+        eventually": skip while `runqempty(pp) && nmspinning + npidle > 0`
+        and under 10ms. Otherwise incidlelocked(-1) (sysmon counts as a
+        running M until the hand-off is done, or the M leaving the call
+        could park and checkdead see nobody running); CAS(&pp.status,
+        _Psyscall, _Pidle); pp.syscalltick++; handoffp(pp); incidlelocked(1)."""
         pp = self.allp[p]
-        no_other_work = self.runqempty(p) and self.sched.nmspinning.load() + self.npidle() > 0
+        no_other_work = self.runqempty(pp) and self.sched.nmspinning.load() + self.npidle() > 0
         if no_other_work and self.syscall_age(p) == 1:
             pp.sysmontick.syscallwait = True
-            return f"sysmon.retake(p={p}, no other work, wait)"
+            return
+        self.retake_p(mp, pp)
+
+    def retake_p(self, mp: M, pp: P) -> None:
+        """incidlelocked(-1); CAS(&pp.status, _Psyscall, _Pidle): the P is
+        nobody's; pp.syscalltick++; handoffp(pp); incidlelocked(1)."""
         self.incidlelocked(-1)
         pp.status.cas(P_SYSCALL, P_IDLE)
         pp.syscalltick += 1
-        self.allm[a].pp = p
-        self.call(a, PC.HANDOFFP, PC.SYSMON)
-        return f"sysmon.retake(p={p}, from syscall)"
+        self.handoffp(mp, pp)
+        self.incidlelocked(1)
 
     def preemptone(self, p: int) -> None:
-        """preemptone(pp): gp.preempt = true; with async preemption,
-        preemptM(mp): the signal is taken at the M's next step of user code."""
+        """preemptone(pp): gp.preempt = true (stackguard0 = stackPreempt);
+        with async preemption, preemptM: the signal is taken at the M's next
+        step of user code."""
         m = self.allp[p].m
         assert m is not None
         mp = self.allm[m]
-        self.allg[mp.curg].preempt = 1  # type: ignore[index]
+        assert mp.curg is not None
+        self.allg[mp.curg].preempt = True
         if self.cfg.async_preempt:
-            mp.signal = 1
+            mp.signal = True

@@ -1,79 +1,37 @@
-"""The runtime's threads: one `threading.Thread` per M that exists, and one
-for sysmon, each taking its own steps; the gates that decide when; and the
-watchdog of a free run.
+"""The runtime's threads and the controllers that drive them.
 
-A free run (`FreeGate`) lets every thread step as fast as the step locks
-allow: an M in a system call first sleeps the call's duration, sysmon
-sleeps between its passes, a parked M sleeps on its note until startm wakes
-it. A replay (`ReplayGate`) lets a thread take a step only when the replay
-driver hands it the step and its choice, and waits until it is done:
-exactly one step at a time, in the trace's order.
+One `threading.Thread` per M that exists and one for sysmon. Each runs
+the scheduler's code (an M: mstart -> schedule, forever; sysmon: its
+loop) and stops at every schedule point (runtime/control.py). Two
+drivers hand out the steps:
 
-The watchdog stops a free run at its bound (steps, seconds), when it has
-gone quiet (every thread parked or waiting, no step taken), when a thread
-raised or the runtime threw, and when it hangs (no step for `hang_after`
-seconds while some thread is not idle): then it dumps the scheduler's
-state instead of waiting forever.
+- `step(a, choice)`: a replay's driver names the actor and imposes the
+  choice (checker/replay/replay.py);
+- `run_free()`: a free run, where a seeded random scheduler (or PCT,
+  probabilistic concurrency testing: priorities with a few change
+  points) picks the next thread among those with a step open, and the
+  runtime's own policy picks its choice (a random steal order and
+  sysmon's order, else the first option: the oldest waiter, allp in
+  order). It stops at its bound, when no thread has a step left
+  (quiescent), when a thread raised or the runtime threw, and when it
+  takes no step for a while (a hang): then it dumps the scheduler's state.
 """
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from model.machine import TRUNCATED
-from model.pcs import PC, PC_NAMES
+from runtime.control import GONE, STOPPED, Control, Stop, ThreadExit, Throw
+from runtime.objects import M, Sched
 
-SYSCALL_TIME = 2e-4  # a system call lasts up to this long in a free run (s)
-SYSMON_DELAY = 1e-4  # sysmon sleeps up to this long between passes
-RETRY_DELAY = 5e-4  # an actor with nothing to do tries again after this long
-POLL = 0.005  # the watchdog's period
-
-
-class ReplayHang(RuntimeError):
-    """A thread handed a step did not finish it in time."""
-
-
-class FreeGate:
-    replay = False
-
-
-class ReplayGate:
-    """Hands one step at a time to the thread that owns it."""
-
-    replay = True
-
-    def __init__(self, actors: int):
-        self._go = [threading.Semaphore(0) for _ in range(actors)]
-        self._choice: list[object] = [None] * actors
-        self._done = threading.Semaphore(0)
-        self._label: str | None = None
-
-    def wait(self, a: int, rt: Threads) -> tuple[bool, object]:
-        """The thread of actor a waits for its turn: (got it, the choice)."""
-        while not rt.stopping:
-            if self._go[a].acquire(timeout=0.05):
-                return not rt.stopping, self._choice[a]
-        return False, None
-
-    def close(self) -> None:
-        """Let every waiting thread go (it sees the run stopping)."""
-        for go in self._go:
-            go.release()
-
-    def finish(self, label: str | None) -> None:
-        self._label = label
-        self._done.release()
-
-    def run(self, a: int, c: object, timeout: float) -> str | None:
-        """Let actor a take one step with choice c; its label once it is done."""
-        self._choice[a] = c
-        self._go[a].release()
-        if not self._done.acquire(timeout=timeout):
-            raise ReplayHang(f"the thread of actor {a} did not finish its step in {timeout:.0f} s")
-        return self._label
+NOT_ALLOWED = "<not allowed>"  # an imposed choice the runtime's state does not offer
+NOT_OPEN = "<not open>"  # the actor has no step now (parked, or a bound of the configuration)
 
 
 @dataclass
@@ -86,55 +44,163 @@ class FreeRun:
     dump: list[str] | None = None
 
 
+class Journal:
+    """What a free run tells about each step it took (a recording journal,
+    checker/replay/record.py, keeps them)."""
+
+    def step(self, rt: Any, a: int, choice: Any, label: str) -> None:
+        pass
+
+
+class PCT:
+    """Probabilistic concurrency testing: each actor a random priority, the
+    highest with a step goes; at `depth` random steps the running actor's
+    priority drops below every other."""
+
+    def __init__(self, rng: random.Random, actors: int, depth: int = 3, horizon: int = 2000):
+        self.rng = rng
+        self.prio = rng.sample(range(depth, depth + actors), actors)
+        self.changes = set(rng.sample(range(horizon), depth))
+        self.low = depth
+        self.n = 0
+
+    def order(self, actors: list[int]) -> list[int]:
+        return sorted(actors, key=lambda x: -self.prio[x])
+
+    def took(self, a: int) -> None:
+        """Actor a takes the next step: at a change point, its priority drops."""
+        if self.n in self.changes:
+            self.low -= 1
+            self.prio[a] = self.low
+        self.n += 1
+
+
+class FreeScheduler:
+    """A free run's scheduler, run by the thread that settles each step
+    (runtime/control.py `driver`): it journals the step just taken, then
+    hands the next one out, or ends the run."""
+
+    def __init__(self, rt: Any, steps: int | None, seconds: float | None, t0: float):
+        self.rt = rt
+        self.steps, self.seconds, self.t0 = steps, seconds, t0
+        self.rng = random.Random(f"free:{rt.seed}")
+        self.pct = PCT(self.rng, len(rt.allm)) if rt.policy == "pct" else None
+        self.n = 0  # the steps taken
+        self.last: tuple[int, Any, str] | None = None
+        self.stopped = ""
+
+    def __call__(self) -> None:
+        rt = self.rt
+        try:
+            if self.last is not None and rt.error is None:
+                rt.journal.step(rt, *self.last)
+                self.n += 1
+            self.stopped = self.stop_reason()
+            picked = None if self.stopped else self.pick()
+            if picked is None:
+                self.stopped = self.stopped or "quiescent"
+                rt.control.finish()
+                return
+            a, choice = picked
+            self.last = (a, choice, rt.label(rt.allm[a], choice))
+            rt.control.hand(rt.allm[a], choice)
+        except BaseException as e:  # a bug in the scheduler or the journal
+            rt.fail(threading.current_thread().name, e)
+
+    def pick(self) -> tuple[int, Any] | None:
+        """The next thread to step and its choice: the first in the
+        scheduler's order (random, or PCT's priorities) with a step open;
+        None when no thread has one (the run is quiescent)."""
+        rt, rng, pct = self.rt, self.rng, self.pct
+        stopped = [mp.id for mp in rt.allm if mp.state == STOPPED]
+        order = pct.order(stopped) if pct else rng.sample(stopped, len(stopped))
+        for a in order:
+            opts = rt.options_of(a)
+            if opts is not None and not opts:
+                continue
+            if pct:
+                pct.took(a)
+            if opts is None:
+                return a, None
+            at = rt.allm[a].at
+            return a, rng.choice(opts) if at is not None and at.shuffle else opts[0]
+        return None
+
+    def stop_reason(self) -> str:
+        rt = self.rt
+        if rt.error is not None:
+            return "error"
+        if rt.sched.throw:
+            return "throw"
+        if self.steps is not None and self.n >= self.steps:
+            return "steps"
+        if self.seconds is not None and time.monotonic() - self.t0 >= self.seconds:
+            return "seconds"
+        return ""
+
+
 class Threads:
-    """Mixed into the Runtime (runtime/scheduler.py)."""
+    control: Control
+    allm: list[M]
+    sched: Sched
+    SYSMON: int
+    seed: int
 
     def _init_threads(self) -> None:
-        self.gate: FreeGate | ReplayGate = FreeGate()
-        self.stopping = False
+        self.control = Control()
         self.error: tuple[str, BaseException, str] | None = None
-        self._err_mu = threading.Lock()
         self.started = False
+        self.journal = Journal()
+        self.policy = "random"  # or "pct": how a free run picks the next thread
+        # The M whose step threw at a bad queue access (Throw.void): the
+        # state to compare is the one before that step.
+        self.void_throw: int | None = None
 
-    # ---- starting and stopping ----------------------------------------------------
+    # ---- starting and stopping -------------------------------------------------------
 
-    def start(self, gate: FreeGate | ReplayGate | None = None) -> None:
-        """Start the threads of the Ms that exist and of sysmon."""
-        if gate is not None:
-            self.gate = gate
-        # Which Ms exist is decided before the first thread runs: from then on
-        # newm starts the threads of the Ms created (two threads for one M
-        # would be a disaster).
-        exist = [a for a, mp in enumerate(self.allm) if mp.pc != PC.NOT_CREATED]  # type: ignore[attr-defined]
-        self.started = True
-        for a in exist:
-            self._spawn(a)
+    def thread_main(self, mp: M, body: Callable[[], None]) -> None:
+        state = GONE
+        try:
+            body()
+        except (Stop, ThreadExit):
+            pass
+        except Throw as t:
+            self.sched.throw = t.code
+            state = "thrown"
+            if t.void:
+                self.void_throw = mp.id
+        except BaseException as e:  # a bug in the runtime: stop everything, report it
+            self.fail(threading.current_thread().name, e)
+        finally:
+            self.control.leave(mp, state)
 
-    def newm(self, m: int) -> None:
-        """newm: a new OS thread for M m (it blocks on the M's step lock,
-        held by the startm step that created it, until that step is over)."""
-        if self.started:
-            self._spawn(m)
-
-    def _spawn(self, a: int) -> None:
-        mp = self.allm[a]  # type: ignore[attr-defined]
-        name = "sysmon" if a == self.SYSMON else f"M{a}"  # type: ignore[attr-defined]
-        t = threading.Thread(target=self._main, args=(a,), name=name, daemon=True)
+    def spawn(self, mp: M, body: Callable[[], None]) -> None:
+        """A thread for M mp (newm's newosproc): it runs until its first point."""
+        self.control.enter(mp)
+        name = "sysmon" if mp.id == self.SYSMON else f"M{mp.id}"
+        t = threading.Thread(target=self.thread_main, args=(mp, body), name=name, daemon=True)
         mp.thread = t
         t.start()
 
+    def start(self) -> None:
+        """Start the threads of the Ms that exist and of sysmon, and wait
+        until each is at its first point."""
+        self.started = True
+        for mp, body in self.first_threads():
+            self.spawn(mp, body)
+        self.control.settle(10.0)
+
+    def first_threads(self) -> list[tuple[M, Callable[[], None]]]:
+        raise NotImplementedError
+
     def stop(self) -> None:
-        self.stopping = True
-        for mp in self.allm:  # type: ignore[attr-defined]
-            mp.park.wakeup()
-        if isinstance(self.gate, ReplayGate):
-            self.gate.close()
+        self.control.stop()
 
     def join(self, timeout: float = 2.0) -> list[str]:
         """Wait for the threads; the names of those that did not end."""
         deadline = time.monotonic() + timeout
         stuck = []
-        for mp in self.allm:  # type: ignore[attr-defined]
+        for mp in self.allm:
             t = mp.thread
             if t is not None and t is not threading.current_thread():
                 t.join(max(0.0, deadline - time.monotonic()))
@@ -144,120 +210,89 @@ class Threads:
 
     def fail(self, who: str, exc: BaseException) -> None:
         """A thread raised: keep the first exception and stop the whole run."""
-        with self._err_mu:
-            if self.error is None:
-                self.error = (who, exc, traceback.format_exc())
-        self.stop()
+        if self.error is None:
+            self.error = (who, exc, traceback.format_exc())
+        self.control.stop()
 
-    def on_throw(self, a: int) -> None:
-        """The runtime threw: a free run is over (the process would be gone);
-        a replay compares the state the throw left."""
-        if not self.gate.replay:
-            self.stopping = True
+    # ---- one step, as a driver hands it out ------------------------------------------------
 
-    # ---- a thread --------------------------------------------------------------------
+    def options_of(self, a: int) -> list | None:
+        """The choices actor a's next step has now; None: it has no choice
+        (or is not at a point)."""
+        mp = self.allm[a]
+        if mp.state != STOPPED or mp.at is None or mp.at.options is None:
+            return None
+        return mp.at.options()
 
-    def _main(self, a: int) -> None:
-        mp = self.allm[a]  # type: ignore[attr-defined]
-        try:
-            while not self.stopping:
-                pc = mp.pc
-                if pc == PC.NOT_CREATED:
-                    break  # mexit: the thread is gone (a newm may start the slot again)
-                if pc == PC.PARKED or (pc == PC.LOCKED_WAIT and mp.nextp is None):
-                    mp.idle = True
-                    if mp.park.sleep(0.05):  # notesleep(&mp.park)
-                        mp.park.clear()  # noteclear
-                        mp.idle = False
-                    continue
-                if pc == PC.THROWN:
-                    break
-                if self.gate.replay:
-                    go, c = self.gate.wait(a, self)  # type: ignore[union-attr]
-                    if not go:
-                        break
-                    label = self.take_step(a, c, imposed=True)  # type: ignore[attr-defined]
-                    self.gate.finish(label)  # type: ignore[union-attr]
-                    continue
-                self._free_step(a)
-        except BaseException as e:  # a bug in the runtime: stop everything, report it
-            self.fail(mp.thread.name if mp.thread else str(a), e)
-            if isinstance(self.gate, ReplayGate):
-                self.gate.finish(None)  # the driver is waiting for this step: let it see
-        finally:
-            mp.idle = True
+    def has_step(self, a: int) -> bool:
+        mp = self.allm[a]
+        if mp.state != STOPPED or self.sched.throw:
+            return False
+        opts = self.options_of(a)
+        return opts is None or bool(opts)
 
-    def _free_step(self, a: int) -> None:
-        mp = self.allm[a]  # type: ignore[attr-defined]
-        rng = self.rngs[a]  # type: ignore[attr-defined]
-        if mp.pc == PC.IN_SYSCALL:
-            time.sleep(rng.random() * SYSCALL_TIME)  # the system call itself
-        label = self.take_step(a)  # type: ignore[attr-defined]
-        if label is None or label is TRUNCATED:
-            # Nothing to do now (sysmon), or a bound of the configuration (no G
-            # slot, no M slot): wait for another thread to change that.
-            mp.idle = True
-            time.sleep(RETRY_DELAY)
-            mp.idle = False
-        elif a == self.SYSMON and mp.pc == PC.SYSMON:  # type: ignore[attr-defined]
-            time.sleep(rng.random() * SYSMON_DELAY)  # usleep(delay)
-        elif rng.random() < 0.1:
-            time.sleep(0)  # let another thread in: more interleavings
+    def step(self, a: int, choice: Any = None, timeout: float = 10.0) -> str:
+        """Actor a takes its next step with `choice`: the step's label, or
+        NOT_OPEN, NOT_ALLOWED. ControlHang if it does not finish in time."""
+        mp = self.allm[a]
+        if mp.state != STOPPED or mp.at is None:
+            return NOT_OPEN
+        opts = self.options_of(a)
+        if opts is not None:
+            if not opts:
+                return NOT_OPEN
+            if choice not in opts:
+                return NOT_ALLOWED
+        label = self.label(mp, choice)
+        self.control.grant(mp, choice, timeout)
+        return label
 
-    # ---- a free run ---------------------------------------------------------------------
+    def label(self, mp: M, choice: Any) -> str:
+        assert mp.at is not None
+        who = "sysmon" if mp.id == self.SYSMON else f"m={mp.id}"
+        if mp.at.options is None or choice is None:
+            return f"{mp.at.where}({who})"
+        return f"{mp.at.where}({who}, {choice!r})"
 
-    def all_idle(self) -> bool:
-        for mp in self.allm:  # type: ignore[attr-defined]
-            if mp.thread is not None and mp.thread.is_alive() and not mp.idle:
-                return False
-        return True
+    # ---- a free run ----------------------------------------------------------------------------
 
     def run_free(
         self,
         steps: int | None = None,
         seconds: float | None = None,
         hang_after: float = 5.0,
-        until_all_dead: bool = False,
     ) -> FreeRun:
-        """Start the threads and watch them until the run ends (see the module
-        docstring); the threads are stopped and joined before returning."""
+        """Start the threads and drive them until the run ends (see the
+        module docstring); the threads are stopped and joined before
+        returning. The scheduler runs on the thread that settles each step
+        (FreeScheduler); this thread watches for a hang and for Ctrl-C."""
         t0 = time.monotonic()
-        self.start(FreeGate())
-        journal = self.journal  # type: ignore[attr-defined]
-        last, last_change, quiet = journal.count(), t0, 0
-        stopped, dump = "", None
+        dump = None
+        if not self.started:
+            self.start()
+        sched = FreeScheduler(self, steps, seconds, t0)
+        self.control.driver = sched
+        sched()  # the first step: every thread is at its first point
+        seen, since = 0, time.monotonic()
         try:
-            while not stopped:
-                time.sleep(POLL)
-                now = time.monotonic()
-                n = journal.count()
-                if self.error is not None:
-                    stopped = "error"
-                elif self.sched.throw:  # type: ignore[attr-defined]
-                    stopped = "throw"
-                elif steps is not None and n >= steps:
-                    stopped = "steps"
-                elif seconds is not None and now - t0 >= seconds:
-                    stopped = "seconds"
-                elif n != last:
-                    last, last_change, quiet = n, now, 0
-                elif self.all_idle():
-                    quiet += 1
-                    if quiet >= 3:
-                        stopped = "quiescent"
-                elif now - last_change > hang_after:
-                    stopped, dump = "hung", self.dump()
+            while not self.control.await_end(0.1):
+                if sched.n != seen:
+                    seen, since = sched.n, time.monotonic()
+                elif time.monotonic() - since > hang_after:
+                    sched.stopped, dump = "hung", self.dump()
+                    break
         except KeyboardInterrupt:
-            stopped = "interrupted"  # the threads are stopped; what was recorded is kept
+            sched.stopped = "interrupted"
         self.stop()
+        stopped = "error" if self.error is not None else sched.stopped
         stuck = self.join(0.5 if stopped == "hung" else 2.0)
         if stuck and dump is None:
             dump = [f"threads that did not stop: {', '.join(stuck)}", *self.dump()]
-        return FreeRun(stopped, journal.count(), time.monotonic() - t0, dump)
+        return FreeRun(stopped, sched.n, time.monotonic() - t0, dump)
 
     def dump(self) -> list[str]:
         """The scheduler's state, read without its locks (they may be stuck)."""
-        sched = self.sched  # type: ignore[attr-defined]
+        sched = self.sched
         out = [
             f"sched: runq={list(sched.runq)} pidle={sched.pidle} midle={sched.midle} "
             f"nmspinning={sched.nmspinning.load()} needspinning={sched.needspinning.load()} "
@@ -267,18 +302,19 @@ class Threads:
             out.append(
                 f"P{pp.id}: status={pp.status.load()} m={pp.m} "
                 f"runnext={pp.runq.runnext.load()} runq={pp.runq.items()}"
-                + (" [locked]" if pp.unit.mu.locked() else "")
             )
-        for a, mp in enumerate(self.allm):  # type: ignore[attr-defined]
-            if mp.pc == PC.NOT_CREATED:
+        for mp in self.allm:
+            if mp.thread is None:
                 continue
-            who = "sysmon" if a == self.SYSMON else f"M{a}"  # type: ignore[attr-defined]
-            alive = mp.thread is not None and mp.thread.is_alive()
+            who = "sysmon" if mp.id == self.SYSMON else f"M{mp.id}"
+            where = mp.at.where if mp.at is not None else "-"
             out.append(
-                f"{who}: pc={PC_NAMES[int(mp.pc)]} p={mp.p} curg={mp.curg} gp={mp.gp} "
-                f"spinning={mp.spinning} idle={mp.idle} thread={'alive' if alive else 'ended'}"
-                + (" [locked]" if mp.unit.mu.locked() else "")
+                f"{who}: {mp.state} at {where!r} in {'/'.join(mp.stack) or '-'} p={mp.p} "
+                f"curg={mp.curg} spinning={mp.spinning}"
             )
-        held = [u.name for u in self.all_units() if u.mu.locked()]  # type: ignore[attr-defined]
-        out.append(f"step locks held: {', '.join(held) or 'none'}")
+        held = [f"{mu.name} (by {mu.holder})" for mu in self.locks() if mu.locked()]
+        out.append(f"locks held: {', '.join(held) or 'none'}")
         return out
+
+    def locks(self) -> list:
+        raise NotImplementedError

@@ -1,9 +1,9 @@
 """The runtime's steps are the model's, step for step: random walks drive
 both from the same state with the same choices (the model picks them; the
-runtime's thread-free entry point takes them), and every step must give
-the same label, the same state (the runtime's projection), the same
-checkdead count, and the runtime must offer the same choices as the model.
-No threads here: this pins down the step code; the threaded runs are in
+runtime's thread at its schedule point takes them), and every step must
+lead to the same state (the runtime's projection), the same checkdead
+count, and the runtime must offer the same choices as the model, and no
+step where the model has none. Replays of traces and free runs are in
 test_runtime_replay.py and test_runtime_record.py."""
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from checker.replay.conform import model_steps, runtime_choice, state_fields
+from checker.replay.points import snapshot
 from model.config import Config
 from model.factory import build_model
 from model.gmp import GMPModel
 from model.mutations import MUTATIONS
 from model.state import THROW_QUEUE_OVERFLOW
 from model.workloads import WORKLOADS
-from runtime.factory import build_runtime
-from runtime.mutations import RUNTIME_MUTATIONS
+from runtime import mutations as runtime_mutations
+from runtime.factory import build_runtime, runtime_class_of
 from runtime.scheduler import Runtime
 from specs import properties_of
 from specs.property import INVARIANT
@@ -42,8 +43,17 @@ def walk(
     mutation breaks an invariant; with one it goes on to the end."""
     model = build_model(cfg, symmetry=False, model_class=model_class)
     rt = make_runtime(cfg)
+    rt.start()
+    try:
+        return _walk(model, rt, seed, steps, model_class, final)
+    finally:
+        rt.stop()
+        rt.join()
+
+
+def _walk(model, rt, seed: int, steps: int, model_class, final: list | None) -> int:
     t = model.initial_states()[0]
-    assert rt.snapshot() == t, state_fields(model, t, rt.snapshot())
+    assert snapshot(rt) == t, state_fields(model, t, snapshot(rt))
     invariants = [p for p in properties_of(model) if p.default and p.kind == INVARIANT]
     rng = random.Random(seed)
     for i in range(steps):
@@ -51,18 +61,21 @@ def walk(
         for a in range(model.L.nA):
             succ, cut = model_steps(model, t, a)
             moves += [(a, c, lab, u) for c, lab, u in succ]
-            offered = rt.choices_of(a)
+            offered = rt.options_of(a)
             if offered is not None and not cut:
                 want = {runtime_choice(c) for c, _, _ in succ}
                 assert set(offered) == want, f"step {i}: actor {a} offers {offered}, model {want}"
+            if not succ and not cut:
+                assert not rt.has_step(a), f"step {i}: actor {a} has a step the model has not"
         if final is not None:
             final[:] = [t]
         if not moves:
             return i
         a, c, lab, u = rng.choice(moves)
-        label = rt.take_step(a, runtime_choice(c), imposed=True)
-        s = rt.snapshot()
-        assert (label, s) == (lab, u), (i, lab, label, state_fields(model, u, s))
+        took = rt.step(a, runtime_choice(c))
+        assert rt.error is None, rt.error[2]
+        s = snapshot(rt, t)
+        assert s == u, (i, lab, took, state_fields(model, u, s))
         assert rt.checkdead_run() == model.checkdead_run(u), (i, lab)
         t = u
         if final is not None:
@@ -93,22 +106,29 @@ def test_mutated_runtime_steps_are_the_mutated_models_steps(name):
 
 
 def test_every_mutation_has_a_runtime_twin():
-    assert set(RUNTIME_MUTATIONS) == set(MUTATIONS)
-    for name, klass in RUNTIME_MUTATIONS.items():
+    """Each declaration in model/mutations.py names its class in
+    runtime/mutations.py, a Runtime with the bug written in the runtime's
+    own code."""
+    for name in MUTATIONS:
+        klass = runtime_class_of(name)
+        assert issubclass(klass, Runtime) and klass is not Runtime
         assert klass.mutation_name == name and klass.__doc__
+    # ...and every class there is a declared mutation's: no second registry.
+    named = {m.runtime_override for m in MUTATIONS.values()}
+    defined = {
+        k for k, v in vars(runtime_mutations).items()
+        if isinstance(v, type) and issubclass(v, Runtime) and v is not Runtime
+    }  # fmt: skip
+    assert defined == named
 
 
 def test_a_runtime_that_differs_from_the_model_is_caught():
     """The walk is not vacuous: a runtime whose execute forgets schedtick++
-    fails it at the first execute."""
+    (as if every G inherited its time slice) fails it at the first execute."""
 
     class NoSchedtick(Runtime):
-        def execute(self, m, c):
-            pp = self.allp[self.allm[m].p]
-            before = pp.schedtick
-            label = super().execute(m, c)
-            pp.schedtick = before
-            return label
+        def execute(self, mp, g, inherit):
+            return super().execute(mp, g, True)
 
     with pytest.raises(AssertionError, match="execute"):
         walk(Config(cores=2, workload="spawn-burst"), 1, 200, NoSchedtick)
@@ -121,9 +141,9 @@ class PidleputTwiceModel(GMPModel):
 
 
 class PidleputTwice(Runtime):
-    def pidleput(self, p):
-        super().pidleput(p)
-        super().pidleput(p)
+    def pidleput(self, pp):
+        super().pidleput(pp)
+        super().pidleput(pp)
 
 
 class RingPutTwiceModel(GMPModel):
@@ -133,9 +153,11 @@ class RingPutTwiceModel(GMPModel):
 
 
 class RingPutTwice(Runtime):
-    def ring_put(self, p, g):
-        super().ring_put(p, g)
-        super().ring_put(p, g)
+    def ring_put(self, pp, g):
+        if not super().ring_put(pp, g):
+            return False
+        self.runqputbatch(pp, [g])  # the same G again: past a full ring, Go's runq overflow
+        return True
 
 
 @pytest.mark.parametrize(
@@ -149,8 +171,8 @@ class RingPutTwice(Runtime):
 def test_a_queue_overflow_is_the_models_throw(model_class, runtime_class, workload):
     """A scheduler that queues a P or a G twice in one step overflows the
     queue (one P; a ring of two): the model records the throw with the
-    state before the step, and so must the runtime (its step undone under
-    its locks), at the same step."""
+    state before the step; the runtime's step throws at the bad access
+    (Throw.void), at the same step, and reads as the same state."""
     cfg = Config(cores=1, workload=workload)
     final: list = []
     make = partial(build_runtime, runtime_class=runtime_class)

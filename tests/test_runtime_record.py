@@ -67,15 +67,35 @@ def test_free_runs_take_concurrent_steps():
     assert len(set(actors)) >= 3
 
 
-class NoSchedtick(Runtime):
-    """Not the model: execute forgets pp.schedtick++."""
+@pytest.mark.parametrize("workload", ["pingpong-hog", "syscall-heavy", "locked-thread", "mixed"])
+def test_pct_free_runs_are_runs_of_the_model(workload):
+    """Under PCT (priorities with a few change points) instead of the random
+    scheduler, free runs are runs of the model as well."""
+    cfg = Config(cores=3, workload=workload)
+    for seed in range(3):
+        rt = build_runtime(cfg, seed=seed)
+        rt.policy = "pct"
+        _, rec, divergence, violation = record_and_check(cfg, seed, 500, rt)
+        assert rt.error is None, rt.error[2]
+        assert divergence is None, "\n".join(divergence.lines())
+        assert violation is None and rec.steps
 
-    def execute(self, m, c):
-        pp = self.allp[self.allm[m].p]
-        before = pp.schedtick
-        label = super().execute(m, c)
-        pp.schedtick = before
-        return label
+
+def test_a_seed_gives_the_same_run():
+    """The scheduler of a free run decides every step: one seed, one run."""
+    cfg = Config(cores=3, workload="syscall-heavy")
+    runs = [record(build_runtime(cfg, seed=4), steps=400).steps for _ in range(2)]
+    assert runs[0] == runs[1] and len(runs[0]) > 50
+    other = record(build_runtime(cfg, seed=5), steps=400).steps
+    assert other != runs[0]
+
+
+class NoSchedtick(Runtime):
+    """Not the model: execute forgets pp.schedtick++ (as if every G
+    inherited its time slice)."""
+
+    def execute(self, mp, g, inherit):
+        return super().execute(mp, g, True)
 
 
 def test_the_check_rejects_a_runtime_that_is_not_the_model():
@@ -91,11 +111,11 @@ class RaisesAtTheFifthExecute(Runtime):
         super().__init__(*a, **kw)
         self.executes = 0
 
-    def execute(self, m, c):
+    def execute(self, mp, g, inherit):
         self.executes += 1
         if self.executes == 5:
             raise ValueError("injected fault")
-        return super().execute(m, c)
+        return super().execute(mp, g, inherit)
 
 
 def test_a_thread_that_raises_stops_the_run_and_keeps_the_recording(tmp_path):
@@ -120,16 +140,16 @@ def test_a_hung_runtime_is_stopped_with_a_dump():
     release = threading.Event()
 
     class HangsInStopm(Runtime):
-        def stopm(self, m, c):
-            release.wait()  # holding sched.lock: every other thread piles up behind it
-            return super().stopm(m, c)
+        def mput(self, mp):
+            release.wait()  # in stopm, holding sched.lock
+            return super().mput(mp)
 
     try:
         rt = HangsInStopm(Config(cores=2, workload="spawn-burst"))
         run = rt.run_free(seconds=30, hang_after=0.5)
         assert run.stopped == "hung"
         assert run.elapsed < 10
-        assert any("sched.lock" in line for line in run.dump if line.startswith("step locks held"))
+        assert any("sched.lock" in line for line in run.dump if line.startswith("locks held"))
         assert any(line.startswith("sched: ") for line in run.dump)
     finally:
         release.set()

@@ -23,7 +23,7 @@ from checker.views.itf import read_trace, trace_document, write_trace
 from model.config import Config
 from model.factory import build_model
 from model.mutations import MUTATIONS
-from runtime.mutations import RUNTIME_MUTATIONS
+from runtime.factory import runtime_class_of
 
 BUGS = [m for m in MUTATIONS.values() if not m.benign]
 
@@ -51,7 +51,7 @@ def test_counterexample_reproduces_on_the_mutated_runtime(counterexamples, mut):
         assert res.steps == res.planned == len(doc["states"]) - 1 + _closing_steps(doc)
         assert res.mutation == mut.name
         assert "sysmon" in res.threads and "M0" in res.threads  # each on its own thread
-        assert not res.notes  # the runtime's steps carry the trace's labels
+        assert not res.notes  # nothing to remark: every step led where the trace's does
         if doc.get("loop") is not None:  # a lasso goes round its cycle, or stutters
             assert res.cycles == 1 or res.stutters
         # The property fails on the runtime's own states, as in the trace: its
@@ -182,8 +182,8 @@ def test_a_thread_that_raises_ends_the_replay(good_doc):
     """No waiting for the step to time out: the replay reports the thread
     and its exception (the command line turns it into exit 70)."""
 
-    class RaisesInExitsyscall(RUNTIME_MUTATIONS["exitsyscall-drops-g"]):
-        def exitsyscall(self, m, c):
+    class RaisesInExitsyscall(runtime_class_of("exitsyscall-drops-g")):
+        def exitsyscall(self, mp):
             raise ValueError("injected fault")
 
     t = time.monotonic()

@@ -99,7 +99,12 @@ def register_record(sub) -> Callable[[argparse.Namespace], int]:
     bound.add_argument(
         "--seconds", type=float, default=None, help="wall-clock seconds instead of --steps"
     )
-    rec.add_argument("--seed", type=_int("--seed", 0), default=1, help="the runtime's choices (1)")
+    rec.add_argument(
+        "--seed",
+        type=_int("--seed", 0),
+        default=1,
+        help="the free run's scheduler and the runtime's choices (1)",
+    )
     rec.add_argument("--out", default="reports", help="where the recording goes (reports)")
 
     return cmd_record

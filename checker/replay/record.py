@@ -1,20 +1,18 @@
 """Recording a free run on real threads, and checking it against the model.
 
-Every thread steps freely; nothing serialises them but the step locks
-(runtime/locks.py). A recording journal logs, for each step while its
-locks are still held, its ticket (the order the steps took effect in),
-its actor and label, and the encoding of every unit it held: the only
-parts of the state it can have changed. Sorting by ticket and applying
-the encodings in that order gives the state after each step; two-phase
-locking guarantees that this sequence is one the steps could have taken
-one at a time.
+A free run lets a seeded random scheduler pick, at every schedule point,
+which thread takes the next step (runtime/threads.py run_free); a
+recording journal keeps each step: its actor, the choice it was taken
+with, the runtime's name for it, and the runtime's state after it,
+projected into the model's vocabulary (checker/replay/points.py).
 
-The check then asks the model, for each step: is this step (same actor,
-same label) enabled in the previous state, and does it lead to the same
+The check then asks the model, for each step: does the same actor have a
+step with the same choice in the previous state, leading to the same
 state? And does checkdead count the same running Ms? The first step where
-it does not is a divergence. When the run went quiet by itself, the model
-must not have a step left either. The default safety properties are
-checked along the way (a mutation may break one).
+it does not is a divergence; an accepted step takes the model's label.
+When the run went quiet by itself, the model must not have a step left
+either. The default safety properties are checked along the way (a
+mutation may break one).
 """
 
 from __future__ import annotations
@@ -23,39 +21,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checker.engine.trace import Step
-from checker.replay.conform import Divergence, model_steps, state_fields
+from checker.replay.conform import Divergence, model_steps, runtime_choice, state_fields
+from checker.replay.points import snapshot
 from checker.views.itf import trace_document
-from runtime.locks import Unit
-from runtime.machine import Journal
 from runtime.scheduler import Runtime
-from runtime.threads import FreeRun
+from runtime.threads import FreeRun, Journal
 from specs import properties_of
 from specs.property import ACTION, INVARIANT
 
 
 class RecordingJournal(Journal):
-    """A journal that also logs what each step changed."""
+    """A journal that keeps every step and the state after it."""
 
-    def __init__(self, rt: Runtime):
-        super().__init__()
-        self.L = rt.L
-        self.entries: list[list[tuple]] = [[] for _ in range(rt.L.nA)]
-        self._scratch = [rt.L.blank() for _ in range(rt.L.nA)]
+    def __init__(self, initial: bytes):
+        self.last = initial
+        self.entries: list[tuple[int, Any, str, bytes, int]] = []
 
-    def commit(self, rt: Any, a: int, label: str, held: list[Unit]) -> int:
-        t = super().commit(rt, a, label, held)
-        s = self._scratch[a]
-        frags = []
-        for u in held:
-            if u.span is not None:
-                u.encode(s)  # type: ignore[misc]
-                lo, hi = u.span
-                frags.append((lo, bytes(s[lo:hi])))
-        if t == self.throw_ticket:
-            frags.append((self.L.throw, bytes([rt.sched.throw])))
-        run = rt.checkdead_run() if rt.sched.unit in held else None
-        self.entries[a].append((t, a, label, frags, run))
-        return t
+    def step(self, rt: Any, a: int, choice: Any, label: str) -> None:
+        self.last = snapshot(rt, self.last)
+        self.entries.append((a, choice, label, self.last, rt.checkdead_run()))
 
 
 @dataclass
@@ -64,44 +48,37 @@ class Recording:
 
     initial: bytes
     initial_run: int
-    steps: list[tuple[int, str, bytes]] = field(default_factory=list)  # (actor, label, state)
+    # (actor, label, state): the runtime's label, the model's once checked
+    steps: list[tuple[int, str, bytes]] = field(default_factory=list)
     runs: list[int] = field(default_factory=list)  # checkdead's run count after each step
+    choices: list[Any] = field(default_factory=list)  # the choice each step was taken with
     run: FreeRun | None = None
     cut: str = ""  # why the recording ends before the run did, if it does
 
 
 def record(rt: Runtime, steps: int | None = None, seconds: float | None = None) -> Recording:
     """Run `rt` freely on its threads and return the recording."""
-    journal = RecordingJournal(rt)
+    rt.start()
+    initial = snapshot(rt)
+    journal = RecordingJournal(initial)
     rt.journal = journal
-    rec = Recording(initial=rt.snapshot(), initial_run=rt.checkdead_run())
+    rec = Recording(initial=initial, initial_run=rt.checkdead_run())
     rec.run = rt.run_free(steps=steps, seconds=seconds)
-    entries = sorted(e for per_actor in journal.entries for e in per_actor)
-    end = len(entries)
-    if steps is not None and end > steps:
-        end, rec.cut = steps, f"the first {steps} steps"
-    if journal.throw_ticket is not None and journal.throw_ticket + 1 < end:
-        end, rec.cut = journal.throw_ticket + 1, "the process ends where the runtime threw"
-    if journal.fail_ticket is not None and journal.fail_ticket <= end:
-        end, rec.cut = journal.fail_ticket, "up to the step that raised"
-    s = list(rec.initial)
-    run = rec.initial_run
-    for i, (ticket, a, label, frags, r) in enumerate(entries[:end]):
-        if ticket != i:  # a step took its ticket and raised before logging
-            rec.cut = "up to the step that raised"
-            break
-        for lo, b in frags:
-            s[lo : lo + len(b)] = b
-        if r is not None:
-            run = r
-        rec.steps.append((a, label, bytes(s)))
+    if rec.run.stopped == "error":
+        rec.cut = "up to the step that raised"
+    elif rec.run.stopped == "throw":
+        rec.cut = "the process ends where the runtime threw"
+    for a, choice, label, u, run in journal.entries:
+        rec.steps.append((a, label, u))
+        rec.choices.append(choice)
         rec.runs.append(run)
     return rec
 
 
 def check(model: Any, rec: Recording) -> tuple[Divergence | None, tuple[int, str, str] | None]:
     """Check a recording against the model: the first divergence (or None),
-    and the first safety violation along it, (step, property, message)."""
+    and the first safety violation along it, (step, property, message).
+    The steps accepted take the model's labels."""
     names = model.actor_names()
     t = model.initial_states()[0]
     if rec.initial != t:
@@ -112,17 +89,22 @@ def check(model: Any, rec: Recording) -> tuple[Divergence | None, tuple[int, str
     invariants = [p for p in properties_of(model) if p.default and p.kind == INVARIANT]
     actions = [p for p in properties_of(model) if p.default and p.kind == ACTION]
     violation = None
-    for i, ((a, label, u), run) in enumerate(zip(rec.steps, rec.runs, strict=True), 1):
+    for i, ((a, label, u), c, run) in enumerate(
+        zip(rec.steps, rec.choices, rec.runs, strict=True), 1
+    ):
         steps, _ = model_steps(model, t, a)
-        if not any(lab == label and v == u for _, lab, v in steps):
-            return _divergence(model, i, names[a], label, steps, u), violation
+        same = [(lab, v) for mc, lab, v in steps if runtime_choice(mc) == c]
+        match = next((lab for lab, v in same if v == u), None)
+        if match is None:
+            return _divergence(model, i, names[a], label, same, steps, u), violation
+        rec.steps[i - 1] = (a, match, u)
         want = model.checkdead_run(u)
         if run != want:
             why = f"checkdead counts {run} running Ms in the runtime, {want} in the model"
-            return Divergence(i, names[a], label, why, expected_name="model"), violation
+            return Divergence(i, names[a], match, why, expected_name="model"), violation
         if violation is None:
             for p in actions:
-                msg = p.reason(model, t, label, u)
+                msg = p.reason(model, t, match, u)
                 if msg:
                     violation = (i, p.id, msg)
             for p in invariants:
@@ -142,11 +124,15 @@ def check(model: Any, rec: Recording) -> tuple[Divergence | None, tuple[int, str
     return None, violation
 
 
-def _divergence(model, i: int, actor: str, label: str, steps: list, u: bytes) -> Divergence:
-    same = [v for _, lab, v in steps if lab == label]
+def _divergence(
+    model: Any, i: int, actor: str, label: str, same: list, steps: list, u: bytes
+) -> Divergence:
+    """The runtime's step `label` of `actor` led to u: the model's step with
+    the same choice leads elsewhere, or the model has none."""
     if same:
-        why = "the model's step with this label leads to another state"
-        return Divergence(i, actor, label, why, None, state_fields(model, same[0], u), "model")
+        lab, v = same[0]
+        why = "the model's step with the same choice leads to another state"
+        return Divergence(i, actor, lab, why, label, state_fields(model, v, u), "model")
     offered = "; ".join(lab for _, lab, _ in steps) or "none"
     why = f"the model has no such step for {actor} here (its steps: {offered})"
     return Divergence(i, actor, label, why, expected_name="model")

@@ -7,7 +7,7 @@ parts ways with the trace). The model is run alongside, on the trace: at
 each step it says which choice the trace's step was taken with (the steal
 victim, the waiter readied, sysmon's P...), so that the driver can hand the
 step and its choice to the thread that owns it (runtime/threads.py
-ReplayGate) while every other thread waits. After each step the runtime's
+`step`) while every other thread waits at its schedule point. After each step the runtime's
 state, projected into the model's vocabulary, must equal the trace's state,
 and checkdead must count as many running Ms as the model does.
 
@@ -41,15 +41,14 @@ from checker.replay.conform import (
     runtime_choice,
     state_fields,
 )
+from checker.replay.points import snapshot
 from checker.views.itf import TraceFileError
 from model.config import Config, ConfigError
 from model.factory import build_model
 from model.gmp import MODEL_HASH
-from model.machine import TRUNCATED
 from runtime.factory import build_runtime
-from runtime.machine import NOT_ALLOWED
 from runtime.scheduler import Runtime
-from runtime.threads import ReplayGate
+from runtime.threads import NOT_ALLOWED, NOT_OPEN
 
 STEP_TIMEOUT = 10.0  # seconds a thread may take for one step before the replay calls it hung
 MACRO_LIMIT = 256  # fine steps in one macro step, at most
@@ -213,38 +212,34 @@ def replay(
         stutters=stutters,
         plugin=plugin.name if plugin is not None else "",
     )
-    s = _padded(rt.snapshot(), t)
-    if s != t:
-        why = "the runtime does not start where the trace does"
-        res.divergence = Divergence(0, None, "init", why, None, state_fields(model, t, s))
-        return res
-    gate = ReplayGate(model.L.nA)
-    rt.start(gate)
     start = time.perf_counter()
     before = t
-    label: str | None = "init"
-    reached = {0: s}  # trace index -> the runtime's state when it got there
+    label: str | None = "init"  # the last step's, in the model's words (its state the runtime's)
     try:
+        rt.start()
+        s = _padded(snapshot(rt), t)
+        if s != t:
+            why = "the runtime does not start where the trace does"
+            res.divergence = Divergence(0, None, "init", why, None, state_fields(model, t, s))
+            return res
+        start = time.perf_counter()
+        reached = {0: s}  # trace index -> the runtime's state when it got there
         for k, step in enumerate(plan, 1):
             before = t
             chain = model_chain(model, t, step, macro)
             for j, (a, c, fine, u) in enumerate(chain):
-                label = gate.run(a, runtime_choice(c), step_timeout)
+                took = rt.step(a, runtime_choice(c), step_timeout)
                 if rt.error is not None:
                     raise ReplayError(f"{rt.error[0]} raised {rt.error[1]!r}")
                 res.threads = [mp.thread.name for mp in rt.allm if mp.thread is not None]
                 res.fine_steps += 1
-                d, s = _compare(model, rt, k, names[a], step.label or fine, label, u)
+                d, s = _compare(model, rt, k, names[a], step.label or fine, took, t, u)
+                label = fine
                 if d is not None:
                     if len(chain) > 1:
                         d.reason += f" (fine step {j + 1} of {len(chain)}: {fine})"
                     res.divergence = d
                     break
-                if label != fine:
-                    res.notes.append(
-                        f"step {k}: the runtime's step is labelled {label!r}, the trace's "
-                        f"{fine!r} (same state)"
-                    )
                 t = u
             if res.divergence is not None:
                 break
@@ -282,7 +277,7 @@ def _stutter_divergence(model: Any, rt: Any, t: bytes, k: int, g: dict) -> Diver
         if rt.has_step(a) and not model_steps(model, t, a)[0]:
             why = (
                 f"the trace stutters here, {name} having no step in its last state, "
-                f"but the runtime's {name} has one (choices {rt.choices_of(a)})"
+                f"but the runtime's {name} has one (choices {rt.options_of(a)})"
             )
             return Divergence(k, name, g.get("loop_action") or "(stutters)", why)
     return None
@@ -355,16 +350,16 @@ def _search_chain(
 
 
 def _compare(
-    model: Any, rt: Any, k: int, actor: str, trace_label: str, label: Any, u: bytes
+    model: Any, rt: Any, k: int, actor: str, trace_label: str, label: Any, t: bytes, u: bytes
 ) -> tuple[Divergence | None, bytes]:
-    """The runtime's state after a step of trace step k against the model's u
-    (the trace's state, or on the way to it in a macro step): the divergence,
-    if any, and the runtime's state."""
-    s = _padded(rt.snapshot(), u)
+    """The runtime's state after a step of trace step k (from the model's
+    t) against the model's u (the trace's state, or on the way to it in a
+    macro step): the divergence, if any, and the runtime's state."""
+    s = _padded(snapshot(rt, t), u)
     if label == NOT_ALLOWED:
         why = "the runtime's state does not offer the choice this step was taken with"
         return Divergence(k, actor, trace_label, why), s
-    if label is TRUNCATED or label is None:
+    if label == NOT_OPEN:
         why = "the runtime could not take this step (a bound of the configuration)"
         return Divergence(k, actor, trace_label, why), s
     if s != u:
