@@ -18,6 +18,8 @@ from model.openworld import Expect
 from model.pcs import PC, PC_NAMES
 from model.state import NONE, q_items
 
+PREVIOUS_MOVING, OWN_MOVING = 1, 2  # _EventSearch.phase
+
 
 @dataclass
 class _EventSearch:
@@ -27,6 +29,9 @@ class _EventSearch:
 
     seen: dict = field(default_factory=dict)
     todo: deque = field(default_factory=deque)
+    # Who has moved on the way to a node (absent: nobody yet), for the
+    # order of its steps (Search._expand): PREVIOUS_MOVING, OWN_MOVING.
+    phase: dict = field(default_factory=dict)
     expect: Expect | None = None
     arrived: int = 0
     truncated: bool = False
@@ -63,33 +68,42 @@ class Search(EventMatching):
     # breadth first over every actor's steps alike).
     lazy_others = True
 
+    # With lazy_others: the thread of the previous event goes on first, its
+    # unobserved steps free until the event's thread moves (False: it is
+    # one of the others).
+    previous_first = True
+
     # -- the search over events ----------------------------------------------------
 
     def _expand(self, ev_i: int, want: int) -> int:
         """Go on with event ev_i's closure until `want` new nodes have
         reached the next event (and the level they were found at is done),
-        or the closure is exhausted. Returns how many arrived. A node's
-        level is the number of unobserved steps of actors other than the
-        event's thread on the way from the event's start (all of them
-        without lazy_others): the closure is explored level by level, a
-        level's nodes in any order, so that the event's thread moves
-        first and the others only as far as the event needs. Only the
+        or the closure is exhausted. Returns how many arrived.
+
+        The closure is explored level by level, a level's nodes in any
+        order. A node's level is how many unobserved steps on the way from
+        the event's start were not free (all of them without lazy_others).
+        Free are the event thread's own steps, and before those the steps
+        of the previous event's thread: a thread goes on at once after its
+        event (a thread that parked its goroutine goes straight into
+        findRunnable, steals, reads a victim's runnext), so the search
+        first lets it run, then the event's thread, from where the previous
+        one stopped or came to rest, and the others only as far as the
+        event needs. Once the event's thread has moved, the previous
+        thread's steps cost one like any other's; while the previous
+        thread can still move, the event thread's steps cost one. Only the
         order changes: every node of the closure is still expanded before
         the search gives up on it."""
         st = self._ev[ev_i]
         i = self._trans[ev_i]
         model = self.model
-        if st.expect is None:
-            ev = self.prep.events[i]
-            st.expect = expect_for(ev, self._slot(ev))
-            if self._may_lock(i):
-                st.expect = replace(st.expect, locked=True)
-        model.expect = st.expect
+        model.expect = self._expect(ev_i)
         nxt = self._ev[ev_i + 1]
-        todo, seen = st.todo, st.seen
-        pc_off, view, gone = self._pc_off, self.view, self._gone
+        todo, seen, phase = st.todo, st.seen, st.phase
+        pc_off, view, gone, alpha = self._pc_off, self.view, self._gone, self.alpha
         x = self.mindex.get(self.prep.events[i].m, -1)
         lazy = self.lazy_others
+        y = self._previous_thread(ev_i) if lazy and self.previous_first else -1
         arrived = 0
         full_at = None
         while todo:
@@ -104,14 +118,20 @@ class Search(EventMatching):
             if i in ahead:  # a step matched it already, with an earlier event
                 arrived += self._arrive(nxt, (t, mb, pb, ahead - {i}), 0)
                 continue
-            al_s = self.alpha(t)
+            al_s = alpha(t)
             succ = model.successors(t)[0]
             self.expansions += 1
             # The Ms that may be the event's thread: the one bound to it, or
-            # every unbound M when none is.
+            # every unbound M when none is; the previous event's thread if
+            # it is another, bound one.
             own = -1 if x < 0 or x not in mb else x
+            prev = y if y >= 0 and y != own and y in mb else -2
+            ph = phase.get(node, 0)
+            rest = ph != PREVIOUS_MOVING or not any(
+                mb[a] == prev and alpha(u) == al_s for a, _l, u in succ
+            )
             for a, _label, u in succ:
-                if self.alpha(u) == al_s:
+                if alpha(u) == al_s:
                     nmb = mb
                     if mb[a] != -1 and view(u)[pc_off[a]] in gone:
                         nmb = mb[:a] + (-1,) + mb[a + 1 :]
@@ -121,12 +141,20 @@ class Search(EventMatching):
                         if len(seen) >= self.max_states:
                             st.truncated = True
                             continue
-                        if lazy and mb[a] == own and a != self.SYSMON:
-                            seen[n] = level
-                            todo.appendleft(n)
-                        else:
+                        cost, nph = 1, ph
+                        if lazy and a != self.SYSMON:
+                            if mb[a] == own:
+                                cost, nph = (0 if rest else 1), OWN_MOVING
+                            elif mb[a] == prev and ph != OWN_MOVING:
+                                cost, nph = 0, PREVIOUS_MOVING
+                        if nph:
+                            phase[n] = nph
+                        if cost:
                             seen[n] = level + 1
                             todo.append(n)
+                        else:
+                            seen[n] = level
+                            todo.appendleft(n)
                     continue
                 got = self.match(node, al_s, a, u, i)
                 if got is not None:
@@ -134,6 +162,23 @@ class Search(EventMatching):
                     arrived += self._arrive(nxt, got[0], level)
         self.peak_closure = max(self.peak_closure, len(seen))
         return arrived
+
+    def _expect(self, ev_i: int) -> Expect:
+        """The steps event ev_i may be (match.expect_for), computed once."""
+        st = self._ev[ev_i]
+        if st.expect is None:
+            i = self._trans[ev_i]
+            ev = self.prep.events[i]
+            st.expect = expect_for(ev, self._slot(ev))
+            if self._may_lock(i):
+                st.expect = replace(st.expect, locked=True)
+        return st.expect
+
+    def _previous_thread(self, ev_i: int) -> int:
+        """The trace thread (its index) of the event before ev_i, -1 if none."""
+        if ev_i == 0:
+            return -1
+        return self.mindex.get(self.prep.events[self._trans[ev_i - 1]].m, -1)
 
     def _arrive(self, st: _EventSearch, node: Node, depth: int) -> int:
         """A node reaches the next event: queued there unless it already was."""
