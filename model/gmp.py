@@ -20,7 +20,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from model.action import Action
+from model.action import Action, Refs
 from model.config import Config, ConfigError
 from model.extension import PC_RANGE, ExtensionError, StateField, declared, declared_fields
 from model.goroutine import Goroutines
@@ -108,7 +108,7 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
             raise ConfigError("the state is too large for the state encoding (fields, slots)")
         self._bind_steps()
         self._check_steps()
-        self._edge_masks: dict[tuple[int, str], int] = {}
+        self._edge_masks: dict[tuple[int, Action], int] = {}
         self.macro = cfg.steps == "macro"
         self.symmetry = Symmetry(self.L) if symmetry else None
 
@@ -225,7 +225,7 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
         s[L.pc[L.SYSMON]] = PC.SYSMON
         return [bytes(s)]
 
-    def successors(self, t: bytes) -> tuple[list[tuple[int, str, bytes]], bool]:
+    def successors(self, t: bytes) -> tuple[list[tuple[int, Action, bytes]], bool]:
         return self.step_successors(t)
 
     def canonical(self, t: bytes) -> bytes:
@@ -294,17 +294,17 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
             + [(f"steal(M{m})", "steal", "strong") for m in range(nM)]
         )
 
-    def edge_groups(self, actor: int, label: str) -> int:
+    def edge_groups(self, actor: int, action: Action) -> int:
         """The fairness groups a step counts for, as a bit mask over
         fairness_groups(): a step of M m is M m's; the preemption signal it
         takes is also signal(M m)'s; leaving a system call is syscall(M m)'s
         only (the M was blocked in the kernel, not waiting to be scheduled);
-        a sysmon pass that preempts P p's G is also timeslice(P p)'s. Labels
-        repeat: each (actor, label) is read once."""
-        key = (actor, label)
+        a sysmon pass that preempts P p's G is also timeslice(P p)'s. Actions
+        repeat: each (actor, action) is read once."""
+        key = (actor, action)
         mask = self._edge_masks.get(key)
         if mask is None:
-            mask = self._edge_masks[key] = self._edge_mask(actor, Action.parse(label))
+            mask = self._edge_masks[key] = self._edge_mask(actor, action)
         return mask
 
     def _edge_mask(self, actor: int, action: Action) -> int:
@@ -312,11 +312,11 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
         if actor == self.L.SYSMON:
             mask = 1 << nM
             step = next((a for a in action.steps() if a.has("preempt")), None)
-            if step is not None:
-                for part in (step.text("preempt") or "").split(","):
+            preempt = step.get("preempt") if step is not None else None
+            if step is not None and isinstance(preempt, Refs):
+                for group in preempt:
                     # P0:G1; the open world's names the G alone (G1), its P as p
-                    head = part.split(":")[0]
-                    p = int(head[1:]) if head.startswith("P") else step.get("p")
+                    p = dict(group).get("P", step.get("p"))
                     if isinstance(p, int):
                         mask |= 1 << (3 * nM + 1 + p)
             return mask

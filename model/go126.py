@@ -29,6 +29,7 @@ steps replaced:
 
 from __future__ import annotations
 
+from model.action import Action
 from model.gmp import GMPModel
 from model.machine import step
 from model.pcs import PC
@@ -77,19 +78,19 @@ class Go126Model(GMPModel):
 
     # ---- entering ------------------------------------------------------------
 
-    def entersyscall(self, s: list[int], m: int, g: int) -> str:
+    def entersyscall(self, s: list[int], m: int, g: int) -> Action:
         """reentersyscall (Go 1.26): m.syscalltick = pp.syscalltick;
         m.oldp = pp; CAS(&gp.atomicstatus, _Grunning, _Gsyscall). The P
         stays _Prunning and wired to this M; sysmon may take it later."""
         L = self.L
         if not self.casgstatus(s, m, g, G_RUNNING, G_SYSCALL):
-            return f"entersyscall(m={m}, g={g}) throws"
+            return Action("entersyscall", m=m, g=g).throws()
         p = s[L.m_p[m]]
         s[L.oldp[m]] = p
         s[L.pc[m]] = PC.IN_SYSCALL
-        return f"entersyscall(m={m}, g={g}, p={p})"
+        return Action("entersyscall", m=m, g=g, p=p)
 
-    def entersyscallblock(self, s: list[int], m: int, g: int) -> str:
+    def entersyscallblock(self, s: list[int], m: int, g: int) -> Action:
         """entersyscallblock (Go 1.26): pp.syscalltick++; "Once we switch to
         _Gsyscall, we can't safely touch our P anymore, so we need to hand
         it off beforehand": handoffp(releasep()), then (next step) the
@@ -99,23 +100,23 @@ class Go126Model(GMPModel):
         s[L.sysc_age[p]] = 0  # syscalltick++
         s[L.pp[m]] = p
         self.call(s, m, PC.HANDOFFP, PC.ENTERSYSCALLBLOCK_CAS)
-        return f"entersyscallblock(m={m}, g={g}, p={p})"
+        return Action("entersyscallblock", m=m, g=g, p=p)
 
     @step(PC.ENTERSYSCALLBLOCK_CAS)
-    def entersyscallblock_cas(self, s: list[int], m: int, c: None) -> str:
+    def entersyscallblock_cas(self, s: list[int], m: int, c: None) -> Action:
         """entersyscallblock, after the hand-off: casgstatus(gp, _Grunning,
         _Gsyscall). Until here the G was _Grunning without a P."""
         L = self.L
         g = s[L.curg[m]]
         if not self.casgstatus(s, m, g, G_RUNNING, G_SYSCALL):
-            return f"entersyscallblock(m={m}, g={g}) throws"
+            return Action("entersyscallblock", m=m, g=g).throws()
         s[L.pc[m]] = PC.IN_SYSCALL
-        return f"entersyscallblock.casgstatus(m={m}, g={g})"
+        return Action("entersyscallblock.casgstatus", m=m, g=g)
 
     # ---- leaving -------------------------------------------------------------
 
     @step(PC.IN_SYSCALL)
-    def exitsyscall(self, s: list[int], m: int, c: None) -> str:
+    def exitsyscall(self, s: list[int], m: int, c: None) -> Action:
         """exitsyscall (Go 1.26): "Optimistically assume we're going to keep
         running": CAS(_Gsyscall, _Grunning) (it waits while a taker holds
         the scan bit, which the model's atomic takeP makes moot). If m.p is
@@ -126,18 +127,18 @@ class Go126Model(GMPModel):
         L = self.L
         g = s[L.curg[m]]
         if not self.casgstatus(s, m, g, G_SYSCALL, G_RUNNING):
-            return f"exitsyscall(m={m}, g={g}) throws"
+            return Action("exitsyscall", m=m, g=g).throws()
         p = s[L.m_p[m]]
         if p != NONE:
             s[L.oldp[m]] = NONE
             s[L.sysc_age[p]] = 0  # syscalltick++
             s[L.pc[m]] = PC.RUN
-            return f"exitsyscall.fast(m={m}, g={g}, p={p})"
+            return Action("exitsyscall.fast", m=m, g=g, p=p)
         s[L.pc[m]] = PC.EXITSYSCALL_OLDP
-        return f"exitsyscall(m={m}, g={g}, lost P)"
+        return Action("exitsyscall", m=m, g=g).flag("lost P")
 
     @step(PC.EXITSYSCALL_OLDP)
-    def exitsyscall_oldp(self, s: list[int], m: int, c: None) -> str:
+    def exitsyscall_oldp(self, s: list[int], m: int, c: None) -> Action:
         """exitsyscallTryGetP(oldp), first try: setBlockOnExitSyscall(oldp)
         succeeds when oldp is _Prunning under an M whose G is now in a
         system call itself (sysmon handed oldp off, another M ran on it and
@@ -153,13 +154,13 @@ class Go126Model(GMPModel):
             self.acquirep(s, m, oldp)
             s[L.sysc_age[oldp]] = 0  # syscalltick++
             s[L.pc[m]] = PC.RUN
-            return f"exitsyscall.oldp(m={m}, g={g}, p={oldp}, from m={other})"
+            return Action("exitsyscall.oldp", m=m, g=g, p=oldp).arg("from m", other)
         s[L.pc[m]] = PC.EXITSYSCALL_PIDLE
-        oldp_s = "-" if oldp == NONE else str(oldp)
-        return f"exitsyscall.oldp(m={m}, g={g}, oldp={oldp_s}, busy)"
+        oldp_s: int | str = "-" if oldp == NONE else oldp
+        return Action("exitsyscall.oldp", m=m, g=g, oldp=oldp_s).flag("busy")
 
     @step(PC.EXITSYSCALL_PIDLE)
-    def exitsyscallfast_pidle(self, s: list[int], m: int, c: None) -> str:
+    def exitsyscallfast_pidle(self, s: list[int], m: int, c: None) -> Action:
         """exitsyscallTryGetP, second try: `if sched.pidle != 0` then lock;
         pidleget(); unlock; acquirepNoTrace(pp); the G (already _Grunning)
         goes on. No idle P: mcall(exitsyscallNoP)."""
@@ -168,18 +169,18 @@ class Go126Model(GMPModel):
         p = self.pidleget(s)
         if p == NONE:
             s[L.pc[m]] = PC.EXITSYSCALL0
-            return f"exitsyscall.pidle(m={m}, g={g}, none)"
+            return Action("exitsyscall.pidle", m=m, g=g).flag("none")
         self.acquirep(s, m, p)
         s[L.sysc_age[p]] = 0  # syscalltick++
         s[L.pc[m]] = PC.RUN
-        return f"exitsyscall.pidle(m={m}, g={g}, p={p})"
+        return Action("exitsyscall.pidle", m=m, g=g, p=p)
 
     @step(PC.EXITSYSCALL0)
-    def exitsyscall0(self, s: list[int], m: int, c: None) -> str:
+    def exitsyscall0(self, s: list[int], m: int, c: None) -> Action:
         """exitsyscallNoP (on g0): casgstatus(gp, _Grunning, _Grunnable);
         then as exitsyscall0: dropg; lock; pidleget or globrunqput; stopm or
         acquirep + execute."""
         g = s[self.L.curg[m]]
         if not self.casgstatus(s, m, g, G_RUNNING, G_RUNNABLE):
-            return f"exitsyscallNoP(m={m}, g={g}) throws"
+            return Action("exitsyscallNoP", m=m, g=g).throws()
         return self.exitsyscall0_place(s, m, g, "exitsyscallNoP")

@@ -10,6 +10,7 @@ exit, preemption) drops it and continues in schedule().
 
 from __future__ import annotations
 
+from model.action import Action
 from model.machine import TRUNCATED, choices, foldable, step
 from model.pcs import PC
 from model.queues import Queues
@@ -57,7 +58,7 @@ class Goroutines(Queues):
         )
 
     @step(PC.RUN)
-    def run(self, s: list[int], m: int, c: tuple[str, int]) -> str:
+    def run(self, s: list[int], m: int, c: tuple[str, int]) -> Action:
         L, code = self.L, self.code
         g = s[L.curg[m]]
         pc = s[L.g_pc[g]]
@@ -74,9 +75,9 @@ class Goroutines(Queues):
             return self.gopreempt_m(s, m, g, "sync")
         if op == Op.COMPUTE:
             s[L.g_pc[g]] = code.nextpc[pc]
-            return f"run.compute(m={m}, g={g})"
+            return Action("run.compute", m=m, g=g)
         if op == Op.SPIN:
-            return f"run.spin(m={m}, g={g})"
+            return Action("run.spin", m=m, g=g)
         if op == Op.GO:
             return self.newproc(s, m, g, code.args[pc])
         if op == Op.GOSCHED:
@@ -106,23 +107,23 @@ class Goroutines(Queues):
 
     # ---- LockOSThread --------------------------------------------------------
 
-    def lockOSThread(self, s: list[int], m: int, g: int) -> str:
+    def lockOSThread(self, s: list[int], m: int, g: int) -> Action:
         """LockOSThread -> dolockOSThread: m.lockedg = gp; gp.lockedm = m
         (the nesting counts lockedExt/lockedInt are not modelled: locked or
         not). From here the G runs only on this M, and the M runs nothing
         else: schedule() on this M waits for the G (stoplockedm), and an M
         that finds the G runnable hands it back here (startlockedm)."""
         s[self.L.lockedg[m]] = g
-        return f"LockOSThread(m={m}, g={g})"
+        return Action("LockOSThread", m=m, g=g)
 
-    def unlockOSThread(self, s: list[int], m: int, g: int) -> str:
+    def unlockOSThread(self, s: list[int], m: int, g: int) -> Action:
         """UnlockOSThread -> dounlockOSThread: m.lockedg = 0; gp.lockedm = 0."""
         s[self.L.lockedg[m]] = NONE
-        return f"UnlockOSThread(m={m}, g={g})"
+        return Action("UnlockOSThread", m=m, g=g)
 
     # ---- spawning and readying: runqput(pp, gp, next=true), then wakep ------
 
-    def newproc(self, s: list[int], m: int, g: int, prog: int) -> str:
+    def newproc(self, s: list[int], m: int, g: int, prog: int) -> Action:
         """newproc: newproc1 takes a dead G (gfget) and makes it _Grunnable
         running `prog`; runqput(pp, newg, next=true); wakep().
 
@@ -138,9 +139,9 @@ class Goroutines(Queues):
         s[L.g_preempt[child]] = 0
         p = s[L.m_p[m]]
         self.runqput_next(s, m, p, child)
-        return f"newproc(m={m}, g={g}, child={child}, p={p})"
+        return Action("newproc", m=m, g=g, child=child, p=p)
 
-    def ready(self, s: list[int], m: int, g: int, sema: int, w: int) -> str:
+    def ready(self, s: list[int], m: int, g: int, sema: int, w: int) -> Action:
         """ready(gp, next=true) as called by goready: casgstatus(gp, _Gwaiting,
         _Grunnable); runqput(pp, gp, next=true) on the readier's P; wakep().
 
@@ -149,13 +150,13 @@ class Goroutines(Queues):
         s[L.g_pc[g]] = code.nextpc[s[L.g_pc[g]]]
         if w == NONE:
             s[L.sema + sema] = 1
-            return f"ready.pending(m={m}, g={g}, sema={code.sema_names[sema]})"
+            return Action("ready.pending", m=m, g=g, sema=code.sema_names[sema])
         if not self.casgstatus(s, m, w, G_WAITING, G_RUNNABLE):
-            return f"ready(m={m}, g={g}, target={w}) throws"
+            return Action("ready", m=m, g=g, target=w).throws()
         s[L.g_pc[w]] = code.nextpc[s[L.g_pc[w]]]  # it resumes after its park
         p = s[L.m_p[m]]
         self.runqput_next(s, m, p, w)
-        return f"goready(m={m}, g={g}, target={w}, p={p})"
+        return Action("goready", m=m, g=g, target=w, p=p)
 
     def runqput_next(self, s: list[int], m: int, p: int, g: int) -> None:
         """runqput(pp, gp, next=true), first half: CAS pp.runnext from old to gp.
@@ -173,7 +174,7 @@ class Goroutines(Queues):
             self.call(s, m, PC.WAKEP_CAS, PC.RUN)
 
     @step(PC.RUNQPUT_RING)
-    def runqput_ring(self, s: list[int], m: int, c: None) -> str:
+    def runqput_ring(self, s: list[int], m: int, c: None) -> Action:
         """runqput, second half: the kicked-out runnext goes to the ring tail
         (store, then publish runqtail); if the ring is full, runqputslow
         claims half of it with a CAS on runqhead (the G's are then in this
@@ -185,29 +186,29 @@ class Goroutines(Queues):
         if self.ring_has_room(s, p):
             self.ring_put(s, p, g)
             s[L.pc[m]] = PC.WAKEP_CAS
-            return f"runqput.ring(m={m}, p={p}, g={g})"
+            return Action("runqput.ring", m=m, p=p, g=g)
         half = self.runq_len(s, p) // 2
         claimed = self.runqgrab_own_half(s, p, half)
         self.set_batch(s, m, claimed + [g])
         s[L.pc[m]] = PC.RUNQPUTSLOW_GLOBAL
-        return f"runqputslow.grab(m={m}, p={p}, batch={claimed + [g]})"
+        return Action("runqputslow.grab", m=m, p=p, batch=(*claimed, g))
 
     def runqgrab_own_half(self, s: list[int], p: int, n: int) -> list[int]:
         """runqputslow's CAS of runqhead: take the n oldest G's of the owner's ring."""
         return q_pop_head(s, self.L.runq[p], self.L.C, n)
 
     @step(PC.RUNQPUTSLOW_GLOBAL)
-    def runqputslow_global(self, s: list[int], m: int, c: None) -> str:
+    def runqputslow_global(self, s: list[int], m: int, c: None) -> Action:
         """runqputslow: lock(&sched.lock); globrunqputbatch(batch); unlock."""
         L = self.L
         gs = self.take_batch(s, m)
         self.globrunqputbatch(s, gs)
         s[L.pc[m]] = PC.WAKEP_CAS
-        return f"runqputslow.global(m={m}, batch={gs})"
+        return Action("runqputslow.global", m=m, batch=tuple(gs))
 
     # ---- giving up the G: gopark, Gosched, preemption, goexit ---------------
 
-    def gopark(self, s: list[int], m: int, g: int, sema: int) -> str:
+    def gopark(self, s: list[int], m: int, g: int, sema: int) -> Action:
         """gopark -> park_m: with a wakeup pending the unlock function refuses
         to park and the G goes on; otherwise casgstatus(_Grunning,
         _Gwaiting), dropg, schedule(). Checking the semaphore and parking
@@ -216,26 +217,26 @@ class Goroutines(Queues):
         if s[L.sema + sema]:
             s[L.sema + sema] = 0
             s[L.g_pc[g]] = code.nextpc[s[L.g_pc[g]]]
-            return f"park.pending(m={m}, g={g}, sema={code.sema_names[sema]})"
+            return Action("park.pending", m=m, g=g, sema=code.sema_names[sema])
         if not self.casgstatus(s, m, g, G_RUNNING, G_WAITING):
-            return f"gopark(m={m}, g={g}) throws"
+            return Action("gopark", m=m, g=g).throws()
         s[L.curg[m]] = NONE  # dropg
         s[L.pc[m]] = PC.SCHEDULE
-        return f"gopark(m={m}, g={g}, sema={code.sema_names[sema]})"
+        return Action("gopark", m=m, g=g, sema=code.sema_names[sema])
 
-    def goschedImpl(self, s: list[int], m: int, g: int, why: str) -> str:
+    def goschedImpl(self, s: list[int], m: int, g: int, why: str) -> Action:
         """goschedImpl: casgstatus(_Grunning, _Grunnable); dropg; lock;
         globrunqput(gp) — the G goes to the tail of the GLOBAL queue, where
         every P can find it; unlock; wakep(); schedule()."""
         L = self.L
         if not self.casgstatus(s, m, g, G_RUNNING, G_RUNNABLE):
-            return f"{why}(m={m}, g={g}) throws"
+            return Action(why, m=m, g=g).throws()
         s[L.curg[m]] = NONE
         self.globrunqput(s, g)
         self.call(s, m, PC.WAKEP_CAS, PC.SCHEDULE)
-        return f"{why}(m={m}, g={g})"
+        return Action(why, m=m, g=g)
 
-    def goyield_m(self, s: list[int], m: int, g: int) -> str:
+    def goyield_m(self, s: list[int], m: int, g: int) -> Action:
         """goyield -> goyield_m: casgstatus(_Grunning, _Grunnable); dropg;
         runqput(pp, gp, next=false) — the tail of the OWN ring, not the global
         queue, and no wakep; schedule(). (sync.Mutex's starvation-mode
@@ -243,7 +244,7 @@ class Goroutines(Queues):
         global queue as runqputslow does, in this same step."""
         L = self.L
         if not self.casgstatus(s, m, g, G_RUNNING, G_RUNNABLE):
-            return f"goyield(m={m}, g={g}) throws"
+            return Action("goyield", m=m, g=g).throws()
         s[L.curg[m]] = NONE
         p = s[L.m_p[m]]
         if self.ring_has_room(s, p):
@@ -252,9 +253,9 @@ class Goroutines(Queues):
             spill = self.runqgrab_own_half(s, p, self.runq_len(s, p) // 2)
             self.globrunqputbatch(s, spill + [g])
         s[L.pc[m]] = PC.SCHEDULE
-        return f"goyield(m={m}, g={g}, p={p})"
+        return Action("goyield", m=m, g=g, p=p)
 
-    def gopreempt_m(self, s: list[int], m: int, g: int, how: str) -> str:
+    def gopreempt_m(self, s: list[int], m: int, g: int, how: str) -> Action:
         """A preemption request honoured: gopreempt_m -> goschedImpl(gp, true).
 
         `sync`: the G reached a cooperative safe point (a function prologue
@@ -262,19 +263,19 @@ class Goroutines(Queues):
         same instruction."""
         return self.goschedImpl(s, m, g, f"preempt.{how}")
 
-    def asyncPreempt(self, s: list[int], m: int, g: int) -> str:
+    def asyncPreempt(self, s: list[int], m: int, g: int) -> Action:
         """The preemption signal (SIGURG) lands at an async safe point:
         doSigPreempt -> asyncPreempt -> asyncPreempt2 -> gopreempt_m."""
         return self.gopreempt_m(s, m, g, "async")
 
-    def goexit0(self, s: list[int], m: int, g: int) -> str:
+    def goexit0(self, s: list[int], m: int, g: int) -> Action:
         """goexit1 -> goexit0 -> gdestroy: casgstatus(_Grunning, _Gdead);
         dropg; gfput; schedule(). A G that exits locked to its thread takes
         the thread with it: "the thread is killed" (gogo(&mp.g0.sched) into
         mstart0 -> mexit, which handoffp(releasep())s and frees the M)."""
         L = self.L
         if not self.casgstatus(s, m, g, G_RUNNING, G_DEAD):
-            return f"goexit(m={m}, g={g}) throws"
+            return Action("goexit", m=m, g=g).throws()
         s[L.g_pc[g]] = 0
         s[L.g_preempt[g]] = 0
         s[L.curg[m]] = NONE
@@ -283,13 +284,13 @@ class Goroutines(Queues):
             s[L.pp[m]] = self.releasep(s, m)
             s[L.spin_arg[m]] = 0
             self.call(s, m, PC.HANDOFFP, PC.MEXIT)
-            return f"goexit(m={m}, g={g}, locked: mexit)"
+            return Action("goexit", m=m, g=g).flag("locked: mexit")
         s[L.pc[m]] = PC.SCHEDULE
-        return f"goexit(m={m}, g={g})"
+        return Action("goexit", m=m, g=g)
 
     # ---- system calls (entering; exitsyscall is in model/syscall.py) --------
 
-    def entersyscall(self, s: list[int], m: int, g: int) -> str:
+    def entersyscall(self, s: list[int], m: int, g: int) -> Action:
         """reentersyscall (Go 1.25): casgstatus(_Grunning, _Gsyscall);
         pp.m = 0; m.oldp = pp; m.p = 0; atomic store pp.status = _Psyscall.
 
@@ -297,24 +298,24 @@ class Goroutines(Queues):
         call returns, and sysmon (or another exiting M) may take it."""
         L = self.L
         if not self.casgstatus(s, m, g, G_RUNNING, G_SYSCALL):
-            return f"entersyscall(m={m}, g={g}) throws"
+            return Action("entersyscall", m=m, g=g).throws()
         p = s[L.m_p[m]]
         s[L.p_m[p]] = NONE
         s[L.oldp[m]] = p
         s[L.m_p[m]] = NONE
         s[L.p_status[p]] = P_SYSCALL
         s[L.pc[m]] = PC.IN_SYSCALL
-        return f"entersyscall(m={m}, g={g}, p={p})"
+        return Action("entersyscall", m=m, g=g, p=p)
 
-    def entersyscallblock(self, s: list[int], m: int, g: int) -> str:
+    def entersyscallblock(self, s: list[int], m: int, g: int) -> Action:
         """entersyscallblock: pp.syscalltick++; casgstatus(_Grunning,
         _Gsyscall); handoffp(releasep()) at once, without waiting for sysmon.
         m.oldp stays nil, so exitsyscall will look for an idle P."""
         L = self.L
         if not self.casgstatus(s, m, g, G_RUNNING, G_SYSCALL):
-            return f"entersyscallblock(m={m}, g={g}) throws"
+            return Action("entersyscallblock", m=m, g=g).throws()
         p = self.releasep(s, m)
         s[L.sysc_age[p]] = 0  # syscalltick++
         s[L.pp[m]] = p
         self.call(s, m, PC.HANDOFFP, PC.IN_SYSCALL)
-        return f"entersyscallblock(m={m}, g={g}, p={p})"
+        return Action("entersyscallblock", m=m, g=g, p=p)

@@ -1,9 +1,10 @@
 """The step machinery shared by every part of the scheduler model.
 
-A step is a method `step(self, s, a, c) -> label` registered for a program
+A step is a method `step(self, s, a, c) -> Action` registered for a program
 counter with `@step(PC.X)`: it runs one runtime-atomic action of actor `a`
-(an M, or sysmon) on `s`, a mutable copy of the state, and returns the
-action's label. `c` is the nondeterministic choice the step is taken with,
+(an M, or sysmon) on `s`, a mutable copy of the state, and returns what it
+did, an Action (model/action.py; its text, the label, is made only where a
+trace or a view shows it). `c` is the nondeterministic choice the step is taken with,
 enumerated by a method registered with `@choices(PC.X)` (victims of a steal,
 waiters of a semaphore...); steps without one are deterministic.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from model.action import Action, Value
 from model.config import Config
 from model.pcs import PC, PC_NAMES, SYSMON_PCS
 from model.state import (
@@ -33,7 +35,7 @@ from model.state import (
 )
 from model.workloads import Code
 
-TRUNCATED = "<truncated>"
+TRUNCATED = Action.plain_text("<truncated>")
 
 # Where a macro step ends (--steps macro): the points at which the runtime
 # itself waits or hands control to user code.
@@ -53,8 +55,8 @@ MACRO_BOUNDARY = frozenset(
 )
 MACRO_LIMIT = 10_000
 
-# A bound step: (state, actor, choice) -> label; its choices: (state, actor) -> the choices.
-StepFn = Callable[[Any, int, Any], str]
+# A bound step: (state, actor, choice) -> what it did; its choices: (state, actor) -> the choices.
+StepFn = Callable[[Any, int, Any], Action]
 ChoicesFn = Callable[[bytes, int], Iterable[Any]]
 # What a marking decorator takes and gives back unchanged.
 F = TypeVar("F", bound=Callable[..., Any])
@@ -133,8 +135,8 @@ class Machine:
             chooser = getattr(self, choice_names[pc]) if pc in choice_names else None
             self._dispatch[pc] = (getattr(self, name), chooser)
 
-    def step_successors(self, t: bytes) -> tuple[list[tuple[int, str, bytes]], bool]:
-        """Every enabled step from state t: (actor, label, next state), and
+    def step_successors(self, t: bytes) -> tuple[list[tuple[int, Action, bytes]], bool]:
+        """Every enabled step from state t: (actor, action, next state), and
         whether a bound of the configuration cut some step off.
 
         With `--steps macro`, a step is a whole runtime routine: the actor's
@@ -143,7 +145,7 @@ class Machine:
         system call, parked, at the top of schedule, sysmon's loop). The
         fine steps are the same code; only where others may interleave
         changes. It is a coarser model for exhaustive searches (docs/model.md)."""
-        out: list[tuple[int, str, bytes]] = []
+        out: list[tuple[int, Action, bytes]] = []
         truncated = False
         L = self.L
         if t[L.throw]:
@@ -161,7 +163,7 @@ class Machine:
             if not self.macro:
                 out += [(a, label, u) for label, u in steps]
                 continue
-            done: dict[bytes, str] = {}
+            done: dict[bytes, Action] = {}
             seen: set[bytes] = set()  # inner states already followed (any order leads on alike)
             stack = [(label, u, 1) for label, u in reversed(steps)]
             while stack:
@@ -182,12 +184,12 @@ class Machine:
                 if cuts is not None and cut:
                     key = (a, u[L.pc[a]])
                     cuts[key] = cuts.get(key, 0) + 1
-                stack += [(f"{label}; {lb}", v, n + 1) for lb, v in reversed(more)]
+                stack += [(label.chain(lb), v, n + 1) for lb, v in reversed(more)]
             out += [(a, label, u) for u, label in done.items()]
         return out, truncated
 
-    def actor_steps(self, t: bytes, a: int) -> tuple[list[tuple[str, bytes]], bool]:
-        """The fine steps actor a can take from t: (label, next state)."""
+    def actor_steps(self, t: bytes, a: int) -> tuple[list[tuple[Action, bytes]], bool]:
+        """The fine steps actor a can take from t: (action, next state)."""
         entry = self._dispatch[t[self.L.pc[a]]]
         if entry is None:
             return [], False
@@ -233,15 +235,18 @@ class Machine:
             kinds.append("sysmon")
         return tuple(kinds)
 
-    def step_method(self, pc: int) -> Callable[..., str] | None:
+    def step_method(self, pc: int) -> Callable[..., Action] | None:
         """The @step method registered for pc (the override that runs), or None."""
         name = getattr(self, "_step_names", {}).get(pc)
         return None if name is None else getattr(type(self), name)
 
     # ---- helpers ---------------------------------------------------------
 
-    def who(self, a: int) -> str:
-        return "sysmon" if a == self.L.SYSMON else f"m={a}"
+    def call_by(self, a: int, procedure: str, **named: Value) -> Action:
+        """`procedure(m=a, ...)` for an M, `procedure(sysmon, ...)` for sysmon."""
+        if a == self.L.SYSMON:
+            return Action(procedure, "sysmon", **named)
+        return Action(procedure, m=a, **named)
 
     def goto(self, s: list[int], a: int, pc: PC) -> None:
         s[self.L.pc[a]] = pc
@@ -262,11 +267,11 @@ class Machine:
         s[self.L.throw] = code
         s[self.L.pc[a]] = PC.THROWN
 
-    def queue_throw(self, s: list[int], a: int, pc: int, e: QueueError) -> str:
+    def queue_throw(self, s: list[int], a: int, pc: int, e: QueueError) -> Action:
         """A step of actor a at pc overflowed or underflowed a queue
         (QueueError): on the state before it, the runtime throws instead."""
         self.throw(s, a, e.code)
-        return f"{self.pc_name(pc).lower()}({self.who(a)}) throws: {e.what}"
+        return self.call_by(a, self.pc_name(pc).lower()).after(f" throws: {e.what}")
 
     def casgstatus(self, s: list[int], a: int, g: int, old: int, new: int) -> bool:
         """casgstatus(gp, old, new): Go throws when the G is not in `old`."""
@@ -277,8 +282,9 @@ class Machine:
         s[off] = new
         return True
 
-    def g_name(self, g: int) -> str:
-        return "-" if g == NONE else str(g)
+    def g_name(self, g: int) -> int | str:
+        """A G as an action names it: its number, or "-" for none."""
+        return "-" if g == NONE else g
 
     def live_gs(self, t: bytes | list[int]) -> list[int]:
         L = self.L

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from model.action import Action
 from model.config import PROFILES
 from model.gmp import GMPModel
 from model.pcs import PC
@@ -88,13 +89,13 @@ class RecheckBeforeDecrement(GMPModel):
 
     mutation_name = "recheck-before-decrement"
 
-    def findRunnable_drop(self, s: list[int], m: int, c: None) -> str:
+    def findRunnable_drop(self, s: list[int], m: int, c: None) -> Action:
         label = super().findRunnable_drop(s, m, c)
         if s[self.L.pc[m]] == PC.FR_SPIN_DOWN:
             s[self.L.pc[m]] = PC.FR_RECHECK_GLOBAL  # re-check while still counted
         return label
 
-    def findRunnable_spin_down(self, s: list[int], m: int, c: None) -> str:
+    def findRunnable_spin_down(self, s: list[int], m: int, c: None) -> Action:
         label = super().findRunnable_spin_down(s, m, c)
         if s[self.L.pc[m]] == PC.FR_RECHECK_GLOBAL:
             s[self.L.pc[m]] = PC.STOPM  # the re-checks are already done
@@ -104,12 +105,12 @@ class RecheckBeforeDecrement(GMPModel):
         if s[self.L.pc[m]] == PC.STOPM and s[self.L.spinning[m]]:
             s[self.L.pc[m]] = PC.FR_SPIN_DOWN
 
-    def findRunnable_recheck_runqs(self, s: list[int], m: int, p: int) -> str:
+    def findRunnable_recheck_runqs(self, s: list[int], m: int, p: int) -> Action:
         label = super().findRunnable_recheck_runqs(s, m, p)
         self._then_spin_down(s, m)
         return label
 
-    def findRunnable_recheck_pidle(self, s: list[int], m: int, c: None) -> str:
+    def findRunnable_recheck_pidle(self, s: list[int], m: int, c: None) -> Action:
         label = super().findRunnable_recheck_pidle(s, m, c)
         self._then_spin_down(s, m)
         return label
@@ -139,14 +140,14 @@ class ResetspinningNoWakep(GMPModel):
 
     mutation_name = "resetspinning-no-wakep"
 
-    def schedule_execute(self, s: list[int], m: int, c: None) -> str:
+    def schedule_execute(self, s: list[int], m: int, c: None) -> Action:
         L = self.L
         if s[L.spinning[m]]:
             s[L.spinning[m]] = 0
             if not self.nmspinning_dec(s, m):
-                return f"resetspinning(m={m}) throws"
+                return Action("resetspinning", m=m).throws()
             s[L.pc[m]] = PC.EXEC
-            return f"resetspinning(m={m}, no wakep)"
+            return Action("resetspinning", m=m).flag("no wakep")
         return super().schedule_execute(s, m, c)
 
 
@@ -169,13 +170,13 @@ class ExitsyscallDropsG(GMPModel):
 
     mutation_name = "exitsyscall-drops-g"
 
-    def exitsyscall0(self, s: list[int], m: int, c: None) -> str:
+    def exitsyscall0(self, s: list[int], m: int, c: None) -> Action:
         L = self.L
         g = s[L.curg[m]]
         label = super().exitsyscall0(s, m, c)
         if s[L.pc[m]] == PC.STOPM:  # no idle P: the G went to the global queue...
             q_remove(s, L.grunq, L.nG, g)  # ...and here it does not
-            label += " (the G is not queued)"
+            label = label.after(" (the G is not queued)")
         return label
 
 
@@ -186,27 +187,27 @@ class HandoffpIgnoresGlobalQueue(GMPModel):
 
     mutation_name = "handoffp-ignores-global-queue"
 
-    def handoffp(self, s: list[int], a: int, c: None) -> str:
+    def handoffp(self, s: list[int], a: int, c: None) -> Action:
         L = self.L
         p = s[L.pp[a]]
         if not self.runqempty(s, p):
             s[L.spin_arg[a]] = 0
             s[L.pc[a]] = PC.STARTM
-            return f"handoffp({self.who(a)}, p={p}, work)"
+            return self.call_by(a, "handoffp", p=p).flag("work")
         s[L.pc[a]] = PC.HANDOFFP_SPIN
-        return f"handoffp({self.who(a)}, p={p}, no local work)"
+        return self.call_by(a, "handoffp", p=p).flag("no local work")
 
-    def handoffp_lock(self, s: list[int], a: int, c: None) -> str:
+    def handoffp_lock(self, s: list[int], a: int, c: None) -> Action:
         L = self.L
         p = s[L.pp[a]]
         if self.npidle(s) == L.nP - 1:
             s[L.spin_arg[a]] = 0
             s[L.pc[a]] = PC.STARTM
-            return f"handoffp.lock({self.who(a)}, p={p}, last P)"
+            return self.call_by(a, "handoffp.lock", p=p).flag("last P")
         self.pidleput(s, p)
         s[L.pp[a]] = NONE
         self.ret(s, a)
-        return f"handoffp.pidleput({self.who(a)}, p={p})"
+        return self.call_by(a, "handoffp.pidleput", p=p)
 
 
 class Exitsyscall0SkipsCasgstatus(GMPModel):
@@ -216,12 +217,12 @@ class Exitsyscall0SkipsCasgstatus(GMPModel):
 
     mutation_name = "exitsyscall0-skips-casgstatus"
 
-    def exitsyscall0(self, s: list[int], m: int, c: None) -> str:
+    def exitsyscall0(self, s: list[int], m: int, c: None) -> Action:
         L = self.L
         g = s[L.curg[m]]
         label = super().exitsyscall0(s, m, c)
         s[L.g_status[g]] = G_SYSCALL  # the status change that did not happen
-        return label + " (still _Gsyscall)"
+        return label.after(" (still _Gsyscall)")
 
 
 class ExitsyscallNoCas(GMPModel):
@@ -232,7 +233,7 @@ class ExitsyscallNoCas(GMPModel):
 
     mutation_name = "exitsyscall-no-cas"
 
-    def exitsyscall(self, s: list[int], m: int, c: None) -> str:
+    def exitsyscall(self, s: list[int], m: int, c: None) -> Action:
         L = self.L
         oldp = s[L.oldp[m]]
         if oldp != NONE and s[L.p_status[oldp]] != P_SYSCALL:
@@ -273,9 +274,9 @@ class StopmSkipsMput(GMPModel):
 
     mutation_name = "stopm-skips-mput"
 
-    def stopm(self, s: list[int], m: int, c: None) -> str:
+    def stopm(self, s: list[int], m: int, c: None) -> Action:
         s[self.L.pc[m]] = PC.PARKED
-        return f"stopm(m={m}) (not on sched.midle)"
+        return Action("stopm", m=m).after(" (not on sched.midle)")
 
 
 class WakepNoCas(GMPModel):
@@ -287,11 +288,11 @@ class WakepNoCas(GMPModel):
 
     mutation_name = "wakep-no-cas"
 
-    def wakep_cas(self, s: list[int], a: int, c: None) -> str:
+    def wakep_cas(self, s: list[int], a: int, c: None) -> Action:
         L = self.L
         s[L.nmspinning] += 1
         s[L.pc[a]] = PC.WAKEP_PIDLE
-        return f"wakep.add(m={a})"
+        return Action("wakep.add", m=a)
 
 
 class NoSpinLimit(GMPModel):
@@ -301,9 +302,9 @@ class NoSpinLimit(GMPModel):
 
     mutation_name = "no-spin-limit"
 
-    def findRunnable_steal_check(self, s: list[int], m: int, c: None) -> str:
+    def findRunnable_steal_check(self, s: list[int], m: int, c: None) -> Action:
         s[self.L.pc[m]] = PC.FR_BECOME_SPINNING
-        return f"findRunnable.spin-limit(m={m}, steal)"
+        return Action("findRunnable.spin-limit", m=m).flag("steal")
 
 
 class GlobrunqgetNoSizeCap(GMPModel):
@@ -336,12 +337,12 @@ class GoschedLocal(GMPModel):
 
     mutation_name = "gosched-local"
 
-    def goschedImpl(self, s: list[int], m: int, g: int, why: str) -> str:
+    def goschedImpl(self, s: list[int], m: int, g: int, why: str) -> Action:
         if why != "Gosched":
             return super().goschedImpl(s, m, g, why)
         label = self.goyield_m(s, m, g)
         self.call(s, m, PC.WAKEP_CAS, PC.SCHEDULE)  # Gosched still wakes an M
-        return label.replace("goyield", "Gosched.local")
+        return label.renamed("Gosched.local")
 
 
 class NoSchedtickCheck(GMPModel):
@@ -353,7 +354,7 @@ class NoSchedtickCheck(GMPModel):
 
     mutation_name = "no-schedtick-check"
 
-    def schedule(self, s: list[int], m: int, c: None) -> str:
+    def schedule(self, s: list[int], m: int, c: None) -> Action:
         return self.findRunnable_runqget(s, m, None)
 
 
@@ -366,7 +367,7 @@ class RunnextNoInherit(GMPModel):
 
     mutation_name = "runnext-no-inherit"
 
-    def execute(self, s: list[int], m: int, c: None) -> str:
+    def execute(self, s: list[int], m: int, c: None) -> Action:
         s[self.L.inherit[m]] = 0
         return super().execute(s, m, c)
 

@@ -78,6 +78,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import permutations, product
 
+from model.action import Action, Refs
 from model.config import Config
 from model.gmp import GMPModel
 from model.machine import TRUNCATED, choices, step
@@ -243,7 +244,7 @@ class OpenWorld(GMPModel):
         return [w for w in range(L.nG) if t[L.g_status[w]] == G_WAITING]
 
     @step(PC.RUN)
-    def run(self, s: list[int], m: int, c: tuple[str, int]) -> str:
+    def run(self, s: list[int], m: int, c: tuple[str, int]) -> Action:
         """The G's step. Whether it is locked to its thread (LockOSThread,
         UnlockOSThread) is not in the trace and matters only where it stops
         (its M then waits for it: stoplockedm, or exits with it: mexit):
@@ -276,7 +277,7 @@ class OpenWorld(GMPModel):
         assert kind == "exit"
         return self.goexit0(s, m, g)
 
-    def newproc_open(self, s: list[int], m: int, g: int, blocked: bool) -> str:
+    def newproc_open(self, s: list[int], m: int, g: int, blocked: bool) -> Action:
         """newproc -> newproc1: the lowest free G slot becomes _Grunnable
         and goes to runnext (runqput(pp, newg, true); wakep()), or, created
         parked (newproc1's `parked`), _Gwaiting on no queue."""
@@ -289,35 +290,35 @@ class OpenWorld(GMPModel):
         p = s[L.m_p[m]]
         if blocked:
             s[L.g_status[child]] = G_WAITING
-            return f"newproc(m={m}, g={g}, child={child}, parked)"
+            return Action("newproc", m=m, g=g, child=child).flag("parked")
         s[L.g_status[child]] = G_RUNNABLE
         self.runqput_next(s, m, p, child)
-        return f"newproc(m={m}, g={g}, child={child}, p={p})"
+        return Action("newproc", m=m, g=g, child=child, p=p)
 
-    def gopark_open(self, s: list[int], m: int, g: int) -> str:
+    def gopark_open(self, s: list[int], m: int, g: int) -> Action:
         """gopark -> park_m: casgstatus(_Grunning, _Gwaiting); dropg;
         schedule(). (Why it blocks — channel, mutex, sleep — is the trace's
         reason; the scheduler does the same for all.)"""
         L = self.L
         if not self.casgstatus(s, m, g, G_RUNNING, G_WAITING):
-            return f"gopark(m={m}, g={g}) throws"
+            return Action("gopark", m=m, g=g).throws()
         s[L.curg[m]] = NONE
         s[L.pc[m]] = PC.SCHEDULE
-        return f"gopark(m={m}, g={g})"
+        return Action("gopark", m=m, g=g)
 
-    def ready_open(self, s: list[int], m: int, g: int, w: int) -> str:
+    def ready_open(self, s: list[int], m: int, g: int, w: int) -> Action:
         """goready(gp) -> ready(gp, next=true): casgstatus(_Gwaiting,
         _Grunnable); runqput on the readier's P, runnext; wakep()."""
         L = self.L
         if not self.casgstatus(s, m, w, G_WAITING, G_RUNNABLE):
-            return f"ready(m={m}, g={g}, target={w}) throws"
+            return Action("ready", m=m, g=g, target=w).throws()
         p = s[L.m_p[m]]
         self.runqput_next(s, m, p, w)
-        return f"goready(m={m}, g={g}, target={w}, p={p})"
+        return Action("goready", m=m, g=g, target=w, p=p)
 
     # ---- where the trace sees a status change before the lock --------------------
 
-    def goschedImpl(self, s: list[int], m: int, g: int, why: str) -> str:
+    def goschedImpl(self, s: list[int], m: int, g: int, why: str) -> Action:
         """goschedImpl: casgstatus(_Grunning, _Grunnable) — the trace's
         GoStop is emitted here — and dropg; then lock(&sched.lock);
         globrunqput (the next step, GOSCHED_LOCK). Another M may take the
@@ -327,14 +328,14 @@ class OpenWorld(GMPModel):
         nothing observes the moment its status changes.)"""
         L = self.L
         if not self.casgstatus(s, m, g, G_RUNNING, G_RUNNABLE):
-            return f"{why}(m={m}, g={g}) throws"
+            return Action(why, m=m, g=g).throws()
         s[L.curg[m]] = NONE
         s[L.gp[m]] = g
         s[L.pc[m]] = PC.GOSCHED_LOCK
-        return f"{why}(m={m}, g={g})"
+        return Action(why, m=m, g=g)
 
     @step(PC.GOSCHED_LOCK)
-    def gosched_globrunqput(self, s: list[int], m: int, c: None) -> str:
+    def gosched_globrunqput(self, s: list[int], m: int, c: None) -> Action:
         """goschedImpl: lock; globrunqput(gp) — the tail of the global queue;
         unlock; wakep(); schedule()."""
         L = self.L
@@ -342,10 +343,10 @@ class OpenWorld(GMPModel):
         s[L.gp[m]] = NONE
         self.globrunqput(s, g)
         self.call(s, m, PC.WAKEP_CAS, PC.SCHEDULE)
-        return f"goschedImpl.globrunqput(m={m}, g={g})"
+        return Action("goschedImpl.globrunqput", m=m, g=g)
 
     @step(PC.EXITSYSCALL0)
-    def exitsyscall0(self, s: list[int], m: int, c: None) -> str:
+    def exitsyscall0(self, s: list[int], m: int, c: None) -> Action:
         """exitsyscallNoP (on g0): casgstatus(gp, _Grunning, _Grunnable) —
         the trace's GoSysExit and GoStop — and dropg; then (next step,
         EXITSYSCALL_NOP_LOCK) lock; pidleget or globrunqput. As in
@@ -353,14 +354,14 @@ class OpenWorld(GMPModel):
         L = self.L
         g = s[L.curg[m]]
         if not self.casgstatus(s, m, g, G_RUNNING, G_RUNNABLE):
-            return f"exitsyscallNoP(m={m}, g={g}) throws"
+            return Action("exitsyscallNoP", m=m, g=g).throws()
         s[L.curg[m]] = NONE
         s[L.gp[m]] = g
         s[L.pc[m]] = PC.EXITSYSCALL_NOP_LOCK
-        return f"exitsyscallNoP(m={m}, g={g})"
+        return Action("exitsyscallNoP", m=m, g=g)
 
     @step(PC.EXITSYSCALL_NOP_LOCK)
-    def exitsyscall_nop_lock(self, s: list[int], m: int, c: None) -> str:
+    def exitsyscall_nop_lock(self, s: list[int], m: int, c: None) -> Action:
         """exitsyscallNoP, under sched.lock: pidleget; none: globrunqput(gp),
         unlock, stopm; else unlock, acquirep(pp), execute(gp, false)."""
         L = self.L
@@ -390,7 +391,7 @@ class OpenWorld(GMPModel):
         is sized to the trace, not Go's 256)."""
         return super().globrunqgetbatch(s, GO_RUNQ // 2)
 
-    def step_successors(self, t: bytes) -> tuple[list[tuple[int, str, bytes]], bool]:
+    def step_successors(self, t: bytes) -> tuple[list[tuple[int, Action, bytes]], bool]:
         t = self.view(t)
         out, truncated = super().step_successors(t)
         if t[self.L.throw]:
@@ -401,7 +402,7 @@ class OpenWorld(GMPModel):
                 out.extend(self.env_successors(t, a, exp))
         return out, truncated
 
-    def env_successors(self, t: bytes, m: int, exp: Expect) -> list[tuple[int, str, bytes]]:
+    def env_successors(self, t: bytes, m: int, exp: Expect) -> list[tuple[int, Action, bytes]]:
         L = self.L
         pc = t[L.pc[m]]
         out = []
@@ -430,7 +431,7 @@ class OpenWorld(GMPModel):
                     out.append((m, self.forEachP_takeP(s, m, p), self._frozen(s)))
         return out
 
-    def forEachP_takeP(self, s: list[int], m: int, p: int) -> str:
+    def forEachP_takeP(self, s: list[int], m: int, p: int) -> Action:
         """forEachP, run by this M's goroutine on the system stack: "Force Ps
         currently in a system call into _Pidle and hand them off":
         setBlockOnExitSyscall(p2); thread.takeP(); handoffp(p2). The
@@ -440,7 +441,7 @@ class OpenWorld(GMPModel):
         s[L.pp[m]] = p
         s[L.spin_arg[m]] = 0
         self.call(s, m, PC.HANDOFFP, PC.RUN)
-        return f"forEachP.takeP(m={m}, p={p})"
+        return Action("forEachP.takeP", m=m, p=p)
 
     # ---- startm: whether it finds an idle M is not in the trace -----------------
 
@@ -451,7 +452,7 @@ class OpenWorld(GMPModel):
         return ["start"]
 
     @step(PC.STARTM)
-    def startm(self, s: list[int], a: int, how: str) -> str:  # type: ignore[override]  # the open world's choices
+    def startm(self, s: list[int], a: int, how: str) -> Action:  # type: ignore[override]  # the open world's choices
         """startm; or, with no idle M, newm -> allocm(pp, ...), which
         borrows pp when the caller has no P: "temporarily borrow p for
         mallocs in this function" (acquirep)."""
@@ -460,17 +461,17 @@ class OpenWorld(GMPModel):
         p = s[self.L.pp[a]]
         self.acquirep(s, a, p)
         s[self.L.pc[a]] = PC.ALLOCM
-        return f"allocm.acquirep({self.who(a)}, p={p})"
+        return self.call_by(a, "allocm.acquirep", p=p)
 
     @step(PC.ALLOCM)
-    def allocm_releasep(self, s: list[int], a: int, c: None) -> str:
+    def allocm_releasep(self, s: list[int], a: int, c: None) -> Action:
         """allocm gives the borrowed P back (releasep) and newm starts the
         thread with nextp = pp (a parked model M stands for the new thread)."""
         self.releasep(s, a)
         label = super().startm(s, a, None)
         if label is TRUNCATED:  # no thread slot left: the step is not taken
             return TRUNCATED
-        return "allocm.releasep; " + label
+        return Action.plain_text("allocm.releasep").chain(label)
 
     def _leave_findRunnable(self, s: list[int], m: int) -> None:
         L = self.L
@@ -480,11 +481,11 @@ class OpenWorld(GMPModel):
 
     def steal_got(
         self, s: list[int], m: int, p: int, victim: int, stolen: list[int], how: str = ""
-    ) -> str:
+    ) -> Action:
         s[self.L.spin_arg[m]] = 0  # the Ps done for this pass (passive visits)
         return super().steal_got(s, m, p, victim, stolen, how)
 
-    def timer_ready(self, s: list[int], m: int, w: int) -> str:
+    def timer_ready(self, s: list[int], m: int, w: int) -> Action:
         """A timer run by this M (findRunnable's pp.timers.check, or
         stealWork's pass over other Ps' timers) readies w: goroutineReady ->
         goready -> ready(gp, next=true) onto this M's P; wakep(); and
@@ -502,9 +503,9 @@ class OpenWorld(GMPModel):
                 self.globrunqputbatch(s, half + [old])
         self._leave_findRunnable(s, m)
         self.call(s, m, PC.WAKEP_CAS, PC.SCHEDULE)
-        return f"timer.goready(m={m}, p={p}, g={w})"
+        return Action("timer.goready", m=m, p=p, g=w)
 
-    def findRunnable_runtime_g(self, s: list[int], m: int, w: int) -> str:
+    def findRunnable_runtime_g(self, s: list[int], m: int, w: int) -> Action:
         """findRunnable returns a runtime goroutine it readied itself
         (traceReader, gcController.findRunnableGCWorker: casgstatus
         _Gwaiting -> _Grunnable, no queue) with tryWakeP; schedule() calls
@@ -516,19 +517,19 @@ class OpenWorld(GMPModel):
         s[L.inherit[m]] = 0
         self._leave_findRunnable(s, m)
         self.call(s, m, PC.WAKEP_CAS, PC.EXECUTE)
-        return f"findRunnable.runtime-g(m={m}, g={w})"
+        return Action("findRunnable.runtime-g", m=m, g=w)
 
     def in_limbo(self, t: bytes | list[int], w: int) -> bool:
         """Runnable, and named by no queue, M or transit slot."""
         L = self.L
         return t[L.g_status[w]] == G_RUNNABLE and w not in L.g_refs(t)
 
-    def take_from_limbo(self, s: list[int], m: int, w: int) -> str:
+    def take_from_limbo(self, s: list[int], m: int, w: int) -> Action:
         """findRunnable finds w, which was runnable before the trace began, in
         whichever queue it was (the trace does not say)."""
         self._leave_findRunnable(s, m)
         self.to_execute(s, m, w, False)
-        return f"findRunnable.before-trace(m={m}, g={w})"
+        return Action("findRunnable.before-trace", m=m, g=w)
 
     # ---- the network poller: sched.lastpoll -------------------------------------
 
@@ -537,12 +538,12 @@ class OpenWorld(GMPModel):
         last-P rule reads it)."""
         return t[self.L.lastpoll] != 0
 
-    def findRunnable_drop(self, s: list[int], m: int, c: None) -> str:
+    def findRunnable_drop(self, s: list[int], m: int, c: None) -> Action:
         label = super().findRunnable_drop(s, m, c)
         self._to_netpoll(s, m, was_spinning=False)
         return label
 
-    def findRunnable_recheck_pidle(self, s: list[int], m: int, c: None) -> str:
+    def findRunnable_recheck_pidle(self, s: list[int], m: int, c: None) -> Action:
         label = super().findRunnable_recheck_pidle(s, m, c)
         self._to_netpoll(s, m, was_spinning=True)
         return label
@@ -562,7 +563,7 @@ class OpenWorld(GMPModel):
         return [False, True] if t[self.L.lastpoll] != 0 else [False]
 
     @step(PC.FR_NETPOLL)
-    def findRunnable_netpoll(self, s: list[int], m: int, poll: bool) -> str:
+    def findRunnable_netpoll(self, s: list[int], m: int, poll: bool) -> Action:
         """findRunnable step r: `if netpollinited() && (netpollAnyWaiters()
         || pollUntil != 0) && sched.lastpoll.Swap(0) != 0`, block in
         netpoll(delay) until a timer is due or I/O is ready; else stopm.
@@ -574,12 +575,12 @@ class OpenWorld(GMPModel):
         if poll:
             s[L.lastpoll] = 0
             s[L.pc[m]] = PC.NETPOLL
-            return f"findRunnable.netpoll(m={m}, block)"
+            return Action("findRunnable.netpoll", m=m).flag("block")
         s[L.spin_arg[m]] = 0
-        return "findRunnable.netpoll(no); " + self.stopm(s, m, None)
+        return Action("findRunnable.netpoll", "no").chain(self.stopm(s, m, None))
 
     @step(PC.NETPOLL)
-    def netpoll_returns(self, s: list[int], m: int, c: None) -> str:
+    def netpoll_returns(self, s: list[int], m: int, c: None) -> Action:
         """netpoll(delay) returns (a timer is due, netpollBreak, I/O with
         nothing the trace shows readied): sched.lastpoll = now; lock;
         pidleget(); unlock. With a P: acquirep; if wasSpinning,
@@ -590,14 +591,14 @@ class OpenWorld(GMPModel):
         s[L.spin_arg[m]] = 0
         p = self.pidleget(s)
         if p == NONE:
-            return f"netpoll.return(m={m}, no idle P); " + self.stopm(s, m, None)
+            return Action("netpoll.return", m=m).flag("no idle P").chain(self.stopm(s, m, None))
         self.acquirep(s, m, p)
         if was_spinning:
             self.becomeSpinning(s, m)
         s[L.pc[m]] = PC.SCHEDULE
-        return f"netpoll.acquirep(m={m}, p={p}, spinning={was_spinning})"
+        return Action("netpoll.acquirep", m=m, p=p, spinning=was_spinning)
 
-    def netpoll_injectglist(self, s: list[int], m: int, w: int) -> str:
+    def netpoll_injectglist(self, s: list[int], m: int, w: int) -> Action:
         """The M blocked in netpoll (findRunnable step r) returns with w ready
         (sched.lastpoll = now) and finds no idle P: injectglist(&list) — w
         on the global queue, startIdle (pidlegetSpinning; startm for each
@@ -610,10 +611,10 @@ class OpenWorld(GMPModel):
         p = self.pidlegetSpinning(s)
         if p == NONE:
             s[L.pc[m]] = PC.STOPM
-            return f"netpoll.injectglist(m={m}, g={w}, no idle P)"
+            return Action("netpoll.injectglist", m=m, g=w).flag("no idle P")
         s[L.pp[m]] = p
         self.call(s, m, PC.STARTM, PC.STOPM)
-        return f"netpoll.injectglist(m={m}, g={w}, startm p={p})"
+        return Action("netpoll.injectglist", m=m, g=w).arg("startm p", p)
 
     # ---- sysmon, with time left out ------------------------------------------
 
@@ -637,18 +638,19 @@ class OpenWorld(GMPModel):
         return out
 
     @step(PC.SYSMON)
-    def sysmon(self, s: list[int], a: int, c: tuple[str, int]) -> str:  # type: ignore[override]  # the open world's choices
+    def sysmon(self, s: list[int], a: int, c: tuple[str, int]) -> Action:  # type: ignore[override]  # the open world's choices
         kind, x = c
         if kind == "retake":
             return self.retake_handoff(s, a, x)
         if kind == "preempt":
             self.preemptone(s, x)
-            return f"sysmon.retake(p={x}, preempt=G{s[self.L.curg[s[self.L.p_m[x]]]]})"
+            g = s[self.L.curg[s[self.L.p_m[x]]]]
+            return Action("sysmon.retake", p=x, preempt=Refs.each("G", [g]))
         if kind == "startm":
             return self.sysmon_startm(s, a)
         return self.sysmon_injectglist(s, a, x)
 
-    def sysmon_startm(self, s: list[int], a: int) -> str:
+    def sysmon_startm(self, s: list[int], a: int) -> Action:
         """sysmon, "if next < now": timers that should have run already
         ("perhaps because there is an unpreemptible P. Try to start an M to
         run them."): startm(nil, false) — lock; pidleget(); then as startm
@@ -659,9 +661,9 @@ class OpenWorld(GMPModel):
         s[L.pp[a]] = p
         s[L.spin_arg[a]] = 0
         self.call(s, a, PC.STARTM, PC.SYSMON)
-        return f"sysmon.startm(timers overdue, p={p})"
+        return Action("sysmon.startm", "timers overdue", p=p)
 
-    def sysmon_injectglist(self, s: list[int], a: int, w: int) -> str:
+    def sysmon_injectglist(self, s: list[int], a: int, w: int) -> Action:
         """injectglist from an M without a P (sysmon's netpoll or scavenger
         wakeup): casgstatus(_Gwaiting, _Grunnable); lock; globrunqputbatch;
         startIdle: pidlegetSpinning and startm(pp, false, lockheld=true)."""
@@ -669,13 +671,13 @@ class OpenWorld(GMPModel):
         s[L.g_status[w]] = G_RUNNABLE
         self.globrunqput(s, w)
         p = self.pidlegetSpinning(s)
-        label = f"injectglist(sysmon, g={w}"
+        label = Action("injectglist", "sysmon", g=w)
         if p == NONE:
-            return label + ", no idle P)"
+            return label.flag("no idle P")
         s[L.pp[a]] = p
         s[L.spin_arg[a]] = 0
         self.call(s, a, PC.STARTM, PC.SYSMON)
-        return label + f", startm p={p})"
+        return label.arg("startm p", p)
 
     # ---- a state from what a trace shows at its start ---------------------------
 
@@ -855,7 +857,7 @@ class OpenWorld(GMPModel):
         return out
 
     @step(PC.FR_STEAL)
-    def findRunnable_steal(self, s: list[int], m: int, victim: int) -> str:
+    def findRunnable_steal(self, s: list[int], m: int, victim: int) -> Action:
         if victim != NONE:
             return super().findRunnable_steal(s, m, victim)
         L = self.L
@@ -867,11 +869,11 @@ class OpenWorld(GMPModel):
         if s[L.steal_pass[m]] == self.cfg.steal_tries:
             s[L.steal_pass[m]] = 0
             s[L.pc[m]] = PC.FR_DROP
-        return f"stealWork(m={m}, p={p}, pass={done}, nothing)"
+        return Action("stealWork", m=m, p=p).arg("pass", done).flag("nothing")
 
     def steal_none(
         self, s: list[int], m: int, p: int, victim: int, last: bool, step: str = ""
-    ) -> str:
+    ) -> Action:
         """With passive visits, a victim that had nothing (a runqgrab whose
         runnext CAS failed and found nothing left) is recorded, and the pass
         ends by its own step (NONE), as every other."""
@@ -880,7 +882,7 @@ class OpenWorld(GMPModel):
         s[self.L.mask[m]] |= 1 << victim
         s[self.L.spin_arg[m]] |= 1 << victim
         name = f"stealWork.{step}" if step else "stealWork"
-        return f"{name}(m={m}, p={p}, victim={victim}, pass={int(last)}, none)"
+        return Action(name, m=m, p=p, victim=victim).arg("pass", int(last)).flag("none")
 
     @choices(PC.FR_RECHECK_RUNQS)
     def recheck_choices(self, t: bytes, m: int) -> list[int]:
@@ -910,12 +912,12 @@ class OpenWorld(GMPModel):
         return out
 
     @step(PC.FR_RECHECK_RUNQS)
-    def findRunnable_recheck_runqs(self, s: list[int], m: int, p: int) -> str:
+    def findRunnable_recheck_runqs(self, s: list[int], m: int, p: int) -> Action:
         L = self.L
         if p == NONE:  # every P recorded empty: checkRunqsNoP returns nil
             s[L.mask[m]] = 0
             s[L.pc[m]] = PC.STOPM
-            label = f"checkRunqsNoP(m={m}, nothing)"
+            label = Action("checkRunqsNoP", m=m).flag("nothing")
         else:
             label = super().findRunnable_recheck_runqs(s, m, p)
         self._to_netpoll(s, m, was_spinning=True)
@@ -930,7 +932,7 @@ class OpenWorld(GMPModel):
         return [True, False] if t[L.grunq] != NONE and t[L.lockedg[m]] == NONE else [False]
 
     @step(PC.SCHEDULE)
-    def schedule(self, s: list[int], m: int, fairness: bool) -> str:  # type: ignore[override]  # the open world's choices
+    def schedule(self, s: list[int], m: int, fairness: bool) -> Action:  # type: ignore[override]  # the open world's choices
         """schedule() -> findRunnable(): the global-queue check, when this
         round is the 61st (the model lets it be any), else the local queue."""
         L = self.L
@@ -940,7 +942,7 @@ class OpenWorld(GMPModel):
         if fairness:
             g = self.globrunqget(s)
             self.to_execute(s, m, g, False)
-            return f"findRunnable.globrunqget(m={m}, p={p}, g={g})"
+            return Action("findRunnable.globrunqget", m=m, p=p, g=g)
         return self.findRunnable_runqget(s, m, None)
 
     def schedtick_advance(self, s: list[int], p: int) -> None:

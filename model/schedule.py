@@ -11,6 +11,7 @@ timers, netpoll, finalizers) are left out; docs/model.md says why.
 
 from __future__ import annotations
 
+from model.action import Action
 from model.machine import choices, foldable, step
 from model.pcs import PC
 from model.queues import Queues
@@ -21,7 +22,7 @@ class Schedule(Queues):
     # ---- findRunnable: the places a G can come from -----------------------
 
     @step(PC.SCHEDULE)
-    def schedule(self, s: list[int], m: int, c: None) -> str:
+    def schedule(self, s: list[int], m: int, c: None) -> Action:
         """schedule() -> findRunnable(), first source: once every `period`
         schedticks, take one G from the global queue before the local one
         (`pp.schedtick%61 == 0 && !sched.runq.empty()`: lock; globrunqget();
@@ -35,13 +36,13 @@ class Schedule(Queues):
             g = self.globrunqget(s)
             if g != NONE:
                 self.to_execute(s, m, g, False)
-                return f"findRunnable.globrunqget(m={m}, p={p}, g={g})"
+                return Action("findRunnable.globrunqget", m=m, p=p, g=g)
             s[L.pc[m]] = PC.FR_RUNQGET
-            return f"findRunnable.schedtick-check(m={m}, p={p}, empty)"
+            return Action("findRunnable.schedtick-check", m=m, p=p).flag("empty")
         return self.findRunnable_runqget(s, m, None)
 
     @step(PC.FR_RUNQGET)
-    def findRunnable_runqget(self, s: list[int], m: int, c: None) -> str:
+    def findRunnable_runqget(self, s: list[int], m: int, c: None) -> Action:
         """findRunnable: `runqget(pp)` — runnext first (the G inherits the
         time slice), then the ring's head."""
         L = self.L
@@ -50,12 +51,12 @@ class Schedule(Queues):
         if g != NONE:
             self.to_execute(s, m, g, inherit)
             where = "runnext" if inherit else "ring"
-            return f"findRunnable.runqget(m={m}, p={p}, g={g}, from={where})"
+            return Action("findRunnable.runqget", m=m, p=p, g=g).arg("from", where)
         s[L.pc[m]] = PC.FR_GLOBRUNQ
-        return f"findRunnable.runqget(m={m}, p={p}, empty)"
+        return Action("findRunnable.runqget", m=m, p=p).flag("empty")
 
     @step(PC.FR_GLOBRUNQ)
-    def findRunnable_globrunq(self, s: list[int], m: int, c: None) -> str:
+    def findRunnable_globrunq(self, s: list[int], m: int, c: None) -> Action:
         """findRunnable: the global queue, in a batch — lock;
         globrunqgetbatch(len(runq)/2); unlock; the extras go to the own ring
         (runqputbatch, the next step: Go 1.25 does it after unlocking)."""
@@ -65,15 +66,15 @@ class Schedule(Queues):
         if gs:
             self.set_batch(s, m, gs[1:])
             self.to_execute(s, m, gs[0], False)
-            return f"findRunnable.globrunqgetbatch(m={m}, p={p}, gs={gs})"
+            return Action("findRunnable.globrunqgetbatch", m=m, p=p, gs=tuple(gs))
         if s[L.spinning[m]]:
             s[L.pc[m]] = self.steal_start()
         else:
             s[L.pc[m]] = PC.FR_STEAL_CHECK
-        return f"findRunnable.globrunq(m={m}, p={p}, empty)"
+        return Action("findRunnable.globrunq", m=m, p=p).flag("empty")
 
     @step(PC.FR_STEAL_CHECK)
-    def findRunnable_steal_check(self, s: list[int], m: int, c: None) -> str:
+    def findRunnable_steal_check(self, s: list[int], m: int, c: None) -> Action:
         """findRunnable: a non-spinning M steals only while
         `2*nmspinning < gomaxprocs - npidle` (at most half the busy Ps spin),
         otherwise it goes straight to dropping its P."""
@@ -81,18 +82,18 @@ class Schedule(Queues):
         busy = L.nP - self.npidle(s)
         if 2 * s[L.nmspinning] < busy:
             s[L.pc[m]] = PC.FR_BECOME_SPINNING
-            return f"findRunnable.spin-limit(m={m}, steal)"
+            return Action("findRunnable.spin-limit", m=m).flag("steal")
         s[L.pc[m]] = PC.FR_DROP
-        return f"findRunnable.spin-limit(m={m}, skip)"
+        return Action("findRunnable.spin-limit", m=m).flag("skip")
 
     @step(PC.FR_BECOME_SPINNING)
-    def findRunnable_become_spinning(self, s: list[int], m: int, c: None) -> str:
+    def findRunnable_become_spinning(self, s: list[int], m: int, c: None) -> Action:
         """mp.becomeSpinning(): m.spinning = true; nmspinning.Add(1);
         needspinning.Store(0). (Two atomics, one step: the store only clears a
         request that this M, now counted as spinning, will answer.)"""
         self.becomeSpinning(s, m)
         s[self.L.pc[m]] = self.steal_start()
-        return f"findRunnable.becomeSpinning(m={m})"
+        return Action("findRunnable.becomeSpinning", m=m)
 
     def steal_start(self) -> PC:
         """Where a spinning M goes after the global queue: stealWork, unless
@@ -110,7 +111,7 @@ class Schedule(Queues):
         return [v for v in range(L.nP) if not mask & (1 << v)]
 
     @step(PC.FR_STEAL)
-    def findRunnable_steal(self, s: list[int], m: int, victim: int) -> str:
+    def findRunnable_steal(self, s: list[int], m: int, victim: int) -> Action:
         """stealWork: one victim. Idle Ps (idlepMask) are skipped; otherwise
         runqsteal(pp, p2, stealRunNextG = last pass) -> runqgrab: half of the
         victim's ring with one CAS on its runqhead. The last G stolen is
@@ -138,11 +139,11 @@ class Schedule(Queues):
             s[L.steal_victim[m]] = victim
             s[L.steal_next[m]] = nxt
             s[L.pc[m]] = PC.FR_STEAL_RUNNEXT
-            return f"stealWork.runnext-read(m={m}, p={p}, victim={victim}, g={nxt})"
+            return Action("stealWork.runnext-read", m=m, p=p, victim=victim, g=nxt)
         return self.steal_none(s, m, p, victim, last)
 
     @step(PC.FR_STEAL_RUNNEXT)
-    def findRunnable_steal_runnext(self, s: list[int], m: int, c: None) -> str:
+    def findRunnable_steal_runnext(self, s: list[int], m: int, c: None) -> Action:
         """runqgrab after its usleep(3): `pp.runnext.cas(next, 0)`. It succeeds
         when runnext holds the G read before, though the owner may have run
         it and readied it again and its ring may hold G's now (runqgrab does
@@ -156,21 +157,25 @@ class Schedule(Queues):
         s[L.steal_victim[m]] = NONE
         s[L.steal_next[m]] = NONE
         if self.runnext_cas(s, victim, nxt):
-            return self.steal_got(s, m, p, victim, [nxt], ", runnext")
+            return self.steal_got(s, m, p, victim, [nxt], "runnext")
         stolen = self.runqgrab(s, victim)
         if stolen:
-            return self.steal_got(s, m, p, victim, stolen, ", runnext cas failed")
+            return self.steal_got(s, m, p, victim, stolen, "runnext cas failed")
         again = s[L.runnext[victim]]
         if again != NONE:
             s[L.steal_victim[m]] = victim
             s[L.steal_next[m]] = again
-            return f"stealWork.runnext-cas(m={m}, p={p}, victim={victim}, failed, read g={again})"
+            return (
+                Action("stealWork.runnext-cas", m=m, p=p, victim=victim)
+                .flag("failed")
+                .arg("read g", again)
+            )
         s[L.pc[m]] = PC.FR_STEAL
         return self.steal_none(s, m, p, victim, True, "runnext-cas")
 
     def steal_got(
         self, s: list[int], m: int, p: int, victim: int, stolen: list[int], how: str = ""
-    ) -> str:
+    ) -> Action:
         """runqsteal returns the last G grabbed to run; the others go to the
         own ring (published by the next step)."""
         L = self.L
@@ -178,11 +183,12 @@ class Schedule(Queues):
         s[L.mask[m]] = 0
         self.set_batch(s, m, stolen[:-1])
         self.to_execute(s, m, stolen[-1], False)
-        return f"stealWork(m={m}, p={p}, victim={victim}, gs={stolen}{how})"
+        action = Action("stealWork", m=m, p=p, victim=victim, gs=tuple(stolen))
+        return action.flag(how) if how else action
 
     def steal_none(
         self, s: list[int], m: int, p: int, victim: int, last: bool, step: str = ""
-    ) -> str:
+    ) -> Action:
         """Nothing from this victim: on to the next one; after the last P of
         the last pass, stealWork gives up and findRunnable drops its P."""
         L = self.L
@@ -193,10 +199,10 @@ class Schedule(Queues):
                 s[L.steal_pass[m]] = 0
                 s[L.pc[m]] = PC.FR_DROP
         name = f"stealWork.{step}" if step else "stealWork"
-        return f"{name}(m={m}, p={p}, victim={victim}, pass={int(last)}, none)"
+        return Action(name, m=m, p=p, victim=victim).arg("pass", int(last)).flag("none")
 
     @step(PC.RUNQPUTBATCH)
-    def runqputbatch_step(self, s: list[int], m: int, c: None) -> str:
+    def runqputbatch_step(self, s: list[int], m: int, c: None) -> Action:
         """runqputbatch(pp, q) after globrunqgetbatch, or runqsteal's publish of
         runqtail: the extras become visible on the own ring, to this M and
         to thieves."""
@@ -205,12 +211,12 @@ class Schedule(Queues):
         gs = self.take_batch(s, m)
         self.runqputbatch(s, p, gs)
         s[L.pc[m]] = PC.EXECUTE
-        return f"runqputbatch(m={m}, p={p}, gs={gs})"
+        return Action("runqputbatch", m=m, p=p, gs=tuple(gs))
 
     # ---- dropping the P ---------------------------------------------------
 
     @step(PC.FR_DROP)
-    def findRunnable_drop(self, s: list[int], m: int, c: None) -> str:
+    def findRunnable_drop(self, s: list[int], m: int, c: None) -> Action:
         """findRunnable, `lock(&sched.lock)` before dropping the P:
         - the global queue is re-checked under the lock, so a globrunqput
           (which holds the lock) cannot be missed;
@@ -225,18 +231,18 @@ class Schedule(Queues):
         if gs:
             self.set_batch(s, m, gs[1:])
             self.to_execute(s, m, gs[0], False)
-            return f"findRunnable.drop.globrunqgetbatch(m={m}, p={p}, gs={gs})"
+            return Action("findRunnable.drop.globrunqgetbatch", m=m, p=p, gs=tuple(gs))
         if not s[L.spinning[m]] and s[L.needspinning] == 1:
             self.becomeSpinning(s, m)
             s[L.pc[m]] = PC.SCHEDULE
-            return f"findRunnable.drop.needspinning(m={m}, p={p})"
+            return Action("findRunnable.drop.needspinning", m=m, p=p)
         self.releasep(s, m)
         self.pidleput(s, p)
         s[L.pc[m]] = PC.FR_SPIN_DOWN if s[L.spinning[m]] else PC.STOPM
-        return f"findRunnable.releasep(m={m}, p={p})"
+        return Action("findRunnable.releasep", m=m, p=p)
 
     @step(PC.FR_SPIN_DOWN)
-    def findRunnable_spin_down(self, s: list[int], m: int, c: None) -> str:
+    def findRunnable_spin_down(self, s: list[int], m: int, c: None) -> Action:
         """The spinning -> non-spinning transition, part 1: m.spinning =
         false; nmspinning.Add(-1).
 
@@ -247,12 +253,12 @@ class Schedule(Queues):
         L = self.L
         s[L.spinning[m]] = 0
         if not self.nmspinning_dec(s, m):
-            return f"findRunnable.spinning-down(m={m}) throws"
+            return Action("findRunnable.spinning-down", m=m).throws()
         s[L.pc[m]] = PC.FR_RECHECK_GLOBAL
-        return f"findRunnable.spinning-down(m={m})"
+        return Action("findRunnable.spinning-down", m=m)
 
     @step(PC.FR_RECHECK_GLOBAL)
-    def findRunnable_recheck_global(self, s: list[int], m: int, c: None) -> str:
+    def findRunnable_recheck_global(self, s: list[int], m: int, c: None) -> Action:
         """Re-check the global queue under sched.lock: if it has work, take an
         idle P with pidlegetSpinning and a batch for it."""
         L = self.L
@@ -264,11 +270,11 @@ class Schedule(Queues):
                 s[L.gp[m]] = gs[0]
                 self.set_batch(s, m, gs[1:])
                 s[L.pc[m]] = PC.FR_RECHECK_ACQUIRE
-                return f"findRunnable.recheck.globrunq(m={m}, p={p}, gs={gs})"
+                return Action("findRunnable.recheck.globrunq", m=m, p=p, gs=tuple(gs))
             s[L.pc[m]] = PC.FR_RECHECK_RUNQS
-            return f"findRunnable.recheck.globrunq(m={m}, no idle P)"
+            return Action("findRunnable.recheck.globrunq", m=m).flag("no idle P")
         s[L.pc[m]] = PC.FR_RECHECK_RUNQS
-        return f"findRunnable.recheck.globrunq(m={m}, empty)"
+        return Action("findRunnable.recheck.globrunq", m=m).flag("empty")
 
     @choices(PC.FR_RECHECK_RUNQS)
     def recheck_choices(self, t: bytes, m: int) -> list[int]:
@@ -279,7 +285,7 @@ class Schedule(Queues):
         return [p for p in range(L.nP) if not mask & (1 << p)]
 
     @step(PC.FR_RECHECK_RUNQS)
-    def findRunnable_recheck_runqs(self, s: list[int], m: int, p: int) -> str:
+    def findRunnable_recheck_runqs(self, s: list[int], m: int, p: int) -> Action:
         """checkRunqsNoP: for one P, `!idlepMask.read(id) && !runqempty(p2)`.
         Work found: go and get an idle P for it (next step). All Ps empty:
         stopm."""
@@ -287,15 +293,15 @@ class Schedule(Queues):
         if not self.p_is_idle(s, p) and not self.runqempty(s, p):
             s[L.mask[m]] = 0
             s[L.pc[m]] = PC.FR_RECHECK_PIDLE
-            return f"checkRunqsNoP(m={m}, p={p}, work)"
+            return Action("checkRunqsNoP", m=m, p=p).flag("work")
         s[L.mask[m]] |= 1 << p
         if s[L.mask[m]] == (1 << L.nP) - 1:
             s[L.mask[m]] = 0
             s[L.pc[m]] = PC.STOPM
-        return f"checkRunqsNoP(m={m}, p={p}, empty)"
+        return Action("checkRunqsNoP", m=m, p=p).flag("empty")
 
     @step(PC.FR_RECHECK_PIDLE)
-    def findRunnable_recheck_pidle(self, s: list[int], m: int, c: None) -> str:
+    def findRunnable_recheck_pidle(self, s: list[int], m: int, c: None) -> Action:
         """checkRunqsNoP: lock; pidlegetSpinning(); unlock. No idle P: give up
         (needspinning is now 1, so an M about to drop its P keeps it and spins
         instead), stopm."""
@@ -303,13 +309,13 @@ class Schedule(Queues):
         p = self.pidlegetSpinning(s)
         if p == NONE:
             s[L.pc[m]] = PC.STOPM
-            return f"checkRunqsNoP.pidlegetSpinning(m={m}, none, needspinning)"
+            return Action("checkRunqsNoP.pidlegetSpinning", m=m).flag("none").flag("needspinning")
         s[L.pp[m]] = p
         s[L.pc[m]] = PC.FR_RECHECK_ACQUIRE
-        return f"checkRunqsNoP.pidlegetSpinning(m={m}, p={p})"
+        return Action("checkRunqsNoP.pidlegetSpinning", m=m, p=p)
 
     @step(PC.FR_RECHECK_ACQUIRE)
-    def findRunnable_recheck_acquire(self, s: list[int], m: int, c: None) -> str:
+    def findRunnable_recheck_acquire(self, s: list[int], m: int, c: None) -> Action:
         """After a re-check found work and an idle P: runqputbatch(pp, q) of
         any extras, acquirep(pp), mp.becomeSpinning(); then run the G taken
         from the global queue, or start findRunnable over."""
@@ -324,20 +330,20 @@ class Schedule(Queues):
             s[L.pc[m]] = PC.EXECUTE
         else:
             s[L.pc[m]] = PC.SCHEDULE
-        return f"findRunnable.recheck.acquirep(m={m}, p={p})"
+        return Action("findRunnable.recheck.acquirep", m=m, p=p)
 
     @step(PC.STOPM)
-    def stopm(self, s: list[int], m: int, c: None) -> str:
+    def stopm(self, s: list[int], m: int, c: None) -> Action:
         """stopm: lock; mput(m) (checkdead runs here); unlock; mPark(). The M
         sleeps until startm hands it a P in m.nextp."""
         self.mput(s, m)
         s[self.L.pc[m]] = PC.PARKED
-        return f"stopm(m={m})"
+        return Action("stopm", m=m)
 
     # ---- running the G found ------------------------------------------------
 
     @step(PC.EXECUTE)
-    def schedule_execute(self, s: list[int], m: int, c: None) -> str:
+    def schedule_execute(self, s: list[int], m: int, c: None) -> Action:
         """schedule(), after findRunnable: a spinning M stops spinning with
         resetspinning() — m.spinning = false; nmspinning.Add(-1); wakep():
         the last spinning M to find work must start another one, since
@@ -346,13 +352,13 @@ class Schedule(Queues):
         if s[L.spinning[m]]:
             s[L.spinning[m]] = 0
             if not self.nmspinning_dec(s, m):
-                return f"resetspinning(m={m}) throws"
+                return Action("resetspinning", m=m).throws()
             self.call(s, m, PC.WAKEP_CAS, PC.EXEC)
-            return f"resetspinning(m={m})"
+            return Action("resetspinning", m=m)
         return self.execute(s, m, None)
 
     @step(PC.EXEC)
-    def execute(self, s: list[int], m: int, c: None) -> str:
+    def execute(self, s: list[int], m: int, c: None) -> Action:
         """execute(gp, inheritTime): m.curg = gp; casgstatus(_Grunnable,
         _Grunning); gp.preempt = false; pp.schedtick++ unless the G inherits
         the time slice (it came from runnext)."""
@@ -364,7 +370,7 @@ class Schedule(Queues):
             return self.startlockedm(s, m, g, owner)
         inherit = s[L.inherit[m]]
         if not self.casgstatus(s, m, g, G_RUNNABLE, G_RUNNING):
-            return f"execute(m={m}, g={g}) throws"
+            return Action("execute", m=m, g=g).throws()
         s[L.gp[m]] = NONE
         s[L.inherit[m]] = 0
         s[L.curg[m]] = g
@@ -372,7 +378,7 @@ class Schedule(Queues):
         if not inherit:
             self.schedtick_advance(s, p)
         s[L.pc[m]] = PC.RUN
-        return f"execute(m={m}, p={p}, g={g}, inherit={inherit})"
+        return Action("execute", m=m, p=p, g=g, inherit=inherit)
 
     # ---- locked threads (LockOSThread) ------------------------------------------
 
@@ -386,7 +392,7 @@ class Schedule(Queues):
                 owner = a
         return owner
 
-    def stoplockedm(self, s: list[int], m: int) -> str:
+    def stoplockedm(self, s: list[int], m: int) -> Action:
         """schedule(): `if mp.lockedg != 0 { stoplockedm(); execute(lockedg) }`
         — an M locked to a G runs nothing else: stoplockedm hands its P off
         (handoffp(releasep())), incidlelocked(1), and sleeps until an M that
@@ -395,14 +401,14 @@ class Schedule(Queues):
         p = s[L.m_p[m]]
         if p == NONE:
             s[L.pc[m]] = PC.LOCKED_WAIT
-            return f"stoplockedm(m={m})"
+            return Action("stoplockedm", m=m)
         self.releasep(s, m)
         s[L.pp[m]] = p
         s[L.spin_arg[m]] = 0
         self.call(s, m, PC.HANDOFFP, PC.LOCKED_WAIT)
-        return f"stoplockedm(m={m}, handoffp p={p})"
+        return Action("stoplockedm", m=m).arg("handoffp p", p)
 
-    def startlockedm(self, s: list[int], m: int, g: int, owner: int) -> str:
+    def startlockedm(self, s: list[int], m: int, g: int, owner: int) -> Action:
         """schedule(), with gp.lockedm set to another M: startlockedm(gp) —
         incidlelocked(-1); pp = releasep(); mp.nextp = pp;
         notewakeup(&mp.park); then stopm(). The G goes with the P, "in
@@ -415,7 +421,7 @@ class Schedule(Queues):
         s[L.gp[m]] = NONE
         s[L.inherit[m]] = 0
         s[L.pc[m]] = PC.STOPM
-        return f"startlockedm(m={m}, g={g}, to m={owner}, p={p})"
+        return Action("startlockedm", m=m, g=g).arg("to m", owner).arg("p", p)
 
     @choices(PC.LOCKED_WAIT)
     def locked_wait_choices(self, t: bytes, m: int) -> list[None]:
@@ -423,7 +429,7 @@ class Schedule(Queues):
         return [None] if t[self.L.nextp[m]] != NONE else []
 
     @step(PC.LOCKED_WAIT)
-    def stoplockedm_wakes(self, s: list[int], m: int, c: None) -> str:
+    def stoplockedm_wakes(self, s: list[int], m: int, c: None) -> Action:
         """stoplockedm, woken: acquirep(mp.nextp); then schedule() runs
         execute(mp.lockedg, false)."""
         L = self.L
@@ -432,14 +438,14 @@ class Schedule(Queues):
         self.acquirep(s, m, p)
         s[L.inherit[m]] = 0
         s[L.pc[m]] = PC.EXEC
-        return f"stoplockedm.acquirep(m={m}, p={p}, g={s[L.gp[m]]})"
+        return Action("stoplockedm.acquirep", m=m, p=p, g=s[L.gp[m]])
 
     @step(PC.MEXIT)
-    def mexit(self, s: list[int], m: int, c: None) -> str:
+    def mexit(self, s: list[int], m: int, c: None) -> Action:
         """mexit, after its handoffp: the thread exits and its M is freed
         (a later newm may reuse the slot)."""
         s[self.L.pc[m]] = PC.NOT_CREATED
-        return f"mexit(m={m})"
+        return Action("mexit", m=m)
 
     def schedtick_advance(self, s: list[int], p: int) -> None:
         """pp.schedtick++ (kept modulo the period; sysmon only sees whether it

@@ -6,6 +6,7 @@ Entering is a step of user code (model/goroutine.py). The go1.26 profile
 
 from __future__ import annotations
 
+from model.action import Action
 from model.machine import step
 from model.pcs import PC
 from model.queues import Queues
@@ -14,7 +15,7 @@ from model.state import G_RUNNABLE, G_RUNNING, G_SYSCALL, NONE, P_SYSCALL
 
 class Syscalls(Queues):
     @step(PC.IN_SYSCALL)
-    def exitsyscall(self, s: list[int], m: int, c: None) -> str:
+    def exitsyscall(self, s: list[int], m: int, c: None) -> Action:
         """The system call returns. exitsyscall -> exitsyscallfast(oldp):
         `oldp.status == _Psyscall && CAS(&oldp.status, _Psyscall, _Pidle)`
         then wirep(oldp); pp.syscalltick++; casgstatus(_Gsyscall,
@@ -28,15 +29,15 @@ class Syscalls(Queues):
             self.acquirep(s, m, oldp)
             s[L.sysc_age[oldp]] = 0  # syscalltick++
             if not self.casgstatus(s, m, g, G_SYSCALL, G_RUNNING):
-                return f"exitsyscall(m={m}, g={g}) throws"
+                return Action("exitsyscall", m=m, g=g).throws()
             s[L.pc[m]] = PC.RUN
-            return f"exitsyscall.fast(m={m}, g={g}, p={oldp})"
+            return Action("exitsyscall.fast", m=m, g=g, p=oldp)
         s[L.pc[m]] = PC.EXITSYSCALL_PIDLE
-        oldp_s = "-" if oldp == NONE else str(oldp)
-        return f"exitsyscall.fast(m={m}, g={g}, oldp={oldp_s}, lost)"
+        oldp_s: int | str = "-" if oldp == NONE else oldp
+        return Action("exitsyscall.fast", m=m, g=g, oldp=oldp_s).flag("lost")
 
     @step(PC.EXITSYSCALL_PIDLE)
-    def exitsyscallfast_pidle(self, s: list[int], m: int, c: None) -> str:
+    def exitsyscallfast_pidle(self, s: list[int], m: int, c: None) -> Action:
         """exitsyscallfast: `if sched.pidle != 0` then exitsyscallfast_pidle:
         lock; pidleget(); unlock; acquirep(pp); the G goes on. Otherwise the
         slow path."""
@@ -45,16 +46,16 @@ class Syscalls(Queues):
         p = self.pidleget(s)
         if p == NONE:
             s[L.pc[m]] = PC.EXITSYSCALL0
-            return f"exitsyscall.pidle(m={m}, g={g}, none)"
+            return Action("exitsyscall.pidle", m=m, g=g).flag("none")
         self.acquirep(s, m, p)
         s[L.sysc_age[p]] = 0  # syscalltick++
         if not self.casgstatus(s, m, g, G_SYSCALL, G_RUNNING):
-            return f"exitsyscall(m={m}, g={g}) throws"
+            return Action("exitsyscall", m=m, g=g).throws()
         s[L.pc[m]] = PC.RUN
-        return f"exitsyscall.pidle(m={m}, g={g}, p={p})"
+        return Action("exitsyscall.pidle", m=m, g=g, p=p)
 
     @step(PC.EXITSYSCALL0)
-    def exitsyscall0(self, s: list[int], m: int, c: None) -> str:
+    def exitsyscall0(self, s: list[int], m: int, c: None) -> Action:
         """exitsyscall0 (on g0): casgstatus(_Gsyscall, _Grunnable); dropg;
         lock; pp = pidleget(); none: globrunqput(gp); unlock. With a P:
         acquirep(pp); execute(gp, false). Without: stopm(); schedule().
@@ -63,10 +64,10 @@ class Syscalls(Queues):
         about to idle its P re-checks the global queue under that lock."""
         g = s[self.L.curg[m]]
         if not self.casgstatus(s, m, g, G_SYSCALL, G_RUNNABLE):
-            return f"exitsyscall0(m={m}, g={g}) throws"
+            return Action("exitsyscall0", m=m, g=g).throws()
         return self.exitsyscall0_place(s, m, g, "exitsyscall0")
 
-    def exitsyscall0_place(self, s: list[int], m: int, g: int, name: str) -> str:
+    def exitsyscall0_place(self, s: list[int], m: int, g: int, name: str) -> Action:
         """The rest of exitsyscall0 (and of Go 1.26's exitsyscallNoP), the G
         now _Grunnable: dropg; lock; pidleget; none: globrunqput(gp), unlock,
         stopm; else unlock, acquirep(pp), execute(gp, false)."""
@@ -77,9 +78,9 @@ class Syscalls(Queues):
             self.globrunqput(s, g)
             if s[L.lockedg[m]] != NONE:  # `if locked { stoplockedm(); execute(gp) }`
                 s[L.pc[m]] = PC.LOCKED_WAIT
-                return f"{name}(m={m}, g={g}, globrunqput, stoplockedm)"
+                return Action(name, m=m, g=g).flag("globrunqput").flag("stoplockedm")
             s[L.pc[m]] = PC.STOPM
-            return f"{name}(m={m}, g={g}, globrunqput)"
+            return Action(name, m=m, g=g).flag("globrunqput")
         self.acquirep(s, m, p)
         self.to_execute(s, m, g, False)
-        return f"{name}(m={m}, g={g}, p={p})"
+        return Action(name, m=m, g=g, p=p)

@@ -26,6 +26,7 @@ it drops allpLock, CASes the P's status and runs handoffp.
 
 from __future__ import annotations
 
+from model.action import Action, Refs, Value
 from model.machine import choices, foldable, step
 from model.pcs import PC
 from model.queues import Queues
@@ -83,12 +84,12 @@ class Sysmon(Queues):
         return False
 
     @step(PC.SYSMON)
-    def sysmon(self, s: list[int], a: int, p: int) -> str:
+    def sysmon(self, s: list[int], a: int, p: int) -> Action:
         if p == NONE:
             return self.retake_pass(s)
         return self.retake_syscall(s, a, p)
 
-    def retake_pass(self, s: list[int]) -> str:
+    def retake_pass(self, s: list[int]) -> Action:
         """retake(now), the loop over allp, for the Ps sysmon only looks at:
         for _Prunning and _Psyscall Ps a schedtick not seen before is recorded
         (pd.schedtick, pd.schedwhen); one seen on an earlier pass, with the
@@ -102,12 +103,12 @@ class Sysmon(Queues):
                 seen.append(p)
             if g != NONE:
                 preempted.append((p, g))
-        parts = []
+        parts: dict[str, Value] = {}
         if seen:
-            parts.append("seen=" + ",".join(f"P{p}" for p in seen))
+            parts["seen"] = Refs.each("P", seen)
         if preempted:
-            parts.append("preempt=" + ",".join(f"P{p}:G{g}" for p, g in preempted))
-        return f"sysmon.retake({'; '.join(parts)})"
+            parts["preempt"] = Refs.pairs(("P", "G"), preempted)
+        return Action("sysmon.retake", **parts).joined_by("; ")
 
     @foldable
     def retake_look(self, s: list[int], p: int) -> tuple[bool, int]:
@@ -132,7 +133,7 @@ class Sysmon(Queues):
             saw = True
         return saw, g
 
-    def retake_syscall(self, s: list[int], a: int, p: int) -> str:
+    def retake_syscall(self, s: list[int], a: int, p: int) -> Action:
         """retake(now) for a P in a system call that sysmon has seen before:
         "On the one hand we don't want to retake Ps if there is no other
         work to do, but on the other hand we want to retake them
@@ -144,10 +145,10 @@ class Sysmon(Queues):
         no_other_work = self.runqempty(s, p) and s[L.nmspinning] + self.npidle(s) > 0
         if no_other_work and s[L.sysc_age[p]] == 1:
             s[L.sysc_age[p]] = 2
-            return f"sysmon.retake(p={p}, no other work, wait)"
+            return Action("sysmon.retake", p=p).flag("no other work").flag("wait")
         return self.retake_handoff(s, a, p)
 
-    def retake_handoff(self, s: list[int], a: int, p: int) -> str:
+    def retake_handoff(self, s: list[int], a: int, p: int) -> Action:
         """retake, once it decided: take the P (retake_takep), pp.syscalltick++,
         handoffp(pp); sysmon then goes on with its loop."""
         L = self.L
@@ -155,7 +156,7 @@ class Sysmon(Queues):
         s[L.sysc_age[p]] = 0  # pp.syscalltick++
         s[L.pp[a]] = p
         self.call(s, a, PC.HANDOFFP, PC.SYSMON)
-        return f"sysmon.retake(p={p}, from syscall)"
+        return Action("sysmon.retake", p=p).flag("from syscall")
 
     def retake_takep(self, s: list[int], p: int) -> None:
         """Go 1.25: CAS(&pp.status, _Psyscall, _Pidle); nobody owns the P."""

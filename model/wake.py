@@ -5,6 +5,7 @@ they are procedures that return to the caller's `ret` pc.
 
 from __future__ import annotations
 
+from model.action import Action
 from model.machine import TRUNCATED, step
 from model.pcs import PC
 from model.queues import Queues
@@ -15,7 +16,7 @@ class Wake(Queues):
     # ---- wakep ------------------------------------------------------------
 
     @step(PC.WAKEP_CAS)
-    def wakep_cas(self, s: list[int], a: int, c: None) -> str:
+    def wakep_cas(self, s: list[int], a: int, c: None) -> Action:
         """wakep(): `if nmspinning != 0 || !nmspinning.CompareAndSwap(0, 1)
         { return }` — be conservative: start a spinning M only if none
         exists. This read is the submitter's side of the StoreLoad pattern:
@@ -23,13 +24,13 @@ class Wake(Queues):
         L = self.L
         if s[L.nmspinning] != 0:
             self.ret(s, a)
-            return f"wakep(m={a}, nmspinning={s[L.nmspinning]}, no)"
+            return Action("wakep", m=a, nmspinning=s[L.nmspinning]).flag("no")
         s[L.nmspinning] = 1
         s[L.pc[a]] = PC.WAKEP_PIDLE
-        return f"wakep.cas(m={a})"
+        return Action("wakep.cas", m=a)
 
     @step(PC.WAKEP_PIDLE)
-    def wakep_pidle(self, s: list[int], a: int, c: None) -> str:
+    def wakep_pidle(self, s: list[int], a: int, c: None) -> Action:
         """wakep(): lock; pp = pidlegetSpinning(); no idle P: undo the
         increment (nmspinning.Add(-1)), unlock, return; else unlock and
         startm(pp, spinning=true)."""
@@ -37,18 +38,18 @@ class Wake(Queues):
         p = self.pidlegetSpinning(s)
         if p == NONE:
             if not self.nmspinning_dec(s, a):
-                return f"wakep.pidlegetSpinning(m={a}) throws"
+                return Action("wakep.pidlegetSpinning", m=a).throws()
             self.ret(s, a)
-            return f"wakep.pidlegetSpinning(m={a}, none)"
+            return Action("wakep.pidlegetSpinning", m=a).flag("none")
         s[L.pp[a]] = p
         s[L.spin_arg[a]] = 1
         s[L.pc[a]] = PC.STARTM
-        return f"wakep.pidlegetSpinning(m={a}, p={p})"
+        return Action("wakep.pidlegetSpinning", m=a, p=p)
 
     # ---- startm -----------------------------------------------------------
 
     @step(PC.STARTM)
-    def startm(self, s: list[int], a: int, c: None) -> str:
+    def startm(self, s: list[int], a: int, c: None) -> Action:
         """startm(pp, spinning, lockheld=false): lock; nmp = mget(). None
         idle: mReserveID() — the new M counts as running for checkdead
         before the lock is dropped (golang/go#40368) — then newm(fn, pp):
@@ -75,7 +76,7 @@ class Wake(Queues):
         s[L.pp[a]] = NONE
         s[L.spin_arg[a]] = 0
         self.ret(s, a)
-        return f"startm({self.who(a)}, p={p}, spinning={spinning}, {how}={nmp})"
+        return self.call_by(a, "startm", p=p, spinning=spinning).arg(how, nmp)
 
     def newm_slot(self, s: list[int]) -> int:
         """The M that newm creates: the lowest thread slot not yet in use."""
@@ -86,7 +87,7 @@ class Wake(Queues):
         return NONE
 
     @step(PC.MSTART)
-    def mstart(self, s: list[int], m: int, c: None) -> str:
+    def mstart(self, s: list[int], m: int, c: None) -> Action:
         """The M started by startm runs: a new thread runs mstart1 (mspinning
         sets m.spinning first, if asked), a parked one returns from mPark in
         stopm; both acquirep(m.nextp) and enter schedule()."""
@@ -98,12 +99,12 @@ class Wake(Queues):
         s[L.nextp[m]] = NONE
         self.acquirep(s, m, p)
         s[L.pc[m]] = PC.SCHEDULE
-        return f"mstart(m={m}, p={p}, spinning={s[L.spinning[m]]})"
+        return Action("mstart", m=m, p=p, spinning=s[L.spinning[m]])
 
     # ---- handoffp ---------------------------------------------------------
 
     @step(PC.HANDOFFP)
-    def handoffp(self, s: list[int], a: int, c: None) -> str:
+    def handoffp(self, s: list[int], a: int, c: None) -> Action:
         """handoffp(pp): "handoffp must start an M in any situation where
         findRunnable would return a G to run on pp." Local work or global
         work: startm(pp, false) right away."""
@@ -112,12 +113,12 @@ class Wake(Queues):
         if not self.runqempty(s, p) or not self.globrunq_empty(s):
             s[L.spin_arg[a]] = 0
             s[L.pc[a]] = PC.STARTM
-            return f"handoffp({self.who(a)}, p={p}, work)"
+            return self.call_by(a, "handoffp", p=p).flag("work")
         s[L.pc[a]] = PC.HANDOFFP_SPIN
-        return f"handoffp({self.who(a)}, p={p}, no work)"
+        return self.call_by(a, "handoffp", p=p).flag("no work")
 
     @step(PC.HANDOFFP_SPIN)
-    def handoffp_spin(self, s: list[int], a: int, c: None) -> str:
+    def handoffp_spin(self, s: list[int], a: int, c: None) -> Action:
         """handoffp: no local work; if there are no spinning Ms and no idle Ps
         (`nmspinning + npidle == 0`) and CAS(nmspinning, 0, 1): needspinning
         = 0; startm(pp, true) — someone must look for work."""
@@ -128,12 +129,12 @@ class Wake(Queues):
             s[L.needspinning] = 0
             s[L.spin_arg[a]] = 1
             s[L.pc[a]] = PC.STARTM
-            return f"handoffp.spinning({self.who(a)}, p={p})"
+            return self.call_by(a, "handoffp.spinning", p=p)
         s[L.pc[a]] = PC.HANDOFFP_LOCK
-        return f"handoffp.spinning({self.who(a)}, p={p}, not needed)"
+        return self.call_by(a, "handoffp.spinning", p=p).flag("not needed")
 
     @step(PC.HANDOFFP_LOCK)
-    def handoffp_lock(self, s: list[int], a: int, c: None) -> str:
+    def handoffp_lock(self, s: list[int], a: int, c: None) -> Action:
         """handoffp: lock; the global queue re-checked under the lock; "if
         this is the last running P and nobody is polling network"
         (`npidle == gomaxprocs-1 && sched.lastpoll != 0`) start an M, so that
@@ -145,11 +146,11 @@ class Wake(Queues):
             s[L.spin_arg[a]] = 0
             s[L.pc[a]] = PC.STARTM
             why = "global work" if not self.globrunq_empty(s) else "last P"
-            return f"handoffp.lock({self.who(a)}, p={p}, {why})"
+            return self.call_by(a, "handoffp.lock", p=p).flag(why)
         self.pidleput(s, p)
         s[L.pp[a]] = NONE
         self.ret(s, a)
-        return f"handoffp.pidleput({self.who(a)}, p={p})"
+        return self.call_by(a, "handoffp.pidleput", p=p)
 
     def nobody_polling(self, t: bytes | list[int]) -> bool:
         """`sched.lastpoll != 0`: no M is blocked in netpoll. In the closed

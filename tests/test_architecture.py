@@ -309,14 +309,18 @@ def test_every_exception_is_in_architecture_md():
     assert missing == []
 
 
-# ---- one reader of step labels -------------------------------------------------------
+# ---- no label is parsed back -------------------------------------------------------
 
-# A step's label (`stealWork(m=1, p=0, victim=1, gs=[2])`) is read by
-# model/action.py's Action.parse and nowhere else: elsewhere no regular
-# expression reads a call (an escaped parenthesis), and no string test looks
-# for a label's `procedure(` or `argument=`. checker/golang/ reads Go's own
-# text (trace dumps, sources), not labels.
+# A step returns an Action (model/action.py); its text, the label
+# (`stealWork(m=1, p=0, victim=1, gs=[2])`), is made at the edge and never
+# read back: no regular expression reads a call (an escaped parenthesis), no
+# string test looks for a label's `procedure(` or `argument=`, and no step
+# returns text. The one reader of a label, Action.parse, is in
+# model/action.py and is called only where a trace FILE is read
+# (checker/views/itf.py `step_actions`: a file holds the text alone).
+# checker/golang/ reads Go's own text (trace dumps, sources), not labels.
 LABEL_READER = "model/action.py"
+PARSE_CALLERS = ("checker/views/itf.py",)
 NOT_LABELS = ("checker/golang/",)
 _RE_FUNCTIONS = {"compile", "match", "search", "fullmatch", "findall", "finditer", "split", "sub"}
 _STR_TESTS = {"startswith", "endswith", "find", "rfind", "index", "split", "partition", "count"}
@@ -345,16 +349,64 @@ def _label_reads(tree: ast.AST):
                 yield node.lineno, f"{node.left.value!r} in ..."
 
 
-def label_reads_outside_action(root: Path = ROOT) -> list[str]:
+def _parse_calls(tree: ast.AST):
+    """Calls of Action.parse (or of a `parse` taken from model.action)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in ("parse", "_parse"):
+            if isinstance(node.value, ast.Name) and node.value.id == "Action":
+                yield node.lineno, "Action.parse"
+        elif isinstance(node, ast.ImportFrom) and node.module == "model.action":
+            if any(a.name in ("_parse", "_one", "_value") for a in node.names):
+                yield node.lineno, "imports the parser of model/action.py"
+
+
+def _text_steps(tree: ast.AST):
+    """A function that says it returns an Action and returns text."""
+    for fn in ast.walk(tree):
+        if not isinstance(fn, ast.FunctionDef) or fn.returns is None:
+            continue
+        if "Action" not in ast.unparse(fn.returns):
+            continue
+        for node in ast.walk(fn):
+            v = node.value if isinstance(node, ast.Return) else None
+            text = isinstance(v, ast.JoinedStr) or (
+                isinstance(v, ast.Constant) and isinstance(v.value, str)
+            )
+            if text or (isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add)):
+                yield node.lineno, f"{fn.name} returns text"
+
+
+def label_reads(root: Path = ROOT) -> list[str]:
+    """Where a module reads a label back, or a step returns text."""
     out = []
     for pkg in PACKAGES:
         for path in sorted((root / pkg).rglob("*.py")):
             rel = path.relative_to(root).as_posix()
             if rel == LABEL_READER or rel.startswith(NOT_LABELS):
                 continue
-            out += [f"{rel}:{n}: {what}" for n, what in _label_reads(ast.parse(path.read_text()))]
+            tree = ast.parse(path.read_text())
+            found = [*_label_reads(tree), *_text_steps(tree)]
+            if rel not in PARSE_CALLERS:
+                found += _parse_calls(tree)
+            out += [f"{rel}:{n}: {what}" for n, what in sorted(found)]
     return out
 
 
-def test_labels_are_read_by_action_only():
-    assert label_reads_outside_action() == []
+def test_no_label_is_parsed_back():
+    assert label_reads() == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import re\nre.match(r'stealWork\\(m=(\\d+)', label)",
+        "label.startswith('execute(')",
+        "'preempt=' in label",
+        "from model.action import Action\nAction.parse(label).calls('execute')",
+        "def step(self, s, m, c) -> Action:\n    return f'stopm(m={m})'",
+        "def step(self, s, m, c) -> Action:\n    return 'allocm.releasep; ' + label",
+    ],
+)
+def test_the_rule_sees_a_label_read_back(source):
+    tree = ast.parse(source)
+    assert [*_label_reads(tree), *_text_steps(tree), *_parse_calls(tree)]

@@ -34,7 +34,7 @@ def test_the_graph_of_a_complete_search_is_the_engine_s_graph():
     # Each edge is a step of the model.
     for a, b, d in g.edges(data=True):
         src, dst = ex.states[int(a[1:])], ex.states[int(b[1:])]
-        assert (d["action"], dst) in [(label, u) for _, label, u in model.successors(src)[0]]
+        assert (d["action"], dst) in [(str(label), u) for _, label, u in model.successors(src)[0]]
 
 
 def test_the_counterexample_path_is_marked():

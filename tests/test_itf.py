@@ -54,7 +54,7 @@ def test_a_trace_s_states_are_the_model_s_own(traces):
         assert _itf_value(model.view(cur)) == {k: doc["states"][0][k] for k in doc["vars"]}
         for st in doc["states"][1:]:
             succ, _ = model.successors(cur)
-            nxt = [u for _, label, u in succ if label == st["#meta"]["action"]]
+            nxt = [u for _, label, u in succ if str(label) == st["#meta"]["action"]]
             assert nxt, st["#meta"]["action"]
             views = [_itf_value(model.view(u)) for u in nxt]
             want = {k: st[k] for k in doc["vars"]}

@@ -27,8 +27,9 @@ def model(**cfg):
 
 
 def steps_of(m, t: bytes, actor: int) -> list[tuple[str, bytes]]:
+    """Actor's steps from t: (label, next state), the label as a trace shows it."""
     succ, _ = m.successors(t)
-    return [(label, u) for a, label, u in succ if a == actor]
+    return [(str(label), u) for a, label, u in succ if a == actor]
 
 
 def only_step(m, t: bytes, actor: int) -> tuple[str, bytes]:

@@ -140,7 +140,7 @@ def test_go_1_25_does_not_meet_strict_work_conservation():
     assert v.depth == 9
     prop = next(p for p in properties_of(model) if p.id == "work-conservation-strict")
     steps = rebuild(model, ex, v, prop)
-    labels = [s.label for s in steps]
+    labels = [str(s.label) for s in steps]
     assert any(lb.startswith("handoffp.spinning(sysmon") and "not needed" in lb for lb in labels)
     assert any(lb.startswith("wakep.pidlegetSpinning") and "none" in lb for lb in labels)
     assert labels[-1].startswith("handoffp.pidleput(sysmon")

@@ -33,7 +33,7 @@ def go126(**cfg):
 
 def steps_of(m, t, actor):
     succ, _ = m.successors(t)
-    return [(label, u) for a, label, u in succ if a == actor]
+    return [(str(label), u) for a, label, u in succ if a == actor]
 
 
 def only_step(m, t, actor):

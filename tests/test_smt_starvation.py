@@ -35,7 +35,7 @@ def executes_while_waiting(model, steps) -> int:
     best = cur = 0
     for i in range(1, len(steps)):
         if queued[i - 1] and queued[i]:
-            cur += steps[i].label.startswith("execute(")
+            cur += steps[i].label.calls("execute")
             best = max(best, cur)
         else:
             cur = 0

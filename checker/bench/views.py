@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from checker.engine.trace import Step
+from checker.engine.trace import INIT, Step
 from checker.views.html import render_html
 from checker.views.itf import read_trace, trace_document, write_trace
 from checker.views.render import Style, render_trace
@@ -34,7 +34,7 @@ def random_walk(model, steps: int, seed: int) -> list[Step]:
     with random.Random(seed); stops early only at a state with no step."""
     rng = random.Random(seed)
     cur = model.initial_states()[0]
-    out = [Step(None, "init", cur)]
+    out = [Step(None, INIT, cur)]
     for _ in range(steps):
         succ, _truncated = model.successors(cur)
         if not succ:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from model.action import Action
+
 
 def _groups(model: Any) -> list[tuple[str, str, str]]:
     """(name, assumption, strength) per fairness group; a model without
@@ -33,6 +35,6 @@ def group_names(model: Any, mask: int) -> list[str]:
     return [n for i, (n, _, _) in enumerate(_groups(model)) if mask >> i & 1]
 
 
-def edge_groups_of(model: Any, actor: int, label: str) -> int:
+def edge_groups_of(model: Any, actor: int, action: Action) -> int:
     fn = getattr(model, "edge_groups", None)
-    return fn(actor, label) if fn else 1 << actor
+    return fn(actor, action) if fn else 1 << actor

@@ -89,7 +89,9 @@ def state_graph(model: Any, ex: Exploration) -> nx.DiGraph:
             if g.has_edge(a, b):
                 g.edges[a, b]["actions"] += 1
             else:
-                g.add_edge(a, b, action=label, actor=names[actor], actions=1, counterexample="")
+                g.add_edge(
+                    a, b, action=str(label), actor=names[actor], actions=1, counterexample=""
+                )
     for pid in sorted(ex.violations):
         v = ex.violations[pid]
         path = ex.path_to(v.state)

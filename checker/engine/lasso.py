@@ -74,7 +74,7 @@ def concretize(
             f"no concrete cycle through these states takes a step of "
             f"{', '.join(group_names(model, unfair))}, which is enabled on it"
         )
-    return steps, loop, back.label
+    return steps, loop, str(back.label)
 
 
 def _enabled_groups(model: Any) -> Callable[[Any], int]:

@@ -14,13 +14,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from checker.engine.explore import Exploration, Violation
+from model.action import Action
 from specs.property import ACTION, Property
+
+# The first step of every trace: the initial state.
+INIT = Action.plain_text("init")
 
 
 @dataclass
 class Step:
     actor: int | None  # None for the initial state
-    label: str
+    label: Action  # what the step did; str() of it is its label
     state: Any  # concrete
 
 
@@ -41,7 +45,7 @@ def rebuild_path(
             break
     else:
         raise TraceError("no initial state has the trace's first state as canonical form")
-    steps = [Step(None, "init", cur)]
+    steps = [Step(None, INIT, cur)]
     for want in keys[1:]:
         succ, _ = model.successors(cur)
         for actor, label, u in succ:

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from checker.engine.trace import Step
+from checker.engine.trace import INIT, Step
 from model.action import Action
 from model.state import q_items
 
@@ -50,7 +50,7 @@ class _Steps:
     def __init__(self, model, g: int):
         self.model, self.g = model, g
         self._queued: dict[bytes, bool] = {}
-        self._succ: dict[bytes, list[tuple[int, str, bytes]]] = {}
+        self._succ: dict[bytes, list[tuple[int, Action, bytes]]] = {}
         self.dead_ends = self.truncated = 0
 
     def queued(self, t: bytes) -> bool:
@@ -60,7 +60,7 @@ class _Steps:
             q = self._queued[t] = self.g in q_items(t, L.grunq, L.nG)
         return q
 
-    def successors(self, t: bytes) -> list[tuple[int, str, bytes]]:
+    def successors(self, t: bytes) -> list[tuple[int, Action, bytes]]:
         succ = self._succ.get(t)
         if succ is None:
             succ, cut = self.model.successors(t)
@@ -91,16 +91,16 @@ def explicit_global_wait(model, g: int, depth: int) -> ExplicitWaitBound:
     for s in model.initial_states():
         layer.setdefault(s, 0)
     # back[d][u]: the step into u that gave cur[d][u] (source, actor, label).
-    back: list[dict[bytes, tuple[bytes, int, str]]] = [{}]
+    back: list[dict[bytes, tuple[bytes, int, Action]]] = [{}]
     seen = set(layer)
     best, best_d, best_u = 0, 0, next(iter(layer))
     for d in range(1, depth + 1):
         nxt: dict[bytes, int] = {}
-        links: dict[bytes, tuple[bytes, int, str]] = {}
+        links: dict[bytes, tuple[bytes, int, Action]] = {}
         for t, cur in layer.items():
             inside = queued(t)
             for actor, label, u in successors(t):
-                c = cur + Action.parse(label).calls("execute") if inside and queued(u) else 0
+                c = cur + label.calls("execute") if inside and queued(u) else 0
                 if c > nxt.get(u, -1):
                     nxt[u] = c
                     links[u] = (t, actor, label)
@@ -115,7 +115,7 @@ def explicit_global_wait(model, g: int, depth: int) -> ExplicitWaitBound:
         t, actor, label = back[d][u]
         chain.append(Step(actor, label, u))
         u = t
-    witness = [Step(None, "init", u), *reversed(chain)]
+    witness = [Step(None, INIT, u), *reversed(chain)]
     return ExplicitWaitBound(
         best,
         depth,
@@ -170,7 +170,7 @@ def unbounded_global_wait(model, g: int, max_states: int = 100_000) -> Unbounded
                 seen.add(u)
                 order.append(u)
             if steps.queued(t) and steps.queued(u):
-                w = int(Action.parse(label).calls("execute"))
+                w = int(label.calls("execute"))
                 if not stretch.has_edge(t, u) or w > stretch[t][u]["w"]:
                     stretch.add_edge(t, u, w=w)
     comp = nx.condensation(stretch)

@@ -65,6 +65,7 @@ void eng_cuts(eng_t *e, uint64_t *out);
 int64_t eng_graph_finish(eng_t *e, const uint64_t *label_groups, int64_t nlabels);
 uint64_t *eng_egroups(eng_t *e);
 int eng_label(eng_t *e, int64_t id, char *buf, int cap, int *actor);
+int eng_label_key(eng_t *e, int64_t id, int64_t *out, int cap);
 int eng_set_frontier(eng_t *e, const uint8_t *states, int64_t n);
 void eng_wk_counts(eng_t *e, int wi, int64_t *out);
 void eng_wk_states(eng_t *e, int wi, uint64_t *inv, uint32_t *ncand, uint32_t *nact,

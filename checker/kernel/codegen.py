@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from checker.kernel.actions import action_entry
 from checker.kernel.ctables import domain_tables, label_tables, layout_defines
 from checker.smt.expr import BOOL, INT, Knowledge, Node, var
 from checker.smt.relation import STEP, TRUNC, UNDEF, Relation, _predicate, symbolic_model
@@ -432,6 +433,7 @@ def generate(model, rel: Relation, props: list[Property], fault: int | None = No
             "actor": c.actor,
             "pc": int(c.pc),
             "procedure": model.pc_name(c.pc),
+            "action": action_entry(c.action, c.exprs) if c.action else None,
         }
         for c in rel.steps
     ]

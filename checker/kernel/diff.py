@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from checker.kernel.actions import label_action
 from checker.kernel.build import Kernel, ffi
+from model.action import Action
 from specs import properties_of
 from specs.property import ACTION, INVARIANT
 
@@ -32,8 +34,9 @@ def _scratch(k: Kernel, model: Any) -> Any:
 
 def compiled_successors(
     k: Kernel, model: Any, t: bytes
-) -> tuple[list[tuple[int, str, bytes]], bool]:
-    """The compiled kernel's model.successors(t)."""
+) -> tuple[list[tuple[int, Action, bytes]], bool]:
+    """The compiled kernel's model.successors(t); ValueError when the label
+    text its C tables render is not its action's text."""
     f = ffi()
     lib = k.lib
     size = k.meta["size"]
@@ -53,8 +56,11 @@ def compiled_successors(
     who = f.new("int *")
     for j in range(n):
         lib.eng_label(e, label[j], text, 65536, who)
+        _, action = label_action(lib, f, e, k.meta, int(label[j]))
+        if f.string(text).decode() != str(action):
+            raise ValueError(f"the C label {f.string(text).decode()!r} is not {str(action)!r}")
         u = bytes(buf[j * size : (j + 1) * size])
-        got.append((int(actor[j]), f.string(text).decode(), u))
+        got.append((int(actor[j]), action, u))
     return got, bool(trunc[0])
 
 

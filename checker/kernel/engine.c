@@ -1398,6 +1398,32 @@ API int eng_label(eng_t *e, int64_t id, char *buf, int cap, int *actor) {
     return len;
 }
 
+/* The key of label id, for the caller to make its Action from: per fine
+ * step (one, or a macro step's several) its length n and n words, the
+ * command and its label's values, back to back. Returns the words written,
+ * or the count needed when it exceeds cap. */
+API int eng_label_key(eng_t *e, int64_t id, int64_t *out, int cap) {
+    pthread_mutex_lock(&e->lock);
+    int len = 0;
+    int64_t one = id;
+    const int64_t *ids = &one;
+    int64_t nfine = 1;
+    if (e->macro) {
+        const int64_t *k = e->seq.keys + e->seq.start[id];
+        nfine = k[0];
+        ids = k + 1;
+    }
+    for (int64_t i = 0; i < nfine; i++) {
+        const int64_t *f = e->fine.keys + e->fine.start[ids[i]];
+        for (int64_t j = 0; j <= f[0]; j++) {
+            if (len < cap) out[len] = f[j];
+            len++;
+        }
+    }
+    pthread_mutex_unlock(&e->lock);
+    return len;
+}
+
 API int k_size(void) { return SIZE; }
 API int k_ncmd(void) { return NCMD; }
 API int k_ninv(void) { return N_INV; }

@@ -37,7 +37,9 @@ from checker.engine.explore import (
     Violation,
 )
 from checker.kernel import snapshot
+from checker.kernel.actions import label_action
 from checker.kernel.build import Kernel, ffi
+from model.action import Action
 from specs.property import ACTION, INVARIANT, Property
 
 if TYPE_CHECKING:
@@ -130,7 +132,7 @@ class CompiledSearch:
             raise MemoryError("the compiled engine could not allocate its tables")
         self.e = self.ffi.gc(e, self.lib.eng_free)
         self._stats = self.ffi.new("int64_t[10]")
-        self._labels: list[tuple[int, str]] = []  # per label id: (actor, text)
+        self._labels: list[tuple[int, Action]] = []  # per label id: (actor, action)
         self._fp_index: dict[int, int] = {}
 
     # ---- reading the engine --------------------------------------------------------
@@ -182,17 +184,12 @@ class CompiledSearch:
                 self._fp_index[int(i)] = int(f)
         return {i: self._fp_index[i] for i in indices}
 
-    def label(self, lid: int) -> tuple[int, str]:
-        """(actor, text) of a label id."""
+    def label(self, lid: int) -> tuple[int, Action]:
+        """(actor, action) of a label id."""
         while len(self._labels) <= lid:
-            n = len(self._labels)
-            buf = self.ffi.new("char[]", 4096)
-            actor = self.ffi.new("int *")
-            need = self.lib.eng_label(self.e, n, buf, 4096, actor)
-            if need >= 4096:
-                buf = self.ffi.new("char[]", need + 1)
-                self.lib.eng_label(self.e, n, buf, need + 1, actor)
-            self._labels.append((int(actor[0]), self.ffi.string(buf).decode()))
+            self._labels.append(
+                label_action(self.lib, self.ffi, self.e, self.k.meta, len(self._labels))
+            )
         return self._labels[lid]
 
     def coverage(self) -> dict[tuple[int, int], int]:
@@ -426,7 +423,7 @@ def explore_compiled(
 def _graph_arrays(ex: Exploration, s: CompiledSearch, model: Any) -> None:
     """The state graph as arrays over the engine's own memory (no copies):
     one edge per pair of states, sorted by source, with the fairness groups
-    of every step between them (from the labels' text, by the model's own
+    of every step between them (from the steps' actions, by the model's own
     edge_groups), and per state the groups enabled, its atoms and flags."""
     from checker.engine.fairness import edge_groups_of
 
@@ -434,8 +431,8 @@ def _graph_arrays(ex: Exploration, s: CompiledSearch, model: Any) -> None:
     n_labels = s.stat(6)
     groups = np.zeros(max(1, n_labels), dtype=np.uint64)
     for lid in range(n_labels):
-        actor, text = s.label(lid)
-        groups[lid] = edge_groups_of(model, actor, text)
+        actor, action = s.label(lid)
+        groups[lid] = edge_groups_of(model, actor, action)
     ptr = s.ffi.cast("uint64_t *", groups.ctypes.data)
     n_edges = int(s.lib.eng_graph_finish(s.e, ptr, n_labels))
     if n_edges < 0:

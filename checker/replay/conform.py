@@ -82,6 +82,12 @@ class Divergence:
     fields: list[tuple[str, Any, Any]] = field(default_factory=list)
     expected_name: str = "trace"
 
+    def __post_init__(self) -> None:
+        # A report, so text: the model's step is given as its Action.
+        self.label = str(self.label)
+        if self.runtime_label is not None:
+            self.runtime_label = str(self.runtime_label)
+
     def lines(self) -> list[str]:
         who = f" by {self.actor}" if self.actor else ""
         out = [f"diverged at step {self.step}{who}: {self.label}", f"  {self.reason}"]

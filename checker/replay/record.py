@@ -20,10 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from checker.engine.trace import Step
+from checker.engine.trace import INIT, Step
 from checker.replay.conform import Divergence, model_steps, runtime_choice, state_fields
 from checker.replay.points import snapshot
 from checker.views.itf import trace_document
+from model.action import Action
 from runtime.scheduler import Runtime
 from runtime.threads import FreeRun, Journal
 from specs import properties_of
@@ -150,8 +151,13 @@ def recording_document(
 ) -> dict:
     """The recording as an ITF trace (checker/views/itf.py), viewable and replayable.
     `checked` False: the check against the model was interrupted."""
-    steps = [Step(None, "init", rec.initial)]
-    steps += [Step(a, label, u) for a, label, u in rec.steps]
+    steps = [Step(None, INIT, rec.initial)]
+    # A step the model accepted has its action; one after a divergence, the
+    # runtime's text for it.
+    steps += [
+        Step(a, label if isinstance(label, Action) else Action.plain_text(label), u)
+        for a, label, u in rec.steps
+    ]
     run = rec.run
     assert run is not None
     if error:

@@ -27,7 +27,7 @@ from typing import Any
 
 import z3
 
-from checker.engine.trace import Step
+from checker.engine.trace import INIT, Step
 from checker.signals import interrupts_as_keyboard
 from checker.smt.expr import and_, evaluate, not_, or_
 from checker.smt.relation import Relation, relation_for
@@ -85,10 +85,10 @@ def _check(solver: z3.Solver, lit) -> tuple[z3.CheckSatResult, str]:
 def replay(model, rel: Relation, states: list[bytes], cmds: list) -> list[Step]:
     """The run the solver found, re-executed through the explicit model: each
     step must be one of the model's successors, with the same label."""
-    steps = [Step(None, "init", states[0])]
+    steps = [Step(None, INIT, states[0])]
     for i, cmd in enumerate(cmds):
         t, u = states[i], states[i + 1]
-        label = cmd.label_on(t)
+        label = cmd.action_on(t)
         succ, _ = model.successors(t)
         hit = [(a, lb) for a, lb, v in succ if v == u and a == cmd.actor and lb == label]
         if not hit:

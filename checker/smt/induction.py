@@ -36,6 +36,7 @@ from checker.smt.expr import BoolExpr, Node, and_, evaluate, not_, or_
 from checker.smt.relation import Command, Relation, relation_for
 from checker.smt.unroll import Unroller, command_step, state_bytes, type_ok
 from checker.verdict import Verdict
+from model.action import Action
 from specs import properties_of
 from specs.property import INVARIANT, Property
 
@@ -45,7 +46,7 @@ DEFINED = "model-defined"  # and no step or check of the model fails there
 # The invariants `prove` is for; the others help as auxiliaries.
 TARGETS = ("no-lost-g", "p-ownership", "spinning-accounting")
 
-CTI_START = "any state satisfying the candidate invariants"
+CTI_START = Action.plain_text("any state satisfying the candidate invariants")
 
 
 @dataclass
@@ -234,7 +235,7 @@ def _step_case_by_command(
                     res.per_round_s.append(time.perf_counter() - t0)
                     return alive
                 before, cmd, broken = found
-                step = Step(cmd.actor, cmd.label_on(before), cmd.apply(before))
+                step = Step(cmd.actor, cmd.action_on(before), cmd.apply(before))
                 _drop(res, [Step(None, CTI_START, before), step], broken, k)
                 alive -= set(broken)
                 generation += 1
@@ -326,7 +327,7 @@ def _step_case_unrolled(
             broken = [n for n in live if n in alive and _owner(n) in owners]
         steps = [Step(None, CTI_START, states[0])]
         for d, cmd in enumerate(cmds):
-            steps.append(Step(cmd.actor, cmd.label_on(states[d]), states[d + 1]))
+            steps.append(Step(cmd.actor, cmd.action_on(states[d]), states[d + 1]))
         _drop(res, steps, broken, k)
         alive -= set(broken)
     return alive

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
+from checker.smt.actions import fill, template
 from checker.smt.expr import BOOL, INT, Knowledge, and_, evaluate, isin, not_, or_, var
 from checker.smt.symbolic import (
     DONT_CARE,
@@ -54,8 +55,8 @@ from checker.smt.symbolic import (
     enumerate_paths,
     fold_paths,
     folding,
-    render,
 )
+from model.action import Action
 from model.machine import TRUNCATED
 from model.pcs import PC, SYSMON_PCS
 from model.state import G_STATUS_NAMES, NONE, P_STATUS_NAMES, THROW_NAMES, QueueError
@@ -204,7 +205,8 @@ STEP, TRUNC, UNDEF = "step", "truncated", "undefined"
 @dataclass
 class Command:
     """One path of one actor's step: enabled where `guard` holds, it writes
-    `effect` (slot -> new value) and is labelled `label` (a template)."""
+    `effect` (slot -> new value) and does `action` (a template, with
+    placeholders for the values of `exprs`; `label` is its text)."""
 
     actor: int
     pc: int
@@ -213,6 +215,7 @@ class Command:
     effect: dict[int, Any]
     label: str = ""
     exprs: list = field(default_factory=list)
+    action: Action | None = None
     why: str = ""
     # Where the step comes in Machine.actor_steps' list: (condition, position)
     # pairs, one per chooser option the command is taken with; where several
@@ -220,9 +223,11 @@ class Command:
     # step). The compiled kernel orders an actor's steps by it, as the model does.
     order: list = field(default_factory=list)
 
-    def label_on(self, state: bytes | list[int]) -> str:
+    def action_on(self, state: bytes | list[int]) -> Action:
+        """What the step does in `state`, as the model's step says it."""
+        assert self.action is not None
         memo: dict = {}
-        return render(self.label, self.exprs, lambda e: evaluate(e, state, memo))
+        return fill(self.action, self.exprs, lambda e: evaluate(e, state, memo))
 
     def apply(self, state: bytes | list[int]) -> bytes:
         memo: dict = {}
@@ -331,7 +336,7 @@ def _command_key(r, base: list) -> tuple | None:
     if label is TRUNCATED:
         return (TRUNC,)
     effect = tuple((k, e) for k, e in enumerate(after) if e is not base[k])
-    return (STEP, _label_key(label, r.exprs), effect)
+    return (STEP, _label_key(str(label), r.exprs), effect)
 
 
 def _command(a: int, pc: int, r, base: list) -> Command:
@@ -341,17 +346,19 @@ def _command(a: int, pc: int, r, base: list) -> Command:
     if label is TRUNCATED:
         return Command(a, pc, TRUNC, False, {})
     effect = {k: e for k, e in enumerate(after) if e is not base[k]}
-    return Command(a, pc, STEP, False, effect, label, r.exprs)
+    return Command(a, pc, STEP, False, effect, str(label), r.exprs, label)
 
 
-def _run_step(sm, fn, base: list, a: int, pc: int, opt: Any) -> tuple[str, list]:
-    """One step, as Machine.actor_steps runs it (a queue error is a throw)."""
+def _run_step(sm, fn, base: list, a: int, pc: int, opt: Any) -> tuple[Action, list]:
+    """One step, as Machine.actor_steps runs it (a queue error is a throw);
+    its action a template on this path."""
     s = SymState(base)
     try:
-        return fn(s, a, opt), s.v
+        action = fn(s, a, opt)
     except QueueError as e:
         s = SymState(base)
-        return sm.queue_throw(s, a, pc, e), s.v
+        action = sm.queue_throw(s, a, pc, e)
+    return (action if action is TRUNCATED else template(action)), s.v
 
 
 def _label_key(label: str, exprs: list) -> str:

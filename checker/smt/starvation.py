@@ -21,7 +21,6 @@ from checker.engine.trace import Step
 from checker.smt.bmc import replay
 from checker.smt.relation import relation_for
 from checker.smt.unroll import Unroller
-from model.action import Action
 
 
 @dataclass
@@ -45,7 +44,7 @@ def max_global_wait(model, g: int, depth: int, cap: int = 64) -> WaitBound:
         x = u.state(d)
         return z3.Or([x[L.grunq + i] == g for i in range(L.nG)])
 
-    execs = [i for i, c in enumerate(rel.steps) if Action.parse(c.label).calls("execute")]
+    execs = [i for i, c in enumerate(rel.steps) if c.action and c.action.calls("execute")]
     # The window: started (monotone) and not yet ended (monotone); inside it
     # g is in the global queue before and after every step.
     started = [z3.Bool(f"w_start_{d}") for d in range(depth)]

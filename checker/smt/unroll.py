@@ -21,6 +21,7 @@ import z3
 from checker.smt.encode import Encoder
 from checker.smt.expr import and_, isin, not_, or_, var
 from checker.smt.relation import Command, Relation
+from model.action import Action
 
 
 class Unroller:
@@ -129,7 +130,7 @@ def command_step(enc: Encoder, cmds: list[Command], sel: list) -> tuple[list, di
     return parts, written
 
 
-def solutions_from(u: Unroller, t: bytes, limit: int = 10_000) -> list[tuple[int, str, bytes]]:
+def solutions_from(u: Unroller, t: bytes, limit: int = 10_000) -> list[tuple[int, Action, bytes]]:
     """Every (actor, label, next state) the relation allows from the concrete
     state t, found by the solver one at a time: each answer's command is
     blocked before asking again (a command's effect is a function of the
@@ -143,7 +144,7 @@ def solutions_from(u: Unroller, t: bytes, limit: int = 10_000) -> list[tuple[int
         i = next(i for i, c in enumerate(u.sel) if z3.is_true(m.eval(c, model_completion=True)))
         cmd = u.rel.steps[i]
         after = bytes(m.eval(b, model_completion=True).as_long() for b in u.enc.y)
-        out.append((cmd.actor, cmd.label_on(t), after))
+        out.append((cmd.actor, cmd.action_on(t), after))
         solver.add(z3.Not(u.sel[i]))
         if len(out) > limit:
             raise RuntimeError(f"more than {limit} solutions from one state")

@@ -34,6 +34,7 @@ from typing import Any
 from checker import __version__
 from checker.engine.trace import Step
 from checker.files import write_atomically
+from model.action import Action
 
 SCHEMA = "gmpcheck.trace/1"
 VERSION = __version__
@@ -70,7 +71,7 @@ def trace_document(model: Any, steps: list[Step], meta: dict, loop: int | None =
         view = _itf_value(model.view(st.state))
         view["#meta"] = {
             "index": i,
-            "action": st.label,
+            "action": str(st.label),
             "actor": None if st.actor is None else names[st.actor],
         }
         states.append(view)
@@ -100,6 +101,13 @@ def trace_document(model: Any, steps: list[Step], meta: dict, loop: int | None =
 
 
 INDENTED_STATES = 2_000  # longer traces are written compact: indenting is Python-slow
+
+
+def step_actions(doc: dict) -> list[Action]:
+    """What each step of a trace document did. A trace file holds each
+    step's label, its text only; this is the one place that reads one back
+    (Action.parse), for the views of a trace file."""
+    return [Action.parse(st["#meta"]["action"]) for st in doc["states"]]
 
 
 def write_trace(path: Path, doc: dict) -> None:

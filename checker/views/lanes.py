@@ -12,7 +12,8 @@ the FR_* steps are findRunnable. The step labels name the actors of the
 moves between lanes: `stealWork(m=1, p=1, victim=0, gs=[1])` is a steal from
 P0's ring to P1, `startm(sysmon, p=0, spinning=0, newm=1)` hands P0 to M1,
 `sysmon.retake(p=0, from syscall)` takes P0 from the M in the system call.
-The labels are read as model/action.py's Action.
+The steps are model/action.py's Actions: a trace file holds their text,
+read back once by checker/views/itf.py `step_actions`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from model.action import Action, Value
+from checker.views.itf import step_actions
+from model.action import Action, Refs
 
 NONE_VALUES = (-1, None)
 
@@ -69,16 +71,6 @@ def _lane_of(action: Action) -> str | None:
         return "sysmon" if action.args[0][1] == "sysmon" else None
     m = action.get("m")
     return f"M{m}" if isinstance(m, int) else None
-
-
-def _ints(v: Value | None) -> list[int]:
-    """The numbers in a value: a list's, an int, the digits of a text (P1:G0 -> 1, 0)."""
-    if isinstance(v, tuple):
-        return list(v)
-    if isinstance(v, int):
-        return [v]
-    digits = "".join(c if c in "0123456789" else " " for c in v or "")
-    return [int(x) for x in digits.split()]
 
 
 def _has(v: Any) -> bool:
@@ -184,15 +176,16 @@ def merge(cells: list[Cell]) -> list[Segment]:
     return out
 
 
-def arrows(states: list[dict]) -> list[Arrow]:
-    """Steals, hand-offs of a P to another M, retakes, preemption requests."""
+def arrows(states: list[dict], actions: list[Action]) -> list[Arrow]:
+    """Steals, hand-offs of a P to another M, retakes, preemption requests;
+    actions[i] is what step i did."""
     out: list[Arrow] = []
     for i in range(1, len(states)):
-        before, label = states[i - 1], states[i]["#meta"]["action"]
-        action = Action.parse(label)
-        name, p = action.procedure, action.get("p")
-        if name == "stealWork" and action.has("gs") and action.has("victim"):
-            gs = " ".join(f"G{g}" for g in _ints(action.get("gs")))
+        before, action = states[i - 1], actions[i]
+        label = states[i]["#meta"]["action"]
+        name, p, gs_ = action.procedure, action.get("p"), action.get("gs")
+        if name == "stealWork" and type(gs_) is tuple and action.has("victim"):
+            gs = " ".join(f"G{g}" for g in gs_)
             out.append(
                 Arrow(i, f"P{action.text('victim')}", f"P{p}", "steal", f"steal {gs}", label)
             )
@@ -209,13 +202,12 @@ def arrows(states: list[dict]) -> list[Arrow]:
             # One arrow per P:G pair of the pass (P1:G0,P0:G2), to the P
             # whose G sysmon asks to stop; the open world names the G alone
             # (preempt=G2) and its P as p.
-            for pair in (action.text("preempt") or "").split(","):
-                nums = _ints(pair)
-                if len(nums) == 1 and isinstance(p, int):
-                    nums = [p, nums[0]]
-                if len(nums) != 2:
+            preempt = action.get("preempt")
+            for group in preempt if isinstance(preempt, Refs) else ():
+                ids = dict(group)
+                pp, g = ids.get("P", p), ids.get("G")
+                if not isinstance(pp, int) or g is None:
                     continue
-                pp, g = nums
                 if any(m["curg"] == g and m["p"] == pp for m in before["M"]):
                     out.append(Arrow(i, "sysmon", f"P{pp}", "preempt", f"preempt G{g}", label))
     return out
@@ -243,9 +235,10 @@ def lane_view(doc: dict) -> dict:
     lanes.append({"id": "sysmon", "group": "sysmon", "segments": merge(cells)})
     shown = {lane["id"] for lane in lanes}
     actors = [st["#meta"].get("actor") for st in states]
+    moves = arrows(states, step_actions(doc))
     return {
         "lanes": [{**lane, "segments": [asdict(s) for s in lane["segments"]]} for lane in lanes],
-        "arrows": [asdict(a) for a in arrows(states) if a.src in shown and a.dst in shown],
+        "arrows": [asdict(a) for a in moves if a.src in shown and a.dst in shown],
         "actors": [a if a in shown else None for a in actors],
         "hidden": hidden,
     }
