@@ -234,7 +234,8 @@ def label_audit(model, limit: int = 300) -> list[str]:
                     name = mine.__qualname__
                     found.setdefault(
                         name,
-                        f"{name} keeps the label {label!r} of Go's step but does something else: "
+                        f"{name} keeps the label {str(label)!r} of Go's step but does something "
+                        "else: "
                         "append what the override did (examples/README.md)",
                     )
         for _a, _label, u in model.successors(t)[0]:

@@ -43,5 +43,5 @@ class OverflowDropsKicked(GMPModel):
             self.set_batch(s, m, batch[:-1])  # the kicked-out G is the batch's last
             # The label says what the override did: the base step's label
             # alone would claim the whole batch moves.
-            label += f" (drops G{batch[-1]})"
+            label = label.after(f" (drops G{batch[-1]})")
         return label

@@ -19,6 +19,7 @@ says so) and `--no-symmetry` compiles it.
     python -m checker replay reports/spinning-accounting-mixed-c2-wakep-split-cas.itf.json
 """
 
+from model.action import Action
 from model.extension import StateField
 from model.gmp import GMPModel
 from model.machine import step
@@ -41,11 +42,11 @@ class WakepSplitCas(GMPModel):
         n = s[L.nmspinning]
         if n != 0:
             self.ret(s, a)
-            return f"wakep(m={a}, nmspinning={n}, no)"
+            return Action("wakep", m=a, nmspinning=n).flag("no")
         s[self.field("cas_pending")[a]] = 1
         s[L.pc[a]] = WAKEP_STORE
-        # A new label for what the override does instead of the CAS.
-        return f"wakep.load(m={a}, nmspinning={n})"
+        # A new action for what the override does instead of the CAS.
+        return Action("wakep.load", m=a, nmspinning=n)
 
     @step(WAKEP_STORE)
     def wakep_store(self, s, a, c):
@@ -55,4 +56,4 @@ class WakepSplitCas(GMPModel):
         s[self.field("cas_pending")[a]] = 0
         s[L.nmspinning] = 1
         s[L.pc[a]] = PC.WAKEP_PIDLE
-        return f"wakep.store(m={a}, nmspinning=1)"
+        return Action("wakep.store", m=a, nmspinning=1)

@@ -129,6 +129,15 @@ class Action(tuple[str, tuple[Arg, ...], str, str, bool, tuple["Action", ...]]):
         """This action as a call of another procedure."""
         return _new(Action, (procedure, *self[1:]))
 
+    def __add__(self, text: str) -> Action:  # type: ignore[override]
+        """This action with `text` written after it: a plug-in's override
+        saying what it did beyond the base step (`label += " (drops G3)"`,
+        examples/README.md)."""
+        if not self[5]:
+            return self.after(self[2] + text)
+        *head, last = self[5]
+        return _new(Action, (*self[:5], (*head, last.after(last[2] + text))))
+
     def joined_by(self, sep: str) -> Action:
         """This action with its arguments separated by `sep` (sysmon.retake's
         "; "); with fewer than two there is nothing between them."""

@@ -91,6 +91,18 @@ def foldable(fn: F) -> F:
     return fn
 
 
+def _plugin_step(fn: Callable[[Any, int, Any], Action | str]) -> StepFn:
+    """A plug-in's step (examples/README.md). One written when steps
+    returned text still may: its text is its label, taken whole as a plain
+    action (read as no call: its fairness groups are its actor's alone)."""
+
+    def run(s: Any, a: int, c: Any) -> Action:
+        out = fn(s, a, c)
+        return Action.plain_text(out) if isinstance(out, str) else out
+
+    return run
+
+
 class Machine:
     """Registry, dispatch and the small helpers every step uses."""
 
@@ -121,8 +133,10 @@ class Machine:
     def _bind_steps(self) -> None:
         step_names: dict[int, str] = {}
         choice_names: dict[int, str] = {}
+        owners: dict[str, str] = {}  # a method's name -> the module of its class
         for klass in reversed(type(self).__mro__):
             for name, attr in vars(klass).items():
+                owners[name] = klass.__module__
                 pc = getattr(attr, "step_pc", None)
                 if pc is not None:
                     step_names[int(pc)] = name
@@ -133,7 +147,10 @@ class Machine:
         self._dispatch: list[tuple[StepFn, ChoicesFn | None] | None] = [None] * 256
         for pc, name in step_names.items():
             chooser = getattr(self, choice_names[pc]) if pc in choice_names else None
-            self._dispatch[pc] = (getattr(self, name), chooser)
+            fn = getattr(self, name)
+            if not owners[name].startswith("model."):
+                fn = _plugin_step(fn)
+            self._dispatch[pc] = (fn, chooser)
 
     def step_successors(self, t: bytes) -> tuple[list[tuple[int, Action, bytes]], bool]:
         """Every enabled step from state t: (actor, action, next state), and

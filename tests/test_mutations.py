@@ -67,7 +67,9 @@ def test_liveness_mutation_gives_a_re_executed_lasso(mut):
     for a, b in zip(v.steps, v.steps[1:], strict=False):
         assert (b.actor, b.label, b.state) in model.successors(a.state)[0]
     if not v.lasso.stutter:
-        back = [u for _, lb, u in model.successors(v.steps[-1].state)[0] if lb == v.loop_action]
+        back = [
+            u for _, lb, u in model.successors(v.steps[-1].state)[0] if str(lb) == v.loop_action
+        ]
         assert v.steps[v.loop].state in back
 
 

@@ -306,18 +306,20 @@ def _chain(
     model: Any, t: bytes, a: int, label: str, expected: dict, macro: bool, depth: int
 ) -> list[tuple[int, Any, str, bytes]] | None:
     """Actor a's steps from t to the `expected` state whose labels make
-    `label` ("" when the trace does not say: a lasso's closing step)."""
+    `label` ("" when the trace does not say: a lasso's closing step). The
+    trace file has the text: the model's steps are rendered to compare."""
     succ, _ = model_steps(model, t, a)
     for c, lab, u in succ:  # one whole step first
-        if (not label or lab == label) and itf_view(model, u) == expected:
+        if (not label or str(lab) == label) and itf_view(model, u) == expected:
             return [(a, c, lab, u)]
     if not macro or depth >= MACRO_LIMIT:
         return None
     if not label:
         return _search_chain(model, t, a, expected)
     for c, lab, u in succ:  # then a fine step that begins the macro step
-        if label.startswith(lab + "; "):
-            tail = _chain(model, u, a, label[len(lab) + 2 :], expected, macro, depth + 1)
+        text = str(lab) + "; "
+        if label.startswith(text):
+            tail = _chain(model, u, a, label[len(text) :], expected, macro, depth + 1)
             if tail:
                 return [(a, c, lab, u), *tail]
     return None
