@@ -15,7 +15,7 @@ import pytest
 from conftest import run_cli
 
 from checker.cli import main
-from checker.engine.trace import Step
+from checker.engine.trace import INIT, Step
 from checker.replay.conform import model_steps
 from checker.replay.replay import ReplayError, model_chain, plan_steps, replay, trace_config
 from checker.views import report
@@ -150,7 +150,7 @@ def _lasso(stored_closing: bool, name_the_closing_step: bool = False) -> dict:
     writes lassos), or neither (replay finds it)."""
     model = build_model(Config(cores=1, workload="pingpong-hog"), symmetry=False)
     t = model.initial_states()[0]
-    steps = [Step(None, "init", t)]
+    steps = [Step(None, INIT, t)]
     seen = {t: 0}
     rng = random.Random(5)
     while True:
@@ -164,7 +164,7 @@ def _lasso(stored_closing: bool, name_the_closing_step: bool = False) -> dict:
         steps.append(Step(a, label, t))  # the last state repeats the loop's
     meta = {"engine": "explicit", "property": None, "kind": "lasso", "depth": len(steps) - 1}
     if name_the_closing_step:
-        meta["loop_action"] = label
+        meta["loop_action"] = str(label)
     return trace_document(model, steps, meta, loop=loop)
 
 
