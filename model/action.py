@@ -110,20 +110,23 @@ class Action(tuple[str, tuple[Arg, ...], str, str, bool, tuple["Action", ...]]):
 
     def flag(self, text: str) -> Action:
         """This action with an unnamed argument added last (`empty`, `no work`)."""
-        return _new(Action, (self[0], (*self[1], ("", text)), *self[2:]))
+        procedure, args, tail, sep, plain, then = self
+        return _new(Action, (procedure, args + (("", text),), tail, sep, plain, then))
 
     def arg(self, name: str, value: Value) -> Action:
         """This action with a named argument added last, for a name that is
         not a Python name (`to m`, `from m`)."""
-        return _new(Action, (self[0], (*self[1], (name, value)), *self[2:]))
+        procedure, args, tail, sep, plain, then = self
+        return _new(Action, (procedure, args + ((name, value),), tail, sep, plain, then))
 
     def after(self, tail: str) -> Action:
         """This action with `tail` written after its closing parenthesis (` throws`)."""
-        return _new(Action, (self[0], self[1], tail, *self[3:]))
+        procedure, args, _, sep, plain, then = self
+        return _new(Action, (procedure, args, tail, sep, plain, then))
 
     def throws(self) -> Action:
         """This action, after which the runtime throws (` throws`)."""
-        return _new(Action, (self[0], self[1], " throws", *self[3:]))
+        return self.after(" throws")
 
     def renamed(self, procedure: str) -> Action:
         """This action as a call of another procedure."""

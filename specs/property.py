@@ -36,7 +36,8 @@ class Property:
     kind: str
     statement: str
     # Invariants: check(model, state) -> None if it holds, else a one-line reason.
-    # Actions: check(model, state, label, next_state) -> None or a reason.
+    # Actions: check(model, state, action, next_state) -> None or a reason
+    # (the step's Action, model/action.py; str() of it is its label).
     check: Callable[..., str | None] | None = None
     violated_by: tuple[str, ...] = ()
     source: str = ""  # where the runtime states or asserts it

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from model.action import Action
 from model.machine import foldable
 from model.pcs import PC
 from model.state import (
@@ -123,7 +124,7 @@ ALLOWED_G_EDGES = {
 }
 
 
-def status_transitions(model: GMPModel, t: bytes, label: str, u: bytes) -> str | None:
+def status_transitions(model: GMPModel, t: bytes, label: Action, u: bytes) -> str | None:
     L = model.L
     if u[L.throw] == THROW_BAD_G_STATUS and t[L.throw] != THROW_BAD_G_STATUS:
         return f"{label}: casgstatus found a G in a status it did not expect (Go throws)"
@@ -337,7 +338,7 @@ def breaks_spin_rules(model: GMPModel, t: bytes, u: bytes, a: int) -> bool:
     return False
 
 
-def spinning_policy(model: GMPModel, t: bytes, label: str, u: bytes) -> str | None:
+def spinning_policy(model: GMPModel, t: bytes, label: Action, u: bytes) -> str | None:
     L = model.L
     if u[L.throw]:
         return None
@@ -354,7 +355,7 @@ def spinning_policy(model: GMPModel, t: bytes, label: str, u: bytes) -> str | No
 
 
 @explanation
-def _spin_rule_problem(model: GMPModel, t: bytes, label: str, u: bytes, a: int) -> str:
+def _spin_rule_problem(model: GMPModel, t: bytes, label: Action, u: bytes, a: int) -> str:
     L = model.L
     spinning = t[L.nmspinning]
     idle = model.npidle(t)
