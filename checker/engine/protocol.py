@@ -7,10 +7,13 @@ alike.
     initial_states() -> list[State]
         The initial states, concrete (not yet canonical).
 
-    successors(state) -> (list[(actor, label, next_state)], truncated)
+    successors(state) -> (list[(actor, action, next_state)], truncated)
         Every enabled step: the actor that takes it (an int, for fairness and
-        for the trace's "actors"), a label naming the action and its actors
-        (e.g. "findRunnable.steal(m=1, p=0, victim=2)"), and the next state.
+        for the trace's "actors"), what it did, and the next state. The GMP
+        model gives an Action (model/action.py:
+        Action("stealWork", m=1, p=0, victim=2, gs=(3,))); another model may
+        give the text of its label. The engines only compare and hash it; its
+        text, str() of it, is what traces show.
         `truncated` is true when a bound of the model (not the search depth)
         cut a step off: the search is then not complete.
 
@@ -40,11 +43,13 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from model.action import Action
+
 
 class Model(Protocol):
     def initial_states(self) -> list[Any]: ...
 
-    def successors(self, state: Any) -> tuple[list[tuple[int, str, Any]], bool]: ...
+    def successors(self, state: Any) -> tuple[list[tuple[int, Action | str, Any]], bool]: ...
 
     def canonical(self, state: Any) -> Any: ...
 
