@@ -27,6 +27,7 @@ CHECKER_LEVELS: tuple[tuple[str, ...], ...] = (
         "checker.progress",
         "checker.signals",
         "checker.verdict",
+        "checker.results",
     ),
     ("checker.engine",),
     ("checker.views",),
@@ -79,7 +80,6 @@ LONG_FUNCTIONS = {
     "checker/kernel/search.py:explore_compiled": "checker/kernel/ kept as it is",
     "checker/smt/prove.py:cmd_prove": "checker/smt/ kept as it is",
     "checker/replay/replay.py:replay": "not split yet: the replay loop",
-    "checker/views/report.py:summarize": "not split yet",
     "checker/golang/prepare.py:prepare": "not split yet: one pass over the trace",
     "checker/bench/search.py:cmd_bench": "not split yet: the benchmark's sequence",
 }
