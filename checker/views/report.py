@@ -22,7 +22,6 @@ from checker.engine.explore import (
 from checker.engine.liveness import LivenessVerdict
 from checker.engine.trace import rebuild
 from checker.results import (
-    SUMMARY_SCHEMA,  # noqa: F401  (the schema's name, where the summary is made)
     CheckSummary,
     ExplicitFigures,
     PropertyResult,
