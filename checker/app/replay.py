@@ -5,7 +5,6 @@ checked by the model (checker/replay/)."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import traceback
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from checker.progress import announce
 from checker.replay.conform import Divergence
 from checker.replay.record import check, record, recording_document
 from checker.replay.replay import ReplayError, replay
+from checker.results import ReplaySummary, print_json
 from checker.views import report
 from checker.views.itf import VERSION, read_trace, write_trace
 from checker.views.render import Style, escape_text, print_lines, use_color
@@ -161,31 +161,30 @@ def cmd_replay(args: argparse.Namespace) -> int:
         return _internal(f"the runtime failed during the replay: {e}", traceback.format_exc())
     code = report.EXIT_REPLAY if res.divergence else report.EXIT_OK
     if args.json:
-        print(json.dumps(_replay_json(args, res, code), indent=2))
+        print_json(_replay_summary(args, res, code))
         return code
     print_lines(_replay_lines(args, doc, res))
     return code
 
 
-def _replay_json(args: argparse.Namespace, res, code: int) -> dict:
-    return {
-        "schema": "gmpcheck.replay/1",
-        "trace": str(args.trace),
-        "runtime_mutation": res.mutation or None,
-        "plugin": res.plugin or None,
-        "steps": res.planned,
-        "replayed": res.steps,
-        "cycles": res.cycles,
-        "stutters": res.stutters,
-        "fine_steps": res.fine_steps,
-        "threads": res.threads,
-        "elapsed_s": round(res.elapsed, 3),
-        "divergence": res.divergence.as_dict() if res.divergence else None,
-        "property": res.property,
-        "reproduced": res.reproduced,
-        "notes": res.notes,
-        "exit_code": code,
-    }
+def _replay_summary(args: argparse.Namespace, res, code: int) -> ReplaySummary:
+    return ReplaySummary(
+        trace=str(args.trace),
+        runtime_mutation=res.mutation or None,
+        plugin=res.plugin or None,
+        steps=res.planned,
+        replayed=res.steps,
+        cycles=res.cycles,
+        stutters=res.stutters,
+        fine_steps=res.fine_steps,
+        threads=res.threads,
+        elapsed_s=round(res.elapsed, 3),
+        divergence=res.divergence.as_dict() if res.divergence else None,
+        property=res.property,
+        reproduced=res.reproduced,
+        notes=res.notes,
+        exit_code=code,
+    )
 
 
 def _replay_lines(args: argparse.Namespace, doc: dict, res) -> list[str]:
