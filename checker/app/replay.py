@@ -201,7 +201,7 @@ def _replay_json(args: argparse.Namespace, res, code: int) -> dict:
         "divergence": res.divergence.as_dict() if res.divergence else None,
         "property": res.property,
         "reproduced": res.reproduced,
-        "notes": res.notes,
+        "notes": [],  # schema /1 keeps the key; nothing fills it since labels are not compared
         "exit_code": code,
     }
 
@@ -227,7 +227,6 @@ def _replay_lines(args: argparse.Namespace, doc: dict, res) -> list[str]:
             f"plug-in   {res.plugin}: no runtime twin, so Go's own scheduler runs; the first "
             "step it does not take as the trace does is where the plug-in's change shows",
         )
-    out += [style.yellow(f"note      {escape_text(n)}") for n in res.notes]
     if res.divergence is not None:
         out.append(
             f"replayed  {res.steps} of {res.planned} steps in step with the trace, "
