@@ -120,6 +120,7 @@ def test_replay_from_the_command_line(tmp_path):
     code, stdout, _ = run_cli("replay", str(trace), "--correct", "--json")
     assert code == report.EXIT_REPLAY == 5
     result = json.loads(stdout)
+    assert result["schema"] == "gmpcheck.replay/1" and result["notes"] == []  # a stable key
     states = read_trace(trace)["states"]
     bug = next(i for i, st in enumerate(states) if "not queued" in st["#meta"]["action"])
     assert result["divergence"]["step"] == bug

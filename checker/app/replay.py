@@ -295,11 +295,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         error=error,
         checked=not check_interrupted,
     )
-    # record-<workload>-c<cores>[-<mutation>][-<settings not the default>][-pct<D>]-seed<X>
-    name = report.trace_name(model, "record").removesuffix(".itf.json")
-    if args.scheduler == "pct":
-        name += f"-pct{depth}"
-    path = Path(args.out) / f"{name}-seed{args.seed}.itf.json"
+    path = _recording_path(args, model, depth)
     write_trace(path, doc)
 
     style = Style(use_color(sys.stdout))
@@ -355,6 +351,14 @@ def _steps_bound(args: argparse.Namespace) -> int | None:
     if args.seconds is not None and not args.seconds > 0:
         raise UsageError("--seconds must be positive")
     return steps
+
+
+def _recording_path(args: argparse.Namespace, model, depth: int) -> Path:
+    """record-<workload>-c<cores>[-<mutation>][-<settings not the default>][-pct<D>]-seed<X>"""
+    name = report.trace_name(model, "record").removesuffix(".itf.json")
+    if args.scheduler == "pct":
+        name += f"-pct{depth}"
+    return Path(args.out) / f"{name}-seed{args.seed}.itf.json"
 
 
 def _pct_depth(args: argparse.Namespace) -> int:
