@@ -29,9 +29,11 @@ from checker.views.itf import VERSION, read_trace, write_trace
 from checker.views.render import Style, escape_text, print_lines, use_color
 from model.factory import build_model
 from runtime.factory import build_runtime
+from runtime.threads import PCT_DEPTH, SCHEDULERS
 
 MAX_RECORD_STEPS = 20_000  # a recording longer than this is cut (its file would be huge)
 DEFAULT_RECORD_STEPS = 1_000
+MAX_PCT_DEPTH = 100  # PCT's priority change points, at the most
 
 STOPPED_TEXT = {
     "steps": "the step bound was reached",
@@ -104,6 +106,22 @@ def register_record(sub) -> Callable[[argparse.Namespace], int]:
         type=_int("--seed", 0),
         default=1,
         help="the free run's scheduler and the runtime's choices (1)",
+    )
+    rec.add_argument(
+        "--scheduler",
+        choices=SCHEDULERS,
+        default="random",
+        help="how the free run picks the next thread: a seeded random pick at every point, "
+        "or PCT (probabilistic concurrency testing: random priorities, the highest thread "
+        "with a step goes, lowered at a few random steps) (random)",
+    )
+    rec.add_argument(
+        "--pct-depth",
+        type=_int("--pct-depth", 0, MAX_PCT_DEPTH),
+        default=None,
+        metavar="D",
+        help=f"with --scheduler pct: the priority change points, placed at random among "
+        f"the steps ({PCT_DEPTH}; 0 to {MAX_PCT_DEPTH})",
     )
     rec.add_argument("--out", default="reports", help="where the recording goes (reports)")
 
@@ -182,7 +200,6 @@ def _replay_summary(args: argparse.Namespace, res, code: int) -> ReplaySummary:
         divergence=res.divergence.as_dict() if res.divergence else None,
         property=res.property,
         reproduced=res.reproduced,
-        notes=res.notes,
         exit_code=code,
     )
 
@@ -208,7 +225,6 @@ def _replay_lines(args: argparse.Namespace, doc: dict, res) -> list[str]:
             f"plug-in   {res.plugin}: no runtime twin, so Go's own scheduler runs; the first "
             "step it does not take as the trace does is where the plug-in's change shows",
         )
-    out += [style.yellow(f"note      {escape_text(n)}") for n in res.notes]
     if res.divergence is not None:
         out.append(
             f"replayed  {res.steps} of {res.planned} steps in step with the trace, "
@@ -248,8 +264,9 @@ def cmd_record(args: argparse.Namespace) -> int:
         raise UsageError(f"--profile {args.profile}: {profile_refusal(args.profile)}")
     cfg, _ = config_from_args(args)
     steps = _steps_bound(args)
+    depth = _pct_depth(args)
     model = build_model(cfg, symmetry=False)
-    rt = build_runtime(cfg, seed=args.seed)
+    rt = build_runtime(cfg, seed=args.seed, scheduler=args.scheduler, pct_depth=depth)
     announce("recording")
     rec = record(rt, steps=steps if steps is not None else MAX_RECORD_STEPS, seconds=args.seconds)
     run = rec.run
@@ -269,18 +286,19 @@ def cmd_record(args: argparse.Namespace) -> int:
         model,
         rec,
         seed=args.seed,
+        scheduler=args.scheduler,
+        pct_depth=depth if args.scheduler == "pct" else None,
         divergence=divergence,
         violation=violation,
         error=error,
         checked=not check_interrupted,
     )
-    # record-<workload>-c<cores>[-<mutation>][-<settings not the default>]-seed<X>
-    name = report.trace_name(model, "record").removesuffix(".itf.json")
-    path = Path(args.out) / f"{name}-seed{args.seed}.itf.json"
+    path = _recording_path(args, model, depth)
     write_trace(path, doc)
 
     style = Style(use_color(sys.stdout))
-    out = _run_lines(style, args.seed, doc, rec, rt, path)
+    how = f"seed {args.seed}" + (f", PCT depth {depth}" if args.scheduler == "pct" else "")
+    out = _run_lines(style, how, doc, rec, rt, path)
     if error is not None:
         print_lines(out)
         return _internal(
@@ -333,15 +351,33 @@ def _steps_bound(args: argparse.Namespace) -> int | None:
     return steps
 
 
-def _run_lines(style: Style, seed: int, doc: dict, rec, rt, path: Path) -> list[str]:
-    """The free run: its model, its rate and threads, how it ended, the file."""
+def _recording_path(args: argparse.Namespace, model, depth: int) -> Path:
+    """record-<workload>-c<cores>[-<mutation>][-<settings not the default>][-pct<D>]-seed<X>"""
+    name = report.trace_name(model, "record").removesuffix(".itf.json")
+    if args.scheduler == "pct":
+        name += f"-pct{depth}"
+    return Path(args.out) / f"{name}-seed{args.seed}.itf.json"
+
+
+def _pct_depth(args: argparse.Namespace) -> int:
+    """PCT's priority change points; --pct-depth goes with --scheduler pct."""
+    if args.pct_depth is None:
+        return PCT_DEPTH
+    if args.scheduler != "pct":
+        raise UsageError("--pct-depth goes with --scheduler pct")
+    return int(args.pct_depth)
+
+
+def _run_lines(style: Style, how: str, doc: dict, rec, rt, path: Path) -> list[str]:
+    """The free run (`how`: its seed and scheduler): its model, its rate and
+    threads, how it ended, the file."""
     run = rec.run
     elapsed = max(run.elapsed, 1e-9)
     threads = sum(1 for mp in rt.allm if mp.thread is not None)
     out = [
         style.bold(f"gmpcheck {VERSION} — free run on real threads"),
         _model_line(doc["#meta"]["gmpcheck"]["config"]),
-        f"run       seed {seed}: {run.steps:,} steps in {run.elapsed:.2f} s "
+        f"run       {how}: {run.steps:,} steps in {run.elapsed:.2f} s "
         f"({run.steps / elapsed:,.0f} steps/s) on {threads} threads; ended: "
         f"{STOPPED_TEXT.get(run.stopped, run.stopped)}",
     ]

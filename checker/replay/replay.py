@@ -11,6 +11,16 @@ step and its choice to the thread that owns it (runtime/threads.py
 state, projected into the model's vocabulary, must equal the trace's state,
 and checkdead must count as many running Ms as the model does.
 
+The runtime names its steps in its own words, so labels are not compared:
+what a label said is in the state. The actor and the choice are imposed
+(a choice the runtime does not offer is refused); the point an M stops at
+next is its program counter (checker/replay/points.py), so a runtime that
+takes another path (a step more or less, another branch) parts ways at
+the step after which it stands elsewhere; and the locals a choice leaves
+behind (stealWork's visited Ps, the batch grabbed) are fields, so a
+runtime that acts on another choice than the one imposed parts ways even
+where the data is the same (an idle victim).
+
 A macro step (a trace of `--steps macro`: one step per runtime routine,
 labelled `a; b; c`) is the actor's fine steps back to back: the thread
 takes them one by one, each compared with the model's state after it.
@@ -76,7 +86,6 @@ class ReplayResult:
     cycles: int  # lasso cycles replayed
     divergence: Divergence | None = None
     reproduced: str | None = None  # the property's verdict on the runtime's last state
-    notes: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     threads: list[str] = field(default_factory=list)  # the runtime's threads
     mutation: str = ""

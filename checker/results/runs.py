@@ -263,7 +263,6 @@ class ReplaySummary:
     divergence: dict[str, Any] | None
     property: str | None
     reproduced: str | None
-    notes: list[str]
     exit_code: int
 
     def to_json(self) -> dict[str, Any]:
@@ -282,6 +281,6 @@ class ReplaySummary:
             "divergence": self.divergence,
             "property": self.property,
             "reproduced": self.reproduced,
-            "notes": self.notes,
+            "notes": [],  # schema /1 keeps the key; nothing fills it since labels are not compared
             "exit_code": self.exit_code,
         }
