@@ -77,7 +77,6 @@ LONG_FUNCTIONS = {
     "checker/kernel/distributed.py:explore_distributed": "checker/kernel/ kept as it is",
     "checker/kernel/search.py:explore_compiled": "checker/kernel/ kept as it is",
     "checker/smt/prove.py:cmd_prove": "checker/smt/ kept as it is",
-    "checker/replay/replay.py:replay": "not split yet: the replay loop",
 }
 
 
