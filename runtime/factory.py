@@ -7,6 +7,7 @@ from dataclasses import replace
 from model.config import Config, ConfigError
 from model.workloads import Workload
 from runtime.scheduler import Runtime
+from runtime.threads import PCT_DEPTH, SCHEDULERS
 
 
 def runtime_class_of(name: str) -> type[Runtime]:
@@ -31,11 +32,16 @@ def build_runtime(
     seed: int = 0,
     grow_gs: bool = False,
     workload: Workload | None = None,
+    scheduler: str = "random",
+    pct_depth: int = PCT_DEPTH,
 ) -> Runtime:
     """The runtime for `cfg`. `cfg.mutation` names a registered mutation: its
     runtime twin (runtime/mutations.py) and the configuration it sets
     (model/mutations.py); `runtime_class` overrides the class; `workload`
-    is a plug-in's own program (else cfg.workload names a shipped one)."""
+    is a plug-in's own program (else cfg.workload names a shipped one).
+    `scheduler` is how a free run picks the next thread (runtime/threads.py
+    SCHEDULERS: a seeded random pick, or PCT with `pct_depth` priority
+    change points)."""
     from model.mutations import MUTATIONS
 
     klass = runtime_class or Runtime
@@ -46,4 +52,10 @@ def build_runtime(
         mut = MUTATIONS[cfg.mutation]
         if mut.config:
             cfg = replace(cfg, **mut.config)
-    return klass(cfg, workload, seed=seed, grow_gs=grow_gs)
+    if scheduler not in SCHEDULERS:
+        raise ConfigError(f"unknown scheduler {scheduler!r} (known: {', '.join(SCHEDULERS)})")
+    if pct_depth < 0:
+        raise ConfigError(f"PCT's depth must be at least 0 (got {pct_depth})")
+    rt = klass(cfg, workload, seed=seed, grow_gs=grow_gs)
+    rt.policy, rt.pct_depth = scheduler, pct_depth
+    return rt

@@ -33,6 +33,10 @@ from runtime.objects import M, Sched
 NOT_ALLOWED = "<not allowed>"  # an imposed choice the runtime's state does not offer
 NOT_OPEN = "<not open>"  # the actor has no step now (parked, or a bound of the configuration)
 
+SCHEDULERS = ("random", "pct")  # how a free run picks the next thread
+PCT_DEPTH = 3  # PCT's priority change points, by default
+PCT_HORIZON = 2000  # the steps PCT places its change points in, when the run has no step bound
+
 
 @dataclass
 class FreeRun:
@@ -54,13 +58,15 @@ class Journal:
 
 class PCT:
     """Probabilistic concurrency testing: each actor a random priority, the
-    highest with a step goes; at `depth` random steps the running actor's
-    priority drops below every other."""
+    highest with a step goes; at `depth` random steps among the first
+    `horizon` the running actor's priority drops below every other."""
 
-    def __init__(self, rng: random.Random, actors: int, depth: int = 3, horizon: int = 2000):
+    def __init__(
+        self, rng: random.Random, actors: int, depth: int = PCT_DEPTH, horizon: int = PCT_HORIZON
+    ):
         self.rng = rng
         self.prio = rng.sample(range(depth, depth + actors), actors)
-        self.changes = set(rng.sample(range(horizon), depth))
+        self.changes = set(rng.sample(range(horizon), min(depth, horizon)))
         self.low = depth
         self.n = 0
 
@@ -84,7 +90,9 @@ class FreeScheduler:
         self.rt = rt
         self.steps, self.seconds, self.t0 = steps, seconds, t0
         self.rng = random.Random(f"free:{rt.seed}")
-        self.pct = PCT(self.rng, len(rt.allm)) if rt.policy == "pct" else None
+        self.pct = None
+        if rt.policy == "pct":  # its change points fall within the run
+            self.pct = PCT(self.rng, len(rt.allm), rt.pct_depth, steps or PCT_HORIZON)
         self.n = 0  # the steps taken
         self.last: tuple[int, Any, str] | None = None
         self.stopped = ""
@@ -151,7 +159,8 @@ class Threads:
         self.error: tuple[str, BaseException, str] | None = None
         self.started = False
         self.journal = Journal()
-        self.policy = "random"  # or "pct": how a free run picks the next thread
+        self.policy = "random"  # or "pct": how a free run picks the next thread (SCHEDULERS)
+        self.pct_depth = PCT_DEPTH  # PCT's priority change points
         # The M whose step threw at a bad queue access (Throw.void): the
         # state to compare is the one before that step.
         self.void_throw: int | None = None

@@ -27,6 +27,7 @@ CHECKER_LEVELS: tuple[tuple[str, ...], ...] = (
         "checker.progress",
         "checker.signals",
         "checker.verdict",
+        "checker.results",
     ),
     ("checker.engine",),
     ("checker.views",),
@@ -76,8 +77,6 @@ LONG_FUNCTIONS = {
     "checker/kernel/distributed.py:explore_distributed": "checker/kernel/ kept as it is",
     "checker/kernel/search.py:explore_compiled": "checker/kernel/ kept as it is",
     "checker/smt/prove.py:cmd_prove": "checker/smt/ kept as it is",
-    "checker/replay/replay.py:replay": "not split yet: the replay loop",
-    "checker/views/report.py:summarize": "not split yet",
 }
 
 

@@ -73,8 +73,7 @@ def test_pct_free_runs_are_runs_of_the_model(workload):
     scheduler, free runs are runs of the model as well."""
     cfg = Config(cores=3, workload=workload)
     for seed in range(3):
-        rt = build_runtime(cfg, seed=seed)
-        rt.policy = "pct"
+        rt = build_runtime(cfg, seed=seed, scheduler="pct")
         _, rec, divergence, violation = record_and_check(cfg, seed, 500, rt)
         assert rt.error is None, rt.error[2]
         assert divergence is None, "\n".join(divergence.lines())
@@ -88,6 +87,23 @@ def test_a_seed_gives_the_same_run():
     assert runs[0] == runs[1] and len(runs[0]) > 50
     other = record(build_runtime(cfg, seed=5), steps=400).steps
     assert other != runs[0]
+
+
+@pytest.mark.parametrize("depth", [0, 3, 10])
+def test_a_seed_and_a_pct_depth_give_the_same_run(depth):
+    """PCT's priorities and change points come from the seed: one seed and
+    one depth, one run; the random scheduler with the same seed, or PCT at
+    another depth, takes another."""
+    cfg = Config(cores=3, workload="pingpong-hog")
+
+    def run(scheduler: str, d: int = depth) -> list:
+        rt = build_runtime(cfg, seed=4, scheduler=scheduler, pct_depth=d)
+        return record(rt, steps=400).steps
+
+    runs = [run("pct") for _ in range(2)]
+    assert runs[0] == runs[1] and len(runs[0]) > 50
+    assert run("random") != runs[0]
+    assert run("pct", depth + 5) != runs[0]
 
 
 class NoSchedtick(Runtime):
@@ -188,9 +204,43 @@ def test_record_of_a_mutation_reports_the_violation(tmp_path):
     assert re.search(r"spinning-accounting violated at step \d+: nmspinning = 1 but 0 Ms", stdout)
 
 
+def test_record_under_pct_from_the_command_line(tmp_path):
+    """`--scheduler pct`: the same seed and depth write the same recording
+    (its own file, beside the random scheduler's), which replays."""
+    args = ["--cores", "3", "--workload", "pingpong-hog", "--steps", "300", "--seed", "2"]
+    docs = []
+    for run in range(2):
+        out = tmp_path / str(run)
+        code, stdout, stderr = run_cli("record", *args, "--scheduler", "pct", "--out", str(out))
+        assert code == 0, stderr
+        assert "run       seed 2, PCT depth 3: " in stdout
+        docs.append(read_trace(out / "record-pingpong-hog-c3-pct3-seed2.itf.json"))
+    assert docs[0]["states"] == docs[1]["states"]
+    meta = docs[0]["#meta"]["gmpcheck"]
+    how = meta["recording"]
+    assert (meta["seed"], how["scheduler"], how["pct_depth"]) == (2, "pct", 3)
+    out = tmp_path / "0"
+    pct8 = ["--scheduler", "pct", "--pct-depth", "8"]
+    code, _, _ = run_cli("record", *args, *pct8, "--out", str(out))
+    assert code == 0
+    deeper = read_trace(out / "record-pingpong-hog-c3-pct8-seed2.itf.json")
+    assert deeper["states"] != docs[0]["states"]
+    code, _, _ = run_cli("record", *args, "--out", str(out))  # the default: random
+    assert code == 0
+    meta = read_trace(out / "record-pingpong-hog-c3-seed2.itf.json")["#meta"]["gmpcheck"]
+    assert (meta["recording"]["scheduler"], meta["recording"]["pct_depth"]) == ("random", None)
+    code, stdout, _ = run_cli("replay", str(out / "record-pingpong-hog-c3-pct3-seed2.itf.json"))
+    assert code == 0 and "the runtime's state equals the trace's" in stdout
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
+        (["--scheduler", "fifo"], "invalid choice: 'fifo'"),
+        (["--pct-depth", "3"], "--pct-depth goes with --scheduler pct"),
+        (["--scheduler", "pct", "--pct-depth", "101"], "--pct-depth must be at most 100"),
+        (["--scheduler", "pct", "--pct-depth", "-1"], "--pct-depth must be at least 0"),
+        (["--scheduler", "pct", "--pct-depth", "two"], "--pct-depth must be a whole number"),
         (["--steps", "0"], "--steps must be at least 1"),
         (["--seconds", "0"], "--seconds must be positive"),
         (["--steps", "5", "--seconds", "1"], "not allowed with argument"),

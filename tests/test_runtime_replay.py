@@ -24,6 +24,7 @@ from model.config import Config
 from model.factory import build_model
 from model.mutations import MUTATIONS
 from runtime.factory import runtime_class_of
+from runtime.scheduler import Runtime
 
 BUGS = [m for m in MUTATIONS.values() if not m.benign]
 
@@ -51,7 +52,6 @@ def test_counterexample_reproduces_on_the_mutated_runtime(counterexamples, mut):
         assert res.steps == res.planned == len(doc["states"]) - 1 + _closing_steps(doc)
         assert res.mutation == mut.name
         assert "sysmon" in res.threads and "M0" in res.threads  # each on its own thread
-        assert not res.notes  # nothing to remark: every step led where the trace's does
         if doc.get("loop") is not None:  # a lasso goes round its cycle, or stutters
             assert res.cycles == 1 or res.stutters
         # The property fails on the runtime's own states, as in the trace: its
@@ -120,6 +120,7 @@ def test_replay_from_the_command_line(tmp_path):
     code, stdout, _ = run_cli("replay", str(trace), "--correct", "--json")
     assert code == report.EXIT_REPLAY == 5
     result = json.loads(stdout)
+    assert result["schema"] == "gmpcheck.replay/1" and result["notes"] == []  # a stable key
     states = read_trace(trace)["states"]
     bug = next(i for i, st in enumerate(states) if "not queued" in st["#meta"]["action"])
     assert result["divergence"]["step"] == bug
@@ -176,6 +177,63 @@ def test_lasso_goes_round_its_cycle(stored_closing, named):
     assert res.cycles == 3
     cycle = len(doc["states"]) - doc["loop"] - (1 if stored_closing else 0)
     assert res.planned == len(doc["states"]) - 1 + (0 if stored_closing else 1) + 2 * cycle
+
+
+def _walk(cfg: Config, seed: int, n: int) -> dict:
+    """A trace of the correct model: a seeded random walk of n steps."""
+    model = build_model(cfg, symmetry=False)
+    t = model.initial_states()[0]
+    steps = [Step(None, "init", t)]
+    rng = random.Random(seed)
+    for _ in range(n):
+        succ = model.successors(t)[0]
+        if not succ:
+            break
+        a, label, t = rng.choice(succ)
+        steps.append(Step(a, label, t))
+    meta = {"engine": "explicit", "property": None, "kind": "walk", "depth": len(steps) - 1}
+    return trace_document(model, steps, meta)
+
+
+class ActsOnAnotherVictim(Runtime):
+    """Not Go: stealWork takes the first unvisited P, whatever the victim
+    handed to it (the choice is ignored, not refused)."""
+
+    def choose(self, mp, where, options, shuffle=False, **frame):
+        c = super().choose(mp, where, options, shuffle, **frame)
+        return options()[0] if where == "stealWork" else c
+
+
+class SkipsAnEmptyGlobalQueue(Runtime):
+    """Not the model: findRunnable does not stop to look at an empty global
+    queue (a step less, with nothing to take: only the path changes)."""
+
+    def point(self, mp, where, **frame):
+        if where == "findRunnable: globrunqget" and not self.sched.runq:
+            return None
+        return super().point(mp, where, **frame)
+
+
+def test_a_runtime_that_acts_on_another_choice_parts_ways_with_the_trace():
+    """Labels are not compared (the runtime names its steps in its own
+    words). A step by the right actor that leaves the data as the trace has
+    it but acts on another choice (an idle victim for another idle victim)
+    is caught all the same: the Ps stealWork visited are a field."""
+    doc = _walk(Config(cores=3, workload="spawn-burst"), 0, 300)
+    assert replay(doc).divergence is None
+    d = replay(doc, runtime_class=ActsOnAnotherVictim).divergence
+    assert d is not None and d.label.startswith("stealWork(") and "victim=2" in d.label
+    assert d.fields == [("M[0].mask", 4, 2)]  # the trace visited P2, the runtime P1
+
+
+def test_a_runtime_that_takes_another_path_parts_ways_with_the_trace():
+    """A runtime whose step leaves every queue, G and P as the trace has
+    them but stops next at another point (it skips a step) is caught on
+    the M's program counter, at the step before the one it skips."""
+    doc = _walk(Config(cores=3, workload="spawn-burst"), 1, 300)
+    d = replay(doc, runtime_class=SkipsAnEmptyGlobalQueue).divergence
+    assert d is not None and d.label.startswith("findRunnable.runqget(") and "empty" in d.label
+    assert d.fields == [("M[1].pc", "FR_GLOBRUNQ", "FR_STEAL")]
 
 
 def test_a_thread_that_raises_ends_the_replay(good_doc):

@@ -12,9 +12,11 @@ from conftest import run_cli
 
 from checker.engine.explore import explore
 from checker.engine.trace import rebuild
+from checker.results import PropertyResult
 from checker.smt.bmc import run_bmc
 from checker.smt.cli import disagreements
 from checker.smt.induction import proof_invariants, prove
+from checker.verdict import Verdict
 from checker.views.itf import read_trace
 from model.config import Config
 from model.factory import build_model
@@ -190,17 +192,14 @@ def test_cli_both_agree(out_dir):
 
 
 def test_disagreement_is_reported():
-    ex = {"search": {"depth": 6}, "properties": [
-        {"id": "a", "kind": "invariant", "verdict": "fail", "depth": 3},
-        {"id": "b", "kind": "invariant", "verdict": "pass"},
-        {"id": "c", "kind": "invariant", "verdict": "pass"},
-    ]}  # fmt: skip
-    smt = {"properties": [
-        {"id": "a", "kind": "invariant", "verdict": "fail", "depth": 4},
-        {"id": "b", "kind": "invariant", "verdict": "pass"},
-        {"id": "c", "kind": "invariant", "verdict": "inconclusive"},
-    ]}  # fmt: skip
-    got = disagreements(ex, smt)
+    def entries(*rows: tuple[str, Verdict, int | None]) -> list[PropertyResult]:
+        return [PropertyResult(i, "invariant", "", v, depth=d) for i, v, d in rows]
+
+    ex = entries(("a", Verdict.FAIL, 3), ("b", Verdict.PASS, None), ("c", Verdict.PASS, None))
+    smt = entries(
+        ("a", Verdict.FAIL, 4), ("b", Verdict.PASS, None), ("c", Verdict.INCONCLUSIVE, None)
+    )
+    got = disagreements(ex, smt, 6)
     assert len(got) == 1 and got[0].startswith("a: explicit fails at depth 3, smt fails at depth 4")
 
 

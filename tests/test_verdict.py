@@ -105,9 +105,9 @@ def test_the_scan_finds_a_bare_verdict(tmp_path: Path):
 # ---- every producer gives Verdict members -----------------------------------------
 
 
-def _all_verdicts(props: list[dict]) -> list:
+def _all_verdicts(props: list) -> list:
     assert props
-    return [p["verdict"] for p in props]
+    return [p.verdict for p in props]
 
 
 def test_a_check_summary_holds_verdict_members(tmp_path: Path):
@@ -124,7 +124,7 @@ def test_a_check_summary_holds_verdict_members(tmp_path: Path):
         model, props, run.ex, depth=10, workers=1, symmetry=False, out_dir=tmp_path,
         all_props=[p for p in properties_of(model) if p.default], liveness=run.liveness,
     )  # fmt: skip
-    got = _all_verdicts(summary["properties"])
+    got = _all_verdicts(summary.properties)
     assert all(type(v) is Verdict for v in got)
     assert {Verdict.FAIL, Verdict.PASS, Verdict.INCONCLUSIVE, Verdict.NOT_CHECKED} <= set(got)
     assert all(type(lv.verdict) is Verdict for lv in run.liveness.values())
@@ -146,14 +146,14 @@ def test_a_stopped_check_and_bmc_hold_verdict_members():
         model, props, run.ex, depth=10, workers=1, symmetry=True, out_dir=None,
         liveness=run.liveness, live_ex=run.live_ex,
     )  # fmt: skip
-    got = _all_verdicts(summary["properties"])
+    got = _all_verdicts(summary.properties)
     assert Verdict.UNKNOWN in got and all(type(v) is Verdict for v in got)
 
     model = build_model(Config(cores=1), symmetry=False)
     safety = [p for p in props if p.kind != "liveness"]
     bmc = run_bmc(model, safety, 2)
     assert all(type(f.verdict) is Verdict for f in bmc.findings.values())
-    got = _all_verdicts(summarize_bmc(model, safety, bmc, out_dir=None)["properties"])
+    got = _all_verdicts(summarize_bmc(model, safety, bmc, out_dir=None).properties)
     assert Verdict.PASS in got and all(type(v) is Verdict for v in got)
 
 

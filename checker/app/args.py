@@ -52,7 +52,7 @@ def add_command(sub, name: str, help: str, exit_codes: str) -> argparse.Argument
     )
 
 
-def _int(name: str, lo: int):
+def _int(name: str, lo: int, hi: int | None = None):
     def parse(text: str) -> int:
         try:
             v = int(text)
@@ -62,6 +62,8 @@ def _int(name: str, lo: int):
             ) from None
         if v < lo:
             raise argparse.ArgumentTypeError(f"{name} must be at least {lo} (got {v})")
+        if hi is not None and v > hi:
+            raise argparse.ArgumentTypeError(f"{name} must be at most {hi} (got {v})")
         return v
 
     return parse

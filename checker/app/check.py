@@ -4,7 +4,6 @@ compiled kernel, a Dask cluster, or the symbolic engine; the summary."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from checker.engine.explore import Progress, default_workers
 from checker.engine.graph import GRAPH_MAX_STATES, graph_format, write_graph
 from checker.errors import UsageError
 from checker.progress import Phases
+from checker.results import CheckSummary, print_json
 from checker.run import run_check
 from checker.views import report
 from checker.views.render import Style, print_lines, use_color
@@ -283,11 +283,13 @@ def cmd_check(args: argparse.Namespace) -> int:
         from checker.smt.cli import cmd_check_engine
 
         return cmd_check_engine(args, model, props, lambda: explicit_check(args, model, props))
-    return explicit_check(args, model, props)["exit_code"]
+    summary = explicit_check(args, model, props)
+    return report.EXIT_INCONCLUSIVE if summary is None else summary.exit_code
 
 
-def explicit_check(args: argparse.Namespace, model, props) -> dict:
-    """The explicit engine's run and its printed summary."""
+def explicit_check(args: argparse.Namespace, model, props) -> CheckSummary | None:
+    """The explicit engine's run and its printed summary (None: a cluster
+    that failed, said on stderr)."""
     if args.distributed:
         return distributed_check(args, model, props)
     started = time.monotonic()
@@ -342,41 +344,41 @@ def explicit_check(args: argparse.Namespace, model, props) -> dict:
     )
     _add_run_figures(summary, model, run, started)
     if checkpoints is not None:
-        summary["checkpoint"] = {
+        summary.checkpoint = {
             "directory": str(checkpoints.directory),
             "resumed": checkpoints.resumed,
             "saved": checkpoints.saved,
         }
     if graph is not None:
-        summary["graph"] = {
+        summary.graph = {
             "file": args.graph,
             "nodes": graph.number_of_nodes(),
             "edges": graph.number_of_edges(),
         }
-    unwritten = [p["write_error"] for p in summary["properties"] if p.get("write_error")]
+    unwritten = [p.write_error for p in summary.properties if p.write_error]
     unwritten += [graph_error] if graph_error else []
-    if unwritten and summary["exit_code"] == report.EXIT_OK:
-        summary["exit_code"] = report.EXIT_USAGE  # the run's verdicts stand; a file is missing
+    if unwritten and summary.exit_code == report.EXIT_OK:
+        summary.exit_code = report.EXIT_USAGE  # the run's verdicts stand; a file is missing
     _print_explicit(args, model, ex, summary, graph)
     for u in unwritten:
         print(f"error: could not write {u}", file=sys.stderr)
     return summary
 
 
-def _add_run_figures(summary: dict, model, run, started: float) -> None:
+def _add_run_figures(summary: CheckSummary, model, run, started: float) -> None:
     """The run's kernel, plug-in notes, memory, time and liveness graph."""
-    summary["search"]["kernel"] = run.kernel
-    summary["search"]["kernel_note"] = run.kernel_note
+    summary.search.kernel = run.kernel
+    summary.search.kernel_note = run.kernel_note
     plugin = getattr(model, "plugin", None)
     if plugin is not None and plugin.get("kind") == "model":
         from checker.plugin import label_audit
 
-        summary["plugin_notes"] = label_audit(model)
-    summary["result"]["memory"] = report.memory_figures(run)
-    summary["result"]["total_s"] = round(time.monotonic() - started, 3)
+        summary.plugin_notes = label_audit(model)
+    summary.result.memory = report.memory_figures(run)
+    summary.result.total_s = round(time.monotonic() - started, 3)
     if run.live_ex is not None:
         lx = run.live_ex
-        summary["result"]["liveness_graph"] = {
+        summary.result.liveness_graph = {
             "states": len(lx.states),
             "edges": len(lx.edge_src),
             "expanded": int(sum(lx.is_expanded)),
@@ -386,17 +388,17 @@ def _add_run_figures(summary: dict, model, run, started: float) -> None:
         }
 
 
-def _print_explicit(args: argparse.Namespace, model, ex, summary: dict, graph) -> None:
+def _print_explicit(args: argparse.Namespace, model, ex, summary: CheckSummary, graph) -> None:
     """The summary as JSON or text, with the graph's line and the coverage."""
     table = None
     if getattr(args, "coverage", False):
         from checker.engine import coverage
 
         table = coverage.rows(model, coverage.by_kind(model, ex.coverage))
-        summary["coverage"] = coverage.as_json(table)
+        summary.coverage = coverage.as_json(table)
     if args.json:
         if args.engine == "explicit":  # with both, the two summaries are printed together
-            print(json.dumps({k: v for k, v in summary.items() if k != "_traces"}, indent=2))
+            print_json(summary)
         return
     lines = render_summary(summary, Style(use_color(sys.stdout)))
     if graph is not None:
@@ -412,7 +414,7 @@ def _print_explicit(args: argparse.Namespace, model, ex, summary: dict, graph) -
     print_lines(lines)
 
 
-def distributed_check(args: argparse.Namespace, model, props) -> dict:
+def distributed_check(args: argparse.Namespace, model, props) -> CheckSummary | None:
     """The safety properties, the search partitioned over a Dask cluster
     (checker/kernel/distributed.py); liveness needs the whole graph on one
     machine and is left unchecked."""
@@ -441,7 +443,7 @@ def distributed_check(args: argparse.Namespace, model, props) -> dict:
         )  # fmt: skip
     except DistributedError as e:
         print(f"error: --distributed: {e}", file=sys.stderr)
-        return {"exit_code": report.EXIT_INCONCLUSIVE}
+        return None
     finally:
         progress.done()
         phases.close()
@@ -456,14 +458,14 @@ def distributed_check(args: argparse.Namespace, model, props) -> dict:
         all_props=[p for p in properties_of(model) if p.default],
         strict=args.strict,
     )
-    summary["result"]["total_s"] = round(time.monotonic() - started, 3)
-    summary["search"]["kernel"] = "compiled"
-    summary["search"]["kernel_note"] = (
+    summary.result.total_s = round(time.monotonic() - started, 3)
+    summary.search.kernel = "compiled"
+    summary.search.kernel_note = (
         f"compiled, distributed over {args.distributed} ({ex.partitions} partitions; "
         "liveness is not checked: it needs the whole graph on one machine)"
     )
     if args.json:
-        print(json.dumps({k: v for k, v in summary.items() if k != "_traces"}, indent=2))
+        print_json(summary)
     else:
         print_lines(render_summary(summary, Style(use_color(sys.stdout))))
     return summary

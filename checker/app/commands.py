@@ -4,7 +4,6 @@ list, view (checker/views), gate (checker/gate) and bench (checker/bench)."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +18,7 @@ from checker.app.args import (
     make_model,
 )
 from checker.errors import UsageError
+from checker.results import print_json
 from checker.views.itf import read_trace, require_current_model
 from checker.views.render import Style, page_lines, print_lines, render_trace, use_color
 
@@ -206,7 +206,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         "properties": [p.describe() for p in all_properties()],
     }
     if args.json:
-        print(json.dumps(data, indent=2))
+        print_json(data)
         return 0
     out = ["workloads:"]
     for w in data["workloads"]:

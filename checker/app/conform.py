@@ -4,7 +4,6 @@ real Go runtime checked against the model (checker/golang/conform.py)."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +13,6 @@ from checker.errors import UsageError
 from checker.golang.conform import (
     MAX_PS,
     check_events,
-    exit_code,
     load_trace,
     render,
     summary,
@@ -22,6 +20,7 @@ from checker.golang.conform import (
 )
 from checker.golang.gotool import find_toolchain
 from checker.progress import Phases
+from checker.results import ProgramRun, print_json
 
 
 def register(sub) -> Callable[[argparse.Namespace], int]:
@@ -55,7 +54,7 @@ def cmd_conform(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--timeout must be a number of seconds above 0, at most 86400 (got {args.timeout})"
         )
-    extra: dict = {}
+    run = None
     if args.trace:
         if args.gomaxprocs or args.godebug:
             raise UsageError("--gomaxprocs and --godebug are for running a program, not --trace")
@@ -72,21 +71,19 @@ def cmd_conform(args: argparse.Namespace) -> int:
             out_dir=Path(args.out),
         )
         source = str(program)
-        extra = {"go_version": tc.version, "gomaxprocs": args.gomaxprocs, "godebug": args.godebug}
-        if saved is not None:
-            extra["trace"] = str(saved)
+        trace = None if saved is None else str(saved)
+        run = ProgramRun(tc.version, args.gomaxprocs, args.godebug, trace)
     with Phases(not args.quiet) as phases, phases.phase("conformance search", unit="events") as ph:
         res, search = check_events(
             events, source, args.max_states, lambda i, n: ph.update(i, n, info="events")
         )
-    doc = summary(res, search, source, extra)
-    doc["exit_code"] = exit_code(res.verdict)
+    doc = summary(res, search, source, run)
     if args.json:
-        print(json.dumps(doc, indent=2))
+        print_json(doc)
     else:
         for line in render(doc):
             print(line)
-        if extra.get("trace"):
-            print(f"trace saved: {extra['trace']} (check it again with --trace)")
+        if run is not None and run.trace:
+            print(f"trace saved: {run.trace} (check it again with --trace)")
     sys.stdout.flush()
-    return doc["exit_code"]
+    return doc.exit_code

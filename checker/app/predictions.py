@@ -5,7 +5,6 @@ written under --out."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -15,6 +14,7 @@ from checker.files import write_atomically
 from checker.golang import predictions
 from checker.golang.gotool import GoToolError, build, find_toolchain
 from checker.golang.predictions import EXPERIMENTS, PROGRAMS, run_experiment, table
+from checker.results import write_json
 
 PROGRAM_DOC = predictions.__doc__  # the help's description: what the program does
 
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out = Path(args.out)
     doc = {"schema": "gmpcheck.predictions/1", "go_version": tc.version, "experiments": rows}
-    write_atomically(out / "predictions.json", json.dumps(doc, indent=2) + "\n")
+    write_json(out / "predictions.json", doc)
     write_atomically(out / "predictions.md", table(tc.version, rows))
     print(f"written to {out / 'predictions.md'}")
     return 0

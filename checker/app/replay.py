@@ -5,7 +5,6 @@ checked by the model (checker/replay/)."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import traceback
 from collections.abc import Callable
@@ -24,14 +23,17 @@ from checker.progress import announce
 from checker.replay.conform import Divergence
 from checker.replay.record import check, record, recording_document
 from checker.replay.replay import ReplayError, replay
+from checker.results import ReplaySummary, print_json
 from checker.views import report
 from checker.views.itf import VERSION, read_trace, write_trace
 from checker.views.render import Style, escape_text, print_lines, use_color
 from model.factory import build_model
 from runtime.factory import build_runtime
+from runtime.threads import PCT_DEPTH, SCHEDULERS
 
 MAX_RECORD_STEPS = 20_000  # a recording longer than this is cut (its file would be huge)
 DEFAULT_RECORD_STEPS = 1_000
+MAX_PCT_DEPTH = 100  # PCT's priority change points, at the most
 
 STOPPED_TEXT = {
     "steps": "the step bound was reached",
@@ -105,6 +107,22 @@ def register_record(sub) -> Callable[[argparse.Namespace], int]:
         default=1,
         help="the free run's scheduler and the runtime's choices (1)",
     )
+    rec.add_argument(
+        "--scheduler",
+        choices=SCHEDULERS,
+        default="random",
+        help="how the free run picks the next thread: a seeded random pick at every point, "
+        "or PCT (probabilistic concurrency testing: random priorities, the highest thread "
+        "with a step goes, lowered at a few random steps) (random)",
+    )
+    rec.add_argument(
+        "--pct-depth",
+        type=_int("--pct-depth", 0, MAX_PCT_DEPTH),
+        default=None,
+        metavar="D",
+        help=f"with --scheduler pct: the priority change points, placed at random among "
+        f"the steps ({PCT_DEPTH}; 0 to {MAX_PCT_DEPTH})",
+    )
     rec.add_argument("--out", default="reports", help="where the recording goes (reports)")
 
     return cmd_record
@@ -161,31 +179,29 @@ def cmd_replay(args: argparse.Namespace) -> int:
         return _internal(f"the runtime failed during the replay: {e}", traceback.format_exc())
     code = report.EXIT_REPLAY if res.divergence else report.EXIT_OK
     if args.json:
-        print(json.dumps(_replay_json(args, res, code), indent=2))
+        print_json(_replay_summary(args, res, code))
         return code
     print_lines(_replay_lines(args, doc, res))
     return code
 
 
-def _replay_json(args: argparse.Namespace, res, code: int) -> dict:
-    return {
-        "schema": "gmpcheck.replay/1",
-        "trace": str(args.trace),
-        "runtime_mutation": res.mutation or None,
-        "plugin": res.plugin or None,
-        "steps": res.planned,
-        "replayed": res.steps,
-        "cycles": res.cycles,
-        "stutters": res.stutters,
-        "fine_steps": res.fine_steps,
-        "threads": res.threads,
-        "elapsed_s": round(res.elapsed, 3),
-        "divergence": res.divergence.as_dict() if res.divergence else None,
-        "property": res.property,
-        "reproduced": res.reproduced,
-        "notes": res.notes,
-        "exit_code": code,
-    }
+def _replay_summary(args: argparse.Namespace, res, code: int) -> ReplaySummary:
+    return ReplaySummary(
+        trace=str(args.trace),
+        runtime_mutation=res.mutation or None,
+        plugin=res.plugin or None,
+        steps=res.planned,
+        replayed=res.steps,
+        cycles=res.cycles,
+        stutters=res.stutters,
+        fine_steps=res.fine_steps,
+        threads=res.threads,
+        elapsed_s=round(res.elapsed, 3),
+        divergence=res.divergence.as_dict() if res.divergence else None,
+        property=res.property,
+        reproduced=res.reproduced,
+        exit_code=code,
+    )
 
 
 def _replay_lines(args: argparse.Namespace, doc: dict, res) -> list[str]:
@@ -209,7 +225,6 @@ def _replay_lines(args: argparse.Namespace, doc: dict, res) -> list[str]:
             f"plug-in   {res.plugin}: no runtime twin, so Go's own scheduler runs; the first "
             "step it does not take as the trace does is where the plug-in's change shows",
         )
-    out += [style.yellow(f"note      {escape_text(n)}") for n in res.notes]
     if res.divergence is not None:
         out.append(
             f"replayed  {res.steps} of {res.planned} steps in step with the trace, "
@@ -249,8 +264,9 @@ def cmd_record(args: argparse.Namespace) -> int:
         raise UsageError(f"--profile {args.profile}: {profile_refusal(args.profile)}")
     cfg, _ = config_from_args(args)
     steps = _steps_bound(args)
+    depth = _pct_depth(args)
     model = build_model(cfg, symmetry=False)
-    rt = build_runtime(cfg, seed=args.seed)
+    rt = build_runtime(cfg, seed=args.seed, scheduler=args.scheduler, pct_depth=depth)
     announce("recording")
     rec = record(rt, steps=steps if steps is not None else MAX_RECORD_STEPS, seconds=args.seconds)
     run = rec.run
@@ -270,18 +286,19 @@ def cmd_record(args: argparse.Namespace) -> int:
         model,
         rec,
         seed=args.seed,
+        scheduler=args.scheduler,
+        pct_depth=depth if args.scheduler == "pct" else None,
         divergence=divergence,
         violation=violation,
         error=error,
         checked=not check_interrupted,
     )
-    # record-<workload>-c<cores>[-<mutation>][-<settings not the default>]-seed<X>
-    name = report.trace_name(model, "record").removesuffix(".itf.json")
-    path = Path(args.out) / f"{name}-seed{args.seed}.itf.json"
+    path = _recording_path(args, model, depth)
     write_trace(path, doc)
 
     style = Style(use_color(sys.stdout))
-    out = _run_lines(style, args.seed, doc, rec, rt, path)
+    how = f"seed {args.seed}" + (f", PCT depth {depth}" if args.scheduler == "pct" else "")
+    out = _run_lines(style, how, doc, rec, rt, path)
     if error is not None:
         print_lines(out)
         return _internal(
@@ -334,15 +351,33 @@ def _steps_bound(args: argparse.Namespace) -> int | None:
     return steps
 
 
-def _run_lines(style: Style, seed: int, doc: dict, rec, rt, path: Path) -> list[str]:
-    """The free run: its model, its rate and threads, how it ended, the file."""
+def _recording_path(args: argparse.Namespace, model, depth: int) -> Path:
+    """record-<workload>-c<cores>[-<mutation>][-<settings not the default>][-pct<D>]-seed<X>"""
+    name = report.trace_name(model, "record").removesuffix(".itf.json")
+    if args.scheduler == "pct":
+        name += f"-pct{depth}"
+    return Path(args.out) / f"{name}-seed{args.seed}.itf.json"
+
+
+def _pct_depth(args: argparse.Namespace) -> int:
+    """PCT's priority change points; --pct-depth goes with --scheduler pct."""
+    if args.pct_depth is None:
+        return PCT_DEPTH
+    if args.scheduler != "pct":
+        raise UsageError("--pct-depth goes with --scheduler pct")
+    return int(args.pct_depth)
+
+
+def _run_lines(style: Style, how: str, doc: dict, rec, rt, path: Path) -> list[str]:
+    """The free run (`how`: its seed and scheduler): its model, its rate and
+    threads, how it ended, the file."""
     run = rec.run
     elapsed = max(run.elapsed, 1e-9)
     threads = sum(1 for mp in rt.allm if mp.thread is not None)
     out = [
         style.bold(f"gmpcheck {VERSION} — free run on real threads"),
         _model_line(doc["#meta"]["gmpcheck"]["config"]),
-        f"run       seed {seed}: {run.steps:,} steps in {run.elapsed:.2f} s "
+        f"run       {how}: {run.steps:,} steps in {run.elapsed:.2f} s "
         f"({run.steps / elapsed:,.0f} steps/s) on {threads} threads; ended: "
         f"{STOPPED_TEXT.get(run.stopped, run.stopped)}",
     ]

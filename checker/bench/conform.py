@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 
 from checker.bench.corpus import CORPUS, GODEBUG
-from checker.files import write_atomically
 from checker.golang.conform import trace_program
 from checker.golang.gotool import GoToolError, find_toolchain
+from checker.results import write_json
 from checker.verdict import Verdict
 
 PROGRAMS = (
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     doc = {"go_version": tc.version, "runs_each": args.runs, "rows": rows}
     path = out / "conform-bench.json"
-    write_atomically(path, json.dumps(doc, indent=2) + "\n")
+    write_json(path, doc)
     print(f"written to {path}")
     return 0
 

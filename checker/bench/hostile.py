@@ -31,7 +31,6 @@ or lost data, else 0.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import shutil
 import signal
@@ -54,6 +53,7 @@ from checker.bench.hostile_faults import (
 )
 from checker.bench.hostile_inputs import InputCase, input_cases
 from checker.bench.processes import CONTROL, Child, Outcome, temporaries
+from checker.results import print_json
 
 INPUT_LIMIT_MB = 2048
 INPUT_TIMEOUT_S = 180
@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
     doc = report(inputs, faults, time.monotonic() - t)
     if args.json:
-        print(json.dumps(doc, indent=1))
+        print_json(doc, indent=1)
     else:
         print_report(doc)
     return 1 if doc["inputs"]["failures"] or doc["faults"]["failures"] else 0

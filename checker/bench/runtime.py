@@ -14,16 +14,15 @@ machine. Benchmarks are not tests: nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
 from pathlib import Path
 
 from checker.bench.search import provenance
-from checker.files import write_atomically
 from checker.replay.record import check, record, recording_document
 from checker.replay.replay import replay
+from checker.results import write_json
 from model.config import Config
 from model.factory import build_model
 from runtime.factory import build_runtime
@@ -121,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         "runtime": rows,
     }
     path = Path(args.out) / "runtime-bench.json"
-    write_atomically(path, json.dumps(doc, indent=2) + "\n")
+    write_json(path, doc)
     print(f"written to {path}")
     return 0
 

@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from checker.files import write_atomically
+from checker.results import write_json
 from checker.verdict import Verdict
 from checker.views.report import EXIT_SAFETY
 
@@ -262,7 +262,7 @@ def _bench_against(args) -> int:
     for line in describe(doc, doc["commit"]):
         print(line, flush=True)
     path = Path(args.out) / "bench-against.json"
-    write_atomically(path, json.dumps(doc, indent=2) + "\n")
+    write_json(path, doc)
     print(f"written to {path}")
     return 0
 
@@ -323,7 +323,7 @@ def cmd_bench(args) -> int:
         doc["smt_global_queue_wait"] = bench_wait([12, 18, 24])
     doc["conformance"] = _bench_conformance(args.runs, Path(args.out))
     path = Path(args.out) / "bench.json"
-    write_atomically(path, json.dumps(doc, indent=2) + "\n")
+    write_json(path, doc)
     print(f"written to {path}")
     if doc["conformance"].get("wrong"):
         # A benchmark that met a wrong verdict is not a measurement to keep quiet about.

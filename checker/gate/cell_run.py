@@ -44,9 +44,9 @@ def run_cell(cell: Cell, out_dir: Path | None = None) -> CellResult:
         summary, steps_of = _smt_summary(model, props, depth, res)
     else:
         summary, steps_of = _explicit_summary(model, props, depth, res)
-    for entry in summary["properties"]:
-        v = entry["verdict"]
-        res.verdicts[entry["id"]] = Verdict.NA if v == Verdict.NOT_APPLICABLE else v
+    for entry in summary.properties:
+        v = entry.verdict
+        res.verdicts[entry.id] = Verdict.NA if v == Verdict.NOT_APPLICABLE else v
     _judge(res)
     # The counterexample that matters: an unexpected failure's, else the
     # first failure (an expected one).
@@ -54,7 +54,7 @@ def run_cell(cell: Cell, out_dir: Path | None = None) -> CellResult:
     unexpected = [p for p in failed if cell.expect.get(p) != Verdict.FAIL]
     if failed:
         res.failed_property = (unexpected or failed)[0]
-        doc = summary["_traces"][res.failed_property]
+        doc = summary.traces[res.failed_property]
         res.excerpt = render_trace(doc, compact=True, head=2, tail=6)
         res.location = _step_location(model, steps_of(res.failed_property))
         if not res.ok and out_dir is not None:

@@ -37,7 +37,6 @@ depends on which process ran what, or on the hash seed.
 from __future__ import annotations
 
 import functools
-import json
 import multiprocessing
 import os
 import sys
@@ -65,6 +64,7 @@ from checker.gate.manifest import (  # noqa: F401
     sarif,
     write_manifest,
 )
+from checker.results import GateCell, GateSummary, print_json
 from checker.views.report import (
     EXIT_INCONCLUSIVE,
     EXIT_LIVENESS,
@@ -120,16 +120,16 @@ def cmd_gate(args) -> int:
     code = _exit_code(results, diff, gaps)
     lines = _lines(args, results, tables, gaps, diff, code, whole)
     if args.json:
-        doc = _json(results, diff, code)
+        doc = gate_summary(results, diff, code)
         if getattr(args, "coverage", False):
             from checker.engine.coverage import as_json
 
-            doc["coverage"] = {
+            doc.coverage = {
                 p: [dict(row, cells=r.cells) for row, r in zip(as_json(t), t, strict=True)]
                 for p, t in tables.items()
             }
-        doc["coverage_gaps"] = gaps
-        print(json.dumps(doc, indent=1))
+        doc.coverage_gaps = gaps
+        print_json(doc, indent=1)
     else:
         print("\n".join(lines))
         if not args.quiet:
@@ -281,9 +281,9 @@ def _stopped(args, stop: GateStopped, total: int, elapsed: float) -> int:
         + f", in {elapsed:.0f} s (no manifest comparison)"
     )
     if args.json:
-        doc = _json(results, [], EXIT_INCONCLUSIVE)
-        doc["stopped"] = stop.reason
-        print(json.dumps(doc, indent=1))
+        doc = gate_summary(results, [], EXIT_INCONCLUSIVE)
+        doc.stopped = stop.reason
+        print_json(doc, indent=1)
     else:
         print("\n".join(lines))
     _write_ci_files(args, results)
@@ -320,23 +320,20 @@ def _table(results: list[CellResult]) -> list[str]:
     return out
 
 
-def _json(results: list[CellResult], diff: list[str], code: int) -> dict:
-    return {
-        "schema": "gmpcheck.gate/1",
-        "cells": [
-            {
-                "id": r.cell.id,
-                "kind": r.cell.kind,
-                "config": r.cell.config,
-                "expect": r.cell.expect,
-                "verdicts": r.verdicts,
-                "counts": r.counts,
-                "ok": r.ok,
-                "problem": r.problem,
-                "trace": r.trace or None,
-            }
-            for r in results
-        ],
-        "manifest_diff": diff,
-        "exit_code": code,
-    }
+def gate_summary(results: list[CellResult], diff: list[str], code: int) -> GateSummary:
+    """The run as `gate --json` prints it."""
+    cells = [
+        GateCell(
+            id=r.cell.id,
+            kind=r.cell.kind,
+            config=r.cell.config,
+            expect=r.cell.expect,
+            verdicts=r.verdicts,
+            counts=r.counts,
+            ok=r.ok,
+            problem=r.problem,
+            trace=r.trace or None,
+        )
+        for r in results
+    ]
+    return GateSummary(cells, diff, code)

@@ -3,13 +3,12 @@ data) and its outputs for CI: JUnit XML and SARIF."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from checker.files import write_atomically
 from checker.gate.cells import MANIFEST_SCHEMA, CellResult, GateError
+from checker.results import json_text, write_json
 
 MANIFEST_JSON_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -72,7 +71,7 @@ def write_manifest(path: Path, results: list[CellResult], keep: dict | None = No
         if r.cell.counted:
             cells[r.cell.id] = r.counts
     doc = {"schema": MANIFEST_SCHEMA, "cells": dict(sorted(cells.items()))}
-    write_atomically(path, json.dumps(doc, indent=1) + "\n")
+    write_json(path, doc, indent=1)
 
 
 # ---- outputs for CI ---------------------------------------------------------------
@@ -129,4 +128,4 @@ def sarif(results: list[CellResult]) -> str:
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "runs": [{"tool": {"driver": {"name": "gmpcheck", "rules": rules}}, "results": res}],
     }
-    return json.dumps(doc, indent=1) + "\n"
+    return json_text(doc, indent=1)

@@ -56,6 +56,7 @@ from checker.golang.prepare import (  # noqa: F401  (the room's front: its names
     prepare,
 )
 from checker.golang.search import Failure, Result, Search  # noqa: F401
+from checker.results import ConformFailure, ConformSummary, ProgramRun
 from checker.verdict import Verdict
 from checker.views.report import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_SAFETY
 
@@ -135,49 +136,49 @@ def trace_program(
     return parse_dump(text, str(program)), tc, saved, res.elapsed
 
 
-def summary(res: Result, search: Search, source: str, extra: dict) -> dict:
+def summary(
+    res: Result, search: Search, source: str, run: ProgramRun | None = None
+) -> ConformSummary:
+    """The check of one trace as `conform` reports it; `run`: the program it
+    ran, if it ran one."""
     prep = search.prep
     rate = res.checked / res.elapsed if res.elapsed > 0 else 0.0
-    doc = {
-        "schema": SCHEMA,
-        "source": source,
-        "profile": PROFILE,
-        "verdict": res.verdict,
-        "events": len(prep.events),
-        "checked_events": res.checked,
-        "state_transitions": res.transitions,
-        "elapsed_s": round(res.elapsed, 3),
-        "events_per_s": round(rate),
-        "model": {
-            "procs": prep.procs,
-            "threads": len(prep.threads),
-            "goroutine_slots": prep.slots,
-        },
-        "goroutines": {
-            "program": sorted(prep.program_gs),
-            "runtime": sorted(prep.runtime_gs),
-        },
-        "search": {
-            "peak_frontier": res.peak_frontier,
-            "peak_closure": res.peak_closure,
-            "expansions": res.expansions,
-        },
-        "reason": res.reason or None,
-        # Checked up to the wrapper's end mark: the rest is the tracer's shutdown.
-        "program_end": prep.end < len(prep.events) and not prep.end_reason,
-        **extra,
-    }
+    failure = None
     if res.failure is not None:
         f = res.failure
-        doc["failure"] = {
-            "event_index": f.index,
-            "line": f.event.line,
-            "event": f.event.text,
-            "states_before": len(f.before),
-            "observed_before": search.observed(f.before[0]) if f.before else None,
-            "examples": _distinct(search.describe(n) for n in f.before)[:5],
-        }
-    return doc
+        failure = ConformFailure(
+            event_index=f.index,
+            line=f.event.line,
+            event=f.event.text,
+            states_before=len(f.before),
+            observed_before=search.observed(f.before[0]) if f.before else None,
+            examples=_distinct(search.describe(n) for n in f.before)[:5],
+        )
+    return ConformSummary(
+        schema=SCHEMA,
+        source=source,
+        profile=PROFILE,
+        verdict=res.verdict,
+        events=len(prep.events),
+        checked_events=res.checked,
+        state_transitions=res.transitions,
+        elapsed_s=round(res.elapsed, 3),
+        events_per_s=round(rate),
+        procs=prep.procs,
+        threads=len(prep.threads),
+        goroutine_slots=prep.slots,
+        program_gs=sorted(prep.program_gs),
+        runtime_gs=sorted(prep.runtime_gs),
+        peak_frontier=res.peak_frontier,
+        peak_closure=res.peak_closure,
+        expansions=res.expansions,
+        reason=res.reason or None,
+        # Checked up to the wrapper's end mark: the rest is the tracer's shutdown.
+        program_end=prep.end < len(prep.events) and not prep.end_reason,
+        exit_code=exit_code(res.verdict),
+        run=run,
+        failure=failure,
+    )
 
 
 def _distinct(descriptions: Iterable[str]) -> list[str]:
@@ -186,22 +187,19 @@ def _distinct(descriptions: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(descriptions))
 
 
-def render(doc: dict) -> list[str]:
+def render(doc: ConformSummary) -> list[str]:
     out = []
-    src = doc["source"]
-    v = doc["verdict"]
+    v = doc.verdict
     head = (
-        f"{src}: {doc['checked_events']:,} of {doc['events']:,} events checked against the "
-        f"{doc['profile']} model in {doc['elapsed_s']:.2f} s ({doc['events_per_s']:,} events/s)"
+        f"{doc.source}: {doc.checked_events:,} of {doc.events:,} events checked against the "
+        f"{doc.profile} model in {doc.elapsed_s:.2f} s ({doc.events_per_s:,} events/s)"
     )
     out.append(head)
-    m = doc["model"]
-    g = doc["goroutines"]
     out.append(
-        f"model: {m['procs']} Ps, {m['threads']} threads, {m['goroutine_slots']} goroutine slots; "
-        f"goroutines: {len(g['program'])} the program's, {len(g['runtime'])} the runtime's"
+        f"model: {doc.procs} Ps, {doc.threads} threads, {doc.goroutine_slots} goroutine slots; "
+        f"goroutines: {len(doc.program_gs)} the program's, {len(doc.runtime_gs)} the runtime's"
     )
-    if v == Verdict.CONFORMS and doc["program_end"]:
+    if v == Verdict.CONFORMS and doc.program_end:
         out.append(
             "conforms: the model explains every event up to the program's end "
             "(the rest is the tracer's shutdown)"
@@ -209,22 +207,20 @@ def render(doc: dict) -> list[str]:
     elif v == Verdict.CONFORMS:
         out.append("conforms: the model explains every event")
     elif v == Verdict.PARTIAL:
-        out.append(f"conforms up to event {doc['checked_events']:,}; the rest is {doc['reason']}")
-    else:
-        f = doc["failure"]
+        out.append(f"conforms up to event {doc.checked_events:,}; the rest is {doc.reason}")
+    elif doc.failure is not None:
+        f = doc.failure
         if v == Verdict.LIMIT:
-            out.append(
-                f"inconclusive at event {f['event_index']:,} (line {f['line']}): {doc['reason']}"
-            )
+            out.append(f"inconclusive at event {f.event_index:,} (line {f.line}): {doc.reason}")
         else:
             out.append(
-                f"does not conform: the model cannot explain event {f['event_index']:,} "
-                f"(line {f['line']} of the dump):"
+                f"does not conform: the model cannot explain event {f.event_index:,} "
+                f"(line {f.line} of the dump):"
             )
-        out.append(f"  {f['event']}")
-        out.append(f"the trace shows, just before it: {f['observed_before']}")
-        out.append(f"the model could be in {f['states_before']:,} states then, e.g.:")
-        for ex in f["examples"]:
+        out.append(f"  {f.event}")
+        out.append(f"the trace shows, just before it: {f.observed_before}")
+        out.append(f"the model could be in {f.states_before:,} states then, e.g.:")
+        for ex in f.examples:
             out.append(f"  - {ex}")
     return out
 

@@ -68,9 +68,18 @@ class Search(EventMatching):
     # breadth first over every actor's steps alike).
     lazy_others = True
 
-    # With lazy_others: the thread of the previous event goes on first, its
-    # unobserved steps free until the event's thread moves (False: it is
-    # one of the others).
+    # With lazy_others, the order within a closure: free are the event
+    # thread's own unobserved steps and, before those, the previous event's
+    # thread's. A thread goes on at once after its event (one that parked
+    # its goroutine goes straight into findRunnable, steals, reads a
+    # victim's runnext), so the search first lets it run, then the event's
+    # thread from where the previous one stopped or came to rest, and the
+    # others only as far as the event needs. Once the event's thread has
+    # moved, the previous thread's steps cost one like any other's; while
+    # the previous thread can still move, the event thread's steps cost
+    # one. Only the order changes: every node of the closure is still
+    # expanded before the search gives up on it. (False: the previous
+    # thread is one of the others.)
     previous_first = True
 
     # -- the search over events ----------------------------------------------------
@@ -78,22 +87,10 @@ class Search(EventMatching):
     def _expand(self, ev_i: int, want: int) -> int:
         """Go on with event ev_i's closure until `want` new nodes have
         reached the next event (and the level they were found at is done),
-        or the closure is exhausted. Returns how many arrived.
-
-        The closure is explored level by level, a level's nodes in any
-        order. A node's level is how many unobserved steps on the way from
-        the event's start were not free (all of them without lazy_others).
-        Free are the event thread's own steps, and before those the steps
-        of the previous event's thread: a thread goes on at once after its
-        event (a thread that parked its goroutine goes straight into
-        findRunnable, steals, reads a victim's runnext), so the search
-        first lets it run, then the event's thread, from where the previous
-        one stopped or came to rest, and the others only as far as the
-        event needs. Once the event's thread has moved, the previous
-        thread's steps cost one like any other's; while the previous
-        thread can still move, the event thread's steps cost one. Only the
-        order changes: every node of the closure is still expanded before
-        the search gives up on it."""
+        or the closure is exhausted. Returns how many arrived. The closure
+        is explored level by level; a node's level is how many of the
+        unobserved steps on the way to it were not free (the order, and why
+        it loses nothing: `previous_first` above)."""
         st = self._ev[ev_i]
         i = self._trans[ev_i]
         model = self.model

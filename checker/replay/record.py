@@ -1,6 +1,6 @@
 """Recording a free run on real threads, and checking it against the model.
 
-A free run lets a seeded random scheduler pick, at every schedule point,
+A free run lets a seeded random scheduler (or PCT) pick, at every schedule point,
 which thread takes the next step (runtime/threads.py run_free); a
 recording journal keeps each step: its actor, the choice it was taken
 with, the runtime's name for it, and the runtime's state after it,
@@ -144,6 +144,8 @@ def recording_document(
     rec: Recording,
     *,
     seed: int,
+    scheduler: str = "random",
+    pct_depth: int | None = None,
     divergence: Divergence | None,
     violation: tuple[int, str, str] | None,
     error: str | None,
@@ -180,6 +182,8 @@ def recording_document(
         "workload": model.describe().get("workload"),
         "mutation": model.describe().get("mutation") or None,
         "recording": {
+            "scheduler": scheduler,
+            "pct_depth": pct_depth,
             "stopped": run.stopped,
             "cut": rec.cut or None,
             "steps_taken": run.steps,

@@ -11,6 +11,16 @@ step and its choice to the thread that owns it (runtime/threads.py
 state, projected into the model's vocabulary, must equal the trace's state,
 and checkdead must count as many running Ms as the model does.
 
+The runtime names its steps in its own words, so labels are not compared:
+what a label said is in the state. The actor and the choice are imposed
+(a choice the runtime does not offer is refused); the point an M stops at
+next is its program counter (checker/replay/points.py), so a runtime that
+takes another path (a step more or less, another branch) parts ways at
+the step after which it stands elsewhere; and the locals a choice leaves
+behind (stealWork's visited Ps, the batch grabbed) are fields, so a
+runtime that acts on another choice than the one imposed parts ways even
+where the data is the same (an idle victim).
+
 A macro step (a trace of `--steps macro`: one step per runtime routine,
 labelled `a; b; c`) is the actor's fine steps back to back: the thread
 takes them one by one, each compared with the model's state after it.
@@ -76,7 +86,6 @@ class ReplayResult:
     cycles: int  # lasso cycles replayed
     divergence: Divergence | None = None
     reproduced: str | None = None  # the property's verdict on the runtime's last state
-    notes: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     threads: list[str] = field(default_factory=list)  # the runtime's threads
     mutation: str = ""
@@ -169,9 +178,7 @@ def replay(
         raise TraceFileError("--loops must be at least 1")
     g = doc["#meta"]["gmpcheck"]
     cfg = trace_config(doc)
-    macro = g["config"].get("steps") == "macro"
     plugin = _recorded_plugin(g)
-    workload = None
     if plugin is not None:
         # A plug-in has no twin in the runtime: its trace is replayed on Go's
         # scheduler (with the plug-in's workload, if it brings one), and the
@@ -179,18 +186,7 @@ def replay(
         # change shows.
         cfg = replace(cfg, mutation="")
         correct = True
-        workload = plugin.workload
-        kw = {"model_class": plugin.model_class, "workload": workload}
-        try:
-            model = build_model(cfg, symmetry=False, plugin=plugin.describe(), **kw)
-        except ConfigError as e:
-            raise TraceFileError(f"the trace's plug-in cannot be built: {e}") from None
-    else:
-        try:
-            model = build_model(cfg, symmetry=False)
-        except ConfigError as e:
-            raise TraceFileError(f"the trace's model cannot be built: {e}") from None
-    names = model.actor_names()
+    model = _trace_model(cfg, plugin)
     plan, stutters = plan_steps(doc, model, loops)
     t = model.initial_states()[0]
     if itf_view(model, t) != _strip(doc["states"][0]):
@@ -200,7 +196,7 @@ def replay(
     rt = build_runtime(
         replace(cfg, mutation="") if correct else cfg,
         runtime_class=runtime_class,
-        workload=workload,
+        workload=plugin.workload if plugin is not None else None,
     )
     res = ReplayResult(
         property=g.get("property"),
@@ -213,8 +209,6 @@ def replay(
         plugin=plugin.name if plugin is not None else "",
     )
     start = time.perf_counter()
-    before = t
-    label: str | None = "init"  # the last step's, in the model's words (its state the runtime's)
     try:
         rt.start()
         s = _padded(snapshot(rt), t)
@@ -223,38 +217,7 @@ def replay(
             res.divergence = Divergence(0, None, "init", why, None, state_fields(model, t, s))
             return res
         start = time.perf_counter()
-        reached = {0: s}  # trace index -> the runtime's state when it got there
-        for k, step in enumerate(plan, 1):
-            before = t
-            chain = model_chain(model, t, step, macro)
-            for j, (a, c, fine, u) in enumerate(chain):
-                took = rt.step(a, runtime_choice(c), step_timeout)
-                if rt.error is not None:
-                    raise ReplayError(f"{rt.error[0]} raised {rt.error[1]!r}")
-                res.threads = [mp.thread.name for mp in rt.allm if mp.thread is not None]
-                res.fine_steps += 1
-                d, s = _compare(model, rt, k, names[a], step.label or fine, took, t, u)
-                label = fine
-                if d is not None:
-                    if len(chain) > 1:
-                        d.reason += f" (fine step {j + 1} of {len(chain)}: {fine})"
-                    res.divergence = d
-                    break
-                t = u
-            if res.divergence is not None:
-                break
-            res.steps = k
-            res.cycles += step.ends_cycle
-            reached[step.index] = s
-        else:
-            if stutters:
-                res.divergence = _stutter_divergence(model, rt, t, len(plan) + 1, g)
-            if res.divergence is None and doc.get("loop") is not None:
-                cycle = [reached[i] for i in range(doc["loop"], len(doc["states"]))]
-                inst = g.get("instance")
-                res.reproduced = lasso_message(model, res.property, inst, cycle, res.message)
-            elif res.divergence is None:
-                res.reproduced = property_message(model, res.property, before, label, s)
+        _drive(doc, model, rt, plan, res, s, step_timeout)
     except (ReplayError, TraceFileError):
         raise
     except Exception as e:
@@ -266,6 +229,61 @@ def replay(
         rt.stop()
         rt.join()
     return res
+
+
+def _trace_model(cfg: Config, plugin: Any) -> Any:
+    """The model the trace was written from: the configuration's, or the plug-in's."""
+    try:
+        if plugin is None:
+            return build_model(cfg, symmetry=False)
+        kw = {"model_class": plugin.model_class, "workload": plugin.workload}
+        return build_model(cfg, symmetry=False, plugin=plugin.describe(), **kw)
+    except ConfigError as e:
+        what = "plug-in" if plugin is not None else "model"
+        raise TraceFileError(f"the trace's {what} cannot be built: {e}") from None
+
+
+def _drive(
+    doc: dict, model: Any, rt: Any, plan: list[Planned], res: ReplayResult, s: bytes,
+    step_timeout: float,
+) -> None:  # fmt: skip
+    """The trace's steps handed one by one to the runtime's threads, each
+    compared with the model's state after it (the first divergence ends
+    it); then whether the runtime reproduced the trace's property."""
+    g = doc["#meta"]["gmpcheck"]
+    macro = g["config"].get("steps") == "macro"
+    names = model.actor_names()
+    t = before = model.initial_states()[0]
+    label = "init"  # the last step's, in the model's words (its state the runtime's)
+    reached = {0: s}  # trace index -> the runtime's state when it got there
+    for k, step in enumerate(plan, 1):
+        before = t
+        chain = model_chain(model, t, step, macro)
+        for j, (a, c, fine, u) in enumerate(chain):
+            took = rt.step(a, runtime_choice(c), step_timeout)
+            if rt.error is not None:
+                raise ReplayError(f"{rt.error[0]} raised {rt.error[1]!r}")
+            res.threads = [mp.thread.name for mp in rt.allm if mp.thread is not None]
+            res.fine_steps += 1
+            d, s = _compare(model, rt, k, names[a], step.label or fine, took, t, u)
+            label = fine
+            if d is not None:
+                if len(chain) > 1:
+                    d.reason += f" (fine step {j + 1} of {len(chain)}: {fine})"
+                res.divergence = d
+                return
+            t = u
+        res.steps = k
+        res.cycles += step.ends_cycle
+        reached[step.index] = s
+    if res.stutters:
+        res.divergence = _stutter_divergence(model, rt, t, len(plan) + 1, g)
+    if res.divergence is None and doc.get("loop") is not None:
+        cycle = [reached[i] for i in range(doc["loop"], len(doc["states"]))]
+        inst = g.get("instance")
+        res.reproduced = lasso_message(model, res.property, inst, cycle, res.message)
+    elif res.divergence is None:
+        res.reproduced = property_message(model, res.property, before, label, s)
 
 
 def _stutter_divergence(model: Any, rt: Any, t: bytes, k: int, g: dict) -> Divergence | None:

@@ -4,11 +4,11 @@ and the cross-check of the two engines' verdicts."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from checker.results import EnginesSummary, Lemmas, PropertyResult, SmtSummary, print_json
 from checker.verdict import Verdict
 from checker.views import report
 from checker.views.render import Style, print_lines, use_color
@@ -45,7 +45,9 @@ def safety_only(props: list) -> list:
     return [p for p in props if p.kind != LIVENESS]
 
 
-def run_smt(args: argparse.Namespace, model, props: list, out_dir: Path, progress: bool) -> dict:
+def run_smt(
+    args: argparse.Namespace, model, props: list, out_dir: Path, progress: bool
+) -> SmtSummary:
     from checker.progress import Phases, mark
     from checker.smt.bmc import run_bmc
     from checker.smt.summary import summarize_bmc
@@ -108,11 +110,7 @@ def run_smt(args: argparse.Namespace, model, props: list, out_dir: Path, progres
     all_props = [p for p in properties_of(model) if p.default]
     summary = summarize_bmc(model, props, res, out_dir=out_dir, all_props=all_props)
     if proof is not None:
-        summary["lemmas"] = {
-            "proved": proof.proved,
-            "unknown": proof.unknown,
-            "elapsed_s": round(proof.elapsed_s, 3),
-        }
+        summary.lemmas = Lemmas(proof.proved, proof.unknown, round(proof.elapsed_s, 3))
     return summary
 
 
@@ -125,15 +123,18 @@ def cmd_check_engine(args: argparse.Namespace, model, props: list, explicit) -> 
     safety = safety_only(props)
     if args.engine == "smt":
         summary = run_smt(args, model, safety, Path(args.out), not args.quiet)
-        _print(args, summary, render_bmc)
-        return summary["exit_code"]
+        if args.json:
+            print_json(summary)
+        else:
+            print_lines(render_bmc(summary, Style(use_color(sys.stdout))))
+        return summary.exit_code
     ex_summary = explicit()
+    if ex_summary is None:  # a cluster that failed, said on stderr
+        return report.EXIT_INCONCLUSIVE
     smt_summary = run_smt(args, model, safety, Path(args.out) / "smt", not args.quiet)
-    diffs = disagreements(ex_summary, smt_summary)
+    diffs = disagreements(ex_summary.properties, smt_summary.properties, ex_summary.search.depth)
     if args.json:
-        for s in (ex_summary, smt_summary):
-            s.pop("_traces", None)
-        print(json.dumps({"explicit": ex_summary, "smt": smt_summary, "disagree": diffs}, indent=2))
+        print_json(EnginesSummary(ex_summary, smt_summary, diffs))
     else:
         print_lines(render_bmc(smt_summary, Style(use_color(sys.stdout))))
         if not diffs:
@@ -142,35 +143,29 @@ def cmd_check_engine(args: argparse.Namespace, model, props: list, explicit) -> 
         print(f"engines disagree: {d}", file=sys.stderr)
     if diffs:
         return report.EXIT_DISAGREE
-    return ex_summary["exit_code"]
+    return ex_summary.exit_code
 
 
-def disagreements(ex: dict, smt: dict) -> list[str]:
-    """Each safety property whose verdict or shortest violation depth differs.
-    A property either engine could not decide is not compared."""
-    theirs = {p["id"]: p for p in smt["properties"]}
+def disagreements(
+    explicit: list[PropertyResult], smt: list[PropertyResult], bound: int
+) -> list[str]:
+    """Each safety property whose verdict or shortest violation depth differs
+    between the engines' runs to the depth `bound`. A property either engine
+    could not decide is not compared."""
+    theirs = {p.id: p for p in smt}
     out = []
-    for p in ex["properties"]:
-        q = theirs.get(p["id"])
-        if q is None or p["kind"] == LIVENESS:
+    for p in explicit:
+        q = theirs.get(p.id)
+        if q is None or p.kind == LIVENESS:
             continue
-        if {p["verdict"], q["verdict"]} - {Verdict.PASS, Verdict.FAIL}:
+        if {p.verdict, q.verdict} - {Verdict.PASS, Verdict.FAIL}:
             continue  # not checked, or not decided, by one of them
-        a = (p["verdict"], p.get("depth"))
-        b = (q["verdict"], q.get("depth"))
+        a = (p.verdict, p.depth)
+        b = (q.verdict, q.depth)
         if a != b:
-            bound = ex["search"]["depth"]
-            out.append(f"{p['id']}: explicit {_say(*a)}, smt {_say(*b)} (depth bound {bound})")
+            out.append(f"{p.id}: explicit {_say(*a)}, smt {_say(*b)} (depth bound {bound})")
     return out
 
 
 def _say(verdict: Verdict, depth: int | None) -> str:
     return f"fails at depth {depth}" if verdict == Verdict.FAIL else "holds"
-
-
-def _print(args: argparse.Namespace, summary: dict, render) -> None:
-    if args.json:
-        summary.pop("_traces", None)
-        print(json.dumps(summary, indent=2))
-    else:
-        print_lines(render(summary, Style(use_color(sys.stdout))))

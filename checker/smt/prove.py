@@ -5,10 +5,10 @@ as an ITF trace the viewer shows like any other."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from checker.results import InvariantResult, ProofSummary, print_json
 from checker.smt.induction import DEFINED, TARGETS, TYPES, proof_invariants, prove
 from checker.verdict import Verdict
 from checker.views import report
@@ -41,11 +41,11 @@ def cmd_prove(args: argparse.Namespace, model) -> int:
     docs: dict[str, dict] = {}
     for c in [*TARGETS, *[p.id for p in invs if p.id not in TARGETS], TYPES, DEFINED]:
         v = res.verdict(c)
-        e: dict = {"id": c, "target": c in TARGETS, "verdict": v}
+        e = InvariantResult(c, c in TARGETS, v)
         if v == Verdict.FAIL:
-            e["reason"] = res.base_failed[c]
+            e.reason = res.base_failed[c]
         elif v == Verdict.PROVED:
-            e["k"] = res.k
+            e.k = res.k
         elif v == Verdict.NOT_PROVED:
             cti = res.not_proved[c]
             try:
@@ -66,74 +66,74 @@ def cmd_prove(args: argparse.Namespace, model) -> int:
                 )
             except (IndexError, KeyError, ValueError):
                 # A state outside the field types has no readable view.
-                e.update(broken=cti.broken, trace=None)
-                e["states"] = [st.state.hex() for st in cti.steps]
+                e.broken, e.trace = cti.broken, None
+                e.states = [st.state.hex() for st in cti.steps]
                 entries.append(e)
                 continue
             path = out_dir / f"cti-{report.trace_name(model, c)}"
             write_trace(path, doc)
             docs[c] = doc
-            e.update(broken=cti.broken, trace=str(path))
+            e.broken, e.trace = cti.broken, str(path)
         else:
-            e["reason"] = res.unknown or "not reached"
+            e.reason = res.unknown or "not reached"
         entries.append(e)
-    targets = [e for e in entries if e["target"]]
-    if any(e["verdict"] == Verdict.FAIL for e in targets):
+    targets = [e for e in entries if e.target]
+    if any(e.verdict == Verdict.FAIL for e in targets):
         code = report.EXIT_SAFETY
-    elif all(e["verdict"] == Verdict.PROVED for e in targets):
+    elif all(e.verdict == Verdict.PROVED for e in targets):
         code = report.EXIT_OK
     else:
         code = report.EXIT_INCONCLUSIVE
-    summary = {
-        "schema": "gmpcheck.proof/1",
-        "version": VERSION,
-        "model": model.describe(),
-        "model_hash": model.model_hash(),
-        "k": res.k,
-        "rounds": res.rounds,
-        "elapsed_s": round(res.elapsed_s, 3),
-        "per_round_s": [round(t, 3) for t in res.per_round_s],
-        "invariants": entries,
-        "exit_code": code,
-    }
+    summary = ProofSummary(
+        version=VERSION,
+        model=model.describe(),
+        model_hash=model.model_hash(),
+        k=res.k,
+        rounds=res.rounds,
+        elapsed_s=round(res.elapsed_s, 3),
+        per_round_s=[round(t, 3) for t in res.per_round_s],
+        invariants=entries,
+        exit_code=code,
+        traces=docs,
+    )
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print_json(summary)
     else:
-        print_lines(render_proof(summary, docs, Style(use_color(sys.stdout))))
+        print_lines(render_proof(summary, Style(use_color(sys.stdout))))
     return code
 
 
-def render_proof(summary: dict, docs: dict, style: Style) -> list[str]:
-    m = summary["model"]
-    out = [style.bold(f"gmpcheck {summary['version']} — k-induction (k = {summary['k']})")]
+def render_proof(summary: ProofSummary, style: Style) -> list[str]:
+    m = summary.model
+    out = [style.bold(f"gmpcheck {summary.version} — k-induction (k = {summary.k})")]
     out.append(
         f"model     workload {m.get('workload')}, cores {m.get('cores')}, "
         f"max Ms {m.get('max_ms')}, ring {m.get('ring')}, period {m.get('period')}"
         + (f", mutation {m['mutation']}" if m.get("mutation") else "")
     )
-    out.append(f"time      {summary['elapsed_s']:.1f} s, {summary['rounds']} round(s)")
+    out.append(f"time      {summary.elapsed_s:.1f} s, {summary.rounds} round(s)")
     out.append("")
-    width = max(len(e["id"]) for e in summary["invariants"]) + 2
-    for e in summary["invariants"]:
-        v = e["verdict"]
-        role = "" if e["target"] else style.dim("  (auxiliary)")
+    width = max(len(e.id) for e in summary.invariants) + 2
+    for e in summary.invariants:
+        v = e.verdict
+        role = "" if e.target else style.dim("  (auxiliary)")
         if v == Verdict.PROVED:
-            line = style.green(Verdict.PROVED.label) + f"  for every reachable state (k = {e['k']})"
+            line = style.green(Verdict.PROVED.label) + f"  for every reachable state (k = {e.k})"
         elif v == Verdict.FAIL:
-            line = style.red(Verdict.FAIL.label) + f"  {e['reason']}"
+            line = style.red(Verdict.FAIL.label) + f"  {e.reason}"
         elif v == Verdict.NOT_PROVED:
             line = (
                 style.yellow(Verdict.NOT_PROVED.label)
-                + f"  counterexample to induction breaks {', '.join(e['broken'])}"
-                + (f" -> {e['trace']}" if e["trace"] else " (a state outside the field types)")
+                + f"  counterexample to induction breaks {', '.join(e.broken or ())}"
+                + (f" -> {e.trace}" if e.trace else " (a state outside the field types)")
             )
         else:
-            line = style.yellow(Verdict.UNKNOWN.label) + f"  ({e['reason']})"
-        out.append(f"  {e['id']:<{width}}{line}{role}")
+            line = style.yellow(Verdict.UNKNOWN.label) + f"  ({e.reason})"
+        out.append(f"  {e.id:<{width}}{line}{role}")
     shown: set[int] = set()
-    for e in summary["invariants"]:
-        doc = docs.get(e["id"])
-        if doc is not None and e["target"] and id(doc) not in shown:
+    for e in summary.invariants:
+        doc = summary.traces.get(e.id)
+        if doc is not None and e.target and id(doc) not in shown:
             shown.add(id(doc))
             out.append("")
             out += render_trace(doc, style=style, compact=True)

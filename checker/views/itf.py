@@ -27,13 +27,12 @@ against the schema here.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from checker import __version__
 from checker.engine.trace import Step
-from checker.files import write_atomically
+from checker.results import write_json
 from model.action import Action
 
 SCHEMA = "gmpcheck.trace/1"
@@ -111,10 +110,7 @@ def step_actions(doc: dict) -> list[Action]:
 
 
 def write_trace(path: Path, doc: dict) -> None:
-    if len(doc.get("states", ())) <= INDENTED_STATES:
-        write_atomically(path, json.dumps(doc, indent=1) + "\n")
-    else:
-        write_atomically(path, json.dumps(doc, separators=(",", ":")) + "\n")
+    write_json(path, doc, indent=1, compact=len(doc.get("states", ())) > INDENTED_STATES)
 
 
 def read_trace(path: str | Path, max_mb: float | None = None) -> dict:

@@ -1,8 +1,9 @@
 """The summary of a check run: verdicts, counts, counterexample files.
 
-`summarize` turns an exploration into a plain dict (the `--json` output,
-schema "gmpcheck.summary/1", documented in README.md) and writes one ITF
-file per counterexample; `render_summary` prints it for people.
+`summarize` turns an exploration into a `CheckSummary` (checker/results:
+the `--json` output, schema "gmpcheck.summary/1", documented in README.md)
+and writes one ITF file per counterexample; checker/views/summary_text.py
+prints it for people.
 """
 
 from __future__ import annotations
@@ -20,11 +21,16 @@ from checker.engine.explore import (
 )
 from checker.engine.liveness import LivenessVerdict
 from checker.engine.trace import rebuild
+from checker.results import (
+    CheckSummary,
+    ExplicitFigures,
+    PropertyResult,
+    SearchSettings,
+)
 from checker.verdict import Verdict
 from checker.views.itf import VERSION, trace_document, write_trace
 from specs.property import ACTION, LIVENESS, Property
 
-SUMMARY_SCHEMA = "gmpcheck.summary/1"
 PROFILE_TEXT = {"go1.25": "Go 1.25", "go1.26": "Go 1.26 (no _Psyscall)"}
 
 EXIT_OK = 0
@@ -112,16 +118,16 @@ def _safe(part: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", part).lstrip(".")[:80] or "_"
 
 
-def write_counterexample(out_dir: Path, name: str, doc: dict, entry: dict) -> None:
+def write_counterexample(out_dir: Path, name: str, doc: dict, entry: PropertyResult) -> None:
     """Write a counterexample and name it in its summary entry; a file that
     cannot be written is named with the reason (the verdict stands)."""
     path = out_dir / name
     try:
         write_trace(path, doc)
     except OSError as e:
-        entry["write_error"] = f"{path}: {e.strerror or e}"
+        entry.write_error = f"{path}: {e.strerror or e}"
         return
-    entry["trace"] = str(path)
+    entry.trace = str(path)
 
 
 def summarize(
@@ -140,103 +146,120 @@ def summarize(
     interrupted: bool = False,
     strict: bool = False,
     stop_reason: str = "",
-) -> dict:
+) -> CheckSummary:
     """`live_ex`: the liveness search, when it is another search than `ex`;
     `interrupted`: the liveness pass was cut (the safety verdicts of a
     finished `ex` stand); `strict`: an INCONCLUSIVE verdict makes exit 4."""
-    complete = ex.complete
     stopped_early = ex.stopped in (STOP_INTERRUPTED, STOP_MAX_STATES) or interrupted
     live_stop = live_ex.stopped if live_ex is not None else ex.stopped
-    bounded = not complete
-    results = []
+    if live_ex is None and stopped_early:
+        live_stop = "not-reached"
     traces: dict[str, dict] = {}
+    results = []
     for p in props:
-        entry: dict[str, Any] = {"id": p.id, "kind": p.kind, "statement": p.statement}
+        entry = PropertyResult(p.id, p.kind, p.statement)
         if p.kind == LIVENESS:
             lv = (liveness or {}).get(p.id)
-            stop = live_stop if live_ex is not None or not stopped_early else "not-reached"
-            _liveness_entry(model, p, lv, stop, entry, traces, out_dir, engine, depth)
-            results.append(entry)
-            continue
-        v = ex.violations.get(p.id)
-        if v is not None:
-            steps = rebuild(model, ex, v, p)
-            last = steps[-1].state
-            if p.kind == ACTION:
-                message = p.reason(model, steps[-2].state, steps[-1].label, last) or v.message
-            elif p.check is not None:
-                message = p.reason(model, last) or v.message
-            else:
-                message = v.message
-            safety_counterexample(model, p, steps, message, engine, out_dir, entry, traces)
-        elif ex.stopped in (STOP_INTERRUPTED, STOP_MAX_STATES) or (
-            ex.stopped == STOP_ALL_FAILED and not complete
-        ):
-            n, d = established(ex)
-            entry.update(
-                verdict=Verdict.UNKNOWN,
-                checked_states=n,
-                complete_depth=d,
-                reason=f"{established_text(n, d)}; {STOP_TEXT[ex.stopped].split(',')[0]}",
-            )
+            _liveness_entry(model, p, lv, live_stop, entry, traces, out_dir, engine, depth)
         else:
-            entry.update(verdict=Verdict.PASS, bounded=bounded)
+            _safety_entry(model, p, ex, entry, traces, out_dir, engine)
         results.append(entry)
-    checked = {p.id for p in props}
-    for p in all_props or []:
-        if p.id not in checked:
-            results.append(
-                {
-                    "id": p.id,
-                    "kind": p.kind,
-                    "statement": p.statement,
-                    "verdict": Verdict.NOT_CHECKED,
-                }
-            )
+    results += not_checked(props, all_props)
+    truncated = ex.truncated_states or (live_ex is not None and live_ex.truncated_states)
+    code = exit_code(results, stopped_early, bool(depth == 0 and truncated), strict)
+    return CheckSummary(
+        version=VERSION,
+        engine=engine,
+        model=model.describe(),
+        model_hash=model.model_hash(),
+        search=SearchSettings(depth=depth, symmetry=symmetry, workers=workers, strict=strict),
+        result=_figures(model, ex, interrupted, stop_reason),
+        properties=results,
+        exit_code=code,
+        plugin=getattr(model, "plugin", None) or None,
+        traces=traces,
+    )
 
-    failed = [r for r in results if r["verdict"] == Verdict.FAIL]
-    if any(r["kind"] != LIVENESS for r in failed):
-        code = EXIT_SAFETY
-    elif failed:
-        code = EXIT_LIVENESS
-    elif stopped_early or any(r["verdict"] == Verdict.UNKNOWN for r in results):
-        code = EXIT_INCONCLUSIVE  # the run stopped before what it was asked to do
-    elif depth == 0 and (ex.truncated_states or (live_ex is not None and live_ex.truncated_states)):
-        code = EXIT_INCONCLUSIVE  # asked for everything, a model bound cut the search
-    elif strict and any(r["verdict"] == Verdict.INCONCLUSIVE for r in results):
-        code = EXIT_INCONCLUSIVE  # --strict: a verdict the bound left open fails the run
+
+def _safety_entry(
+    model: Any,
+    p: Property,
+    ex: Exploration,
+    entry: PropertyResult,
+    traces: dict,
+    out_dir: Path | None,
+    engine: str,
+) -> None:
+    """A safety property's verdict: its counterexample, what a stopped search
+    established, or a pass."""
+    v = ex.violations.get(p.id)
+    if v is not None:
+        steps = rebuild(model, ex, v, p)
+        last = steps[-1].state
+        if p.kind == ACTION:
+            message = p.reason(model, steps[-2].state, steps[-1].label, last) or v.message
+        elif p.check is not None:
+            message = p.reason(model, last) or v.message
+        else:
+            message = v.message
+        safety_counterexample(model, p, steps, message, engine, out_dir, entry, traces)
+    elif ex.stopped in (STOP_INTERRUPTED, STOP_MAX_STATES) or (
+        ex.stopped == STOP_ALL_FAILED and not ex.complete
+    ):
+        n, d = established(ex)
+        entry.verdict = Verdict.UNKNOWN
+        entry.checked_states, entry.complete_depth = n, d
+        entry.reason = f"{established_text(n, d)}; {STOP_TEXT[ex.stopped].split(',')[0]}"
     else:
-        # Every verdict this bound allows was reached and nothing is violated;
-        # an INCONCLUSIVE verdict stays in the summary with its reason.
-        code = EXIT_OK
+        entry.verdict, entry.bounded = Verdict.PASS, not ex.complete
+
+
+def not_checked(props: list[Property], all_props: list[Property] | None) -> list[PropertyResult]:
+    """The properties of `all_props` not among those checked, as not checked."""
+    checked = {p.id for p in props}
+    return [
+        PropertyResult(p.id, p.kind, p.statement, Verdict.NOT_CHECKED)
+        for p in all_props or []
+        if p.id not in checked
+    ]
+
+
+def exit_code(
+    results: list[PropertyResult], stopped_early: bool, model_bound_cut: bool, strict: bool
+) -> int:
+    """A safety failure 1, a liveness failure 3; exit 4 when the run stopped
+    before what it was asked to do, when a model bound cut a search asked for
+    every state (`model_bound_cut`), or, with --strict, on an INCONCLUSIVE."""
+    verdicts = [r.verdict for r in results]
+    failed = [r for r in results if r.verdict == Verdict.FAIL]
+    if any(r.kind != LIVENESS for r in failed):
+        return EXIT_SAFETY
+    if failed:
+        return EXIT_LIVENESS
+    if stopped_early or Verdict.UNKNOWN in verdicts or model_bound_cut:
+        return EXIT_INCONCLUSIVE
+    if strict and Verdict.INCONCLUSIVE in verdicts:
+        return EXIT_INCONCLUSIVE  # --strict: a verdict the bound left open fails the run
+    # Every verdict this bound allows was reached and nothing is violated;
+    # an INCONCLUSIVE verdict stays in the summary with its reason.
+    return EXIT_OK
+
+
+def _figures(model: Any, ex: Exploration, interrupted: bool, stop_reason: str) -> ExplicitFigures:
     elapsed = max(ex.elapsed, 1e-9)
-    summary = {
-        "schema": SUMMARY_SCHEMA,
-        "version": VERSION,
-        "engine": engine,
-        "model": model.describe(),
-        "model_hash": model.model_hash(),
-        "search": {"depth": depth, "symmetry": symmetry, "workers": workers, "strict": strict},
-        "result": {
-            "states": len(ex.states),
-            "transitions": ex.transitions,
-            "depth_reached": ex.depth_reached,
-            "stopped": ex.stopped,
-            "liveness_stopped": "interrupted" if interrupted else None,
-            "stop_reason": ex.stop_reason or stop_reason or None,
-            "complete": complete,
-            "truncated_states": ex.truncated_states,
-            "bounds_hit": bounds_hit(model, ex),
-            "elapsed_s": round(ex.elapsed, 3),
-            "states_per_s": round(len(ex.states) / elapsed),
-        },
-        "properties": results,
-        "exit_code": code,
-    }
-    if getattr(model, "plugin", None):
-        summary["plugin"] = model.plugin
-    summary["_traces"] = traces  # for the text rendering; not part of --json
-    return summary
+    return ExplicitFigures(
+        states=len(ex.states),
+        transitions=ex.transitions,
+        depth_reached=ex.depth_reached,
+        stopped=ex.stopped,
+        liveness_stopped="interrupted" if interrupted else None,
+        stop_reason=ex.stop_reason or stop_reason or None,
+        complete=ex.complete,
+        truncated_states=ex.truncated_states,
+        bounds_hit=bounds_hit(model, ex),
+        elapsed_s=round(ex.elapsed, 3),
+        states_per_s=round(len(ex.states) / elapsed),
+    )
 
 
 def bounds_hit(model: Any, ex: Exploration) -> dict[str, int]:
@@ -260,7 +283,7 @@ def safety_counterexample(
     message: str,
     engine: str,
     out_dir: Path | None,
-    entry: dict,
+    entry: PropertyResult,
     traces: dict,
 ) -> None:
     """A safety property's failing run: its ITF trace (written under out_dir)
@@ -279,23 +302,34 @@ def safety_counterexample(
             "mutation": model.describe().get("mutation") or None,
         },
     )
-    entry.update(verdict=Verdict.FAIL, depth=len(steps) - 1, message=message)
+    entry.verdict, entry.depth, entry.message = Verdict.FAIL, len(steps) - 1, message
     if out_dir is not None:
         write_counterexample(out_dir, trace_name(model, p.id, engine), doc, entry)
     traces[p.id] = doc
 
 
-def _liveness_entry(model, p, lv, live_stop, entry, traces, out_dir, engine, bound) -> None:
+def _liveness_entry(
+    model: Any,
+    p: Property,
+    lv: LivenessVerdict | None,
+    live_stop: str,
+    entry: PropertyResult,
+    traces: dict,
+    out_dir: Path | None,
+    engine: str,
+    bound: int,
+) -> None:
+    """A liveness property's verdict and, for a fair cycle found, its lasso."""
     if lv is None:
         why = {
             STOP_MAX_STATES: "the liveness search stopped at --max-states",
             "not-reached": "not reached: the run stopped before the liveness search",
         }.get(live_stop, "the liveness pass was interrupted")
-        entry.update(verdict=Verdict.UNKNOWN, fairness=list(p.fairness), reason=why)
+        entry.verdict, entry.fairness, entry.reason = Verdict.UNKNOWN, list(p.fairness), why
         return
-    entry.update(verdict=lv.verdict, fairness=list(lv.fairness))
+    entry.verdict, entry.fairness = lv.verdict, list(lv.fairness)
     if lv.reason:
-        entry["reason"] = lv.reason
+        entry.reason = lv.reason
     if lv.verdict != Verdict.FAIL:
         return
     doc = trace_document(
@@ -316,7 +350,7 @@ def _liveness_entry(model, p, lv, live_stop, entry, traces, out_dir, engine, bou
         },
         loop=lv.loop,
     )
-    entry.update(depth=len(lv.steps) - 1, message=lv.message, loop=lv.loop)
+    entry.depth, entry.message, entry.loop = len(lv.steps) - 1, lv.message, lv.loop
     if out_dir is not None:
         name = trace_name(model, p.id, engine, depth=bound)
         write_counterexample(out_dir, name, doc, entry)
