@@ -8,12 +8,22 @@ the solver) did; schema "gmpcheck.summary/1", documented in README.md.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from checker.verdict import Verdict
 
 SUMMARY_SCHEMA = "gmpcheck.summary/1"
+
+
+def with_set(doc: dict[str, Any], result: Any, names: Iterable[str]) -> None:
+    """Add to `doc` each of the named fields of `result` that is set (not
+    None): the optional keys of a summary, in their order."""
+    for name in names:
+        value = getattr(result, name)
+        if value is not None:
+            doc[name] = value
 
 
 @dataclass
@@ -47,10 +57,7 @@ class PropertyResult:
             "statement": self.statement,
             "verdict": self.verdict,
         }
-        for name in _OPTIONAL:
-            value = getattr(self, name)
-            if value is not None:
-                doc[name] = value
+        with_set(doc, self, _OPTIONAL)
         return doc
 
 
@@ -128,10 +135,7 @@ class ExplicitFigures:
             "elapsed_s": self.elapsed_s,
             "states_per_s": self.states_per_s,
         }
-        for name in ("memory", "total_s", "liveness_graph"):
-            value = getattr(self, name)
-            if value is not None:
-                doc[name] = value
+        with_set(doc, self, ("memory", "total_s", "liveness_graph"))
         return doc
 
 
@@ -167,10 +171,7 @@ class CheckSummary:
             "properties": [p.to_json() for p in self.properties],
             "exit_code": self.exit_code,
         }
-        for name in ("plugin", "plugin_notes", "checkpoint", "graph", "coverage"):
-            value = getattr(self, name)
-            if value is not None:
-                doc[name] = value
+        with_set(doc, self, ("plugin", "plugin_notes", "checkpoint", "graph", "coverage"))
         return doc
 
 

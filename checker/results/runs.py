@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from checker.results.check import with_set
 from checker.verdict import Verdict
 
 PROOF_SCHEMA = "gmpcheck.proof/1"
@@ -129,10 +130,7 @@ class GateSummary:
             "manifest_diff": self.manifest_diff,
             "exit_code": self.exit_code,
         }
-        for name in ("coverage", "coverage_gaps", "stopped"):
-            value = getattr(self, name)
-            if value is not None:
-                doc[name] = value
+        with_set(doc, self, ("coverage", "coverage_gaps", "stopped"))
         return doc
 
 
