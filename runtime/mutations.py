@@ -7,7 +7,7 @@ the checker found replays here (checker/replay/replay.py)."""
 
 from __future__ import annotations
 
-from model.state import P_IDLE, P_SYSCALL, THROW_QUEUE_UNDERFLOW
+from model.state import G_SYSCALL, THROW_QUEUE_UNDERFLOW
 from runtime.control import Throw
 from runtime.objects import M, P
 from runtime.proc import Found, traced
@@ -75,12 +75,15 @@ class HandoffpIgnoresGlobalQueue(Runtime):
 
 
 class Exitsyscall0SkipsCasgstatus(Runtime):
-    """exitsyscall0 queues the G still _Gsyscall."""
+    """exitsyscall0 (Go 1.26: exitsyscallNoP) queues the G in _Gsyscall: the
+    status change to _Grunnable does not stick."""
 
     def exitsyscall0(self, mp: M) -> Next:
         g = mp.curg
         assert g is not None
-        return self.exitsyscall0_dropg(mp, g)
+        nxt = super().exitsyscall0(mp)
+        self.allg[g].status = G_SYSCALL  # the casgstatus that did not happen
+        return nxt
 
 
 class ExitsyscallNoCas(Runtime):
@@ -101,8 +104,7 @@ class RetakeNoIncidlelocked(Runtime):
     """retake hands a P off without incidlelocked(-1)/(1) around it."""
 
     def retake_p(self, mp: M, pp: P) -> None:
-        pp.status.cas(P_SYSCALL, P_IDLE)
-        pp.syscalltick += 1
+        self.retake_syscall_p(pp)
         self.handoffp(mp, pp)
 
 

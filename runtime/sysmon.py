@@ -1,6 +1,8 @@
 """sysmon (proc.go sysmon, retake, preemptone; Go 1.25): the M without a P
 that preempts G's that had their P for a whole time slice and retakes Ps
-left in system calls.
+left in system calls. Which P is in a system call, and how retake takes
+it, are the profile's (`syscalling`, `retake_syscall_p`, `preempt_target`):
+Go 1.26's are in runtime/go126.py.
 
 Its clock is the model's: a P's G has run "for 10ms" when sysmon saw the
 same schedtick on an earlier pass and the P ran user code since
@@ -30,9 +32,22 @@ class Monitor(SyscallExit):
     def sysmon_work(self) -> list[int | None]:
         out: list[int | None] = [None] if self.retake_would_act() else []
         for pp in self.allp:
-            if pp.status.load() == P_SYSCALL and (self.syscall_age(pp.id) or self.sched_age(pp.id)):
+            if self.syscalling(pp) and (self.syscall_age(pp.id) or self.sched_age(pp.id)):
                 out.append(pp.id)
         return out
+
+    def syscalling(self, pp: P) -> bool:
+        """Whether P pp is in a system call, for retake. Go 1.25: its status
+        is _Psyscall (reentersyscall left it so)."""
+        return pp.status.load() == P_SYSCALL
+
+    def preempt_target(self, pp: P) -> int | None:
+        """The G preemptone(pp) would ask to yield: the curg of a _Prunning
+        P's M, unless it has been asked already."""
+        if pp.status.load() != P_RUNNING:
+            return None
+        g = self.curg_of(pp.id)
+        return None if g is None or self.allg[g].preempt else g
 
     def sched_age(self, p: int) -> int:
         """0: the P's schedtick moved since sysmon's last look; 1: sysmon
@@ -58,16 +73,13 @@ class Monitor(SyscallExit):
 
     def retake_would_act(self) -> bool:
         for pp in self.allp:
-            st = pp.status.load()
-            if st == P_IDLE:
+            if pp.status.load() == P_IDLE:
                 continue
             age = self.sched_age(pp.id)
-            if age == 0 or (st == P_SYSCALL and self.syscall_age(pp.id) == 0):
+            if age == 0 or (self.syscalling(pp) and self.syscall_age(pp.id) == 0):
                 return True
-            if st == P_RUNNING and age == 2:
-                g = self.curg_of(pp.id)
-                if g is not None and not self.allg[g].preempt:
-                    return True
+            if age == 2 and self.preempt_target(pp) is not None:
+                return True
         return False
 
     def retake_scan(self) -> None:
@@ -76,18 +88,15 @@ class Monitor(SyscallExit):
         having run since, has had the P for 10ms: preemptone(pp). For a P in
         a system call, a syscalltick not seen before is recorded."""
         for pp in self.allp:
-            st = pp.status.load()
-            if st == P_IDLE:
+            if pp.status.load() == P_IDLE:
                 continue
             pd = pp.sysmontick
             if pd.schedtick != pp.schedtick:
                 pd.schedtick = pp.schedtick
                 pd.schedwhen = pp.userticks
-            elif st == P_RUNNING and pd.schedwhen < pp.userticks:
-                g = self.curg_of(pp.id)
-                if g is not None and not self.allg[g].preempt:
-                    self.preemptone(pp.id)
-            if st == P_SYSCALL and pd.syscalltick != pp.syscalltick:
+            elif pd.schedwhen < pp.userticks and self.preempt_target(pp) is not None:
+                self.preemptone(pp.id)
+            if self.syscalling(pp) and pd.syscalltick != pp.syscalltick:
                 pd.syscalltick = pp.syscalltick
                 pd.syscallwait = False
 
@@ -108,13 +117,18 @@ class Monitor(SyscallExit):
         self.retake_p(mp, pp)
 
     def retake_p(self, mp: M, pp: P) -> None:
-        """incidlelocked(-1); CAS(&pp.status, _Psyscall, _Pidle): the P is
-        nobody's; pp.syscalltick++; handoffp(pp); incidlelocked(1)."""
+        """incidlelocked(-1); the P taken out of its system call
+        (retake_syscall_p); handoffp(pp); incidlelocked(1)."""
         self.incidlelocked(-1)
-        pp.status.cas(P_SYSCALL, P_IDLE)
-        pp.syscalltick += 1
+        self.retake_syscall_p(pp)
         self.handoffp(mp, pp)
         self.incidlelocked(1)
+
+    def retake_syscall_p(self, pp: P) -> None:
+        """Go 1.25: CAS(&pp.status, _Psyscall, _Pidle), the P is nobody's;
+        pp.syscalltick++."""
+        pp.status.cas(P_SYSCALL, P_IDLE)
+        pp.syscalltick += 1
 
     def preemptone(self, p: int) -> None:
         """preemptone(pp): gp.preempt = true (stackguard0 = stackPreempt);
