@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from model.config import Config, ConfigError
 from model.workloads import Workload
+from runtime.go126 import PROFILE, Runtime126
 from runtime.scheduler import Runtime
 from runtime.threads import PCT_DEPTH, SCHEDULERS
 
@@ -39,6 +40,9 @@ def build_runtime(
     runtime twin (runtime/mutations.py) and the configuration it sets
     (model/mutations.py); `runtime_class` overrides the class; `workload`
     is a plug-in's own program (else cfg.workload names a shipped one).
+    The go1.26 profile puts runtime/go126.py's system calls under the
+    class, as model/factory.py does for the model: a mutation's overrides
+    win, and `super()` reaches Go 1.26's steps.
     `scheduler` is how a free run picks the next thread (runtime/threads.py
     SCHEDULERS: a seeded random pick, or PCT with `pct_depth` priority
     change points)."""
@@ -50,12 +54,28 @@ def build_runtime(
         if runtime_class is None:
             klass = twin
         mut = MUTATIONS[cfg.mutation]
+        if cfg.profile not in mut.profiles:
+            raise ConfigError(
+                f"mutation {cfg.mutation!r} changes a step the {cfg.profile} profile does not "
+                f"have (it applies to: {', '.join(mut.profiles)})"
+            )
         if mut.config:
             cfg = replace(cfg, **mut.config)
     if scheduler not in SCHEDULERS:
         raise ConfigError(f"unknown scheduler {scheduler!r} (known: {', '.join(SCHEDULERS)})")
     if pct_depth < 0:
         raise ConfigError(f"PCT's depth must be at least 0 (got {pct_depth})")
-    rt = klass(cfg, workload, seed=seed, grow_gs=grow_gs)
+    rt = on_profile(klass, cfg.profile)(cfg, workload, seed=seed, grow_gs=grow_gs)
     rt.policy, rt.pct_depth = scheduler, pct_depth
     return rt
+
+
+def on_profile(klass: type[Runtime], profile: str) -> type[Runtime]:
+    """`klass` on the profile's system calls: Go 1.25's are the Runtime's
+    own; go1.26 puts Runtime126 (runtime/go126.py) behind the class."""
+    if profile != PROFILE or issubclass(klass, Runtime126):
+        return klass
+    if klass is Runtime:
+        return Runtime126
+    attrs = {"__doc__": klass.__doc__, "__module__": klass.__module__}
+    return type(klass.__name__, (klass, Runtime126), attrs)

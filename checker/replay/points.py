@@ -5,7 +5,8 @@ nothing of the model's program counters: each M stops at schedule points
 named in the scheduler's words ("findRunnable: releasep", "stealWork").
 This table says which point is which step of the model, and from an M's
 traceback where a runtime procedure it is in (wakep, startm, handoffp,
-runqput) returns to: the model's `ret`. It is the one place the two
+runqput) returns to: the model's `ret` (per profile: go1.26's
+entersyscallblock returns elsewhere). It is the one place the two
 implementations are tied together, and replay and record read the
 runtime's state through it (`snapshot`).
 """
@@ -54,6 +55,11 @@ POINTS: dict[str, PC] = {
     "handoffp: spinning": PC.HANDOFFP_SPIN,
     "handoffp: lock": PC.HANDOFFP_LOCK,
     "sysmon": PC.SYSMON,
+    # The go1.26 profile's system calls (runtime/go126.py).
+    "entersyscallblock: casgstatus": PC.ENTERSYSCALLBLOCK_CAS,
+    "exitsyscallTryGetP": PC.EXITSYSCALL_OLDP,
+    "exitsyscallTryGetP: pidleget": PC.EXITSYSCALL_PIDLE,
+    "exitsyscallNoP": PC.EXITSYSCALL0,
 }
 
 # A runtime procedure's caller, and where the model has the M go on when
@@ -69,16 +75,22 @@ RETURNS: dict[str, PC] = {
     "mexit": PC.MEXIT,
     "retake": PC.SYSMON,
 }
+# Go 1.26's entersyscallblock hands its P off before the G enters the call:
+# its handoffp returns to the status change, not into the call.
+RETURNS_BY_PROFILE: dict[str, dict[str, PC]] = {
+    "go1.25": RETURNS,
+    "go1.26": {**RETURNS, "entersyscallblock": PC.ENTERSYSCALLBLOCK_CAS},
+}
 
 
-def locate(where: str, stack: tuple[str, ...]) -> tuple[int, int]:
+def locate(where: str, stack: tuple[str, ...], returns: dict[str, PC] = RETURNS) -> tuple[int, int]:
     """The model's (pc, ret) of an M stopped at point `where` inside the
     runtime procedures `stack` (outermost first; the last is the one the
-    point is in)."""
+    point is in); `returns`, the profile's RETURNS."""
     pc = POINTS.get(where)
     if pc is None:
         raise KeyError(f"a schedule point the model has no step for: {where!r}")
-    ret = next((RETURNS[f] for f in stack[:-1] if f in RETURNS), 0)
+    ret = next((returns[f] for f in stack[:-1] if f in returns), 0)
     return int(pc), int(ret)
 
 
@@ -86,7 +98,8 @@ def snapshot(rt: Any, before: bytes | None = None) -> bytes:
     """The runtime's state as the model's state vector (read while no
     thread runs). A step that threw at a bad queue access (`void_throw`,
     the M that did) is the model's throw on the state `before` it."""
-    s = rt.project(locate)
+    returns = RETURNS_BY_PROFILE[rt.cfg.profile]
+    s = rt.project(lambda where, stack: locate(where, stack, returns))
     if rt.void_throw is None or before is None:
         return s
     L = rt.L
