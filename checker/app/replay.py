@@ -46,16 +46,14 @@ STOPPED_TEXT = {
 }
 
 
-# The reference runtime implements Go 1.25's system-call path (_Psyscall);
-# go1.26's (model/go126.py) is the model's alone.
-RUNTIME_PROFILE = "go1.25"
+RUNTIME_TEXT = {"go1.25": "Go 1.25 scheduler", "go1.26": "Go 1.26 scheduler (no _Psyscall)"}
 
 
 REPLAY_EXIT_CODES = """exit codes:
   0   every step replayed in step with the trace (a violation it shows is
       then reproduced on real threads)
-  2   the trace is malformed, truncated, of another configuration or model
-      version, or of a profile the runtime does not implement (go1.26)
+  2   the trace is malformed, truncated, or of another configuration or model
+      version (either profile replays: go1.25, and go1.26 without _Psyscall)
   4   interrupted (Ctrl-C, SIGTERM, SIGHUP)
   5   the runtime parts ways with the trace (the first step and the fields)
   70  a runtime thread raised or hung (the scheduler's state is printed)"""
@@ -63,7 +61,7 @@ REPLAY_EXIT_CODES = """exit codes:
 RECORD_EXIT_CODES = """exit codes:
   0   the recording is accepted by the model: every step enabled, every state equal
   1   accepted, but a safety property is violated along it (a mutation)
-  2   usage error (go1.26 is refused: the runtime implements go1.25)
+  2   usage error (either profile records: go1.25, and go1.26 without _Psyscall)
   4   interrupted (Ctrl-C, SIGTERM, SIGHUP): the steps so far are kept and checked
   5   not accepted: the first step the model does not allow, the fields that differ
   70  a runtime thread raised (the recording up to it is kept) or the runtime hung"""
@@ -128,12 +126,8 @@ def register_record(sub) -> Callable[[argparse.Namespace], int]:
     return cmd_record
 
 
-def profile_refusal(profile: str) -> str:
-    return (
-        f"the reference runtime implements the {RUNTIME_PROFILE} profile only, not {profile} "
-        f"(its system calls keep the P without _Psyscall); check {profile} with the model "
-        "(`check --profile`) and the real runtime with `conform`"
-    )
+def _runtime_text(cfg: dict) -> str:
+    return RUNTIME_TEXT[cfg.get("profile") or "go1.25"]
 
 
 def _model_line(cfg: dict) -> str:
@@ -141,6 +135,7 @@ def _model_line(cfg: dict) -> str:
         f"model     workload {cfg['workload']}, cores {cfg['cores']}, max Ms {cfg['max_ms']}, "
         f"ring {cfg['ring']}, period {cfg['period']}, async preemption "
         f"{'on' if cfg['async_preempt'] else 'off'}"
+        + (f", profile {cfg['profile']}" if cfg.get("profile", "go1.25") != "go1.25" else "")
         + (
             f", plug-in {cfg['plugin']}"
             if cfg.get("plugin")
@@ -170,9 +165,6 @@ def cmd_replay(args: argparse.Namespace) -> int:
         doc = read_trace(args.trace, max_mb=args.max_size)
     except OSError as e:  # a directory, no permission...
         raise UsageError(f"{args.trace}: {e.strerror or e}") from None
-    profile = doc["#meta"]["gmpcheck"]["config"].get("profile", "go1.25")
-    if profile != RUNTIME_PROFILE:
-        raise UsageError(f"{args.trace}: {profile_refusal(profile)}")
     try:
         res = replay(doc, correct=args.correct, loops=args.loops)
     except ReplayError as e:
@@ -215,7 +207,7 @@ def _replay_lines(args: argparse.Namespace, doc: dict, res) -> list[str]:
         + (f", lasso back to step {doc['loop']}" if doc.get("loop") is not None else "")
         + ")",
         _model_line(g["config"]),
-        f"runtime   {'mutation ' + res.mutation if res.mutation else 'Go 1.25 scheduler'}"
+        f"runtime   {'mutation ' + res.mutation if res.mutation else _runtime_text(g['config'])}"
         + (" (--correct)" if args.correct and not res.plugin else "")
         + f" on {len(res.threads)} threads ({', '.join(res.threads)})",
     ]
@@ -260,8 +252,6 @@ def _replay_lines(args: argparse.Namespace, doc: dict, res) -> list[str]:
 def cmd_record(args: argparse.Namespace) -> int:
     if args.model:
         raise UsageError("--model: the runtime runs Go's scheduler or a registered mutation")
-    if args.profile != RUNTIME_PROFILE:
-        raise UsageError(f"--profile {args.profile}: {profile_refusal(args.profile)}")
     cfg, _ = config_from_args(args)
     steps = _steps_bound(args)
     depth = _pct_depth(args)
