@@ -64,15 +64,15 @@ class CountExits:
 
 
 def stress_runtime(cfg: Config, workload: Workload, seed: int) -> Runtime:
-    """The runtime of `cfg` (a registered mutation's, if it names one),
-    counting exits, with no G-slot bound."""
+    """The runtime of `cfg` (a registered mutation's, if it names one; on
+    its profile's system calls), counting exits, with no G-slot bound."""
     from model.mutations import MUTATIONS
-    from runtime.factory import runtime_class_of
+    from runtime.factory import on_profile, runtime_class_of
 
     base = runtime_class_of(cfg.mutation) if cfg.mutation else Runtime
     if cfg.mutation and MUTATIONS[cfg.mutation].config:
         cfg = replace(cfg, **MUTATIONS[cfg.mutation].config)
-    klass = type(f"Stress{base.__name__}", (CountExits, base), {})
+    klass = on_profile(type(f"Stress{base.__name__}", (CountExits, base), {}), cfg.profile)
     return klass(cfg, workload, seed=seed, grow_gs=True)
 
 
@@ -99,9 +99,12 @@ def stress(
     seconds: float = 120.0,
     hang_after: float = 10.0,
     mutation: str = "",
+    profile: str = "go1.25",
 ) -> StressResult:
     w = stress_workload(branches, leaves, pairs)
-    cfg = Config(cores=cores, max_ms=max_ms, ring=4, workload="stress", mutation=mutation)
+    cfg = Config(
+        cores=cores, max_ms=max_ms, ring=4, workload="stress", mutation=mutation, profile=profile
+    )
     rt = stress_runtime(cfg, w, seed)
     run = rt.run_free(seconds=seconds, hang_after=hang_after)
     res = StressResult(stress_count(branches, leaves, pairs), run)

@@ -22,7 +22,7 @@ from model.factory import build_model
 from model.gmp import GMPModel
 from model.mutations import MUTATIONS
 from model.state import THROW_QUEUE_OVERFLOW
-from model.workloads import WORKLOADS
+from model.workloads import WORKLOADS, Op
 from runtime import mutations as runtime_mutations
 from runtime.factory import build_runtime, runtime_class_of
 from runtime.scheduler import Runtime
@@ -97,12 +97,36 @@ def test_runtime_steps_are_the_models_steps(workload, cores, seed, async_preempt
     assert walk(cfg, seed, 250) > 0
 
 
-@pytest.mark.parametrize("name", sorted(MUTATIONS))
-def test_mutated_runtime_steps_are_the_mutated_models_steps(name):
+# The workloads that make system calls: where the go1.26 profile differs.
+SYSCALL_WORKLOADS = sorted(
+    name for name, w in WORKLOADS.items() if {Op.SYSCALL, Op.SYSCALL_BLOCK} & set(w.compile().ops)
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    workload=st.sampled_from(SYSCALL_WORKLOADS),
+    cores=st.integers(1, 4),
+    seed=st.integers(0, 2**32),
+    async_preempt=st.booleans(),
+)
+def test_go126_runtime_steps_are_the_go126_models_steps(workload, cores, seed, async_preempt):
+    """The same walks on the go1.26 profile: runtime/go126.py's system calls
+    against model/go126.py's, wherever a workload makes them."""
+    cfg = Config(cores=cores, workload=workload, async_preempt=async_preempt, profile="go1.26")
+    assert walk(cfg, seed, 250) > 0
+
+
+@pytest.mark.parametrize(
+    "name, profile",
+    [(n, p) for n in sorted(MUTATIONS) for p in MUTATIONS[n].profiles],
+    ids=lambda v: v,
+)
+def test_mutated_runtime_steps_are_the_mutated_models_steps(name, profile):
     at = dict(MUTATIONS[name].check_at)
     at.pop("depth")
     for seed in range(4):
-        assert walk(Config(mutation=name, **at), seed, 120) > 0
+        assert walk(Config(mutation=name, profile=profile, **at), seed, 120) > 0
 
 
 def test_every_mutation_has_a_runtime_twin():

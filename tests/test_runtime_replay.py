@@ -1,7 +1,8 @@
 """Replay: every counterexample of every mutation reproduces on the runtime
-with that mutation, on real threads; on the correct runtime it diverges at
-the step the correct scheduler does not allow; lassos go round their cycle;
-bad traces are refused with one line and exit 2."""
+with that mutation, on real threads, under each profile the mutation
+applies to; on the correct runtime it diverges at the step the correct
+scheduler does not allow; lassos go round their cycle; bad traces are
+refused with one line and exit 2."""
 
 from __future__ import annotations
 
@@ -20,22 +21,25 @@ from checker.replay.conform import model_steps
 from checker.replay.replay import ReplayError, model_chain, plan_steps, replay, trace_config
 from checker.views import report
 from checker.views.itf import read_trace, trace_document, write_trace
-from model.config import Config
+from model.config import PROFILES, Config
 from model.factory import build_model
 from model.mutations import MUTATIONS
 from runtime.factory import runtime_class_of
 from runtime.scheduler import Runtime
 
 BUGS = [m for m in MUTATIONS.values() if not m.benign]
+# Each bug under each profile it applies to (go1.26: its own counterexamples).
+CASES = [
+    pytest.param(profile, m, id=m.name if profile == "go1.25" else f"{profile}-{m.name}")
+    for profile in PROFILES
+    for m in BUGS
+    if profile in m.profiles
+]
 
 
-@pytest.fixture(scope="module")
-def counterexamples(mutation_traces) -> dict[str, list[dict]]:
-    """mutation -> the traces `python -m checker` writes for it with its own
-    check arguments (conftest.py mutation_traces: its configuration, depth,
-    step size and each property's own fairness; lassos for liveness)."""
-    out = {mut.name: [read_trace(f) for f in mutation_traces[mut.name]] for mut in BUGS}
-    for mut in BUGS:
+def _read(traces: dict, bugs: list) -> dict[str, list[dict]]:
+    out = {mut.name: [read_trace(f) for f in traces[mut.name]] for mut in bugs}
+    for mut in bugs:
         # One trace per property each of its checks violates.
         want = {p for props, _ in mut.checks() for p in props}
         got = {d["#meta"]["gmpcheck"]["property"] for d in out[mut.name]}
@@ -43,9 +47,30 @@ def counterexamples(mutation_traces) -> dict[str, list[dict]]:
     return out
 
 
-@pytest.mark.parametrize("mut", BUGS, ids=lambda m: m.name)
-def test_counterexample_reproduces_on_the_mutated_runtime(counterexamples, mut):
-    for doc in counterexamples[mut.name]:
+@pytest.fixture(scope="module")
+def counterexamples(mutation_traces) -> dict[str, list[dict]]:
+    """mutation -> the traces `python -m checker` writes for it with its own
+    check arguments (conftest.py mutation_traces: its configuration, depth,
+    step size and each property's own fairness; lassos for liveness)."""
+    return _read(mutation_traces, BUGS)
+
+
+@pytest.fixture(scope="module")
+def counterexamples_go126(mutation_traces_go126) -> dict[str, list[dict]]:
+    """The same under the go1.26 profile, for the bugs that apply to it."""
+    return _read(mutation_traces_go126, [m for m in BUGS if "go1.26" in m.profiles])
+
+
+def _traces_of(request, profile: str, mut) -> list[dict]:
+    fixture = "counterexamples" if profile == "go1.25" else "counterexamples_go126"
+    docs = request.getfixturevalue(fixture)[mut.name]
+    assert all(d["#meta"]["gmpcheck"]["config"]["profile"] == profile for d in docs)
+    return docs
+
+
+@pytest.mark.parametrize("profile, mut", CASES)
+def test_counterexample_reproduces_on_the_mutated_runtime(request, profile, mut):
+    for doc in _traces_of(request, profile, mut):
         res = replay(doc)
         g = doc["#meta"]["gmpcheck"]
         assert res.divergence is None, res.divergence.lines()
@@ -92,9 +117,9 @@ def _first_step_the_correct_scheduler_refuses(doc: dict) -> tuple[int, str]:
     raise AssertionError("the correct scheduler takes every step of the trace")
 
 
-@pytest.mark.parametrize("mut", BUGS, ids=lambda m: m.name)
-def test_counterexample_diverges_on_the_correct_runtime(counterexamples, mut):
-    for doc in counterexamples[mut.name]:
+@pytest.mark.parametrize("profile, mut", CASES)
+def test_counterexample_diverges_on_the_correct_runtime(request, profile, mut):
+    for doc in _traces_of(request, profile, mut):
         res = replay(doc, correct=True)
         assert res.mutation == ""
         d = res.divergence
