@@ -8,6 +8,8 @@
     runtime/syscall.py  exitsyscall, exitsyscallfast, exitsyscall0
     runtime/sysmon.py   sysmon, retake, preemptone
     runtime/queues.py   run queues, idle lists, acquirep/releasep
+    runtime/go126.py    Go 1.26's system calls (no _Psyscall): the go1.26
+                        profile's Runtime126, a subclass of this one
 
 and what only a runtime has: the objects (objects.py), the schedule points
 and their controller (control.py), the threads and their drivers
