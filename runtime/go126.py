@@ -67,11 +67,12 @@ class Runtime126(Runtime):
     # ---- entering a system call --------------------------------------------------------
 
     def entersyscall(self, mp: M) -> None:
-        """reentersyscall (Go 1.26): m.syscalltick = pp.syscalltick (what
-        exitsyscall's tracer compares); m.oldp = pp; then CAS(&gp.atomicstatus,
-        _Grunning, _Gsyscall). The P stays _Prunning and wired to this M:
-        "As soon as we switch to _Gsyscall, we are in danger of losing our
-        P. We must not touch it after this point." """
+        """reentersyscall (Go 1.26): m.oldp = pp; then CAS(&gp.atomicstatus,
+        _Grunning, _Gsyscall). (Its m.syscalltick = pp.syscalltick is read
+        by the tracer only, and left out.) The P stays _Prunning and wired
+        to this M: "As soon as we switch to _Gsyscall, we are in danger of
+        losing our P. We must not touch it after this point": from the CAS
+        on, sysmon or an exiting M may take it (setBlockOnExitSyscall)."""
         assert mp.curg is not None and mp.p is not None
         mp.oldp = mp.p
         self.casgstatus(mp.curg, G_RUNNING, G_SYSCALL)
