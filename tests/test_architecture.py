@@ -72,7 +72,6 @@ LONG_FUNCTIONS = {
     "model/symmetry.py:Symmetry.canonical": "the canonical form, a hot loop",
     "model/workloads.py:Code.build": "the workload programs' instruction table",
     "checker/schemas.py:gmp_state_schema": "a JSON schema literal",
-    "checker/engine/explore.py:explore": "the search's hot loop (locals bound once)",
     "checker/kernel/codegen.py:generate": "checker/kernel/ kept as it is",
     "checker/kernel/distributed.py:explore_distributed": "checker/kernel/ kept as it is",
     "checker/kernel/search.py:explore_compiled": "checker/kernel/ kept as it is",
