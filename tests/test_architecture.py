@@ -74,7 +74,6 @@ LONG_FUNCTIONS = {
     "checker/schemas.py:gmp_state_schema": "a JSON schema literal",
     "checker/kernel/codegen.py:generate": "checker/kernel/ kept as it is",
     "checker/kernel/distributed.py:explore_distributed": "checker/kernel/ kept as it is",
-    "checker/kernel/search.py:explore_compiled": "checker/kernel/ kept as it is",
     "checker/smt/prove.py:cmd_prove": "checker/smt/ kept as it is",
 }
 
