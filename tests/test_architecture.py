@@ -73,7 +73,6 @@ LONG_FUNCTIONS = {
     "model/workloads.py:Code.build": "the workload programs' instruction table",
     "checker/schemas.py:gmp_state_schema": "a JSON schema literal",
     "checker/kernel/codegen.py:generate": "checker/kernel/ kept as it is",
-    "checker/kernel/distributed.py:explore_distributed": "checker/kernel/ kept as it is",
     "checker/smt/prove.py:cmd_prove": "checker/smt/ kept as it is",
 }
 
