@@ -72,7 +72,6 @@ LONG_FUNCTIONS = {
     "model/symmetry.py:Symmetry.canonical": "the canonical form, a hot loop",
     "model/workloads.py:Code.build": "the workload programs' instruction table",
     "checker/schemas.py:gmp_state_schema": "a JSON schema literal",
-    "checker/smt/prove.py:cmd_prove": "checker/smt/ kept as it is",
 }
 
 
