@@ -32,17 +32,12 @@ from typing import Any
 
 from checker.kernel.actions import action_entry
 from checker.kernel.ctables import domain_tables, label_tables, layout_defines
-from checker.smt.expr import BOOL, INT, Knowledge, Node, var
+from checker.smt.expr import BOOL, INT, Node, var
+from checker.smt.fold import DONT_CARE, fold_paths
+from checker.smt.knowledge import Knowledge
+from checker.smt.paths import OK, enumerate_paths
 from checker.smt.relation import STEP, TRUNC, UNDEF, Relation, _predicate, symbolic_model
-from checker.smt.symbolic import (
-    DONT_CARE,
-    OK,
-    Sym,
-    SymBool,
-    SymState,
-    enumerate_paths,
-    fold_paths,
-)
+from checker.smt.symbolic import Sym, SymBool, SymState
 from specs.property import ACTION, INVARIANT, Property
 
 
@@ -184,7 +179,7 @@ def _int_expr(run, know: Knowledge) -> tuple[Any, Any]:
     where run() itself fails (as the Python code would: an index out of
     range...), as a formula."""
     from checker.smt.expr import b2i
-    from checker.smt.symbolic import UNDEFINED
+    from checker.smt.paths import UNDEFINED
 
     paths = enumerate_paths(run, know)
 
