@@ -214,6 +214,45 @@ def _list(item: dict, most: int) -> dict:
     return {"type": "array", "items": item, "maxItems": most}
 
 
+def _objects(n: int, required: list[str], properties: dict) -> dict:
+    """An array of exactly `n` objects of one shape (the Gs, Ps or Ms)."""
+    return {
+        "type": "array",
+        "minItems": n,
+        "maxItems": n,
+        "items": {"type": "object", "required": required, "properties": properties},
+    }
+
+
+def _thread_fields(pc: dict, n_g: int, n_p: int) -> dict:
+    """What an M and sysmon share: a thread's program counter and its locals."""
+    return {
+        "ret": {"anyOf": [pc, {"const": -1}]},
+        "gp": _range(-1, n_g - 1),
+        "inherit": {"type": "boolean"},
+        "pp": _range(-1, n_p - 1),
+        "spin_arg": {"type": "boolean"},
+        "steal_pass": _range(0, 255),
+        "mask": {"type": "integer", "minimum": 0},
+        "batch": _list(_range(0, n_g - 1), n_g),
+        "pc": pc,
+    }
+
+
+def _sched_fields(n_g: int, n_p: int, n_m: int) -> dict:
+    """The global scheduler: its run queue, the idle lists, the spinning
+    counts, a throw, the semaphores."""
+    return {
+        "runq": _list(_range(0, n_g - 1), n_g),
+        "pidle": _list(_range(0, n_p - 1), n_p),
+        "midle": _list(_range(0, n_m - 1), n_m),
+        "nmspinning": _range(0, n_m),
+        "needspinning": _range(0, 1),
+        "throw": {"anyOf": [{"enum": [x for x in THROW_NAMES if x]}, {"const": -1}]},
+        "sema": {"type": "object", "additionalProperties": _range(0, 255)},
+    }
+
+
 def gmp_state_schema(cfg: dict, n_g: int, plugin: bool = False) -> dict:
     """The schema of one state of the GMP model with configuration `cfg` and
     `n_g` goroutine slots: the size of each array and the range of each field.
@@ -221,81 +260,45 @@ def gmp_state_schema(cfg: dict, n_g: int, plugin: bool = False) -> dict:
     checks the plug-in itself when the trace is replayed), so for it a pc is
     any name of the model's spelling."""
     n_p, n_m = cfg["cores"], cfg["max_ms"]
-    g = _range(-1, n_g - 1)
-    p = _range(-1, n_p - 1)
-    m = _range(-1, n_m - 1)
+    g, p, m = _range(-1, n_g - 1), _range(-1, n_p - 1), _range(-1, n_m - 1)
     byte = _range(0, 255)
     if plugin:
         pc: dict = {"type": "string", "pattern": "^[A-Z][A-Z0-9_]{0,63}$"}
     else:
         pc = {"enum": sorted(set(PC_NAMES.values()))}
-    thread = {
-        "ret": {"anyOf": [pc, {"const": -1}]},
-        "gp": g,
-        "inherit": {"type": "boolean"},
-        "pp": p,
-        "spin_arg": {"type": "boolean"},
-        "steal_pass": byte,
-        "mask": {"type": "integer", "minimum": 0},
-        "batch": _list(_range(0, n_g - 1), n_g),
-        "pc": pc,
+    thread = _thread_fields(pc, n_g, n_p)
+    gs = {
+        "id": _range(0, n_g - 1),
+        "status": {"enum": G_STATUS_NAMES},
+        "at": {"type": "string", "maxLength": 200},
+        "preempt": {"type": "boolean"},
+    }
+    ps = {
+        "id": _range(0, n_p - 1),
+        "status": {"enum": P_STATUS_NAMES},
+        "m": m,
+        "runnext": g,
+        "runq": _list(_range(0, n_g - 1), cfg["ring"]),
+        "schedtick": byte,
+        "sysmon_sched_age": byte,
+        "sysmon_syscall_age": byte,
+    }
+    ms = {
+        "id": _range(0, n_m - 1),
+        "p": p,
+        "nextp": p,
+        "oldp": p,
+        "curg": g,
+        "spinning": {"type": "boolean"},
+        **thread,
     }
     return {
         "type": "object",
         "required": ["G", "P", "M", "sysmon", "sched"],
         "properties": {
-            "G": {
-                "type": "array",
-                "minItems": n_g,
-                "maxItems": n_g,
-                "items": {
-                    "type": "object",
-                    "required": ["id", "status"],
-                    "properties": {
-                        "id": _range(0, n_g - 1),
-                        "status": {"enum": G_STATUS_NAMES},
-                        "at": {"type": "string", "maxLength": 200},
-                        "preempt": {"type": "boolean"},
-                    },
-                },
-            },
-            "P": {
-                "type": "array",
-                "minItems": n_p,
-                "maxItems": n_p,
-                "items": {
-                    "type": "object",
-                    "required": ["id", "status", "m", "runnext", "runq"],
-                    "properties": {
-                        "id": _range(0, n_p - 1),
-                        "status": {"enum": P_STATUS_NAMES},
-                        "m": m,
-                        "runnext": g,
-                        "runq": _list(_range(0, n_g - 1), cfg["ring"]),
-                        "schedtick": byte,
-                        "sysmon_sched_age": byte,
-                        "sysmon_syscall_age": byte,
-                    },
-                },
-            },
-            "M": {
-                "type": "array",
-                "minItems": n_m,
-                "maxItems": n_m,
-                "items": {
-                    "type": "object",
-                    "required": ["id", "pc", "p", "curg"],
-                    "properties": {
-                        "id": _range(0, n_m - 1),
-                        "p": p,
-                        "nextp": p,
-                        "oldp": p,
-                        "curg": g,
-                        "spinning": {"type": "boolean"},
-                        **thread,
-                    },
-                },
-            },
+            "G": _objects(n_g, ["id", "status"], gs),
+            "P": _objects(n_p, ["id", "status", "m", "runnext", "runq"], ps),
+            "M": _objects(n_m, ["id", "pc", "p", "curg"], ms),
             "sysmon": {
                 "type": "object",
                 "required": ["pc"],
@@ -304,15 +307,7 @@ def gmp_state_schema(cfg: dict, n_g: int, plugin: bool = False) -> dict:
             "sched": {
                 "type": "object",
                 "required": ["runq", "pidle", "midle", "nmspinning", "needspinning"],
-                "properties": {
-                    "runq": _list(_range(0, n_g - 1), n_g),
-                    "pidle": _list(_range(0, n_p - 1), n_p),
-                    "midle": _list(_range(0, n_m - 1), n_m),
-                    "nmspinning": _range(0, n_m),
-                    "needspinning": _range(0, 1),
-                    "throw": {"anyOf": [{"enum": [x for x in THROW_NAMES if x]}, {"const": -1}]},
-                    "sema": {"type": "object", "additionalProperties": byte},
-                },
+                "properties": _sched_fields(n_g, n_p, n_m),
             },
         },
     }

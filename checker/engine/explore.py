@@ -243,135 +243,36 @@ def explore(
     ex.checked = [p.id for p in props]
     active = {p.id for p in props}
     start = time.monotonic()
-    d, prior_s = 0, 0.0
-    resumed = checkpoint.load() if checkpoint is not None else None
-    if resumed is not None:
-        d, prior_s = snapshot.restore(ex, active, *resumed)
-        index = {c: i for i, c in enumerate(ex.states)}
-        frontier = [] if ex.stopped else list(range(ex.level_start[d], len(ex.states)))
-    else:
-        init = []
-        for s in model.initial_states():
-            c = model.canonical(s)
-            if c not in init:
-                init.append(c)
-        index = {}
-        for c in init:
-            index[c] = len(ex.states)
-            ex.states.append(c)
-            ex.parent.append(-1)
-            if graph:
-                ex.atoms.append(0)
-                ex.enabled.append(0)
-                ex.is_expanded.append(0)
-                ex.is_final.append(0)
-        ex.level_start.append(0)
-        frontier = list(range(len(init)))
-
-    pool = None
+    d, prior_s, index, frontier = _first_level(ex, model, active, checkpoint)
     _set_model(model, props, graph)
-    if workers > 1:
-        # A pool that reports a dead worker (BrokenProcessPool) instead of
-        # waiting for its result for ever; workers leave signals to the parent.
-        from checker.signals import start_pool, worker_init
-
-        ctx = multiprocessing.get_context("fork")
-        pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init)
-
+    pool = _open_pool(workers)
     finished_before = bool(ex.stopped)  # a resumed search that had finished
     mark: dict | None = None  # the search as each level began, for a checkpoint
     try:
         if pool is not None:
+            from checker.signals import start_pool
+
             start_pool(pool)
         while frontier:
             if checkpoint is not None:
                 mark = snapshot.mark(ex, active, d, prior_s + time.monotonic() - start)
-                if checkpoint.due():
-                    snapshot.save(checkpoint, ex, mark)
-                    if checkpoint.run.interrupted:
-                        raise KeyboardInterrupt
+                _save_if_due(checkpoint, ex, mark)
             expand = depth == 0 or d < depth
             new_frontier: list[int] = []
             for idx_chunk, (results, (cover, cuts)) in _run_level(
                 pool, workers, ex, frontier, expand, active
             ):
-                for key, n in cover.items():
-                    ex.coverage[key] = ex.coverage.get(key, 0) + n
-                for key, n in cuts.items():
-                    ex.cuts[key] = ex.cuts.get(key, 0) + n
-                for idx, (succs, truncated, dead, found, groups, *extra) in zip(
-                    idx_chunk, results, strict=True
-                ):
-                    for pid, msg, nxt in found:
-                        if pid in active:
-                            active.discard(pid)
-                            ex.violations[pid] = Violation(pid, msg, idx, d, nxt)
-                    if dead and "deadlock" in active:
-                        active.discard("deadlock")
-                        ex.violations["deadlock"] = Violation(
-                            "deadlock",
-                            "no step is enabled and not every goroutine has exited",
-                            idx,
-                            d,
-                        )
-                    if dead:
-                        ex.deadlocks += 1
-                    if truncated:
-                        ex.truncated_states += 1
-                    if graph:
-                        ex.atoms[idx], ex.is_final[idx] = extra[0], extra[1]
-                        ex.enabled[idx] = extra[2]
-                    if not expand:
-                        continue
-                    ex.expanded += 1
-                    ex.transitions += len(succs)
-                    for c in succs:
-                        if c not in index:
-                            index[c] = len(ex.states)
-                            ex.states.append(c)
-                            ex.parent.append(idx)
-                            new_frontier.append(index[c])
-                            if graph:
-                                ex.atoms.append(0)
-                                ex.enabled.append(0)
-                                ex.is_expanded.append(0)
-                                ex.is_final.append(0)
-                    if graph:
-                        ex.is_expanded[idx] = 0 if truncated else 1
-                        en = ex.enabled[idx]
-                        for c, g in zip(succs, groups, strict=True):
-                            ex.edge_src.append(idx)
-                            ex.edge_dst.append(index[c])
-                            ex.edge_groups.append(g)
-                            en |= g
-                        ex.enabled[idx] = en
-                    # The bound is checked state by state, so where the search
-                    # stops does not depend on how the frontier was cut up.
-                    if max_states is not None and len(ex.states) >= max_states:
-                        ex.stopped = STOP_MAX_STATES
-                        break
+                _add_counts(ex.coverage, cover)
+                _add_counts(ex.cuts, cuts)
+                level = (d, expand, max_states)
+                _merge_chunk(ex, index, active, idx_chunk, results, level, new_frontier)
                 if progress is not None:
-                    progress(
-                        Progress(
-                            len(ex.states),
-                            ex.transitions,
-                            d,
-                            len(frontier),
-                            time.monotonic() - start,
-                        )
-                    )
+                    elapsed = time.monotonic() - start
+                    progress(Progress(len(ex.states), ex.transitions, d, len(frontier), elapsed))
                 if ex.stopped:
                     break
+            ex.stopped = _level_stop(ex, props, active, expand, new_frontier)
             if ex.stopped:
-                break
-            if props and not active:
-                ex.stopped = STOP_ALL_FAILED
-                break
-            if not expand:
-                ex.stopped = STOP_DEPTH
-                break
-            if not new_frontier:
-                ex.stopped = STOP_EXHAUSTED
                 break
             frontier = new_frontier
             d += 1
@@ -387,22 +288,181 @@ def explore(
         ex.stopped = STOP_INTERRUPTED
         ex.stop_reason = f"out of memory after {len(ex.states):,} distinct states"
     finally:
-        if pool is not None:
-            from checker.signals import terminate_pool
-
-            if ex.stopped == STOP_INTERRUPTED:
-                terminate_pool(pool)
-            else:
-                pool.shutdown(wait=True)
+        _close_pool(pool, ex)
     if not ex.stopped:
         ex.stopped = STOP_EXHAUSTED
     ex.elapsed = prior_s + time.monotonic() - start
     if checkpoint is not None and not finished_before:
-        if ex.stopped != STOP_INTERRUPTED:
-            mark = snapshot.mark(ex, active, d, ex.elapsed, complete=True)
-        if mark is not None:
-            snapshot.save(checkpoint, ex, mark)
+        _last_checkpoint(checkpoint, ex, active, d, mark)
     return ex
+
+
+def _save_if_due(checkpoint: SearchCheckpoint, ex: Exploration, mark: dict) -> None:
+    """Write the search as a level begins when a checkpoint is due; an
+    interrupt that came while it was written stops the search there (the
+    caller holds `mark` already: the last checkpoint is this one)."""
+    if checkpoint.due():
+        snapshot.save(checkpoint, ex, mark)
+        if checkpoint.run.interrupted:
+            raise KeyboardInterrupt
+
+
+def _last_checkpoint(
+    checkpoint: SearchCheckpoint, ex: Exploration, active: set[str], d: int, mark: dict | None
+) -> None:
+    """A search that stopped of itself is written complete; an interrupted
+    one as its last level began (the states of a level half done are not)."""
+    if ex.stopped != STOP_INTERRUPTED:
+        mark = snapshot.mark(ex, active, d, ex.elapsed, complete=True)
+    if mark is not None:
+        snapshot.save(checkpoint, ex, mark)
+
+
+def _first_level(
+    ex: Exploration, model: Any, active: set[str], checkpoint: SearchCheckpoint | None
+) -> tuple[int, float, dict[Any, int], list[int]]:
+    """Where the search begins: the checkpoint's level (a finished search
+    has no frontier), or depth 0. Returns the level, the time spent before,
+    the index of the visited states and the frontier."""
+    resumed = checkpoint.load() if checkpoint is not None else None
+    if resumed is None:
+        return 0, 0.0, *_initial_level(ex, model)
+    d, prior_s = snapshot.restore(ex, active, *resumed)
+    index = {c: i for i, c in enumerate(ex.states)}
+    frontier = [] if ex.stopped else list(range(ex.level_start[d], len(ex.states)))
+    return d, prior_s, index, frontier
+
+
+def _initial_level(ex: Exploration, model: Any) -> tuple[dict[Any, int], list[int]]:
+    """Number the model's distinct canonical initial states, depth 0; returns
+    the index of the visited states and the first frontier."""
+    init = []
+    for s in model.initial_states():
+        c = model.canonical(s)
+        if c not in init:
+            init.append(c)
+    index: dict[Any, int] = {}
+    for c in init:
+        index[c] = len(ex.states)
+        ex.states.append(c)
+        ex.parent.append(-1)
+        if ex.graph:
+            ex.atoms.append(0)
+            ex.enabled.append(0)
+            ex.is_expanded.append(0)
+            ex.is_final.append(0)
+    ex.level_start.append(0)
+    return index, list(range(len(init)))
+
+
+def _open_pool(workers: int) -> ProcessPoolExecutor | None:
+    """The worker processes, or None for one worker. A pool that reports a
+    dead worker (BrokenProcessPool) instead of waiting for its result for
+    ever; workers leave signals to the parent."""
+    if workers <= 1:
+        return None
+    from checker.signals import worker_init
+
+    ctx = multiprocessing.get_context("fork")
+    return ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init)
+
+
+def _close_pool(pool: ProcessPoolExecutor | None, ex: Exploration) -> None:
+    """An interrupted search kills its workers; a finished one waits for them."""
+    if pool is None:
+        return
+    from checker.signals import terminate_pool
+
+    if ex.stopped == STOP_INTERRUPTED:
+        terminate_pool(pool)
+    else:
+        pool.shutdown(wait=True)
+
+
+def _add_counts(into: dict[tuple[int, int], int], counts: dict[tuple[int, int], int]) -> None:
+    """A chunk's coverage or cuts, summed into the search's."""
+    for key, n in counts.items():
+        into[key] = into.get(key, 0) + n
+
+
+def _merge_chunk(
+    ex: Exploration,
+    index: dict[Any, int],
+    active: set[str],
+    idx_chunk: list[int],
+    results: list[tuple],
+    level: tuple[int, bool, int | None],
+    new_frontier: list[int],
+) -> None:
+    """One chunk's answers (_expand), in frontier order: its violations and
+    counts, the new states numbered and put on the next frontier, the graph's
+    edges. Sets ex.stopped when the state bound is reached."""
+    d, expand, max_states = level
+    graph = ex.graph
+    states, parent = ex.states, ex.parent
+    for idx, (succs, truncated, dead, found, groups, *extra) in zip(
+        idx_chunk, results, strict=True
+    ):
+        for pid, msg, nxt in found:
+            if pid in active:
+                active.discard(pid)
+                ex.violations[pid] = Violation(pid, msg, idx, d, nxt)
+        if dead and "deadlock" in active:
+            active.discard("deadlock")
+            ex.violations["deadlock"] = Violation(
+                "deadlock", "no step is enabled and not every goroutine has exited", idx, d
+            )
+        if dead:
+            ex.deadlocks += 1
+        if truncated:
+            ex.truncated_states += 1
+        if graph:
+            ex.atoms[idx], ex.is_final[idx] = extra[0], extra[1]
+            ex.enabled[idx] = extra[2]
+        if not expand:
+            continue
+        ex.expanded += 1
+        ex.transitions += len(succs)
+        for c in succs:
+            if c not in index:
+                index[c] = len(states)
+                states.append(c)
+                parent.append(idx)
+                new_frontier.append(index[c])
+                if graph:
+                    ex.atoms.append(0)
+                    ex.enabled.append(0)
+                    ex.is_expanded.append(0)
+                    ex.is_final.append(0)
+        if graph:
+            ex.is_expanded[idx] = 0 if truncated else 1
+            en = ex.enabled[idx]
+            for c, g in zip(succs, groups, strict=True):
+                ex.edge_src.append(idx)
+                ex.edge_dst.append(index[c])
+                ex.edge_groups.append(g)
+                en |= g
+            ex.enabled[idx] = en
+        # The bound is checked state by state, so where the search stops does
+        # not depend on how the frontier was cut up.
+        if max_states is not None and len(states) >= max_states:
+            ex.stopped = STOP_MAX_STATES
+            return
+
+
+def _level_stop(
+    ex: Exploration, props: list[Property], active: set[str], expand: bool, new_frontier: list[int]
+) -> str:
+    """Why the search stops after this level ("" to go on to the next)."""
+    if ex.stopped:
+        return ex.stopped
+    if props and not active:
+        return STOP_ALL_FAILED
+    if not expand:
+        return STOP_DEPTH
+    if not new_frontier:
+        return STOP_EXHAUSTED
+    return ""
 
 
 def _run_level(pool, workers: int, ex: Exploration, frontier: list[int], expand: bool, active):

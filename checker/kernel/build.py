@@ -310,8 +310,8 @@ def build_kernel(
     generated and compiled now). Raises BuildError with the reason. `fault`
     is the tests' seam (codegen.generate)."""
     from checker.kernel.codegen import GenerateError, generate
+    from checker.smt.paths import PathExplosion, Unsupported
     from checker.smt.relation import relation_for
-    from checker.smt.symbolic import PathExplosion, Unsupported
 
     cc = compiler()
     if cc is None:

@@ -32,17 +32,12 @@ from typing import Any
 
 from checker.kernel.actions import action_entry
 from checker.kernel.ctables import domain_tables, label_tables, layout_defines
-from checker.smt.expr import BOOL, INT, Knowledge, Node, var
+from checker.smt.expr import BOOL, INT, Node, var
+from checker.smt.fold import DONT_CARE, fold_paths
+from checker.smt.knowledge import Knowledge
+from checker.smt.paths import OK, enumerate_paths
 from checker.smt.relation import STEP, TRUNC, UNDEF, Relation, _predicate, symbolic_model
-from checker.smt.symbolic import (
-    DONT_CARE,
-    OK,
-    Sym,
-    SymBool,
-    SymState,
-    enumerate_paths,
-    fold_paths,
-)
+from checker.smt.symbolic import Sym, SymBool, SymState
 from specs.property import ACTION, INVARIANT, Property
 
 
@@ -57,6 +52,18 @@ PART_SIZE = 400_000
 ERR_UNDEFINED = 1  # a step the Python model would fail on (relation.UNDEF)
 ERR_RANGE = 2  # a command wrote a byte outside its field's type
 ERR_CHECK = 4  # a property check the Python model would fail on
+
+INCLUDE = '#include "kernel.h"\n'
+
+# What engine.c calls of the generated half (besides the step functions).
+ENTRY_DECLS = (
+    "void actor_steps(const uint8_t *restrict x, int a, stepbuf_t *restrict o);",
+    "uint64_t bad_inv(const uint8_t *x, uint64_t active, int *err);",
+    "uint64_t bad_act(const uint8_t *x, const uint8_t *y, uint64_t active, int *err);",
+    "int is_final(const uint8_t *x);",
+    "uint64_t atoms_of(const uint8_t *x);",
+    "uint64_t state_groups(const uint8_t *x, int *err);",
+)
 
 
 @dataclass
@@ -172,7 +179,7 @@ def _int_expr(run, know: Knowledge) -> tuple[Any, Any]:
     where run() itself fails (as the Python code would: an index out of
     range...), as a formula."""
     from checker.smt.expr import b2i
-    from checker.smt.symbolic import UNDEFINED
+    from checker.smt.paths import UNDEFINED
 
     paths = enumerate_paths(run, know)
 
@@ -263,12 +270,7 @@ def _group_function(
         body.append(f"    if ({g}) {{")
         body += inner
         body.append("    }")
-    name = f"grp_a{a}_pc{pc}"
-    return (
-        f"void {name}(const uint8_t *restrict x, stepbuf_t *restrict o) {{\n"
-        + "\n".join(body)
-        + "\n}\n"
-    )
+    return _group_signature(a, pc) + " {\n" + "\n".join(body) + "\n}\n"
 
 
 def _bool_function(em: _Emitter, name: str, formula: Any, params: str) -> str:
@@ -290,41 +292,86 @@ def generate(model, rel: Relation, props: list[Property], fault: int | None = No
     seam for the tests: the first byte command number `fault` writes is
     computed wrong (its lowest bit flipped), which the comparison with the
     Python model must notice."""
-    from specs.liveness import atom_predicates
-
-    L = model.L
-    em = _Emitter(L.size)
+    # One emitter for every function, in this order: the set tables it
+    # collects go into the header, numbered as they were first met.
+    em = _Emitter(model.L.size)
     cmd_ids = {id(c): i for i, c in enumerate(rel.steps)}
     by_group: dict[tuple[int, int], list] = {}
     for c in rel.commands:
         by_group.setdefault((c.actor, c.pc), []).append(c)
-    funcs = []
-    dispatch = []
-    max_group = 1
-    for (a, pc), cmds in sorted(by_group.items()):
-        funcs.append(_group_function(em, a, pc, cmds, cmd_ids, fault))
-        max_group = max(max_group, sum(1 for c in cmds if c.kind == STEP))
-    for a in range(L.nA):
-        cases = [
-            f"        case {pc}: grp_a{a}_pc{pc}(x, o); break;"
-            for (aa, pc) in sorted(by_group)
-            if aa == a
-        ]
-        dispatch.append(f"    case {a}: switch (x[{L.pc[a]}]) {{\n" + "\n".join(cases))
-        dispatch.append("        default: break;\n        } break;")
-    actor_steps = (
-        "void actor_steps(const uint8_t *restrict x, int a, stepbuf_t *restrict o) {\n"
-        "    switch (a) {\n" + "\n".join(dispatch) + "\n    default: break;\n    }\n}\n"
-    )
-    group_decls = [
-        f"void grp_a{a}_pc{pc}(const uint8_t *restrict x, stepbuf_t *restrict o);"
-        for (a, pc) in sorted(by_group)
+    funcs = [
+        _group_function(em, a, pc, cmds, cmd_ids, fault)
+        for (a, pc), cmds in sorted(by_group.items())
     ]
-
+    max_group = max([1, *(sum(1 for c in cmds if c.kind == STEP) for cmds in by_group.values())])
     invariants = [p for p in props if p.kind == INVARIANT and p.id in rel.bad]
     actions = [p for p in props if p.kind == ACTION and p.id in rel.bad]
     if len(invariants) > 64 or len(actions) > 64:
         raise GenerateError("more than 64 properties of one kind")
+    checks = _property_checks(em, rel, invariants, actions) + _model_checks(em, model, rel)
+    label_lines, max_vals = label_tables(rel, cmd_ids)
+    header = [
+        "/* Generated from the model's symbolic relation (checker/kernel/codegen.py). */",
+        "#include <stdint.h>",
+        *layout_defines(model),
+        f"#define NCMD {len(rel.steps)}",
+        f"#define MAXFINE {max_group}",
+        f"#define MAXV {max(1, max_vals)}",
+        f"#define N_INV {len(invariants)}",
+        f"#define N_ACT {len(actions)}",
+        *domain_tables(rel),
+        *em.set_tables(),
+        '#include "engine_head.h"',
+        *ENTRY_DECLS,
+        *(f"{_group_signature(a, pc)};" for (a, pc) in sorted(by_group)),
+    ]
+    sources = {"kernel.h": "\n".join(header) + "\n"}
+    for i, part in enumerate(_parts(funcs)):
+        sources[f"steps{i}.c"] = INCLUDE + "\n".join(part)
+    actor_steps = _actor_steps(model.L, sorted(by_group))
+    sources["checks.c"] = INCLUDE + actor_steps + "\n" + "\n".join(checks)
+    cmd_actor = ", ".join(str(c.actor) for c in rel.steps) or "0"
+    engine_main = [
+        INCLUDE,
+        f"static const int CMD_ACTOR[{max(1, len(rel.steps))}] = {{{cmd_actor}}};",
+        *label_lines,
+        '#include "engine.c"',
+    ]
+    sources["engine_main.c"] = "\n".join(engine_main) + "\n"
+    return Generated(
+        sources=sources,
+        commands=[_command_entry(model, c) for c in rel.steps],
+        invariants=[p.id for p in invariants],
+        actions=[p.id for p in actions],
+        n_groups=len(by_group),
+        stats={"nodes": sum(line.count("int64_t n") for line in funcs)},
+    )
+
+
+def _group_signature(a: int, pc: int) -> str:
+    return f"void grp_a{a}_pc{pc}(const uint8_t *restrict x, stepbuf_t *restrict o)"
+
+
+def _actor_steps(L: Any, groups: list[tuple[int, int]]) -> str:
+    """actor_steps: an actor's step function at its program counter."""
+    dispatch = []
+    for a in range(L.nA):
+        cases = [
+            f"        case {pc}: grp_a{a}_pc{pc}(x, o); break;" for (aa, pc) in groups if aa == a
+        ]
+        dispatch.append(f"    case {a}: switch (x[{L.pc[a]}]) {{\n" + "\n".join(cases))
+        dispatch.append("        default: break;\n        } break;")
+    return (
+        "void actor_steps(const uint8_t *restrict x, int a, stepbuf_t *restrict o) {\n"
+        "    switch (a) {\n" + "\n".join(dispatch) + "\n    default: break;\n    }\n}\n"
+    )
+
+
+def _property_checks(
+    em: _Emitter, rel: Relation, invariants: list[Property], actions: list[Property]
+) -> list[str]:
+    """bad_inv and bad_act: each property's bad formula and where its check
+    would fail in the Python model, one bit per property."""
     checks = []
     for i, p in enumerate(invariants):
         checks.append(_bool_function(em, f"inv_bad{i}", rel.bad[p.id], "const uint8_t *x"))
@@ -353,12 +400,19 @@ def generate(model, rel: Relation, props: list[Property], fault: int | None = No
         "uint64_t bad_act(const uint8_t *x, const uint8_t *y, uint64_t active, "
         f"int *err) {{\n    uint64_t bad = 0;\n{act_calls}\n    return bad;\n}}\n"
     )
+    return checks
 
-    # End states, liveness atoms, strong groups enabled: the model's own code.
+
+def _model_checks(em: _Emitter, model: Any, rel: Relation) -> list[str]:
+    """End states, liveness atoms, strong groups enabled: the model's own
+    code, run over a symbolic state."""
+    from specs.liveness import atom_predicates
+
+    L = model.L
     know = Knowledge(rel.domains)
     sm = symbolic_model(model)
     xs = [var(k) for k in range(L.size)]
-    checks.append(_bool_function(em, "is_final_of", rel.final, "const uint8_t *x"))
+    checks = [_bool_function(em, "is_final_of", rel.final, "const uint8_t *x")]
     checks.append("int is_final(const uint8_t *x) { return is_final_of(x); }\n")
     atom_fns = []
     for bit, holds in atom_predicates(sm):
@@ -384,32 +438,11 @@ def generate(model, rel: Relation, props: list[Property], fault: int | None = No
         f"    if (state_groups_undef(x)) *err |= {ERR_CHECK};\n"
         "    return state_groups_of(x);\n}\n"
     )
+    return checks
 
-    label_lines, max_vals = label_tables(rel, cmd_ids)
-    cmd_actor = ", ".join(str(c.actor) for c in rel.steps) or "0"
-    header = [
-        "/* Generated from the model's symbolic relation (checker/kernel/codegen.py). */",
-        "#include <stdint.h>",
-        *layout_defines(model),
-        f"#define NCMD {len(rel.steps)}",
-        f"#define MAXFINE {max_group}",
-        f"#define MAXV {max(1, max_vals)}",
-        f"#define N_INV {len(invariants)}",
-        f"#define N_ACT {len(actions)}",
-        *domain_tables(rel),
-        *em.set_tables(),
-        '#include "engine_head.h"',
-        "void actor_steps(const uint8_t *restrict x, int a, stepbuf_t *restrict o);",
-        "uint64_t bad_inv(const uint8_t *x, uint64_t active, int *err);",
-        "uint64_t bad_act(const uint8_t *x, const uint8_t *y, uint64_t active, int *err);",
-        "int is_final(const uint8_t *x);",
-        "uint64_t atoms_of(const uint8_t *x);",
-        "uint64_t state_groups(const uint8_t *x, int *err);",
-        *group_decls,
-    ]
-    sources = {"kernel.h": "\n".join(header) + "\n"}
-    include = '#include "kernel.h"\n'
-    # The generated functions in parts of about PART_SIZE characters each.
+
+def _parts(funcs: list[str]) -> list[list[str]]:
+    """The generated functions in parts of about PART_SIZE characters each."""
     parts: list[list[str]] = [[]]
     size = 0
     for f in funcs:
@@ -418,30 +451,15 @@ def generate(model, rel: Relation, props: list[Property], fault: int | None = No
             size = 0
         parts[-1].append(f)
         size += len(f)
-    for i, part in enumerate(parts):
-        sources[f"steps{i}.c"] = include + "\n".join(part)
-    sources["checks.c"] = include + actor_steps + "\n" + "\n".join(checks)
-    engine_main = [
-        include,
-        f"static const int CMD_ACTOR[{max(1, len(rel.steps))}] = {{{cmd_actor}}};",
-        *label_lines,
-        '#include "engine.c"',
-    ]
-    sources["engine_main.c"] = "\n".join(engine_main) + "\n"
-    commands = [
-        {
-            "actor": c.actor,
-            "pc": int(c.pc),
-            "procedure": model.pc_name(c.pc),
-            "action": action_entry(c.action, c.exprs) if c.action else None,
-        }
-        for c in rel.steps
-    ]
-    return Generated(
-        sources=sources,
-        commands=commands,
-        invariants=[p.id for p in invariants],
-        actions=[p.id for p in actions],
-        n_groups=len(by_group),
-        stats={"nodes": sum(line.count("int64_t n") for line in funcs)},
-    )
+    return parts
+
+
+def _command_entry(model: Any, c: Any) -> dict:
+    """What the kernel's metadata keeps of a command: who steps, where, and
+    its Action's template."""
+    return {
+        "actor": c.actor,
+        "pc": int(c.pc),
+        "procedure": model.pc_name(c.pc),
+        "action": action_entry(c.action, c.exprs) if c.action else None,
+    }

@@ -227,104 +227,39 @@ def explore_distributed(
     """The breadth-first search of checker/engine/explore.py for the safety
     properties, partitioned over a Dask cluster."""
     from checker.kernel import kernel_properties, select_kernel
-    from checker.kernel.build import ffi
 
     # Built here first, so that the workers of a local cluster find it cached.
     choice = select_kernel(model, kernel_properties(model, props), "compiled", long_run=True)
     if choice.kernel is None:
         raise DistributedError(f"the distributed search runs the compiled kernel: {choice.note}")
     k = choice.kernel
-    f = ffi()
     inv_bits = {pid: i for i, pid in enumerate(k.meta["invariants"])}
     act_bits = {pid: i for i, pid in enumerate(k.meta["actions"])}
     cluster = Cluster(address)
-    run = uuid.uuid4().hex
-    c = cluster.client
     ex = Exploration()
     ex.checked = [p.id for p in props]
     ex.kernel = "compiled"
     ex.partitions = len(cluster.workers)
     active = {p.id for p in props}
     start = time.monotonic()
-    search = DistributedSearch(cluster, run)
+    search = DistributedSearch(cluster, uuid.uuid4().hex)
     found: dict[str, tuple] = {}
     d = 0
     try:
-        symmetry = getattr(model, "symmetry", None) is not None
-        recipe = Recipe(model.cfg, plugin, symmetry)
-        initial: list[tuple[bytes, int]] = []
-        seen: set[bytes] = set()
-        for s in model.initial_states():
-            out = f.new("uint8_t[]", len(s))
-            if symmetry:
-                k.lib.k_canonical(s, out)
-                cs = bytes(f.buffer(out))
-            else:
-                cs = bytes(s)
-            if cs not in seen:
-                seen.add(cs)
-                initial.append((cs, int(k.lib.k_fingerprint(cs))))
-        parts = len(cluster.workers)
-        ids = [p.id for p in props]
-        futs = [
-            c.submit(_init, run, i, parts, recipe, ids, initial, workers=[w], pure=False)
-            for i, w in enumerate(cluster.workers)
-        ]
-        _wait(cluster, futs, "starting the partitions")
-        n = len(initial)
+        n = _start_partitions(search, model, k, plugin, [p.id for p in props])
         search.n_states = n
         ex.level_start.append(0)
         while n:
             expand = depth == 0 or d < depth
-            inv = sum(1 << inv_bits[p] for p in active if p in inv_bits)
-            act = sum(1 << act_bits[p] for p in active if p in act_bits)
-            dead = int("deadlock" in active)
-            outs = [
-                c.submit(_expand, run, expand, inv, act, dead, workers=[w], pure=False)
-                for w in cluster.workers
-            ]
-            summaries = [s[0] for s in _wait(cluster, outs, f"expanding level {d}")]
-            for s in summaries:
-                ex.transitions += s["transitions"]
-                ex.expanded += s["expanded"]
-                ex.truncated_states += s["truncated"]
-                ex.deadlocks += s["deadlocks"]
+            masks = _masks(active, inv_bits, act_bits)
+            outs, summaries = _expand_level(search, expand, masks, d)
+            _add_counts(ex, summaries)
             _record(found, summaries, inv_bits, act_bits, d)
-            for pid in list(active):
-                if pid in found:
-                    active.discard(pid)
-            if expand:
-                batches = [
-                    [
-                        c.submit(operator.getitem, outs[i], 1 + j, workers=[wi], pure=False)
-                        for i, wi in enumerate(cluster.workers)
-                    ]
-                    for j in range(parts)
-                ]
-                ded = [
-                    c.submit(_dedup, run, *batches[j], workers=[w], pure=False)
-                    for j, w in enumerate(cluster.workers)
-                ]
-                keys = _wait(cluster, ded, f"deduplicating level {d + 1}")
-                tags = np.concatenate([np.full(len(kk), j) for j, kk in enumerate(keys)])
-                allk = np.concatenate(keys) if keys else np.zeros((0, 2), np.int64)
-                order = np.lexsort((allk[:, 1], allk[:, 0])) if len(allk) else np.zeros(0, int)
-                numbers = np.empty(len(allk), dtype=np.int64)
-                numbers[order] = search.n_states + np.arange(len(allk))
-                nums = [
-                    c.submit(_number, run, numbers[tags == j], workers=[w], pure=False)
-                    for j, w in enumerate(cluster.workers)
-                ]
-                _wait(cluster, nums, f"numbering level {d + 1}")
-                n_new = len(allk)
-            else:
-                n_new = 0
+            active.difference_update(found)  # a property found is no longer checked
+            n_new = _number_next_level(search, outs, d) if expand else 0
             if progress is not None:
-                progress(
-                    Progress(
-                        search.n_states + n_new, ex.transitions, d, n, time.monotonic() - start
-                    )
-                )
+                elapsed = time.monotonic() - start
+                progress(Progress(search.n_states + n_new, ex.transitions, d, n, elapsed))
             if props and not active:
                 ex.stopped = STOP_ALL_FAILED
                 break
@@ -350,6 +285,137 @@ def explore_distributed(
             f"{search.n_states:,} states, violated: {done}"
         ) from None
     ex.elapsed = time.monotonic() - start
+    _read_results(ex, search, k, found)
+    try:
+        from checker.kernel.search import _fill_messages
+
+        _fill_messages(ex, model, {p.id: p for p in props})
+    finally:
+        _drop_partitions(search)
+    return ex
+
+
+def _masks(
+    active: set[str], inv_bits: dict[str, int], act_bits: dict[str, int]
+) -> tuple[int, int, int]:
+    """The properties still checked, as the engine's bit masks."""
+    inv = sum(1 << inv_bits[p] for p in active if p in inv_bits)
+    act = sum(1 << act_bits[p] for p in active if p in act_bits)
+    return inv, act, int("deadlock" in active)
+
+
+def _expand_level(
+    search: DistributedSearch, expand: bool, masks: tuple[int, int, int], d: int
+) -> tuple[list, list[dict]]:
+    """Step 1 of a level: every partition expands its frontier, with the
+    properties still checked (`masks`: invariants, actions, deadlock).
+    Returns the partitions' futures (their successors, by owner, stay on
+    the workers) and their summaries."""
+    cluster = search.cluster
+    outs = [
+        cluster.client.submit(_expand, search.run, expand, *masks, workers=[w], pure=False)
+        for w in cluster.workers
+    ]
+    return outs, [s[0] for s in _wait(cluster, outs, f"expanding level {d}")]
+
+
+def _drop_partitions(search: DistributedSearch) -> None:
+    """The run's partitions freed on the workers, and the cluster closed."""
+    cluster = search.cluster
+    try:
+        for w in cluster.workers:
+            cluster.client.submit(_drop, search.run, workers=[w], pure=False)
+    finally:
+        cluster.close()
+
+
+def _start_partitions(
+    search: DistributedSearch, model: Any, k: Any, plugin: str, ids: list[str]
+) -> int:
+    """Step 0: every partition builds the model (from its recipe) and its
+    engine, and keeps the initial states it owns. Returns how many there are."""
+    cluster = search.cluster
+    symmetry = getattr(model, "symmetry", None) is not None
+    recipe = Recipe(model.cfg, plugin, symmetry)
+    initial = _initial_states(model, k, symmetry)
+    parts = len(cluster.workers)
+    futs = [
+        cluster.client.submit(
+            _init, search.run, i, parts, recipe, ids, initial, workers=[w], pure=False
+        )
+        for i, w in enumerate(cluster.workers)
+    ]
+    _wait(cluster, futs, "starting the partitions")
+    return len(initial)
+
+
+def _initial_states(model: Any, k: Any, symmetry: bool) -> list[tuple[bytes, int]]:
+    """The model's distinct initial states, canonical (by the kernel's
+    symmetry), each with its fingerprint: what every partition starts from."""
+    from checker.kernel.build import ffi
+
+    f = ffi()
+    initial: list[tuple[bytes, int]] = []
+    seen: set[bytes] = set()
+    for s in model.initial_states():
+        out = f.new("uint8_t[]", len(s))
+        if symmetry:
+            k.lib.k_canonical(s, out)
+            cs = bytes(f.buffer(out))
+        else:
+            cs = bytes(s)
+        if cs not in seen:
+            seen.add(cs)
+            initial.append((cs, int(k.lib.k_fingerprint(cs))))
+    return initial
+
+
+def _add_counts(ex: Exploration, summaries: list[dict]) -> None:
+    """The partitions' counts of one level, added to the search's."""
+    for s in summaries:
+        ex.transitions += s["transitions"]
+        ex.expanded += s["expanded"]
+        ex.truncated_states += s["truncated"]
+        ex.deadlocks += s["deadlocks"]
+
+
+def _number_next_level(search: DistributedSearch, outs: list, d: int) -> int:
+    """Steps 2 and 3 of a level: each owner receives its batches of the
+    successors the expansion found (`outs`) and keeps the new ones, in key
+    order; the client merges the owners' keys, and a new state's rank among
+    them is its number. Returns how many new states the next level has."""
+    cluster, run = search.cluster, search.run
+    c = cluster.client
+    parts = len(cluster.workers)
+    batches = [
+        [
+            c.submit(operator.getitem, outs[i], 1 + j, workers=[wi], pure=False)
+            for i, wi in enumerate(cluster.workers)
+        ]
+        for j in range(parts)
+    ]
+    ded = [
+        c.submit(_dedup, run, *batches[j], workers=[w], pure=False)
+        for j, w in enumerate(cluster.workers)
+    ]
+    keys = _wait(cluster, ded, f"deduplicating level {d + 1}")
+    tags = np.concatenate([np.full(len(kk), j) for j, kk in enumerate(keys)])
+    allk = np.concatenate(keys) if keys else np.zeros((0, 2), np.int64)
+    order = np.lexsort((allk[:, 1], allk[:, 0])) if len(allk) else np.zeros(0, int)
+    numbers = np.empty(len(allk), dtype=np.int64)
+    numbers[order] = search.n_states + np.arange(len(allk))
+    nums = [
+        c.submit(_number, run, numbers[tags == j], workers=[w], pure=False)
+        for j, w in enumerate(cluster.workers)
+    ]
+    _wait(cluster, nums, f"numbering level {d + 1}")
+    return len(allk)
+
+
+def _read_results(ex: Exploration, search: DistributedSearch, k: Any, found: dict) -> None:
+    """The exploration as the client sees it at the end: the states counted,
+    their parents and fingerprints asked of the partitions when a trace
+    needs them, the violations found (their messages come after)."""
     ex.states = _Count(search.n_states)
     ex.parent = DistributedParents(search)
     ex.key_of = lambda cs: int(k.lib.k_fingerprint(cs))
@@ -365,17 +431,6 @@ def explore_distributed(
             ex.violations[pid] = Violation(
                 pid, "", got[0], got[1], got[2] if len(got) > 2 else None
             )
-    try:
-        from checker.kernel.search import _fill_messages
-
-        _fill_messages(ex, model, {p.id: p for p in props})
-    finally:
-        try:
-            for w in cluster.workers:
-                c.submit(_drop, run, workers=[w], pure=False)
-        finally:
-            cluster.close()
-    return ex
 
 
 def _record(found: dict, summaries: list, inv_bits: dict, act_bits: dict, d: int) -> None:

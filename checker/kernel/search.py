@@ -19,7 +19,7 @@ can cost a state, never produce a false counterexample.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -37,9 +37,8 @@ from checker.engine.explore import (
     Violation,
 )
 from checker.kernel import snapshot
-from checker.kernel.actions import label_action
-from checker.kernel.build import Kernel, ffi
-from model.action import Action
+from checker.kernel.build import Kernel
+from checker.kernel.compiled import CompiledSearch, StoredStates
 from specs.property import ACTION, INVARIANT, Property
 
 if TYPE_CHECKING:
@@ -84,133 +83,6 @@ class _Done:
         return self.value
 
 
-class StoredStates:
-    """The states of a compiled search: their number, and with `exact` the
-    canonical bytes of each."""
-
-    def __init__(self, search: CompiledSearch):
-        self._s = search
-
-    def __len__(self) -> int:
-        return self._s.stat(0)
-
-    def __getitem__(self, i: int) -> bytes:
-        # Bounded: iterating (enumerate, a comprehension) goes by __getitem__
-        # until IndexError, and a read past the last state would be past the
-        # engine's buffer.
-        n = len(self)
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError(f"state {i} of {n}")
-        return self._s.state_bytes(i)
-
-    def __iter__(self) -> Iterator[bytes]:
-        return (self._s.state_bytes(i) for i in range(len(self)))
-
-
-class CompiledSearch:
-    def __init__(
-        self,
-        kernel: Kernel,
-        model: Any,
-        *,
-        graph: bool,
-        symmetry: bool,
-        exact: bool,
-        workers: int,
-    ):
-        self.k, self.lib, self.ffi = kernel, kernel.lib, ffi()
-        self.model = model
-        self.size = kernel.meta["size"]
-        self.graph, self.exact = graph, exact
-        self.workers = max(1, workers)
-        # Two sets of worker slots: one in phase B while the other is in phase A.
-        slots = 2 * self.workers if self.workers > 1 else 1
-        e = self.lib.eng_new(int(model.macro), int(graph), int(symmetry), int(exact), slots)
-        if e == self.ffi.NULL:
-            raise MemoryError("the compiled engine could not allocate its tables")
-        self.e = self.ffi.gc(e, self.lib.eng_free)
-        self._stats = self.ffi.new("int64_t[10]")
-        self._labels: list[tuple[int, Action]] = []  # per label id: (actor, action)
-        self._fp_index: dict[int, int] = {}
-
-    # ---- reading the engine --------------------------------------------------------
-
-    def stat(self, i: int) -> int:
-        self.lib.eng_stats(self.e, self._stats)
-        return int(self._stats[i])
-
-    def stats(self) -> list[int]:
-        self.lib.eng_stats(self.e, self._stats)
-        return [int(x) for x in self._stats]
-
-    def memory(self) -> tuple[int, int, int]:
-        out = self.ffi.new("int64_t[3]")
-        self.lib.eng_memory(self.e, out)
-        return int(out[0]), int(out[1]), int(out[2])
-
-    def view(self, ptr: Any, dtype: Any, n: int) -> np.ndarray:
-        """The engine's array, read in place (valid while the engine lives:
-        the exploration keeps it)."""
-        if n == 0 or ptr == self.ffi.NULL:
-            return np.zeros(0, dtype=dtype)
-        itemsize = np.dtype(dtype).itemsize
-        return np.frombuffer(self.ffi.buffer(ptr, n * itemsize), dtype=dtype)
-
-    def parents(self) -> np.ndarray:
-        n = self.stat(0)
-        p = self.view(self.lib.eng_parent(self.e), np.uint32, n).astype(np.int64)
-        p[p == 0xFFFFFFFF] = -1
-        return p
-
-    def state_bytes(self, i: int) -> bytes:
-        if not self.exact:
-            raise KeyError("the states are stored as fingerprints (run with --exact to keep them)")
-        return bytes(self.ffi.buffer(self.lib.eng_states(self.e) + i * self.size, self.size))
-
-    def fingerprint(self, c: bytes) -> int:
-        return int(self.lib.k_fingerprint(c))
-
-    def fingerprints_of(self, indices: list[int]) -> dict[int, int]:
-        """The fingerprint of each state number asked for."""
-        missing = [i for i in indices if i not in self._fp_index]
-        if missing:
-            cap = self.stat(8)
-            fp = np.frombuffer(self.ffi.buffer(self.lib.eng_table_fp(self.e), cap * 8), np.uint64)
-            idx = np.frombuffer(self.ffi.buffer(self.lib.eng_table_idx(self.e), cap * 4), np.uint32)
-            hit = np.isin(idx, np.array(missing, dtype=np.uint32)) & (fp != 0)
-            for f, i in zip(fp[hit].tolist(), idx[hit].tolist(), strict=True):
-                self._fp_index[int(i)] = int(f)
-        return {i: self._fp_index[i] for i in indices}
-
-    def label(self, lid: int) -> tuple[int, Action]:
-        """(actor, action) of a label id."""
-        while len(self._labels) <= lid:
-            self._labels.append(
-                label_action(self.lib, self.ffi, self.e, self.k.meta, len(self._labels))
-            )
-        return self._labels[lid]
-
-    def coverage(self) -> dict[tuple[int, int], int]:
-        """(actor, program counter) -> the states from which the actor took a
-        step there (inner states of macro steps included)."""
-        n = self.model.L.nA * 256
-        out = self.ffi.new("uint64_t[]", n)
-        self.lib.eng_coverage(self.e, out)
-        got = np.frombuffer(self.ffi.buffer(out, n * 8), np.uint64)
-        return {(int(i) // 256, int(i) % 256): int(got[i]) for i in np.flatnonzero(got)}
-
-    def cuts(self) -> dict[tuple[int, int], int]:
-        """(actor, program counter) -> the states in which a bound of the
-        configuration cut a step of the actor there off."""
-        n = self.model.L.nA * 256
-        out = self.ffi.new("uint64_t[]", n)
-        self.lib.eng_cuts(self.e, out)
-        got = np.frombuffer(self.ffi.buffer(out, n * 8), np.uint64)
-        return {(int(i) // 256, int(i) % 256): int(got[i]) for i in np.flatnonzero(got)}
-
-
 def explore_compiled(
     kernel: Kernel,
     model: Any,
@@ -225,97 +97,26 @@ def explore_compiled(
     checkpoint: SearchCheckpoint | None = None,
 ) -> Exploration:
     """The breadth-first search of checker/engine/explore.py, on the compiled kernel."""
-    meta = kernel.meta
-    inv_bits = {pid: i for i, pid in enumerate(meta["invariants"])}
-    act_bits = {pid: i for i, pid in enumerate(meta["actions"])}
-    for p in props:
-        if p.kind == INVARIANT and p.id not in inv_bits:
-            raise KernelError(f"the kernel was built without property {p.id}")
-        if p.kind == ACTION and p.id not in act_bits:
-            raise KernelError(f"the kernel was built without property {p.id}")
+    bits = _property_bits(kernel.meta, props)
     symmetry = getattr(model, "symmetry", None) is not None
     s = CompiledSearch(kernel, model, graph=graph, symmetry=symmetry, exact=exact, workers=workers)
-    lib = s.lib
     ex = Exploration(graph=graph)
     ex.checked = [p.id for p in props]
     active = {p.id for p in props}
+    found = _Found(s, bits, active)
     start = time.monotonic()
-
-    found_inv: dict[str, tuple[int, int]] = {}
-    found_act: dict[str, tuple[int, int, bytes]] = {}
-    found_dead: tuple[int, int] | None = None
-    d, prior_s = 0, 0.0
-    resumed = checkpoint.load() if checkpoint is not None else None
-    if resumed is not None:
-        saved = snapshot.restore(s, *resumed)
-        d, prior_s = restore_search_fields(ex, active, saved)
-        found_inv, found_act, found_dead = saved["found"]
-        n = 0 if ex.stopped else s.stat(7)
-    else:
-        for st in model.initial_states():
-            if lib.eng_add_initial(s.e, st) < 0:
-                raise MemoryError("the compiled engine ran out of memory")
-        n = lib.eng_next_level(s.e)
-        ex.level_start.append(0)
+    d, prior_s, n = _first_level(s, ex, model, active, found, checkpoint)
     finished_before = bool(ex.stopped)  # a resumed search that had finished
-    by_id = {p.id: p for p in props}
-    pool = ThreadPoolExecutor(max_workers=s.workers) if s.workers > 1 else None
-
-    def masks() -> tuple[int, int, int]:
-        inv = sum(1 << inv_bits[pid] for pid in active if pid in inv_bits)
-        act = sum(1 << act_bits[pid] for pid in active if pid in act_bits)
-        return inv, act, int("deadlock" in active)
-
-    idx_ = s.ffi.new("int64_t *")
-    dep_ = s.ffi.new("int64_t *")
-    nxt_ = s.ffi.new("uint8_t[]", s.size)
-
-    def collect() -> None:
-        nonlocal found_dead
-        for pid, b in inv_bits.items():
-            if pid in active and pid not in found_inv and lib.eng_violation_inv(s.e, b, idx_, dep_):
-                found_inv[pid] = (int(idx_[0]), int(dep_[0]))
-                active.discard(pid)
-        for pid, b in act_bits.items():
-            if pid in active and pid not in found_act:
-                if lib.eng_violation_act(s.e, b, idx_, dep_, nxt_):
-                    found_act[pid] = (int(idx_[0]), int(dep_[0]), bytes(s.ffi.buffer(nxt_)))
-                    active.discard(pid)
-        if "deadlock" in active and found_dead is None:
-            if lib.eng_violation_dead(s.e, idx_, dep_):
-                found_dead = (int(idx_[0]), int(dep_[0]))
-                active.discard("deadlock")
-
-    limit = max_states or 0
-    workers = s.workers
-
-    def launch(pos: int, n: int, expand: bool, round_: int) -> tuple[list, list, int]:
-        """Phase A of the next chunks: one part per worker, in the round's
-        half of the engine's slots (the other half may still be in phase B)."""
-        inv, act, dead = masks()
-        per = max(min(256, CHUNK), min(CHUNK, (n - pos + workers - 1) // workers))
-        base = (round_ % 2) * workers if workers > 1 else 0
-        parts = []
-        for w in range(workers):
-            lo = pos + w * per
-            if lo >= n:
-                break
-            parts.append((base + w, lo, min(per, n - lo)))
-        args = [(s.e, slot, lo, cnt, int(expand), inv, act, dead) for slot, lo, cnt in parts]
-        futures: list[Any]
-        if pool is not None:
-            futures = [pool.submit(lib.eng_phase_a, *a) for a in args]
-        else:
-            futures = [_Done(lib.eng_phase_a(*a)) for a in args]
-        return parts, futures, pos + sum(c for _, _, c in parts)
-
-    in_flight: list = []
+    phases = _Phases(s, found, max_states or 0)
     mark: dict | None = None  # the search as each level began, for a checkpoint
 
     def mark_now(complete: bool = False) -> dict:
-        found = (dict(found_inv), dict(found_act), found_dead)
         elapsed = prior_s + time.monotonic() - start
-        return snapshot.mark(s, ex, active, d, found, elapsed, complete)
+        return snapshot.mark(s, ex, active, d, found.snapshot(), elapsed, complete)
+
+    def report(st: list[int], frontier: int) -> None:
+        if progress is not None:
+            progress(Progress(st[0], st[1], d, frontier, time.monotonic() - start))
 
     try:
         while n:
@@ -326,45 +127,8 @@ def explore_compiled(
                     if checkpoint.run.interrupted:
                         raise KeyboardInterrupt
             expand = depth == 0 or d < depth
-            round_ = 0
-            cur: tuple[list, list, int] | None = launch(0, n, expand, round_)
-            while cur is not None:
-                parts, futures, next_pos = cur
-                in_flight = futures
-                for code in [f.result() for f in futures]:
-                    if code == 5:
-                        raise MemoryError("the compiled engine ran out of memory")
-                    if code:
-                        raise KernelError(_error_text(code))
-                # With a pool, the next chunks' phase A runs while this one's
-                # phase B does (in the other half of the slots); one worker
-                # has one slot, so it goes on after phase B.
-                round_ += 1
-                cur = None
-                if pool is not None and next_pos < n:
-                    cur = launch(next_pos, n, expand, round_)
-                    in_flight = cur[1]
-                stopped = False
-                for slot, lo, cnt in parts:
-                    done = lib.eng_phase_b(s.e, slot, lo, d, limit)
-                    if done < 0:
-                        raise MemoryError("the compiled engine ran out of memory")
-                    if done < cnt or (limit and s.stat(0) >= limit):
-                        stopped = True
-                        break
-                collect()
-                st = s.stats()
-                if progress is not None:
-                    progress(Progress(st[0], st[1], d, n, time.monotonic() - start))
-                if stopped:
-                    ex.stopped = STOP_MAX_STATES
-                    break
-                if pool is None and next_pos < n:
-                    cur = launch(next_pos, n, expand, round_)
-            for f in in_flight:  # a stop leaves the next chunks' phase A running
-                f.result()
-            in_flight = []
-            if ex.stopped:
+            if phases.level(n, d, expand, report):
+                ex.stopped = STOP_MAX_STATES
                 break
             if props and not active:
                 ex.stopped = STOP_ALL_FAILED
@@ -372,7 +136,7 @@ def explore_compiled(
             if not expand:
                 ex.stopped = STOP_DEPTH
                 break
-            n = lib.eng_next_level(s.e)
+            n = s.lib.eng_next_level(s.e)
             if not n:
                 ex.stopped = STOP_EXHAUSTED
                 break
@@ -381,8 +145,7 @@ def explore_compiled(
     except KeyboardInterrupt:
         ex.stopped = STOP_INTERRUPTED
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True)  # no C call may outlive the engine
+        phases.close()  # no C call may outlive the engine
     if not ex.stopped:
         ex.stopped = STOP_EXHAUSTED
     ex.elapsed = prior_s + time.monotonic() - start
@@ -391,7 +154,191 @@ def explore_compiled(
             mark = mark_now(complete=True)
         if mark is not None:
             snapshot.save(checkpoint, s, mark)
+    _read_results(ex, s, model, exact)
+    found.into(ex)
+    _fill_messages(ex, model, {p.id: p for p in props})
+    return ex
 
+
+def _first_level(
+    s: CompiledSearch,
+    ex: Exploration,
+    model: Any,
+    active: set[str],
+    found: _Found,
+    checkpoint: SearchCheckpoint | None,
+) -> tuple[int, float, int]:
+    """Where the search begins: the checkpoint's level (a finished search
+    has no frontier), or the model's initial states at depth 0. Returns the
+    level, the time spent before and the size of the frontier."""
+    resumed = checkpoint.load() if checkpoint is not None else None
+    if resumed is not None:
+        saved = snapshot.restore(s, *resumed)
+        d, prior_s = restore_search_fields(ex, active, saved)
+        found.inv, found.act, found.dead = saved["found"]
+        return d, prior_s, 0 if ex.stopped else s.stat(7)
+    for st in model.initial_states():
+        if s.lib.eng_add_initial(s.e, st) < 0:
+            raise MemoryError("the compiled engine ran out of memory")
+    n = s.lib.eng_next_level(s.e)
+    ex.level_start.append(0)
+    return 0, 0.0, n
+
+
+def _property_bits(meta: dict, props: list[Property]) -> tuple[dict[str, int], dict[str, int]]:
+    """Each checked invariant's and action property's bit in the kernel's
+    masks; a property the kernel was built without is a KernelError."""
+    inv_bits = {pid: i for i, pid in enumerate(meta["invariants"])}
+    act_bits = {pid: i for i, pid in enumerate(meta["actions"])}
+    for p in props:
+        if p.kind == INVARIANT and p.id not in inv_bits:
+            raise KernelError(f"the kernel was built without property {p.id}")
+        if p.kind == ACTION and p.id not in act_bits:
+            raise KernelError(f"the kernel was built without property {p.id}")
+    return inv_bits, act_bits
+
+
+class _Found:
+    """The first violation of each property, as the engine reports them:
+    (state, depth), and for an action property the canonical state the step
+    leads to. A property found is no longer checked (`active`)."""
+
+    def __init__(
+        self, s: CompiledSearch, bits: tuple[dict[str, int], dict[str, int]], active: set[str]
+    ):
+        self.inv_bits, self.act_bits = bits
+        self.s, self.active = s, active
+        self.inv: dict[str, tuple[int, int]] = {}
+        self.act: dict[str, tuple[int, int, bytes]] = {}
+        self.dead: tuple[int, int] | None = None
+        self._idx = s.ffi.new("int64_t *")
+        self._dep = s.ffi.new("int64_t *")
+        self._nxt = s.ffi.new("uint8_t[]", s.size)
+
+    def masks(self) -> tuple[int, int, int]:
+        """The properties still checked, as the engine's bit masks."""
+        active = self.active
+        inv = sum(1 << self.inv_bits[pid] for pid in active if pid in self.inv_bits)
+        act = sum(1 << self.act_bits[pid] for pid in active if pid in self.act_bits)
+        return inv, act, int("deadlock" in active)
+
+    def collect(self) -> None:
+        """The violations the engine found since the last call."""
+        s, lib, active = self.s, self.s.lib, self.active
+        idx_, dep_, nxt_ = self._idx, self._dep, self._nxt
+        for pid, b in self.inv_bits.items():
+            if pid in active and pid not in self.inv and lib.eng_violation_inv(s.e, b, idx_, dep_):
+                self.inv[pid] = (int(idx_[0]), int(dep_[0]))
+                active.discard(pid)
+        for pid, b in self.act_bits.items():
+            if pid in active and pid not in self.act:
+                if lib.eng_violation_act(s.e, b, idx_, dep_, nxt_):
+                    self.act[pid] = (int(idx_[0]), int(dep_[0]), bytes(s.ffi.buffer(nxt_)))
+                    active.discard(pid)
+        if "deadlock" in active and self.dead is None:
+            if lib.eng_violation_dead(s.e, idx_, dep_):
+                self.dead = (int(idx_[0]), int(dep_[0]))
+                active.discard("deadlock")
+
+    def snapshot(self) -> tuple:
+        """What a checkpoint keeps of them (snapshot.mark)."""
+        return dict(self.inv), dict(self.act), self.dead
+
+    def into(self, ex: Exploration) -> None:
+        """The search's violations (their messages come after, _fill_messages)."""
+        for pid, (idx, dep) in self.inv.items():
+            ex.violations[pid] = Violation(pid, "", idx, dep)
+        for pid, (idx, dep, nxt) in self.act.items():
+            ex.violations[pid] = Violation(pid, "", idx, dep, nxt)
+        if self.dead is not None:
+            ex.violations["deadlock"] = Violation(
+                "deadlock",
+                "no step is enabled and not every goroutine has exited",
+                self.dead[0],
+                self.dead[1],
+            )
+
+
+class _Phases:
+    """A level's frontier in chunks: phase A (properties, successors,
+    canonical forms, fingerprints) in the workers' threads, phase B
+    (numbering the new states) in frontier order."""
+
+    def __init__(self, s: CompiledSearch, found: _Found, limit: int):
+        self.s, self.found, self.limit = s, found, limit
+        self.workers = s.workers
+        self.pool = ThreadPoolExecutor(max_workers=s.workers) if s.workers > 1 else None
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+
+    def launch(self, pos: int, n: int, expand: bool, round_: int) -> tuple[list, list, int]:
+        """Phase A of the next chunks: one part per worker, in the round's
+        half of the engine's slots (the other half may still be in phase B)."""
+        s, workers = self.s, self.workers
+        inv, act, dead = self.found.masks()
+        per = max(min(256, CHUNK), min(CHUNK, (n - pos + workers - 1) // workers))
+        base = (round_ % 2) * workers if workers > 1 else 0
+        parts = []
+        for w in range(workers):
+            lo = pos + w * per
+            if lo >= n:
+                break
+            parts.append((base + w, lo, min(per, n - lo)))
+        args = [(s.e, slot, lo, cnt, int(expand), inv, act, dead) for slot, lo, cnt in parts]
+        futures: list[Any]
+        if self.pool is not None:
+            futures = [self.pool.submit(s.lib.eng_phase_a, *a) for a in args]
+        else:
+            futures = [_Done(s.lib.eng_phase_a(*a)) for a in args]
+        return parts, futures, pos + sum(c for _, _, c in parts)
+
+    def level(self, n: int, d: int, expand: bool, report: Callable[[list[int], int], None]) -> bool:
+        """The frontier of `n` states at depth `d`, chunk by chunk; True when
+        the state bound stopped it."""
+        s, lib, limit, pool = self.s, self.s.lib, self.limit, self.pool
+        round_ = 0
+        in_flight: list = []
+        cur: tuple[list, list, int] | None = self.launch(0, n, expand, round_)
+        stopped = False
+        while cur is not None:
+            parts, futures, next_pos = cur
+            in_flight = futures
+            for code in [f.result() for f in futures]:
+                if code == 5:
+                    raise MemoryError("the compiled engine ran out of memory")
+                if code:
+                    raise KernelError(_error_text(code))
+            # With a pool, the next chunks' phase A runs while this one's
+            # phase B does (in the other half of the slots); one worker has
+            # one slot, so it goes on after phase B.
+            round_ += 1
+            cur = None
+            if pool is not None and next_pos < n:
+                cur = self.launch(next_pos, n, expand, round_)
+                in_flight = cur[1]
+            for slot, lo, cnt in parts:
+                done = lib.eng_phase_b(s.e, slot, lo, d, limit)
+                if done < 0:
+                    raise MemoryError("the compiled engine ran out of memory")
+                if done < cnt or (limit and s.stat(0) >= limit):
+                    stopped = True
+                    break
+            self.found.collect()
+            report(s.stats(), n)
+            if stopped:
+                break
+            if pool is None and next_pos < n:
+                cur = self.launch(next_pos, n, expand, round_)
+        for f in in_flight:  # a stop leaves the next chunks' phase A running
+            f.result()
+        return stopped
+
+
+def _read_results(ex: Exploration, s: CompiledSearch, model: Any, exact: bool) -> None:
+    """What the engine holds at the end, into the exploration: its counts,
+    parents, states (or their fingerprints), coverage, cuts, graph."""
     st = s.stats()
     ex.transitions, ex.truncated_states, ex.deadlocks, ex.expanded = st[1], st[2], st[3], st[4]
     ex.parent = s.parents()
@@ -403,21 +350,8 @@ def explore_compiled(
         ex.key_of = s.fingerprint
         ex.keys_of = lambda idxs: [s.fingerprints_of(list(idxs))[i] for i in idxs]
         ex.fingerprints = True
-    if graph:
+    if ex.graph:
         _graph_arrays(ex, s, model)
-    for pid, (idx, dep) in found_inv.items():
-        ex.violations[pid] = Violation(pid, "", idx, dep)
-    for pid, (idx, dep, nxt) in found_act.items():
-        ex.violations[pid] = Violation(pid, "", idx, dep, nxt)
-    if found_dead is not None:
-        ex.violations["deadlock"] = Violation(
-            "deadlock",
-            "no step is enabled and not every goroutine has exited",
-            found_dead[0],
-            found_dead[1],
-        )
-    _fill_messages(ex, model, by_id)
-    return ex
 
 
 def _graph_arrays(ex: Exploration, s: CompiledSearch, model: Any) -> None:

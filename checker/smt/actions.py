@@ -4,7 +4,7 @@ Action it is in a state.
 A step run on a symbolic state (checker/smt/relation.py) returns an Action
 whose arguments may be symbolic ints or bools, or text that names one (a
 semaphore's name looked up by a symbolic index). `template` turns each into
-a placeholder of the path (checker/smt/symbolic.py `placeholder`), so that
+a placeholder of the path (checker/smt/paths.py `placeholder`), so that
 the step's command keeps an Action whose text is its label template (what
 the compiled kernel renders from, checker/kernel/ctables.py); `fill` gives
 the Action the step takes in a state from the placeholders' values, as the
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from checker.smt.expr import BOOL, INT
-from checker.smt.symbolic import render
+from checker.smt.paths import render
 from model.action import Action, Refs
 
 

@@ -33,28 +33,28 @@ from operator import itemgetter
 from typing import Any
 
 from checker.smt.actions import fill, template
-from checker.smt.expr import BOOL, INT, Knowledge, and_, evaluate, isin, not_, or_, var
-from checker.smt.symbolic import (
-    DONT_CARE,
+from checker.smt.expr import BOOL, INT, and_, evaluate, isin, not_, or_, var
+from checker.smt.fold import DONT_CARE, clear_caches, fold_paths, folding
+from checker.smt.knowledge import Knowledge
+from checker.smt.paths import (
     EXPLAINED,
     OK,
     UNDEFINED,
     Explained,
+    PathExplosion,
+    Unsupported,
+    assume,
+    enumerate_paths,
+)
+from checker.smt.symbolic import (
     Mode,
     NameTable,
-    PathExplosion,
     Sym,
     SymBool,
     SymSet,
     SymState,
     SymTable,
     SymTuple,
-    Unsupported,
-    assume,
-    clear_caches,
-    enumerate_paths,
-    fold_paths,
-    folding,
 )
 from model.action import Action
 from model.machine import TRUNCATED

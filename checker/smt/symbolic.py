@@ -6,11 +6,10 @@ is a `SymState` whose slots hold expressions (checker/smt/expr.py), and the
 values read from it are proxies (`Sym`, `SymBool`): arithmetic and
 comparisons on them build expressions. Where Python needs a concrete answer
 — `if`, `and`, `not`, `in`, a proxy used as a list index, `range(proxy)`,
-a dict key — the proxy asks the path: a decision the path has not taken
-yet forks it. `enumerate_paths` runs a function again for every sequence of
-decisions (depth first over the decision prefixes) and returns each path:
-its guard (the conjunction of its decisions), its result, and the state it
-left.
+a dict key — the proxy asks the path (checker/smt/paths.py): a decision
+the path has not taken yet forks it. `enumerate_paths` there runs a
+function again for every sequence of decisions and returns each path, and
+checker/smt/fold.py folds the paths into one expression.
 
 Three substitutes let the model's code index with symbolic values without
 forking at every lookup: `SymTable` stands for the layout's offset lists
@@ -27,14 +26,11 @@ takes one.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from checker.smt.expr import (
     BOOL,
     INT,
-    Knowledge,
     Node,
     and_,
     arith,
@@ -48,106 +44,7 @@ from checker.smt.expr import (
     or_,
     sel,
 )
-
-
-class Undefined(Exception):
-    """The concrete model fails on this path (an index out of range...)."""
-
-
-class Unsupported(Exception):
-    """A construct the proxies cannot follow: the symbolic engine needs work."""
-
-
-class Infeasible(Exception):
-    """An assumption contradicts what the path knows."""
-
-
-class PathExplosion(Exception):
-    """More paths than the limit: the model code needs restructuring here."""
-
-
-class Path:
-    """The path being run: what it knows, its decisions, its guard."""
-
-    __slots__ = ("know", "guard", "forced", "taken", "pending", "exprs")
-
-    def __init__(self, know: Knowledge, forced: list[int]):
-        self.know = know
-        self.guard: list = []
-        self.forced = forced
-        self.taken: list[int] = []
-        self.pending: list[list[int]] = []
-        self.exprs: list[tuple[Any, str]] = []
-
-    def fork(self, n: int) -> int:
-        pos = len(self.taken)
-        if pos < len(self.forced):
-            i = self.forced[pos]
-        else:
-            i = 0
-            for j in range(n - 1, 0, -1):
-                self.pending.append(self.taken + [j])
-        self.taken.append(i)
-        return i
-
-
-_PATH: list[Path] = []
-
-
-def path() -> Path:
-    if not _PATH:
-        raise Unsupported("a symbolic value was used outside enumerate_paths")
-    return _PATH[-1]
-
-
-def decide(c) -> bool:
-    """The truth of condition c on this path, forking if it is still open."""
-    p = path()
-    c = p.know.reduce(c)
-    if type(c) is bool:
-        return c
-    val = p.fork(2) == 0
-    p.know.learn(c, val)
-    p.guard.append(c if val else not_(c))
-    return val
-
-
-def assume(c) -> None:
-    """Restrict the path to c (no fork)."""
-    p = path()
-    c = p.know.reduce(c)
-    if c is True:
-        return
-    if c is False:
-        raise Infeasible
-    p.know.learn(c, True)
-    p.guard.append(c)
-
-
-def concretize(e) -> int:
-    """A concrete value for e, forking over the values it may take."""
-    p = path()
-    e = p.know.reduce(e)
-    if type(e) is not Node:
-        return int(e)
-    vals = p.know.values(e)
-    if vals is None:
-        raise Unsupported(f"a symbolic value with unbounded range used as an int: {e!r}")
-    options = sorted(vals)
-    if len(options) == 1:
-        return options[0]
-    v = options[p.fork(len(options))]
-    c = isin(e, frozenset((v,)))
-    p.know.learn(c, True)
-    p.guard.append(c)
-    return v
-
-
-def placeholder(e, kind: str) -> str:
-    p = path()
-    p.exprs.append((e, kind))
-    return f"\x00{len(p.exprs) - 1}\x00"
-
+from checker.smt.paths import Undefined, Unsupported, concretize, decide, path, placeholder
 
 # ---- proxies ------------------------------------------------------------------------
 
@@ -568,213 +465,6 @@ class SymState:
         self.v[operator.index(k)] = x
 
 
-# ---- enumerating the paths of a function ------------------------------------------------
-
-OK, UNDEFINED, EXPLAINED, INFEASIBLE = "ok", "undefined", "explained", "infeasible"
-
-
-class Explained(Exception):
-    """A check reached the code that explains a violation: it fails on this path."""
-
-
-@dataclass
-class PathResult:
-    guard: tuple  # conjuncts (bool expressions)
-    kind: str  # OK, UNDEFINED, EXPLAINED or INFEASIBLE (an empty region)
-    value: Any  # what the function returned (OK)
-    exprs: list = field(default_factory=list)  # the placeholders in `value`
-    why: str = ""  # UNDEFINED: what failed
-    know: Knowledge | None = None  # what the path knew at its end
-
-
-def enumerate_paths(
-    run: Callable[[], Any], know: Knowledge, limit: int = 200_000
-) -> list[PathResult]:
-    """Every path of `run()`: depth first over the decision prefixes."""
-    out: list[PathResult] = []
-    stack: list[list[int]] = [[]]
-    while stack:
-        forced = stack.pop()
-        p = Path(know.copy(), forced)
-        _PATH.append(p)
-        try:
-            value = run()
-            res = PathResult(tuple(p.guard), OK, value, p.exprs, know=p.know)
-        except Infeasible:
-            res = PathResult(tuple(p.guard), INFEASIBLE, None)
-        except Explained:
-            res = PathResult(tuple(p.guard), EXPLAINED, None, p.exprs)
-        except (Undefined, IndexError, AssertionError) as e:
-            res = PathResult(tuple(p.guard), UNDEFINED, None, p.exprs, f"{type(e).__name__}: {e}")
-        finally:
-            _PATH.pop()
-        out.append(res)
-        stack.extend(p.pending)
-        if len(out) > limit:
-            raise PathExplosion(f"more than {limit} paths")
-    return out
-
-
-class _DontCare:
-    """The value of a region no state is in (an infeasible path)."""
-
-    def __repr__(self) -> str:
-        return "dont-care"
-
-
-DONT_CARE = _DontCare()
-_END = object()
-
-
-def fold_paths(results: list[PathResult], leaf: Callable[..., Any], sort: str) -> Any:
-    """One expression for a value that depends on the path: `leaf(r)` on each
-    path r (DONT_CARE for an empty region).
-
-    The paths are the leaves of a decision tree (they share the decisions of
-    their common prefix), so the expression is built bottom-up over that
-    tree: a decision whose branches agree disappears, and a condition over
-    paths is as small as the tree, not a disjunction over every path."""
-    root: dict = {}
-    for r in results:
-        v = DONT_CARE if r.kind == INFEASIBLE else leaf(r)
-        node = root
-        for c in r.guard:
-            node = node.setdefault(c, {})
-        if _END in node or (node and _END not in node):
-            raise Unsupported("two paths with one guard: a fork without a condition")
-        node[_END] = v
-    return _fold_node(root, sort)
-
-
-def _same(a: Any, b: Any) -> bool:
-    return a is b or (type(a) is not Node and type(b) is not Node and a == b and type(a) is type(b))
-
-
-def _fold_node(node: dict, sort: str) -> Any:
-    if _END in node:
-        return node[_END]
-    if len(node) == 1:
-        # An assumption, not a fork: outside it the value is not this one.
-        ((c, ch),) = node.items()
-        v = _fold_node(ch, sort)
-        if sort == BOOL and v is not DONT_CARE:
-            return and_(c, v)
-        return v
-    items = [(c, _fold_node(ch, sort)) for c, ch in node.items()]
-    items = [(c, v) for c, v in items if v is not DONT_CARE]
-    if not items:
-        return DONT_CARE
-    first = items[0][1]
-    if all(_same(v, first) for _, v in items[1:]):
-        return first
-    if sort == BOOL:
-        if len(items) == 2 and items[1][0] is not_(items[0][0]):
-            (c, a), (_, b) = items
-            if a is True:
-                return or_(c, b)
-            if b is True:
-                return or_(not_(c), a)
-        return or_(*(c if v is True else and_(c, v) for c, v in items if v is not False))
-    out = items[-1][1]
-    for c, v in reversed(items[:-1]):
-        out = ite(c, v, out)
-    return out
-
-
-def call_folded(fn: Callable, *args: Any) -> Any:
-    """fn(*args) for a helper marked `foldable` (model.machine.foldable): all
-    its paths are enumerated from here and folded into one result (ints and
-    conditions as if-then-else expressions) and one state (each slot a path
-    wrote becomes an if-then-else over the paths), so the caller goes on
-    along one path instead of one per way through fn."""
-    p = path()
-    states = [a for a in args if type(a) is SymState]
-    before = [list(a.v) for a in states]
-
-    def run():
-        for a, v in zip(states, before, strict=True):
-            a.v[:] = v
-        return fn(*args), [list(a.v) for a in states]
-
-    # A path is re-run for every decision prefix: the same call with the same
-    # knowledge comes back many times.
-    key = (fn, tuple(p.guard), tuple(_arg_key(a) for a in args))
-    results = _FOLDED.get(key)
-    if results is None:
-        results = _FOLDED[key] = enumerate_paths(run, p.know)
-    for a, v in zip(states, before, strict=True):
-        a.v[:] = v
-    for kind, exc in ((UNDEFINED, Undefined), (EXPLAINED, Explained)):
-        if any(r.kind == kind for r in results):
-            where = fold_paths(results, lambda r, kind=kind: r.kind == kind, BOOL)
-            if where is not DONT_CARE and decide(where):
-                raise exc(next(r.why for r in results if r.kind == kind))
-    ok = [r for r in results if r.kind == OK]
-    if not ok:
-        raise Infeasible
-
-    def value(r: PathResult, get: Callable[[Any], Any]) -> Any:
-        return get(r.value) if r.kind == OK else DONT_CARE
-
-    for i, a in enumerate(states):
-        for k, old in enumerate(before[i]):
-            if any(r.value[1][i][k] is not old for r in ok):
-                a.v[k] = fold_paths(
-                    results, lambda r, i=i, k=k: value(r, lambda v: v[1][i][k]), INT
-                )
-                a.writes += 1
-    return _fold_value(results, ok, lambda v: v[0], fn)
-
-
-def _fold_value(results: list, ok: list, get: Callable[[Any], Any], fn: Callable) -> Any:
-    vals = [get(r.value) for r in ok]
-    first = vals[0]
-    if type(first) is tuple:
-        if any(type(v) is not tuple or len(v) != len(first) for v in vals):
-            raise Unsupported(f"{fn.__name__} is foldable but returns tuples of several shapes")
-        return tuple(
-            _fold_value(results, ok, lambda v, i=i: get(v)[i], fn)  # type: ignore[misc]  # i bound
-            for i in range(len(first))
-        )
-
-    def leaf(r: PathResult, conv: Callable[[Any], Any]) -> Any:
-        return conv(get(r.value)) if r.kind == OK else DONT_CARE
-
-    if all(type(v) is bool or type(v) is SymBool for v in vals):
-        return wrap(fold_paths(results, lambda r: leaf(r, _bool_operand), BOOL))
-    if any(expr_of(v) is None for v in vals) or any(type(v) is bool for v in vals):
-        raise Unsupported(f"{fn.__name__} is foldable but returns {first!r}")
-    return wrap(fold_paths(results, lambda r: leaf(r, expr_of), INT))
-
-
-_FOLDED: dict[tuple, list[PathResult]] = {}
-
-
-def _arg_key(a: Any) -> Any:
-    t = type(a)
-    if t is SymState:
-        return tuple(a.v)
-    if t is Sym or t is SymBool:
-        return a.e
-    if t is int or t is bool or t is str or a is None:
-        return a
-    return id(a)
-
-
-def clear_caches() -> None:
-    _FOLDED.clear()
-
-
-def folding(fn: Callable) -> Callable:
-    """fn, evaluated with `call_folded` when it is called."""
-
-    def call(*args: Any) -> Any:
-        return call_folded(fn, *args)
-
-    call.__name__ = getattr(fn, "__name__", "folded")
-    return call
-
-
 class NameTable(tuple):
     """A list of names (G statuses, semaphores...) that a symbolic index
     looks up in a label or a message: the name is filled in when the label
@@ -786,20 +476,3 @@ class NameTable(tuple):
             path().exprs.append((i.e, self))
             return f"\x00{len(path().exprs) - 1}\x00"
         return tuple.__getitem__(self, i)
-
-
-def render(template: str, exprs: list, value_of: Callable[[Any], Any]) -> str:
-    """Fill a label's placeholders with the values `value_of` gives their expressions."""
-    if "\x00" not in template:
-        return template
-    parts = template.split("\x00")
-    for i in range(1, len(parts), 2):
-        e, kind = exprs[int(parts[i])]
-        v = value_of(e)
-        if kind == BOOL:
-            parts[i] = str(bool(v))
-        elif kind == INT:
-            parts[i] = str(v)
-        else:
-            parts[i] = str(kind[v])
-    return "".join(parts)
