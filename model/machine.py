@@ -83,7 +83,7 @@ def foldable(fn: F) -> F:
     whose result is an int, a bool, or a tuple of them.
 
     It changes nothing when the model runs. The symbolic engine
-    (checker/smt/symbolic.py) folds all the ways through such a helper into
+    (checker/smt/fold.py) folds all the ways through such a helper into
     one symbolic result and one symbolic state, so that its caller goes on
     along one path instead of one per way through the helper (a loop over
     the Ps calling it stays linear, not exponential, in the number of Ps)."""
