@@ -234,9 +234,9 @@ class Symmetry:
     # ---- the canonical form -----------------------------------------------------------
 
     def canonical(self, t: bytes) -> bytes:
+        """The representative of t's renamings (the module's docstring)."""
         L = self.L
-        nP, nG, pw, B = L.nP, L.nG, L.P_WIDTH, L.B
-        gb = L.g_base
+        gb, nG = L.g_base, L.nG
         greg = t[gb : gb + 3 * nG]
         for at in self.extra_g:  # a variant's per-G fields are part of a G's content
             greg += t[at[0] : at[0] + nG]
@@ -246,15 +246,25 @@ class Symmetry:
         plain_gorder: list[int] | None  # None: G's told apart by where they are named
         gblk, gcls, twins, plain_gorder = gview
         tg = t.translate(gcls)  # only its G-reference fields are read
+        mown, pkey = self._owner_and_p_keys(t, tg)
+        unborn, born = self._unborn_and_born(t)
+        # G's that share their content with another G that some place may name
+        # are told apart by where they are first named; others by content alone.
+        if twins and not twins.isdisjoint(self._g_refs(t)):
+            plain_gorder = None
+        return self._smallest(t, mown, pkey, unborn, born, gblk, plain_gorder)
 
-        a_start = self.a_start
+    def _owner_and_p_keys(self, t: bytes, tg: bytes) -> tuple[list[bytes], list[bytes]]:
+        """Each M's own state (its fields, its G's by content; the last entry
+        stands for no owner), and each P's key: its fields, its G's by
+        content, its owner's state, its place on the idle list (255: not on
+        it). Fixed width, compared as bytes."""
+        L, B, pw = self.L, self.L.B, self.L.P_WIDTH
         mown = [t[b : b + 6] + tg[b + 7 : b + 11 + B] for b in self.m_start]
         if self.extra_m:  # a variant's per-M fields are part of an M's own state
             mown = [own + bytes(t[at[m]] for at in self.extra_m) for m, own in enumerate(mown)]
         mown.append(self._no_owner + b"\xff" * len(self.extra_m))  # mown[-1]: no owner
-        pidle = t[L.pidle : L.pidle + nP]
-        # A P's key: its fields, its G's by content, its owner's state, its
-        # place on the idle list (255: not on it). Fixed width, compared as bytes.
+        pidle = t[L.pidle : L.pidle + L.nP]
         pkey = [
             t[b : b + 4]
             + tg[b + 5 : b + pw]
@@ -263,10 +273,14 @@ class Symmetry:
             + bytes(t[at[p]] for at in self.extra_p)
             for p, b in enumerate(self.p_start)
         ]
-        midle = t[L.midle : L.midle + L.nM]
-        # Threads not created yet have equal blocks and nothing names them:
-        # they come first (pc NOT_CREATED sorts lowest), in any order.
-        named_m = set(midle) | {t[b + 4] for b in self.p_start}
+        return mown, pkey
+
+    def _unborn_and_born(self, t: bytes) -> tuple[list[int], list[int]]:
+        """Threads not created yet have equal blocks and nothing names them:
+        they come first (pc NOT_CREATED sorts lowest), in any order. The
+        rest are ordered by what they do."""
+        L = self.L
+        named_m = set(t[L.midle : L.midle + L.nM]) | {t[b + 4] for b in self.p_start}
         named_m |= {t[at] for at in self.extra_mref}
         unborn = [
             m
@@ -275,11 +289,23 @@ class Symmetry:
             and m not in named_m
             and not any(t[at[m]] for at in self.extra_m)
         ]
-        born = [m for m in range(L.nM) if m not in unborn]
-        # G's that share their content with another G that some place may name
-        # are told apart by where they are first named; others by content alone.
-        if twins and not twins.isdisjoint(self._g_refs(t)):
-            plain_gorder = None
+        return unborn, [m for m in range(L.nM) if m not in unborn]
+
+    def _smallest(
+        self,
+        t: bytes,
+        mown: list[bytes],
+        pkey: list[bytes],
+        unborn: list[int],
+        born: list[int],
+        gblk: list[bytes],
+        plain_gorder: list[int] | None,
+    ) -> bytes:
+        """The smallest encoding over every order of the tied Ps and, under
+        each, of the tied Ms: the hot loop of the canonical form."""
+        L = self.L
+        nG, B, a_start = L.nG, L.B, self.a_start
+        midle = t[L.midle : L.midle + L.nM]
         best = None
         porders = _orders(pkey)
         for porder in porders:

@@ -67,7 +67,6 @@ LONG_MODULES = {
 }
 LONG_FUNCTIONS = {
     "model/state.py:Layout.__init__": "the state layout: one offset table",
-    "model/symmetry.py:Symmetry.canonical": "the canonical form, a hot loop",
     "model/workloads.py:Code.build": "the workload programs' instruction table",
 }
 
