@@ -42,7 +42,7 @@ class _EventSearch:
     def head(self) -> int:
         """The lowest level with nodes left (when some are)."""
         levels = self.levels
-        while not levels.get(self.low):
+        while self.left and not levels.get(self.low):
             self.low += 1
         return self.low
 
