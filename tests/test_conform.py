@@ -17,6 +17,7 @@ from checker import cli
 from checker.golang.conform import Search, check_events, prepare
 from checker.golang.gotool import GoToolError, find_toolchain
 from checker.golang.gotrace import parse_dump
+from checker.golang.portfolio import SLICE, Portfolio
 from tests.conftest import ROOT, run_cli
 
 CORPUS = ROOT / "tests" / "conform"
@@ -204,36 +205,49 @@ def test_one_node_at_a_time_still_rejects_at_the_edited_event():
     assert res.verdict == "fails" and res.failure.event.line == line
 
 
-ORDERS = [(False, False), (True, False), (True, True)]  # (lazy_others, previous_first)
+# (lazy_others, previous_first, next_first, back_weight): breadth first,
+# the event's thread first, the previous event's thread before it, and the
+# next event's thread as well; depth first over events, and going back to
+# lower levels first.
+ORDERS = [
+    (False, False, False, 0),
+    (True, False, False, 0),
+    (True, True, False, 0),
+    (True, True, True, 0),
+    (True, True, False, 64),
+    (False, False, False, 2),
+]
 
 
-def _ordered(events, lazy: bool, previous: bool) -> Search:
+def _ordered(
+    events, lazy: bool, previous: bool, following: bool = False, weight: float = 0
+) -> Search:
     search = Search(prepare(events))
-    search.lazy_others, search.previous_first = lazy, previous
+    search.lazy_others, search.previous_first, search.next_first = lazy, previous, following
+    search.back_weight = weight
     return search
 
 
 @pytest.mark.parametrize("edit", sorted(EDITS))
 def test_the_event_thread_first_rejects_where_breadth_first_does(edit):
-    # Within a closure the search takes the previous event's thread's and
-    # the event thread's own unobserved steps before the other actors'
-    # (Search.lazy_others, Search.previous_first). Only the order changes:
-    # an edited trace is rejected at the edited event in every order, one
-    # node at a time and by batches.
+    # Within a closure the search takes the previous event's thread's, the
+    # next event's thread's and the event thread's own unobserved steps
+    # before the other actors' (Search.lazy_others, Search.previous_first,
+    # Search.next_first), and it may go back to an earlier event's lower
+    # level before a later one's higher (Search.back_weight). Only the
+    # order changes: an edited trace is rejected at the edited event in
+    # every order, one node at a time and by batches.
     bad, line = _edit((TRACES / "mutex-p2.parsed.txt").read_text(), *EDITS[edit])
-    for lazy, previous in ORDERS:
+    for order in ORDERS:
         for batch in (1, 4, 64):
-            res = _ordered(parse_dump(bad), lazy, previous).run(batch=batch)
-            assert res.verdict == "fails" and res.failure.event.line == line, (lazy, batch)
+            res = _ordered(parse_dump(bad), *order).run(batch=batch)
+            assert res.verdict == "fails" and res.failure.event.line == line, (order, batch)
 
 
 @pytest.mark.parametrize("name", ["mutex-p4", "syscalls-sysmonstartm-p3", "lockthread-p2"])
 def test_the_event_thread_first_explains_what_breadth_first_does(name):
     events = parse_dump((TRACES / f"{name}.parsed.txt").read_text())
-    verdicts = {
-        (res.verdict, res.checked)
-        for res in (_ordered(events, lazy, previous).run() for lazy, previous in ORDERS)
-    }
+    verdicts = {(res.verdict, res.checked) for res in (_ordered(events, *o).run() for o in ORDERS)}
     assert len(verdicts) == 1 and next(iter(verdicts))[0] in ("conforms", "partial")
 
 
@@ -248,6 +262,57 @@ def test_the_previous_thread_first_finds_an_early_read_without_going_back():
     a, b = first.run(), other.run()
     assert a.verdict == b.verdict == "partial" and a.checked == b.checked
     assert first.resumes == 0 < other.resumes
+
+
+def test_the_next_thread_first_finds_a_steal_just_before_the_event():
+    # mutex-runnextsteal-p4: a spinning thread (M18118) takes G21 from
+    # P3's runnext just before another thread (M18122) gives its P up
+    # (line 392), which it may do only with that runnext empty; M18118's
+    # GoStart of G21 is the next event. The previous event's thread first
+    # finds the steal only by going back over the events after it, hundreds
+    # of times; the next event's thread first finds it on the way.
+    events = parse_dump((TRACES / "mutex-runnextsteal-p4.parsed.txt").read_text())
+    following, previous = _ordered(events, True, True, True), _ordered(events, True, True)
+    a = following.run()
+    assert a.verdict == "conforms" and following.resumes == 0
+    assert a.expansions < 10_000
+    previous.start()
+    assert not previous.advance(50_000) and previous.resumes > 50
+
+
+def test_going_back_by_levels_finds_the_steal_without_exhausting_closures():
+    # The same execution, the previous event's thread first: depth first
+    # over events, each closure up to its last level before the search
+    # goes back to the event before (more than 50,000 expansions, above);
+    # weighing levels against events, it goes back to the lower levels of
+    # earlier events first and finds the steal at level 2, ten events back.
+    events = parse_dump((TRACES / "mutex-runnextsteal-p4.parsed.txt").read_text())
+    search = _ordered(events, True, True, False, 64)
+    res = search.run()
+    assert res.verdict == "conforms" and res.expansions < 15_000
+
+
+def test_the_portfolio_takes_turns_and_the_first_verdict_wins():
+    # check_events runs the orders side by side (checker/golang/portfolio.py),
+    # in turns counted in expansions: the order that explains the execution
+    # first gives the verdict, the same one on every run.
+    events = parse_dump((TRACES / "mutex-runnextsteal-p4.parsed.txt").read_text())
+    runs = [Portfolio(prepare(events), slice=1_000).run()[0] for _ in range(2)]
+    assert [r.verdict for r in runs] == ["conforms"] * 2
+    assert runs[0].stats == runs[1].stats and runs[0].expansions == runs[1].expansions
+    assert runs[0].stats["order"] == "next-first"
+    assert runs[0].expansions < 4 * runs[0].stats["orders"]["next-first"]
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_the_portfolio_rejects_at_the_edited_event(edit):
+    # Every order is exact, so the first to finish rejects where each does;
+    # with short turns the orders interleave many times before that.
+    bad, line = _edit((TRACES / "mutex-p2.parsed.txt").read_text(), *EDITS[edit])
+    for slice_, batch in ((50, 1), (50, 4), (SLICE, 4)):
+        res, search = Portfolio(prepare(parse_dump(bad)), slice=slice_).run(batch)
+        assert res.verdict == "fails" and res.failure.event.line == line, (slice_, batch)
+        assert search.observed(res.failure.before[0])
 
 
 @pytest.mark.parametrize("name", ["mutex-p4", "spawn-p4", "retake-lastpoll-p2"])

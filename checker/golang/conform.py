@@ -46,6 +46,7 @@ from checker.golang.gotrace import (
     parse_dump,
     read_trace_file,
 )
+from checker.golang.portfolio import Portfolio
 from checker.golang.prepare import (  # noqa: F401  (the room's front: its names)
     MAX_GS,
     MAX_PS,
@@ -75,10 +76,12 @@ class Checked:
 def check_events(
     events: list[Event], source: str, max_states: int, progress=None
 ) -> tuple[Result, Search]:
-    prep = prepare(events)
-    search = Search(prep, max_states=max_states)
-    search.progress = progress
-    return search.check(), search
+    """Check the events: the search in its orders, taking turns
+    (checker/golang/portfolio.py); the result and the order's search that
+    gave it."""
+    portfolio = Portfolio(prepare(events), max_states=max_states)
+    portfolio.progress = progress
+    return portfolio.run()
 
 
 def load_trace(path: Path, tc_getter, max_bytes: int | None = None) -> tuple[list[Event], str]:

@@ -18,23 +18,39 @@ from model.openworld import Expect
 from model.pcs import PC, PC_NAMES
 from model.state import NONE, q_items
 
-PREVIOUS_MOVING, OWN_MOVING = 1, 2  # _EventSearch.phase
+PREVIOUS_MOVING, NEXT_MOVING, OWN_MOVING = 1, 2, 3  # _EventSearch.phase
 
 
 @dataclass
 class _EventSearch:
     """One event's part of the search: every node seen before it (those that
-    reached it, depth 0, and its closure, with the number of unobserved steps
-    from them), the ones not expanded yet, in breadth-first order."""
+    reached it, level 0, and its closure, with their levels), and the ones
+    not expanded yet, by level, each level in the order it is taken."""
 
     seen: dict = field(default_factory=dict)
-    todo: deque = field(default_factory=deque)
+    levels: dict = field(default_factory=dict)  # level -> deque of nodes
+    low: int = 0  # no node left below this level
+    left: int = 0  # nodes left to expand
     # Who has moved on the way to a node (absent: nobody yet), for the
-    # order of its steps (Search._expand): PREVIOUS_MOVING, OWN_MOVING.
+    # order of its steps (Search._expand): PREVIOUS_MOVING, NEXT_MOVING,
+    # OWN_MOVING, in the order the free runs follow each other.
     phase: dict = field(default_factory=dict)
     expect: Expect | None = None
     arrived: int = 0
     truncated: bool = False
+
+    def head(self) -> int:
+        """The lowest level with nodes left (when some are)."""
+        levels = self.levels
+        while self.left and not levels.get(self.low):
+            self.low += 1
+        return self.low
+
+    def queue(self, level: int) -> deque:
+        q = self.levels.get(level)
+        if q is None:
+            q = self.levels[level] = deque()
+        return q
 
 
 @dataclass
@@ -82,12 +98,30 @@ class Search(EventMatching):
     # thread is one of the others.)
     previous_first = True
 
+    # With previous_first, the thread of the event after this one runs free
+    # too, after the previous thread and before the event's thread: one
+    # that is about to start a goroutine may have taken it from a victim's
+    # runnext just before this event, which needs that runnext empty. Again
+    # only an order (one of the orders of checker/golang/portfolio.py).
+    next_first = False
+
+    # How many events further back the search goes, for each level less
+    # (Search._next_event). 0: depth first over events, each closure
+    # exhausted before the search goes back to an earlier one. With a
+    # weight, it goes back to an earlier event whose closure has nodes
+    # left at a lower level rather than into the next level of a later
+    # one: the explanations found need few steps of other threads at any
+    # one event, and a wrong choice many events back costs the closures
+    # in between up to that level, not every node of them.
+    back_weight: float = 0
+
     # -- the search over events ----------------------------------------------------
 
-    def _expand(self, ev_i: int, want: int) -> int:
+    def _expand(self, ev_i: int, want: int, last: float = float("inf")) -> int:
         """Go on with event ev_i's closure until `want` new nodes have
         reached the next event (and the level they were found at is done),
-        or the closure is exhausted. Returns how many arrived. The closure
+        or the closure is exhausted, or its next level is past `last`.
+        Returns how many arrived. The closure
         is explored level by level; a node's level is how many of the
         unobserved steps on the way to it were not free (the order, and why
         it loses nothing: `previous_first` above)."""
@@ -96,21 +130,20 @@ class Search(EventMatching):
         model = self.model
         model.expect = self._expect(ev_i)
         nxt = self._ev[ev_i + 1]
-        todo, seen, phase = st.todo, st.seen, st.phase
+        seen, phase = st.seen, st.phase
         pc_off, view, gone, alpha = self._pc_off, self.view, self._gone, self.alpha
-        x = self.mindex.get(self.prep.events[i].m, -1)
-        lazy = self.lazy_others
-        y = self._previous_thread(ev_i) if lazy and self.previous_first else -1
+        x, y, z = self._free_threads(ev_i)
         arrived = 0
         full_at = None
-        while todo:
-            node = todo[0]
-            level = seen[node]
+        while st.left:
+            level = st.head()
             if full_at is None and arrived >= want:
                 full_at = level
-            if full_at is not None and level > full_at:
+            if (full_at is not None and level > full_at) or level > last:
                 break
-            todo.popleft()
+            todo = st.levels[level]
+            node = todo.popleft()
+            st.left -= 1
             t, mb, pb, ahead = node
             if i in ahead:  # a step matched it already, with an earlier event
                 arrived += self._arrive(nxt, (t, mb, pb, ahead - {i}), 0)
@@ -123,10 +156,14 @@ class Search(EventMatching):
             # it is another, bound one.
             own = -1 if x < 0 or x not in mb else x
             prev = y if y >= 0 and y != own and y in mb else -2
+            after = z if z >= 0 and z != own and z != prev and z in mb else -2
             ph = phase.get(node, 0)
-            rest = ph != PREVIOUS_MOVING or not any(
-                mb[a] == prev and alpha(u) == al_s for a, _l, u in succ
-            )
+            # May the thread running free now still move? Then the next
+            # one's steps (the event thread's, or the next event's) cost one.
+            rest = True
+            if ph in (PREVIOUS_MOVING, NEXT_MOVING):
+                mover = prev if ph == PREVIOUS_MOVING else after
+                rest = not any(mb[a] == mover and alpha(u) == al_s for a, _l, u in succ)
             for a, _label, u in succ:
                 if alpha(u) == al_s:
                     nmb = mb
@@ -138,17 +175,13 @@ class Search(EventMatching):
                         if len(seen) >= self.max_states:
                             st.truncated = True
                             continue
-                        cost, nph = 1, ph
-                        if lazy and a != self.SYSMON:
-                            if mb[a] == own:
-                                cost, nph = (0 if rest else 1), OWN_MOVING
-                            elif mb[a] == prev and ph != OWN_MOVING:
-                                cost, nph = 0, PREVIOUS_MOVING
+                        cost, nph = self._cost(a, mb[a], own, prev, after, ph, rest)
                         if nph:
                             phase[n] = nph
+                        st.left += 1
                         if cost:
                             seen[n] = level + 1
-                            todo.append(n)
+                            st.queue(level + 1).append(n)
                         else:
                             seen[n] = level
                             todo.appendleft(n)
@@ -159,6 +192,34 @@ class Search(EventMatching):
                     arrived += self._arrive(nxt, got[0], level)
         self.peak_closure = max(self.peak_closure, len(seen))
         return arrived
+
+    def _free_threads(self, ev_i: int) -> tuple[int, int, int]:
+        """The trace threads (their indices) whose unobserved steps may be
+        free in event ev_i's closure: the event's, the previous event's,
+        the next event's (-1: none, or not in this order)."""
+        x = self._thread_of(ev_i)
+        if not self.lazy_others:
+            return x, -1, -1
+        y = self._thread_of(ev_i - 1) if self.previous_first else -1
+        z = self._thread_of(ev_i + 1) if self.previous_first and self.next_first else -1
+        return x, y, z
+
+    def _cost(
+        self, a: int, thread: int, own: int, prev: int, after: int, ph: int, rest: bool
+    ) -> tuple[int, int]:
+        """The cost of actor a's unobserved step (0: free, 1: one level
+        more; `thread`: the one a is bound to) and the phase of the node
+        it reaches, from a node in phase ph (`rest`: the thread running
+        free there cannot move any more)."""
+        if not self.lazy_others or a == self.SYSMON:
+            return 1, ph
+        if thread == own:
+            return (0 if rest else 1), OWN_MOVING
+        if thread == prev and ph <= PREVIOUS_MOVING:
+            return 0, PREVIOUS_MOVING
+        if thread == after and (ph == NEXT_MOVING or (ph < NEXT_MOVING and rest)):
+            return 0, NEXT_MOVING
+        return 1, ph
 
     def _expect(self, ev_i: int) -> Expect:
         """The steps event ev_i may be (match.expect_for), computed once."""
@@ -171,18 +232,19 @@ class Search(EventMatching):
                 st.expect = replace(st.expect, locked=True)
         return st.expect
 
-    def _previous_thread(self, ev_i: int) -> int:
-        """The trace thread (its index) of the event before ev_i, -1 if none."""
-        if ev_i == 0:
+    def _thread_of(self, ev_i: int) -> int:
+        """The trace thread (its index) of event ev_i, -1 if none."""
+        if not 0 <= ev_i < len(self._trans):
             return -1
-        return self.mindex.get(self.prep.events[self._trans[ev_i - 1]].m, -1)
+        return self.mindex.get(self.prep.events[self._trans[ev_i]].m, -1)
 
     def _arrive(self, st: _EventSearch, node: Node, depth: int) -> int:
         """A node reaches the next event: queued there unless it already was."""
         if node in st.seen:
             return 0
         st.seen[node] = 0
-        st.todo.append(node)
+        st.queue(0).append(node)
+        st.low, st.left = 0, st.left + 1
         st.arrived += 1
         return 1
 
@@ -191,8 +253,9 @@ class Search(EventMatching):
         allows (binding the M or P it names) and passes them on."""
         st, nxt = self._ev[ev_i], self._ev[ev_i + 1]
         ev = self.prep.events[self._trans[ev_i]]
-        while st.todo:
-            node = st.todo.popleft()
+        while st.left:
+            node = st.levels[st.head()].popleft()
+            st.left -= 1
             got = self.assertion(node, ev)
             if got is not None:
                 self._arrive(nxt, got, 0)
@@ -207,8 +270,16 @@ class Search(EventMatching):
         is pruned: only when every closure is exhausted is the trace
         rejected, at the furthest event reached, so a rejection is the exact
         search's."""
+        self.start(batch)
+        self.advance()
+        return self.result()
+
+    def start(self, batch: int = BATCH) -> None:
+        """The search before its first event (run() is start(), advance()
+        until done, result(); checker/golang/portfolio.py takes turns)."""
         prep = self.prep
-        start = time.monotonic()
+        self._started = time.monotonic()
+        self._batch = batch
         self.expansions = 0
         self.peak_closure = 0
         self.gslot = dict(prep.gslot)
@@ -217,30 +288,61 @@ class Search(EventMatching):
         self._ev = [_EventSearch() for _ in range(n + 1)]
         for node in self.initial():
             self._arrive(self._ev[0], node, 0)
-        k = 0  # the event being explained
-        furthest = 0
+        self._k = 0  # the event being explained
+        self._furthest = 0
+        self._exhausted = False  # every closure explored, the next event unexplained
+        self._hi = 0  # no event after it has nodes left
         self.resumes = 0
-        while k < n:
-            if self.progress is not None and k > furthest and not k & 255:
-                self.progress(self._trans[k], prep.end)
-            furthest = max(furthest, k)
-            ev = prep.events[self._trans[k]]
-            if ev.is_status:
+
+    def advance(self, until: float = float("inf")) -> bool:
+        """Go on until the search is done (True) or has made `until`
+        expansions in all (False: advance() again to go on)."""
+        n, k, events = len(self._trans), self._k, self.prep.events
+        while k < n and not self._exhausted and self.expansions < until:
+            if self.progress is not None and k > self._furthest and not k & 255:
+                self.progress(self._trans[k], self.prep.end)
+            self._furthest = max(self._furthest, k)
+            if events[self._trans[k]].is_status:
                 self._assert_status(k)
+            elif self.back_weight:
+                self._expand(k, self._batch, self._ev[k].head())
             else:
-                self._expand(k, batch)
-            if self._ev[k + 1].todo:
-                k += 1
-                continue
-            # Nothing reached the next event (this time): resume the latest
-            # event whose closure has nodes left to expand.
-            back = k
-            while back >= 0 and not self._ev[back].todo:
-                back -= 1
-            if back < 0:
+                self._expand(k, self._batch)
+            nk = self._next_event(k)
+            if nk < 0:
+                self._exhausted = True
                 break
-            self.resumes += 1
-            k = back
+            if nk <= k:  # nothing reached the next event (this time)
+                self.resumes += 1
+            k = nk
+        self._k = k
+        return k >= n or self._exhausted
+
+    def _next_event(self, k: int) -> int:
+        """The event to go on with after event k (-1: every closure is
+        exhausted): the one with nodes left whose lowest level, weighed
+        by `back_weight` events a level, is furthest on; the later of
+        two alike. With no weight, the next event if a node reached it,
+        else the latest one with nodes left: depth first over events."""
+        w, ev = self.back_weight, self._ev
+        hi = max(self._hi, k + 1)
+        while hi >= 0 and not ev[hi].left:
+            hi -= 1
+        self._hi = hi
+        best, score = -1, float("-inf")
+        for j in range(hi, -1, -1):
+            if j <= score:  # no event before j scores more than j
+                break
+            if ev[j].left:
+                sc = j - w * ev[j].head()
+                if sc > score:
+                    best, score = j, sc
+        return best
+
+    def result(self) -> Result:
+        """The verdict of a search advance() has finished."""
+        prep, start, k, furthest = self.prep, self._started, self._k, self._furthest
+        n = len(self._trans)
         transitions = furthest + 1 if k < n else n
         peak = max((e.arrived for e in self._ev), default=0)
         if k >= n:
@@ -259,7 +361,7 @@ class Search(EventMatching):
                     f"more than {self.max_states:,} states before one event (line {at.line})"
                 )
         res.peak_closure, res.expansions = self.peak_closure, self.expansions
-        res.stats = {"resumes": self.resumes, "batch": batch}
+        res.stats = {"resumes": self.resumes, "batch": self._batch}
         return res
 
     def check(self) -> Result:
