@@ -1,7 +1,9 @@
 """One check run: explore, then judge the liveness properties on the graph.
 
 The command line and the tests both go through `run_check`, so that what a
-test checks is what a user runs."""
+test checks is what a user runs. Symmetry is an option of the searches:
+the model offers its canonical form, each search is told whether to use it
+(checker/engine/protocol.py), and nothing of the model changes during a run."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any
 from checker.engine.checkpoint import Checkpoints
 from checker.engine.explore import STOP_INTERRUPTED, STOP_MAX_STATES, Exploration, Progress, explore
 from checker.engine.liveness import LivenessVerdict, check_property
+from checker.engine.protocol import has_symmetry
 from specs.property import LIVENESS, Property
 
 
@@ -20,7 +23,7 @@ from specs.property import LIVENESS, Property
 class CheckRun:
     ex: Exploration  # the search the safety verdicts come from
     liveness: dict[str, LivenessVerdict] = field(default_factory=dict)
-    symmetry: bool = True
+    symmetry: bool = True  # the safety search reduced by the model's symmetry
     live_ex: Exploration | None = None  # the state graph of the liveness verdicts
     analysis_s: float = 0.0  # time spent judging the liveness properties on the graph
     interrupted: bool = False  # the liveness pass was cut (Ctrl-C, a signal)
@@ -43,8 +46,10 @@ def run_check(
     exact: bool = False,
     strict_kernel: bool = False,
     checkpoints: Checkpoints | None = None,
+    symmetry: bool = True,
 ) -> CheckRun:
-    """Explore `model` and check `props`. Liveness is judged on a search
+    """Explore `model` and check `props`, with `symmetry` reducing by the
+    model's symmetry where it has one. Liveness is judged on a search
     without symmetry (its properties name G's and its fairness names Ms;
     renaming would merge them) that keeps the state graph; with symmetry on,
     the safety properties get their own, reduced, search. `fairness`
@@ -59,40 +64,41 @@ def run_check(
 
     say = phase or (lambda name, done, total: None)
     say("building the kernel", 0, None)
-    choice = select_kernel(model, props, kernel, long_run=depth == 0, strict=strict_kernel)
+    reduced = symmetry and has_symmetry(model)
+    choice = select_kernel(
+        model, props, kernel, long_run=depth == 0, strict=strict_kernel, symmetry=reduced
+    )
     search = _Search(choice.kernel, choice.note, exact, checkpoints)
     live = [p for p in props if p.kind == LIVENESS]
     safety = [p for p in props if p.kind != LIVENESS]
-    symmetry = getattr(model, "symmetry", None) is not None
     kw = {"depth": depth, "workers": workers, "max_states": max_states, "progress": progress}
-    if live and symmetry:
+    if live and reduced:
         # Two searches: safety under symmetry, liveness on the plain graph.
         say("safety search", 0, None)
-        ex = search.explore(model, safety, name="safety", **kw)
+        ex = search.explore(model, safety, name="safety", symmetry=True, **kw)
         if ex.stopped == STOP_INTERRUPTED:
             return search.done(CheckRun(ex, symmetry=True))
         if checkpoints is not None and checkpoints.interrupted:
             # Stopped while the finished search's checkpoint was written:
             # its verdicts stand, the liveness search is not started.
             return search.done(CheckRun(ex, symmetry=True, interrupted=True))
-        model.set_symmetry(False)
-        try:
-            run = CheckRun(ex, symmetry=True)
-            _check_liveness(run, search, model, live, kw, fairness, say)
-        finally:
-            model.set_symmetry(True)
+        run = CheckRun(ex, symmetry=True)
+        _check_liveness(run, search, model, live, dict(kw, symmetry=False), fairness, say)
         # The safety search finished: its verdicts stand even when the
         # liveness pass was cut (run.interrupted says so).
         return search.done(run)
+    # One search. Without a symmetry of the model's, a model's own
+    # `canonical` is still honoured with symmetry on (the protocol).
+    kw["symmetry"] = symmetry
     if live:
-        run = CheckRun(None, symmetry=symmetry)  # type: ignore[arg-type]
+        run = CheckRun(None, symmetry=reduced)  # type: ignore[arg-type]
         _check_liveness(run, search, model, props, kw, fairness, say)
         assert run.live_ex is not None  # _check_liveness always searches
         run.ex = run.live_ex
         return search.done(run)
     say("safety search", 0, None)
     ex = search.explore(model, props, name="safety", **kw)
-    return search.done(CheckRun(ex, symmetry=symmetry))
+    return search.done(CheckRun(ex, symmetry=reduced))
 
 
 class _Search:
@@ -136,7 +142,8 @@ class _Search:
 def _check_liveness(
     run: CheckRun, search: _Search, model: Any, props, kw: dict, fairness, say
 ) -> None:
-    """The graph search (symmetry already off) and the liveness verdicts on it."""
+    """The graph search (`kw` says with or without symmetry) and the
+    liveness verdicts on it."""
     say("liveness search", 0, None)
     live_ex = search.explore(model, props, name="liveness", graph=True, **kw)
     run.live_ex = live_ex

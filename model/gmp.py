@@ -110,6 +110,8 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
         self._check_steps()
         self._edge_masks: dict[tuple[int, Action], int] = {}
         self.macro = cfg.steps == "macro"
+        # The symmetry the model offers (None: built without one). Whether a
+        # search reduces by it is the search's option; nothing changes it.
         self.symmetry = Symmetry(self.L) if symmetry else None
 
     # ---- what a variant adds (model/extension.py) ------------------------------
@@ -229,10 +231,9 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
         return self.step_successors(t)
 
     def canonical(self, t: bytes) -> bytes:
+        """The canonical form under renaming (the identity without a symmetry);
+        a search with symmetry on stores states in it."""
         return self.symmetry.canonical(t) if self.symmetry else t
-
-    def set_symmetry(self, on: bool) -> None:
-        self.symmetry = Symmetry(self.L) if on else None
 
     def is_final(self, t: bytes) -> bool:
         """A normal end: every goroutine has exited (or the runtime threw,

@@ -23,6 +23,7 @@ from checker.app.args import (
 from checker.engine.checkpoint import DEFAULT_EVERY_MIN, Checkpoints, run_identity
 from checker.engine.explore import Progress, default_workers
 from checker.engine.graph import GRAPH_MAX_STATES, graph_format, write_graph
+from checker.engine.protocol import has_symmetry
 from checker.errors import UsageError
 from checker.progress import Phases
 from checker.results import CheckSummary, print_json
@@ -261,7 +262,8 @@ class SearchProgress:
 def cmd_check(args: argparse.Namespace) -> int:
     if args.lemmas and args.engine == "explicit":
         raise UsageError("--lemmas is for --engine smt or both")
-    model = make_model(args, symmetry=not args.no_symmetry)
+    # The model offers its symmetry; --no-symmetry is an option of the search.
+    model = make_model(args)
     props = select_properties(model, args.property)
     groups = getattr(model, "fairness_groups", None)
     if args.engine == "explicit" and groups and any(p.kind == "liveness" for p in props):
@@ -316,6 +318,7 @@ def explicit_check(args: argparse.Namespace, model, props) -> CheckSummary | Non
             exact=args.exact or bool(args.graph),
             strict_kernel=getattr(model, "plugin", None) is not None,
             checkpoints=checkpoints,
+            symmetry=not args.no_symmetry,
         )
     finally:
         progress.done()
@@ -439,7 +442,7 @@ def distributed_check(args: argparse.Namespace, model, props) -> CheckSummary | 
     try:
         ex = explore_distributed(
             model, safety, depth=args.depth, address=args.distributed, plugin=plugin,
-            progress=progress,
+            progress=progress, symmetry=not args.no_symmetry,
         )  # fmt: skip
     except DistributedError as e:
         print(f"error: --distributed: {e}", file=sys.stderr)
@@ -453,7 +456,7 @@ def distributed_check(args: argparse.Namespace, model, props) -> CheckSummary | 
         ex,
         depth=args.depth,
         workers=ex.partitions,
-        symmetry=getattr(model, "symmetry", None) is not None,
+        symmetry=not args.no_symmetry and has_symmetry(model),
         out_dir=Path(args.out),
         all_props=[p for p in properties_of(model) if p.default],
         strict=args.strict,

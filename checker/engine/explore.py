@@ -2,8 +2,9 @@
 
 Breadth-first, level by level, so the first violation of each property is
 at the smallest depth, and within that depth the first in discovery order.
-States are stored canonical (symmetry reduction is the model's `canonical`)
-with a parent link each; a trace is rebuilt later by re-executing the model
+States are stored canonical (with symmetry on, the search's option, the
+model's `canonical`; the function used is Exploration.canonical) with a
+parent link each; a trace is rebuilt later by re-executing the model
 along the chain (checker/engine/trace.py), so no labels or full paths are kept.
 
 With `workers > 1` each level's frontier is cut into contiguous chunks that
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from checker.engine import snapshot
+from checker.engine.protocol import identity, reduction
 from specs.property import ACTION, INVARIANT, Property
 
 if TYPE_CHECKING:
@@ -88,6 +90,9 @@ class Exploration:
     # search without --exact) by its 64-bit fingerprint. `key_of` gives the
     # key of a canonical state, `keys_of` the keys of stored states by number.
     key_of: Callable[[Any], Any] = field(default=lambda c: c, repr=False)
+    # The canonical form the states are stored in: the model's under
+    # symmetry, else the identity (checker/engine/protocol.py reduction).
+    canonical: Callable[[Any], Any] = field(default=identity, repr=False)
     keys_of: Callable[[list[int]], list[Any]] | None = field(default=None, repr=False)
     fingerprints: bool = False
     kernel: str = "python"
@@ -123,6 +128,10 @@ class Exploration:
                 hi = mid - 1
         return lo
 
+    def key(self, state: Any) -> Any:
+        """The key under which the search stores a concrete state."""
+        return self.key_of(self.canonical(state))
+
     def keys(self, indices: list[int]) -> list[Any]:
         """The keys (see key_of) of the states numbered `indices`."""
         if self.keys_of is not None:
@@ -141,6 +150,7 @@ class Exploration:
 # ---- the work of expanding states (run in the parent or in workers) ----------
 
 _MODEL: Any = None
+_CANONICAL: Callable[[Any], Any] = identity
 _PROPS: list[Property] = []
 _GRAPH = False
 # Canonical forms of successors already seen in this process: the same
@@ -150,9 +160,9 @@ _CANON: dict[Any, Any] = {}
 _CANON_LIMIT = 1_000_000
 
 
-def _set_model(model: Any, props: list[Property], graph: bool = False) -> None:
-    global _MODEL, _PROPS, _GRAPH
-    _MODEL, _PROPS, _GRAPH = model, props, graph
+def _set_model(model: Any, canonical: Callable, props: list[Property], graph: bool) -> None:
+    global _MODEL, _CANONICAL, _PROPS, _GRAPH
+    _MODEL, _CANONICAL, _PROPS, _GRAPH = model, canonical, props, graph
     _CANON.clear()
 
 
@@ -185,7 +195,7 @@ def _expand_states(model: Any, task: tuple[list[Any], bool, frozenset[str]]) -> 
         from specs.liveness import atoms
 
         edge_groups = getattr(model, "edge_groups", None)
-    canonical = model.canonical
+    canonical = _CANONICAL
     cache = _CANON
     if len(cache) > _CANON_LIMIT:
         cache.clear()
@@ -234,17 +244,19 @@ def explore(
     progress: Callable[[Progress], None] | None = None,
     graph: bool = False,
     checkpoint: SearchCheckpoint | None = None,
+    symmetry: bool = True,
 ) -> Exploration:
     """Breadth-first search to `depth` (0: until no new state). With `graph`,
     keep the edges and what liveness needs (Exploration.edge_* and friends).
     With `checkpoint`, continue from its last checkpoint if it has one, and
-    write checkpoints as it goes (checker/engine/checkpoint.py)."""
-    ex = Exploration(graph=graph)
+    write checkpoints as it goes (checker/engine/checkpoint.py). With
+    `symmetry`, states are stored in the model's canonical form."""
+    ex = Exploration(graph=graph, canonical=reduction(model, symmetry))
     ex.checked = [p.id for p in props]
     active = {p.id for p in props}
     start = time.monotonic()
     d, prior_s, index, frontier = _first_level(ex, model, active, checkpoint)
-    _set_model(model, props, graph)
+    _set_model(model, ex.canonical, props, graph)
     pool = _open_pool(workers)
     finished_before = bool(ex.stopped)  # a resumed search that had finished
     mark: dict | None = None  # the search as each level began, for a checkpoint
@@ -338,7 +350,7 @@ def _initial_level(ex: Exploration, model: Any) -> tuple[dict[Any, int], list[in
     the index of the visited states and the first frontier."""
     init = []
     for s in model.initial_states():
-        c = model.canonical(s)
+        c = ex.canonical(s)
         if c not in init:
             init.append(c)
     index: dict[Any, int] = {}

@@ -2,7 +2,8 @@
 
 The engine keeps only the canonical states and a parent link each
 (checker/engine/explore.py), so the edges are recovered after the run by expanding
-the stored states once more with the model (`successors`, then `canonical`)
+the stored states once more with the model (`successors`, then the search's
+canonical form, Exploration.canonical)
 and looking the results up among the stored states. Only states the search
 expanded get outgoing edges; a successor the search never stored (beyond
 --max-states) is left out. One edge per pair of states, as the engine counts
@@ -82,7 +83,7 @@ def state_graph(model: Any, ex: Exploration) -> nx.DiGraph:
     for i in range(ex.expanded):
         succ, _truncated = model.successors(ex.states[i])
         for actor, label, u in succ:
-            j = index.get(model.canonical(u))
+            j = index.get(ex.canonical(u))
             if j is None:
                 continue  # the search stopped before storing it
             a, b = _node(i), _node(j)

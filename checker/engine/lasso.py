@@ -36,7 +36,7 @@ def concretize(
     cycle goes round again while that adds groups. Then every cycle state
     is checked stuck and the concrete cycle fair, again, on the model's own
     successors. TraceError says in words why a lasso could not be built."""
-    prefix = rebuild_path(model, ex.keys(lasso.prefix), ex.key_of)
+    prefix = rebuild_path(model, ex.keys(lasso.prefix), ex.key)
     loop = len(prefix) - 1
     stuck = dict(prop.obligations(model))[instance]
     from specs.liveness import atoms
@@ -108,11 +108,7 @@ def _cycle_states(model: Any, ex: Exploration, start: Any, ring: list[Any]) -> l
     for _ in range(48):
         for want in ring:
             nxt = next(
-                (
-                    u
-                    for _a, _l, u in model.successors(cur)[0]
-                    if ex.key_of(model.canonical(u)) == want
-                ),
+                (u for _a, _l, u in model.successors(cur)[0] if ex.key(u) == want),
                 None,
             )
             if nxt is None:
@@ -149,7 +145,7 @@ def _round_cycle(
             match = [
                 (actor, label, u)
                 for actor, label, u in succ
-                if ex.key_of(model.canonical(u)) == want and u == states[(i + 1) % len(states)]
+                if ex.key(u) == want and u == states[(i + 1) % len(states)]
             ]
             if not match:
                 raise TraceError("the cycle could not be re-executed along its states")

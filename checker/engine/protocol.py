@@ -18,8 +18,24 @@ alike.
         cut a step off: the search is then not complete.
 
     canonical(state) -> State
-        The representative of the state's symmetry class (the identity when
-        symmetry reduction is off). The engine stores canonical states.
+        The model's symmetry reduction: the representative of the state's
+        class under the renamings the model allows (the identity for a
+        model without symmetry). Whether a search uses it is the search's
+        option, not the model's: a search with symmetry on (`explore(...,
+        symmetry=True)`, the default) stores canonical states, one with it
+        off stores the states as they are and never calls it. The function
+        a search used is recorded with its result (Exploration.canonical),
+        and traces, lassos and the exported graph follow that one. Nothing
+        of the model changes during a run.
+
+    symmetry (an attribute, optional)
+        Not None when `canonical` renames entities (the GMP model: its
+        model.symmetry.Symmetry; None when it was built without one). A
+        check (checker/run.py) then judges liveness, whose properties and
+        fairness name goroutines and threads, on a second search with
+        symmetry off, and the summary says symmetry is on. A model without
+        the attribute has its `canonical` used by every search with
+        symmetry on.
 
     is_final(state) -> bool
         A normal end: a state without successors that is not a deadlock.
@@ -41,6 +57,7 @@ model uses `bytes`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from model.action import Action
@@ -65,3 +82,19 @@ class Model(Protocol):
     def model_hash(self) -> str: ...
 
     def actor_names(self) -> list[str]: ...
+
+
+def identity(state: Any) -> Any:
+    """The canonical form of a search without symmetry: the state itself."""
+    return state
+
+
+def has_symmetry(model: Any) -> bool:
+    """Whether the model offers a symmetry that renames (its `symmetry`)."""
+    return getattr(model, "symmetry", None) is not None
+
+
+def reduction(model: Any, symmetry: bool) -> Callable[[Any], Any]:
+    """The canonical form a search stores the model's states in: the
+    model's own (`canonical`) with symmetry on, else the identity."""
+    return model.canonical if symmetry else identity

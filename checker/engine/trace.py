@@ -2,7 +2,9 @@
 
 The engine keeps only canonical states and parent links. A trace is
 rebuilt from a concrete initial state by taking, at each step, the first
-successor whose canonical form is the next state on the chain: the result
+successor whose canonical form (the search's: Exploration.canonical, the
+model's own only when the search reduced by symmetry) is the next state on
+the chain: the result
 is a run of the model itself (concrete ids, real labels), and every step of
 it has been executed once more, so a trace is never a guess.
 """
@@ -33,14 +35,13 @@ class TraceError(RuntimeError):
     in its canonical forms, which is a bug in the model or its symmetry."""
 
 
-def rebuild_path(
-    model: Any, keys: list[Any], key_of: Callable[[Any], Any] = lambda c: c
-) -> list[Step]:
-    """The run through the stored states whose keys are `keys` (canonical
-    states, or their fingerprints with `key_of` the fingerprint)."""
+def rebuild_path(model: Any, keys: list[Any], key: Callable[[Any], Any]) -> list[Step]:
+    """The run through the stored states whose keys are `keys`; `key` gives
+    a concrete state's (Exploration.key: its canonical form, or that form's
+    fingerprint)."""
     first = keys[0]
     for s in model.initial_states():
-        if key_of(model.canonical(s)) == first:
+        if key(s) == first:
             cur = s
             break
     else:
@@ -49,7 +50,7 @@ def rebuild_path(
     for want in keys[1:]:
         succ, _ = model.successors(cur)
         for actor, label, u in succ:
-            if key_of(model.canonical(u)) == want:
+            if key(u) == want:
                 steps.append(Step(actor, label, u))
                 cur = u
                 break
@@ -61,13 +62,13 @@ def rebuild_path(
 def rebuild(model: Any, ex: Exploration, v: Violation, prop: Property) -> list[Step]:
     """The trace of a violation: the path to its state, and for an action
     property the violating step out of it."""
-    steps = rebuild_path(model, ex.keys(ex.path_to(v.state)), ex.key_of)
+    steps = rebuild_path(model, ex.keys(ex.path_to(v.state)), ex.key)
     if prop.kind == ACTION:
         cur = steps[-1].state
         succ, _ = model.successors(cur)
         want = ex.key_of(v.next_state)
         for actor, label, u in succ:
-            if ex.key_of(model.canonical(u)) == want and prop.reason(model, cur, label, u):
+            if ex.key(u) == want and prop.reason(model, cur, label, u):
                 steps.append(Step(actor, label, u))
                 break
         else:

@@ -28,10 +28,11 @@ class KernelChoice:
     note: str  # one line: which kernel runs, and why
 
 
-def unsupported_reason(model: Any) -> str | None:
-    """Why the generator cannot render this model, or None. The generator
-    reads the step registry (Machine._dispatch); a model that replaces the
-    machinery around it, or its own symmetry, is run on the Python steps."""
+def unsupported_reason(model: Any, symmetry: bool = True) -> str | None:
+    """Why the generator cannot render this model for a search with
+    `symmetry` on or off, or None. The generator reads the step registry
+    (Machine._dispatch); a model that replaces the machinery around it, or
+    its own symmetry, is run on the Python steps."""
     from model.gmp import GMPModel
     from model.machine import Machine
     from model.state import Layout
@@ -43,7 +44,6 @@ def unsupported_reason(model: Any) -> str | None:
         ("step_successors", Machine),
         ("actor_steps", Machine),
         ("canonical", GMPModel),
-        ("set_symmetry", GMPModel),
     ):
         if getattr(klass, name, None) is not getattr(owner, name):
             return f"the model replaces {name}()"
@@ -51,7 +51,7 @@ def unsupported_reason(model: Any) -> str | None:
         return "the model has its own state layout"
     if model.L.wide or model.normalize is not None or model.freeze is not bytes:
         return "the model encodes its states otherwise (the open world's)"
-    sym = getattr(model, "symmetry", None)
+    sym = getattr(model, "symmetry", None) if symmetry else None
     if sym is not None and type(sym) is not Symmetry:
         return "the model has its own symmetry"
     if sym is not None and (sym.extra_g or sym.extra_p or sym.extra_m):
@@ -95,23 +95,27 @@ def select_kernel(
     *,
     long_run: bool = False,
     strict: bool = False,
+    symmetry: bool = True,
 ) -> KernelChoice:
-    """The kernel a run uses. A kernel not in the cache is built: optimised
-    ("fast") for a long run (an exhaustive search), else compiled quickly
-    ("quick": a bounded search is over in seconds either way). With
-    `strict`, a compiled kernel asked for and not available is refused
-    (KernelUnavailable) rather than replaced by the Python steps."""
-    choice = _select(model, props, requested, long_run)
+    """The kernel a run uses, for searches with `symmetry` on or off. A
+    kernel not in the cache is built: optimised ("fast") for a long run (an
+    exhaustive search), else compiled quickly ("quick": a bounded search is
+    over in seconds either way). With `strict`, a compiled kernel asked for
+    and not available is refused (KernelUnavailable) rather than replaced by
+    the Python steps."""
+    choice = _select(model, props, requested, long_run, symmetry)
     if strict and choice.kernel is None and requested_kernel(requested) == "compiled":
         raise KernelUnavailable(f"--kernel compiled: {choice.note.removeprefix('python ')}")
     return choice
 
 
-def _select(model: Any, props: list, requested: str, long_run: bool) -> KernelChoice:
+def _select(
+    model: Any, props: list, requested: str, long_run: bool, symmetry: bool
+) -> KernelChoice:
     if requested_kernel(requested) == "python":
         how = "--kernel python" if requested == "python" else "GMPCHECK_KERNEL=python"
         return KernelChoice(None, f"python (asked for with {how})")
-    why = unsupported_reason(model)
+    why = unsupported_reason(model, symmetry)
     if why is not None:
         return KernelChoice(None, f"python ({why}: the compiled kernel cannot follow it)")
     from checker.kernel.build import BuildError, build_kernel, cached_kernel, compiler
@@ -130,7 +134,7 @@ def _select(model: Any, props: list, requested: str, long_run: bool) -> KernelCh
                 raise
             why = f"the symbolic engine cannot follow the plug-in: {type(e).__name__}: {e}"
             return KernelChoice(None, f"python ({why})")
-    mismatch = spot_check(k, model)
+    mismatch = spot_check(k, model, symmetry=symmetry)
     if mismatch is not None:
         return KernelChoice(
             None, f"python (the compiled kernel disagrees with the model: {mismatch})"
@@ -139,14 +143,19 @@ def _select(model: Any, props: list, requested: str, long_run: bool) -> KernelCh
     return KernelChoice(k, f"compiled ({k.meta.get('level', 'fast')}, {how}, {k.path.name})")
 
 
-def spot_check(k: Any, model: Any, limit: int = SPOT_CHECK_STATES) -> str | None:
-    """Compare the compiled successors (states, actors, labels) and canonical
-    forms with the Python model's on the first `limit` states of a
-    breadth-first search; None if they agree, else where they do not."""
+def spot_check(
+    k: Any, model: Any, limit: int = SPOT_CHECK_STATES, *, symmetry: bool = True
+) -> str | None:
+    """Compare the compiled successors (states, actors, labels) and, with
+    `symmetry`, canonical forms with the Python model's on the first `limit`
+    states of a breadth-first search (with `symmetry` on or off); None if
+    they agree, else where they do not."""
+    from checker.engine.protocol import reduction
     from checker.kernel.diff import compare_state
 
+    canonical = reduction(model, symmetry)
     seen: set[bytes] = set()
-    todo = [model.canonical(s) for s in model.initial_states()]
+    todo = [canonical(s) for s in model.initial_states()]
     n = 0
     while todo and n < limit:
         t = todo.pop(0)
@@ -154,11 +163,11 @@ def spot_check(k: Any, model: Any, limit: int = SPOT_CHECK_STATES) -> str | None
             continue
         seen.add(t)
         n += 1
-        diff = compare_state(k, model, t)
+        diff = compare_state(k, model, t, symmetry=symmetry)
         if diff is not None:
             return diff
         for _a, _label, u in model.successors(t)[0]:
-            c = model.canonical(u)
+            c = canonical(u)
             if c not in seen:
                 todo.append(c)
     return None

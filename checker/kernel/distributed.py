@@ -54,6 +54,7 @@ from checker.engine.explore import (
     Progress,
     Violation,
 )
+from checker.engine.protocol import has_symmetry, reduction
 from checker.kernel.partition import (
     DistributedError,
     Recipe,
@@ -223,20 +224,17 @@ def explore_distributed(
     address: str,
     plugin: str = "",
     progress: Any = None,
+    symmetry: bool = True,
 ) -> Exploration:
     """The breadth-first search of checker/engine/explore.py for the safety
-    properties, partitioned over a Dask cluster."""
-    from checker.kernel import kernel_properties, select_kernel
-
-    # Built here first, so that the workers of a local cluster find it cached.
-    choice = select_kernel(model, kernel_properties(model, props), "compiled", long_run=True)
-    if choice.kernel is None:
-        raise DistributedError(f"the distributed search runs the compiled kernel: {choice.note}")
-    k = choice.kernel
+    properties, partitioned over a Dask cluster; with `symmetry`, under the
+    model's symmetry if it has one."""
+    symmetry = symmetry and has_symmetry(model)
+    k = _kernel(model, props, symmetry)
     inv_bits = {pid: i for i, pid in enumerate(k.meta["invariants"])}
     act_bits = {pid: i for i, pid in enumerate(k.meta["actions"])}
     cluster = Cluster(address)
-    ex = Exploration()
+    ex = Exploration(canonical=reduction(model, symmetry))
     ex.checked = [p.id for p in props]
     ex.kernel = "compiled"
     ex.partitions = len(cluster.workers)
@@ -246,7 +244,7 @@ def explore_distributed(
     found: dict[str, tuple] = {}
     d = 0
     try:
-        n = _start_partitions(search, model, k, plugin, [p.id for p in props])
+        n = _start_partitions(search, model, k, Recipe(model.cfg, plugin, symmetry), props)
         search.n_states = n
         ex.level_start.append(0)
         while n:
@@ -295,6 +293,18 @@ def explore_distributed(
     return ex
 
 
+def _kernel(model: Any, props: list, symmetry: bool) -> Any:
+    """The compiled kernel, built here first so that the workers of a local
+    cluster find it cached."""
+    from checker.kernel import kernel_properties, select_kernel
+
+    wanted = kernel_properties(model, props)
+    choice = select_kernel(model, wanted, "compiled", long_run=True, symmetry=symmetry)
+    if choice.kernel is None:
+        raise DistributedError(f"the distributed search runs the compiled kernel: {choice.note}")
+    return choice.kernel
+
+
 def _masks(
     active: set[str], inv_bits: dict[str, int], act_bits: dict[str, int]
 ) -> tuple[int, int, int]:
@@ -330,14 +340,13 @@ def _drop_partitions(search: DistributedSearch) -> None:
 
 
 def _start_partitions(
-    search: DistributedSearch, model: Any, k: Any, plugin: str, ids: list[str]
+    search: DistributedSearch, model: Any, k: Any, recipe: Recipe, props: list
 ) -> int:
     """Step 0: every partition builds the model (from its recipe) and its
     engine, and keeps the initial states it owns. Returns how many there are."""
     cluster = search.cluster
-    symmetry = getattr(model, "symmetry", None) is not None
-    recipe = Recipe(model.cfg, plugin, symmetry)
-    initial = _initial_states(model, k, symmetry)
+    ids = [p.id for p in props]
+    initial = _initial_states(model, k, recipe.symmetry)
     parts = len(cluster.workers)
     futs = [
         cluster.client.submit(

@@ -21,8 +21,9 @@ class DistributedError(RuntimeError):
 
 @dataclass
 class Recipe:
-    """How a worker builds the run's model: the configuration, the plug-in
-    (FILE:NAME, a file every worker can read) and symmetry."""
+    """How a worker builds the run's model: the configuration and the
+    plug-in (FILE:NAME, a file every worker can read); and whether the
+    search reduces by the model's symmetry."""
 
     cfg: Any
     plugin: str = ""
@@ -37,7 +38,7 @@ class Recipe:
 
             p = load_plugin(self.plugin)
             kw = {"model_class": p.model_class, "workload": p.workload, "plugin": p.describe()}
-        return build_model(self.cfg, symmetry=self.symmetry, **kw)
+        return build_model(self.cfg, **kw)
 
 
 _PARTS: dict[str, Partition] = {}
@@ -60,9 +61,9 @@ class Partition:
                 raise DistributedError(f"worker {index}: {e}") from None
         self.k, self.lib, self.ffi = k, k.lib, ffi()
         self.size = k.meta["size"]
-        symmetry = getattr(self.model, "symmetry", None) is not None
         self.e = self.ffi.gc(
-            self.lib.eng_new(int(self.model.macro), 0, int(symmetry), 0, 1), self.lib.eng_free
+            self.lib.eng_new(int(self.model.macro), 0, int(recipe.symmetry), 0, 1),
+            self.lib.eng_free,
         )
         self.frontier = np.zeros((0, self.size), dtype=np.uint8)
         self.frontier_idx = np.zeros(0, dtype=np.int64)

@@ -36,6 +36,7 @@ from checker.engine.explore import (
     Progress,
     Violation,
 )
+from checker.engine.protocol import has_symmetry, reduction
 from checker.kernel import snapshot
 from checker.kernel.build import Kernel
 from checker.kernel.compiled import CompiledSearch, StoredStates
@@ -95,12 +96,14 @@ def explore_compiled(
     graph: bool = False,
     exact: bool = False,
     checkpoint: SearchCheckpoint | None = None,
+    symmetry: bool = True,
 ) -> Exploration:
-    """The breadth-first search of checker/engine/explore.py, on the compiled kernel."""
+    """The breadth-first search of checker/engine/explore.py, on the compiled
+    kernel; with `symmetry`, under the model's symmetry if it has one."""
     bits = _property_bits(kernel.meta, props)
-    symmetry = getattr(model, "symmetry", None) is not None
+    symmetry = symmetry and has_symmetry(model)
     s = CompiledSearch(kernel, model, graph=graph, symmetry=symmetry, exact=exact, workers=workers)
-    ex = Exploration(graph=graph)
+    ex = Exploration(graph=graph, canonical=reduction(model, symmetry))
     ex.checked = [p.id for p in props]
     active = {p.id for p in props}
     found = _Found(s, bits, active)
@@ -394,13 +397,13 @@ def _fill_messages(ex: Exploration, model: Any, by_id: dict[str, Property]) -> N
         if v.message:
             continue
         prop = by_id[pid]
-        steps = rebuild_path(model, ex.keys(ex.path_to(v.state)), ex.key_of)
-        t = model.canonical(steps[-1].state)
+        steps = rebuild_path(model, ex.keys(ex.path_to(v.state)), ex.key)
+        t = ex.canonical(steps[-1].state)
         if prop.kind == INVARIANT:
             v.message = prop.reason(model, t) or ""
         else:
             for _actor, label, u in model.successors(t)[0]:
-                if ex.key_of(model.canonical(u)) == ex.key_of(v.next_state):
+                if ex.key(u) == ex.key_of(v.next_state):
                     msg = prop.reason(model, t, label, u)
                     if msg is not None:
                         v.message = msg
