@@ -49,6 +49,34 @@ def test_peterson_state_count_is_what_spin_counts(tmp_path):
     assert ex.transitions == stored + matched - 1
 
 
+class SymmetricPeterson(Peterson):
+    """Peterson with its own symmetry: the two processes swapped (and turn)."""
+
+    def __init__(self, broken: bool = False):
+        super().__init__(broken)
+        self.calls = 0
+
+    def canonical(self, s):
+        self.calls += 1
+        return min(s, (s[1], s[0], s[3], s[2], 1 - s[4], s[5]))
+
+
+def test_a_models_own_canonical_form_is_the_searchs_option():
+    """The model protocol: a model's `canonical` is its symmetry; a search
+    with symmetry on stores its canonical states, and traces follow them; a
+    search with symmetry off never asks for it."""
+    m = SymmetricPeterson(broken=True)
+    props = properties_of(m)
+    plain = explore(m, props, depth=0, symmetry=False)
+    assert m.calls == 0 and len(plain.states) == len(explore(Peterson(True), props, depth=0).states)
+    reduced = explore(m, props, depth=0)
+    assert m.calls > 0 and len(reduced.states) < len(plain.states)
+    assert set(reduced.states) == {m.canonical(s) for s in plain.states}
+    for ex in (plain, reduced):
+        steps = rebuild(m, ex, ex.violations["mutual-exclusion"], props[0])
+        assert len(steps) == 9 and steps[-1].state[5] == 2
+
+
 def test_broken_peterson_violates_mutual_exclusion_with_a_shortest_trace():
     m = Peterson(broken=True)
     props = properties_of(m)
@@ -188,7 +216,7 @@ def test_traces_are_rebuilt_by_re_execution_from_concrete_states():
     model, ex = check(12, cores=4)
     rng = random.Random(7)
     for idx in rng.sample(range(len(ex.states)), 30):
-        steps = rebuild_path(model, [ex.states[i] for i in ex.path_to(idx)])
+        steps = rebuild_path(model, [ex.states[i] for i in ex.path_to(idx)], ex.key)
         assert model.canonical(steps[-1].state) == ex.states[idx]
         for a, b in zip(steps, steps[1:], strict=False):
             succ, _ = model.successors(a.state)

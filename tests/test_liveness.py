@@ -10,11 +10,14 @@ from conftest import check_all, run_cli
 
 from checker.engine.explore import explore
 from checker.engine.liveness import check_property, concretize, fairness_mask, find_lasso
+from checker.engine.protocol import identity
 from checker.engine.trace import TraceError
+from checker.run import run_check
 from checker.views.itf import read_trace
 from model.action import Action
 from model.config import Config
 from model.factory import build_model
+from specs import properties_of
 from specs.liveness import LIVENESS_PROPERTIES
 
 MACRO = {"steps": "macro", "period": 2}
@@ -108,6 +111,33 @@ def test_why_symmetry_is_off_for_liveness():
     assert run.live_ex.states and verdicts(run)["no-starvation"] == "pass"
     plain = build_model(Config(cores=1, workload="pingpong-hog", **MACRO), symmetry=False)
     assert len(explore(plain, [], depth=0).states) == len(run.live_ex.states)
+
+
+@pytest.mark.parametrize("kernel", ["python", "auto"])
+def test_a_check_leaves_the_model_as_it_was(kernel):
+    """Symmetry is an option of the searches, not a mode of the model: a
+    check with liveness (the safety search reduced, the liveness search
+    not) changes nothing of the model, before, during or after the run."""
+    model = build_model(Config(cores=1, workload="pingpong-hog", **MACRO), symmetry=True)
+    before = dict(vars(model))
+    seen = []
+
+    def phase(name: str, done: int, total: int | None) -> None:
+        seen.append((name, all(vars(model).get(k) is v for k, v in before.items())))
+
+    props = [p for p in properties_of(model) if p.default]
+    run = run_check(model, props, depth=0, phase=phase, kernel=kernel)
+    assert run.symmetry and run.live_ex is not run.ex
+    assert ("liveness search", True) in seen and all(same for _, same in seen)
+    assert all(vars(model)[k] is v for k, v in before.items())
+    # The searches recorded the canonical forms they used, the model's only
+    # where they reduced; and no search with symmetry off asks the model.
+    assert run.ex.canonical == model.canonical
+    assert run.live_ex.canonical is identity
+    plain = run_check(model, props, depth=0, symmetry=False, kernel=kernel)
+    assert not plain.symmetry and plain.ex is plain.live_ex
+    assert len(plain.ex.states) == len(run.live_ex.states)
+    assert verdicts(plain) == verdicts(run)
 
 
 def test_spawn_chain_starves_a_goroutine_behind_it():
