@@ -165,3 +165,22 @@ def test_the_compiled_kernel_exports_the_graph_the_python_steps_do(tmp_path):
         line = next(line for line in text.splitlines() if line.startswith("graph "))
         counts[kernel] = line.split()[1:5]  # nodes and edges, not the file name
     assert counts["python"] == counts["compiled"]
+
+
+def test_the_compiled_kernel_writes_graphml_the_python_steps_do(tmp_path):
+    """GraphML takes Python values only: the compiled search keeps its
+    parents in a numpy array, whose comparisons are numpy booleans (an
+    export of its graph used to stop with an internal error, exit 70)."""
+    graphs = {}
+    for kernel in ("python", "compiled"):
+        out = tmp_path / f"{kernel}.graphml"
+        args = ("--cores", "2", "--depth", "6", "--quiet", "--kernel", kernel, "--graph", str(out))
+        code, _, err = run_cli(*args, "--out", str(tmp_path))
+        assert code == 0, (kernel, code, err)
+        graphs[kernel] = nx.read_graphml(out)
+    py, cc = graphs["python"], graphs["compiled"]
+    assert dict(py.nodes(data=True)) == dict(cc.nodes(data=True))
+    assert {(a, b): d for a, b, d in py.edges(data=True)} == {
+        (a, b): d for a, b, d in cc.edges(data=True)
+    }
+    assert sum(d["initial"] for _, d in cc.nodes(data=True)) >= 1

@@ -64,7 +64,7 @@ def state_graph(model: Any, ex: Exploration) -> nx.DiGraph:
         model_hash=model.model_hash(),
         config=json.dumps(model.describe(), sort_keys=True),
         stopped=ex.stopped,
-        depth_reached=ex.depth_reached,
+        depth_reached=int(ex.depth_reached),
         violated=",".join(sorted(ex.violations)),
     )
     level = 0
@@ -74,8 +74,10 @@ def state_graph(model: Any, ex: Exploration) -> nx.DiGraph:
         g.add_node(
             _node(i),
             depth=level,
-            initial=ex.parent[i] < 0,
-            expanded=i < ex.expanded,
+            # bool(): the compiled search keeps its parents in a numpy
+            # array, whose comparisons GraphML cannot write.
+            initial=bool(ex.parent[i] < 0),
+            expanded=bool(i < ex.expanded),
             counterexample="",
             violates="",
         )
