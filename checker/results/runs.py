@@ -36,10 +36,7 @@ class InvariantResult:
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"id": self.id, "target": self.target, "verdict": self.verdict}
-        if self.reason is not None:
-            doc["reason"] = self.reason
-        if self.k is not None:
-            doc["k"] = self.k
+        with_set(doc, self, ("reason", "k"))
         if self.verdict == Verdict.NOT_PROVED:
             doc["broken"] = self.broken
             doc["trace"] = self.trace
@@ -152,8 +149,7 @@ class ProgramRun:
             "gomaxprocs": self.gomaxprocs,
             "godebug": self.godebug,
         }
-        if self.trace is not None:
-            doc["trace"] = self.trace
+        with_set(doc, self, ("trace",))
         return doc
 
 
