@@ -27,10 +27,17 @@ import signal
 import sys
 import threading
 import time
+import weakref
+from collections.abc import Iterator, Mapping
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _state = {"first": 0.0}
 GRACE_S = 3.0  # later signals within this time of the first are ignored
+POLL_S = 0.2  # how often a wait on a pool looks at its workers
+REAP_S = 1.0  # how long pool_failure waits for a dead worker's exit code
+# Per pool: its workers as it started; the reason check_workers found.
+_workers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_failures: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 # Code where an exception is swallowed ("Exception ignored in ..."): a
@@ -142,9 +149,94 @@ def start_pool(executor) -> None:
     initializer. The parent gets it as soon as the workers exist."""
     old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
-        executor.submit(int).result()  # the first task starts every worker (fork)
+        first = executor.submit(int)  # the first task starts every worker (fork)
+        # Kept now: the pool's own thread may end and forget its workers once
+        # one dies, and the reason for a broken pool is read from these.
+        _workers[executor] = dict(getattr(executor, "_processes", None) or {})
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    pool_result(executor, first)
+
+
+def pool_result(executor, future):
+    """A pool future's result; BrokenProcessPool, with the reason, as soon as
+    one of the pool's workers is dead. A worker killed while it wrote its
+    result leaves half a message in the result pipe, and the pool's own thread
+    then waits for the rest for ever: the future would never fail."""
+    while True:
+        try:
+            return future.result(timeout=POLL_S)
+        except TimeoutError:
+            check_workers(executor)
+
+
+def pool_results(executor, futures: list) -> Iterator:
+    """The futures' results in order, each waited for as pool_result does; the
+    ones left when the caller stops early are cancelled."""
+    try:
+        for f in futures:
+            yield pool_result(executor, f)
+    finally:
+        for f in futures:
+            f.cancel()
+
+
+def pool_wait(executor, futures) -> set:
+    """The futures among `futures` that are done, once one is; a dead worker
+    raises BrokenProcessPool at once, as in pool_result."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    while True:
+        done, _ = wait(futures, timeout=POLL_S, return_when=FIRST_COMPLETED)
+        if done:
+            return done
+        check_workers(executor)
+
+
+def check_workers(executor) -> None:
+    """Raise BrokenProcessPool, naming the dead worker, if a worker of the
+    pool has died."""
+    # One snapshot, taken first: the pool's thread may at any moment end the
+    # other workers with SIGTERM and forget them all.
+    procs = _known_workers(executor)
+    dead = {pid: c for pid, c in _exit_codes(procs).items() if c not in (None, 0)}
+    if dead:
+        from concurrent.futures.process import BrokenProcessPool
+
+        _failures[executor] = _describe(dead)
+        raise BrokenProcessPool(_failures[executor])
+
+
+def _exit_codes(procs: dict) -> dict[int, int | None]:
+    """Each worker's exit code, None while it runs. One that has ended but is
+    not reaped yet (or is being reaped by the pool's own thread) is given up
+    to REAP_S for its code to show: the SIGKILLed worker must not be missed
+    while the others, just ended by the pool with SIGTERM, are seen."""
+    deadline = time.monotonic() + REAP_S
+    codes: dict[int, int | None] = {}
+    for pid, p in procs.items():
+        code = p.exitcode
+        while code is None and _ended(p) and time.monotonic() < deadline:
+            with contextlib.suppress(Exception):
+                p.join(timeout=0.05)
+            code = p.exitcode
+        codes[pid] = code
+    return codes
+
+
+def _known_workers(executor) -> dict:
+    """The pool's workers by pid: those kept as it started and any it has now."""
+    procs = dict(_workers.get(executor, {}))
+    procs.update(dict(getattr(executor, "_processes", None) or {}))
+    return procs
+
+
+def _describe(dead: Mapping[int, int | None]) -> str:
+    """The dead workers in words; once the pool sees a dead worker it ends the
+    others with SIGTERM, so the cause is a worker that ended otherwise when
+    there is one."""
+    first = {pid: c for pid, c in dead.items() if c != -signal.SIGTERM} or dead
+    return "; ".join(f"worker process {pid} {describe_exit(c)}" for pid, c in first.items())
 
 
 def worker_init() -> None:
@@ -183,18 +275,22 @@ def describe_exit(exitcode: int | None) -> str:
 
 def pool_failure(executor) -> str:
     """Which worker of a broken ProcessPoolExecutor died, and how (best effort)."""
-    procs = getattr(executor, "_processes", None) or {}
-    for p in list(procs.values()):
-        if p.exitcode is None:  # a worker just killed may not have been reaped yet
-            with contextlib.suppress(Exception):
-                p.join(timeout=0.2)
-    dead = [(pid, p.exitcode) for pid, p in list(procs.items()) if p.exitcode not in (None, 0)]
-    # Once the pool sees a dead worker it ends the others with SIGTERM: the
-    # first cause is a worker that ended otherwise, when there is one.
-    first = [(pid, c) for pid, c in dead if c != -signal.SIGTERM] or dead
-    return "; ".join(f"worker process {pid} {describe_exit(c)}" for pid, c in first) or (
+    if executor in _failures:  # seen dead by check_workers: its own snapshot
+        return _failures[executor]
+    codes = _exit_codes(_known_workers(executor))
+    return _describe({pid: c for pid, c in codes.items() if c not in (None, 0)}) or (
         "a worker process died"
     )
+
+
+def _ended(p) -> bool:
+    """Whether a worker process has ended (reaped or not)."""
+    from multiprocessing.connection import wait as mp_wait
+
+    try:
+        return bool(mp_wait([p.sentinel], timeout=0))
+    except (OSError, ValueError):
+        return True
 
 
 def terminate_pool(executor) -> None:
@@ -203,15 +299,21 @@ def terminate_pool(executor) -> None:
     left half written; the command line ends the process with os._exit once
     its output is flushed (checker/__main__.py), so they cannot hold it."""
     _state["pool_terminated"] = True
-    procs = dict(getattr(executor, "_processes", None) or {})  # shutdown() forgets them
+    procs = _known_workers(executor)  # shutdown() forgets them
     with contextlib.suppress(Exception):
-        executor.shutdown(wait=False)
-    for p in list(procs.values()):
+        executor.shutdown(wait=False, cancel_futures=True)
+    for p in procs.values():
         with contextlib.suppress(Exception):
             p.terminate()
-    for p in list(procs.values()):
+    end = time.monotonic() + 2
+    for p in procs.values():
         with contextlib.suppress(Exception):
-            p.join(timeout=2)
+            p.join(timeout=max(0.0, end - time.monotonic()))
+    for p in procs.values():  # one that ignored SIGTERM (stopped, stuck in the kernel)
+        with contextlib.suppress(Exception):
+            if p.exitcode is None:
+                p.kill()
+                p.join(timeout=1)
 
 
 def quiet_thread_errors(args) -> None:

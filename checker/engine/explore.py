@@ -486,8 +486,11 @@ def _run_level(pool, workers: int, ex: Exploration, frontier: list[int], expand:
         for c in chunks:
             yield c, _expand(([ex.states[i] for i in c], expand, act))
         return
-    tasks = (([ex.states[i] for i in c], expand, act) for c in chunks)
-    yield from zip(chunks, pool.map(_expand, tasks), strict=True)
+    from checker.signals import pool_results
+
+    futures = [pool.submit(_expand, ([ex.states[i] for i in c], expand, act)) for c in chunks]
+    # In short waits: a worker that dies, even mid-result, ends the level.
+    yield from zip(chunks, pool_results(pool, futures), strict=True)
 
 
 def default_workers() -> int:

@@ -207,11 +207,11 @@ def _run_all(
 ) -> list[CellResult]:
     """Every cell's result, in matrix order. GateStopped, with the results of
     the cells that finished, if the run is interrupted or a worker dies."""
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     from checker.progress import Phases
-    from checker.signals import pool_failure, start_pool, terminate_pool, worker_init
+    from checker.signals import pool_failure, pool_wait, start_pool, terminate_pool, worker_init
 
     run = functools.partial(run_cell, out_dir=out_dir)
     results: list[CellResult | None] = [None] * len(cells)
@@ -243,7 +243,7 @@ def _run_all(
             pending = {pool.submit(run, cells[i]): i for i in order}
             n = 0
             while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                finished = pool_wait(pool, pending)  # a dead worker raises at once
                 for f in finished:
                     i = pending.pop(f)
                     results[i] = f.result()
