@@ -24,6 +24,7 @@ from conftest import ROOT
 
 from checker.bench.processes import alive as _alive
 from checker.bench.processes import descendants as _descendants
+from checker.bench.processes import group_members
 from checker.golang.gotool import GoToolError, find_toolchain
 from checker.views.itf import read_trace
 
@@ -301,6 +302,96 @@ def test_a_killed_worker_ends_the_gate_within_10_s(tmp_path):
     assert time.monotonic() - t < 10
     assert code == 4 and "was killed by SIGKILL" in out and "gate: STOPPED" in out, (out, err)
     assert junit.exists()
+
+
+# A worker SIGKILLed while it writes its result leaves half a message in the
+# pool's result pipe: CPython's own pool thread then waits for the rest for
+# ever and the futures never fail. Made deterministic: the first task writes
+# a length prefix of 100 bytes, no body, and kills itself; the other workers
+# never answer (nothing more reaches the pipe). Run in a child process so
+# that a hang ends at a timeout, not in pytest.
+_HALF_WRITTEN = """
+import os, signal, struct, sys, time
+from checker.engine import explore
+from checker.gate import cells, gate
+from checker.signals import pool_failure, start_pool, terminate_pool
+
+MARK = sys.argv[2]
+
+def half_written(*args, **kwargs):
+    try:
+        fd = os.open(MARK, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        time.sleep(60)  # ended by the parent long before
+        return None
+    os.write(fd, str(os.getpid()).encode())
+    os.close(fd)
+    os.write(POOL._result_queue._writer.fileno(), struct.pack("!i", 100))
+    os.kill(os.getpid(), signal.SIGKILL)
+
+if sys.argv[1] == "explore":
+    # The pool as `check --workers 2` makes it, its tasks the engine's _expand.
+    half_written.__module__, half_written.__qualname__ = explore.__name__, "_expand"
+    explore._expand = half_written
+    POOL = explore._open_pool(2)
+    try:
+        start_pool(POOL)
+        ex = type("Ex", (), {"states": list(range(300))})()
+        for _ in explore._run_level(POOL, 2, ex, list(range(300)), True, set()):
+            pass
+    except explore.BrokenProcessPool:
+        print("stopped:", pool_failure(POOL), flush=True)
+        terminate_pool(POOL)
+        os._exit(4)
+else:
+    # The gate's pool, its tasks the cells (POOL is the pool _run_all makes).
+    half_written.__module__, half_written.__qualname__ = gate.__name__, "run_cell"
+    gate.run_cell = half_written
+    import concurrent.futures as cf
+    real = cf.ProcessPoolExecutor
+
+    def keep(*a, **k):
+        global POOL
+        POOL = real(*a, **k)
+        return POOL
+
+    cf.ProcessPoolExecutor = keep
+    cs = [cells.Cell(id=f"c{i}", kind="safety", config={}, expect={}) for i in range(4)]
+    try:
+        gate._run_all(cs, 2, quiet=True)
+    except gate.GateStopped as e:
+        print("stopped:", e.reason, flush=True)
+        os._exit(4)
+os._exit(0)
+"""
+
+
+@pytest.mark.parametrize("where", ["explore", "gate"])
+def test_a_worker_killed_while_writing_its_result_ends_the_wait(tmp_path, where):
+    mark = tmp_path / "victim"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HALF_WRITTEN, where, str(mark)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own group: a hang is ended with its workers
+    )
+    t = time.monotonic()
+    try:
+        out, err = proc.communicate(timeout=20 * STOP_WITHIN_S)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise AssertionError("the wait on the pool hung after its worker died") from None
+    took = time.monotonic() - t
+    victim = mark.read_text()
+    assert proc.returncode == 4, (proc.returncode, out, err)
+    assert f"worker process {victim} was killed by SIGKILL" in out, (out, err)
+    assert took < 10 * STOP_WITHIN_S, took
+    time.sleep(0.2)
+    assert not group_members(proc.pid), "worker processes left behind"
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
