@@ -378,12 +378,16 @@ def _kill_worker(r: FaultResult, work: Path) -> None:
     if c.junit:
         args += ["--junit", str(work / "junit.xml")]
     child = Child(args, cwd=work, limit_mb=LIMIT_MB)
-    if child.wait(c.at):
+    ended = child.wait(c.at)
+    # On a loaded machine the workers may not exist yet at c.at: wait for them.
+    deadline = time.monotonic() + 60
+    while not ended and not (kids := descendants(child.pid)) and time.monotonic() < deadline:
+        ended = child.wait(0.1)
+    if ended:
         child.finish(1)
         r.hit = False
         r.problems.append("ended before a worker could be killed")
         return
-    kids = descendants(child.pid)
     if not kids:
         child.kill_group()
         child.finish(10)
