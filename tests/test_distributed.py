@@ -88,18 +88,23 @@ def test_a_killed_worker_ends_the_run_with_the_reason(tmp_path):
     cmd = [sys.executable, "-m", "checker", "--cores", "3", "--workload", "mixed"]
     cmd += ["--depth", "0", "--steps", "macro", "--period", "2", "--distributed", "local:2"]
     cmd += ["--quiet", "--out", str(tmp_path)]
+    marks = tmp_path / "phases.txt"
+    env = dict(os.environ, GMPCHECK_PHASE_FILE=str(marks))
     proc = subprocess.Popen(
-        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
     me = psutil.Process(proc.pid)
     try:
-        workers: list = []
+        # Killed into the search, not while the cluster starts (on a loaded
+        # machine its start may outlast any fixed delay).
         deadline = time.monotonic() + 240  # building the kernel first may take a while
-        while time.monotonic() < deadline and len(workers) < 2:
-            time.sleep(0.5)
-            workers = [c for c in me.children(recursive=True) if _is_worker(c)]
+        while time.monotonic() < deadline and proc.poll() is None:
+            if marks.exists() and "distributed: partitions started" in marks.read_text():
+                break
+            time.sleep(0.2)
+        workers = [c for c in me.children(recursive=True) if _is_worker(c)]
         assert len(workers) >= 2, "the local cluster did not start"
-        time.sleep(6)  # into the search
+        time.sleep(1)
         assert proc.poll() is None, proc.communicate()
         everyone = me.children(recursive=True)
         os.kill(workers[0].pid, signal.SIGKILL)

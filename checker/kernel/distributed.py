@@ -229,6 +229,8 @@ def explore_distributed(
     """The breadth-first search of checker/engine/explore.py for the safety
     properties, partitioned over a Dask cluster; with `symmetry`, under the
     model's symmetry if it has one."""
+    from checker.progress import mark
+
     symmetry = symmetry and has_symmetry(model)
     k = _kernel(model, props, symmetry)
     inv_bits = {pid: i for i, pid in enumerate(k.meta["invariants"])}
@@ -245,6 +247,7 @@ def explore_distributed(
     d = 0
     try:
         n = _start_partitions(search, model, k, Recipe(model.cfg, plugin, symmetry), props)
+        mark("distributed: partitions started")  # for the tests: the search is under way
         search.n_states = n
         ex.level_start.append(0)
         while n:
