@@ -15,7 +15,10 @@ KeyboardInterrupt as well).
 
 Worker processes ignore SIGINT and SIGHUP (the parent handles them and
 ends the pool) and send their stderr nowhere, so that an interrupted run
-prints no worker tracebacks.
+prints no worker tracebacks. Waits on a pool's results look at its workers
+every POLL_S (pool_result, pool_wait): one killed while it wrote its result
+leaves the pool's own thread waiting for ever for the rest, and the futures
+would never fail.
 """
 
 from __future__ import annotations
