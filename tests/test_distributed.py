@@ -112,7 +112,10 @@ def test_a_killed_worker_ends_the_run_with_the_reason(tmp_path):
         out, err = proc.communicate(timeout=60)
         took = time.monotonic() - killed
         assert proc.returncode == 4, (out, err)
-        assert took < 10, took
+        # 10 s on a machine that is not oversubscribed (the cluster's close
+        # allows its workers 5 s); the bound grows with the load beyond the CPUs.
+        load = max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+        assert took < 10 * load, (took, load)
         assert "left the cluster" in err or "Worker" in err or "worker" in err, err
         assert "established before" in err
         assert "Traceback" not in err
