@@ -119,9 +119,8 @@ class Search(EventMatching):
 
     def _expand(self, ev_i: int, want: int, last: float = float("inf")) -> int:
         """Go on with event ev_i's closure until `want` new nodes have
-        reached the next event (and the level they were found at is done),
-        or the closure is exhausted, or its next level is past `last`.
-        Returns how many arrived. The closure
+        reached the next event, or the closure is exhausted, or its next
+        level is past `last`. Returns how many arrived. The closure
         is explored level by level; a node's level is how many of the
         unobserved steps on the way to it were not free (the order, and why
         it loses nothing: `previous_first` above)."""
@@ -134,12 +133,9 @@ class Search(EventMatching):
         pc_off, view, gone, alpha = self._pc_off, self.view, self._gone, self.alpha
         x, y, z = self._free_threads(ev_i)
         arrived = 0
-        full_at = None
         while st.left:
             level = st.head()
-            if full_at is None and arrived >= want:
-                full_at = level
-            if (full_at is not None and level > full_at) or level > last:
+            if level > last or arrived >= want:
                 break
             todo = st.levels[level]
             node = todo.popleft()
