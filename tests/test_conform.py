@@ -454,20 +454,19 @@ def test_program_that_does_not_build(tmp_path, capsys):
 
 # Each corpus program run live, at GOMAXPROCS 1 to 4 (each run is a new
 # execution: python -m checker.conformbench measures the spread of the
-# check's time over several). GMPCHECK_CONFORM_ALL=1 adds the newer programs
-# at 3 and 4, every program at 8, and syscalls.go and timers.go at 3 and 4:
-# most of their executions there check in seconds, but about one in four
-# still takes minutes on this 2-core machine (docs/conformance.md, "Performance").
+# check's time over several). GMPCHECK_CONFORM_ALL=1 adds bigwrite.go at 3
+# and 4 and every program at 8: there some executions still take minutes on
+# this 2-core machine (docs/conformance.md, "Performance").
 CORPUS_RUNS = [
     (program, procs)
-    for program in ("spawn", "pingpong", "mutex", "gosched", "cpubound")
+    for program in (
+        "spawn", "pingpong", "mutex", "gosched", "cpubound", "lockthread",
+        "syscalls", "workerpool", "blocking", "retake", "timers", "alloc",
+    )
     for procs in (1, 2, 3, 4)
-] + [("syscalls", 1), ("syscalls", 2), ("workerpool", 2), ("blocking", 1), ("retake", 2)]
-CORPUS_RUNS += [("lockthread", procs) for procs in (1, 2, 3, 4)]
-CORPUS_RUNS += [("timers", 1), ("timers", 2), ("alloc", 2), ("bigwrite", 2)]
+] + [("bigwrite", 2)]  # fmt: skip
 if os.environ.get("GMPCHECK_CONFORM_ALL") == "1":
-    CORPUS_RUNS += [(p, n) for p in ("workerpool", "blocking", "retake") for n in (3, 4)]
-    CORPUS_RUNS += [("timers", 3), ("timers", 4), ("alloc", 4), ("syscalls", 3), ("syscalls", 4)]
+    CORPUS_RUNS += [("bigwrite", 1), ("bigwrite", 3), ("bigwrite", 4)]
     CORPUS_RUNS += [(p, 8) for p in ("spawn", "pingpong", "mutex", "gosched", "cpubound")]
 
 
