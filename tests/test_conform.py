@@ -306,6 +306,30 @@ def test_the_portfolio_takes_turns_and_the_first_verdict_wins():
     assert runs[0].expansions < 4 * runs[0].stats["orders"]["next-first"]
 
 
+def test_a_turn_ends_inside_a_closure_and_the_search_goes_on_as_if_never_cut():
+    # The portfolio's turns are counted in expansions, and one closure may
+    # hold more than a turn: advance() stops inside it and the next turn
+    # goes on from there, so an order in the portfolio costs what it would
+    # alone, and the loser no more than the winner and one turn.
+    events = parse_dump((TRACES / "mutex-runnextsteal-p4.parsed.txt").read_text())
+    whole = _ordered(events, True, True, True)
+    res = whole.run()
+    cut = _ordered(events, True, True, True)
+    cut.start()
+    until = 0
+    while not cut.advance(until := until + 7):
+        assert cut.expansions <= until
+    again = cut.result()
+    assert (again.verdict, again.checked, again.expansions) == (
+        res.verdict, res.checked, res.expansions,
+    )  # fmt: skip
+    assert cut.resumes == whole.resumes
+    pf, _ = Portfolio(prepare(events), slice=100).run()
+    orders = pf.stats["orders"]
+    assert orders[pf.stats["order"]] == res.expansions
+    assert max(orders.values()) <= res.expansions + 100
+
+
 @pytest.mark.parametrize("edit", sorted(EDITS))
 def test_the_portfolio_rejects_at_the_edited_event(edit):
     # Every order is exact, so the first to finish rejects where each does;

@@ -117,10 +117,14 @@ class Search(EventMatching):
 
     # -- the search over events ----------------------------------------------------
 
-    def _expand(self, ev_i: int, want: int, last: float = float("inf")) -> int:
+    def _expand(
+        self, ev_i: int, want: int, last: float = float("inf"), until: float = float("inf")
+    ) -> int:
         """Go on with event ev_i's closure until `want` new nodes have
         reached the next event, or the closure is exhausted, or its next
-        level is past `last`. Returns how many arrived. The closure
+        level is past `last`; or, before any of those, until the search has
+        made `until` expansions in all (self._cut: the call is to be
+        continued, as if never cut). Returns how many arrived. The closure
         is explored level by level; a node's level is how many of the
         unobserved steps on the way to it were not free (the order, and why
         it loses nothing: `previous_first` above)."""
@@ -133,9 +137,13 @@ class Search(EventMatching):
         pc_off, view, gone, alpha = self._pc_off, self.view, self._gone, self.alpha
         x, y, z = self._free_threads(ev_i)
         arrived = 0
+        self._cut = False
         while st.left:
             level = st.head()
             if level > last or arrived >= want:
+                break
+            if self.expansions >= until:
+                self._cut = True
                 break
             todo = st.levels[level]
             node = todo.popleft()
@@ -288,6 +296,8 @@ class Search(EventMatching):
         self._furthest = 0
         self._exhausted = False  # every closure explored, the next event unexplained
         self._hi = 0  # no event after it has nodes left
+        self._pending: tuple[int, float] | None = None  # a cut _expand: (want, last)
+        self._cut = False
         self.resumes = 0
 
     def advance(self, until: float = float("inf")) -> bool:
@@ -300,10 +310,18 @@ class Search(EventMatching):
             self._furthest = max(self._furthest, k)
             if events[self._trans[k]].is_status:
                 self._assert_status(k)
-            elif self.back_weight:
-                self._expand(k, self._batch, self._ev[k].head())
             else:
-                self._expand(k, self._batch)
+                # A turn may end inside a closure: the call goes on where it
+                # stopped, with what it still wants, up to the same level.
+                if self._pending is None:
+                    last = self._ev[k].head() if self.back_weight else float("inf")
+                    self._pending = (self._batch, last)
+                want, last = self._pending
+                got = self._expand(k, want, last, until)
+                if self._cut:
+                    self._pending = (want - got, last)
+                    break
+                self._pending = None
             nk = self._next_event(k)
             if nk < 0:
                 self._exhausted = True
