@@ -116,6 +116,7 @@ def install() -> None:
     with contextlib.suppress(OSError, ValueError):
         signal.signal(signal.SIGALRM, _retry)
     threading.excepthook = quiet_thread_errors
+    sys.unraisablehook = quiet_half_built
     _start_z3_canceller()
 
 
@@ -325,3 +326,14 @@ def quiet_thread_errors(args) -> None:
     if _state.get("pool_terminated"):
         return
     sys.__excepthook__(args.exc_type, args.exc_value, args.exc_traceback)
+
+
+def quiet_half_built(unraisable) -> None:
+    """sys.unraisablehook: a stop signal that lands while an object is being
+    built (z3's AstRef, before its __init__ sets ctx) leaves it half built,
+    and its finalizer then fails on the missing attribute ("Exception
+    ignored in ... __del__"). After a stop that is expected and not shown;
+    anything else is shown as Python would."""
+    if _state["first"] and isinstance(unraisable.exc_value, AttributeError):
+        return
+    sys.__unraisablehook__(unraisable)
