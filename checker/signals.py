@@ -167,11 +167,8 @@ def pool_result(executor, future):
     one of the pool's workers is dead. A worker killed while it wrote its
     result leaves half a message in the result pipe, and the pool's own thread
     then waits for the rest for ever: the future would never fail."""
-    while True:
-        try:
-            return future.result(timeout=POLL_S)
-        except TimeoutError:
-            check_workers(executor)
+    pool_wait(executor, [future])
+    return future.result()
 
 
 def pool_results(executor, futures: list) -> Iterator:
