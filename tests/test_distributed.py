@@ -15,6 +15,7 @@ import time
 import pytest
 from conftest import ROOT, run_cli
 
+from checker.bench.hostile_faults import load_factor
 from checker.engine.explore import explore
 from checker.engine.trace import rebuild
 from model.config import Config
@@ -114,7 +115,7 @@ def test_a_killed_worker_ends_the_run_with_the_reason(tmp_path):
         assert proc.returncode == 4, (out, err)
         # 10 s on a machine that is not oversubscribed (the cluster's close
         # allows its workers 5 s); the bound grows with the load beyond the CPUs.
-        load = max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+        load = load_factor()
         assert took < 10 * load, (took, load)
         assert "left the cluster" in err or "Worker" in err or "worker" in err, err
         assert "established before" in err

@@ -240,9 +240,15 @@ def fault_cases(quick: bool = False) -> list[FaultCase]:
     return cases
 
 
+def load_factor() -> float:
+    """How oversubscribed the machine is now: its load average over a
+    minute per CPU, and 1 when that is within its CPUs."""
+    return max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+
+
 def stop_limit_s() -> float:
     """2 s on a machine that is not oversubscribed; more as its load grows."""
-    return 2.0 * max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+    return 2.0 * load_factor()
 
 
 def _phases(f: Path) -> list[str]:
