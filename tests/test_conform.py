@@ -18,7 +18,7 @@ from checker import cli
 from checker.golang.conform import Search, check_events, prepare
 from checker.golang.gotool import GoToolError, find_toolchain
 from checker.golang.gotrace import parse_dump
-from checker.golang.portfolio import SLICE, Portfolio
+from checker.golang.portfolio import SLICE, STUCK, Portfolio
 from tests.conftest import ROOT, run_cli
 
 CORPUS = ROOT / "tests" / "conform"
@@ -206,26 +206,32 @@ def test_one_node_at_a_time_still_rejects_at_the_edited_event():
     assert res.verdict == "fails" and res.failure.event.line == line
 
 
-# (lazy_others, previous_first, next_first, back_weight): breadth first,
-# the event's thread first, the previous event's thread before it, and the
-# next event's thread as well; depth first over events, and going back to
-# lower levels first.
+# (lazy_others, previous_first, next_first, back_weight, stuck_resumes):
+# breadth first, the event's thread first, the previous event's thread
+# before it, and the next event's thread as well; depth first over events,
+# going back to lower levels first, and going back further while stuck.
 ORDERS = [
-    (False, False, False, 0),
-    (True, False, False, 0),
-    (True, True, False, 0),
-    (True, True, True, 0),
-    (True, True, False, 64),
-    (False, False, False, 2),
+    (False, False, False, 0, 0),
+    (True, False, False, 0, 0),
+    (True, True, False, 0, 0),
+    (True, True, True, 0, 0),
+    (True, True, False, 64, 0),
+    (False, False, False, 2, 0),
+    (True, True, True, 0, 2),
 ]
 
 
 def _ordered(
-    events, lazy: bool, previous: bool, following: bool = False, weight: float = 0
+    events,
+    lazy: bool,
+    previous: bool,
+    following: bool = False,
+    weight: float = 0,
+    stuck: int = 0,
 ) -> Search:
     search = Search(prepare(events))
     search.lazy_others, search.previous_first, search.next_first = lazy, previous, following
-    search.back_weight = weight
+    search.back_weight, search.stuck_resumes = weight, stuck
     return search
 
 
@@ -235,7 +241,8 @@ def test_the_event_thread_first_rejects_where_breadth_first_does(edit):
     # next event's thread's and the event thread's own unobserved steps
     # before the other actors' (Search.lazy_others, Search.previous_first,
     # Search.next_first), and it may go back to an earlier event's lower
-    # level before a later one's higher (Search.back_weight). Only the
+    # level before a later one's higher (Search.back_weight), from the start
+    # or once stuck (Search.stuck_resumes; here after 2 resumes). Only the
     # order changes: an edited trace is rejected at the edited event in
     # every order, one node at a time and by batches.
     bad, line = _edit((TRACES / "mutex-p2.parsed.txt").read_text(), *EDITS[edit])
@@ -293,6 +300,19 @@ def test_going_back_by_levels_finds_the_read_without_exhausting_closures():
     a, b = weighed.run(), depth_first.run()
     assert a.verdict == b.verdict == "partial" and a.checked == b.checked
     assert 3 * a.expansions < b.expansions
+
+
+def test_going_back_further_while_stuck_finds_the_read_without_every_alternative():
+    # workerpool-runnext-p2 in the next-first order of the portfolio. Depth
+    # first over events it tries every alternative of every event between
+    # the CAS and the read 76 events back, each rejected again at the CAS
+    # (90,187 expansions, 1,853 times back); once stuck for 256 resumes it
+    # goes back by levels, further every 256 resumes more (30,665).
+    events = parse_dump((TRACES / "workerpool-runnext-p2.parsed.txt").read_text())
+    search = _ordered(events, True, True, True, 0, STUCK)
+    res = search.run()
+    assert res.verdict == "partial" and res.checked == search.prep.end
+    assert res.expansions < 45_000
 
 
 def test_the_portfolio_takes_turns_and_the_first_verdict_wins():

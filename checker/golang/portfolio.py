@@ -32,17 +32,21 @@ class Order:
     previous_first: bool = True
     next_first: bool = False
     back_weight: float = 0
+    stuck_resumes: int = 0
 
+
+STUCK = 256  # the next-first order's Search.stuck_resumes
 
 # The orders, in the order they take turns (and win a tie): the previous
 # event's thread first, going back to a lower level at an earlier event
 # rather than to a higher one at a later event (Search.back_weight); and
 # the next event's thread free as well (a thread about to start a
 # goroutine may have taken it from a runnext just before this event),
-# depth first over events.
+# depth first over events until it is stuck, then going back further and
+# further (Search.stuck_resumes).
 ORDERS = (
     Order("previous-first", back_weight=64),
-    Order("next-first", next_first=True),
+    Order("next-first", next_first=True, stuck_resumes=STUCK),
 )
 
 SLICE = 4_000  # expansions per turn
@@ -69,7 +73,7 @@ class Portfolio:
         for order in orders:
             s = Search(prep, max_states=max_states, model_class=model_class)
             s.previous_first, s.next_first = order.previous_first, order.next_first
-            s.back_weight = order.back_weight
+            s.back_weight, s.stuck_resumes = order.back_weight, order.stuck_resumes
             if self.members:  # pure functions of a state: one cache for all
                 s._alpha, s._canon = self.members[0]._alpha, self.members[0]._canon
             self.members.append(s)

@@ -115,6 +115,18 @@ class Search(EventMatching):
     # in between up to that level, not every node of them.
     back_weight: float = 0
 
+    # Going back further while stuck (0: never). After this many resumes
+    # without the search getting past its furthest event, it goes back by
+    # levels (as with `back_weight`) with a weight of `stuck_weight`,
+    # doubled every as many resumes more, and back to `back_weight` once
+    # an event further on is reached. Depth first over events, a wrong
+    # choice made dozens of events back costs every alternative of every
+    # event in between, each tried and rejected again at the same event;
+    # the weight takes the search to the lower levels of the earlier events
+    # first. Only the order changes, as with `back_weight`.
+    stuck_resumes = 0
+    stuck_weight: float = 64
+
     # -- the search over events ----------------------------------------------------
 
     def _expand(
@@ -299,6 +311,7 @@ class Search(EventMatching):
         self._pending: tuple[int, float] | None = None  # a cut _expand: (want, last)
         self._cut = False
         self.resumes = 0
+        self._stuck = 0  # resumes since the furthest event grew
 
     def advance(self, until: float = float("inf")) -> bool:
         """Go on until the search is done (True) or has made `until`
@@ -307,14 +320,15 @@ class Search(EventMatching):
         while k < n and not self._exhausted and self.expansions < until:
             if self.progress is not None and k > self._furthest and not k & 255:
                 self.progress(self._trans[k], self.prep.end)
-            self._furthest = max(self._furthest, k)
+            if k > self._furthest:
+                self._furthest, self._stuck = k, 0
             if events[self._trans[k]].is_status:
                 self._assert_status(k)
             else:
                 # A turn may end inside a closure: the call goes on where it
                 # stopped, with what it still wants, up to the same level.
                 if self._pending is None:
-                    last = self._ev[k].head() if self.back_weight else float("inf")
+                    last = self._ev[k].head() if self._weight() else float("inf")
                     self._pending = (self._batch, last)
                 want, last = self._pending
                 got = self._expand(k, want, last, until)
@@ -328,6 +342,7 @@ class Search(EventMatching):
                 break
             if nk <= k:  # nothing reached the next event (this time)
                 self.resumes += 1
+                self._stuck += 1
             k = nk
         self._k = k
         return k >= n or self._exhausted
@@ -338,7 +353,7 @@ class Search(EventMatching):
         by `back_weight` events a level, is furthest on; the later of
         two alike. With no weight, the next event if a node reached it,
         else the latest one with nodes left: depth first over events."""
-        w, ev = self.back_weight, self._ev
+        w, ev = self._weight(), self._ev
         hi = max(self._hi, k + 1)
         while hi >= 0 and not ev[hi].left:
             hi -= 1
@@ -352,6 +367,16 @@ class Search(EventMatching):
                 if sc > score:
                     best, score = j, sc
         return best
+
+    def _weight(self) -> float:
+        """The weight of a level in events (_next_event) now: `back_weight`,
+        or more once the search has gone back `stuck_resumes` times without
+        getting past its furthest event."""
+        n = self.stuck_resumes
+        if not n or self._stuck < n:
+            return self.back_weight
+        # (past 2**20 the weight orders every lower level first anyway)
+        return max(self.back_weight, self.stuck_weight * 2 ** min(self._stuck // n - 1, 20))
 
     def result(self) -> Result:
         """The verdict of a search advance() has finished."""
