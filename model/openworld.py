@@ -146,6 +146,10 @@ class Snapshot:
     runnable: list[int]  # Gs runnable in no known queue (the limbo)
     waiting: list[int]
     idle_ps: list[int]
+    # The M whose goroutine started the trace (runtime.StartTrace), if the
+    # trace shows the end of the tracer's stop-the-world: it has yet to
+    # return from startTheWorldWithSema's wakep().
+    wakep: int = NONE
 
 
 @dataclass(frozen=True)
@@ -700,7 +704,14 @@ class OpenWorld(GMPModel):
     def state_of(self, snap: Snapshot) -> bytes:
         """The state a trace's first statuses describe. Runnable goroutines
         are in the limbo; Ms not named are parked; idle Ps are on the idle
-        list; no M spins (nmspinning = 0)."""
+        list; no M spins (nmspinning = 0: the tracer's stop-the-world
+        stopped every spinning M, gcstopm).
+
+        startTheWorldWithSema, which ends that stop-the-world, calls wakep()
+        after the trace's end of the stop-the-world range ("Wakeup an
+        additional proc in case we have excessive runnable goroutines in
+        local queues or in the global queue"): the M that started the trace
+        (snap.wakep) begins in it, and goes back to its goroutine after."""
         L = self.L
         s = L.blank()
         for g, (m, p) in snap.running.items():
@@ -732,6 +743,8 @@ class OpenWorld(GMPModel):
                 q_push(s, L.midle, L.nM, m)
         s[L.pc[L.SYSMON]] = PC.SYSMON
         s[L.lastpoll] = 1
+        if snap.wakep != NONE:
+            self.call(s, snap.wakep, PC.WAKEP_CAS, PC.RUN)
         return self.freeze(s)
 
     def polling(self, t: bytes) -> bytes | None:

@@ -4,6 +4,8 @@ the fix must reject the execution the model with it explains."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from model.go126 import Go126Model
 from model.openworld import OpenWorld
 from model.pcs import PC
@@ -86,6 +88,19 @@ class NoSysmonStartm(OpenWorld):
 class NoSysmonStartmNetpollAcquireInOneStep(NoSysmonStartm, NetpollAcquireInOneStep):
     """Neither sysmon's startm for overdue timers nor netpoll's return in
     two steps."""
+
+
+class NoStartTraceWakep(OpenWorld):
+    """The trace starts with no wakep() pending: as if startTheWorldWithSema
+    ended the tracer's stop-the-world without one."""
+
+    def state_of(self, snap):
+        return super().state_of(replace(snap, wakep=NONE))
+
+
+class NoSysmonStartmNoStartTraceWakep(NoSysmonStartm, NoStartTraceWakep):
+    """Neither sysmon's startm for overdue timers nor the wakep() that ends
+    the tracer's stop-the-world."""
 
 
 OLD_MODELS = {

@@ -139,6 +139,23 @@ def test_the_model_without_the_fix_rejects_the_execution(name):
     assert res.verdict == "fails" and res.failure.event.line == line
 
 
+def test_the_tracers_stop_the_world_ends_in_wakep():
+    # startTheWorldWithSema ends the tracer's stop-the-world with wakep():
+    # the trace starts with M28000, which started it, in that call. In
+    # workerpool-netpollpidle-p4 it starts a thread spinning on P3 (M28005,
+    # line 57), and the run needs no startm by sysmon for overdue timers
+    # (proc.go's sysmon has none). With neither, the threads the trace
+    # shows cannot all be started: the model rejects it at line 93.
+    from tests.conform_old import NoSysmonStartm, NoSysmonStartmNoStartTraceWakep
+
+    events = parse_dump((TRACES / "workerpool-netpollpidle-p4.parsed.txt").read_text())
+    prep = prepare(events)
+    assert prep.snapshot.wakep == prep.mbind.index(prep.threads.index(28000))
+    assert Search(prep, model_class=NoSysmonStartm).run().verdict == "partial"
+    res = Search(prep, model_class=NoSysmonStartmNoStartTraceWakep).run()
+    assert res.verdict == "fails" and res.failure.event.line == 93
+
+
 def test_status_events_of_a_later_generation_are_not_transitions(monkeypatch):
     # bigwrite.go's run at GOMAXPROCS 2 with a trace generation every 2 ms.
     # Where the second generation begins, G1's thread reports its P and G1
