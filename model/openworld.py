@@ -26,8 +26,9 @@ trace's vocabulary in docs/conformance.md:
                  netpoll(delay) instead of parking, if no M does already
                  (sched.lastpoll, cleared while it polls: handoffp's
                  last-P rule reads it); it returns when a timer is due:
-                 pidleget, acquirep and findRunnable from the top, or stopm
-                 without an idle P
+                 pidleget, then (a step later: other Ms may take and
+                 drop Ps in between) acquirep and findRunnable from the
+                 top, or stopm without an idle P
     inject       sysmon, or the M back from netpoll without a P, readies a
                  goroutine with injectglist: the global queue, then
                  startIdle starts an M on an idle P
@@ -145,6 +146,10 @@ class Snapshot:
     runnable: list[int]  # Gs runnable in no known queue (the limbo)
     waiting: list[int]
     idle_ps: list[int]
+    # The M whose goroutine started the trace (runtime.StartTrace), if the
+    # trace shows the end of the tracer's stop-the-world: it has yet to
+    # return from startTheWorldWithSema's wakep().
+    wakep: int = NONE
 
 
 @dataclass(frozen=True)
@@ -583,15 +588,30 @@ class OpenWorld(GMPModel):
     def netpoll_returns(self, s: list[int], m: int, c: None) -> Action:
         """netpoll(delay) returns (a timer is due, netpollBreak, I/O with
         nothing the trace shows readied): sched.lastpoll = now; lock;
-        pidleget(); unlock. With a P: acquirep; if wasSpinning,
-        becomeSpinning; goto top. Without: injectglist of nothing; stopm."""
+        pidleget(); unlock. Without a P: injectglist of nothing; stopm.
+        With one, acquirep is the next step (NETPOLL_ACQUIRE): findRunnable
+        takes the P up after unlock, and other Ms may drop Ps and take them
+        in between, so the P the trace sees it take up need not be the one
+        on top of the idle list by then."""
         L = self.L
         s[L.lastpoll] = 1
-        was_spinning = s[L.spin_arg[m]]
-        s[L.spin_arg[m]] = 0
         p = self.pidleget(s)
         if p == NONE:
+            s[L.spin_arg[m]] = 0
             return Action("netpoll.return", m=m).flag("no idle P").chain(self.stopm(s, m, None))
+        s[L.pp[m]] = p
+        s[L.pc[m]] = PC.NETPOLL_ACQUIRE
+        return Action("netpoll.pidleget", m=m, p=p)
+
+    @step(PC.NETPOLL_ACQUIRE)
+    def netpoll_acquirep(self, s: list[int], m: int, c: None) -> Action:
+        """findRunnable back from netpoll with the P pidleget gave it:
+        acquirep(pp); if wasSpinning, becomeSpinning; goto top."""
+        L = self.L
+        p = s[L.pp[m]]
+        s[L.pp[m]] = NONE
+        was_spinning = s[L.spin_arg[m]]
+        s[L.spin_arg[m]] = 0
         self.acquirep(s, m, p)
         if was_spinning:
             self.becomeSpinning(s, m)
@@ -684,7 +704,14 @@ class OpenWorld(GMPModel):
     def state_of(self, snap: Snapshot) -> bytes:
         """The state a trace's first statuses describe. Runnable goroutines
         are in the limbo; Ms not named are parked; idle Ps are on the idle
-        list; no M spins (nmspinning = 0)."""
+        list; no M spins (nmspinning = 0: the tracer's stop-the-world
+        stopped every spinning M, gcstopm).
+
+        startTheWorldWithSema, which ends that stop-the-world, calls wakep()
+        after the trace's end of the stop-the-world range ("Wakeup an
+        additional proc in case we have excessive runnable goroutines in
+        local queues or in the global queue"): the M that started the trace
+        (snap.wakep) begins in it, and goes back to its goroutine after."""
         L = self.L
         s = L.blank()
         for g, (m, p) in snap.running.items():
@@ -716,6 +743,8 @@ class OpenWorld(GMPModel):
                 q_push(s, L.midle, L.nM, m)
         s[L.pc[L.SYSMON]] = PC.SYSMON
         s[L.lastpoll] = 1
+        if snap.wakep != NONE:
+            self.call(s, snap.wakep, PC.WAKEP_CAS, PC.RUN)
         return self.freeze(s)
 
     def polling(self, t: bytes) -> bytes | None:

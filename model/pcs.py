@@ -65,6 +65,7 @@ class PC(IntEnum):
     # open world only (model/openworld.py): findRunnable's network poll.
     FR_NETPOLL = 57  # findRunnable step r: block in netpoll (lastpoll.Swap(0) != 0) or stopm
     NETPOLL = 58  # blocked in netpoll(delay), no P: the M that cleared sched.lastpoll
+    NETPOLL_ACQUIRE = 59  # back from netpoll with a P from pidleget: acquirep(pp)
 
     # sysmon.
     SYSMON = 60  # sysmon's loop: one retake visit per step

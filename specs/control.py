@@ -98,6 +98,7 @@ FOREIGN_M_PCS = frozenset(
         PC.ALLOCM,
         PC.FR_NETPOLL,
         PC.NETPOLL,
+        PC.NETPOLL_ACQUIRE,
         PC.GOSCHED_LOCK,
         PC.EXITSYSCALL_NOP_LOCK,
         PC.SYSMON,

@@ -4,9 +4,23 @@ the fix must reject the execution the model with it explains."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from model.go126 import Go126Model
 from model.openworld import OpenWorld
+from model.pcs import PC
 from model.state import NONE
+
+
+class NetpollAcquireInOneStep(OpenWorld):
+    """findRunnable back from netpoll takes its P up (acquirep) in the step
+    that takes it off the idle list (pidleget)."""
+
+    def netpoll_returns(self, s, m, c):
+        label = super().netpoll_returns(s, m, c)
+        if s[self.L.pc[m]] == PC.NETPOLL_ACQUIRE:
+            return label.chain(self.netpoll_acquirep(s, m, None))
+        return label
 
 
 class AtomicRunnextSteal(OpenWorld):
@@ -53,11 +67,12 @@ class NoLockedThreads(OpenWorld):
         return [c for c in super().run_choices(t, m) if not c[0].endswith("+locked")]
 
 
-class LastpollIgnoredNoLockedThreads(LastpollIgnored, NoLockedThreads):
-    """The open world before the lastpoll fix and before locked threads and
-    sysmon's startm for overdue timers (which the retake program does not
-    use, and which explain its run by another road: an M started on the
-    other P that has not taken it yet by the trace's end)."""
+class LastpollIgnoredNoLockedThreads(LastpollIgnored, NoLockedThreads, NetpollAcquireInOneStep):
+    """The open world before the lastpoll fix and before locked threads,
+    sysmon's startm for overdue timers and netpoll's return in two steps
+    (which the retake program does not use, and which explain its run by
+    another road: the other P taken off the idle list by an M that has not
+    taken it up yet by the trace's end)."""
 
     def sysmon_choices(self, t, a):
         return [c for c in super().sysmon_choices(t, a) if c[0] != "startm"]
@@ -70,11 +85,31 @@ class NoSysmonStartm(OpenWorld):
         return [c for c in super().sysmon_choices(t, a) if c[0] != "startm"]
 
 
+class NoSysmonStartmNetpollAcquireInOneStep(NoSysmonStartm, NetpollAcquireInOneStep):
+    """Neither sysmon's startm for overdue timers nor netpoll's return in
+    two steps."""
+
+
+class NoStartTraceWakep(OpenWorld):
+    """The trace starts with no wakep() pending: as if startTheWorldWithSema
+    ended the tracer's stop-the-world without one."""
+
+    def state_of(self, snap):
+        return super().state_of(replace(snap, wakep=NONE))
+
+
+class NoSysmonStartmNoStartTraceWakep(NoSysmonStartm, NoStartTraceWakep):
+    """Neither sysmon's startm for overdue timers nor the wakep() that ends
+    the tracer's stop-the-world."""
+
+
 OLD_MODELS = {
     "no-sysmon-startm": NoSysmonStartm,
+    "no-sysmon-startm-netpoll-acquire-in-one-step": NoSysmonStartmNetpollAcquireInOneStep,
     "no-locked-threads": NoLockedThreads,
     "lastpoll-ignored-no-locked-threads": LastpollIgnoredNoLockedThreads,
     "atomic-runnext-steal": AtomicRunnextSteal,
     "lastpoll-ignored": LastpollIgnored,
     "locked-put-in-one-step": LockedPutInOneStep,
+    "netpoll-acquire-in-one-step": NetpollAcquireInOneStep,
 }

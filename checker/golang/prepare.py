@@ -28,6 +28,9 @@ GROUP_WINDOW = 64  # how far ahead (in events) the rest of a group may be
 BATCH = 4
 
 
+# The tracer's own stop-the-world (runtime.StartTrace), at the trace's start.
+START_TRACE_STW = "stop-the-world (start trace)"
+
 # The Log event conform's wrapper emits when the program's main returns
 # (checker/golang/gotool.py TRACE_MAIN): the check ends there.
 END_MARK = 'Category="gmpcheck" Message="main returned"'
@@ -129,6 +132,7 @@ class _Seen:
     threads: list[int] = field(default_factory=list)  # trace M ids, in order of first appearance
     end: int = 0
     end_reason: str = ""
+    start_trace_m: int = -1  # the thread that ended the tracer's stop-the-world
 
 
 def _first_sight(events: list[Event]) -> _Seen:
@@ -149,6 +153,8 @@ def _first_sight(events: list[Event]) -> _Seen:
         if why:
             seen.end, seen.end_reason = ev.index, why
             break
+        if ev.kind == "RangeEnd" and ev.name == START_TRACE_STW and seen.start_trace_m < 0:
+            seen.start_trace_m = ev.m
         if ev.m >= 0 and ev.m not in seen_m and ev.kind == "StateTransition":
             seen_m.add(ev.m)
             seen.threads.append(ev.m)
@@ -230,7 +236,13 @@ def _start(
             pbind[p] = p
         elif p not in busy_ps:
             idle_ps.append(p)
-    snapshot = Snapshot(running, syscall, looking, runnable, waiting, idle_ps)
+    # The thread that ended the tracer's stop-the-world runs the goroutine
+    # that started the trace, and calls wakep() next (Snapshot.wakep).
+    wakep = NONE
+    running_ms = {m for m, _ in running.values()}
+    if seen.start_trace_m in mslot and mslot[seen.start_trace_m] in running_ms:
+        wakep = mslot[seen.start_trace_m]
+    snapshot = Snapshot(running, syscall, looking, runnable, waiting, idle_ps, wakep)
     return snapshot, tuple(mbind), tuple(pbind)
 
 
