@@ -8,7 +8,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from checker.app.args import _add_max_size
+from checker.app.args import _add_max_size, _int
+from checker.engine.explore import default_workers
 from checker.errors import UsageError
 from checker.golang.conform import (
     MAX_PS,
@@ -37,6 +38,13 @@ def register(sub) -> Callable[[argparse.Namespace], int]:
     c.add_argument("--timeout", type=float, default=60.0, help="seconds the program may run (60)")
     c.add_argument("--max-states", type=int, default=200_000, help="per event (200,000)")
     c.add_argument("--out", default="reports", help="where the trace is saved (reports)")
+    c.add_argument(
+        "--workers",
+        type=_int("--workers", 1),
+        default=0,
+        help="processes for the search (default: the CPUs, at most one per order); "
+        "the verdict is the same with any number",
+    )
     c.add_argument("--json", action="store_true", help="print the result as JSON")
     c.add_argument("--quiet", action="store_true", help="no progress line on stderr")
     _add_max_size(c)
@@ -75,7 +83,11 @@ def cmd_conform(args: argparse.Namespace) -> int:
         run = ProgramRun(tc.version, args.gomaxprocs, args.godebug, trace)
     with Phases(not args.quiet) as phases, phases.phase("conformance search", unit="events") as ph:
         res, search = check_events(
-            events, source, args.max_states, lambda i, n: ph.update(i, n, info="events")
+            events,
+            source,
+            args.max_states,
+            lambda i, n: ph.update(i, n, info="events"),
+            workers=args.workers or default_workers(),
         )
     doc = summary(res, search, source, run)
     if args.json:

@@ -74,14 +74,14 @@ class Checked:
 
 
 def check_events(
-    events: list[Event], source: str, max_states: int, progress=None
+    events: list[Event], source: str, max_states: int, progress=None, workers: int = 1
 ) -> tuple[Result, Search]:
     """Check the events: the search in its orders, taking turns
-    (checker/golang/portfolio.py); the result and the order's search that
-    gave it."""
+    (checker/golang/portfolio.py), in up to `workers` processes; the result
+    and the order's search that gave it."""
     portfolio = Portfolio(prepare(events), max_states=max_states)
     portfolio.progress = progress
-    return portfolio.run()
+    return portfolio.run(workers=workers)
 
 
 def load_trace(path: Path, tc_getter, max_bytes: int | None = None) -> tuple[list[Event], str]:

@@ -11,16 +11,28 @@ expands every node of every closure before it rejects a trace), so the
 verdict is the one any of them would give; the turns are counted in
 expansions, never in time, so the verdict, the order that gave it and the
 expansions reported are the same on every run and every machine.
+
+With `workers` above 1 the orders after the first run ahead in processes of
+their own (one each, up to workers - 1), each reporting what it has done
+after every turn; the turns are still taken in the same order, from those
+reports, so the verdict, the order that gave it and the expansions counted
+are the same as in one process, only sooner: on a machine with two cores
+an execution that one order explains costs the wall time of that order
+alone, not of both.
 """
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from checker.golang.prepare import BATCH, Prepared
 from checker.golang.search import Result, Search
+from checker.signals import STOP_SIGNALS, worker_init
 from checker.verdict import Verdict
 
 
@@ -79,10 +91,11 @@ class Portfolio:
             self.members.append(s)
         self.progress: Callable[[int, int], None] | None = None
 
-    def run(self, batch: int = BATCH) -> tuple[Result, Search]:
+    def run(self, batch: int = BATCH, workers: int = 1) -> tuple[Result, Search]:
         """The first verdict an order gives, and that order's search (for
         the states it describes); expansions and resumes are counted over
-        every order."""
+        every order, as of the turn that gave the verdict. `workers`: how
+        many processes may search (the module's docstring)."""
         start = time.monotonic()
         shown = [-1]
 
@@ -91,35 +104,176 @@ class Portfolio:
                 shown[0] = i
                 self.progress(i, n)
 
-        for s in self.members:
-            s.progress = progress
-            s.start(batch)
-        live = list(range(len(self.members)))
-        first: tuple[Result, Search] | None = None
-        while live:
-            for j in list(live):
-                s = self.members[j]
-                if not s.advance(s.expansions + self.slice):
-                    continue
-                live.remove(j)
-                res = s.result()
-                if res.verdict in DECISIVE:
-                    return self._total(res, s, j, start), s
-                if first is None:
-                    first = res, s
-        assert first is not None
-        res, s = first
-        return self._total(res, s, self.members.index(s), start), s
+        away = max(0, min(workers, len(self.members)) - 1)
+        turns: list[_Turns] = []
+        try:
+            for j, s in enumerate(self.members):
+                if j and j <= away:
+                    turns.append(_Away(s, self.slice, batch))
+                else:
+                    turns.append(_Here(s, self.slice, batch))
+            live = list(range(len(turns)))
+            first: tuple[Result, Search, list[Turn]] | None = None
+            while live:
+                for j in list(live):
+                    t = turns[j].turn()
+                    if t.furthest >= 0:
+                        progress(t.furthest, self.members[j].prep.end)
+                    if not t.done:
+                        continue
+                    live.remove(j)
+                    res = turns[j].result()
+                    now = [tu.last for tu in turns]
+                    if res.verdict in DECISIVE:
+                        return self._total(res, j, now, start), self.members[j]
+                    if first is None:
+                        first = res, self.members[j], now
+            assert first is not None
+            res, s, now = first
+            j = self.members.index(s)
+            return self._total(res, j, now, start), s
+        finally:
+            for tu in turns:
+                tu.close()
 
-    def _total(self, res: Result, winner: Search, j: int, start: float) -> Result:
-        """The winner's result with the work of every order counted."""
+    def _total(self, res: Result, j: int, now: list[Turn], start: float) -> Result:
+        """Order j's result with the work of every order counted (`now`:
+        each order's last turn)."""
         res.elapsed = time.monotonic() - start
-        res.expansions = sum(s.expansions for s in self.members)
-        res.peak_closure = max(s.peak_closure for s in self.members)
+        res.expansions = sum(t.expansions for t in now)
+        res.peak_closure = max(t.peak_closure for t in now)
         res.stats = dict(
             res.stats,
             order=self.orders[j].name,
-            resumes=sum(s.resumes for s in self.members),
-            orders={o.name: s.expansions for o, s in zip(self.orders, self.members, strict=True)},
+            resumes=sum(t.resumes for t in now),
+            orders={o.name: t.expansions for o, t in zip(self.orders, now, strict=True)},
         )
         return res
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What an order's search has done after a turn: finished (`done`),
+    its counts, and the furthest trace event it reached (-1: none new)."""
+
+    done: bool
+    expansions: int
+    resumes: int
+    peak_closure: int
+    furthest: int = -1
+
+
+NOTHING = Turn(False, 0, 0, 0)
+
+
+class _Turns:
+    """One order's turns."""
+
+    last: Turn = NOTHING
+
+    def turn(self) -> Turn:
+        raise NotImplementedError
+
+    def result(self) -> Result:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class _Here(_Turns):
+    """An order searched in this process, a turn at a time."""
+
+    def __init__(self, s: Search, slice: int, batch: int):
+        self.s, self.slice = s, slice
+        self.furthest = -1
+        s.progress = self._progress
+        s.start(batch)
+
+    def _progress(self, i: int, n: int) -> None:
+        self.furthest = i
+
+    def turn(self) -> Turn:
+        s = self.s
+        self.furthest = -1
+        done = s.advance(s.expansions + self.slice)
+        self.last = Turn(done, s.expansions, s.resumes, s.peak_closure, self.furthest)
+        return self.last
+
+    def result(self) -> Result:
+        return self.s.result()
+
+
+class _Away(_Turns):
+    """An order searched in a process of its own (fork: it starts from
+    this process's search as it is), running ahead of the turns and
+    reporting each (`_search_away`). If the process dies, the order is
+    searched here from the start, up to the turn reached: the same
+    search, so the same turns."""
+
+    def __init__(self, s: Search, slice: int, batch: int):
+        self.s, self.slice, self.batch = s, slice, batch
+        self.taken = 0  # turns reported and taken
+        self.here: _Here | None = None
+        self._result: Result | None = None
+        ctx = multiprocessing.get_context("fork")
+        self.conn, theirs = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_search_away, args=(s, slice, batch, theirs), daemon=True)
+        # The stop signals are the parent's (see checker.signals.start_pool).
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            self.proc.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        theirs.close()
+
+    def turn(self) -> Turn:
+        if self.here is None:
+            try:
+                t, self._result, gslot = self.conn.recv()
+            except (EOFError, OSError):
+                self._search_here()
+            else:
+                self.taken += 1
+                if gslot is not None:
+                    self.s.gslot = gslot  # the names it learned, for describe()
+                self.last = t
+                return t
+        assert self.here is not None
+        self.last = self.here.turn()
+        return self.last
+
+    def _search_here(self) -> None:
+        """The process is gone: search here, up to the turns taken."""
+        self.close()
+        self.here = _Here(self.s, self.slice, self.batch)
+        for _ in range(self.taken):
+            self.here.turn()
+
+    def result(self) -> Result:
+        if self.here is not None:
+            return self.here.result()
+        assert self._result is not None
+        return self._result
+
+    def close(self) -> None:
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join()
+        self.conn.close()
+
+
+def _search_away(s: Search, slice: int, batch: int, conn) -> None:
+    """The search of one order in its own process: a report after every
+    turn, and the result (with the goroutine names it learned) with the
+    last. It ends when the search does, or when its parent has gone (the
+    report cannot be sent)."""
+    worker_init()
+    turns = _Here(s, slice, batch)
+    with contextlib.suppress(OSError, EOFError):
+        while True:
+            t = turns.turn()
+            conn.send((t, turns.result(), s.gslot) if t.done else (t, None, None))
+            if t.done:
+                break
+    conn.close()
