@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 
 from checker import cli
-from checker.golang.conform import Search, check_events, prepare
+from checker.golang.conform import Search, check_events, prepare, summary
 from checker.golang.gotool import GoToolError, find_toolchain
 from checker.golang.gotrace import parse_dump
 from checker.golang.portfolio import SLICE, STUCK, Portfolio
@@ -359,6 +359,86 @@ def test_the_portfolio_takes_turns_and_the_first_verdict_wins():
     assert runs[0].expansions < 4 * runs[0].stats["orders"]["next-first"]
 
 
+def _portfolio_summary(text: str, workers: int, slice_: int = 1_000) -> dict:
+    """The check of a trace as `conform --json` reports it, but its time."""
+    res, search = Portfolio(prepare(parse_dump(text)), slice=slice_).run(workers=workers)
+    doc = summary(res, search, "<test>").to_json()
+    doc.pop("elapsed_s"), doc.pop("events_per_s")
+    return dict(doc, expansions=res.expansions, stats=res.stats)
+
+
+@pytest.mark.parametrize("name", ["retake-lastpoll-p2", "mutex-p4"])
+def test_the_portfolio_in_processes_of_their_own_gives_what_one_process_does(name):
+    # With --workers the orders after the first run ahead in processes of
+    # their own; the turns are taken from their reports in the same order,
+    # so the verdict, the order that gave it and every count are the same
+    # (retake-lastpoll-p2: the second order explains it; mutex-p4: the first).
+    text = (TRACES / f"{name}.parsed.txt").read_text()
+    one, two = _portfolio_summary(text, 1), _portfolio_summary(text, 2)
+    assert one == two
+    assert one["stats"]["order"] == {"retake-lastpoll-p2": "next-first"}.get(name, "previous-first")
+
+
+def test_the_portfolio_in_processes_rejects_and_describes_as_one_process_does():
+    # A rejection: the same event, the same states described. Every order
+    # exhausts the same nodes, so the first in turn gives it; searched away
+    # on its own, an order's rejection is described alike too (the
+    # goroutine names it learned come back with its result).
+    from checker.golang.portfolio import _Away
+
+    bad, line = _edit((TRACES / "mutex-p2.parsed.txt").read_text(), *EDITS["exit-twice"])
+    for slice_ in (50, SLICE):
+        one, two = _portfolio_summary(bad, 1, slice_), _portfolio_summary(bad, 2, slice_)
+        assert one == two and one["verdict"] == "fails"
+        assert one["failure"]["line"] == line and one["failure"]["examples"]
+    here = Search(prepare(parse_dump(bad)))
+    away = _Away(Search(prepare(parse_dump(bad))), 50, 4)
+    try:
+        while not away.turn().done:
+            pass
+    finally:
+        away.close()
+    docs = [
+        summary(s.run() if s is here else away.result(), s, "<test>").to_json()
+        for s in (here, away.s)
+    ]
+    for doc in docs:
+        doc.pop("elapsed_s"), doc.pop("events_per_s")
+    assert docs[0] == docs[1] and docs[0]["failure"]["line"] == line
+
+
+def test_an_order_whose_process_dies_is_searched_here_with_the_same_turns(monkeypatch):
+    # The away process ends after a few turns (killed, out of memory): the
+    # order is searched again in this process up to the turn reached, and
+    # the check goes on as if nothing had happened.
+    import checker.golang.portfolio as portfolio
+
+    away = portfolio._search_away
+
+    def dies(s, slice_, batch, conn):
+        import os
+
+        class Closing:
+            sent = 0
+
+            def send(self, msg):
+                if self.sent == 3:
+                    os._exit(9)
+                self.sent += 1
+                conn.send(msg)
+
+            def close(self):
+                conn.close()
+
+        away(s, slice_, batch, Closing())
+
+    text = (TRACES / "retake-lastpoll-p2.parsed.txt").read_text()
+    one = _portfolio_summary(text, 1, 100)
+    assert one["stats"]["orders"]["next-first"] > 400  # more than the turns it reports
+    monkeypatch.setattr(portfolio, "_search_away", dies)
+    assert _portfolio_summary(text, 2, 100) == one
+
+
 def test_a_turn_ends_inside_a_closure_and_the_search_goes_on_as_if_never_cut():
     # The portfolio's turns are counted in expansions, and one closure may
     # hold more than a turn: advance() stops inside it and the next turn
@@ -461,10 +541,16 @@ def test_a_group_never_starts_and_stops_a_goroutine_or_names_two():
 
 def test_cli_trace_file_conforms_and_rejects(tmp_path):
     good = TRACES / "spawn-p2.parsed.txt"
-    code, out, err = run_cli("conform", "--trace", str(good), "--json")
-    assert code == 0, err
-    doc = json.loads(out)
+    docs = []
+    for workers in ("1", "2"):
+        code, out, err = run_cli("conform", "--trace", str(good), "--json", "--workers", workers)
+        assert code == 0, err
+        docs.append(json.loads(out))
+    doc = docs[0]
     assert doc["verdict"] == "conforms" and doc["events_per_s"] > 0
+    for d in docs:
+        d.pop("elapsed_s"), d.pop("events_per_s")
+    assert docs[0] == docs[1]
     bad_text, line = _edit(good.read_text(), *EDITS["waiting-to-running"])
     bad = tmp_path / "bad.parsed.txt"
     bad.write_text(bad_text)
@@ -515,6 +601,8 @@ def test_no_toolchain(monkeypatch, tmp_path, capsys):
 
 def test_program_and_trace_are_exclusive(capsys):
     _one_line_error(capsys, ["conform"])
+    err = _one_line_error(capsys, ["conform", "--trace", "b", "--workers", "0"])
+    assert "--workers must be at least 1" in err
     _one_line_error(capsys, ["conform", "a.go", "--trace", "b"])
 
 
