@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import pytest
 
 from checker import cli
+from checker.bench.conform import PROGRAMS as BENCH_PROGRAMS
 from checker.golang.conform import Search, check_events, prepare, summary
 from checker.golang.gotool import GoToolError, find_toolchain
 from checker.golang.gotrace import parse_dump
@@ -415,7 +416,7 @@ def test_an_order_whose_process_dies_is_searched_here_with_the_same_turns(monkey
 
     away = portfolio._search_away
 
-    def dies(s, slice_, batch, conn):
+    def dies(s, slice_, batch, conn, ours, parent):
         import os
 
         class Closing:
@@ -430,13 +431,67 @@ def test_an_order_whose_process_dies_is_searched_here_with_the_same_turns(monkey
             def close(self):
                 conn.close()
 
-        away(s, slice_, batch, Closing())
+        away(s, slice_, batch, Closing(), ours, parent)
 
     text = (TRACES / "retake-lastpoll-p2.parsed.txt").read_text()
     one = _portfolio_summary(text, 1, 100)
     assert one["stats"]["orders"]["next-first"] > 400  # more than the turns it reports
     monkeypatch.setattr(portfolio, "_search_away", dies)
     assert _portfolio_summary(text, 2, 100) == one
+
+
+def _alive(pid: int) -> bool:
+    """Running or sleeping (not gone, not a zombie)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+_ENDLESS = """
+import os, sys, time
+from checker.golang.gotrace import parse_dump
+from checker.golang.portfolio import _Away
+from checker.golang.prepare import prepare
+from checker.golang.search import Search
+
+class Endless(Search):  # a search that never ends, a turn every 50 ms
+    def advance(self, until=float("inf")):
+        time.sleep(0.05)
+        self.expansions = until
+        return False
+
+away = _Away(Endless(prepare(parse_dump(open(sys.argv[1]).read()))), 100, 4)
+away.turn()
+print(away.proc.pid, flush=True)
+os._exit(0)  # as if killed: nothing tells the away process to stop
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads /proc")
+def test_an_away_order_ends_when_its_parent_is_killed():
+    # A timeout kills `conform` with SIGKILL, which cannot tell the away
+    # process to stop: it notices itself, at its next report.
+    import signal
+    import sys
+    import time
+
+    trace = TRACES / "spawn-p2.parsed.txt"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _ENDLESS, str(trace)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    with parent:  # (the away process has its stdout too: one line, not to the end)
+        away = int(parent.stdout.readline())
+        parent.wait(timeout=60)
+    try:
+        deadline = time.monotonic() + 10
+        while _alive(away) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(away)
+    finally:
+        if _alive(away):
+            os.kill(away, signal.SIGKILL)
 
 
 def test_a_turn_ends_inside_a_closure_and_the_search_goes_on_as_if_never_cut():
@@ -617,25 +672,14 @@ def test_program_that_does_not_build(tmp_path, capsys):
     assert "does not build" in err and "undefined" in err
 
 
-# Each corpus program run live, at GOMAXPROCS 1 to 4 (each run is a new
-# execution: python -m checker.conformbench measures the spread of the
-# check's time over several). GMPCHECK_CONFORM_ALL=1 adds bigwrite.go at 3
-# and 4 and every program at 8: there some executions still take minutes on
-# this 2-core machine (docs/conformance.md, "Performance").
-# Live runs: every corpus program at GOMAXPROCS 1 and 2, the first six at 3
-# and 4 as well. The others at 3 and 4 check in seconds as a rule, but one
-# execution in tens takes the search minutes (docs/conformance.md,
-# "Performance"), too many for a run that must pass every time: they are in
-# GMPCHECK_CONFORM_ALL=1 and in `python -m checker.conformbench`.
-LIGHT = ("spawn", "pingpong", "mutex", "gosched", "cpubound", "lockthread")
-HEAVY = ("syscalls", "workerpool", "blocking", "retake", "timers", "alloc")
-CORPUS_RUNS = [(program, procs) for program in LIGHT for procs in (1, 2, 3, 4)]
-CORPUS_RUNS += [(program, procs) for program in HEAVY for procs in (1, 2)]
-CORPUS_RUNS += [("bigwrite", 2)]
+# Each corpus program (the benchmark's, checker/bench/conform.py) run live at
+# GOMAXPROCS 1 to 4; each run is a new execution, and
+# `python -m checker.conformbench` measures the spread of the check's time
+# over several (docs/conformance.md, "Performance").
+# GMPCHECK_CONFORM_ALL=1 adds every one at 8.
+CORPUS_RUNS = [(program, procs) for program in BENCH_PROGRAMS for procs in (1, 2, 3, 4)]
 if os.environ.get("GMPCHECK_CONFORM_ALL") == "1":
-    CORPUS_RUNS += [(program, procs) for program in HEAVY for procs in (3, 4)]
-    CORPUS_RUNS += [("bigwrite", 1), ("bigwrite", 3), ("bigwrite", 4)]
-    CORPUS_RUNS += [(p, 8) for p in ("spawn", "pingpong", "mutex", "gosched", "cpubound")]
+    CORPUS_RUNS += [(program, 8) for program in BENCH_PROGRAMS]
 
 
 @needs_go

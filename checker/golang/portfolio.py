@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -218,7 +219,8 @@ class _Away(_Turns):
         self._result: Result | None = None
         ctx = multiprocessing.get_context("fork")
         self.conn, theirs = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=_search_away, args=(s, slice, batch, theirs), daemon=True)
+        args = (s, slice, batch, theirs, self.conn, os.getpid())
+        self.proc = ctx.Process(target=_search_away, args=args, daemon=True)
         # The stop signals are the parent's (see checker.signals.start_pool).
         old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
@@ -263,15 +265,18 @@ class _Away(_Turns):
         self.conn.close()
 
 
-def _search_away(s: Search, slice: int, batch: int, conn) -> None:
+def _search_away(s: Search, slice: int, batch: int, conn, ours, parent: int) -> None:
     """The search of one order in its own process: a report after every
     turn, and the result (with the goroutine names it learned) with the
-    last. It ends when the search does, or when its parent has gone (the
-    report cannot be sent)."""
+    last. It ends when the search does, or when its parent has gone: a
+    parent killed on a timeout never asks it to stop. (`ours`: the parent's
+    end of the pipe, which the fork copied; closed here, so that a report
+    to a parent gone fails at once rather than fill the pipe and wait.)"""
     worker_init()
+    ours.close()
     turns = _Here(s, slice, batch)
     with contextlib.suppress(OSError, EOFError):
-        while True:
+        while os.getppid() == parent:
             t = turns.turn()
             conn.send((t, turns.result(), s.gslot) if t.done else (t, None, None))
             if t.done:
