@@ -439,6 +439,13 @@ def test_an_order_whose_process_dies_is_searched_here_with_the_same_turns(monkey
     monkeypatch.setattr(portfolio, "_search_away", dies)
     assert _portfolio_summary(text, 2, 100) == one
 
+    class NoFork(portfolio._Away):  # a fork refused (EAGAIN): searched here from the start
+        def __init__(self, *args):
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(portfolio, "_Away", NoFork)
+    assert _portfolio_summary(text, 2, 100) == one
+
 
 def _alive(pid: int) -> bool:
     """Running or sleeping (not gone, not a zombie)."""

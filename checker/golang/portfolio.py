@@ -110,7 +110,7 @@ class Portfolio:
         try:
             for j, s in enumerate(self.members):
                 if j and j <= away:
-                    turns.append(_Away(s, self.slice, batch))
+                    turns.append(_away_or_here(s, self.slice, batch))
                 else:
                     turns.append(_Here(s, self.slice, batch))
             live = list(range(len(turns)))
@@ -225,9 +225,12 @@ class _Away(_Turns):
         old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
             self.proc.start()
+        except OSError:
+            self.conn.close()
+            raise
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
-        theirs.close()
+            theirs.close()
 
     def turn(self) -> Turn:
         if self.here is None:
@@ -263,6 +266,15 @@ class _Away(_Turns):
             self.proc.kill()
         self.proc.join()
         self.conn.close()
+
+
+def _away_or_here(s: Search, slice: int, batch: int) -> _Turns:
+    """The order in a process of its own, or here if none can be started
+    (a fork refused for want of memory or processes)."""
+    try:
+        return _Away(s, slice, batch)
+    except OSError:
+        return _Here(s, slice, batch)
 
 
 def _search_away(s: Search, slice: int, batch: int, conn, ours, parent: int) -> None:
