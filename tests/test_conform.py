@@ -251,6 +251,7 @@ ORDERS = [
     (True, True, False, 64, 0),
     (False, False, False, 2, 0),
     (True, True, True, 0, 2),
+    (True, True, True, 0, 2, True),
 ]
 
 
@@ -261,10 +262,11 @@ def _ordered(
     following: bool = False,
     weight: float = 0,
     stuck: int = 0,
+    waits: bool = False,
 ) -> Search:
     search = Search(prepare(events))
     search.lazy_others, search.previous_first, search.next_first = lazy, previous, following
-    search.back_weight, search.stuck_resumes = weight, stuck
+    search.back_weight, search.stuck_resumes, search.netpoll_waits = weight, stuck, waits
     return search
 
 
@@ -275,7 +277,8 @@ def test_the_event_thread_first_rejects_where_breadth_first_does(edit):
     # before the other actors' (Search.lazy_others, Search.previous_first,
     # Search.next_first), and it may go back to an earlier event's lower
     # level before a later one's higher (Search.back_weight), from the start
-    # or once stuck (Search.stuck_resumes; here after 2 resumes). Only the
+    # or once stuck (Search.stuck_resumes; here after 2 resumes), and with
+    # a thread blocked in netpoll left there (Search.netpoll_waits). Only the
     # order changes: an edited trace is rejected at the edited event in
     # every order, one node at a time and by batches.
     bad, line = _edit((TRACES / "mutex-p2.parsed.txt").read_text(), *EDITS[edit])
@@ -346,6 +349,23 @@ def test_going_back_further_while_stuck_finds_the_read_without_every_alternative
     res = search.run()
     assert res.verdict == "partial" and res.checked == search.prep.end
     assert res.expansions < 45_000
+
+
+def test_a_thread_blocked_in_netpoll_waits_there_until_the_world_wakes_it():
+    # traces/bigwrite-netpollwait-p4 (bigwrite.go at 4, cut after the
+    # events it is kept for): M17700 gives P3 up (line 8994), blocks in
+    # netpoll(delay) and comes back 1,860 lines later with P1 (line 10854).
+    # Running free after its event, it used to leave netpoll at once with
+    # an idle P; that P was the one M17701 takes 380 events on (line 10581),
+    # and the search, stuck there, went back over the alternatives of every
+    # event in between (more than 200,000 expansions). Left waiting, it is
+    # taken out of netpoll only where an event needs it.
+    events = parse_dump((TRACES / "bigwrite-netpollwait-p4.parsed.txt").read_text())
+    search = _ordered(events, True, True, True, 0, STUCK, True)
+    search.start()
+    assert search.advance(50_000), search._furthest
+    res = search.result()
+    assert res.verdict == "partial" and res.checked == search.prep.end
 
 
 def test_the_portfolio_takes_turns_and_the_first_verdict_wins():

@@ -46,6 +46,7 @@ class Order:
     next_first: bool = False
     back_weight: float = 0
     stuck_resumes: int = 0
+    netpoll_waits: bool = False
 
 
 STUCK = 256  # the next-first order's Search.stuck_resumes
@@ -59,7 +60,7 @@ STUCK = 256  # the next-first order's Search.stuck_resumes
 # further (Search.stuck_resumes).
 ORDERS = (
     Order("previous-first", back_weight=64),
-    Order("next-first", next_first=True, stuck_resumes=STUCK),
+    Order("next-first", next_first=True, stuck_resumes=STUCK, netpoll_waits=True),
 )
 
 SLICE = 4_000  # expansions per turn
@@ -87,6 +88,7 @@ class Portfolio:
             s = Search(prep, max_states=max_states, model_class=model_class)
             s.previous_first, s.next_first = order.previous_first, order.next_first
             s.back_weight, s.stuck_resumes = order.back_weight, order.stuck_resumes
+            s.netpoll_waits = order.netpoll_waits
             if self.members:  # pure functions of a state: one cache for all
                 s._alpha, s._canon = self.members[0]._alpha, self.members[0]._canon
             self.members.append(s)

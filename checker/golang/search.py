@@ -20,6 +20,10 @@ from model.state import NONE, q_items
 
 PREVIOUS_MOVING, NEXT_MOVING, OWN_MOVING = 1, 2, 3  # _EventSearch.phase
 
+# Where a thread waits for the world rather than runs (Search.netpoll_waits):
+# blocked in netpoll(delay) until I/O is ready or a timer is due.
+WAITS = frozenset({int(PC.NETPOLL)})
+
 
 @dataclass
 class _EventSearch:
@@ -127,6 +131,18 @@ class Search(EventMatching):
     stuck_resumes = 0
     stuck_weight: float = 64
 
+    # A thread blocked in netpoll waits there (True), or runs on (False).
+    # With previous_first, the previous event's thread runs free until it
+    # comes to rest; one that gave its P up and blocked in netpoll(delay)
+    # would run on out of it at once, back with an idle P, though what
+    # ends that wait is the world's doing (I/O, a timer), often thousands
+    # of events later. With this, leaving netpoll costs a level but for the
+    # event's own thread: a search that took the early return far back
+    # finds the right node only after every alternative in between
+    # (bigwrite.go 4 in traces/bigwrite-netpollwait-p4: 15,627 expansions
+    # against more than 200,000). Again only an order.
+    netpoll_waits = False
+
     # -- the search over events ----------------------------------------------------
 
     def _expand(
@@ -147,6 +163,7 @@ class Search(EventMatching):
         nxt = self._ev[ev_i + 1]
         seen, phase = st.seen, st.phase
         pc_off, view, gone, alpha = self._pc_off, self.view, self._gone, self.alpha
+        waits = WAITS if self.netpoll_waits else ()
         x, y, z = self._free_threads(ev_i)
         arrived = 0
         self._cut = False
@@ -174,12 +191,16 @@ class Search(EventMatching):
             prev = y if y >= 0 and y != own and y in mb else -2
             after = z if z >= 0 and z != own and z != prev and z in mb else -2
             ph = phase.get(node, 0)
+            vt = view(t)
             # May the thread running free now still move? Then the next
             # one's steps (the event thread's, or the next event's) cost one.
             rest = True
             if ph in (PREVIOUS_MOVING, NEXT_MOVING):
                 mover = prev if ph == PREVIOUS_MOVING else after
-                rest = not any(mb[a] == mover and alpha(u) == al_s for a, _l, u in succ)
+                rest = not any(
+                    mb[a] == mover and alpha(u) == al_s and vt[pc_off[a]] not in waits
+                    for a, _l, u in succ
+                )
             for a, _label, u in succ:
                 if alpha(u) == al_s:
                     nmb = mb
@@ -191,7 +212,10 @@ class Search(EventMatching):
                         if len(seen) >= self.max_states:
                             st.truncated = True
                             continue
-                        cost, nph = self._cost(a, mb[a], own, prev, after, ph, rest)
+                        if vt[pc_off[a]] in waits and mb[a] != own:
+                            cost, nph = 1, ph  # the world's doing (`waits`)
+                        else:
+                            cost, nph = self._cost(a, mb[a], own, prev, after, ph, rest)
                         if nph:
                             phase[n] = nph
                         st.left += 1
