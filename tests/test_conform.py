@@ -527,9 +527,10 @@ def test_a_turn_ends_inside_a_closure_and_the_search_goes_on_as_if_never_cut():
     # goes on from there, so an order in the portfolio costs what it would
     # alone, and the loser no more than the winner and one turn.
     events = parse_dump((TRACES / "mutex-runnextsteal-p4.parsed.txt").read_text())
-    whole = _ordered(events, True, True, True)
+    next_first = (True, True, True, 0, STUCK, True)  # the portfolio's order of that name
+    whole = _ordered(events, *next_first)
     res = whole.run()
-    cut = _ordered(events, True, True, True)
+    cut = _ordered(events, *next_first)
     cut.start()
     until = 0
     while not cut.advance(until := until + 7):
