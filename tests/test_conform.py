@@ -703,15 +703,11 @@ def test_program_that_does_not_build(tmp_path, capsys):
 # Each corpus program (the benchmark's, checker/bench/conform.py) run live at
 # GOMAXPROCS 1 to 4; each run is a new execution, and
 # `python -m checker.conformbench` measures the spread of the check's time
-# over several (docs/conformance.md, "Performance"). bigwrite.go at 3 and 4
-# is in GMPCHECK_CONFORM_ALL=1 only: about one execution in a dozen at 4
-# still takes the search more than 300 s. GMPCHECK_CONFORM_ALL=1 adds every
-# program at 8 as well.
-OPT_IN = [("bigwrite", 3), ("bigwrite", 4)]
+# over several (docs/conformance.md, "Performance").
+# GMPCHECK_CONFORM_ALL=1 adds every one at 8.
 CORPUS_RUNS = [(program, procs) for program in BENCH_PROGRAMS for procs in (1, 2, 3, 4)]
-CORPUS_RUNS = [run for run in CORPUS_RUNS if run not in OPT_IN]
 if os.environ.get("GMPCHECK_CONFORM_ALL") == "1":
-    CORPUS_RUNS += OPT_IN + [(program, 8) for program in BENCH_PROGRAMS]
+    CORPUS_RUNS += [(program, 8) for program in BENCH_PROGRAMS]
 
 
 @needs_go
