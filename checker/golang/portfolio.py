@@ -57,7 +57,8 @@ STUCK = 256  # the next-first order's Search.stuck_resumes
 # the next event's thread free as well (a thread about to start a
 # goroutine may have taken it from a runnext just before this event),
 # depth first over events until it is stuck, then going back further and
-# further (Search.stuck_resumes).
+# further (Search.stuck_resumes), with a thread blocked in netpoll left
+# there until an event needs it out (Search.netpoll_waits).
 ORDERS = (
     Order("previous-first", back_weight=64),
     Order("next-first", next_first=True, stuck_resumes=STUCK, netpoll_waits=True),
