@@ -9,14 +9,13 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 
 from checker.golang.canon import Node
+from checker.golang.describe import Describing
 from checker.golang.gotrace import Event
 from checker.golang.match import EventMatching, expect_for
 from checker.golang.prepare import BATCH
-from checker.golang.projection import G_NAMES, P_NAMES
 from checker.verdict import Verdict
 from model.openworld import Expect
-from model.pcs import PC, PC_NAMES
-from model.state import NONE, q_items
+from model.pcs import PC
 
 PREVIOUS_MOVING, NEXT_MOVING, OWN_MOVING = 1, 2, 3  # _EventSearch.phase
 
@@ -79,7 +78,7 @@ class Result:
     stats: dict = field(default_factory=dict)
 
 
-class Search(EventMatching):
+class Search(Describing, EventMatching):
     """The search over the trace's events (the module's docstring in
     checker/golang/conform.py): run() gives the verdict."""
 
@@ -192,15 +191,7 @@ class Search(EventMatching):
             after = z if z >= 0 and z != own and z != prev and z in mb else -2
             ph = phase.get(node, 0)
             vt = view(t)
-            # May the thread running free now still move? Then the next
-            # one's steps (the event thread's, or the next event's) cost one.
-            rest = True
-            if ph in (PREVIOUS_MOVING, NEXT_MOVING):
-                mover = prev if ph == PREVIOUS_MOVING else after
-                rest = not any(
-                    mb[a] == mover and alpha(u) == al_s and vt[pc_off[a]] not in waits
-                    for a, _l, u in succ
-                )
+            rest = self._at_rest(ph, prev, after, mb, succ, al_s, vt, waits)
             for a, _label, u in succ:
                 if alpha(u) == al_s:
                     nmb = mb
@@ -212,10 +203,8 @@ class Search(EventMatching):
                         if len(seen) >= self.max_states:
                             st.truncated = True
                             continue
-                        if vt[pc_off[a]] in waits and mb[a] != own:
-                            cost, nph = 1, ph  # the world's doing (`waits`)
-                        else:
-                            cost, nph = self._cost(a, mb[a], own, prev, after, ph, rest)
+                        waiting = vt[pc_off[a]] in waits
+                        cost, nph = self._cost(a, mb[a], own, prev, after, ph, rest, waiting)
                         if nph:
                             phase[n] = nph
                         st.left += 1
@@ -244,14 +233,36 @@ class Search(EventMatching):
         z = self._thread_of(ev_i + 1) if self.previous_first and self.next_first else -1
         return x, y, z
 
+    def _at_rest(self, ph, prev, after, mb, succ, al_s, vt, waits) -> bool:
+        """Can the thread running free in phase ph (the previous or the
+        next event's) move no more? Then the next one's steps (the event
+        thread's, or the next event's) are free. Leaving a wait (`waits`,
+        Search.netpoll_waits) is not a move of its own."""
+        if ph not in (PREVIOUS_MOVING, NEXT_MOVING):
+            return True
+        mover = prev if ph == PREVIOUS_MOVING else after
+        alpha, pc_off = self.alpha, self._pc_off
+        return not any(
+            mb[a] == mover and alpha(u) == al_s and vt[pc_off[a]] not in waits for a, _l, u in succ
+        )
+
     def _cost(
-        self, a: int, thread: int, own: int, prev: int, after: int, ph: int, rest: bool
+        self,
+        a: int,
+        thread: int,
+        own: int,
+        prev: int,
+        after: int,
+        ph: int,
+        rest: bool,
+        waiting: bool = False,
     ) -> tuple[int, int]:
         """The cost of actor a's unobserved step (0: free, 1: one level
         more; `thread`: the one a is bound to) and the phase of the node
         it reaches, from a node in phase ph (`rest`: the thread running
-        free there cannot move any more)."""
-        if not self.lazy_others or a == self.SYSMON:
+        free there cannot move any more; `waiting`: the step leaves a
+        wait, the world's doing, free only for the event's own thread)."""
+        if not self.lazy_others or a == self.SYSMON or (waiting and thread != own):
             return 1, ph
         if thread == own:
             return (0 if rest else 1), OWN_MOVING
@@ -436,74 +447,3 @@ class Search(EventMatching):
         res.failure = Failure(ev, i, before, truncated)
         res.peak_closure, res.expansions = self.peak_closure, self.expansions
         return res
-
-    # -- describing states in the trace's names ---------------------------------------
-
-    def describe(self, node: Node) -> str:
-        """One model state, with goroutines, procs and threads as the trace names them."""
-        t, mb, pb, _ = node
-        t = self.view(t)
-        L = self.model.L
-        gname = {slot: g for g, slot in self.gslot.items()}
-
-        def G(s: int) -> str:
-            return f"G{gname.get(s, '?' + str(s))}" if s != NONE else "-"
-
-        def P(q: int) -> str:
-            return f"P{pb[q]}" if pb[q] != -1 else f"P(unused {q})"
-
-        def M(a: int) -> str:
-            if a == L.SYSMON:
-                return "sysmon"
-            return f"M{self.prep.threads[mb[a]]}" if mb[a] != -1 else f"M(model {a})"
-
-        parts = []
-        for q in range(L.nP):
-            st = t[L.p_status[q]]
-            owner = t[L.p_m[q]]
-            queue = [G(g) for g in q_items(t, L.runq[q], L.C)]
-            desc = f"{P(q)} {'idle' if st == 0 else 'running'}"
-            if owner != NONE:
-                desc += f" on {M(owner)}"
-            if t[L.runnext[q]] != NONE:
-                desc += f" runnext={G(t[L.runnext[q]])}"
-            if queue:
-                desc += f" runq=[{' '.join(queue)}]"
-            parts.append(desc)
-        gq = [G(g) for g in q_items(t, L.grunq, L.nG)]
-        if gq:
-            parts.append(f"global runq=[{' '.join(gq)}]")
-        for a in range(L.nM):
-            pc = t[L.pc[a]]
-            if pc in (PC.PARKED, PC.NOT_CREATED) and mb[a] == -1:
-                continue
-            desc = f"{M(a)} at {PC_NAMES[pc]}"
-            if t[L.curg[a]] != NONE:
-                desc += f" curg={G(t[L.curg[a]])}"
-            if t[L.spinning[a]]:
-                desc += " spinning"
-            parts.append(desc)
-        parked = sum(1 for a in range(L.nM) if t[L.pc[a]] == PC.PARKED)
-        parts.append(
-            f"{parked} Ms parked, nmspinning={t[L.nmspinning]}, needspinning={t[L.needspinning]}"
-        )
-        limbo = [G(g) for g in range(L.nG) if self.model.in_limbo(t, g)]
-        if limbo:
-            parts.append(f"runnable since before the trace: {' '.join(limbo)}")
-        return "; ".join(parts)
-
-    def observed(self, node: Node) -> str:
-        """The projection of a state: what the trace can see."""
-        t, mb, pb, _ = node
-        al = self.alpha(t)
-        gname = {slot: g for g, slot in self.gslot.items()}
-        out = []
-        for s in sorted(gname, key=gname.__getitem__):
-            st = al[self.proj.g_at(s)]
-            if st != 0:
-                out.append(f"G{gname[s]} {G_NAMES[st]}")
-        for q in range(self.prep.procs):
-            st = al[self.proj.p_at(q)]
-            name = f"P{pb[q]}" if pb[q] != -1 else f"P(unused {q})"
-            out.append(f"{name} {P_NAMES[st]}")
-        return ", ".join(out)
