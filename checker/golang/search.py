@@ -190,7 +190,7 @@ class Search(Describing, EventMatching):
             prev = y if y >= 0 and y != own and y in mb else -2
             after = z if z >= 0 and z != own and z != prev and z in mb else -2
             ph = phase.get(node, 0)
-            vt = view(t)
+            vt = view(t) if waits else t  # (only read against `waits`)
             rest = self._at_rest(ph, prev, after, mb, succ, al_s, vt, waits)
             for a, _label, u in succ:
                 if alpha(u) == al_s:
@@ -203,7 +203,7 @@ class Search(Describing, EventMatching):
                         if len(seen) >= self.max_states:
                             st.truncated = True
                             continue
-                        waiting = vt[pc_off[a]] in waits
+                        waiting = bool(waits) and vt[pc_off[a]] in waits
                         cost, nph = self._cost(a, mb[a], own, prev, after, ph, rest, waiting)
                         if nph:
                             phase[n] = nph
