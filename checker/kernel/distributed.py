@@ -142,13 +142,19 @@ def _wait(cluster: Cluster, futures: list, what: str) -> list:
     ours = set(cluster.workers)
 
     def check() -> None:
-        for f in futures:
-            if f.status in ("error", "cancelled", "lost"):
-                exc = f.exception() if f.status == "error" else f.status
-                raise DistributedError(f"{what}: {type(exc).__name__}: {exc}")
+        # A worker that dies loses the tasks it held; the scheduler may mark
+        # them "lost" before it drops the worker, so either sign says so.
         lost = ours - cluster.alive()
         if lost:
             raise DistributedError(f"{what}: worker {', '.join(sorted(lost))} left the cluster")
+        for f in futures:
+            if f.status == "lost":
+                raise DistributedError(f"{what}: a worker left the cluster with a task's result")
+            if f.status == "cancelled":
+                raise DistributedError(f"{what}: a task was cancelled by the cluster")
+            if f.status == "error":
+                exc = f.exception()
+                raise DistributedError(f"{what}: {type(exc).__name__}: {exc}")
 
     while True:
         with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
@@ -166,6 +172,9 @@ def _wait(cluster: Cluster, futures: list, what: str) -> list:
                 break
             except TimeoutError:
                 check()
+            except Exception:  # noqa: BLE001 - a result lost or cancelled meanwhile
+                check()
+                raise DistributedError(f"{what}: a task's result could not be fetched") from None
     return results
 
 
