@@ -26,6 +26,17 @@ try:
     # Importing the engines takes a second or two: a stop signal meanwhile
     # ends the command as one during the work would, before any work.
     from checker.cli import main
+except ModuleNotFoundError as e:
+    # Run from a checkout without installing it: say what to do, in one line.
+    missing = (e.name or "").split(".")[0]
+    if missing in ("", "checker", "model", "specs", "runtime"):
+        raise  # one of gmpcheck's own modules: a bug, not the set-up
+    print(
+        f"error: gmpcheck's dependency {missing!r} is not installed: "
+        "pip install -e . (README, 'Set-up: two commands')",
+        file=sys.stderr,
+    )
+    _leave(2)
 except BaseException as e:
     if not signals.caused_by_interrupt(e):
         raise

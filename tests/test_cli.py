@@ -144,6 +144,17 @@ def test_bad_input_is_one_line_and_exit_2(args, needle, tmp_path):
     assert "Traceback" not in err
 
 
+def test_a_missing_dependency_is_one_line_and_exit_2():
+    """`python -m checker` from a checkout that was not installed: what to do,
+    not a traceback."""
+    run = "import sys, runpy; sys.modules['rich'] = None; "
+    run += "sys.argv = ['checker', '--cores', '1', '--depth', '1']; "
+    run += "runpy.run_module('checker', run_name='__main__')"
+    proc = subprocess.run([sys.executable, "-c", run], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "'rich' is not installed: pip install" in proc.stderr
+
+
 def test_plugin_that_does_not_define_the_name(tmp_path):
     f = tmp_path / "variant.py"
     f.write_text("X = 1\n")
