@@ -641,7 +641,7 @@ class OpenWorld(GMPModel):
         yield only when the observation is its preemption; injectglist a
         waiting G when the observation is that wakeup. (It starts no M for
         overdue timers: older sysmons did, "if next < now ... startm(nil,
-        false)"; the go1.27 proc.go the traces come from has no such call.)"""
+        false)"; Go 1.26 and 1.27, whose traces conform reads, do not.)"""
         L, exp = self.L, self.expect
         out: list[tuple[str, int]] = [("retake", p) for p in range(L.nP) if self.in_syscall(t, p)]
         g = exp.preempt

@@ -114,7 +114,7 @@ NEEDS_FIX = {
     # drops it again. A thread back from netpoll took a P off the idle list
     # and up in two steps (findRunnable: pidleget, unlock, acquirep), other
     # threads taking Ps up and dropping them in between. (Older sysmons
-    # started an M for overdue timers, which would explain it too; go1.27's
+    # started an M for overdue timers, which would explain it too; Go 1.26's
     # has no such call, and the model neither.)
     "syscalls-netpollpidle-p3": ("netpoll-acquire-in-one-step", 759),
     # Right after the tracer's start, M28005 runs G3 on P3 and drops P3
@@ -146,7 +146,7 @@ def test_the_tracers_stop_the_world_ends_in_wakep():
     # the trace starts with M28000, which started it, in that call. In
     # workerpool-netpollpidle-p4 it starts a thread spinning on P3 (M28005,
     # line 57); the run needs no startm by sysmon for overdue timers
-    # (go1.27's sysmon has none, nor has the model). Without the wakep, the
+    # (Go 1.26's sysmon has none, nor has the model). Without the wakep, the
     # threads the trace shows cannot all be started: the model rejects it
     # at line 93.
     from tests.conform_old import NoStartTraceWakep
