@@ -37,9 +37,6 @@ trace's vocabulary in docs/conformance.md:
                  allocm borrows the P (acquirep) for its allocations and
                  releases it before the thread starts (whether an idle M
                  existed is not in the trace, so both are allowed)
-    sysmon-startm  sysmon finds timers overdue ("perhaps because there is an
-                 unpreemptible P") and starts an M on an idle P:
-                 startm(nil, false)
     foreachp     forEachP (the tracer's traceAdvance, trace.Stop) run by a
                  goroutine takes a P out of a system call
                  (setBlockOnExitSyscall, takeP) and handoffp()s it
@@ -119,7 +116,7 @@ USER_OPS = (
 # their variant with the G locked to the M.
 STOPS = frozenset({"gosched", "preempt", "goyield", "park", "exit"})
 LOCKED = "+locked"
-ENV_OPS = ("timer", "gcworker", "netpoll", "inject", "allocm", "foreachp", "sysmon-startm")
+ENV_OPS = ("timer", "gcworker", "netpoll", "inject", "allocm", "foreachp")
 
 # findRunnable's steps before it has a G, with the M holding its P: where a
 # timer can fire or a runtime goroutine can be chosen.
@@ -642,7 +639,9 @@ class OpenWorld(GMPModel):
     def sysmon_choices(self, t: bytes, a: int) -> list[tuple[str, int]]:  # type: ignore[override]  # the open world's choices
         """Retake any P in a system call (the trace's ProcSteal); ask a G to
         yield only when the observation is its preemption; injectglist a
-        waiting G when the observation is that wakeup."""
+        waiting G when the observation is that wakeup. (It starts no M for
+        overdue timers: older sysmons did, "if next < now ... startm(nil,
+        false)"; Go 1.26 and 1.27, whose traces conform reads, do not.)"""
         L, exp = self.L, self.expect
         out: list[tuple[str, int]] = [("retake", p) for p in range(L.nP) if self.in_syscall(t, p)]
         g = exp.preempt
@@ -653,8 +652,6 @@ class OpenWorld(GMPModel):
         if "inject" in exp.env:
             for w in self._waiting(t, exp.target):
                 out.append(("inject", w))
-        if "sysmon-startm" in exp.env and t[L.pidle] != NONE:
-            out.append(("startm", NONE))
         return out
 
     @step(PC.SYSMON)
@@ -666,22 +663,7 @@ class OpenWorld(GMPModel):
             self.preemptone(s, x)
             g = s[self.L.curg[s[self.L.p_m[x]]]]
             return Action("sysmon.retake", p=x, preempt=Refs.each("G", [g]))
-        if kind == "startm":
-            return self.sysmon_startm(s, a)
         return self.sysmon_injectglist(s, a, x)
-
-    def sysmon_startm(self, s: list[int], a: int) -> Action:
-        """sysmon, "if next < now": timers that should have run already
-        ("perhaps because there is an unpreemptible P. Try to start an M to
-        run them."): startm(nil, false) — lock; pidleget(); then as startm
-        with that P. The trace does not say when a timer is due, so this is
-        offered when the next event is a P starting."""
-        L = self.L
-        p = self.pidleget(s)
-        s[L.pp[a]] = p
-        s[L.spin_arg[a]] = 0
-        self.call(s, a, PC.STARTM, PC.SYSMON)
-        return Action("sysmon.startm", "timers overdue", p=p)
 
     def sysmon_injectglist(self, s: list[int], a: int, w: int) -> Action:
         """injectglist from an M without a P (sysmon's netpoll or scavenger

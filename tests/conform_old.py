@@ -68,26 +68,10 @@ class NoLockedThreads(OpenWorld):
 
 
 class LastpollIgnoredNoLockedThreads(LastpollIgnored, NoLockedThreads, NetpollAcquireInOneStep):
-    """The open world before the lastpoll fix and before locked threads,
-    sysmon's startm for overdue timers and netpoll's return in two steps
-    (which the retake program does not use, and which explain its run by
-    another road: the other P taken off the idle list by an M that has not
-    taken it up yet by the trace's end)."""
-
-    def sysmon_choices(self, t, a):
-        return [c for c in super().sysmon_choices(t, a) if c[0] != "startm"]
-
-
-class NoSysmonStartm(OpenWorld):
-    """sysmon never starts an M for overdue timers (startm(nil, false))."""
-
-    def sysmon_choices(self, t, a):
-        return [c for c in super().sysmon_choices(t, a) if c[0] != "startm"]
-
-
-class NoSysmonStartmNetpollAcquireInOneStep(NoSysmonStartm, NetpollAcquireInOneStep):
-    """Neither sysmon's startm for overdue timers nor netpoll's return in
-    two steps."""
+    """The open world before the lastpoll fix and before locked threads and
+    netpoll's return in two steps (which the retake program does not use,
+    and which explain its run by another road: the other P taken off the
+    idle list by an M that has not taken it up yet by the trace's end)."""
 
 
 class NoStartTraceWakep(OpenWorld):
@@ -98,14 +82,7 @@ class NoStartTraceWakep(OpenWorld):
         return super().state_of(replace(snap, wakep=NONE))
 
 
-class NoSysmonStartmNoStartTraceWakep(NoSysmonStartm, NoStartTraceWakep):
-    """Neither sysmon's startm for overdue timers nor the wakep() that ends
-    the tracer's stop-the-world."""
-
-
 OLD_MODELS = {
-    "no-sysmon-startm": NoSysmonStartm,
-    "no-sysmon-startm-netpoll-acquire-in-one-step": NoSysmonStartmNetpollAcquireInOneStep,
     "no-locked-threads": NoLockedThreads,
     "lastpoll-ignored-no-locked-threads": LastpollIgnoredNoLockedThreads,
     "atomic-runnext-steal": AtomicRunnextSteal,

@@ -101,10 +101,9 @@ NEEDS_FIX = {
     # world still explains the run by another road: P1 reserved for an M
     # that was started but has not taken it by the trace's end, so that P0
     # is not the last P; the open world has no time to rule that out. The
-    # M's start comes from a locked G24 exiting with its thread, or from
-    # sysmon's startm for overdue timers, or P1 is held by a thread back
-    # from netpoll between its pidleget and its acquirep: the old model here
-    # has none of them.)
+    # M's start comes from a locked G24 exiting with its thread, or P1 is
+    # held by a thread back from netpoll between its pidleget and its
+    # acquirep: the old model here has neither.)
     "retake-lastpoll-p2": ("lastpoll-ignored-no-locked-threads", 426),
     # G21 is locked to its thread (LockOSThread) and blocks on a channel:
     # its thread hands P0 off (line 301) and waits; another takes P0 up, and
@@ -112,12 +111,12 @@ NEEDS_FIX = {
     # have run G24, runnable in P0's runnext, itself.
     "lockthread-p2": ("no-locked-threads", 301),
     # Every P idle, nothing runnable: a new thread takes P1 up (line 759) and
-    # drops it again. sysmon started it, for timers overdue (sysmon: "if
-    # next < now ... Try to start an M to run them.": startm(nil)); or a
-    # thread back from netpoll took a P off the idle list and up in two
-    # steps (findRunnable: pidleget, unlock, acquirep), other threads taking
-    # Ps up and dropping them in between. The old model has neither.
-    "syscalls-sysmonstartm-p3": ("no-sysmon-startm-netpoll-acquire-in-one-step", 759),
+    # drops it again. A thread back from netpoll took a P off the idle list
+    # and up in two steps (findRunnable: pidleget, unlock, acquirep), other
+    # threads taking Ps up and dropping them in between. (Older sysmons
+    # started an M for overdue timers, which would explain it too; Go 1.26's
+    # has no such call, and the model neither.)
+    "syscalls-netpollpidle-p3": ("netpoll-acquire-in-one-step", 759),
     # Right after the tracer's start, M28005 runs G3 on P3 and drops P3
     # (line 90) without stealing G4 from P0's runnext (M28000's wakep for
     # G4 counts as spinning: the spin limit). M28003 then takes P2 up, not
@@ -125,9 +124,10 @@ NEEDS_FIX = {
     # started spinning on it (94). It was blocked in netpoll: findRunnable
     # back from netpoll takes a P off the idle list under sched.lock and
     # acquirep's it after unlock, and M28005 put P3 there in between. With
-    # both in one step, only allocm's borrowing of P2 by sysmon explains
-    # the first take-up, and then the thread cannot take P2 up again.
-    "workerpool-netpollpidle-p4": ("netpoll-acquire-in-one-step", 94),
+    # both in one step, no step has M28003 take P2 up and drop it at once:
+    # the old model rejects the drop (93). (With sysmon's startm for overdue
+    # timers, which the model had before, it got as far as line 94.)
+    "workerpool-netpollpidle-p4": ("netpoll-acquire-in-one-step", 93),
 }
 
 
@@ -145,16 +145,17 @@ def test_the_tracers_stop_the_world_ends_in_wakep():
     # startTheWorldWithSema ends the tracer's stop-the-world with wakep():
     # the trace starts with M28000, which started it, in that call. In
     # workerpool-netpollpidle-p4 it starts a thread spinning on P3 (M28005,
-    # line 57), and the run needs no startm by sysmon for overdue timers
-    # (proc.go's sysmon has none). With neither, the threads the trace
-    # shows cannot all be started: the model rejects it at line 93.
-    from tests.conform_old import NoSysmonStartm, NoSysmonStartmNoStartTraceWakep
+    # line 57); the run needs no startm by sysmon for overdue timers
+    # (Go 1.26's sysmon has none, nor has the model). Without the wakep, the
+    # threads the trace shows cannot all be started: the model rejects it
+    # at line 93.
+    from tests.conform_old import NoStartTraceWakep
 
     events = parse_dump((TRACES / "workerpool-netpollpidle-p4.parsed.txt").read_text())
     prep = prepare(events)
     assert prep.snapshot.wakep == prep.mbind.index(prep.threads.index(28000))
-    assert Search(prep, model_class=NoSysmonStartm).run().verdict == "partial"
-    res = Search(prep, model_class=NoSysmonStartmNoStartTraceWakep).run()
+    assert Search(prep).run().verdict == "partial"
+    res = Search(prep, model_class=NoStartTraceWakep).run()
     assert res.verdict == "fails" and res.failure.event.line == 93
 
 
@@ -288,7 +289,7 @@ def test_the_event_thread_first_rejects_where_breadth_first_does(edit):
             assert res.verdict == "fails" and res.failure.event.line == line, (order, batch)
 
 
-@pytest.mark.parametrize("name", ["mutex-p4", "syscalls-sysmonstartm-p3", "lockthread-p2"])
+@pytest.mark.parametrize("name", ["mutex-p4", "syscalls-netpollpidle-p3", "lockthread-p2"])
 def test_the_event_thread_first_explains_what_breadth_first_does(name):
     events = parse_dump((TRACES / f"{name}.parsed.txt").read_text())
     verdicts = {(res.verdict, res.checked) for res in (_ordered(events, *o).run() for o in ORDERS)}

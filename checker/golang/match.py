@@ -18,7 +18,7 @@ def expect_for(ev: Event, slot: int) -> Expect:
     """The user and environment steps an event can be (model/openworld.py)."""
     if ev.resource == "P":
         if ev.frm == "Idle" and ev.to == "Running":
-            return Expect(env=frozenset({"netpoll", "allocm", "sysmon-startm"}))
+            return Expect(env=frozenset({"netpoll", "allocm"}))
         if ev.p != ev.id:  # ProcSteal: the P is taken by a thread that does not hold it
             return Expect(env=frozenset({"foreachp"}))
         return Expect()
