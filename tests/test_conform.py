@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -672,6 +673,55 @@ def test_dump_without_version_line(tmp_path, capsys):
     f = tmp_path / "d.txt"
     f.write_text(text)
     assert "# go 1.26 trace" in _one_line_error(capsys, ["conform", "--trace", str(f)])
+
+
+@pytest.mark.parametrize(
+    ("edit", "needle"),
+    [
+        ("GoID=33 NotExist->Bogus", "no goroutine goes from NotExist to Bogus"),
+        ("GoID=33 Undetermined->Undetermined", "from Undetermined to Undetermined"),
+        ("GoID=33 NotExist->NotExist", "from NotExist to NotExist"),
+        ("GoID=33 NotExist->Idle", "from NotExist to Idle"),
+    ],
+)
+def test_a_state_go_has_not_is_one_line(tmp_path, capsys, edit, needle):
+    # Go's GoState and ProcState name every state a transition may have;
+    # any other name is a damaged dump, not a run the model must explain.
+    text = (TRACES / "pingpong-p3.parsed.txt").read_text()
+    f = tmp_path / "d.txt"
+    f.write_text(text.replace("GoID=33 NotExist->Runnable", edit, 1))
+    assert needle in _one_line_error(capsys, ["conform", "--trace", str(f)])
+
+
+def test_an_event_on_a_proc_the_trace_has_not_is_one_line(tmp_path, capsys):
+    text = (TRACES / "pingpong-p3.parsed.txt").read_text()
+    f = tmp_path / "d.txt"
+    f.write_text(
+        text.replace("M=14230 P=1 G=1 StateTransition", "M=14230 P=7 G=1 StateTransition", 1)
+    )
+    assert "P7 is not one of the trace's 3 procs" in _one_line_error(
+        capsys, ["conform", "--trace", str(f)]
+    )
+
+
+def test_a_proc_made_or_destroyed_ends_the_check(tmp_path, capsys):
+    # GOMAXPROCS changes stop the world first, which ends the check; a proc
+    # that comes or goes without it ends the check there too.
+    text = (TRACES / "pingpong-p3.parsed.txt").read_text()
+    f = tmp_path / "d.txt"
+    f.write_text(text.replace("ProcID=2 Running->Idle", "ProcID=2 Running->NotExist", 1))
+    code = cli.main(["conform", "--trace", str(f), "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 4 and "proc 2 made or destroyed (a GOMAXPROCS change" in out, out
+
+
+def test_go_tools_output_that_is_not_utf8_is_read(tmp_path):
+    # A damaged binary trace's strings come back through `go tool trace`.
+    from checker.golang.gotool import run_in_group
+
+    echo = "import sys; sys.stdout.buffer.write(b'ok \\xb8 ok')"
+    out = run_in_group([sys.executable, "-c", echo], timeout=60)
+    assert out.returncode == 0 and out.stdout == "ok \ufffd ok"
 
 
 def test_no_toolchain(monkeypatch, tmp_path, capsys):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -20,6 +21,17 @@ from hypothesis import strategies as st
 from checker.cli import main
 
 ALLOWED = {0, 1, 2, 4, 5, 6}
+# Go's goroutine and proc states, and names that are neither.
+DUMP_STATES = [
+    "Undetermined",
+    "NotExist",
+    "Runnable",
+    "Running",
+    "Waiting",
+    "Syscall",
+    "Idle",
+    "Bogus",
+]
 FUZZ = settings(
     max_examples=int(os.environ.get("GMPCHECK_FUZZ_EXAMPLES", "60")),
     deadline=None,
@@ -137,13 +149,25 @@ def test_mutated_dumps_are_checked_or_refused(tmp_path, capsys, data):
         if len(lines) < 3:
             break
         i = data.draw(st.integers(1, len(lines) - 1))
-        op = data.draw(st.sampled_from(["drop", "dup", "garble", "cut"]))
+        op = data.draw(st.sampled_from(["drop", "dup", "garble", "cut", "states", "ids", "swap"]))
         if op == "drop":
             del lines[i]
         elif op == "dup":
             lines.insert(i, lines[i])
         elif op == "garble":
             lines[i] = data.draw(st.text(max_size=60)) + "\n"
+        elif op == "states":  # well-formed lines whose states are any names, known or not
+            name = st.sampled_from(DUMP_STATES)
+            swap = f"{data.draw(name)}->{data.draw(name)}"
+            lines[i] = re.sub(r"\w+->\w+", swap, lines[i])
+        elif op == "ids":  # a thread, proc or goroutine the rest of the trace does not know
+            ids = st.sampled_from(["-1", "0", "1", "5", "255", "256", "99999"])
+            fields = re.findall(r"\b(?:M|P|G|GoID|ProcID)=-?\d+", lines[i])
+            for f in fields:
+                lines[i] = lines[i].replace(f, f"{f.split('=')[0]}={data.draw(ids)}", 1)
+        elif op == "swap":
+            j = data.draw(st.integers(1, len(lines) - 1))
+            lines[i], lines[j] = lines[j], lines[i]
         else:
             lines = lines[:i]
     f = tmp_path / "d.parsed.txt"

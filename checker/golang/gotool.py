@@ -247,13 +247,16 @@ class _Drain:
 
 def run_in_group(cmd: list[str], *, timeout: float, **kw) -> subprocess.CompletedProcess:
     """subprocess.run(capture_output=True, text=True) in a session of its own:
-    on a timeout, Ctrl-C or a signal the command and all it started are killed."""
+    on a timeout, Ctrl-C or a signal the command and all it started are killed.
+    Bytes that are not UTF-8 (a damaged trace's strings, echoed by the Go
+    tools) are replaced, not fatal."""
     proc = subprocess.Popen(
         cmd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        errors="replace",
         start_new_session=True,
         **kw,
     )

@@ -35,6 +35,15 @@ _DUMP_VERSION = re.compile(r"^# go 1\.(\d+) trace\s*$")
 _EVENT = re.compile(r"^M=(-?\d+) P=(-?\d+) G=(-?\d+) (\w+) Time=(-?\d+)(.*)$")
 _TRANSITION = re.compile(r'^ (GoID|ProcID)=(\d+) (\w+)->(\w+) Reason="(.*)"$')
 _NAME = re.compile(r' Name="([^"]*)"')
+# The states a transition may name (Go's internal/trace GoState and ProcState):
+# resource -> (states it may leave, states it may enter).
+_STATES = {
+    "G": (
+        {"Undetermined", "NotExist", "Runnable", "Running", "Waiting", "Syscall"},
+        {"NotExist", "Runnable", "Running", "Waiting", "Syscall"},
+    ),
+    "P": ({"Undetermined", "NotExist", "Running", "Idle"}, {"NotExist", "Running", "Idle"}),
+}
 _SYNC = re.compile(r" N=(\d+)")
 _VALUE = re.compile(r"Value=Value\{Uint64\((\d+)\)\}")
 _FRAME = re.compile(r"^\t(\S.*?) @ 0x[0-9a-f]+$")
@@ -167,6 +176,12 @@ def parse_dump(text: str, source: str = "<dump>") -> list[Event]:
                     raise TraceFormatError(f"{source}:{lineno}: unreadable transition: {line[:80]}")
                 res, ident, frm, to, reason = t.groups()
                 cur.resource = "G" if res == "GoID" else "P"
+                leave, enter = _STATES[cur.resource]
+                if frm not in leave or to not in enter or frm == to == "NotExist":
+                    what = "goroutine" if cur.resource == "G" else "proc"
+                    raise TraceFormatError(
+                        f"{source}:{lineno}: no {what} goes from {frm} to {to}: {line[:80]}"
+                    )
                 cur.id, cur.frm, cur.to, cur.reason = int(ident), frm, to, reason
             else:
                 n = _NAME.search(rest)

@@ -63,7 +63,9 @@ class EventMatching(CanonicalNodes):
         proj = self.proj
         x = self.mindex.get(ev.m, -1)
         if ev.resource == "G":
-            g = self.gslot[ev.id]
+            g = self.gslot.get(ev.id, NONE)
+            if g == NONE:  # a status of a goroutine the trace never made
+                return None
             st, m = al[proj.g_at(g)], al[proj.gm_at(g)]
             if st != TRACE_G[ev.to]:
                 return None

@@ -76,6 +76,8 @@ def _stops_checking(ev: Event) -> str:
             return f"a {ev.name} (the model has no stop-the-world)"
         if ev.name.startswith("GC "):
             return f"a garbage collection ({ev.name}; the model has no GC)"
+    if ev.kind == "StateTransition" and ev.resource == "P" and "NotExist" in (ev.frm, ev.to):
+        return f"proc {ev.id} made or destroyed (a GOMAXPROCS change; the model's Ps are fixed)"
     if ev.kind == "StateTransition" and ev.resource == "G":
         if ev.frm == "NotExist" and ev.to == "Syscall":
             return "a cgo callback into Go (GoCreateSyscall; the model has no cgo)"
@@ -91,6 +93,9 @@ def prepare(events: list[Event]) -> Prepared:
         raise ConformError("the trace shows no proc (P): nothing to check")
     if procs > MAX_PS:
         raise ConformError(f"the trace has GOMAXPROCS={procs}; the model holds at most {MAX_PS}")
+    for ev in events[: seen.end]:
+        if ev.p >= procs:  # a proc no status, transition or GOMAXPROCS metric made
+            raise ConformError(f"line {ev.line}: P{ev.p} is not one of the trace's {procs} procs")
     # Goroutines alive at the start: every goroutine not created in the trace,
     # in the state of its first mention (nothing happened to it before).
     pre = sorted(g for g in first_g if g not in created)
