@@ -751,6 +751,17 @@ def test_program_that_does_not_build(tmp_path, capsys):
     assert "does not build" in err and "undefined" in err
 
 
+@needs_go
+@pytest.mark.parametrize("imports", ['import "C"', 'import (\n\t"fmt"\n\t"C"\n)'])
+def test_a_cgo_program_is_refused_by_name(tmp_path, capsys, imports):
+    # Built with CGO_ENABLED=0, the file would drop out of the build and
+    # leave only "undefined: gmpcheckMain".
+    f = tmp_path / "cgo.go"
+    f.write_text(f"package main\n\n// int one() {{ return 1; }}\n{imports}\n\nfunc main() {{}}\n")
+    err = _one_line_error(capsys, ["conform", str(f), "--out", str(tmp_path)])
+    assert 'uses cgo (import "C")' in err
+
+
 # Each corpus program (the benchmark's, checker/bench/conform.py) run live at
 # GOMAXPROCS 1 to 4; each run is a new execution, and
 # `python -m checker.conformbench` measures the spread of the check's time

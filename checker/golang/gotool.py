@@ -64,6 +64,8 @@ func main() {
 
 _MAIN_FUNC = re.compile(r"^func main\(\)(\s*\{)", re.M)
 _PACKAGE_MAIN = re.compile(r"^package main\b", re.M)
+# `import "C"`, alone or in an import block: cgo, which conform builds without.
+_IMPORT_C = re.compile(r'^\s*(?:import\s+)?"C"\s*$', re.M)
 
 
 class GoToolError(RuntimeError):
@@ -135,6 +137,11 @@ def build(tc: Toolchain, program: Path, workdir: Path, traced: bool = True) -> P
         raise GoToolError(f"{program}: not a main package (conform runs programs)")
     if not _MAIN_FUNC.search(src):
         raise GoToolError(f"{program}: no `func main()` to run")
+    if _IMPORT_C.search(src):
+        raise GoToolError(
+            f'{program}: uses cgo (import "C"): conform builds with CGO_ENABLED=0, '
+            "and the model has no cgo"
+        )
     workdir.mkdir(parents=True, exist_ok=True)
     if traced:
         (workdir / "main.go").write_text(_MAIN_FUNC.sub(r"func gmpcheckMain()\1", src, count=1))
