@@ -91,6 +91,12 @@ def foldable(fn: F) -> F:
     return fn
 
 
+class PluginStepError(ValueError):
+    """A plug-in's step left something the model cannot use: a label that is
+    neither an Action nor text, or a state field outside what the state can
+    hold. The plug-in's doing, not the checker's (exit 2)."""
+
+
 def _plugin_step(fn: Callable[[Any, int, Any], Action | str]) -> StepFn:
     """A plug-in's step (examples/README.md). One written when steps
     returned text still may: its text is its label, taken whole as a plain
@@ -98,7 +104,14 @@ def _plugin_step(fn: Callable[[Any, int, Any], Action | str]) -> StepFn:
 
     def run(s: Any, a: int, c: Any) -> Action:
         out = fn(s, a, c)
-        return Action.plain_text(out) if isinstance(out, str) else out
+        if isinstance(out, str):
+            return Action.plain_text(out)
+        if not isinstance(out, Action):
+            name = getattr(fn, "__name__", "?")
+            raise PluginStepError(
+                f"its step {name} returned {type(out).__name__}, not an Action (or its label text)"
+            )
+        return out
 
     return run
 
@@ -227,8 +240,30 @@ class Machine:
                 continue
             if normalize is not None:
                 normalize(s)
-            out.append((label, freeze(s)))
+            try:
+                u = freeze(s)
+            except (ValueError, TypeError, OverflowError):
+                if getattr(self, "plugin", None) is None:
+                    raise  # the model's own step: a bug in the checker
+                raise self._unstorable(s, a, t[self.L.pc[a]]) from None
+            out.append((label, u))
         return out, truncated
+
+    def _unstorable(self, s: Any, a: int, pc: int) -> PluginStepError:
+        """What a plug-in's step at pc wrote that the state cannot hold."""
+        limit = 1 << (16 if self.L.wide else 8)
+        bad = next((i for i, v in enumerate(s) if not (isinstance(v, int) and 0 <= v < limit)), -1)
+        names = [
+            f"{k}[{v.index(bad)}]" if isinstance(v, list) else k
+            for k, v in vars(self.L).items()
+            if v == bad or (isinstance(v, list) and bad in v and all(isinstance(x, int) for x in v))
+        ]
+        where = names[0] if names else f"offset {bad}"
+        value = s[bad] if bad >= 0 else "?"
+        return PluginStepError(
+            f"a step at {self.pc_name(pc)} (actor {a}) wrote {value!r} into {where}, "
+            f"whose values are 0 to {limit - 1} (NONE: {NONE})"
+        )
 
     # ---- the step catalogue (coverage, traces, the symbolic engine) ---------
 

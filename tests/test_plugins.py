@@ -392,3 +392,39 @@ def test_a_plug_in_step_that_raises_is_refused_in_one_line_naming_it(tmp_path):
     assert code == 2, (code, out, err)
     assert "its code raised ValueError: boom" in err and f"{f}:6" in err, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        # A field written out of what the state holds (a byte here).
+        (
+            "    def runqput_next(self, s, m, p, g):\n        super().runqput_next(s, m, p, g)\n"
+            "        s[self.L.runnext[p]] = 9999\n",
+            "wrote 9999 into runnext[",
+        ),
+        (
+            "    def runqput_next(self, s, m, p, g):\n        super().runqput_next(s, m, p, g)\n"
+            "        s[self.L.runnext[p]] = -1\n",
+            "wrote -1 into runnext[",
+        ),
+        # A step whose result is no label.
+        (
+            "    def run(self, s, m, c):\n        super().run(s, m, c)\n",
+            "its step run returned NoneType, not an Action",
+        ),
+        # sys.exit in the plug-in's code: not a silent exit 0.
+        (
+            "    def runqput_next(self, s, m, p, g):\n        import sys\n        sys.exit(0)\n",
+            "its code called sys.exit(0)",
+        ),
+    ],
+)
+def test_a_plug_in_step_that_leaves_what_the_model_cannot_use_is_one_line(tmp_path, body, needle):
+    f = tmp_path / "step.py"
+    f.write_text("from model.gmp import GMPModel\n\nclass X(GMPModel):\n" + body)
+    args = ("--cores", "2", "--workload", "spawn-burst", "--depth", "8", "--quiet")
+    code, out, err = run_cli(*args, "--model", f"{f}:X", "--out", str(tmp_path / "o"))
+    assert code == 2, (code, out, err)
+    assert needle in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err

@@ -27,6 +27,7 @@ from checker.views import report
 from checker.views.itf import TraceFileError
 from checker.views.render import escape_text
 from model.config import ConfigError
+from model.machine import PluginStepError
 from model.workloads import WorkloadError
 
 COMMANDS = ("check", "list", "view", "gate", "bench", "replay", "record", "prove", "conform")
@@ -105,6 +106,20 @@ def main(argv: list[str] | None = None) -> int:
         # characters are shown escaped, never sent to the terminal.
         text = "\n".join(escape_text(line) for line in str(e).split("\n"))
         print(f"error: {text}", file=sys.stderr)
+        return report.EXIT_USAGE
+    except PluginStepError as e:
+        text = escape_text(f"--model {getattr(args, 'model', None)}: {e}")
+        print(f"error: {text}", file=sys.stderr)
+        return report.EXIT_USAGE
+    except SystemExit as e:  # argparse's own (--help, a usage error), or a plug-in's
+        plugin = getattr(args, "model", None)
+        where = raised_in_plugin(e, plugin)
+        if not where:
+            raise
+        print(
+            f"error: --model {plugin}: its code called sys.exit({e.code!r}) (at {where})",
+            file=sys.stderr,
+        )
         return report.EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
