@@ -74,9 +74,6 @@ class GMPModel(Goroutines, Schedule, Wake, Syscalls, Sysmon):
 
     name = "gmp"
     mutation_name = ""
-    # Where a plug-in variant comes from (checker/plugin.py): name, file,
-    # object, sha256. None for the package's own models.
-    plugin: dict[str, Any] | None = None
 
     def __init__(self, cfg: Config, workload: Workload | None = None, symmetry: bool = True):
         if workload is None:

@@ -19,6 +19,8 @@ by name; the registry binds by name, so the override is what runs.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import cached_property
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from model.action import Action, Value
@@ -130,6 +132,10 @@ class Machine:
     # Likewise the states in which a bound of the configuration cut a step of
     # actor a at pc off (pc STARTM: the M bound; RUN: the goroutine slots).
     cuts: dict[tuple[int, int], int] | None = None
+    # Where a plug-in variant comes from (checker/plugin.py): name, file,
+    # object, sha256. None for the package's own models. A plug-in's states
+    # are checked as its steps make them (_check_plugin_state).
+    plugin: dict[str, Any] | None = None
 
     # Steps a configuration of Go's scheduler cannot take, with the reason:
     # (actor kind "M" or "sysmon", pc name) -> why. The gate's coverage check
@@ -240,30 +246,68 @@ class Machine:
                 continue
             if normalize is not None:
                 normalize(s)
-            try:
-                u = freeze(s)
-            except (ValueError, TypeError, OverflowError):
-                if getattr(self, "plugin", None) is None:
-                    raise  # the model's own step: a bug in the checker
-                raise self._unstorable(s, a, t[self.L.pc[a]]) from None
-            out.append((label, u))
+            if self.plugin is not None:
+                out.append((label, self._plugin_state(s, a, t[self.L.pc[a]])))
+                continue
+            out.append((label, freeze(s)))
         return out, truncated
 
-    def _unstorable(self, s: Any, a: int, pc: int) -> PluginStepError:
-        """What a plug-in's step at pc wrote that the state cannot hold."""
-        limit = 1 << (16 if self.L.wide else 8)
-        bad = next((i for i, v in enumerate(s) if not (isinstance(v, int) and 0 <= v < limit)), -1)
-        names = [
-            f"{k}[{v.index(bad)}]" if isinstance(v, list) else k
-            for k, v in vars(self.L).items()
-            if v == bad or (isinstance(v, list) and bad in v and all(isinstance(x, int) for x in v))
+    def _plugin_state(self, s: Any, a: int, pc: int) -> bytes:
+        """A plug-in's step may write anything into the state: what the
+        model cannot hold or read (a value out of its field's range, a G, P
+        or M that does not exist, a state of another length) is refused
+        here, naming the field, rather than failing in some later step.
+        The state, frozen."""
+        L = self.L
+        if len(s) != L.size:
+            raise PluginStepError(
+                f"a step at {self.pc_name(pc)} (actor {a}) made the state {len(s)} fields "
+                f"long; it has {L.size}"
+            )
+        try:
+            u = self.freeze(s)
+        except (ValueError, TypeError, OverflowError):  # a value the state cannot hold
+            limit = 1 << (16 if L.wide else 8)
+            i = next(i for i, v in enumerate(s) if not isinstance(v, int) or not 0 <= v < limit)
+            raise self._wrote(s, a, pc, i, "a value", limit) from None
+        for offsets, values, what, n, allowed in self._plugin_ref_checks:
+            if not allowed.issuperset(values(s)):
+                i = next(i for i in offsets if s[i] not in allowed)
+                raise self._wrote(s, a, pc, i, what, n)
+        return u
+
+    @cached_property
+    def _plugin_ref_checks(self) -> list[tuple[list[int], Any, str, int, frozenset[int]]]:
+        """The fields that name a G, a P or an M, with what they may hold."""
+        L = self.L
+        return [
+            (offsets, itemgetter(*offsets), what, n, frozenset({*range(n), NONE}))
+            for offsets, what, n in (
+                (L.g_ref_offsets, "a G", L.nG),
+                (L.p_ref_offsets, "a P", L.nP),
+                (L.m_ref_offsets, "an M", L.nM),
+            )
         ]
-        where = names[0] if names else f"offset {bad}"
-        value = s[bad] if bad >= 0 else "?"
-        return PluginStepError(
-            f"a step at {self.pc_name(pc)} (actor {a}) wrote {value!r} into {where}, "
-            f"whose values are 0 to {limit - 1} (NONE: {NONE})"
+
+    def _wrote(self, s: Any, a: int, pc: int, i: int, what: str, n: int) -> PluginStepError:
+        holds = (
+            f"a number from 0 to {n - 1}"
+            if what == "a value"
+            else f"{what}: 0 to {n - 1}, or NONE ({NONE})"
         )
+        return PluginStepError(
+            f"a step at {self.pc_name(pc)} (actor {a}) wrote {s[i]!r} into "
+            f"{self._field_name(i)}, which holds {holds}"
+        )
+
+    def _field_name(self, i: int) -> str:
+        """The layout's name of state offset i ("runnext[1]"), for messages."""
+        for k, v in vars(self.L).items():
+            if v == i and isinstance(v, int) and not isinstance(v, bool):
+                return k
+            if isinstance(v, list) and i in v and all(type(x) is int for x in v):
+                return f"{k}[{v.index(i)}]"
+        return f"offset {i}"
 
     # ---- the step catalogue (coverage, traces, the symbolic engine) ---------
 

@@ -413,6 +413,23 @@ def test_a_plug_in_step_that_raises_is_refused_in_one_line_naming_it(tmp_path):
             "    def run(self, s, m, c):\n        super().run(s, m, c)\n",
             "its step run returned NoneType, not an Action",
         ),
+        # A G that does not exist, a state of another length.
+        (
+            "    def runqput_next(self, s, m, p, g):\n        super().runqput_next(s, m, p, g)\n"
+            "        s[self.L.runnext[p]] = 200\n",
+            "wrote 200 into runnext[",
+        ),
+        (
+            "    def runqput_next(self, s, m, p, g):\n        super().runqput_next(s, m, p, g)\n"
+            "        s.append(0)\n",
+            "made the state 132 fields long; it has 131",
+        ),
+        # Choices the model's own step cannot read: the model failed on the
+        # plug-in's change, which is said as such.
+        (
+            "    def run_choices(self, t, m):\n        return None\n",
+            "the model failed on what the plug-in changed: TypeError",
+        ),
         # sys.exit in the plug-in's code: not a silent exit 0.
         (
             "    def runqput_next(self, s, m, p, g):\n        import sys\n        sys.exit(0)\n",

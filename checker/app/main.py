@@ -147,10 +147,17 @@ def main(argv: list[str] | None = None) -> int:
             text = escape_text(f"--model {plugin}: its code raised {type(e).__name__}: {e}")
             print(f"error: {text} (at {where})", file=sys.stderr)
             return report.EXIT_USAGE
+        if plugin:
+            # The model's code failed on what the plug-in changed (choices
+            # that are not choices, a helper's result of another kind): the
+            # plug-in's input, said as such, with the details kept.
+            said = f"error: --model {plugin}: the model failed on what the plug-in changed"
+            internal_error(e, getattr(args, "out", None), escape_text(said))
+            return report.EXIT_USAGE
         return internal_error(e, getattr(args, "out", None))
 
 
-def internal_error(e: BaseException, out: str | None) -> int:
+def internal_error(e: BaseException, out: str | None, headline: str = "internal error") -> int:
     """One line on stderr; the traceback in internal-error.txt under --out (or
     reports), written like every other file (atomically, never through a
     planted link)."""
@@ -168,5 +175,5 @@ def internal_error(e: BaseException, out: str | None) -> int:
             break
         except OSError:
             continue
-    print(f"internal error: {type(e).__name__}: {e}{where}", file=sys.stderr)
+    print(f"{headline}: {type(e).__name__}: {e}{where}", file=sys.stderr)
     return report.EXIT_INTERNAL
