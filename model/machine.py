@@ -95,8 +95,9 @@ def foldable(fn: F) -> F:
 
 class PluginStepError(ValueError):
     """A plug-in's step left something the model cannot use: a label that is
-    neither an Action nor text, or a state field outside what the state can
-    hold. The plug-in's doing, not the checker's (exit 2)."""
+    neither an Action nor text, a field outside what it can hold (a number
+    out of range, a G, P or M that does not exist), a state of another
+    length. The plug-in's doing, not the checker's (exit 2)."""
 
 
 def _plugin_step(fn: Callable[[Any, int, Any], Action | str]) -> StepFn:
@@ -134,7 +135,7 @@ class Machine:
     cuts: dict[tuple[int, int], int] | None = None
     # Where a plug-in variant comes from (checker/plugin.py): name, file,
     # object, sha256. None for the package's own models. A plug-in's states
-    # are checked as its steps make them (_check_plugin_state).
+    # are checked as its steps make them (Machine._plugin_state).
     plugin: dict[str, Any] | None = None
 
     # Steps a configuration of Go's scheduler cannot take, with the reason:
