@@ -107,20 +107,11 @@ def main(argv: list[str] | None = None) -> int:
         text = "\n".join(escape_text(line) for line in str(e).split("\n"))
         print(f"error: {text}", file=sys.stderr)
         return report.EXIT_USAGE
-    except PluginStepError as e:
-        text = escape_text(f"--model {getattr(args, 'model', None)}: {e}")
-        print(f"error: {text}", file=sys.stderr)
-        return report.EXIT_USAGE
     except SystemExit as e:  # argparse's own (--help, a usage error), or a plug-in's
-        plugin = getattr(args, "model", None)
-        where = raised_in_plugin(e, plugin)
-        if not where:
+        code = _plugin_failure(e, args)
+        if code is None:
             raise
-        print(
-            f"error: --model {plugin}: its code called sys.exit({e.code!r}) (at {where})",
-            file=sys.stderr,
-        )
-        return report.EXIT_USAGE
+        return code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return report.EXIT_INCONCLUSIVE
@@ -141,20 +132,39 @@ def main(argv: list[str] | None = None) -> int:
         if caused_by_interrupt(e):  # a stop signal, wrapped as a module was imported
             print("interrupted", file=sys.stderr)
             return report.EXIT_INCONCLUSIVE
-        plugin = getattr(args, "model", None)
-        where = raised_in_plugin(e, plugin)
-        if where:  # the plug-in's own code raised: not a bug in gmpcheck
-            text = escape_text(f"--model {plugin}: its code raised {type(e).__name__}: {e}")
-            print(f"error: {text} (at {where})", file=sys.stderr)
-            return report.EXIT_USAGE
-        if plugin:
-            # The model's code failed on what the plug-in changed (choices
-            # that are not choices, a helper's result of another kind): the
-            # plug-in's input, said as such, with the details kept.
-            said = f"error: --model {plugin}: the model failed on what the plug-in changed"
-            internal_error(e, getattr(args, "out", None), escape_text(said))
-            return report.EXIT_USAGE
-        return internal_error(e, getattr(args, "out", None))
+        code = _plugin_failure(e, args)
+        return internal_error(e, getattr(args, "out", None)) if code is None else code
+
+
+def _plugin_failure(e: BaseException, args: argparse.Namespace | None) -> int | None:
+    """With a plug-in loaded (`--model`), what went wrong is the plug-in's
+    input rather than a bug in gmpcheck: its code raised or called sys.exit,
+    its step left what the model cannot use, or the model's code failed on
+    what it changed. One line, exit 2; None without a plug-in, or for a
+    SystemExit that is not the plug-in's."""
+    plugin = getattr(args, "model", None)
+    if not plugin:
+        return None
+    where = raised_in_plugin(e, plugin)
+    if isinstance(e, SystemExit):
+        if not where:
+            return None
+        said = f"its code called sys.exit({e.code!r}) (at {where})"
+    elif isinstance(e, PluginStepError):
+        said = str(e)
+    elif where:
+        said = f"its code raised {type(e).__name__}: {e} (at {where})"
+    else:
+        # The model's code failed on what the plug-in changed (choices that
+        # are not choices, a helper's result of another kind): said as such,
+        # with the details kept.
+        said = "the model failed on what the plug-in changed"
+        internal_error(
+            e, getattr(args, "out", None), escape_text(f"error: --model {plugin}: {said}")
+        )
+        return report.EXIT_USAGE
+    print(f"error: {escape_text(f'--model {plugin}: {said}')}", file=sys.stderr)
+    return report.EXIT_USAGE
 
 
 def internal_error(e: BaseException, out: str | None, headline: str = "internal error") -> int:
