@@ -235,6 +235,7 @@ class Machine:
         out = []
         truncated = False
         freeze, thaw, normalize = self.freeze, self.thaw, self.normalize
+        checked = self.plugin is not None  # a plug-in's states are checked as they are made
         for c in options:
             s = thaw(t)
             try:
@@ -247,10 +248,8 @@ class Machine:
                 continue
             if normalize is not None:
                 normalize(s)
-            if self.plugin is not None:
-                out.append((label, self._plugin_state(s, a, t[self.L.pc[a]])))
-                continue
-            out.append((label, freeze(s)))
+            u = self._plugin_state(s, a, t[self.L.pc[a]]) if checked else freeze(s)
+            out.append((label, u))
         return out, truncated
 
     def _plugin_state(self, s: Any, a: int, pc: int) -> bytes:
@@ -282,11 +281,11 @@ class Machine:
         """The fields that name a G, a P or an M, with what they may hold."""
         L = self.L
         return [
-            (offsets, itemgetter(*offsets), what, n, frozenset({*range(n), NONE}))
-            for offsets, what, n in (
-                (L.g_ref_offsets, "a G", L.nG),
-                (L.p_ref_offsets, "a P", L.nP),
-                (L.m_ref_offsets, "an M", L.nM),
+            (offsets, values, what, n, frozenset({*range(n), NONE}))
+            for offsets, values, what, n in (
+                (L.g_ref_offsets, L.g_refs, "a G", L.nG),
+                (L.p_ref_offsets, itemgetter(*L.p_ref_offsets), "a P", L.nP),
+                (L.m_ref_offsets, itemgetter(*L.m_ref_offsets), "an M", L.nM),
             )
         ]
 

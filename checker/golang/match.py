@@ -63,7 +63,7 @@ class EventMatching(CanonicalNodes):
         proj = self.proj
         x = self.mindex.get(ev.m, -1)
         if ev.resource == "G":
-            g = self.gslot.get(ev.id, NONE)
+            g = self._slot(ev)
             if g == NONE:  # a status of a goroutine the trace never made
                 return None
             st, m = al[proj.g_at(g)], al[proj.gm_at(g)]
